@@ -1,0 +1,91 @@
+# macvm -- build, test, fuzz, benchmark.
+#
+#   make            ./macvm (on macOS: with bridge.m, signed with macvm.entitlements)
+#   make test       the Criterion suite
+#   make check      the same suite under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make fuzz       every fuzz target for FUZZ_SECONDS each (clang + libFuzzer)
+#   make bench      the benchmarks, each against the tool a user would use otherwise
+#   make demo       what works on any OS, on the sample files in tests/fixtures
+#   make install    into $(DESTDIR)$(PREFIX)/bin and share/man/man1
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WARN     = -std=c11 -Wall -Wextra -Werror
+LDLIBS   = -lz
+PREFIX  ?= /usr/local
+FUZZ_SECONDS ?= 20
+SANITIZE = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+UNAME := $(shell uname -s)
+
+ifeq ($(UNAME),Darwin)
+ARCH       = -arch arm64 -mmacosx-version-min=12.0
+FRAMEWORKS = -framework Virtualization -framework AppKit -framework Foundation -framework Security
+macvm: macvm.c bridge.m bridge.h macvm.entitlements
+	$(CC) $(ARCH) $(WARN) $(CFLAGS) -o $@ macvm.c bridge.m -fobjc-arc $(FRAMEWORKS) $(LDLIBS)
+	codesign -s - -f --entitlements macvm.entitlements $@
+
+# Only for hosts with SIP disabled and boot-args amfi_get_out_of_my_way=1 (see README).
+sign-private: macvm
+	codesign -s - -f --entitlements tests/private.entitlements macvm
+else
+macvm: macvm.c bridge.h
+	$(CC) $(WARN) $(CFLAGS) -o $@ macvm.c $(LDLIBS)
+
+sign-private:
+	@echo "make sign-private: only on macOS" >&2; exit 69
+endif
+
+TESTS = $(wildcard tests/test_*.c) tests/helpers.c tests/unit.c
+
+# The unit binary includes macvm.c itself, so tests reach every static function.
+build/unit: $(TESTS) macvm.c bridge.h
+	@mkdir -p build
+	$(CC) $(WARN) -Wno-unused-function $(CFLAGS) -o $@ tests/unit.c $(LDLIBS) -lcriterion
+
+# macvm linked with the fake bridge, which records what it was handed.
+build/macvm-fake: macvm.c bridge.h tests/fake_bridge.c
+	@mkdir -p build
+	$(CC) $(WARN) $(CFLAGS) -DMACVM_EXTERNAL_BRIDGE -o $@ macvm.c tests/fake_bridge.c $(LDLIBS)
+
+test: macvm build/macvm-fake build/unit
+	MACVM_BIN=./macvm MACVM_FAKE_BIN=build/macvm-fake build/unit
+
+check:
+	@mkdir -p build/asan
+	$(CC) $(WARN) -O1 -g $(SANITIZE) -o build/asan/macvm macvm.c $(LDLIBS)
+	$(CC) $(WARN) -O1 -g $(SANITIZE) -DMACVM_EXTERNAL_BRIDGE -o build/asan/macvm-fake macvm.c tests/fake_bridge.c $(LDLIBS)
+	$(CC) $(WARN) -Wno-unused-function -O1 -g $(SANITIZE) -o build/asan/unit tests/unit.c $(LDLIBS) -lcriterion
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	MACVM_BIN=build/asan/macvm MACVM_FAKE_BIN=build/asan/macvm-fake build/asan/unit
+
+FUZZERS = $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+build/fuzz/%: tests/fuzz/%.c macvm.c
+	@mkdir -p build/fuzz
+	clang $(WARN) -Wno-unused-function -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(LDLIBS)
+
+fuzz: $(FUZZERS)
+	@for f in $(FUZZERS); do \
+	  name=$$(basename $$f); mkdir -p build/fuzz/corpus-$$name; \
+	  echo "fuzz: $$name for $(FUZZ_SECONDS)s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=0 \
+	      build/fuzz/corpus-$$name tests/fuzz/corpus/$${name#fuzz_} 2>build/fuzz/$$name.log \
+	  || { tail -40 build/fuzz/$$name.log; exit 1; }; \
+	done; echo "fuzz: no crash"
+
+bench: macvm
+	sh tests/bench/run.sh
+
+demo: macvm
+	sh tests/demo.sh
+
+install: macvm
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 macvm $(DESTDIR)$(PREFIX)/bin/macvm
+	install -m 644 macvm.1 $(DESTDIR)$(PREFIX)/share/man/man1/macvm.1
+
+clean:
+	rm -rf macvm build
+
+.PHONY: test check fuzz bench demo install clean sign-private

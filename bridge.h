@@ -1,0 +1,151 @@
+/* bridge.h -- the contract between macvm.c (portable C) and bridge.m (Apple API).
+ *
+ * macvm.c decides everything: which files, how many CPUs, which start mode,
+ * whether a debug stub may be attached.  It writes those decisions into one
+ * struct vm_spec and hands it to the bridge, which turns it into
+ * Virtualization.framework calls and reports back facts and outcomes.  The
+ * bridge never re-decides a value it was given.
+ *
+ * Off macOS, macvm.c supplies bridge functions that answer BRIDGE_UNAVAILABLE,
+ * and the tests link a fake bridge (tests/fake_bridge.c) that records what it
+ * was handed.
+ */
+#ifndef MACVM_BRIDGE_H
+#define MACVM_BRIDGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VM_PATH_MAX 1024
+
+/* Bridge return codes. */
+enum bridge_status {
+    BRIDGE_OK = 0,
+    BRIDGE_FAILED,        /* Virtualization reported an error: see bridge_error */
+    BRIDGE_UNAVAILABLE,   /* no Virtualization.framework, or an API this macOS lacks */
+    BRIDGE_INTERRUPTED,   /* the user pressed Ctrl-C */
+};
+
+/* An error as Virtualization (or Foundation) reported it. */
+struct bridge_error {
+    char domain[128];        /* e.g. "VZErrorDomain" */
+    long code;
+    char message[1024];      /* localizedDescription, plus the underlying error's */
+};
+
+enum vm_start_mode {
+    START_NORMAL,
+    START_RECOVERY,
+    START_DFU,
+    START_IBOOT_STAGE1,
+    START_IBOOT_STAGE2,
+};
+
+/* The one description of a VM run.  Filled and validated by macvm.c
+ * (resolve_vm_spec), printed by `macvm run --dry-run`, consumed by bridge_run. */
+struct vm_spec {
+    char bundle[VM_PATH_MAX];             /* the bundle that runs (a clone when ephemeral) */
+    char source_bundle[VM_PATH_MAX];      /* the bundle the user named */
+    char disk_image[VM_PATH_MAX];         /* Disk.img */
+    char auxiliary_storage[VM_PATH_MAX];  /* AuxiliaryStorage */
+    char hardware_model[VM_PATH_MAX];     /* HardwareModel (binary plist, opaque to Apple) */
+    char machine_identifier[VM_PATH_MAX]; /* MachineIdentifier */
+    char save_file[VM_PATH_MAX];          /* SaveFile.vzvmsave */
+    unsigned cpu_count;
+    uint64_t memory_bytes;
+    unsigned display_width, display_height, display_ppi;
+    char mac_address[18];                 /* "xx:xx:xx:xx:xx:xx"; "" = Virtualization picks one */
+    enum vm_start_mode start_mode;
+    bool debug_stub;
+    unsigned debug_stub_port;             /* 0: the system chooses */
+    bool debug_stub_all_interfaces;       /* false: 127.0.0.1 only */
+    bool set_boot_args;                   /* write boot_args to NVRAM before starting */
+    char boot_args[1024];                 /* "" with set_boot_args clears the variable */
+    bool headless;
+    bool audio;
+    bool restore_saved_state;             /* save_file exists and the host can restore */
+    bool save_on_stop;
+    bool ephemeral;
+    bool capture_log;
+    uint64_t ecid;                        /* from MachineIdentifier, shown in DFU */
+    char title[256];                      /* window title */
+};
+
+/* What the bridge tells about the host.  Off macOS `available` is false and
+ * only the portable facts are filled. */
+struct host_info {
+    bool available;                       /* Virtualization usable here */
+    char os_version[32];                  /* "14.5" */
+    char os_build[32];                    /* "23F79" */
+    char model[64];                       /* "Mac14,2" */
+    char chip[128];                       /* "Apple M2" */
+    bool has_virtualization_entitlement;
+    bool has_private_entitlement;         /* com.apple.private.virtualization */
+    unsigned min_cpu_count, max_cpu_count;          /* VZVirtualMachineConfiguration limits */
+    uint64_t min_memory_bytes, max_memory_bytes;
+    bool can_save_restore;                /* macOS 14+ */
+};
+
+/* Called as work advances; total is 0 when unknown.  Returns nothing. */
+typedef void (*bridge_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+
+/* A restore image as Virtualization sees it. */
+struct restore_image_info {
+    bool supported_on_host;               /* mostFeaturefulSupportedConfiguration != nil */
+    unsigned min_cpu_count;               /* of that configuration */
+    uint64_t min_memory_bytes;
+    char build[32];
+    char os_version[32];
+};
+
+/* Everything install needs: the files to create and the image to use.
+ * The bundle directory and Disk.img already exist (macvm.c made them). */
+struct install_spec {
+    char restore_image[VM_PATH_MAX];      /* the .ipsw */
+    struct vm_spec vm;                    /* start_mode NORMAL, no debug stub, ever */
+};
+
+/* Fills *info.  Returns BRIDGE_OK, or BRIDGE_UNAVAILABLE off macOS. */
+int bridge_host_info(struct host_info *info);
+
+/* Asks Virtualization for the latest supported restore image's URL.
+ * Returns BRIDGE_OK with url filled, or an error in *err. */
+int bridge_latest_image_url(char *url, size_t url_size, struct bridge_error *err);
+
+/* Downloads url to dest, resuming from resume_data (a file; may not exist)
+ * and writing resume data there when interrupted.  Returns BRIDGE_OK when dest
+ * is complete, BRIDGE_INTERRUPTED on Ctrl-C, BRIDGE_FAILED with *err. */
+int bridge_download(const char *url, const char *dest, const char *resume_data,
+                    bridge_progress_fn progress, void *ctx, struct bridge_error *err);
+
+/* Loads a restore image and reports what Virtualization thinks of it. */
+int bridge_load_restore_image(const char *path, struct restore_image_info *info,
+                              struct bridge_error *err);
+
+/* Creates AuxiliaryStorage, HardwareModel and MachineIdentifier in the
+ * bundle, then installs macOS onto Disk.img.  Returns BRIDGE_OK when the
+ * installer finished, BRIDGE_INTERRUPTED on Ctrl-C, BRIDGE_FAILED with *err. */
+int bridge_install(const struct install_spec *spec, bridge_progress_fn progress,
+                   void *ctx, struct bridge_error *err);
+
+/* How a run ended. */
+struct run_outcome {
+    bool guest_stopped;                   /* the guest shut itself down */
+    bool saved_state;                     /* state was saved to save_file */
+    bool restored_state;                  /* the run resumed from save_file */
+    char restore_failure[512];            /* why a restore failed and it started fresh */
+    unsigned debug_stub_port;             /* the port the stub really listens on */
+    struct bridge_error error;            /* when bridge_run returns BRIDGE_FAILED */
+};
+
+/* Boots the VM described by *spec and returns when it has stopped.
+ * Prints nothing but the lines the user must see (the lldb command, the DFU
+ * ECID); everything else goes into *outcome. */
+int bridge_run(const struct vm_spec *spec, struct run_outcome *outcome);
+
+/* Called by the bridge once the VM has started (the debug stub's real port
+ * is known then), so macvm.c can tell the user how to attach. Defined in macvm.c. */
+void macvm_vm_started(const struct vm_spec *spec, unsigned debug_stub_port);
+
+#endif

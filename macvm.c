@@ -1,0 +1,5825 @@
+/* macvm -- a minimal reference and debug harness for macOS guests on Apple Silicon.
+ *
+ * macvm installs macOS into a VM bundle laid out exactly as Apple's sample
+ * project lays it out (Disk.img, AuxiliaryStorage, HardwareModel,
+ * MachineIdentifier), boots it with the start options engineers need when a
+ * guest misbehaves (Recovery, DFU, stop in iBoot, a GDB stub, NVRAM
+ * boot-args), records the Virtualization and paravirtualized-graphics log of
+ * every run, and writes a report ready for Apple's Feedback Assistant.
+ *
+ * Architecture.  This file holds everything that is not an Apple API call, in
+ * portable C that builds and is tested on Linux too.  It decides every value
+ * of a run and writes it into one struct vm_spec (bridge.h); bridge.m turns
+ * that struct into Virtualization.framework calls and decides nothing.  Off
+ * macOS the bridge functions at the end of this file answer "unavailable";
+ * the tests link a fake bridge instead (tests/fake_bridge.c).
+ *
+ * The file reads top to bottom as data flows:
+ *
+ *   1. Utilities       errors, memory, buffers, JSON output, files, sizes
+ *   2. Property lists  one tree for XML and binary plists; the XML writer
+ *   3. JSON input      a small reader into the same tree (run.json, log lines)
+ *   4. Zip archives    end records, Zip64, central directory, one entry
+ *   5. Bundles         Apple's layout, Config.plist, info, create, clone
+ *   6. Restore images  BuildManifest.plist and what it says about VMs
+ *   7. Logs            unified-log capture, the PVG negotiation, run records
+ *   8. Advice          Virtualization errors turned into what to do
+ *   9. Reports         the Feedback report and its redaction
+ *  10. VM description  options -> struct vm_spec, validated; --dry-run
+ *  11. Host checks     macvm doctor
+ *  12. Commands        one function per command
+ *  13. Bridge stubs    what the bridge answers where there is no Virtualization
+ *  14. main
+ */
+#define _GNU_SOURCE
+#define _DARWIN_C_SOURCE
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <pwd.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#ifdef __APPLE__
+#include <copyfile.h>
+#include <libproc.h>
+#include <sys/clonefile.h>
+#include <sys/sysctl.h>
+#else
+#include <linux/fs.h>
+#endif
+
+#include "bridge.h"
+
+#define MACVM_VERSION "0.1.0"
+#define EXIT_NOTHING_FOUND 1     /* a search found nothing */
+#define EXIT_VZ_FAILED EX_SOFTWARE  /* Virtualization reported an error */
+#define EXIT_INTERRUPTED 130     /* Ctrl-C, as a shell reports it */
+
+extern char **environ;
+
+/* ============================== 1. Utilities ============================== */
+
+/* An error on its way up to the command that reports it: the exit code
+ * (sysexits.h) and one line saying what is wrong and, after "; ", what to do. */
+struct error {
+    int code;
+    char text[1024];
+};
+
+/* Records an error.  Returns its exit code, so callers can `return fail(...)`. */
+static int fail(struct error *e, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(struct error *e, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->text, sizeof e->text, fmt, ap);
+    va_end(ap);
+    e->code = code;
+    return code;
+}
+
+/* Prints "macvm: SUBJECT: text" on stderr.  Returns the error's exit code. */
+static int report(const char *subject, const struct error *e)
+{
+    if (subject && *subject)
+        fprintf(stderr, "macvm: %s: %s\n", subject, e->text);
+    else
+        fprintf(stderr, "macvm: %s\n", e->text);
+    return e->code;
+}
+
+/* Prints a usage error for a command.  Returns EX_USAGE. */
+static int usage_error(const char *command, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int usage_error(const char *command, const char *fmt, ...)
+{
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "macvm: %s: %s; see 'macvm help %s'\n", command, text, command);
+    return EX_USAGE;
+}
+
+/* Prints a warning that does not stop the command. */
+static void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void warn(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("macvm: warning: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+/* Out of memory is the one error macvm does not try to survive. */
+static void *check_alloc(void *p)
+{
+    if (!p) {
+        fputs("macvm: out of memory\n", stderr);
+        exit(EX_OSERR);
+    }
+    return p;
+}
+
+static void *xmalloc(size_t n) { return check_alloc(malloc(n ? n : 1)); }
+static void *xcalloc(size_t n, size_t m) { return check_alloc(calloc(n ? n : 1, m ? m : 1)); }
+static void *xrealloc(void *p, size_t n) { return check_alloc(realloc(p, n ? n : 1)); }
+static char *xstrdup(const char *s) { return check_alloc(strdup(s)); }
+
+/* An arena owns every node of a parsed tree, so a parser that fails half way
+ * frees everything with one call and no path can leak. */
+struct arena_block {
+    struct arena_block *next;
+    size_t used, size;
+    max_align_t data[];
+};
+struct arena {
+    struct arena_block *head;
+};
+
+/* Returns n zeroed bytes that live until arena_free. */
+static void *arena_alloc(struct arena *a, size_t n)
+{
+    n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
+    if (!a->head || a->head->size - a->head->used < n) {
+        size_t size = n > 65536 ? n : 65536;
+        struct arena_block *b = xmalloc(sizeof *b + size);
+        b->next = a->head;
+        b->used = 0;
+        b->size = size;
+        a->head = b;
+    }
+    void *p = (char *)a->head->data + a->head->used;
+    a->head->used += n;
+    memset(p, 0, n);
+    return p;
+}
+
+/* Returns a NUL-terminated copy of n bytes, owned by the arena. */
+static char *arena_strndup(struct arena *a, const char *s, size_t n)
+{
+    char *p = arena_alloc(a, n + 1);
+    memcpy(p, s, n);
+    p[n] = 0;
+    return p;
+}
+
+static void arena_free(struct arena *a)
+{
+    while (a->head) {
+        struct arena_block *next = a->head->next;
+        free(a->head);
+        a->head = next;
+    }
+}
+
+/* A growing byte buffer, always NUL-terminated. */
+struct buf {
+    char *data;
+    size_t len, cap;
+};
+
+static void buf_add(struct buf *b, const void *p, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        b->data = xrealloc(b->data, cap);
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = 0;
+}
+
+static void buf_puts(struct buf *b, const char *s) { buf_add(b, s, strlen(s)); }
+
+static void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void buf_printf(struct buf *b, const char *fmt, ...)
+{
+    char small[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof small) {
+        buf_add(b, small, (size_t)n);
+        return;
+    }
+    char *big = xmalloc((size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    buf_add(b, big, (size_t)n);
+    free(big);
+}
+
+static void buf_free(struct buf *b)
+{
+    free(b->data);
+    *b = (struct buf){0};
+}
+
+/* Returns the length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
+static size_t utf8_sequence(const unsigned char *s, size_t n)
+{
+    if (s[0] < 0x80)
+        return 1;
+    size_t len = s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 ? 2 : 0;
+    if (len == 0 || len > n || s[0] > 0xF4)
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    if (len == 3 && ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] >= 0xA0)))
+        return 0;   /* overlong, or a UTF-16 surrogate */
+    if (len == 4 && ((s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] >= 0x90)))
+        return 0;
+    return len;
+}
+
+/* Appends s as a JSON string: quotes, escapes, and U+FFFD for bytes that are not UTF-8. */
+static void json_string(struct buf *b, const char *s, size_t n)
+{
+    buf_add(b, "\"", 1);
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = p[i];
+        if (c == '"' || c == '\\') {
+            char esc[2] = {'\\', (char)c};
+            buf_add(b, esc, 2);
+            i++;
+        } else if (c < 0x20) {
+            const char *named = c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r" : NULL;
+            if (named)
+                buf_puts(b, named);
+            else
+                buf_printf(b, "\\u%04x", c);
+            i++;
+        } else {
+            size_t len = utf8_sequence(p + i, n - i);
+            if (len == 0) {
+                buf_puts(b, "\xEF\xBF\xBD");
+                i++;
+            } else {
+                buf_add(b, p + i, len);
+                i += len;
+            }
+        }
+    }
+    buf_add(b, "\"", 1);
+}
+
+/* A JSON writer: compact output, keys in the order written.  Each level
+ * remembers whether it needs a comma before the next member. */
+struct json {
+    struct buf *out;
+    int depth;
+    bool comma[64];
+};
+
+static void json_member(struct json *j, const char *key)
+{
+    if (j->comma[j->depth])
+        buf_add(j->out, ",", 1);
+    j->comma[j->depth] = true;
+    if (key) {
+        json_string(j->out, key, strlen(key));
+        buf_add(j->out, ":", 1);
+    }
+}
+
+static void json_open(struct json *j, const char *key, char bracket)
+{
+    json_member(j, key);
+    buf_add(j->out, &bracket, 1);
+    j->comma[++j->depth] = false;
+}
+
+static void json_close(struct json *j, char bracket)
+{
+    buf_add(j->out, &bracket, 1);
+    j->depth--;
+}
+
+static void json_str(struct json *j, const char *key, const char *value)
+{
+    json_member(j, key);
+    if (value)
+        json_string(j->out, value, strlen(value));
+    else
+        buf_puts(j->out, "null");
+}
+
+static void json_int(struct json *j, const char *key, long long value)
+{
+    json_member(j, key);
+    buf_printf(j->out, "%lld", value);
+}
+
+static void json_uint(struct json *j, const char *key, unsigned long long value)
+{
+    json_member(j, key);
+    buf_printf(j->out, "%llu", value);
+}
+
+static void json_bool(struct json *j, const char *key, bool value)
+{
+    json_member(j, key);
+    buf_puts(j->out, value ? "true" : "false");
+}
+
+static void json_null(struct json *j, const char *key)
+{
+    json_member(j, key);
+    buf_puts(j->out, "null");
+}
+
+/* Writes all of b to stdout followed by a newline.  Returns 0 or EX_IOERR. */
+static int print_buf(const struct buf *b)
+{
+    if (b->len)
+        fwrite(b->data, 1, b->len, stdout);
+    fputc('\n', stdout);
+    return fflush(stdout) == 0 ? 0 : EX_IOERR;
+}
+
+/* Joins dir and name into out.  Returns false when the result does not fit. */
+static bool path_join(char *out, size_t size, const char *dir, const char *name)
+{
+    size_t dl = strlen(dir);
+    while (dl > 1 && dir[dl - 1] == '/')
+        dl--;
+    int n = snprintf(out, size, "%.*s/%s", (int)dl, dir, name);
+    return n >= 0 && (size_t)n < size;
+}
+
+/* Returns the last path component of path (no trailing slashes) in out. */
+static void path_base(char *out, size_t size, const char *path)
+{
+    size_t len = strlen(path);
+    while (len > 1 && path[len - 1] == '/')
+        len--;
+    size_t start = len;
+    while (start > 0 && path[start - 1] != '/')
+        start--;
+    snprintf(out, size, "%.*s", (int)(len - start), path + start);
+}
+
+/* Returns the directory part of path in out ("." when there is none). */
+static void path_dir(char *out, size_t size, const char *path)
+{
+    size_t len = strlen(path);
+    while (len > 1 && path[len - 1] == '/')
+        len--;
+    while (len > 0 && path[len - 1] != '/')
+        len--;
+    while (len > 1 && path[len - 1] == '/')
+        len--;
+    if (len == 0)
+        snprintf(out, size, ".");
+    else
+        snprintf(out, size, "%.*s", (int)len, path);
+}
+
+/* Returns the user's home directory ($HOME, else the password database). */
+static const char *home_dir(void)
+{
+    const char *home = getenv("HOME");
+    if (home && *home)
+        return home;
+    struct passwd *pw = getpwuid(getuid());
+    return pw && pw->pw_dir ? pw->pw_dir : "/";
+}
+
+/* Reads a whole file of at most max bytes into a NUL-terminated buffer.
+ * Returns 0, EX_NOINPUT (missing, unreadable, a directory) or EX_DATAERR (too large). */
+static int read_file(const char *path, size_t max, char **data, size_t *len, struct error *e)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return fail(e, EX_NOINPUT, "cannot open: %s", strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return fail(e, EX_NOINPUT, "not a regular file");
+    }
+    if ((uint64_t)st.st_size > max) {
+        close(fd);
+        return fail(e, EX_DATAERR, "is %lld bytes, more than the %zu this file can be",
+                    (long long)st.st_size, max);
+    }
+    char *p = xmalloc((size_t)st.st_size + 1);
+    size_t got = 0;
+    while (got < (size_t)st.st_size) {
+        ssize_t n = read(fd, p + got, (size_t)st.st_size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    int saved = errno;
+    close(fd);
+    if (got != (size_t)st.st_size) {
+        free(p);
+        return fail(e, EX_IOERR, "read failed: %s", strerror(saved));
+    }
+    p[got] = 0;
+    *data = p;
+    *len = got;
+    return 0;
+}
+
+/* Writes data to path atomically: a temporary file next to it, fsync, rename.
+ * Refuses to replace an existing file unless overwrite.  Returns 0 or an exit code. */
+static int write_file_atomic(const char *path, const void *data, size_t len, bool overwrite,
+                             struct error *e)
+{
+    char tmp[VM_PATH_MAX + 16];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", path) >= (int)sizeof tmp)
+        return fail(e, EX_CANTCREAT, "path too long");
+    if (!overwrite && access(path, F_OK) == 0)
+        return fail(e, EX_CANTCREAT, "already exists; use --force to replace it, or name another file");
+    int fd = mkstemp(tmp);
+    if (fd < 0)
+        return fail(e, EX_CANTCREAT, "cannot create: %s", strerror(errno));
+    const char *p = data;
+    size_t left = len;
+    while (left > 0) {
+        ssize_t n = write(fd, p, left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        p += n;
+        left -= (size_t)n;
+    }
+    int saved = errno;
+    bool ok = left == 0 && fsync(fd) == 0 && fchmod(fd, 0644) == 0;
+    if (!ok && left == 0)
+        saved = errno;
+    if (close(fd) != 0 && ok) {
+        ok = false;
+        saved = errno;
+    }
+    if (ok && !overwrite) {
+        /* link() fails if path appeared meanwhile; rename() would replace it. */
+        ok = link(tmp, path) == 0;
+        saved = errno;
+        unlink(tmp);
+        if (!ok && saved == EEXIST)
+            return fail(e, EX_CANTCREAT, "already exists; use --force to replace it, or name another file");
+    } else if (ok) {
+        ok = rename(tmp, path) == 0;
+        saved = errno;
+    }
+    if (!ok) {
+        unlink(tmp);
+        return fail(e, EX_IOERR, "cannot write: %s", strerror(saved));
+    }
+    return 0;
+}
+
+/* Parses a size with a unit: "512M", "80G", "1T", "4GiB", "8192K".
+ * Returns true and the bytes in *out; false for nonsense or overflow. */
+static bool parse_size(const char *s, uint64_t *out)
+{
+    if (!s || !isdigit((unsigned char)*s))
+        return false;
+    errno = 0;
+    char *end;
+    unsigned long long n = strtoull(s, &end, 10);
+    if (errno || end == s)
+        return false;
+    unsigned shift;
+    switch (toupper((unsigned char)*end)) {
+    case 'K': shift = 10; break;
+    case 'M': shift = 20; break;
+    case 'G': shift = 30; break;
+    case 'T': shift = 40; break;
+    default: return false;
+    }
+    end++;
+    if (strcmp(end, "") != 0 && strcasecmp(end, "B") != 0 && strcasecmp(end, "iB") != 0)
+        return false;
+    if (n == 0 || n > (UINT64_MAX >> shift))
+        return false;
+    *out = (uint64_t)n << shift;
+    return true;
+}
+
+/* Parses a whole decimal number in [min, max].  Returns false otherwise. */
+static bool parse_uint(const char *s, unsigned long long min, unsigned long long max,
+                       unsigned long long *out)
+{
+    if (!s || !isdigit((unsigned char)*s))
+        return false;
+    errno = 0;
+    char *end;
+    unsigned long long n = strtoull(s, &end, 10);
+    if (errno || *end || n < min || n > max)
+        return false;
+    *out = n;
+    return true;
+}
+
+/* Formats bytes for people: "64 GiB", "1.5 GiB", "512 KiB", "17 bytes". */
+static const char *human_size(char *out, size_t size, uint64_t bytes)
+{
+    static const char *units[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
+    if (bytes < 1024) {
+        snprintf(out, size, "%" PRIu64 " bytes", bytes);
+        return out;
+    }
+    double v = (double)bytes;
+    int u = -1;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        u++;
+    }
+    if (v == (double)(uint64_t)v)
+        snprintf(out, size, "%.0f %s", v, units[u]);
+    else
+        snprintf(out, size, "%.1f %s", v, units[u]);
+    return out;
+}
+
+/* Compares dotted versions ("13.0.0" vs "13.1"), missing parts as zero.
+ * Returns <0, 0 or >0. */
+static int version_compare(const char *a, const char *b)
+{
+    while (*a || *b) {
+        unsigned long x = strtoul(a, (char **)&a, 10);
+        unsigned long y = strtoul(b, (char **)&b, 10);
+        if (x != y)
+            return x < y ? -1 : 1;
+        while (*a && *a != '.')
+            a++;
+        while (*b && *b != '.')
+            b++;
+        if (*a == '.')
+            a++;
+        if (*b == '.')
+            b++;
+    }
+    return 0;
+}
+
+/* Formats a time as local ISO 8601 with offset: "2026-11-26T14:41:39+0100". */
+static const char *iso_time(char *out, size_t size, time_t t)
+{
+    struct tm tm;
+    localtime_r(&t, &tm);
+    strftime(out, size, "%Y-%m-%dT%H:%M:%S%z", &tm);
+    return out;
+}
+
+/* Removes a file tree without following links.  Returns 0 or -1. */
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    return (flag == FTW_DP ? rmdir(path) : unlink(path)) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+static int remove_tree(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? 0 : -1;
+    if (!S_ISDIR(st.st_mode))
+        return unlink(path);
+    return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Set by SIGINT/SIGTERM while a long copy or download runs; the loop that
+ * polls it undoes its partial work and returns EXIT_INTERRUPTED. */
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+/* Routes SIGINT and SIGTERM to the interrupted flag (or back to default). */
+static void catch_interrupts(bool on)
+{
+    struct sigaction sa = {0};
+    sa.sa_handler = on ? on_interrupt : SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    if (on)
+        interrupted = 0;
+}
+
+/* ============================ 2. Property lists ============================ */
+
+/* One tree for both plist forms.  Dates are seconds since 2001-01-01 (Apple's
+ * epoch), stored as reals.  Integers keep a sign and a 64-bit magnitude, which
+ * holds every value the 1- to 16-byte binary forms carry in practice. */
+enum plist_type {
+    PLIST_DICT, PLIST_ARRAY, PLIST_STRING, PLIST_INTEGER,
+    PLIST_REAL, PLIST_BOOL, PLIST_DATA, PLIST_DATE,
+};
+
+struct plist {
+    enum plist_type type;
+    size_t count;                   /* members of a dict/array; bytes of string/data */
+    const char **keys;              /* dict */
+    struct plist **items;           /* dict values, array items */
+    const char *string;             /* string (UTF-8, NUL-terminated) */
+    const uint8_t *data;            /* data */
+    uint64_t magnitude;             /* integer */
+    bool negative;                  /* integer */
+    double real;                    /* real, date */
+    bool boolean;
+};
+
+#define PLIST_MAX_DEPTH 256         /* deeper nesting is an error, never a stack overflow */
+
+static const char *plist_type_name(enum plist_type t)
+{
+    static const char *names[] = {"dict", "array", "string", "integer", "real", "bool", "data", "date"};
+    return names[t];
+}
+
+/* Returns the value for key in a dict, or NULL. */
+static const struct plist *plist_get(const struct plist *dict, const char *key)
+{
+    if (!dict || dict->type != PLIST_DICT)
+        return NULL;
+    for (size_t i = 0; i < dict->count; i++)
+        if (strcmp(dict->keys[i], key) == 0)
+            return dict->items[i];
+    return NULL;
+}
+
+/* Returns the string at key, or NULL when absent or not a string. */
+static const char *plist_string(const struct plist *dict, const char *key)
+{
+    const struct plist *v = plist_get(dict, key);
+    return v && v->type == PLIST_STRING ? v->string : NULL;
+}
+
+/* Returns the string at key, or "" when absent or not a string. */
+static const char *plist_string_or_empty(const struct plist *dict, const char *key)
+{
+    const char *s = plist_string(dict, key);
+    return s ? s : "";
+}
+
+/* Returns true and the non-negative integer at key (at most max) in *out. */
+static bool plist_uint(const struct plist *dict, const char *key, uint64_t max, uint64_t *out)
+{
+    const struct plist *v = plist_get(dict, key);
+    if (!v || v->type != PLIST_INTEGER || v->negative || v->magnitude > max)
+        return false;
+    *out = v->magnitude;
+    return true;
+}
+
+/* Returns the bool at key, or dflt when absent or not a bool. */
+static bool plist_bool(const struct plist *dict, const char *key, bool dflt)
+{
+    const struct plist *v = plist_get(dict, key);
+    return v && v->type == PLIST_BOOL ? v->boolean : dflt;
+}
+
+static struct plist *plist_new(struct arena *a, enum plist_type type)
+{
+    struct plist *p = arena_alloc(a, sizeof *p);
+    p->type = type;
+    return p;
+}
+
+/* --- XML plists --- */
+
+struct xml_parser {
+    const char *p, *end, *start;
+    struct arena *arena;
+    struct error *err;
+};
+
+static int xml_fail(struct xml_parser *x, const char *what)
+{
+    if (x->err->code == 0)
+        fail(x->err, EX_DATAERR, "XML plist: %s (at byte %td)", what, x->p - x->start);
+    return EX_DATAERR;
+}
+
+static void xml_skip_space(struct xml_parser *x)
+{
+    while (x->p < x->end && isspace((unsigned char)*x->p))
+        x->p++;
+}
+
+static bool xml_starts(struct xml_parser *x, const char *s)
+{
+    size_t n = strlen(s);
+    return (size_t)(x->end - x->p) >= n && memcmp(x->p, s, n) == 0;
+}
+
+/* Skips from the current position past the next occurrence of s.  Returns false if absent. */
+static bool xml_skip_past(struct xml_parser *x, const char *s)
+{
+    size_t n = strlen(s);
+    const char *hit = memmem(x->p, (size_t)(x->end - x->p), s, n);
+    if (!hit)
+        return false;
+    x->p = hit + n;
+    return true;
+}
+
+/* Skips white space, comments, processing instructions and the DOCTYPE.
+ * Returns false on an unterminated one. */
+static bool xml_skip_misc(struct xml_parser *x)
+{
+    for (;;) {
+        xml_skip_space(x);
+        if (xml_starts(x, "<!--")) {
+            if (!xml_skip_past(x, "-->"))
+                return false;
+        } else if (xml_starts(x, "<?")) {
+            if (!xml_skip_past(x, "?>"))
+                return false;
+        } else if (xml_starts(x, "<!DOCTYPE")) {
+            if (!xml_skip_past(x, ">"))
+                return false;
+        } else {
+            return true;
+        }
+    }
+}
+
+/* Reads a tag "<name ...>" or "<name/>" or "</name>".  Returns false when
+ * the input has no well-formed tag here. */
+static bool xml_tag(struct xml_parser *x, char *name, size_t size, bool *closing, bool *empty)
+{
+    if (!xml_skip_misc(x) || x->p >= x->end || *x->p != '<')
+        return false;
+    x->p++;
+    *closing = x->p < x->end && *x->p == '/';
+    if (*closing)
+        x->p++;
+    size_t n = 0;
+    while (x->p < x->end && (isalnum((unsigned char)*x->p) || *x->p == '_' || *x->p == '-')) {
+        if (n + 1 >= size)
+            return false;
+        name[n++] = *x->p++;
+    }
+    name[n] = 0;
+    const char *gt = memchr(x->p, '>', (size_t)(x->end - x->p));
+    if (n == 0 || !gt)
+        return false;
+    *empty = gt > x->p && gt[-1] == '/';
+    x->p = gt + 1;
+    return true;
+}
+
+/* Appends the code point c to b as UTF-8. */
+static void utf8_put(struct buf *b, uint32_t c)
+{
+    char s[4];
+    if (c < 0x80) {
+        s[0] = (char)c;
+        buf_add(b, s, 1);
+    } else if (c < 0x800) {
+        s[0] = (char)(0xC0 | c >> 6);
+        s[1] = (char)(0x80 | (c & 0x3F));
+        buf_add(b, s, 2);
+    } else if (c < 0x10000) {
+        s[0] = (char)(0xE0 | c >> 12);
+        s[1] = (char)(0x80 | ((c >> 6) & 0x3F));
+        s[2] = (char)(0x80 | (c & 0x3F));
+        buf_add(b, s, 3);
+    } else {
+        s[0] = (char)(0xF0 | c >> 18);
+        s[1] = (char)(0x80 | ((c >> 12) & 0x3F));
+        s[2] = (char)(0x80 | ((c >> 6) & 0x3F));
+        s[3] = (char)(0x80 | (c & 0x3F));
+        buf_add(b, s, 4);
+    }
+}
+
+/* Decodes one entity at p ("&amp;", "&#60;", "&#x3C;") into b.
+ * Returns the bytes consumed, or 0 for an unknown or malformed entity. */
+static size_t xml_entity(const char *p, const char *end, struct buf *b)
+{
+    static const struct { const char *name; char c; } named[] = {
+        {"&lt;", '<'}, {"&gt;", '>'}, {"&amp;", '&'}, {"&quot;", '"'}, {"&apos;", '\''},
+    };
+    for (size_t i = 0; i < sizeof named / sizeof *named; i++) {
+        size_t n = strlen(named[i].name);
+        if ((size_t)(end - p) >= n && memcmp(p, named[i].name, n) == 0) {
+            buf_add(b, &named[i].c, 1);
+            return n;
+        }
+    }
+    if (end - p < 4 || p[1] != '#')
+        return 0;
+    bool hex = p[2] == 'x' || p[2] == 'X';
+    const char *q = p + (hex ? 3 : 2);
+    uint32_t c = 0;
+    size_t digits = 0;
+    for (; q < end && *q != ';'; q++, digits++) {
+        int d = isdigit((unsigned char)*q) ? *q - '0'
+              : hex && isxdigit((unsigned char)*q) ? tolower((unsigned char)*q) - 'a' + 10 : -1;
+        if (d < 0 || digits >= 8)
+            return 0;
+        c = c * (hex ? 16 : 10) + (uint32_t)d;
+    }
+    if (q >= end || digits == 0 || c == 0 || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+        return 0;
+    utf8_put(b, c);
+    return (size_t)(q + 1 - p);
+}
+
+/* Reads character data up to "</name>", decoding entities and CDATA.
+ * Returns the text in the arena (its length in *len), or NULL on bad input. */
+static const char *xml_text(struct xml_parser *x, const char *name, size_t *len)
+{
+    char close[64];
+    snprintf(close, sizeof close, "</%s>", name);
+    struct buf b = {0};
+    while (x->p < x->end && !xml_starts(x, close)) {
+        if (xml_starts(x, "<![CDATA[")) {
+            const char *start = x->p + 9;
+            x->p = start;
+            if (!xml_skip_past(x, "]]>"))
+                goto bad;
+            buf_add(&b, start, (size_t)(x->p - 3 - start));
+        } else if (*x->p == '<') {
+            goto bad;
+        } else if (*x->p == '&') {
+            size_t n = xml_entity(x->p, x->end, &b);
+            if (n == 0)
+                goto bad;
+            x->p += n;
+        } else {
+            buf_add(&b, x->p++, 1);
+        }
+    }
+    if (x->p >= x->end)
+        goto bad;
+    x->p += strlen(close);
+    *len = b.len;
+    const char *s = arena_strndup(x->arena, b.data ? b.data : "", b.len);
+    buf_free(&b);
+    return s;
+bad:
+    buf_free(&b);
+    return NULL;
+}
+
+/* Decodes base64, ignoring white space.  Returns false on a bad character. */
+static bool base64_decode(const char *s, size_t n, struct buf *out)
+{
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        int v = c >= 'A' && c <= 'Z' ? c - 'A' : c >= 'a' && c <= 'z' ? c - 'a' + 26
+              : c >= '0' && c <= '9' ? c - '0' + 52 : c == '+' ? 62 : c == '/' ? 63 : -1;
+        if (v < 0) {
+            if (isspace(c) || c == '=')
+                continue;
+            return false;
+        }
+        acc = acc << 6 | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            char byte = (char)(acc >> bits & 0xFF);
+            buf_add(out, &byte, 1);
+        }
+    }
+    return true;
+}
+
+/* Parses a plist integer text ("-12", "42", "0x1F").  Returns false when malformed. */
+static bool parse_plist_integer(const char *s, struct plist *out)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    out->negative = *s == '-';
+    if (*s == '-' || *s == '+')
+        s++;
+    int base = s[0] == '0' && (s[1] == 'x' || s[1] == 'X') ? 16 : 10;
+    if (base == 16)
+        s += 2;
+    if (!isxdigit((unsigned char)*s))
+        return false;
+    errno = 0;
+    char *end;
+    out->magnitude = strtoull(s, &end, base);
+    while (isspace((unsigned char)*end))
+        end++;
+    if (errno || *end)
+        return false;
+    if (out->negative && out->magnitude > (uint64_t)INT64_MAX + 1)
+        return false;
+    if (out->magnitude == 0)
+        out->negative = false;
+    return true;
+}
+
+/* Parses "2001-01-01T00:00:00Z" into seconds since Apple's epoch. */
+static bool parse_plist_date(const char *s, double *out)
+{
+    struct tm tm = {0};
+    char z = 0;
+    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+               &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &z) != 7 || z != 'Z')
+        return false;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    *out = (double)timegm(&tm) - 978307200.0;
+    return true;
+}
+
+static struct plist *xml_value(struct xml_parser *x, int depth);
+
+/* Parses the members of <dict> or <array> up to its closing tag. */
+static struct plist *xml_container(struct xml_parser *x, bool is_dict, int depth)
+{
+    struct plist *node = plist_new(x->arena, is_dict ? PLIST_DICT : PLIST_ARRAY);
+    size_t cap = 0;
+    for (;;) {
+        const char *mark = x->p;
+        char name[32];
+        bool closing, empty;
+        if (!xml_tag(x, name, sizeof name, &closing, &empty)) {
+            xml_fail(x, is_dict ? "unterminated <dict>" : "unterminated <array>");
+            return NULL;
+        }
+        if (closing) {
+            if (strcmp(name, is_dict ? "dict" : "array") != 0) {
+                xml_fail(x, "mismatched closing tag");
+                return NULL;
+            }
+            return node;
+        }
+        const char *key = NULL;
+        if (is_dict) {
+            size_t len;
+            if (strcmp(name, "key") != 0 || empty || !(key = xml_text(x, "key", &len))) {
+                xml_fail(x, "a <dict> member without a well-formed <key>");
+                return NULL;
+            }
+        } else {
+            x->p = mark;
+        }
+        struct plist *v = xml_value(x, depth + 1);
+        if (!v)
+            return NULL;
+        if (node->count == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            struct plist **items = arena_alloc(x->arena, ncap * sizeof *items);
+            const char **keys = is_dict ? arena_alloc(x->arena, ncap * sizeof *keys) : NULL;
+            if (cap) {
+                memcpy(items, node->items, cap * sizeof *items);
+                if (keys)
+                    memcpy(keys, node->keys, cap * sizeof *keys);
+            }
+            node->items = items;
+            node->keys = keys;
+            cap = ncap;
+        }
+        if (is_dict)
+            node->keys[node->count] = key;
+        node->items[node->count++] = v;
+    }
+}
+
+/* Parses one value element.  Returns it, or NULL with x->err set. */
+static struct plist *xml_value(struct xml_parser *x, int depth)
+{
+    if (depth > PLIST_MAX_DEPTH) {
+        xml_fail(x, "nested more than 256 levels deep");
+        return NULL;
+    }
+    char name[32];
+    bool closing, empty;
+    if (!xml_tag(x, name, sizeof name, &closing, &empty) || closing) {
+        xml_fail(x, "expected a value element");
+        return NULL;
+    }
+    if (strcmp(name, "dict") == 0 || strcmp(name, "array") == 0) {
+        bool is_dict = name[0] == 'd';
+        return empty ? plist_new(x->arena, is_dict ? PLIST_DICT : PLIST_ARRAY)
+                     : xml_container(x, is_dict, depth);
+    }
+    if (strcmp(name, "true") == 0 || strcmp(name, "false") == 0) {
+        struct plist *v = plist_new(x->arena, PLIST_BOOL);
+        v->boolean = name[0] == 't';
+        size_t len;
+        if (!empty && (!xml_text(x, name, &len) || len != 0)) {
+            xml_fail(x, "<true> or <false> with content");
+            return NULL;
+        }
+        return v;
+    }
+    size_t len = 0;
+    const char *text = empty ? "" : xml_text(x, name, &len);
+    if (!text) {
+        xml_fail(x, "malformed text, an unknown entity, or a missing closing tag");
+        return NULL;
+    }
+    struct plist *v;
+    if (strcmp(name, "string") == 0) {
+        v = plist_new(x->arena, PLIST_STRING);
+        v->string = text;
+        v->count = len;
+    } else if (strcmp(name, "integer") == 0) {
+        v = plist_new(x->arena, PLIST_INTEGER);
+        if (!parse_plist_integer(text, v)) {
+            xml_fail(x, "an <integer> that is not a 64-bit number");
+            return NULL;
+        }
+    } else if (strcmp(name, "real") == 0) {
+        v = plist_new(x->arena, PLIST_REAL);
+        char *end;
+        v->real = strtod(text, &end);
+        if (end == text) {
+            xml_fail(x, "a <real> that is not a number");
+            return NULL;
+        }
+    } else if (strcmp(name, "data") == 0) {
+        v = plist_new(x->arena, PLIST_DATA);
+        struct buf b = {0};
+        if (!base64_decode(text, len, &b)) {
+            buf_free(&b);
+            xml_fail(x, "<data> that is not base64");
+            return NULL;
+        }
+        v->data = (const uint8_t *)arena_strndup(x->arena, b.data ? b.data : "", b.len);
+        v->count = b.len;
+        buf_free(&b);
+    } else if (strcmp(name, "date") == 0) {
+        v = plist_new(x->arena, PLIST_DATE);
+        if (!parse_plist_date(text, &v->real)) {
+            xml_fail(x, "a <date> not of the form 2001-01-01T00:00:00Z");
+            return NULL;
+        }
+    } else {
+        xml_fail(x, "an unknown element");
+        return NULL;
+    }
+    return v;
+}
+
+/* Parses an XML plist.  Returns the root, or NULL with *err set (EX_DATAERR). */
+static struct plist *plist_parse_xml(const char *buf, size_t len, struct arena *a, struct error *err)
+{
+    struct xml_parser x = {buf, buf + len, buf, a, err};
+    char name[32];
+    bool closing, empty;
+    const char *mark;
+    if (!xml_skip_misc(&x))
+        goto bad;
+    mark = x.p;
+    if (!xml_tag(&x, name, sizeof name, &closing, &empty) || closing)
+        goto bad;
+    if (strcmp(name, "plist") != 0)
+        x.p = mark;   /* tolerate a bare value without the <plist> wrapper */
+    struct plist *root = xml_value(&x, 0);
+    if (!root)
+        return NULL;
+    if (strcmp(name, "plist") == 0 &&
+        (!xml_tag(&x, name, sizeof name, &closing, &empty) || !closing || strcmp(name, "plist") != 0)) {
+        xml_fail(&x, "no closing </plist>");
+        return NULL;
+    }
+    if (!xml_skip_misc(&x) || x.p != x.end) {
+        xml_fail(&x, "content after the end of the plist");
+        return NULL;
+    }
+    return root;
+bad:
+    xml_fail(&x, "not an XML property list");
+    return NULL;
+}
+
+/* --- Binary plists (bplist00) --- */
+
+struct bplist {
+    const uint8_t *buf;
+    size_t len;
+    unsigned offset_size, ref_size;
+    uint64_t objects, table;
+    struct plist **done;            /* parsed objects, shared by every reference */
+    uint8_t *visiting;              /* on the current path: seeing one again is a cycle */
+    struct arena *arena;
+    struct error *err;
+};
+
+static struct plist *bplist_fail(struct bplist *b, const char *what)
+{
+    if (b->err->code == 0)
+        fail(b->err, EX_DATAERR, "binary plist: %s", what);
+    return NULL;
+}
+
+/* Returns the big-endian unsigned integer of n bytes (n <= 8) at p. */
+static uint64_t read_be(const uint8_t *p, unsigned n)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* Reads an integer object at off into out.  Returns false when malformed. */
+static bool bplist_int_at(struct bplist *b, uint64_t off, struct plist *out, uint64_t *next)
+{
+    unsigned n = 1u << (b->buf[off] & 0x0F);
+    if ((b->buf[off] & 0x0F) > 4 || off + 1 + n > b->table)
+        return false;
+    const uint8_t *p = b->buf + off + 1;
+    out->type = PLIST_INTEGER;
+    out->negative = false;
+    if (n < 8) {
+        out->magnitude = read_be(p, n);
+    } else if (n == 8) {
+        int64_t s = (int64_t)read_be(p, 8);
+        out->negative = s < 0;
+        out->magnitude = s < 0 ? (uint64_t)0 - (uint64_t)s : (uint64_t)s;
+    } else {
+        /* 16 bytes: Apple writes unsigned values above 2^63 and, in
+         * HardwareModel, small ones this way.  Keep what fits 64 bits. */
+        uint64_t hi = read_be(p, 8), lo = read_be(p + 8, 8);
+        if (hi == 0) {
+            out->magnitude = lo;
+        } else if (hi == UINT64_MAX && (lo >> 63)) {
+            out->negative = true;
+            out->magnitude = (uint64_t)0 - lo;
+        } else {
+            return false;
+        }
+    }
+    if (next)
+        *next = off + 1 + n;
+    return true;
+}
+
+/* Reads the count of the object at off (the marker's low nibble, or a
+ * following integer when it is 0xF).  Returns false when malformed. */
+static bool bplist_count(struct bplist *b, uint64_t off, uint64_t *count, uint64_t *start)
+{
+    unsigned nibble = b->buf[off] & 0x0F;
+    if (nibble != 0x0F) {
+        *count = nibble;
+        *start = off + 1;
+        return true;
+    }
+    struct plist n;
+    if (off + 1 >= b->table || (b->buf[off + 1] & 0xF0) != 0x10 ||
+        !bplist_int_at(b, off + 1, &n, start) || n.negative)
+        return false;
+    *count = n.magnitude;
+    return true;
+}
+
+/* Converts n UTF-16BE code units at p to UTF-8 in the arena. */
+static const char *utf16be_to_utf8(struct arena *a, const uint8_t *p, uint64_t n, size_t *len)
+{
+    struct buf b = {0};
+    for (uint64_t i = 0; i < n; i++) {
+        uint32_t c = (uint32_t)p[2 * i] << 8 | p[2 * i + 1];
+        if (c >= 0xD800 && c <= 0xDBFF && i + 1 < n) {
+            uint32_t d = (uint32_t)p[2 * i + 2] << 8 | p[2 * i + 3];
+            if (d >= 0xDC00 && d <= 0xDFFF) {
+                c = 0x10000 + ((c - 0xD800) << 10) + (d - 0xDC00);
+                i++;
+            }
+        }
+        if (c >= 0xD800 && c <= 0xDFFF)
+            c = 0xFFFD;   /* a lone surrogate */
+        utf8_put(&b, c);
+    }
+    *len = b.len;
+    const char *s = arena_strndup(a, b.data ? b.data : "", b.len);
+    buf_free(&b);
+    return s;
+}
+
+static struct plist *bplist_object(struct bplist *b, uint64_t ref, int depth);
+
+/* Reads the object reference number i of a container whose refs start at start. */
+static uint64_t bplist_ref(struct bplist *b, uint64_t start, uint64_t i)
+{
+    return read_be(b->buf + start + i * b->ref_size, b->ref_size);
+}
+
+/* Parses an array, set or dict with count members whose refs start at start. */
+static struct plist *bplist_container(struct bplist *b, uint8_t kind, uint64_t count,
+                                      uint64_t start, int depth)
+{
+    uint64_t refs = kind == 0xD ? count * 2 : count;
+    if (count > b->len || start + refs * b->ref_size > b->table)
+        return bplist_fail(b, "a container runs past the object table");
+    struct plist *node = plist_new(b->arena, kind == 0xD ? PLIST_DICT : PLIST_ARRAY);
+    node->count = (size_t)count;
+    node->items = arena_alloc(b->arena, (size_t)count * sizeof *node->items);
+    if (kind == 0xD)
+        node->keys = arena_alloc(b->arena, (size_t)count * sizeof *node->keys);
+    for (uint64_t i = 0; i < count; i++) {
+        if (kind == 0xD) {
+            struct plist *k = bplist_object(b, bplist_ref(b, start, i), depth + 1);
+            if (!k)
+                return NULL;
+            if (k->type != PLIST_STRING)
+                return bplist_fail(b, "a dict key that is not a string");
+            node->keys[i] = k->string;
+        }
+        uint64_t vref = bplist_ref(b, start, kind == 0xD ? count + i : i);
+        if (!(node->items[i] = bplist_object(b, vref, depth + 1)))
+            return NULL;
+    }
+    return node;
+}
+
+/* Parses object number ref.  Returns it (shared when referenced twice), or NULL. */
+static struct plist *bplist_object(struct bplist *b, uint64_t ref, int depth)
+{
+    if (ref >= b->objects)
+        return bplist_fail(b, "an object reference out of range");
+    if (b->done[ref])
+        return b->done[ref];
+    if (b->visiting[ref])
+        return bplist_fail(b, "an object contains itself (a reference cycle)");
+    if (depth > PLIST_MAX_DEPTH)
+        return bplist_fail(b, "nested more than 256 levels deep");
+    uint64_t off = read_be(b->buf + b->table + ref * b->offset_size, b->offset_size);
+    if (off < 8 || off >= b->table)
+        return bplist_fail(b, "an object offset outside the object area");
+    b->visiting[ref] = 1;
+    uint8_t marker = b->buf[off], kind = marker >> 4;
+    struct plist *v = NULL;
+    uint64_t count, start;
+    switch (kind) {
+    case 0x0:
+        if (marker == 0x08 || marker == 0x09) {
+            v = plist_new(b->arena, PLIST_BOOL);
+            v->boolean = marker == 0x09;
+        } else {
+            bplist_fail(b, "a null or fill object where a value belongs");
+        }
+        break;
+    case 0x1:
+    case 0x8:   /* UID: keyed archives only; kept as its integer */
+        v = plist_new(b->arena, PLIST_INTEGER);
+        if (kind == 0x8) {
+            unsigned n = (marker & 0x0F) + 1u;
+            if (n > 8 || off + 1 + n > b->table)
+                v = bplist_fail(b, "a malformed UID");
+            else
+                v->magnitude = read_be(b->buf + off + 1, n);
+        } else if (!bplist_int_at(b, off, v, NULL)) {
+            v = bplist_fail(b, "a malformed or over-wide integer");
+        }
+        break;
+    case 0x2:
+    case 0x3: {
+        unsigned n = kind == 0x3 ? 8 : 1u << (marker & 0x0F);
+        if ((kind == 0x3 && marker != 0x33) || (n != 4 && n != 8) || off + 1 + n > b->table) {
+            bplist_fail(b, "a malformed real or date");
+            break;
+        }
+        v = plist_new(b->arena, kind == 0x3 ? PLIST_DATE : PLIST_REAL);
+        uint64_t bits = read_be(b->buf + off + 1, n);
+        if (n == 4) {
+            uint32_t w = (uint32_t)bits;
+            float f;
+            memcpy(&f, &w, 4);
+            v->real = f;
+        } else {
+            memcpy(&v->real, &bits, 8);
+        }
+        break;
+    }
+    case 0x4:
+    case 0x5:
+    case 0x6: {
+        if (!bplist_count(b, off, &count, &start)) {
+            bplist_fail(b, "a malformed length");
+            break;
+        }
+        uint64_t bytes = kind == 0x6 ? count * 2 : count;
+        if (count > b->len || start + bytes > b->table) {
+            bplist_fail(b, "a string or data object runs past the object table");
+            break;
+        }
+        v = plist_new(b->arena, kind == 0x4 ? PLIST_DATA : PLIST_STRING);
+        size_t len = (size_t)count;
+        if (kind == 0x4)
+            v->data = (const uint8_t *)arena_strndup(b->arena, (const char *)b->buf + start, len);
+        else if (kind == 0x5)
+            v->string = arena_strndup(b->arena, (const char *)b->buf + start, len);
+        else
+            v->string = utf16be_to_utf8(b->arena, b->buf + start, count, &len);
+        v->count = len;
+        break;
+    }
+    case 0xA:
+    case 0xC:
+    case 0xD:
+        if (!bplist_count(b, off, &count, &start))
+            bplist_fail(b, "a malformed length");
+        else
+            v = bplist_container(b, kind, count, start, depth);
+        break;
+    default:
+        bplist_fail(b, "an unknown object type");
+    }
+    b->visiting[ref] = 0;
+    b->done[ref] = v;
+    return v;
+}
+
+/* Parses a binary plist.  Returns the root, or NULL with *err set (EX_DATAERR). */
+static struct plist *plist_parse_binary(const uint8_t *buf, size_t len, struct arena *a,
+                                        struct error *err)
+{
+    struct bplist b = {.buf = buf, .len = len, .arena = a, .err = err};
+    if (len < 8 + 1 + 32 || memcmp(buf, "bplist00", 8) != 0)
+        return bplist_fail(&b, "too short, or not a bplist00 file");
+    const uint8_t *t = buf + len - 32;
+    b.offset_size = t[6];
+    b.ref_size = t[7];
+    b.objects = read_be(t + 8, 8);
+    uint64_t top = read_be(t + 16, 8);
+    b.table = read_be(t + 24, 8);
+    if (b.offset_size < 1 || b.offset_size > 8 || b.ref_size < 1 || b.ref_size > 8 ||
+        b.objects == 0 || top >= b.objects || b.table < 9 || b.table >= len - 32 ||
+        b.objects > (len - 32 - b.table) / b.offset_size)
+        return bplist_fail(&b, "a trailer that does not describe this file");
+    b.done = xcalloc((size_t)b.objects, sizeof *b.done);
+    b.visiting = xcalloc((size_t)b.objects, 1);
+    struct plist *root = bplist_object(&b, top, 0);
+    free(b.done);
+    free(b.visiting);
+    return root;
+}
+
+/* Parses a plist of either form.  Returns the root, or NULL with *err set. */
+static struct plist *plist_parse(const char *buf, size_t len, struct arena *a, struct error *err)
+{
+    if (len >= 8 && memcmp(buf, "bplist", 6) == 0)
+        return plist_parse_binary((const uint8_t *)buf, len, a, err);
+    return plist_parse_xml(buf, len, a, err);
+}
+
+/* Reads and parses the plist file at path (at most max bytes).
+ * Returns the root, or NULL with *err naming what is wrong. */
+static struct plist *plist_read_file(const char *path, size_t max, struct arena *a, struct error *err)
+{
+    char *data;
+    size_t len;
+    if (read_file(path, max, &data, &len, err) != 0)
+        return NULL;
+    struct plist *root = plist_parse(data, len, a, err);
+    free(data);
+    return root;
+}
+
+/* --- The XML writer (Config.plist): dicts of strings, integers and bools --- */
+
+static void xml_escaped(struct buf *b, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '<': buf_puts(b, "&lt;"); break;
+        case '>': buf_puts(b, "&gt;"); break;
+        case '&': buf_puts(b, "&amp;"); break;
+        default: buf_add(b, s, 1);
+        }
+    }
+}
+
+static void plist_write_value(struct buf *b, const struct plist *v, int indent);
+
+static void plist_write_indent(struct buf *b, int indent)
+{
+    for (int i = 0; i < indent; i++)
+        buf_add(b, "\t", 1);
+}
+
+static void plist_write_value(struct buf *b, const struct plist *v, int indent)
+{
+    switch (v->type) {
+    case PLIST_DICT:
+    case PLIST_ARRAY: {
+        bool dict = v->type == PLIST_DICT;
+        if (v->count == 0) {
+            buf_puts(b, dict ? "<dict/>\n" : "<array/>\n");
+            break;
+        }
+        buf_puts(b, dict ? "<dict>\n" : "<array>\n");
+        for (size_t i = 0; i < v->count; i++) {
+            if (dict) {
+                plist_write_indent(b, indent + 1);
+                buf_puts(b, "<key>");
+                xml_escaped(b, v->keys[i]);
+                buf_puts(b, "</key>\n");
+            }
+            plist_write_indent(b, indent + 1);
+            plist_write_value(b, v->items[i], indent + 1);
+        }
+        plist_write_indent(b, indent);
+        buf_puts(b, dict ? "</dict>\n" : "</array>\n");
+        break;
+    }
+    case PLIST_STRING:
+        buf_puts(b, "<string>");
+        xml_escaped(b, v->string);
+        buf_puts(b, "</string>\n");
+        break;
+    case PLIST_INTEGER:
+        buf_printf(b, "<integer>%s%" PRIu64 "</integer>\n", v->negative ? "-" : "", v->magnitude);
+        break;
+    case PLIST_BOOL:
+        buf_puts(b, v->boolean ? "<true/>\n" : "<false/>\n");
+        break;
+    case PLIST_REAL:
+        buf_printf(b, "<real>%.17g</real>\n", v->real);
+        break;
+    case PLIST_DATA:
+    case PLIST_DATE:
+        break;   /* macvm writes neither */
+    }
+}
+
+/* Returns a complete XML plist document for root, as plutil would accept it. */
+static void plist_write_xml(struct buf *b, const struct plist *root)
+{
+    buf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                "<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" "
+                "\"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n"
+                "<plist version=\"1.0\">\n");
+    plist_write_value(b, root, 0);
+    buf_puts(b, "</plist>\n");
+}
+
+/* Builders for the writer: append a member to a dict made with plist_new. */
+static struct plist *plist_dict_add(struct arena *a, struct plist *dict, const char *key,
+                                    enum plist_type type)
+{
+    const char **keys = arena_alloc(a, (dict->count + 1) * sizeof *keys);
+    struct plist **items = arena_alloc(a, (dict->count + 1) * sizeof *items);
+    if (dict->count) {
+        memcpy(keys, dict->keys, dict->count * sizeof *keys);
+        memcpy(items, dict->items, dict->count * sizeof *items);
+    }
+    keys[dict->count] = key;
+    items[dict->count] = plist_new(a, type);
+    dict->keys = keys;
+    dict->items = items;
+    return items[dict->count++];
+}
+
+static void plist_add_string(struct arena *a, struct plist *dict, const char *key, const char *s)
+{
+    struct plist *v = plist_dict_add(a, dict, key, PLIST_STRING);
+    v->string = arena_strndup(a, s, strlen(s));
+    v->count = strlen(s);
+}
+
+static void plist_add_uint(struct arena *a, struct plist *dict, const char *key, uint64_t n)
+{
+    plist_dict_add(a, dict, key, PLIST_INTEGER)->magnitude = n;
+}
+
+static void plist_add_bool(struct arena *a, struct plist *dict, const char *key, bool value)
+{
+    plist_dict_add(a, dict, key, PLIST_BOOL)->boolean = value;
+}
+
+/* ============================== 3. JSON input ============================== */
+
+/* A JSON reader into the plist tree, for run.json and unified-log lines.  With
+ * a list of wanted keys it keeps only those members of the top-level object
+ * and skips the rest without building them: a log line costs one pass and no
+ * tree beyond the fields macvm reads.  null values are dropped. */
+struct json_parser {
+    const char *p, *end;
+    struct arena *arena;
+    const char *const *wanted;
+};
+
+static struct plist json_null_value;   /* the marker for a dropped null */
+
+static void json_space(struct json_parser *j)
+{
+    while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
+        j->p++;
+}
+
+/* Returns the value of 4 hex digits at p, or -1. */
+static long hex4(const char *p, const char *end)
+{
+    if (end - p < 4)
+        return -1;
+    long v = 0;
+    for (int i = 0; i < 4; i++) {
+        int c = (unsigned char)p[i];
+        int d = isdigit(c) ? c - '0' : isxdigit(c) ? tolower(c) - 'a' + 10 : -1;
+        if (d < 0)
+            return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+/* Reads a JSON string at j->p (the opening quote).  With out, decodes it
+ * there; without, only skips it.  Returns false when malformed. */
+static bool json_read_string(struct json_parser *j, struct buf *out)
+{
+    j->p++;
+    while (j->p < j->end) {
+        const char *run = j->p;
+        while (j->p < j->end && *j->p != '"' && *j->p != '\\' && (unsigned char)*j->p >= 0x20)
+            j->p++;
+        if (out && j->p > run)
+            buf_add(out, run, (size_t)(j->p - run));
+        if (j->p >= j->end || (unsigned char)*j->p < 0x20)
+            return false;
+        if (*j->p == '"') {
+            j->p++;
+            return true;
+        }
+        if (j->end - j->p < 2)
+            return false;
+        char c = j->p[1], lit = 0;
+        j->p += 2;
+        switch (c) {
+        case '"': case '\\': case '/': lit = c; break;
+        case 'b': lit = '\b'; break;
+        case 'f': lit = '\f'; break;
+        case 'n': lit = '\n'; break;
+        case 'r': lit = '\r'; break;
+        case 't': lit = '\t'; break;
+        case 'u': {
+            long u = hex4(j->p, j->end);
+            if (u < 0)
+                return false;
+            j->p += 4;
+            if (u >= 0xD800 && u <= 0xDBFF && j->end - j->p >= 6 && j->p[0] == '\\' && j->p[1] == 'u') {
+                long v = hex4(j->p + 2, j->end);
+                if (v >= 0xDC00 && v <= 0xDFFF) {
+                    u = 0x10000 + ((u - 0xD800) << 10) + (v - 0xDC00);
+                    j->p += 6;
+                }
+            }
+            if (u >= 0xD800 && u <= 0xDFFF)
+                u = 0xFFFD;
+            if (out)
+                utf8_put(out, (uint32_t)u);
+            continue;
+        }
+        default:
+            return false;
+        }
+        if (out)
+            buf_add(out, &lit, 1);
+    }
+    return false;
+}
+
+static bool json_wanted(struct json_parser *j, const char *key)
+{
+    if (!j->wanted)
+        return true;
+    for (const char *const *w = j->wanted; *w; w++)
+        if (strcmp(*w, key) == 0)
+            return true;
+    return false;
+}
+
+static struct plist *json_value(struct json_parser *j, int depth, bool keep);
+
+/* Parses an object or array at j->p.  Returns the node (or &json_null_value
+ * when not kept), or NULL when malformed. */
+static struct plist *json_container(struct json_parser *j, int depth, bool keep)
+{
+    bool object = *j->p == '{';
+    char close = object ? '}' : ']';
+    struct plist *node = keep ? plist_new(j->arena, object ? PLIST_DICT : PLIST_ARRAY) : NULL;
+    size_t cap = 0;
+    j->p++;
+    json_space(j);
+    if (j->p < j->end && *j->p == close) {
+        j->p++;
+        return keep ? node : &json_null_value;
+    }
+    for (;;) {
+        const char *key = NULL;
+        bool keep_member = keep;
+        json_space(j);
+        if (object) {
+            struct buf k = {0};
+            if (j->p >= j->end || *j->p != '"' || !json_read_string(j, keep ? &k : NULL)) {
+                buf_free(&k);
+                return NULL;
+            }
+            if (keep) {
+                key = arena_strndup(j->arena, k.data ? k.data : "", k.len);
+                keep_member = depth > 0 || json_wanted(j, key);
+            }
+            buf_free(&k);
+            json_space(j);
+            if (j->p >= j->end || *j->p != ':')
+                return NULL;
+            j->p++;
+        }
+        struct plist *v = json_value(j, depth + 1, keep_member);
+        if (!v)
+            return NULL;
+        if (keep_member && v != &json_null_value) {
+            if (node->count == cap) {
+                size_t ncap = cap ? cap * 2 : 8;
+                struct plist **items = arena_alloc(j->arena, ncap * sizeof *items);
+                const char **keys = object ? arena_alloc(j->arena, ncap * sizeof *keys) : NULL;
+                if (cap) {
+                    memcpy(items, node->items, cap * sizeof *items);
+                    if (keys)
+                        memcpy(keys, node->keys, cap * sizeof *keys);
+                }
+                node->items = items;
+                node->keys = keys;
+                cap = ncap;
+            }
+            if (object)
+                node->keys[node->count] = key;
+            node->items[node->count++] = v;
+        }
+        json_space(j);
+        if (j->p < j->end && *j->p == ',') {
+            j->p++;
+            continue;
+        }
+        if (j->p < j->end && *j->p == close) {
+            j->p++;
+            return keep ? node : &json_null_value;
+        }
+        return NULL;
+    }
+}
+
+/* Parses one JSON value.  Returns it, &json_null_value for null or a value
+ * not kept, or NULL when malformed. */
+static struct plist *json_value(struct json_parser *j, int depth, bool keep)
+{
+    json_space(j);
+    if (j->p >= j->end || depth > PLIST_MAX_DEPTH)
+        return NULL;
+    char c = *j->p;
+    if (c == '{' || c == '[')
+        return json_container(j, depth, keep);
+    if (c == '"') {
+        struct buf s = {0};
+        if (!json_read_string(j, keep ? &s : NULL)) {
+            buf_free(&s);
+            return NULL;
+        }
+        if (!keep)
+            return &json_null_value;
+        struct plist *v = plist_new(j->arena, PLIST_STRING);
+        v->string = arena_strndup(j->arena, s.data ? s.data : "", s.len);
+        v->count = s.len;
+        buf_free(&s);
+        return v;
+    }
+    static const char *const words[] = {"true", "false", "null"};
+    for (int i = 0; i < 3; i++) {
+        size_t n = strlen(words[i]);
+        if ((size_t)(j->end - j->p) >= n && memcmp(j->p, words[i], n) == 0) {
+            j->p += n;
+            if (i == 2 || !keep)
+                return &json_null_value;
+            struct plist *v = plist_new(j->arena, PLIST_BOOL);
+            v->boolean = i == 0;
+            return v;
+        }
+    }
+    const char *start = j->p;
+    bool is_real = false;
+    if (j->p < j->end && *j->p == '-')
+        j->p++;
+    while (j->p < j->end && (isdigit((unsigned char)*j->p) || strchr(".eE+-", *j->p))) {
+        is_real |= !isdigit((unsigned char)*j->p);
+        j->p++;
+    }
+    if (j->p == start || (j->p == start + 1 && *start == '-'))
+        return NULL;
+    if (!keep)
+        return &json_null_value;
+    char num[64];
+    snprintf(num, sizeof num, "%.*s", (int)(j->p - start < 63 ? j->p - start : 63), start);
+    struct plist *v = plist_new(j->arena, is_real ? PLIST_REAL : PLIST_INTEGER);
+    if (is_real || !parse_plist_integer(num, v)) {
+        v->type = PLIST_REAL;
+        v->real = strtod(num, NULL);
+    }
+    return v;
+}
+
+/* Parses a JSON document (keeping only the wanted top-level keys, when given).
+ * Returns the root, or NULL when malformed. */
+static struct plist *json_parse(const char *buf, size_t len, struct arena *a,
+                                const char *const *wanted)
+{
+    struct json_parser j = {buf, buf + len, a, wanted};
+    struct plist *root = json_value(&j, 0, true);
+    json_space(&j);
+    if (!root || root == &json_null_value || j.p != j.end)
+        return NULL;
+    return root;
+}
+
+/* ============================= 4. Zip archives ============================= */
+
+/* Restore images are Zip64 archives of 12-23 GB.  macvm reads the end
+ * records, the central directory and the one entry it needs, so inspecting an
+ * image reads a few MiB at most, wherever the entry lies. */
+
+#define ZIP_MAX_CENTRAL_DIRECTORY (64u << 20)   /* far above any restore image's */
+#define ZIP_EOCD_SIZE 22
+#define ZIP64_LOCATOR_SIZE 20
+#define ZIP64_EOCD_SIZE 56
+
+struct zip {
+    int fd;
+    uint64_t size;              /* of the file */
+    uint64_t entries;           /* as the central directory counts them */
+    uint64_t cd_offset, cd_size;
+    uint8_t *cd;                /* the central directory, read whole */
+    uint64_t bytes_read;        /* everything read from the file: the tests bound it */
+};
+
+struct zip_entry {
+    const char *name;           /* not NUL-terminated: see name_len */
+    size_t name_len;
+    uint16_t flags, method;
+    uint32_t crc;
+    uint64_t compressed, uncompressed, local_offset;
+};
+
+static uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static uint32_t le32(const uint8_t *p) { return (uint32_t)le16(p) | (uint32_t)le16(p + 2) << 16; }
+static uint64_t le64(const uint8_t *p) { return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32; }
+
+/* Reads exactly n bytes at off.  Returns 0, or EX_DATAERR when the file ends first. */
+static int zip_read(struct zip *z, void *buf, size_t n, uint64_t off, const char *what,
+                    struct error *e)
+{
+    if (off > z->size || n > z->size - off)
+        return fail(e, EX_DATAERR, "the %s lies outside the file (truncated download?)", what);
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(z->fd, (char *)buf + got, n - got, (off_t)(off + got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return fail(e, EX_IOERR, "read error: %s", strerror(errno));
+        if (r == 0)
+            return fail(e, EX_DATAERR, "the file ends inside the %s (truncated download?)", what);
+        got += (size_t)r;
+    }
+    z->bytes_read += n;
+    return 0;
+}
+
+/* Finds the end-of-central-directory record in the file's last 64 KiB.
+ * Returns 0 with its offset in *eocd, or EX_DATAERR. */
+static int zip_find_eocd(struct zip *z, uint64_t *eocd, struct error *e)
+{
+    size_t tail = z->size < 65535 + ZIP_EOCD_SIZE ? (size_t)z->size : 65535 + ZIP_EOCD_SIZE;
+    if (tail < ZIP_EOCD_SIZE)
+        return fail(e, EX_DATAERR, "not a zip archive (too short to be a restore image)");
+    uint8_t *buf = xmalloc(tail);
+    int rc = zip_read(z, buf, tail, z->size - tail, "end of the archive", e);
+    for (size_t i = tail - ZIP_EOCD_SIZE + 1; rc == 0 && i-- > 0;) {
+        if (le32(buf + i) == 0x06054b50 && i + ZIP_EOCD_SIZE + le16(buf + i + 20) == tail) {
+            *eocd = z->size - tail + i;
+            free(buf);
+            return 0;
+        }
+    }
+    free(buf);
+    return rc ? rc : fail(e, EX_DATAERR, "not a zip archive (no end-of-central-directory record; "
+                                         "truncated download?)");
+}
+
+/* Reads the Zip64 locator and end record that precede the classic one.
+ * Returns 0, or EX_DATAERR when they are missing or inconsistent. */
+static int zip_read_zip64_end(struct zip *z, uint64_t eocd, uint64_t *end_of_cd, struct error *e)
+{
+    uint8_t loc[ZIP64_LOCATOR_SIZE], rec[ZIP64_EOCD_SIZE];
+    if (eocd < ZIP64_LOCATOR_SIZE)
+        return fail(e, EX_DATAERR, "the Zip64 end locator is missing");
+    int rc = zip_read(z, loc, sizeof loc, eocd - ZIP64_LOCATOR_SIZE, "Zip64 end locator", e);
+    if (rc)
+        return rc;
+    if (le32(loc) != 0x07064b50)
+        return fail(e, EX_DATAERR, "the end record says Zip64 but the Zip64 end locator is missing");
+    uint64_t off = le64(loc + 8);
+    if (off > eocd - ZIP64_LOCATOR_SIZE || eocd - ZIP64_LOCATOR_SIZE - off < ZIP64_EOCD_SIZE)
+        return fail(e, EX_DATAERR, "the Zip64 end record lies outside the file");
+    if ((rc = zip_read(z, rec, sizeof rec, off, "Zip64 end record", e)))
+        return rc;
+    if (le32(rec) != 0x06064b50)
+        return fail(e, EX_DATAERR, "the Zip64 end locator points at no Zip64 end record");
+    z->entries = le64(rec + 32);
+    z->cd_size = le64(rec + 40);
+    z->cd_offset = le64(rec + 48);
+    *end_of_cd = off;
+    return 0;
+}
+
+/* Opens an archive and reads its central directory.  Returns 0, EX_NOINPUT
+ * (missing, unreadable, not a file) or EX_DATAERR (not a valid archive). */
+static int zip_open(struct zip *z, const char *path, struct error *e)
+{
+    *z = (struct zip){.fd = -1};
+    z->fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (z->fd < 0)
+        return fail(e, EX_NOINPUT, "cannot open: %s", strerror(errno));
+    if (fstat(z->fd, &st) != 0 || !S_ISREG(st.st_mode))
+        return fail(e, EX_NOINPUT, "not a regular file");
+    z->size = (uint64_t)st.st_size;
+    uint64_t eocd = 0, end_of_cd;
+    uint8_t rec[ZIP_EOCD_SIZE];
+    int rc = zip_find_eocd(z, &eocd, e);
+    if (rc || (rc = zip_read(z, rec, sizeof rec, eocd, "end record", e)))
+        return rc;
+    z->entries = le16(rec + 10);
+    z->cd_size = le32(rec + 12);
+    z->cd_offset = le32(rec + 16);
+    end_of_cd = eocd;
+    bool zip64 = z->entries == 0xFFFF || z->cd_size == 0xFFFFFFFF || z->cd_offset == 0xFFFFFFFF;
+    if (!zip64 && eocd >= ZIP64_LOCATOR_SIZE) {
+        uint8_t sig[4];
+        if ((rc = zip_read(z, sig, 4, eocd - ZIP64_LOCATOR_SIZE, "Zip64 end locator", e)))
+            return rc;
+        zip64 = le32(sig) == 0x07064b50;
+    }
+    if (zip64 && (rc = zip_read_zip64_end(z, eocd, &end_of_cd, e)))
+        return rc;
+    if (z->cd_offset > end_of_cd || z->cd_size > end_of_cd - z->cd_offset)
+        return fail(e, EX_DATAERR, "the central directory lies outside the file (truncated download?)");
+    if (z->cd_size > ZIP_MAX_CENTRAL_DIRECTORY)
+        return fail(e, EX_DATAERR, "a central directory of %" PRIu64 " bytes, more than a restore image has",
+                    z->cd_size);
+    z->cd = xmalloc((size_t)z->cd_size);
+    return zip_read(z, z->cd, (size_t)z->cd_size, z->cd_offset, "central directory", e);
+}
+
+static void zip_close(struct zip *z)
+{
+    if (z->fd >= 0)
+        close(z->fd);
+    free(z->cd);
+    z->fd = -1;
+    z->cd = NULL;
+}
+
+/* Applies a Zip64 extended-information extra field to the values that the
+ * central directory marked as too large.  Returns false when it is missing. */
+static bool zip_apply_zip64_extra(const uint8_t *extra, size_t len, struct zip_entry *ent)
+{
+    bool need_u = ent->uncompressed == 0xFFFFFFFF, need_c = ent->compressed == 0xFFFFFFFF,
+         need_o = ent->local_offset == 0xFFFFFFFF;
+    if (!need_u && !need_c && !need_o)
+        return true;
+    for (size_t i = 0; i + 4 <= len;) {
+        uint16_t id = le16(extra + i), size = le16(extra + i + 2);
+        if (i + 4 + size > len)
+            return false;
+        if (id == 0x0001) {
+            const uint8_t *p = extra + i + 4, *end = p + size;
+            uint64_t *fields[] = {need_u ? &ent->uncompressed : NULL,
+                                  need_c ? &ent->compressed : NULL, need_o ? &ent->local_offset : NULL};
+            for (int f = 0; f < 3; f++) {
+                if (!fields[f])
+                    continue;
+                if (end - p < 8)
+                    return false;
+                *fields[f] = le64(p);
+                p += 8;
+            }
+            return true;
+        }
+        i += 4 + (size_t)size;
+    }
+    return false;
+}
+
+/* Reads the central-directory record at *pos into *ent and advances *pos.
+ * Returns 0, or EX_DATAERR for a malformed record. */
+static int zip_next(struct zip *z, size_t *pos, struct zip_entry *ent, struct error *e)
+{
+    const uint8_t *p = z->cd + *pos;
+    size_t left = (size_t)z->cd_size - *pos;
+    if (left < 46 || le32(p) != 0x02014b50)
+        return fail(e, EX_DATAERR, "a damaged central directory (record %zu)", *pos);
+    size_t name_len = le16(p + 28), extra_len = le16(p + 30), comment_len = le16(p + 32);
+    if (46 + name_len + extra_len + comment_len > left)
+        return fail(e, EX_DATAERR, "a central directory record runs past its end");
+    *ent = (struct zip_entry){
+        .name = (const char *)p + 46, .name_len = name_len,
+        .flags = le16(p + 8), .method = le16(p + 10), .crc = le32(p + 16),
+        .compressed = le32(p + 20), .uncompressed = le32(p + 24), .local_offset = le32(p + 42),
+    };
+    if (!zip_apply_zip64_extra(p + 46 + name_len, extra_len, ent))
+        return fail(e, EX_DATAERR, "an entry marked Zip64 without its Zip64 sizes");
+    *pos += 46 + name_len + extra_len + comment_len;
+    return 0;
+}
+
+/* Looks up the entry named name (exact, at the root).  Also counts all
+ * entries into z->entries.  Returns 0 (found or not: *found), or EX_DATAERR. */
+static int zip_find(struct zip *z, const char *name, struct zip_entry *out, bool *found,
+                    struct error *e)
+{
+    size_t pos = 0, n = 0, want = strlen(name);
+    *found = false;
+    while (pos < z->cd_size) {
+        struct zip_entry ent;
+        int rc = zip_next(z, &pos, &ent, e);
+        if (rc)
+            return rc;
+        n++;
+        if (!*found && ent.name_len == want && memcmp(ent.name, name, want) == 0) {
+            *out = ent;
+            *found = true;
+        }
+    }
+    if (n != z->entries)
+        return fail(e, EX_DATAERR, "the end record counts %" PRIu64 " entries, the central directory %zu",
+                    z->entries, n);
+    return 0;
+}
+
+/* Reads an entry's data, inflating it when deflated, and checks its CRC.
+ * Refuses entries larger than max (a decompression bomb is refused before any
+ * inflating, and one that lies about its size is stopped when it passes it).
+ * Returns 0 with a malloc'd buffer, or EX_DATAERR. */
+static int zip_extract(struct zip *z, const struct zip_entry *ent, size_t max, char **out,
+                       size_t *out_len, struct error *e)
+{
+    char name[256];
+    snprintf(name, sizeof name, "%.*s", (int)(ent->name_len < 255 ? ent->name_len : 255), ent->name);
+    if (ent->flags & 1)
+        return fail(e, EX_DATAERR, "%s is encrypted", name);
+    if (ent->method != 0 && ent->method != 8)
+        return fail(e, EX_DATAERR, "%s uses compression method %u (only stored and deflated are used)",
+                    name, ent->method);
+    if (ent->uncompressed > max)
+        return fail(e, EX_DATAERR, "%s claims %" PRIu64 " bytes, more than the %zu it can be "
+                    "(a decompression bomb?)", name, ent->uncompressed, max);
+    uint8_t local[30];
+    int rc = zip_read(z, local, sizeof local, ent->local_offset, "local header", e);
+    if (rc)
+        return rc;
+    if (le32(local) != 0x04034b50)
+        return fail(e, EX_DATAERR, "%s: the central directory points at no local header", name);
+    uint64_t data = ent->local_offset + 30 + le16(local + 26) + le16(local + 28);
+    if (data > z->cd_offset || ent->compressed > z->cd_offset - data)
+        return fail(e, EX_DATAERR, "%s runs past the end of the file's data (truncated download?)", name);
+    if (ent->method == 0 && ent->compressed != ent->uncompressed)
+        return fail(e, EX_DATAERR, "%s is stored but its two sizes differ", name);
+
+    char *result = xmalloc((size_t)ent->uncompressed + 1);
+    size_t produced = 0;
+    uint8_t chunk[1 << 16];
+    z_stream zs = {0};
+    if (ent->method == 8 && inflateInit2(&zs, -MAX_WBITS) != Z_OK) {
+        free(result);
+        return fail(e, EX_SOFTWARE, "zlib failed to start");
+    }
+    int zrc = Z_OK;
+    for (uint64_t done = 0; done < ent->compressed && rc == 0 && zrc != Z_STREAM_END;) {
+        size_t n = ent->compressed - done < sizeof chunk ? (size_t)(ent->compressed - done) : sizeof chunk;
+        if ((rc = zip_read(z, chunk, n, data + done, "entry data", e)))
+            break;
+        done += n;
+        if (ent->method == 0) {
+            memcpy(result + produced, chunk, n);
+            produced += n;
+            continue;
+        }
+        zs.next_in = chunk;
+        zs.avail_in = (uInt)n;
+        while (zs.avail_in > 0 && zrc == Z_OK) {
+            uint8_t spill;
+            bool full = produced == ent->uncompressed;
+            zs.next_out = full ? &spill : (uint8_t *)result + produced;
+            zs.avail_out = full ? 1 : (uInt)(ent->uncompressed - produced > (1u << 30) ? (1u << 30)
+                                                                            : ent->uncompressed - produced);
+            uInt before = zs.avail_out;
+            zrc = inflate(&zs, Z_NO_FLUSH);
+            if (full && zs.avail_out == 0) {
+                rc = fail(e, EX_DATAERR, "%s inflates to more than its declared %" PRIu64 " bytes "
+                          "(a decompression bomb?)", name, ent->uncompressed);
+                break;
+            }
+            if (!full)
+                produced += before - zs.avail_out;
+            if (zrc == Z_BUF_ERROR && zs.avail_in > 0)
+                zrc = Z_OK;   /* output room was exhausted; loop gives more */
+        }
+        if (rc == 0 && zrc != Z_OK && zrc != Z_STREAM_END && zrc != Z_BUF_ERROR)
+            rc = fail(e, EX_DATAERR, "%s is not valid deflate data", name);
+    }
+    if (ent->method == 8)
+        inflateEnd(&zs);
+    if (rc == 0 && ent->method == 8 && zrc != Z_STREAM_END)
+        rc = fail(e, EX_DATAERR, "%s: the deflate stream ends early", name);
+    if (rc == 0 && produced != ent->uncompressed)
+        rc = fail(e, EX_DATAERR, "%s is %zu bytes, not the declared %" PRIu64, name, produced,
+                  ent->uncompressed);
+    if (rc == 0 && crc32(0L, (const Bytef *)result, (uInt)produced) != ent->crc)
+        rc = fail(e, EX_DATAERR, "%s fails its CRC check (a damaged download?)", name);
+    if (rc) {
+        free(result);
+        return rc;
+    }
+    result[produced] = 0;
+    *out = result;
+    *out_len = produced;
+    return 0;
+}
+
+/* =============================== 5. Bundles =============================== */
+
+/* A bundle is a directory laid out as Apple's sample project lays it out, so
+ * the same VM runs in Apple's sample and in macvm.  macvm adds an optional
+ * Config.plist (XML, editable with plutil) and a logs/ directory. */
+#define BUNDLE_DISK "Disk.img"
+#define BUNDLE_AUX "AuxiliaryStorage"
+#define BUNDLE_HARDWARE_MODEL "HardwareModel"
+#define BUNDLE_MACHINE_IDENTIFIER "MachineIdentifier"
+#define BUNDLE_RESTORE_IMAGE "RestoreImage.ipsw"
+#define BUNDLE_SAVE_FILE "SaveFile.vzvmsave"
+#define BUNDLE_CONFIG "Config.plist"
+#define BUNDLE_LOGS "logs"
+
+#define DEFAULT_BUNDLE "VM.bundle"                  /* in the home directory */
+#define DEFAULT_MEMORY (4ull << 30)
+#define DEFAULT_DISK_SIZE (64ull << 30)
+#define DEFAULT_DISPLAY_WIDTH 1920
+#define DEFAULT_DISPLAY_HEIGHT 1200
+#define DEFAULT_DISPLAY_PPI 80
+#define SMALL_FILE_MAX (1u << 20)                   /* HardwareModel, Config.plist, run.json */
+
+/* macvm's settings for a bundle.  `set` has a bit for each value that
+ * Config.plist really holds; the others are Apple's sample's defaults. */
+enum config_field {
+    CONFIG_CPU = 1 << 0, CONFIG_MEMORY = 1 << 1, CONFIG_DISPLAY = 1 << 2, CONFIG_MAC = 1 << 3,
+    CONFIG_INSTALL = 1 << 4, CONFIG_MIN_CPU = 1 << 5, CONFIG_MIN_MEMORY = 1 << 6,
+};
+
+struct vm_config {
+    unsigned cpu_count;                 /* 0: host cores - 1, resolved per run */
+    uint64_t memory_bytes;
+    unsigned display_width, display_height, display_ppi;
+    char mac_address[18];               /* "": NAT with an address Virtualization picks */
+    char installed_from[256];           /* the IPSW's file name */
+    char installed_version[32], installed_build[32];
+    bool install_completed;             /* true for bundles made by Apple's sample */
+    unsigned min_cpu_count;             /* what the installed OS needs, from its IPSW */
+    uint64_t min_memory_bytes;
+    unsigned set;                       /* enum config_field bits */
+};
+
+/* Returns the configuration of a bundle without Config.plist: Apple's sample's. */
+static struct vm_config config_defaults(void)
+{
+    return (struct vm_config){
+        .memory_bytes = DEFAULT_MEMORY,
+        .display_width = DEFAULT_DISPLAY_WIDTH,
+        .display_height = DEFAULT_DISPLAY_HEIGHT,
+        .display_ppi = DEFAULT_DISPLAY_PPI,
+        .install_completed = true,
+    };
+}
+
+/* Returns true when s is a MAC address "xx:xx:xx:xx:xx:xx" (hex digits). */
+static bool valid_mac(const char *s)
+{
+    if (strlen(s) != 17)
+        return false;
+    for (int i = 0; i < 17; i++)
+        if (i % 3 == 2 ? s[i] != ':' : !isxdigit((unsigned char)s[i]))
+            return false;
+    return true;
+}
+
+/* Reads Config.plist into *c (defaults for what it lacks).  A missing file is
+ * fine.  Returns 0, or EX_DATAERR naming the bad key. */
+static int config_load(const char *bundle, struct vm_config *c, struct error *e)
+{
+    char path[VM_PATH_MAX];
+    *c = config_defaults();
+    if (!path_join(path, sizeof path, bundle, BUNDLE_CONFIG))
+        return fail(e, EX_USAGE, "bundle path too long");
+    if (access(path, F_OK) != 0)
+        return 0;
+    struct arena a = {0};
+    struct plist *root = plist_read_file(path, SMALL_FILE_MAX, &a, e);
+    int rc = 0;
+    uint64_t n, w, h, ppi;
+    const char *s;
+    if (!root) {
+        rc = e->code;
+    } else if (root->type != PLIST_DICT) {
+        rc = fail(e, EX_DATAERR, "Config.plist is a %s, not a dict", plist_type_name(root->type));
+    } else {
+#define CONFIG_BAD(key)                                                                        \
+    do {                                                                                       \
+        rc = fail(e, EX_DATAERR, "Config.plist: %s has a value macvm cannot use", key);        \
+        goto done;                                                                             \
+    } while (0)
+        if (plist_get(root, "CPUCount")) {
+            if (!plist_uint(root, "CPUCount", 1024, &n) || n == 0) CONFIG_BAD("CPUCount");
+            c->cpu_count = (unsigned)n;
+            c->set |= CONFIG_CPU;
+        }
+        if (plist_get(root, "MemorySize")) {
+            if (!plist_uint(root, "MemorySize", UINT64_MAX, &c->memory_bytes) || c->memory_bytes < (1u << 20))
+                CONFIG_BAD("MemorySize");
+            c->set |= CONFIG_MEMORY;
+        }
+        if (plist_get(root, "DisplayWidth") || plist_get(root, "DisplayHeight") ||
+            plist_get(root, "DisplayPixelsPerInch")) {
+            if (!plist_uint(root, "DisplayWidth", 16384, &w) || !plist_uint(root, "DisplayHeight", 16384, &h) ||
+                !plist_uint(root, "DisplayPixelsPerInch", 1000, &ppi) || !w || !h || !ppi)
+                CONFIG_BAD("DisplayWidth/DisplayHeight/DisplayPixelsPerInch");
+            c->display_width = (unsigned)w;
+            c->display_height = (unsigned)h;
+            c->display_ppi = (unsigned)ppi;
+            c->set |= CONFIG_DISPLAY;
+        }
+        if (plist_get(root, "MACAddress")) {
+            if (!(s = plist_string(root, "MACAddress")) || !valid_mac(s)) CONFIG_BAD("MACAddress");
+            else snprintf(c->mac_address, sizeof c->mac_address, "%s", s);
+            c->set |= CONFIG_MAC;
+        }
+        if (plist_get(root, "InstallCompleted")) {
+            c->install_completed = plist_bool(root, "InstallCompleted", false);
+            if ((s = plist_string(root, "InstalledFromIPSW")))
+                snprintf(c->installed_from, sizeof c->installed_from, "%s", s);
+            if ((s = plist_string(root, "InstalledProductVersion")))
+                snprintf(c->installed_version, sizeof c->installed_version, "%s", s);
+            if ((s = plist_string(root, "InstalledBuild")))
+                snprintf(c->installed_build, sizeof c->installed_build, "%s", s);
+            c->set |= CONFIG_INSTALL;
+        }
+        if (plist_uint(root, "InstalledMinCPUCount", 1024, &n)) {
+            c->min_cpu_count = (unsigned)n;
+            c->set |= CONFIG_MIN_CPU;
+        }
+        if (plist_uint(root, "InstalledMinMemorySize", UINT64_MAX, &c->min_memory_bytes))
+            c->set |= CONFIG_MIN_MEMORY;
+#undef CONFIG_BAD
+    }
+done:
+    arena_free(&a);
+    return rc;
+}
+
+/* Writes Config.plist atomically with the values that c really sets.
+ * Returns 0 or an exit code. */
+static int config_save(const char *bundle, const struct vm_config *c, struct error *e)
+{
+    char path[VM_PATH_MAX];
+    if (!path_join(path, sizeof path, bundle, BUNDLE_CONFIG))
+        return fail(e, EX_USAGE, "bundle path too long");
+    struct arena a = {0};
+    struct plist *root = plist_new(&a, PLIST_DICT);
+    if (c->set & CONFIG_CPU)
+        plist_add_uint(&a, root, "CPUCount", c->cpu_count);
+    if (c->set & CONFIG_MEMORY)
+        plist_add_uint(&a, root, "MemorySize", c->memory_bytes);
+    if (c->set & CONFIG_DISPLAY) {
+        plist_add_uint(&a, root, "DisplayWidth", c->display_width);
+        plist_add_uint(&a, root, "DisplayHeight", c->display_height);
+        plist_add_uint(&a, root, "DisplayPixelsPerInch", c->display_ppi);
+    }
+    if (c->set & CONFIG_MAC)
+        plist_add_string(&a, root, "MACAddress", c->mac_address);
+    if (c->set & CONFIG_INSTALL) {
+        plist_add_string(&a, root, "InstalledFromIPSW", c->installed_from);
+        plist_add_string(&a, root, "InstalledProductVersion", c->installed_version);
+        plist_add_string(&a, root, "InstalledBuild", c->installed_build);
+        plist_add_bool(&a, root, "InstallCompleted", c->install_completed);
+    }
+    if (c->set & CONFIG_MIN_CPU)
+        plist_add_uint(&a, root, "InstalledMinCPUCount", c->min_cpu_count);
+    if (c->set & CONFIG_MIN_MEMORY)
+        plist_add_uint(&a, root, "InstalledMinMemorySize", c->min_memory_bytes);
+    struct buf b = {0};
+    plist_write_xml(&b, root);
+    int rc = write_file_atomic(path, b.data, b.len, true, e);
+    buf_free(&b);
+    arena_free(&a);
+    return rc;
+}
+
+/* HardwareModel as Apple writes it: a binary plist Apple calls opaque. */
+struct hardware_model {
+    uint64_t data_representation_version, platform_version;
+    char minimum_supported_os[32];          /* "13.0.0" */
+};
+
+/* Decodes a HardwareModel file.  Returns 0, EX_NOINPUT or EX_DATAERR. */
+static int hardware_model_read(const char *path, struct hardware_model *hw, struct error *e)
+{
+    struct arena a = {0};
+    struct plist *root = plist_read_file(path, SMALL_FILE_MAX, &a, e);
+    int rc = root ? 0 : e->code;
+    const struct plist *os = plist_get(root, "MinimumSupportedOS");
+    uint64_t part[3];
+    if (rc == 0 && (!plist_uint(root, "DataRepresentationVersion", UINT64_MAX, &hw->data_representation_version) ||
+                    !plist_uint(root, "PlatformVersion", UINT64_MAX, &hw->platform_version)))
+        rc = fail(e, EX_DATAERR, "lacks DataRepresentationVersion or PlatformVersion (not a HardwareModel?)");
+    if (rc == 0 && (!os || os->type != PLIST_ARRAY || os->count != 3))
+        rc = fail(e, EX_DATAERR, "lacks MinimumSupportedOS as three numbers");
+    for (int i = 0; rc == 0 && i < 3; i++) {
+        const struct plist *v = os->items[i];
+        if (v->type != PLIST_INTEGER || v->negative || v->magnitude > 9999)
+            rc = fail(e, EX_DATAERR, "MinimumSupportedOS holds a value that is not a version number");
+        else
+            part[i] = v->magnitude;
+    }
+    if (rc == 0)
+        snprintf(hw->minimum_supported_os, sizeof hw->minimum_supported_os, "%" PRIu64 ".%" PRIu64 ".%" PRIu64,
+                 part[0], part[1], part[2]);
+    arena_free(&a);
+    return rc;
+}
+
+/* Decodes a MachineIdentifier file's ECID.  Returns 0, EX_NOINPUT or EX_DATAERR. */
+static int machine_identifier_read(const char *path, uint64_t *ecid, struct error *e)
+{
+    struct arena a = {0};
+    struct plist *root = plist_read_file(path, SMALL_FILE_MAX, &a, e);
+    int rc = root ? 0 : e->code;
+    if (rc == 0 && !plist_uint(root, "ECID", UINT64_MAX, ecid))
+        rc = fail(e, EX_DATAERR, "lacks ECID (not a MachineIdentifier?)");
+    arena_free(&a);
+    return rc;
+}
+
+/* Returns the bundle path: the one given, or ~/VM.bundle. */
+static void bundle_path(char *out, size_t size, const char *given)
+{
+    if (given)
+        snprintf(out, size, "%s", given);
+    else if (!path_join(out, size, home_dir(), DEFAULT_BUNDLE))
+        snprintf(out, size, "%s", DEFAULT_BUNDLE);
+}
+
+/* Returns true when path exists and is a directory. */
+static bool is_directory(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Checks that path is a bundle macvm can use.  Returns 0, or EX_NOINPUT
+ * with what to do. */
+static int bundle_check(const char *path, struct error *e)
+{
+    char disk[VM_PATH_MAX];
+    if (!is_directory(path))
+        return fail(e, EX_NOINPUT, "no VM bundle here; create one with 'macvm install %s'", path);
+    if (!path_join(disk, sizeof disk, path, BUNDLE_DISK) || access(disk, F_OK) != 0)
+        return fail(e, EX_NOINPUT, "not a VM bundle (no Disk.img); install one with 'macvm install'");
+    return 0;
+}
+
+/* Returns true when the VM of this bundle runs now.  Virtualization holds a
+ * lock on AuxiliaryStorage while the VM runs ("Failed to lock auxiliary
+ * storage" is what a second start gets), so try the same lock and let go. */
+static bool bundle_in_use(const char *bundle)
+{
+    char aux[VM_PATH_MAX];
+    if (!path_join(aux, sizeof aux, bundle, BUNDLE_AUX))
+        return false;
+    int fd = open(aux, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    bool busy = flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    if (!busy) {
+        struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+        busy = fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+    }
+    close(fd);   /* also releases the flock if we took it */
+    return busy;
+}
+
+/* Returns the bytes a file really occupies on disk (its blocks). */
+static uint64_t allocated_bytes(const struct stat *st)
+{
+    return (uint64_t)st->st_blocks * 512;
+}
+
+/* Creates a new bundle: the directory and a sparse Disk.img of disk_size.
+ * Never touches an existing path; on failure removes only what it made.
+ * Returns 0, EX_CANTCREAT or EX_IOERR. */
+static int bundle_create(const char *path, uint64_t disk_size, struct error *e)
+{
+    char disk[VM_PATH_MAX];
+    if (!path_join(disk, sizeof disk, path, BUNDLE_DISK))
+        return fail(e, EX_USAGE, "bundle path too long");
+    if (mkdir(path, 0755) != 0) {
+        if (errno == EEXIST)
+            return fail(e, EX_CANTCREAT, "already exists; macvm never touches an existing bundle: "
+                        "name another path, e.g. 'macvm install %s-2'", path);
+        return fail(e, EX_CANTCREAT, "cannot create the bundle: %s", strerror(errno));
+    }
+    /* As Apple's sample: a sparse file, so a 64 GiB disk takes no space until the guest writes. */
+    int fd = open(disk, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 || ftruncate(fd, (off_t)disk_size) != 0) {
+        int saved = errno;
+        if (fd >= 0)
+            close(fd);
+        unlink(disk);
+        rmdir(path);
+        return fail(e, saved == EFBIG || saved == ENOSPC ? EX_IOERR : EX_CANTCREAT,
+                    "cannot create Disk.img: %s", strerror(saved));
+    }
+    close(fd);
+    return 0;
+}
+
+/* --- Clones --- */
+
+enum clone_method { CLONE_NONE, CLONE_COW, CLONE_SPARSE_COPY };
+
+/* Copies src_fd to dst_fd keeping holes: only data regions are read and
+ * written (SEEK_DATA/SEEK_HOLE); without those, zero blocks are skipped.
+ * Returns 0, EXIT_INTERRUPTED or an exit code. */
+static int copy_sparse(int src_fd, int dst_fd, uint64_t size, struct error *e)
+{
+    static char block[1 << 20];
+    uint64_t off = 0;
+    bool seekable = lseek(src_fd, 0, SEEK_DATA) >= 0 || errno == ENXIO;
+    while (off < size) {
+        if (interrupted)
+            return EXIT_INTERRUPTED;
+        uint64_t end = size;
+        if (seekable) {
+            off_t d = lseek(src_fd, (off_t)off, SEEK_DATA);
+            if (d < 0)
+                break;   /* ENXIO: only a hole is left */
+            off_t h = lseek(src_fd, d, SEEK_HOLE);
+            off = (uint64_t)d;
+            end = h < 0 ? size : (uint64_t)h;
+        }
+        while (off < end) {
+            if (interrupted)
+                return EXIT_INTERRUPTED;
+            size_t n = end - off < sizeof block ? (size_t)(end - off) : sizeof block;
+            ssize_t r = pread(src_fd, block, n, (off_t)off);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0)
+                return fail(e, EX_IOERR, "read failed: %s", r < 0 ? strerror(errno) : "file shrank");
+            bool zero = !seekable && block[0] == 0 && memcmp(block, block + 1, (size_t)r - 1) == 0;
+            for (ssize_t w = 0; !zero && w < r;) {
+                ssize_t k = pwrite(dst_fd, block + w, (size_t)(r - w), (off_t)off + w);
+                if (k < 0 && errno == EINTR)
+                    continue;
+                if (k < 0)
+                    return fail(e, EX_IOERR, "write failed: %s%s", strerror(errno),
+                                errno == ENOSPC || errno == EFBIG ? "; free space, or clone to another volume" : "");
+                w += k;
+            }
+            off += (uint64_t)r;
+        }
+    }
+    if (ftruncate(dst_fd, (off_t)size) != 0)
+        return fail(e, EX_IOERR, "cannot set the size: %s", strerror(errno));
+    return 0;
+}
+
+/* Clones one regular file: copy-on-write when the filesystem can, else a
+ * sparse copy.  Lowers *method to what really happened.  Returns 0 or an exit code. */
+static int clone_file(const char *src, const char *dst, mode_t mode, enum clone_method *method,
+                      struct error *e)
+{
+    int in = open(src, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return fail(e, EX_NOINPUT, "cannot open %s: %s", src, strerror(errno));
+    int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode & 0777);
+    if (out < 0) {
+        int saved = errno;
+        close(in);
+        return fail(e, EX_CANTCREAT, "cannot create %s: %s", dst, strerror(saved));
+    }
+    struct stat st;
+    int rc = fstat(in, &st) == 0 ? 0 : fail(e, EX_IOERR, "cannot stat %s", src);
+#ifdef FICLONE
+    if (rc == 0 && ioctl(out, FICLONE, in) == 0)
+        goto done;
+#endif
+    if (rc == 0) {
+        *method = CLONE_SPARSE_COPY;
+        rc = copy_sparse(in, out, (uint64_t)st.st_size, e);
+        if (rc && rc != EXIT_INTERRUPTED) {
+            char text[sizeof e->text];
+            memcpy(text, e->text, sizeof text);
+            fail(e, rc, "%.400s: %.600s", dst, text);
+        }
+    }
+#ifdef FICLONE
+done:
+#endif
+    close(in);
+    if (close(out) != 0 && rc == 0)
+        rc = fail(e, EX_IOERR, "cannot write %s: %s", dst, strerror(errno));
+    return rc;
+}
+
+static int clone_tree(const char *src, const char *dst, enum clone_method *method, struct error *e);
+
+/* Clones what the directory src holds into the existing directory dst:
+ * directories, regular files and links.  Returns 0 or an exit code. */
+static int clone_contents(const char *src, const char *dst, enum clone_method *method, struct error *e)
+{
+    struct stat st;
+    DIR *d = opendir(src);
+    if (!d)
+        return fail(e, EX_NOINPUT, "cannot read %s: %s", src, strerror(errno));
+    int rc = 0;
+    struct dirent *de;
+    while (rc == 0 && (de = readdir(d))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        char s[VM_PATH_MAX], t[VM_PATH_MAX];
+        if (!path_join(s, sizeof s, src, de->d_name) || !path_join(t, sizeof t, dst, de->d_name)) {
+            rc = fail(e, EX_CANTCREAT, "path too long under %s", dst);
+            break;
+        }
+        if (lstat(s, &st) != 0) {
+            rc = fail(e, EX_NOINPUT, "cannot read %s: %s", s, strerror(errno));
+        } else if (S_ISDIR(st.st_mode)) {
+            rc = clone_tree(s, t, method, e);
+        } else if (S_ISREG(st.st_mode)) {
+            rc = clone_file(s, t, st.st_mode, method, e);
+        } else if (S_ISLNK(st.st_mode)) {
+            char target[VM_PATH_MAX];
+            ssize_t n = readlink(s, target, sizeof target - 1);
+            if (n < 0 || (target[n] = 0, symlink(target, t) != 0))
+                rc = fail(e, EX_CANTCREAT, "cannot copy the link %s", s);
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+/* Clones the directory src into dst, which must not exist. */
+static int clone_tree(const char *src, const char *dst, enum clone_method *method, struct error *e)
+{
+    struct stat st;
+    if (lstat(src, &st) != 0)
+        return fail(e, EX_NOINPUT, "cannot read %s: %s", src, strerror(errno));
+    if (mkdir(dst, st.st_mode & 0777) != 0)
+        return fail(e, EX_CANTCREAT, "cannot create %s: %s", dst, strerror(errno));
+    return clone_contents(src, dst, method, e);
+}
+
+/* Clones bundle src to dst, copy-on-write where the filesystem allows.  dst
+ * must not exist; on any failure or Ctrl-C it is removed, and src is only
+ * ever read.  Returns 0 with *method, EXIT_INTERRUPTED, or an exit code. */
+static int bundle_clone(const char *src, const char *dst, enum clone_method *method, struct error *e)
+{
+    struct stat st;
+    int rc = bundle_check(src, e);
+    if (rc)
+        return rc;
+    if (lstat(dst, &st) == 0)
+        return fail(e, EX_CANTCREAT, "%s already exists; macvm never overwrites: name a new path", dst);
+    if (bundle_in_use(src))
+        return fail(e, EX_TEMPFAIL, "its VM is running (AuxiliaryStorage is locked), so a copy would not be "
+                    "consistent; stop the VM, then clone");
+    *method = CLONE_COW;
+#ifdef __APPLE__
+    /* clonefile clones a whole directory tree in one call on APFS. */
+    if (clonefile(src, dst, 0) == 0)
+        return 0;
+    if (errno != ENOTSUP && errno != EXDEV)
+        return fail(e, EX_CANTCREAT, "cannot clone to %s: %s", dst, strerror(errno));
+#endif
+    void (*old_xfsz)(int) = signal(SIGXFSZ, SIG_IGN);   /* a file-size limit is an error, not a kill */
+    if (mkdir(dst, 0755) != 0) {
+        signal(SIGXFSZ, old_xfsz);
+        return fail(e, EX_CANTCREAT, "cannot create %s: %s", dst, strerror(errno));
+    }
+    catch_interrupts(true);
+    rc = clone_contents(src, dst, method, e);
+    if (rc == 0 && interrupted)
+        rc = EXIT_INTERRUPTED;
+    if (rc)
+        remove_tree(dst);
+    catch_interrupts(false);
+    signal(SIGXFSZ, old_xfsz);
+    if (rc == EXIT_INTERRUPTED)
+        fail(e, EXIT_INTERRUPTED, "interrupted; the partial clone %s was removed", dst);
+    return rc;
+}
+
+/* ============================ 6. Restore images ============================ */
+
+/* What BuildManifest.plist says about an IPSW.  An image installs in a VM
+ * when it lists VirtualMac2,1 and has a build identity whose Info.DeviceClass
+ * is vma2macosap; that identity's Info carries the VM's minimums. */
+#define MANIFEST_NAME "BuildManifest.plist"
+#define MANIFEST_MAX (64u << 20)        /* real manifests are a few MiB at most */
+#define VM_PRODUCT_TYPE "VirtualMac2,1"
+#define VM_DEVICE_CLASS "vma2macosap"
+
+struct ipsw_info {
+    struct arena arena;                 /* owns the manifest tree the strings point into */
+    const char *product_version, *build;
+    const struct plist *product_types;  /* array of strings */
+    bool lists_virtual_mac, has_vm_identity;
+    const char *min_host_os;            /* NULL when the image has no VM identity */
+    uint64_t min_cpu_count, min_memory_mb;
+    bool has_min_cpu, has_min_memory;
+    const char *mobile_device_min_version;
+    uint64_t size_bytes, entries, bytes_read;
+};
+
+static bool ipsw_vm_capable(const struct ipsw_info *info)
+{
+    return info->lists_virtual_mac && info->has_vm_identity;
+}
+
+/* Picks the first VM build identity out of the manifest's BuildIdentities. */
+static const struct plist *manifest_vm_info(const struct plist *manifest)
+{
+    const struct plist *ids = plist_get(manifest, "BuildIdentities");
+    for (size_t i = 0; ids && ids->type == PLIST_ARRAY && i < ids->count; i++) {
+        const struct plist *info = plist_get(ids->items[i], "Info");
+        const char *cls = plist_string(info, "DeviceClass");
+        if (cls && strcasecmp(cls, VM_DEVICE_CLASS) == 0)
+            return info;
+    }
+    return NULL;
+}
+
+/* Reads what macvm needs from a parsed manifest.  Returns 0 or EX_DATAERR. */
+static int manifest_decode(const struct plist *m, struct ipsw_info *info, struct error *e)
+{
+    if (m->type != PLIST_DICT)
+        return fail(e, EX_DATAERR, "BuildManifest.plist is a %s, not a dict", plist_type_name(m->type));
+    info->product_version = plist_string(m, "ProductVersion");
+    info->build = plist_string(m, "ProductBuildVersion");
+    if (!info->product_version || !info->build)
+        return fail(e, EX_DATAERR, "BuildManifest.plist lacks ProductVersion or ProductBuildVersion "
+                    "(not a restore image?)");
+    info->product_types = plist_get(m, "SupportedProductTypes");
+    if (info->product_types && info->product_types->type != PLIST_ARRAY)
+        info->product_types = NULL;
+    for (size_t i = 0; info->product_types && i < info->product_types->count; i++) {
+        const struct plist *t = info->product_types->items[i];
+        if (t->type == PLIST_STRING && strcmp(t->string, VM_PRODUCT_TYPE) == 0)
+            info->lists_virtual_mac = true;
+    }
+    const struct plist *vm = manifest_vm_info(m);
+    info->has_vm_identity = vm != NULL;
+    if (vm) {
+        info->min_host_os = plist_string(vm, "VirtualMachineMinHostOS");
+        info->has_min_cpu = plist_uint(vm, "VirtualMachineMinCPUCount", 1024, &info->min_cpu_count);
+        info->has_min_memory = plist_uint(vm, "VirtualMachineMinMemorySizeMB", UINT32_MAX, &info->min_memory_mb);
+        info->mobile_device_min_version = plist_string(vm, "MobileDeviceMinVersion");
+    }
+    return 0;
+}
+
+/* Inspects a restore image: end records, central directory, one manifest.
+ * Returns 0, or EX_NOINPUT / EX_DATAERR with *e saying what is wrong. */
+static int ipsw_inspect(const char *path, struct ipsw_info *info, struct error *e)
+{
+    struct zip z;
+    struct zip_entry ent;
+    bool found;
+    char *manifest = NULL;
+    size_t len;
+    *info = (struct ipsw_info){0};
+    int rc = zip_open(&z, path, e);
+    if (rc == 0)
+        rc = zip_find(&z, MANIFEST_NAME, &ent, &found, e);
+    if (rc == 0 && !found)
+        rc = fail(e, EX_DATAERR, "no BuildManifest.plist: a zip, but not a macOS restore image");
+    if (rc == 0)
+        rc = zip_extract(&z, &ent, MANIFEST_MAX, &manifest, &len, e);
+    info->size_bytes = z.size;
+    info->entries = z.entries;
+    info->bytes_read = z.bytes_read;
+    zip_close(&z);
+    if (rc)
+        return rc;
+    struct error pe = {0};
+    struct plist *root = plist_parse(manifest, len, &info->arena, &pe);
+    free(manifest);
+    if (!root)
+        return fail(e, EX_DATAERR, "BuildManifest.plist is not a property list (%s)", pe.text);
+    return manifest_decode(root, info, e);
+}
+
+static void ipsw_free(struct ipsw_info *info)
+{
+    arena_free(&info->arena);
+}
+
+/* Writes the inspection as the documented JSON object. */
+static void ipsw_json(struct buf *out, const char *path, const struct ipsw_info *info)
+{
+    struct json j = {.out = out};
+    json_open(&j, NULL, '{');
+    json_str(&j, "file", path);
+    json_str(&j, "product_version", info->product_version);
+    json_str(&j, "build", info->build);
+    json_open(&j, "supported_product_types", '[');
+    for (size_t i = 0; info->product_types && i < info->product_types->count; i++)
+        if (info->product_types->items[i]->type == PLIST_STRING)
+            json_str(&j, NULL, info->product_types->items[i]->string);
+    json_close(&j, ']');
+    json_open(&j, "virtual_machine", '{');
+    json_bool(&j, "supported", ipsw_vm_capable(info));
+    json_str(&j, "min_host_os", info->min_host_os);
+    if (info->has_min_cpu)
+        json_uint(&j, "min_cpu_count", info->min_cpu_count);
+    else
+        json_null(&j, "min_cpu_count");
+    if (info->has_min_memory)
+        json_uint(&j, "min_memory_mb", info->min_memory_mb);
+    else
+        json_null(&j, "min_memory_mb");
+    json_close(&j, '}');
+    json_str(&j, "mobile_device_min_version", info->mobile_device_min_version);
+    json_uint(&j, "size_bytes", info->size_bytes);
+    json_uint(&j, "entries", info->entries);
+    json_close(&j, '}');
+}
+
+/* Writes the inspection for people.  host_os is this Mac's version, or NULL off macOS. */
+static void ipsw_text(struct buf *out, const char *path, const struct ipsw_info *info, const char *host_os)
+{
+    char size[32];
+    buf_printf(out, "File:              %s\n", path);
+    if (info->size_bytes < 1024)
+        buf_printf(out, "Size:              %" PRIu64 " bytes, %" PRIu64 " entries\n", info->size_bytes, info->entries);
+    else
+        buf_printf(out, "Size:              %s (%" PRIu64 " bytes), %" PRIu64 " entries\n",
+                   human_size(size, sizeof size, info->size_bytes), info->size_bytes, info->entries);
+    buf_printf(out, "macOS:             %s (%s)\n", info->product_version, info->build);
+    buf_puts(out, "Product types:     ");
+    for (size_t i = 0; info->product_types && i < info->product_types->count; i++)
+        if (info->product_types->items[i]->type == PLIST_STRING)
+            buf_printf(out, "%s%s", i ? ", " : "", info->product_types->items[i]->string);
+    buf_puts(out, "\n");
+    if (ipsw_vm_capable(info)) {
+        buf_puts(out, "Virtual machine:   yes (lists " VM_PRODUCT_TYPE ", has a " VM_DEVICE_CLASS " build identity)\n");
+    } else {
+        buf_printf(out, "Virtual machine:   no (%s)\n",
+                   !info->lists_virtual_mac ? "does not list " VM_PRODUCT_TYPE
+                                            : "has no " VM_DEVICE_CLASS " build identity");
+    }
+    if (info->has_vm_identity) {
+        buf_printf(out, "  min host macOS:  %s\n", info->min_host_os ? info->min_host_os : "(not stated)");
+        if (info->has_min_cpu)
+            buf_printf(out, "  min CPUs:        %" PRIu64 "\n", info->min_cpu_count);
+        if (info->has_min_memory)
+            buf_printf(out, "  min memory:      %" PRIu64 " MB\n", info->min_memory_mb);
+    }
+    if (info->mobile_device_min_version)
+        buf_printf(out, "MobileDevice:      %s or later on the host (Xcode's device support brings it)\n",
+                   info->mobile_device_min_version);
+    if (host_os && info->min_host_os)
+        buf_printf(out, "This Mac:          macOS %s %s %s (a hint: Virtualization decides when it loads the image)\n",
+                   host_os, version_compare(host_os, info->min_host_os) >= 0 ? "meets" : "is older than",
+                   info->min_host_os);
+}
+
+/* ================================= 7. Logs ================================= */
+
+/* Virtualization logs through the unified log: its XPC service process, and
+ * paravirtualized graphics (PVG) under its own subsystem.  macvm records
+ * them during every run with `log stream` and reads three styles back:
+ * ndjson (`log stream/show --style ndjson`, one object a line after a text
+ * header), one JSON array (`--style json`), and `log show`'s default text. */
+#define LOG_PREDICATE                                                             \
+    "subsystem == \"com.apple.gpusw.ParavirtualizedGraphics\" OR "                \
+    "process == \"com.apple.Virtualization.VirtualMachine\" OR "                  \
+    "subsystem BEGINSWITH[c] \"com.apple.virtualization\""
+#define PVG_SUBSYSTEM "com.apple.gpusw.ParavirtualizedGraphics"
+#define PVG_NEEDLE "ParavirtualizedGraphics"    /* in every PVG line, in every style */
+#define LOG_TOOL "/usr/bin/log"
+#define LOG_RECORD_MAX (1u << 20)               /* longer records are skipped and counted */
+#define LOG_BLOCK (4u << 20)
+
+/* One unified-log event, as far as macvm reads it.  Strings may be "". */
+struct log_event {
+    const char *timestamp, *subsystem, *category, *message, *type, *process;
+};
+
+struct log_stats {
+    uint64_t records;       /* lines (or array objects) seen */
+    uint64_t events;        /* of those, parsed and handed on */
+    uint64_t malformed;     /* candidate records that did not parse */
+    uint64_t oversized;     /* records over LOG_RECORD_MAX */
+};
+
+typedef void (*log_event_fn)(void *ctx, const struct log_event *ev);
+
+struct log_scan {
+    const char *needle;     /* only records containing it are parsed (NULL: all) */
+    log_event_fn fn;
+    void *ctx;
+    struct log_stats stats;
+};
+
+static const char *const log_json_fields[] = {
+    "timestamp", "subsystem", "category", "eventMessage", "messageType", "processImagePath", NULL,
+};
+
+/* Parses one JSON log object and hands it on.  Returns false when malformed. */
+static bool log_json_record(struct log_scan *s, const char *p, size_t n)
+{
+    struct arena a = {0};
+    struct plist *o = json_parse(p, n, &a, log_json_fields);
+    if (!o || o->type != PLIST_DICT) {
+        arena_free(&a);
+        return false;
+    }
+    struct log_event ev = {
+        .timestamp = plist_string_or_empty(o, "timestamp"),
+        .subsystem = plist_string_or_empty(o, "subsystem"),
+        .category = plist_string_or_empty(o, "category"),
+        .message = plist_string_or_empty(o, "eventMessage"),
+        .type = plist_string_or_empty(o, "messageType"),
+        .process = plist_string_or_empty(o, "processImagePath"),
+    };
+    s->stats.events++;
+    s->fn(s->ctx, &ev);
+    arena_free(&a);
+    return true;
+}
+
+/* Parses one line of `log show`'s text style:
+ *   DATE TIME THREAD TYPE ACTIVITY PID TTL PROCESS: (LIB) [SUBSYSTEM:CATEGORY] MESSAGE
+ * Returns false when the line is not of that form. */
+static bool log_text_record(struct log_scan *s, const char *p, size_t n)
+{
+    char *line = xmalloc(n + 1);
+    memcpy(line, p, n);
+    line[n] = 0;
+    char *f[7], *rest = line;
+    for (int i = 0; i < 7; i++) {
+        while (*rest == ' ' || *rest == '\t')
+            rest++;
+        f[i] = rest;
+        while (*rest && *rest != ' ' && *rest != '\t')
+            rest++;
+        if (!*rest) {
+            free(line);
+            return false;
+        }
+        *rest++ = 0;
+    }
+    while (*rest == ' ')
+        rest++;
+    char timestamp[80];
+    snprintf(timestamp, sizeof timestamp, "%s %s", f[0], f[1]);
+    char *process = rest, *message = rest, *subsystem = "", *category = "";
+    char *colon = strstr(rest, ": ");
+    if (colon) {
+        *colon = 0;
+        message = colon + 2;
+    }
+    char *lib = message[0] == '(' ? strstr(message, ") [") : NULL;
+    char *bracket = lib ? lib + 2 : message[0] == '[' ? message : NULL;
+    char *close = bracket ? strstr(bracket, "] ") : NULL;
+    if (close) {
+        *close = 0;
+        subsystem = bracket + 1;
+        char *sep = strrchr(subsystem, ':');
+        if (sep) {
+            *sep = 0;
+            category = sep + 1;
+        }
+        message = close + 2;
+    }
+    struct log_event ev = {.timestamp = timestamp, .type = f[3], .subsystem = subsystem,
+                           .category = category, .process = process, .message = message};
+    s->stats.events++;
+    s->fn(s->ctx, &ev);
+    free(line);
+    return true;
+}
+
+/* Handles one line of an ndjson or text log.  Header lines and the
+ * continuation lines of multi-line messages are passed over. */
+static void log_line(struct log_scan *s, const char *p, size_t n, bool candidate)
+{
+    s->stats.records++;
+    while (n > 0 && (p[n - 1] == '\r' || p[n - 1] == ' '))
+        n--;
+    if (!candidate || n == 0)
+        return;
+    bool ok = true;
+    if (p[0] == '{')
+        ok = log_json_record(s, p, n);
+    else if (isdigit((unsigned char)p[0]) && n > 20 && p[4] == '-' && p[10] == ' ')
+        ok = log_text_record(s, p, n);
+    if (!ok)
+        s->stats.malformed++;
+}
+
+/* Reads a line-oriented log (ndjson or text) from fd, starting with the
+ * bytes already in buf.  Memory stays at one block and one record, whatever
+ * the file's size.  Returns 0 or EX_IOERR. */
+static int log_scan_lines(struct log_scan *s, int fd, char *buf, size_t have, struct error *e)
+{
+    size_t nlen = s->needle ? strlen(s->needle) : 0;
+    bool skipping = false, eof = false;
+    while (!eof) {
+        ssize_t r = 0;
+        if (have < LOG_BLOCK) {
+            r = read(fd, buf + have, LOG_BLOCK + LOG_RECORD_MAX - have);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r < 0)
+                return fail(e, EX_IOERR, "read failed: %s", strerror(errno));
+        }
+        eof = r == 0;
+        char *p = buf, *end = buf + have + (size_t)r;
+        const char *hit = nlen ? memmem(p, (size_t)(end - p), s->needle, nlen) : NULL;
+        for (char *nl; (nl = memchr(p, '\n', (size_t)(end - p))) || (eof && p < end); p = nl + 1) {
+            if (!nl)
+                nl = end;   /* a last line without a newline */
+            if (skipping) {
+                skipping = false;
+                continue;
+            }
+            if (hit && hit < p)
+                hit = memmem(p, (size_t)(end - p), s->needle, nlen);
+            log_line(s, p, (size_t)(nl - p), !nlen || (hit && hit < nl));
+            if (nl == end)
+                break;
+        }
+        have = p < end ? (size_t)(end - p) : 0;
+        if (skipping) {
+            have = 0;
+        } else if (have > LOG_RECORD_MAX) {
+            s->stats.records++;
+            s->stats.oversized++;
+            skipping = true;
+            have = 0;
+        } else if (have) {
+            memmove(buf, p, have);
+        }
+    }
+    return 0;
+}
+
+/* Reads `log show --style json` output: one array of objects, pretty-printed
+ * over many lines.  Splits it into objects with a small state machine.
+ * Returns 0 or EX_IOERR. */
+static int log_scan_array(struct log_scan *s, int fd, char *buf, size_t have, struct error *e)
+{
+    struct buf obj = {0};
+    int depth = 0;
+    bool in_string = false, escaped = false, oversized = false;
+    size_t nlen = s->needle ? strlen(s->needle) : 0;
+    for (;;) {
+        for (size_t i = 0; i < have; i++) {
+            char c = buf[i];
+            if (depth >= 2 && !oversized) {
+                if (obj.len >= LOG_RECORD_MAX)
+                    oversized = true;
+                else
+                    buf_add(&obj, &c, 1);
+            }
+            if (in_string) {
+                if (escaped)
+                    escaped = false;
+                else if (c == '\\')
+                    escaped = true;
+                else if (c == '"')
+                    in_string = false;
+                continue;
+            }
+            if (c == '"') {
+                in_string = true;
+            } else if (c == '{' || c == '[') {
+                if (++depth == 2 && c == '{') {
+                    obj.len = 0;
+                    oversized = false;
+                    buf_add(&obj, &c, 1);
+                }
+            } else if ((c == '}' || c == ']') && depth > 0 && --depth == 1) {
+                s->stats.records++;
+                if (oversized)
+                    s->stats.oversized++;
+                else if ((!nlen || memmem(obj.data, obj.len, s->needle, nlen)) &&
+                         !log_json_record(s, obj.data, obj.len))
+                    s->stats.malformed++;
+            }
+        }
+        ssize_t r = read(fd, buf, LOG_BLOCK);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            buf_free(&obj);
+            return fail(e, EX_IOERR, "read failed: %s", strerror(errno));
+        }
+        if (r == 0)
+            break;
+        have = (size_t)r;
+    }
+    if (depth > 1)
+        s->stats.malformed++;   /* the array ended inside an object */
+    buf_free(&obj);
+    return 0;
+}
+
+/* Reads a log in any of the three styles from fd, handing each event whose
+ * record contains s->needle to s->fn.  Returns 0 or EX_IOERR. */
+static int log_scan_fd(struct log_scan *s, int fd, struct error *e)
+{
+    char *buf = xmalloc(LOG_BLOCK + LOG_RECORD_MAX);
+    size_t have = 0;
+    ssize_t r;
+    while ((r = read(fd, buf + have, 4096 - have)) > 0 || (r < 0 && errno == EINTR))
+        if (r > 0 && (have += (size_t)r) == 4096)
+            break;
+    size_t first = 0;
+    while (first < have && isspace((unsigned char)buf[first]))
+        first++;
+    int rc = r < 0 ? fail(e, EX_IOERR, "read failed: %s", strerror(errno))
+           : first < have && buf[first] == '[' ? log_scan_array(s, fd, buf, have, e)
+           : log_scan_lines(s, fd, buf, have, e);
+    free(buf);
+    return rc;
+}
+
+/* --- The PVG version negotiation --- */
+
+/* A PVG line such as "Guest requested binary version: 43, setting binary
+ * version to: 31": the guest asks for a renderer version, the host sets the
+ * one it has. */
+struct pvg_negotiation {
+    char timestamp[64];
+    unsigned guest_version, host_version;
+    char message[256];
+};
+
+/* Returns true when the event comes from paravirtualized graphics. */
+static bool is_pvg_event(const struct log_event *ev)
+{
+    return strcasecmp(ev->subsystem, PVG_SUBSYSTEM) == 0 || strstr(ev->process, PVG_NEEDLE) ||
+           strstr(ev->message, "setting binary version to:");
+}
+
+/* Reads a negotiation out of a PVG message.  Returns false when it is none. */
+static bool pvg_parse_negotiation(const struct log_event *ev, struct pvg_negotiation *n)
+{
+    const char *m = strstr(ev->message, "Guest requested binary version:");
+    unsigned g, h;
+    if (!m || sscanf(m, "Guest requested binary version: %u, setting binary version to: %u", &g, &h) != 2)
+        return false;
+    *n = (struct pvg_negotiation){.guest_version = g, .host_version = h};
+    snprintf(n->timestamp, sizeof n->timestamp, "%s", ev->timestamp);
+    snprintf(n->message, sizeof n->message, "%s", ev->message);
+    return true;
+}
+
+/* Returns the short name of a negotiation's outcome. */
+static const char *pvg_verdict(const struct pvg_negotiation *n)
+{
+    return n->guest_version == n->host_version ? "equal"
+         : n->guest_version > n->host_version ? "guest-newer" : "host-newer";
+}
+
+/* Returns the verdict in plain language, for people and for Feedback. */
+static void pvg_verdict_text(char *out, size_t size, const struct pvg_negotiation *n)
+{
+    if (n->guest_version == n->host_version)
+        snprintf(out, size, "guest and host agree on renderer version %u: fine.", n->host_version);
+    else if (n->guest_version > n->host_version)
+        snprintf(out, size,
+                 "the guest asked for renderer version %u but the host set %u: the host's paravirtualized "
+                 "graphics renderer is older than the guest expects (the classic beta guest on an older "
+                 "host). A likely cause of graphics bugs; state it in a Feedback report.",
+                 n->guest_version, n->host_version);
+    else
+        snprintf(out, size,
+                 "the host set renderer version %u, newer than the %u the guest asked for: unusual; "
+                 "mention it in a Feedback report.", n->host_version, n->guest_version);
+}
+
+/* --- Capture during a run --- */
+
+/* The `log stream` child that records a run's log. */
+struct log_capture {
+    pid_t pid;
+    char err_path[VM_PATH_MAX];
+};
+
+/* Returns the log tool: $MACVM_LOG_TOOL (tests use a stand-in), else /usr/bin/log. */
+static const char *log_tool(void)
+{
+    const char *t = getenv("MACVM_LOG_TOOL");
+    return t && *t ? t : LOG_TOOL;
+}
+
+/* Starts `log stream --style ndjson --level debug --predicate ...` writing
+ * to out_path, from an argv and never a shell.  Returns 0, or an exit code
+ * with *e (callers warn: a capture failure never fails a run). */
+static int log_capture_start(struct log_capture *c, const char *out_path, const char *dir,
+                             struct error *e)
+{
+    char *argv[] = {(char *)log_tool(), "stream", "--style", "ndjson", "--level", "debug",
+                    "--predicate", LOG_PREDICATE, NULL};
+    *c = (struct log_capture){.pid = -1};
+    if (!path_join(c->err_path, sizeof c->err_path, dir, "log-stream.stderr"))
+        return fail(e, EX_CANTCREAT, "path too long");
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, c->err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int rc = posix_spawn(&c->pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) {
+        c->pid = -1;
+        return fail(e, EX_UNAVAILABLE, "cannot start %s: %s", argv[0], strerror(rc));
+    }
+    /* A tool that cannot read the log (no permission) exits at once: say so now. */
+    struct timespec pause = {0, 200 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    int status;
+    if (waitpid(c->pid, &status, WNOHANG) == c->pid) {
+        c->pid = -1;
+        return fail(e, EX_UNAVAILABLE, "%s stopped at once (exit %d); see %s", argv[0],
+                    WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), c->err_path);
+    }
+    return 0;
+}
+
+/* Stops the capture: SIGINT (log stream flushes and exits), SIGKILL after 3 s.
+ * Removes its stderr file when empty. */
+static void log_capture_stop(struct log_capture *c)
+{
+    if (c->pid > 0) {
+        /* `log stream` delivers lines a moment late: let the last ones arrive. */
+        struct timespec pause = {0, 500 * 1000 * 1000}, tick = {0, 50 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+        kill(c->pid, SIGINT);
+        int status;
+        for (int i = 0; i < 60 && waitpid(c->pid, &status, WNOHANG) == 0; i++)
+            nanosleep(&tick, NULL);
+        if (kill(c->pid, 0) == 0) {
+            kill(c->pid, SIGKILL);
+            waitpid(c->pid, &status, 0);
+        }
+        c->pid = -1;
+    }
+    struct stat st;
+    if (c->err_path[0] && stat(c->err_path, &st) == 0 && st.st_size == 0)
+        unlink(c->err_path);
+}
+
+/* --- Run folders: logs/<start time>/ in the bundle --- */
+
+#define RUNS_KEPT 20
+
+/* Returns true when name is a run folder's name ("2026-11-26T14-41-39", maybe "-2"). */
+static bool is_run_name(const char *name)
+{
+    return strlen(name) >= 19 && isdigit((unsigned char)name[0]) && name[4] == '-' && name[10] == 'T';
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Lists the run folders under logs_dir, oldest first.  Returns their count;
+ * *names is malloc'd (free with free_names). */
+static size_t list_runs(const char *logs_dir, char ***names)
+{
+    size_t n = 0, cap = 0;
+    *names = NULL;
+    DIR *d = opendir(logs_dir);
+    for (struct dirent *de; d && (de = readdir(d));) {
+        if (!is_run_name(de->d_name))
+            continue;
+        if (n == cap)
+            *names = xrealloc(*names, (cap = cap ? cap * 2 : 16) * sizeof **names);
+        (*names)[n++] = xstrdup(de->d_name);
+    }
+    if (d)
+        closedir(d);
+    if (n)
+        qsort(*names, n, sizeof **names, compare_names);
+    return n;
+}
+
+static void free_names(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+/* Creates logs_dir/<start time> (with -2, -3... when taken).  Returns 0
+ * with the path in out, or EX_CANTCREAT. */
+static int run_dir_create(const char *logs_dir, time_t start, char *out, size_t size, struct error *e)
+{
+    char name[64];
+    struct tm tm;
+    localtime_r(&start, &tm);
+    strftime(name, sizeof name, "%Y-%m-%dT%H-%M-%S", &tm);
+    if (mkdir(logs_dir, 0755) != 0 && errno != EEXIST)
+        return fail(e, EX_CANTCREAT, "cannot create %s: %s", logs_dir, strerror(errno));
+    for (int i = 1; i < 100; i++) {
+        char unique[80];
+        snprintf(unique, sizeof unique, i == 1 ? "%s" : "%s-%d", name, i);
+        if (!path_join(out, size, logs_dir, unique))
+            return fail(e, EX_CANTCREAT, "path too long");
+        if (mkdir(out, 0755) == 0)
+            return 0;
+        if (errno != EEXIST)
+            break;
+    }
+    return fail(e, EX_CANTCREAT, "cannot create a run folder in %s: %s", logs_dir, strerror(errno));
+}
+
+/* Removes the oldest run folders beyond RUNS_KEPT, never the current one. */
+static void runs_prune(const char *logs_dir, const char *current)
+{
+    char **names;
+    size_t n = list_runs(logs_dir, &names);
+    char cur[256];
+    path_base(cur, sizeof cur, current);
+    for (size_t i = 0; n > RUNS_KEPT && i < n - RUNS_KEPT; i++) {
+        char path[VM_PATH_MAX];
+        if (strcmp(names[i], cur) != 0 && path_join(path, sizeof path, logs_dir, names[i]))
+            remove_tree(path);
+    }
+    free_names(names, n);
+}
+
+/* ================================ 8. Advice ================================ */
+
+/* Virtualization's errors are terse ("Internal Virtualization error").  This
+ * table turns domain, code and message into what to do, from what users hit
+ * (REFERENCE.md, section 5).  The first matching row wins, so rows with a
+ * message pattern come before the code's general row. */
+#define ANY_CODE LONG_MIN
+
+struct advice_rule {
+    const char *domain;     /* NULL: any */
+    long code;              /* ANY_CODE: any */
+    const char *pattern;    /* found in the message, ignoring case; NULL: any */
+    const char *advice;
+};
+
+static const struct advice_rule advice_rules[] = {
+    {NULL, ANY_CODE, "com.apple.security.virtualization",
+     "macvm is not signed with the com.apple.security.virtualization entitlement: build it with 'make', "
+     "which signs it, or run 'codesign -s - -f --entitlements macvm.entitlements macvm'"},
+    {NULL, ANY_CODE, "lock auxiliary storage",
+     "this VM runs already (in another macvm, in Apple's sample, or a stopped VM whose process has not "
+     "exited yet): stop it, wait a few seconds, and retry"},
+    {NULL, ANY_CODE, "maximum supported number of active virtual machines",
+     "the macOS licence allows two macOS VMs at once and two run now (a stopped VM can hold its slot until "
+     "its process exits): stop one, wait a few seconds, and retry; 'macvm doctor' counts them"},
+    {NULL, ANY_CODE, "restricted device",
+     "the VM has a restricted device (the GDB debug stub) but macvm lacks the com.apple.private.virtualization "
+     "entitlement: see 'Debugging the guest' in the README (SIP off, amfi_get_out_of_my_way=1, make sign-private)"},
+    {"VZErrorDomain", 2, "hardwareModel",
+     "this Mac's macOS is older than the guest's hardware model needs: update the host, or install an older "
+     "macOS into a new bundle"},
+    {"VZErrorDomain", 1, NULL,
+     "Virtualization failed inside its own process.  Usual causes: a restricted device (the GDB stub) without "
+     "the private entitlement, or a beta guest on an older host.  Look for a crash report in "
+     "~/Library/Logs/DiagnosticReports/com.apple.Virtualization.VirtualMachine-*.ips ('macvm feedback' lists "
+     "it) and attach it to your Feedback report"},
+    {"VZErrorDomain", 5, NULL,
+     "Disk.img is not a usable disk image (damaged, or not a raw image): go back to a clone, or reinstall"},
+    {"VZErrorDomain", 6, NULL,
+     "the macOS licence allows two macOS VMs at once and two run now: stop one, wait a few seconds, and retry"},
+    {"VZErrorDomain", 10004, NULL,
+     "the restore image did not load: check it with 'macvm ipsw FILE'; a truncated download is the usual "
+     "cause, so download it again"},
+    {"VZErrorDomain", 10005, NULL,
+     "the file is not a valid restore image (wrong file, or a damaged download): check it with "
+     "'macvm ipsw FILE' and download it again"},
+    {"VZErrorDomain", 10006, NULL,
+     "installing this macOS needs a software update on the host (device support): run Software Update, or "
+     "install Xcode and open it once, then retry"},
+    {"VZErrorDomain", 10007, "AMRestorePerformRestoreModeRestoreWithError",
+     "this Mac's MobileDevice framework is too old for the guest: install Xcode (the newest beta for a beta "
+     "guest) and open it once so it installs device support; 'macvm doctor --ipsw FILE' compares versions"},
+    {"VZErrorDomain", 10007, NULL,
+     "the installation failed.  Usual causes: Apple's servers unreachable (gs.apple.com must be reachable: "
+     "check proxies, VPN and firewalls), a guest newer than the host, missing device support (install Xcode "
+     "and open it once).  'macvm doctor --ipsw FILE' checks what it can; then retry"},
+    {"VZErrorDomain", 12, NULL,
+     "the saved state does not fit this VM's configuration (CPUs, memory, MAC or devices changed since it "
+     "was saved): start without it by removing SaveFile.vzvmsave"},
+    {NULL, -9, "host key",
+     "no logged-in GUI session, or a locked login keychain: log in at the Mac's screen (not only over SSH) "
+     "and unlock the login keychain"},
+};
+
+/* Returns what to do about an error, or NULL when macvm knows nothing better
+ * than the error itself. */
+static const char *advise(const char *domain, long code, const char *message)
+{
+    for (size_t i = 0; i < sizeof advice_rules / sizeof *advice_rules; i++) {
+        const struct advice_rule *r = &advice_rules[i];
+        if ((!r->domain || strcmp(r->domain, domain) == 0) && (r->code == ANY_CODE || r->code == code) &&
+            (!r->pattern || strcasestr(message, r->pattern)))
+            return r->advice;
+    }
+    return NULL;
+}
+
+/* ================================ 9. Reports ================================ */
+
+/* `macvm feedback` writes what Apple's engineers ask for in a Virtualization
+ * Feedback report, from a bundle and its newest run: the host and guest, the
+ * configuration and the command that reproduces it, the outcome with advice,
+ * the PVG negotiation, the errors of the run, and what to attach.  Personal
+ * data (ECID, MAC addresses, user name, home directory) is redacted unless
+ * asked otherwise.  Everything the report says is gathered into struct
+ * feedback first, then rendered as Markdown or JSON, then redacted. */
+
+#define FEEDBACK_MAX_LINES 200          /* PVG lines and errors kept for a report */
+#define CRASH_REPORTS "Library/Logs/DiagnosticReports"
+#define CRASH_PREFIX "com.apple.Virtualization.VirtualMachine"
+
+/* Reads a framework's version.plist below root ("" on the host): "SHORT (SOURCE)".
+ * Returns false when there is none (always, off macOS). */
+static bool framework_version(const char *root, const char *framework, char *out, size_t size)
+{
+    char path[VM_PATH_MAX];
+    snprintf(path, sizeof path, "%s/System/Library/%s.framework/Versions/A/Resources/version.plist",
+             root, framework);
+    struct arena a = {0};
+    struct error e = {0};
+    struct plist *v = plist_read_file(path, SMALL_FILE_MAX, &a, &e);
+    const char *shortv = plist_string(v, "CFBundleShortVersionString"), *source = plist_string(v, "SourceVersion");
+    const char *bundlev = plist_string(v, "CFBundleVersion");
+    bool ok = shortv || bundlev;
+    if (ok)
+        snprintf(out, size, "%s%s%s%s", shortv ? shortv : bundlev, source ? " (" : "", source ? source : "",
+                 source ? ")" : "");
+    arena_free(&a);
+    return ok;
+}
+
+/* Appends v to a JSON document (plist trees from run.json go back out this way). */
+static void plist_to_json(struct json *j, const char *key, const struct plist *v)
+{
+    switch (v->type) {
+    case PLIST_DICT:
+    case PLIST_ARRAY:
+        json_open(j, key, v->type == PLIST_DICT ? '{' : '[');
+        for (size_t i = 0; i < v->count; i++)
+            plist_to_json(j, v->type == PLIST_DICT ? v->keys[i] : NULL, v->items[i]);
+        json_close(j, v->type == PLIST_DICT ? '}' : ']');
+        break;
+    case PLIST_STRING:
+        json_member(j, key);
+        json_string(j->out, v->string, v->count);
+        break;
+    case PLIST_INTEGER:
+        json_member(j, key);
+        buf_printf(j->out, "%s%" PRIu64, v->negative ? "-" : "", v->magnitude);
+        break;
+    case PLIST_REAL:
+    case PLIST_DATE:
+        json_member(j, key);
+        buf_printf(j->out, "%.17g", isfinite(v->real) ? v->real : 0.0);
+        break;
+    case PLIST_BOOL:
+        json_bool(j, key, v->boolean);
+        break;
+    case PLIST_DATA:
+        json_null(j, key);
+        break;
+    }
+}
+
+/* Appends s quoted for a POSIX shell when it needs quoting. */
+static void shell_quote(struct buf *b, const char *s)
+{
+    bool plain = *s != 0;
+    for (const char *p = s; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("-_./=:,@%+", *p))
+            plain = false;
+    if (plain) {
+        buf_puts(b, s);
+        return;
+    }
+    buf_add(b, "'", 1);
+    for (; *s; s++) {
+        if (*s == '\'')
+            buf_puts(b, "'\\''");
+        else
+            buf_add(b, s, 1);
+    }
+    buf_add(b, "'", 1);
+}
+
+/* A line of the log kept for the report. */
+struct report_line {
+    char *text;     /* "TIMESTAMP [subsystem:category] message" */
+};
+
+struct feedback {
+    char bundle[VM_PATH_MAX], run_dir[VM_PATH_MAX], log_path[VM_PATH_MAX];
+    bool has_run, has_log;
+    struct arena arena;
+    const struct plist *run;                /* run.json */
+    struct vm_config config;
+    struct hardware_model hw;
+    bool has_hw;
+    uint64_t ecid;
+    bool has_ecid;
+    struct pvg_negotiation negotiation;
+    bool has_negotiation;
+    char **pvg_lines, **errors;             /* kept lines */
+    size_t n_pvg, n_errors, more_pvg, more_errors;
+    char **crash_reports;
+    size_t n_crash;
+    struct log_stats stats;
+};
+
+static void keep_line(char ***lines, size_t *n, size_t *more, const struct log_event *ev)
+{
+    if (*n >= FEEDBACK_MAX_LINES) {
+        (*more)++;
+        return;
+    }
+    struct buf b = {0};
+    buf_printf(&b, "%s [%s%s%s] %s", ev->timestamp, ev->subsystem, *ev->category ? ":" : "", ev->category,
+               ev->message);
+    *lines = xrealloc(*lines, (*n + 1) * sizeof **lines);
+    (*lines)[(*n)++] = b.data ? b.data : xstrdup("");
+}
+
+/* Collects PVG lines, the first negotiation, and errors and faults. */
+static void feedback_event(void *ctx, const struct log_event *ev)
+{
+    struct feedback *f = ctx;
+    if (is_pvg_event(ev)) {
+        keep_line(&f->pvg_lines, &f->n_pvg, &f->more_pvg, ev);
+        if (!f->has_negotiation)
+            f->has_negotiation = pvg_parse_negotiation(ev, &f->negotiation);
+    }
+    if (strcasecmp(ev->type, "Error") == 0 || strcasecmp(ev->type, "Fault") == 0)
+        keep_line(&f->errors, &f->n_errors, &f->more_errors, ev);
+}
+
+/* Returns the string at a path of keys in run.json ("outcome", "result"), or NULL. */
+static const char *run_string(const struct plist *run, const char *a, const char *b)
+{
+    return plist_string(b ? plist_get(run, a) : run, b ? b : a);
+}
+
+/* Lists the VM process's crash reports written during [from, to]. */
+static void find_crash_reports(struct feedback *f, time_t from, time_t to)
+{
+    char dir[VM_PATH_MAX];
+    if (!path_join(dir, sizeof dir, home_dir(), CRASH_REPORTS))
+        return;
+    DIR *d = opendir(dir);
+    for (struct dirent *de; d && (de = readdir(d));) {
+        char path[VM_PATH_MAX];
+        struct stat st;
+        size_t len = strlen(de->d_name);
+        if (strncmp(de->d_name, CRASH_PREFIX, strlen(CRASH_PREFIX)) != 0 || len < 4 ||
+            strcmp(de->d_name + len - 4, ".ips") != 0 || !path_join(path, sizeof path, dir, de->d_name) ||
+            stat(path, &st) != 0 || st.st_mtime < from || st.st_mtime > to)
+            continue;
+        f->crash_reports = xrealloc(f->crash_reports, (f->n_crash + 1) * sizeof *f->crash_reports);
+        f->crash_reports[f->n_crash++] = xstrdup(path);
+    }
+    if (d)
+        closedir(d);
+}
+
+/* Gathers everything a report says about bundle's run (the newest when
+ * run_name is NULL).  Returns 0, or an exit code when the bundle is unusable. */
+static int feedback_gather(struct feedback *f, const char *bundle, const char *run_name, struct error *e)
+{
+    char path[VM_PATH_MAX], logs[VM_PATH_MAX];
+    struct error ignored = {0};
+    snprintf(f->bundle, sizeof f->bundle, "%s", bundle);
+    if (!is_directory(bundle))
+        return fail(e, EX_NOINPUT, "no VM bundle here");
+    int rc = config_load(bundle, &f->config, e);
+    if (rc)
+        return rc;
+    f->has_hw = path_join(path, sizeof path, bundle, BUNDLE_HARDWARE_MODEL) &&
+                hardware_model_read(path, &f->hw, &ignored) == 0;
+    f->has_ecid = path_join(path, sizeof path, bundle, BUNDLE_MACHINE_IDENTIFIER) &&
+                  machine_identifier_read(path, &f->ecid, &ignored) == 0;
+    if (!path_join(logs, sizeof logs, bundle, BUNDLE_LOGS))
+        return fail(e, EX_USAGE, "bundle path too long");
+    char **names;
+    size_t n = list_runs(logs, &names);
+    const char *chosen = run_name ? run_name : n ? names[n - 1] : NULL;
+    if (run_name) {
+        bool known = false;
+        for (size_t i = 0; i < n; i++)
+            known |= strcmp(names[i], run_name) == 0;
+        if (!known) {
+            free_names(names, n);
+            return fail(e, EX_NOINPUT, "no run %s under logs/; 'macvm info' lists the runs", run_name);
+        }
+    }
+    if (chosen && path_join(f->run_dir, sizeof f->run_dir, logs, chosen)) {
+        char *data;
+        size_t len;
+        if (path_join(path, sizeof path, f->run_dir, "run.json") &&
+            read_file(path, SMALL_FILE_MAX, &data, &len, &ignored) == 0) {
+            f->run = json_parse(data, len, &f->arena, NULL);
+            free(data);
+        }
+        f->has_run = f->run && f->run->type == PLIST_DICT;
+        f->has_log = path_join(f->log_path, sizeof f->log_path, f->run_dir, "vz.ndjson") &&
+                     access(f->log_path, R_OK) == 0;
+    }
+    free_names(names, n);
+    if (f->has_log) {
+        int fd = open(f->log_path, O_RDONLY | O_CLOEXEC);
+        struct log_scan s = {.fn = feedback_event, .ctx = f};
+        if (fd >= 0) {
+            log_scan_fd(&s, fd, &ignored);
+            close(fd);
+        }
+        f->stats = s.stats;
+    }
+    uint64_t from, to;
+    if (f->has_run && plist_uint(f->run, "started_unix", UINT32_MAX * 4ull, &from) &&
+        plist_uint(f->run, "stopped_unix", UINT32_MAX * 4ull, &to))
+        find_crash_reports(f, (time_t)from - 60, (time_t)to + 600);
+    return 0;
+}
+
+static void feedback_free(struct feedback *f)
+{
+    for (size_t i = 0; i < f->n_pvg; i++)
+        free(f->pvg_lines[i]);
+    for (size_t i = 0; i < f->n_errors; i++)
+        free(f->errors[i]);
+    for (size_t i = 0; i < f->n_crash; i++)
+        free(f->crash_reports[i]);
+    free(f->pvg_lines);
+    free(f->errors);
+    free(f->crash_reports);
+    arena_free(&f->arena);
+}
+
+/* Returns the recorded command line of the run, shell-quoted, in b. */
+static void feedback_command(struct buf *b, const struct feedback *f)
+{
+    const struct plist *argv = f->has_run ? plist_get(f->run, "command") : NULL;
+    if (!argv || argv->type != PLIST_ARRAY || argv->count == 0) {
+        buf_puts(b, "macvm run ");
+        shell_quote(b, f->bundle);
+        return;
+    }
+    buf_puts(b, "macvm");
+    for (size_t i = 0; i < argv->count; i++) {
+        if (argv->items[i]->type != PLIST_STRING)
+            continue;
+        buf_add(b, " ", 1);
+        shell_quote(b, argv->items[i]->string);
+    }
+}
+
+/* Writes the suggested title in b. */
+static void feedback_title(struct buf *b, const struct feedback *f)
+{
+    const char *result = f->has_run ? run_string(f->run, "outcome", "result") : NULL;
+    const char *guest = f->config.installed_version[0] ? f->config.installed_version : NULL;
+    const char *host = f->has_run ? run_string(f->run, "host", "os_version") : NULL;
+    const char *message = f->has_run ? plist_string(plist_get(plist_get(f->run, "outcome"), "error"), "message")
+                                     : NULL;
+    buf_puts(b, "Virtualization: ");
+    if (result && strcmp(result, "error") == 0)
+        buf_printf(b, "\"%.120s\" running", message ? message : "error");
+    else if (f->has_negotiation && f->negotiation.guest_version > f->negotiation.host_version)
+        buf_printf(b, "paravirtualized graphics renderer older than the guest expects (%u > %u) with",
+                   f->negotiation.guest_version, f->negotiation.host_version);
+    else
+        buf_puts(b, "problem with");
+    buf_printf(b, " a macOS %s guest on macOS %s", guest ? guest : "(unknown)", host ? host : "(unknown)");
+    if (f->has_run && result && strcmp(result, "error") == 0 && f->has_negotiation &&
+        f->negotiation.guest_version > f->negotiation.host_version)
+        buf_printf(b, " (PVG renderer %u > %u)", f->negotiation.guest_version, f->negotiation.host_version);
+}
+
+/* Appends "- label: value" when value is known. */
+static void md_item(struct buf *b, const char *label, const char *value)
+{
+    if (value && *value)
+        buf_printf(b, "- %s: %s\n", label, value);
+}
+
+/* Appends a fenced code block of lines (with a count of what was left out). */
+static void md_lines(struct buf *b, char **lines, size_t n, size_t more)
+{
+    buf_puts(b, "```\n");
+    for (size_t i = 0; i < n; i++)
+        buf_printf(b, "%s\n", lines[i]);
+    buf_puts(b, "```\n");
+    if (more)
+        buf_printf(b, "(%zu more lines in the attached log)\n", more);
+}
+
+static const char *const sample_note =
+    "This bundle has Apple's sample layout (Disk.img, AuxiliaryStorage, HardwareModel, MachineIdentifier): "
+    "the same VM runs in Apple's sample project \"Running macOS in a Virtual Machine on Apple Silicon\", "
+    "so the problem can be reproduced there without macvm.";
+
+/* Renders the report as Markdown. */
+static void feedback_markdown(struct buf *b, const struct feedback *f, bool on_host)
+{
+    struct buf t = {0};
+    char size[32];
+    feedback_title(&t, f);
+    buf_printf(b, "# Feedback report: Virtualization\n\n**Suggested title:** %s\n\n"
+                  "**Area:** Virtualization\n\n", t.data);
+    buf_free(&t);
+
+    buf_puts(b, "## Host\n\n");
+    const struct plist *host = f->has_run ? plist_get(f->run, "host") : NULL;
+    if (host && plist_string(host, "os_version")) {
+        char line[256];
+        snprintf(line, sizeof line, "%s (%s)", run_string(host, "model", NULL) ? run_string(host, "model", NULL) : "?",
+                 run_string(host, "chip", NULL) ? run_string(host, "chip", NULL) : "?");
+        md_item(b, "Mac", line);
+        snprintf(line, sizeof line, "%s (%s)", plist_string(host, "os_version"),
+                 plist_string(host, "os_build") ? plist_string(host, "os_build") : "?");
+        md_item(b, "macOS", line);
+        md_item(b, "Virtualization.framework", plist_string(host, "virtualization_version"));
+        md_item(b, "ParavirtualizedGraphics.framework", plist_string(host, "pvg_version"));
+        if (!on_host)
+            buf_puts(b, "- (recorded on the host at run time; this report was made on another machine)\n");
+    } else {
+        buf_puts(b, on_host ? "- not recorded: the bundle has no run yet; run it with 'macvm run' first\n"
+                            : "- not collected on the host: this report was made off the Mac, from a copied "
+                              "bundle with no recorded run; run 'macvm feedback' on the Mac\n");
+    }
+
+    buf_puts(b, "\n## Guest\n\n");
+    if (f->config.installed_version[0]) {
+        char line[256];
+        snprintf(line, sizeof line, "%s (%s)", f->config.installed_version,
+                 f->config.installed_build[0] ? f->config.installed_build : "?");
+        md_item(b, "macOS", line);
+    } else {
+        md_item(b, "macOS", "not recorded (a bundle made outside macvm)");
+    }
+    md_item(b, "installed from", f->config.installed_from);
+    if (f->has_hw)
+        buf_printf(b, "- hardware model: DataRepresentationVersion %" PRIu64 ", PlatformVersion %" PRIu64
+                      ", MinimumSupportedOS %s\n", f->hw.data_representation_version, f->hw.platform_version,
+                   f->hw.minimum_supported_os);
+    if (f->has_ecid)
+        buf_printf(b, "- ECID: 0x%016" PRIx64 "\n", f->ecid);
+
+    buf_puts(b, "\n## Configuration and start options\n\n");
+    const struct plist *spec = f->has_run ? plist_get(f->run, "spec") : NULL;
+    if (spec) {
+        uint64_t cpus = 0, mem = 0;
+        plist_uint(spec, "cpu_count", UINT32_MAX, &cpus);
+        plist_uint(spec, "memory_bytes", UINT64_MAX, &mem);
+        const struct plist *disp = plist_get(spec, "display"), *stub = plist_get(spec, "debug_stub");
+        uint64_t w = 0, h = 0, ppi = 0, port = 0;  /* 0: not recorded */
+        plist_uint(disp, "width", UINT32_MAX, &w);
+        plist_uint(disp, "height", UINT32_MAX, &h);
+        plist_uint(disp, "pixels_per_inch", UINT32_MAX, &ppi);
+        buf_printf(b, "- CPUs: %" PRIu64 "\n- memory: %s\n", cpus, human_size(size, sizeof size, mem));
+        buf_printf(b, "- display: %" PRIu64 "x%" PRIu64 " at %" PRIu64 " ppi\n", w, h, ppi);
+        md_item(b, "network", plist_string(spec, "mac_address") ? "NAT" : "NAT (address chosen by Virtualization)");
+        md_item(b, "MAC address", plist_string(spec, "mac_address"));
+        md_item(b, "start mode", plist_string(spec, "start_mode"));
+        if (stub && plist_bool(stub, "enabled", false)) {
+            bool all = plist_bool(stub, "all_interfaces", false);
+            if (plist_uint(stub, "port", 65535, &port))
+                buf_printf(b, "- debug stub: port %" PRIu64 "%s\n", port, all ? ", all interfaces" : ", localhost");
+            else
+                buf_printf(b, "- debug stub: port chosen by the system%s\n", all ? ", all interfaces" : "");
+        }
+        if (plist_string(spec, "boot_args"))
+            buf_printf(b, "- NVRAM boot-args: `%s`\n", plist_string(spec, "boot_args"));
+        buf_printf(b, "- window: %s\n", plist_bool(spec, "headless", false) ? "none (headless)" : "yes");
+        buf_printf(b, "- audio: %s\n", plist_bool(spec, "audio", false) ? "yes" : "no");
+        buf_printf(b, "- restored from saved state: %s\n", plist_bool(spec, "restore_saved_state", false) ? "yes" : "no");
+    } else {
+        buf_printf(b, "- CPUs: %s\n- memory: %s\n", f->config.set & CONFIG_CPU ? "from Config.plist" : "host cores - 1",
+                   human_size(size, sizeof size, f->config.memory_bytes));
+    }
+    buf_puts(b, "\nTo reproduce:\n\n```\n");
+    feedback_command(b, f);
+    buf_puts(b, "\n```\n");
+
+    buf_puts(b, "\n## What happened\n\n");
+    const struct plist *outcome = f->has_run ? plist_get(f->run, "outcome") : NULL;
+    if (outcome) {
+        md_item(b, "started", plist_string(f->run, "started"));
+        md_item(b, "stopped", plist_string(f->run, "stopped"));
+        md_item(b, "outcome", plist_string(outcome, "result"));
+        const struct plist *err = plist_get(outcome, "error");
+        if (err) {
+            const struct plist *code = plist_get(err, "code");
+            buf_printf(b, "- error: %s code %s%" PRIu64 ": %s\n", plist_string(err, "domain") ? plist_string(err, "domain") : "?",
+                       code && code->negative ? "-" : "", code ? code->magnitude : 0,
+                       plist_string(err, "message") ? plist_string(err, "message") : "");
+        }
+        md_item(b, "advice", plist_string(outcome, "advice"));
+        md_item(b, "saved state not restored because", plist_string(outcome, "restore_failure"));
+    } else {
+        buf_puts(b, "- no run recorded in this bundle\n");
+    }
+
+    buf_puts(b, "\n## Paravirtualized graphics\n\n");
+    if (f->has_negotiation) {
+        char verdict[512];
+        pvg_verdict_text(verdict, sizeof verdict, &f->negotiation);
+        buf_printf(b, "- negotiation at %s: guest requested %u, host set %u\n- verdict: %s\n",
+                   f->negotiation.timestamp, f->negotiation.guest_version, f->negotiation.host_version, verdict);
+    } else {
+        buf_puts(b, f->has_log ? "- no version negotiation in the run's log\n" : "- no log recorded for this run\n");
+    }
+    if (f->n_pvg)
+        md_lines(b, f->pvg_lines, f->n_pvg, f->more_pvg);
+
+    buf_puts(b, "\n## Virtualization errors and faults\n\n");
+    if (f->n_errors)
+        md_lines(b, f->errors, f->n_errors, f->more_errors);
+    else
+        buf_puts(b, f->has_log ? "- none in the run's log\n" : "- no log recorded for this run\n");
+
+    buf_puts(b, "\n## Attachments to add\n\n");
+    if (f->has_log)
+        buf_printf(b, "- the run's log: `%s`\n", f->log_path);
+    if (f->has_run)
+        buf_printf(b, "- the run's record: `%s/run.json`\n", f->run_dir);
+    for (size_t i = 0; i < f->n_crash; i++)
+        buf_printf(b, "- crash report: `%s`\n", f->crash_reports[i]);
+    if (!f->n_crash)
+        buf_puts(b, "- crash reports of the VM process from the run's time: none found in "
+                    "~/" CRASH_REPORTS "/" CRASH_PREFIX "-*.ips\n");
+    buf_printf(b, "\n## Note\n\n%s\n", sample_note);
+}
+
+/* Renders the report as one JSON document with the same content. */
+static void feedback_json(struct buf *b, const struct feedback *f, bool on_host)
+{
+    struct json j = {.out = b};
+    struct buf t = {0};
+    feedback_title(&t, f);
+    json_open(&j, NULL, '{');
+    json_str(&j, "title", t.data);
+    json_str(&j, "area", "Virtualization");
+    buf_free(&t);
+    const struct plist *host = f->has_run ? plist_get(f->run, "host") : NULL;
+    if (host)
+        plist_to_json(&j, "host", host);
+    else
+        json_null(&j, "host");
+    json_bool(&j, "made_on_host", on_host);
+    json_open(&j, "guest", '{');
+    json_str(&j, "product_version", f->config.installed_version[0] ? f->config.installed_version : NULL);
+    json_str(&j, "build", f->config.installed_build[0] ? f->config.installed_build : NULL);
+    json_str(&j, "installed_from", f->config.installed_from[0] ? f->config.installed_from : NULL);
+    if (f->has_hw) {
+        json_open(&j, "hardware_model", '{');
+        json_uint(&j, "data_representation_version", f->hw.data_representation_version);
+        json_uint(&j, "platform_version", f->hw.platform_version);
+        json_str(&j, "minimum_supported_os", f->hw.minimum_supported_os);
+        json_close(&j, '}');
+    }
+    if (f->has_ecid) {
+        char ecid[32];
+        snprintf(ecid, sizeof ecid, "0x%016" PRIx64, f->ecid);
+        json_str(&j, "ecid", ecid);
+    }
+    json_close(&j, '}');
+    const struct plist *spec = f->has_run ? plist_get(f->run, "spec") : NULL;
+    if (spec)
+        plist_to_json(&j, "configuration", spec);
+    else
+        json_null(&j, "configuration");
+    struct buf cmd = {0};
+    feedback_command(&cmd, f);
+    json_str(&j, "reproduce", cmd.data);
+    buf_free(&cmd);
+    const struct plist *outcome = f->has_run ? plist_get(f->run, "outcome") : NULL;
+    if (outcome)
+        plist_to_json(&j, "outcome", outcome);
+    else
+        json_null(&j, "outcome");
+    json_open(&j, "pvg", '{');
+    if (f->has_negotiation) {
+        char verdict[512];
+        pvg_verdict_text(verdict, sizeof verdict, &f->negotiation);
+        json_open(&j, "negotiation", '{');
+        json_str(&j, "timestamp", f->negotiation.timestamp);
+        json_uint(&j, "guest_version", f->negotiation.guest_version);
+        json_uint(&j, "host_version", f->negotiation.host_version);
+        json_str(&j, "verdict", pvg_verdict(&f->negotiation));
+        json_str(&j, "explanation", verdict);
+        json_close(&j, '}');
+    } else {
+        json_null(&j, "negotiation");
+    }
+    json_open(&j, "lines", '[');
+    for (size_t i = 0; i < f->n_pvg; i++)
+        json_str(&j, NULL, f->pvg_lines[i]);
+    json_close(&j, ']');
+    json_close(&j, '}');
+    json_open(&j, "errors", '[');
+    for (size_t i = 0; i < f->n_errors; i++)
+        json_str(&j, NULL, f->errors[i]);
+    json_close(&j, ']');
+    json_open(&j, "attachments", '[');
+    if (f->has_log)
+        json_str(&j, NULL, f->log_path);
+    for (size_t i = 0; i < f->n_crash; i++)
+        json_str(&j, NULL, f->crash_reports[i]);
+    json_close(&j, ']');
+    json_str(&j, "note", sample_note);
+    json_close(&j, '}');
+}
+
+/* --- Redaction --- */
+
+/* What to take out of a report: the ECID in its spellings and user names.
+ * Home directories and MAC addresses are found by their shape. */
+struct redaction {
+    char ecid[3][24];       /* 0x%016llx, 0x%llx, decimal */
+    bool has_ecid;
+    char user[64];
+    char home[VM_PATH_MAX];
+};
+
+/* Returns the length of a MAC address at p ("8a:2c:11:de:ad:01"), or 0. */
+static size_t mac_at(const char *p, const char *start)
+{
+    if (p > start && (isxdigit((unsigned char)p[-1]) || p[-1] == ':'))
+        return 0;
+    for (int i = 0; i < 17; i++)
+        if (!p[i] || (i % 3 == 2 ? p[i] != ':' : !isxdigit((unsigned char)p[i])))
+            return 0;
+    return isxdigit((unsigned char)p[17]) || p[17] == ':' ? 0 : 17;
+}
+
+/* Returns the length of a home directory at p ("/Users/NAME", "/home/NAME"),
+ * copying NAME to name; or 0. */
+static size_t home_at(const char *p, char *name, size_t size)
+{
+    static const char *const roots[] = {"/Users/", "/home/", "\\/Users\\/", "\\/home\\/"};
+    for (int i = 0; i < 4; i++) {
+        size_t n = strlen(roots[i]);
+        if (strncmp(p, roots[i], n) != 0)
+            continue;
+        size_t k = 0;
+        while (isalnum((unsigned char)p[n + k]) || p[n + k] == '.' || p[n + k] == '_' || p[n + k] == '-')
+            k++;
+        if (k == 0 || strncmp(p + n, "Shared", k) == 0)
+            return 0;
+        snprintf(name, size, "%.*s", (int)k, p + n);
+        return n + k;
+    }
+    return 0;
+}
+
+/* Returns true when the whole word w (at least 3 characters) stands at p. */
+static bool word_at(const char *p, const char *start, const char *w, bool nocase)
+{
+    size_t n = strlen(w);
+    if (n < 3 || (nocase ? strncasecmp(p, w, n) : strncmp(p, w, n)) != 0)
+        return false;
+    return (p == start || !isalnum((unsigned char)p[-1])) && !isalnum((unsigned char)p[n]);
+}
+
+/* Returns a redacted copy of text in out: ECIDs become <ECID>, MAC addresses
+ * <MAC>, home directories ~, and the user's name <user>. */
+static void redact(struct buf *out, const char *text, const struct redaction *r)
+{
+    char seen_user[64] = "";
+    for (const char *p = text; *p;) {
+        char name[64];
+        size_t n;
+        bool ecid = false;
+        for (int i = 0; r->has_ecid && i < 3 && !ecid; i++)
+            if (word_at(p, text, r->ecid[i], true)) {
+                buf_puts(out, "<ECID>");
+                p += strlen(r->ecid[i]);
+                ecid = true;
+            }
+        if (ecid)
+            continue;
+        size_t hl = strlen(r->home);
+        if (hl > 1 && strncmp(p, r->home, hl) == 0 && (p[hl] == '/' || !isalnum((unsigned char)p[hl]))) {
+            buf_puts(out, "~");
+            p += hl;
+        } else if ((n = mac_at(p, text))) {
+            buf_puts(out, "<MAC>");
+            p += n;
+        } else if ((n = home_at(p, name, sizeof name))) {
+            buf_puts(out, "~");
+            snprintf(seen_user, sizeof seen_user, "%s", name);
+            p += n;
+        } else if (word_at(p, text, r->user, false)) {
+            buf_puts(out, "<user>");
+            p += strlen(r->user);
+        } else if (seen_user[0] && word_at(p, text, seen_user, false)) {
+            buf_puts(out, "<user>");
+            p += strlen(seen_user);
+        } else {
+            buf_add(out, p++, 1);
+        }
+    }
+}
+
+/* Fills the redaction for this user and the report's bundle. */
+static void redaction_for(struct redaction *r, const struct feedback *f)
+{
+    *r = (struct redaction){0};
+    if ((r->has_ecid = f->has_ecid)) {
+        snprintf(r->ecid[0], sizeof r->ecid[0], "0x%016" PRIx64, f->ecid);
+        snprintf(r->ecid[1], sizeof r->ecid[1], "0x%" PRIx64, f->ecid);
+        snprintf(r->ecid[2], sizeof r->ecid[2], "%" PRIu64, f->ecid);
+    }
+    const char *user = getenv("USER");
+    struct passwd *pw = getpwuid(getuid());
+    snprintf(r->user, sizeof r->user, "%s", user && *user ? user : pw ? pw->pw_name : "");
+    snprintf(r->home, sizeof r->home, "%s", home_dir());
+}
+
+/* ============================= 10. VM description ============================= */
+
+/* What the user asked for on the command line of `macvm run`. */
+struct run_options {
+    const char *bundle;
+    unsigned cpu_count;                 /* 0: from Config.plist or the default */
+    uint64_t memory_bytes;              /* 0: likewise */
+    bool recovery, dfu, iboot_stage1, iboot_stage2;
+    bool debug_stub, debug_stub_all_interfaces;
+    unsigned debug_stub_port;           /* 0: the system chooses */
+    const char *boot_args;              /* NULL: leave NVRAM alone */
+    bool headless, audio, save_on_stop, ephemeral, no_log, dry_run, json;
+};
+
+static const char *start_mode_name(enum vm_start_mode m)
+{
+    static const char *names[] = {"normal", "recovery", "dfu", "iboot-stage1", "iboot-stage2"};
+    return names[m];
+}
+
+static const char *start_mode_title(enum vm_start_mode m)
+{
+    static const char *titles[] = {"", "macOS Recovery", "DFU", "stopped in iBoot stage 1",
+                                   "stopped in iBoot stage 2"};
+    return titles[m];
+}
+
+/* Returns the number of CPUs as Apple's sample computes it: all host cores
+ * but one, at least one, within what Virtualization allows when known. */
+static unsigned compute_cpu_count(const struct host_info *host)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned n = cores > 1 ? (unsigned)cores - 1 : 1;
+    if (host->max_cpu_count && n > host->max_cpu_count)
+        n = host->max_cpu_count;
+    if (host->min_cpu_count && n < host->min_cpu_count)
+        n = host->min_cpu_count;
+    return n;
+}
+
+/* Returns Apple's sample's memory size, 4 GiB, within what Virtualization allows when known. */
+static uint64_t compute_memory_size(const struct host_info *host)
+{
+    uint64_t m = DEFAULT_MEMORY;
+    if (host->max_memory_bytes && m > host->max_memory_bytes)
+        m = host->max_memory_bytes;
+    if (host->min_memory_bytes && m < host->min_memory_bytes)
+        m = host->min_memory_bytes;
+    return m;
+}
+
+/* Points every file of the spec into bundle (the source, or its clone). */
+static bool spec_set_bundle(struct vm_spec *s, const char *bundle)
+{
+    return snprintf(s->bundle, sizeof s->bundle, "%s", bundle) < (int)sizeof s->bundle &&
+           path_join(s->disk_image, sizeof s->disk_image, bundle, BUNDLE_DISK) &&
+           path_join(s->auxiliary_storage, sizeof s->auxiliary_storage, bundle, BUNDLE_AUX) &&
+           path_join(s->hardware_model, sizeof s->hardware_model, bundle, BUNDLE_HARDWARE_MODEL) &&
+           path_join(s->machine_identifier, sizeof s->machine_identifier, bundle, BUNDLE_MACHINE_IDENTIFIER) &&
+           path_join(s->save_file, sizeof s->save_file, bundle, BUNDLE_SAVE_FILE);
+}
+
+/* Returns the path where an ephemeral run's clone goes: a hidden folder next
+ * to the bundle (same volume, so the clone is copy-on-write), as a template
+ * for mkdtemp. */
+static void ephemeral_template(char *out, size_t size, const char *bundle)
+{
+    char dir[VM_PATH_MAX], name[256];
+    path_dir(dir, sizeof dir, bundle);
+    path_base(name, sizeof name, bundle);
+    if (snprintf(out, size, "%s/.%s-ephemeral-XXXXXX", dir, name) >= (int)size)
+        snprintf(out, size, "/tmp/.macvm-ephemeral-XXXXXX");
+}
+
+/* Checks an explicit CPU count or memory size against the host's limits and
+ * what the installed macOS needs.  Returns 0 or EX_USAGE. */
+static int check_resources(const struct vm_spec *s, const struct host_info *host, const struct vm_config *c,
+                           struct error *e)
+{
+    char a[32], b[32];
+    if (host->max_cpu_count && (s->cpu_count < host->min_cpu_count || s->cpu_count > host->max_cpu_count))
+        return fail(e, EX_USAGE, "%u CPUs: this Mac allows %u to %u; use --cpus within that", s->cpu_count,
+                    host->min_cpu_count, host->max_cpu_count);
+    if (host->max_memory_bytes && (s->memory_bytes < host->min_memory_bytes || s->memory_bytes > host->max_memory_bytes))
+        return fail(e, EX_USAGE, "%s of memory: this Mac allows %s to %s; use --memory within that",
+                    human_size(a, sizeof a, s->memory_bytes), human_size(b, sizeof b, host->min_memory_bytes),
+                    human_size(b + 16, sizeof b - 16, host->max_memory_bytes));
+    if (c->min_cpu_count && s->cpu_count < c->min_cpu_count)
+        return fail(e, EX_USAGE, "%u CPUs is fewer than the %u that macOS %s needs; use --cpus %u or more",
+                    s->cpu_count, c->min_cpu_count, c->installed_version, c->min_cpu_count);
+    if (c->min_memory_bytes && s->memory_bytes < c->min_memory_bytes)
+        return fail(e, EX_USAGE, "%s of memory is less than the %s that macOS %s needs; use --memory %" PRIu64 "M or more",
+                    human_size(a, sizeof a, s->memory_bytes), human_size(b, sizeof b, c->min_memory_bytes),
+                    c->installed_version, c->min_memory_bytes >> 20);
+    return 0;
+}
+
+/* Resolves the one description of a run from the options, the bundle's
+ * configuration and the host, and validates it.  Decides every value the
+ * bridge will use.  Returns 0 or EX_USAGE / EX_UNAVAILABLE with *e. */
+static int resolve_vm_spec(const struct run_options *o, const char *bundle, const struct vm_config *c,
+                           uint64_t ecid, const struct host_info *host, struct vm_spec *s, struct error *e)
+{
+    *s = (struct vm_spec){0};
+    int modes = o->recovery + o->dfu + o->iboot_stage1 + o->iboot_stage2;
+    if (o->dfu && o->recovery)
+        return fail(e, EX_USAGE, "--dfu and --recovery exclude each other: pick one start mode");
+    if (modes > 1)
+        return fail(e, EX_USAGE, "--iboot-stage1 and --iboot-stage2 exclude --recovery, --dfu and each other: "
+                    "pick one start mode");
+    s->start_mode = o->recovery ? START_RECOVERY : o->dfu ? START_DFU : o->iboot_stage1 ? START_IBOOT_STAGE1
+                  : o->iboot_stage2 ? START_IBOOT_STAGE2 : START_NORMAL;
+    if (o->debug_stub_all_interfaces && !o->debug_stub)
+        return fail(e, EX_USAGE, "--debug-stub-all-interfaces needs --debug-stub");
+    if (o->boot_args && strlen(o->boot_args) >= sizeof s->boot_args)
+        return fail(e, EX_USAGE, "--boot-args is longer than the %zu bytes NVRAM takes", sizeof s->boot_args - 1);
+
+    snprintf(s->source_bundle, sizeof s->source_bundle, "%s", bundle);
+    char clone[VM_PATH_MAX + 300], name[256];
+    ephemeral_template(clone, sizeof clone, bundle);
+    path_base(name, sizeof name, bundle);
+    if (o->ephemeral && strlen(clone) + strlen(name) + 2 < sizeof clone) {
+        strcat(clone, "/");
+        strcat(clone, name);
+    }
+    if (!spec_set_bundle(s, o->ephemeral ? clone : bundle))
+        return fail(e, EX_USAGE, "the bundle path is too long");
+
+    s->cpu_count = o->cpu_count ? o->cpu_count : c->cpu_count ? c->cpu_count : compute_cpu_count(host);
+    s->memory_bytes = o->memory_bytes ? o->memory_bytes : (c->set & CONFIG_MEMORY) ? c->memory_bytes
+                    : compute_memory_size(host);
+    int rc = check_resources(s, host, c, e);
+    if (rc)
+        return rc;
+    s->display_width = c->display_width;
+    s->display_height = c->display_height;
+    s->display_ppi = c->display_ppi;
+    snprintf(s->mac_address, sizeof s->mac_address, "%s", c->mac_address);
+
+    s->debug_stub = o->debug_stub;
+    s->debug_stub_port = o->debug_stub_port;
+    s->debug_stub_all_interfaces = o->debug_stub_all_interfaces;
+    s->set_boot_args = o->boot_args != NULL;
+    snprintf(s->boot_args, sizeof s->boot_args, "%s", o->boot_args ? o->boot_args : "");
+    s->headless = o->headless;
+    s->audio = o->audio;
+    s->ephemeral = o->ephemeral;
+    s->capture_log = !o->no_log;
+    s->ecid = ecid;
+
+    char save[VM_PATH_MAX];
+    bool saved = path_join(save, sizeof save, bundle, BUNDLE_SAVE_FILE) && access(save, F_OK) == 0;
+    if (saved && s->start_mode != START_NORMAL)
+        return fail(e, EX_USAGE, "the bundle has a saved state (SaveFile.vzvmsave), and a %s start would leave it "
+                    "stale against the disk: run it normally first, or remove SaveFile.vzvmsave to discard it",
+                    start_mode_name(s->start_mode));
+    if (host->available && !host->can_save_restore && o->save_on_stop)
+        return fail(e, EX_UNAVAILABLE, "--save-on-stop needs macOS 14 or later on the host (this Mac runs %s)",
+                    host->os_version);
+    s->restore_saved_state = saved && (!host->available || host->can_save_restore);
+    s->save_on_stop = o->save_on_stop;
+
+    if (s->start_mode == START_DFU)
+        snprintf(s->title, sizeof s->title, "%s \xE2\x80\x94 DFU (ECID 0x%016" PRIx64 "), waiting as a USB DFU device",
+                 name, ecid);
+    else if (s->start_mode != START_NORMAL)
+        snprintf(s->title, sizeof s->title, "%s \xE2\x80\x94 %s", name, start_mode_title(s->start_mode));
+    else
+        snprintf(s->title, sizeof s->title, "%s", name);
+    return 0;
+}
+
+/* Appends the spec as the JSON object --dry-run --json prints and run.json keeps. */
+static void spec_json(struct json *j, const char *key, const struct vm_spec *s)
+{
+    char ecid[32];
+    snprintf(ecid, sizeof ecid, "0x%016" PRIx64, s->ecid);
+    json_open(j, key, '{');
+    json_str(j, "bundle", s->bundle);
+    json_str(j, "source_bundle", s->source_bundle);
+    json_str(j, "disk_image", s->disk_image);
+    json_str(j, "auxiliary_storage", s->auxiliary_storage);
+    json_str(j, "hardware_model", s->hardware_model);
+    json_str(j, "machine_identifier", s->machine_identifier);
+    json_str(j, "save_file", s->save_file);
+    json_uint(j, "cpu_count", s->cpu_count);
+    json_uint(j, "memory_bytes", s->memory_bytes);
+    json_open(j, "display", '{');
+    json_uint(j, "width", s->display_width);
+    json_uint(j, "height", s->display_height);
+    json_uint(j, "pixels_per_inch", s->display_ppi);
+    json_close(j, '}');
+    json_str(j, "network", "nat");
+    json_str(j, "mac_address", s->mac_address[0] ? s->mac_address : NULL);
+    json_str(j, "start_mode", start_mode_name(s->start_mode));
+    json_open(j, "debug_stub", '{');
+    json_bool(j, "enabled", s->debug_stub);
+    if (s->debug_stub && s->debug_stub_port)
+        json_uint(j, "port", s->debug_stub_port);
+    else
+        json_null(j, "port");
+    json_bool(j, "all_interfaces", s->debug_stub_all_interfaces);
+    json_close(j, '}');
+    json_str(j, "boot_args", s->set_boot_args ? s->boot_args : NULL);
+    json_bool(j, "headless", s->headless);
+    json_bool(j, "audio", s->audio);
+    json_bool(j, "restore_saved_state", s->restore_saved_state);
+    json_bool(j, "save_on_stop", s->save_on_stop);
+    json_bool(j, "ephemeral", s->ephemeral);
+    json_bool(j, "capture_log", s->capture_log);
+    json_str(j, "ecid", ecid);
+    json_str(j, "title", s->title);
+    json_close(j, '}');
+}
+
+/* Appends the spec for people: what the bridge would be asked to do. */
+static void spec_text(struct buf *b, const struct vm_spec *s, const struct vm_config *c)
+{
+    char mem[32];
+    buf_printf(b, "bundle              %s\n", s->source_bundle);
+    if (s->ephemeral)
+        buf_printf(b, "runs from           %s (a disposable clone, removed when the VM stops)\n", s->bundle);
+    buf_printf(b, "disk image          %s\n", s->disk_image);
+    buf_printf(b, "auxiliary storage   %s\n", s->auxiliary_storage);
+    buf_printf(b, "hardware model      %s\n", s->hardware_model);
+    buf_printf(b, "machine identifier  %s (ECID 0x%016" PRIx64 ")\n", s->machine_identifier, s->ecid);
+    buf_printf(b, "CPUs                %u%s\n", s->cpu_count, c->set & CONFIG_CPU ? "" : " (default: host cores - 1)");
+    buf_printf(b, "memory              %s%s\n", human_size(mem, sizeof mem, s->memory_bytes),
+               c->set & CONFIG_MEMORY ? "" : " (default)");
+    buf_printf(b, "display             %ux%u at %u ppi\n", s->display_width, s->display_height, s->display_ppi);
+    buf_printf(b, "network             NAT, MAC %s\n", s->mac_address[0] ? s->mac_address : "chosen by Virtualization");
+    buf_printf(b, "start mode          %s\n", start_mode_name(s->start_mode));
+    if (s->debug_stub && s->debug_stub_port)
+        buf_printf(b, "debug stub          GDB stub on port %u, %s\n", s->debug_stub_port,
+                   s->debug_stub_all_interfaces ? "all network interfaces" : "127.0.0.1 only");
+    else if (s->debug_stub)
+        buf_printf(b, "debug stub          GDB stub on a port the system chooses, %s\n",
+                   s->debug_stub_all_interfaces ? "all network interfaces" : "127.0.0.1 only");
+    else
+        buf_puts(b, "debug stub          none\n");
+    if (s->set_boot_args && s->boot_args[0])
+        buf_printf(b, "NVRAM boot-args     set to \"%s\"\n", s->boot_args);
+    else if (s->set_boot_args)
+        buf_puts(b, "NVRAM boot-args     cleared\n");
+    else
+        buf_puts(b, "NVRAM boot-args     left as they are\n");
+    buf_printf(b, "window              %s\n", s->headless ? "none (headless)" : s->title);
+    buf_printf(b, "audio               %s\n", s->audio ? "on" : "off");
+    buf_printf(b, "saved state         %s\n", s->restore_saved_state ? "restore from SaveFile.vzvmsave" : "none");
+    buf_printf(b, "save on stop        %s\n", s->save_on_stop ? "yes" : "no");
+    buf_printf(b, "log capture         %s\n", s->capture_log ? "on (logs/<start time>/vz.ndjson)" : "off");
+}
+
+/* --- The record of a run: run.json --- */
+
+struct run_record {
+    char dir[VM_PATH_MAX];
+    time_t started, stopped;
+    int status;                         /* bridge_run's answer */
+    struct run_outcome outcome;
+    const char *advice;
+    bool logged;
+};
+
+/* Returns the outcome's short name for run.json and info. */
+static const char *outcome_name(const struct run_record *r)
+{
+    if (r->status == BRIDGE_INTERRUPTED)
+        return "interrupted";
+    if (r->status == BRIDGE_UNAVAILABLE)
+        return "unavailable";
+    if (r->status != BRIDGE_OK)
+        return "error";
+    return r->outcome.saved_state ? "saved" : r->outcome.guest_stopped ? "guest-stopped" : "stopped";
+}
+
+/* Writes run.json into the run's folder.  Returns 0 or an exit code. */
+static int run_record_write(const struct run_record *r, const struct vm_spec *s, const struct host_info *host,
+                            const struct vm_config *c, int argc, char **argv, struct error *e)
+{
+    struct buf b = {0};
+    struct json j = {.out = &b};
+    char t[64], path[VM_PATH_MAX], version[128];
+    json_open(&j, NULL, '{');
+    json_str(&j, "macvm_version", MACVM_VERSION);
+    json_open(&j, "command", '[');
+    for (int i = 0; i < argc; i++)
+        json_str(&j, NULL, argv[i]);
+    json_close(&j, ']');
+    spec_json(&j, "spec", s);
+    json_open(&j, "host", '{');
+    json_str(&j, "os_version", host->os_version);
+    json_str(&j, "os_build", host->os_build);
+    json_str(&j, "model", host->model);
+    json_str(&j, "chip", host->chip);
+    json_str(&j, "virtualization_version",
+             framework_version("", "Frameworks/Virtualization", version, sizeof version) ? version : NULL);
+    json_str(&j, "pvg_version",
+             framework_version("", "Frameworks/ParavirtualizedGraphics", version, sizeof version) ? version : NULL);
+    json_close(&j, '}');
+    json_open(&j, "guest", '{');
+    json_str(&j, "product_version", c->installed_version[0] ? c->installed_version : NULL);
+    json_str(&j, "build", c->installed_build[0] ? c->installed_build : NULL);
+    json_close(&j, '}');
+    json_str(&j, "started", iso_time(t, sizeof t, r->started));
+    json_str(&j, "stopped", iso_time(t, sizeof t, r->stopped));
+    json_int(&j, "started_unix", (long long)r->started);
+    json_int(&j, "stopped_unix", (long long)r->stopped);
+    json_open(&j, "outcome", '{');
+    json_str(&j, "result", outcome_name(r));
+    if (r->status == BRIDGE_FAILED || r->status == BRIDGE_UNAVAILABLE) {
+        json_open(&j, "error", '{');
+        json_str(&j, "domain", r->outcome.error.domain);
+        json_int(&j, "code", r->outcome.error.code);
+        json_str(&j, "message", r->outcome.error.message);
+        json_close(&j, '}');
+    }
+    json_str(&j, "advice", r->advice);
+    json_str(&j, "restore_failure", r->outcome.restore_failure[0] ? r->outcome.restore_failure : NULL);
+    if (s->debug_stub)
+        json_uint(&j, "debug_stub_port", r->outcome.debug_stub_port);
+    json_close(&j, '}');
+    json_str(&j, "log", r->logged ? "vz.ndjson" : NULL);
+    json_close(&j, '}');
+    buf_add(&b, "\n", 1);
+    int rc = path_join(path, sizeof path, r->dir, "run.json") ? write_file_atomic(path, b.data, b.len, true, e)
+                                                               : fail(e, EX_CANTCREAT, "path too long");
+    buf_free(&b);
+    return rc;
+}
+
+/* ============================== 11. Host checks ============================== */
+
+/* `macvm doctor`: what this host can do, each check with what to do about it.
+ * The facts come from the bridge (entitlements, limits), from the system's
+ * version.plist files under a root ("" on the host; the tests pass a fixture
+ * tree), and from the process table. */
+
+enum check_status { CHECK_PASS, CHECK_WARN, CHECK_FAIL, CHECK_SKIP };
+
+struct check {
+    const char *name;
+    enum check_status status;
+    char detail[512];
+};
+
+struct doctor {
+    struct check checks[16];
+    size_t n;
+};
+
+static const char *check_status_name(enum check_status s)
+{
+    static const char *names[] = {"pass", "warn", "fail", "skip"};
+    return names[s];
+}
+
+static void check_add(struct doctor *d, const char *name, enum check_status status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void check_add(struct doctor *d, const char *name, enum check_status status, const char *fmt, ...)
+{
+    if (d->n >= sizeof d->checks / sizeof *d->checks)
+        return;
+    struct check *c = &d->checks[d->n++];
+    c->name = name;
+    c->status = status;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->detail, sizeof c->detail, fmt, ap);
+    va_end(ap);
+}
+
+#define FREE_SPACE_GOOD (80ull << 30)   /* an install needs the image's size and the disk's growth */
+#define FREE_SPACE_LOW (30ull << 30)
+#define VM_LIMIT 2                      /* the macOS licence: two macOS VMs at once */
+
+/* Counts the running Virtualization VM processes.  Returns -1 where it cannot. */
+static int count_running_vms(void)
+{
+#ifdef __APPLE__
+    int n = proc_listallpids(NULL, 0);
+    if (n <= 0)
+        return -1;
+    pid_t *pids = xcalloc((size_t)n + 16, sizeof *pids);
+    n = proc_listallpids(pids, (int)(((size_t)n + 16) * sizeof *pids));
+    int vms = 0;
+    for (int i = 0; i < n; i++) {
+        char path[PROC_PIDPATHINFO_MAXSIZE];
+        if (proc_pidpath(pids[i], path, sizeof path) > 0 && strstr(path, "/com.apple.Virtualization.VirtualMachine"))
+            vms++;
+    }
+    free(pids);
+    return vms;
+#else
+    return -1;
+#endif
+}
+
+/* Reads MobileDevice.framework's version below root.  Returns false when absent. */
+static bool mobile_device_version(const char *root, char *out, size_t size)
+{
+    char path[VM_PATH_MAX];
+    snprintf(path, sizeof path, "%s/System/Library/PrivateFrameworks/MobileDevice.framework/Versions/A/Resources/"
+             "version.plist", root);
+    struct arena a = {0};
+    struct error e = {0};
+    struct plist *v = plist_read_file(path, SMALL_FILE_MAX, &a, &e);
+    const char *s = plist_string(v, "CFBundleVersion");
+    if (!s)
+        s = plist_string(v, "CFBundleShortVersionString");
+    if (s)
+        snprintf(out, size, "%s", s);
+    arena_free(&a);
+    return s != NULL;
+}
+
+/* Checks the host's macOS against what the image states it needs. */
+static void doctor_host_os(struct doctor *d, const struct host_info *host, const struct ipsw_info *img)
+{
+    if (!img->min_host_os)
+        return;   /* the image states no minimum */
+    if (!host->available)
+        check_add(d, "host macOS for the image", CHECK_SKIP, "the image needs macOS %s or later on the host; "
+                  "not checked off macOS", img->min_host_os);
+    else if (version_compare(host->os_version, img->min_host_os) >= 0)
+        check_add(d, "host macOS for the image", CHECK_PASS, "this Mac runs %s; the image asks for %s or later "
+                  "(a hint: Virtualization decides)", host->os_version, img->min_host_os);
+    else
+        check_add(d, "host macOS for the image", CHECK_FAIL, "this Mac runs %s; macOS %s needs %s or later on "
+                  "the host: update macOS, or pick an older image", host->os_version, img->product_version,
+                  img->min_host_os);
+}
+
+/* Checks what an image needs of the host: a VM build, macOS version, MobileDevice. */
+static void doctor_image(struct doctor *d, const struct host_info *host, const struct ipsw_info *img,
+                         const char *root)
+{
+    char md[64];
+    if (!ipsw_vm_capable(img))
+        check_add(d, "image", CHECK_FAIL, "macOS %s (%s) does not install in a VM; download a restore image "
+                  "for Apple Silicon Macs (UniversalMac_*_Restore.ipsw)", img->product_version, img->build);
+    doctor_host_os(d, host, img);
+    if (!img->mobile_device_min_version)
+        return;
+    if (!mobile_device_version(root, md, sizeof md))
+        check_add(d, "MobileDevice", host->available ? CHECK_WARN : CHECK_SKIP,
+                  "the image needs MobileDevice %s or later; %s", img->mobile_device_min_version,
+                  host->available ? "none found on this Mac: install Xcode and open it once"
+                                  : "not checked off macOS");
+    else if (version_compare(md, img->mobile_device_min_version) >= 0)
+        check_add(d, "MobileDevice", CHECK_PASS, "%s on this Mac; the image needs %s", md,
+                  img->mobile_device_min_version);
+    else
+        check_add(d, "MobileDevice", CHECK_FAIL, "%s on this Mac, older than the %s the image needs (install fails "
+                  "with error 10007): install the newest Xcode (a beta for a beta guest) and open it once",
+                  md, img->mobile_device_min_version);
+}
+
+/* Runs every host check.  bundle locates the volume to check for space. */
+static void doctor_run(struct doctor *d, const struct host_info *host, const char *bundle)
+{
+    struct utsname u;
+    uname(&u);
+    bool arm = strcmp(u.machine, "arm64") == 0 || strcmp(u.machine, "aarch64") == 0;
+#ifdef __APPLE__
+    bool mac = true;
+#else
+    bool mac = false;
+#endif
+    check_add(d, "Apple Silicon", mac && arm ? CHECK_PASS : CHECK_FAIL, mac && arm ? "%s" :
+              "this is %s; macOS VMs need a Mac with Apple Silicon (inspection and reports work anywhere)",
+              u.machine);
+    if (!mac)
+        check_add(d, "macOS", CHECK_FAIL, "this is %s, not macOS; run macvm on a Mac to run VMs", u.sysname);
+    else if (!host->available)
+        check_add(d, "macOS", CHECK_FAIL, "Virtualization is not available here (macOS 12 or later on Apple Silicon)");
+    else
+        check_add(d, "macOS", version_compare(host->os_version, "12") >= 0 ? CHECK_PASS : CHECK_FAIL,
+                  "%s (%s)%s", host->os_version, host->os_build,
+                  version_compare(host->os_version, "14") < 0 ? "; saved state needs macOS 14" : "");
+    if (host->available) {
+        check_add(d, "virtualization entitlement", host->has_virtualization_entitlement ? CHECK_PASS : CHECK_FAIL,
+                  host->has_virtualization_entitlement ? "macvm is signed with com.apple.security.virtualization"
+                  : "macvm lacks com.apple.security.virtualization: build with 'make' (it signs), or "
+                    "'codesign -s - -f --entitlements macvm.entitlements macvm'");
+        check_add(d, "private entitlement", host->has_private_entitlement ? CHECK_PASS : CHECK_WARN,
+                  host->has_private_entitlement ? "com.apple.private.virtualization: the GDB stub is available"
+                  : "no com.apple.private.virtualization: --debug-stub is unavailable (see 'Debugging the "
+                    "guest' in the README); everything else works");
+    } else {
+        check_add(d, "entitlements", CHECK_SKIP, "not checked off macOS");
+    }
+    char dir[VM_PATH_MAX], size[32];
+    struct statvfs vfs;
+    if (is_directory(bundle))
+        snprintf(dir, sizeof dir, "%s", bundle);
+    else
+        path_dir(dir, sizeof dir, bundle);
+    if (statvfs(dir, &vfs) != 0) {
+        check_add(d, "free space", CHECK_WARN, "cannot read the volume of %s: %s", dir, strerror(errno));
+    } else {
+        uint64_t avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+        check_add(d, "free space", avail >= FREE_SPACE_GOOD ? CHECK_PASS : avail >= FREE_SPACE_LOW ? CHECK_WARN
+                  : CHECK_FAIL, "%s free on the volume of %s%s", human_size(size, sizeof size, avail), dir,
+                  avail >= FREE_SPACE_GOOD ? "" : "; an install needs about 80 GiB (the image and the disk's growth)");
+    }
+    int vms = count_running_vms();
+    if (vms < 0)
+        check_add(d, "running VMs", CHECK_SKIP, "not counted off macOS");
+    else
+        check_add(d, "running VMs", vms < VM_LIMIT ? CHECK_PASS : CHECK_WARN, "%d of the %d macOS VMs the licence "
+                  "allows at once%s", vms, VM_LIMIT, vms < VM_LIMIT ? "" : ": stop one before starting another");
+}
+
+/* Returns the doctor's exit code: 0 unless a check failed (then EX_UNAVAILABLE). */
+static int doctor_exit(const struct doctor *d)
+{
+    for (size_t i = 0; i < d->n; i++)
+        if (d->checks[i].status == CHECK_FAIL)
+            return EX_UNAVAILABLE;
+    return 0;
+}
+
+/* =============================== 12. Commands =============================== */
+
+/* Each command parses its own options and returns the process's exit code. */
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *synopsis;
+    const char *help;       /* what it does, then its options */
+};
+
+static const struct command *find_command(const char *name);
+static int print_command_help(const struct command *c, FILE *to);
+
+/* Parses a command's options with getopt_long.  Handles --help and unknown
+ * options.  Returns the option character, -1 at the end, or '?' after printing
+ * the error (the caller returns EX_USAGE). */
+static int next_option(const char *command, int argc, char **argv, const char *shorts,
+                       const struct option *longs)
+{
+    opterr = 0;
+    int c = getopt_long(argc, argv, shorts, longs, NULL);
+    if (c == 'h') {
+        print_command_help(find_command(command), stdout);
+        return 'H';
+    }
+    if (c == '?') {
+        if (optopt)
+            usage_error(command, "option -%c %s", optopt, strchr(shorts, optopt) ? "needs a value" : "is unknown");
+        else
+            usage_error(command, "option %s is unknown or needs a value", argv[optind - 1]);
+    } else if (c == ':') {
+        usage_error(command, "option %s needs a value", argv[optind - 1]);
+        c = '?';
+    }
+    return c;
+}
+
+/* macvm ipsw FILE [--json] */
+static int cmd_ipsw(int argc, char **argv)
+{
+    static const struct option longs[] = {{"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {0}};
+    bool json = false;
+    for (int c; (c = next_option("ipsw", argc, argv, "+jh", longs)) != -1;) {
+        if (c == 'j')
+            json = true;
+        else
+            return c == 'H' ? 0 : EX_USAGE;
+    }
+    if (argc - optind != 1)
+        return usage_error("ipsw", "give one restore image (.ipsw)");
+    const char *path = argv[optind];
+    struct ipsw_info info;
+    struct error e = {0};
+    int rc = ipsw_inspect(path, &info, &e);
+    if (rc) {
+        ipsw_free(&info);
+        return report(path, &e);
+    }
+    struct host_info host = {0};
+    bool on_mac = bridge_host_info(&host) == BRIDGE_OK && host.available;
+    struct buf out = {0};
+    if (json)
+        ipsw_json(&out, path, &info);
+    else
+        ipsw_text(&out, path, &info, on_mac ? host.os_version : NULL);
+    if (out.len && out.data[out.len - 1] == '\n')
+        out.data[--out.len] = 0;
+    rc = print_buf(&out);
+    buf_free(&out);
+    ipsw_free(&info);
+    return rc;
+}
+
+/* A progress bar on a terminal; otherwise a plain line each 10 percent. */
+struct progress {
+    const char *label;
+    bool bytes;                 /* done/total are bytes (a download), else units of work */
+    bool tty;
+    double start, last_draw;
+    int last_decile;
+};
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void progress_init(struct progress *p, const char *label, bool bytes)
+{
+    *p = (struct progress){.label = label, .bytes = bytes, .tty = isatty(STDOUT_FILENO),
+                           .start = now_seconds(), .last_decile = -1};
+}
+
+/* Formats seconds as "1h02m", "2m05s" or "42s". */
+static const char *human_duration(char *out, size_t size, double s)
+{
+    long t = s > 0 && s < 1e7 ? (long)(s + 0.5) : 0;
+    if (t >= 3600)
+        snprintf(out, size, "%ldh%02ldm", t / 3600, t / 60 % 60);
+    else if (t >= 60)
+        snprintf(out, size, "%ldm%02lds", t / 60, t % 60);
+    else
+        snprintf(out, size, "%lds", t);
+    return out;
+}
+
+/* Renders one progress line for done of total at time now (tests call it
+ * directly).  Returns the line in out. */
+static const char *progress_line(char *out, size_t size, const struct progress *p, uint64_t done, uint64_t total,
+                                 double now)
+{
+    double fraction = total ? (double)done / (double)total : 0, elapsed = now - p->start;
+    char a[32], b[32], rate[32], eta[32] = "";
+    int filled = (int)(fraction * 30);
+    char bar[31];
+    for (int i = 0; i < 30; i++)
+        bar[i] = i < filled ? '#' : '.';
+    bar[30] = 0;
+    if (fraction > 0.001 && fraction < 1 && elapsed > 1) {
+        char d[24];
+        snprintf(eta, sizeof eta, "  ETA %s", human_duration(d, sizeof d, elapsed / fraction - elapsed));
+    }
+    if (p->bytes) {
+        snprintf(rate, sizeof rate, "%s/s", human_size(b, sizeof b, elapsed > 0 ? (uint64_t)((double)done / elapsed) : 0));
+        snprintf(out, size, "%s [%s] %3.0f%%  %s of %s  %s%s", p->label, bar, fraction * 100,
+                 human_size(a, sizeof a, done), total ? human_size(b, sizeof b, total) : "?", rate, eta);
+    } else {
+        snprintf(out, size, "%s [%s] %3.0f%%%s", p->label, bar, fraction * 100, eta);
+    }
+    return out;
+}
+
+/* The bridge's progress callback: redraws at most 10 times a second. */
+static void progress_update(void *ctx, uint64_t done, uint64_t total)
+{
+    struct progress *p = ctx;
+    double now = now_seconds();
+    char line[256];
+    int decile = total ? (int)(done * 10 / total) : 0;
+    if (p->tty) {
+        if (now - p->last_draw < 0.1 && done < total)
+            return;
+        p->last_draw = now;
+        printf("\r%s\033[K", progress_line(line, sizeof line, p, done, total, now));
+    } else if (decile != p->last_decile) {
+        p->last_decile = decile;
+        printf("%s\n", progress_line(line, sizeof line, p, done, total, now));
+    }
+    fflush(stdout);
+}
+
+static void progress_end(struct progress *p)
+{
+    if (p->tty)
+        putchar('\n');
+    fflush(stdout);
+}
+
+/* Reports a bridge failure with macvm's advice.  Returns the exit code. */
+static int report_bridge_error(const char *subject, int status, const struct bridge_error *err)
+{
+    if (status == BRIDGE_INTERRUPTED) {
+        fprintf(stderr, "macvm: %s: interrupted\n", subject);
+        return EXIT_INTERRUPTED;
+    }
+    if (status == BRIDGE_UNAVAILABLE) {
+        fprintf(stderr, "macvm: %s: %s\n", subject, err->message[0] ? err->message : "not available on this host");
+        return EX_UNAVAILABLE;
+    }
+    const char *advice = advise(err->domain, err->code, err->message);
+    fprintf(stderr, "macvm: %s: %s (%s code %ld)%s%s\n", subject, err->message, err->domain, err->code,
+            advice ? "; " : "", advice ? advice : "");
+    return EXIT_VZ_FAILED;
+}
+
+/* The one line a user sees when a VM command runs where Virtualization cannot. */
+static int unavailable_here(const char *command)
+{
+    struct utsname u;
+    uname(&u);
+    fprintf(stderr, "macvm: %s: running VMs needs macOS 12 or later on Apple Silicon; this host is %s %s "
+            "(inspection, reports and --dry-run work here)\n", command, u.sysname, u.machine);
+    return EX_UNAVAILABLE;
+}
+
+/* --- macvm info --- */
+
+/* A problem info found: the file and what is wrong with it. */
+struct info_problem {
+    char file[64];
+    char text[1024];
+};
+
+struct bundle_info {
+    struct vm_config config;
+    struct hardware_model hw;
+    bool has_hw, has_ecid, saved_state;
+    uint64_t ecid;
+    uint64_t disk_logical, disk_allocated, aux_bytes;
+    bool has_disk, has_aux;
+    struct info_problem problems[8];
+    size_t n_problems;
+    char **runs;
+    size_t n_runs;
+};
+
+static void info_problem(struct bundle_info *bi, const char *file, const struct error *e)
+{
+    if (bi->n_problems < sizeof bi->problems / sizeof *bi->problems) {
+        snprintf(bi->problems[bi->n_problems].file, sizeof bi->problems[0].file, "%s", file);
+        snprintf(bi->problems[bi->n_problems].text, sizeof bi->problems[0].text, "%s", e->text);
+        bi->n_problems++;
+    }
+}
+
+/* Reads everything info shows, noting each missing or damaged file. */
+static void bundle_inspect(const char *bundle, struct bundle_info *bi)
+{
+    char path[VM_PATH_MAX];
+    struct stat st;
+    struct error e = {0};
+    *bi = (struct bundle_info){0};
+    if (config_load(bundle, &bi->config, &e) != 0) {
+        info_problem(bi, BUNDLE_CONFIG, &e);
+        bi->config = config_defaults();
+    }
+    e = (struct error){0};
+    path_join(path, sizeof path, bundle, BUNDLE_HARDWARE_MODEL);
+    if (!(bi->has_hw = hardware_model_read(path, &bi->hw, &e) == 0))
+        info_problem(bi, BUNDLE_HARDWARE_MODEL, &e);
+    e = (struct error){0};
+    path_join(path, sizeof path, bundle, BUNDLE_MACHINE_IDENTIFIER);
+    if (!(bi->has_ecid = machine_identifier_read(path, &bi->ecid, &e) == 0))
+        info_problem(bi, BUNDLE_MACHINE_IDENTIFIER, &e);
+    path_join(path, sizeof path, bundle, BUNDLE_DISK);
+    if ((bi->has_disk = stat(path, &st) == 0)) {
+        bi->disk_logical = (uint64_t)st.st_size;
+        bi->disk_allocated = allocated_bytes(&st);
+    } else {
+        fail(&e, EX_DATAERR, "missing: %s", strerror(errno));
+        info_problem(bi, BUNDLE_DISK, &e);
+    }
+    path_join(path, sizeof path, bundle, BUNDLE_AUX);
+    if ((bi->has_aux = stat(path, &st) == 0)) {
+        bi->aux_bytes = (uint64_t)st.st_size;
+    } else {
+        fail(&e, EX_DATAERR, "missing: %s (the VM cannot boot without its NVRAM)", strerror(errno));
+        info_problem(bi, BUNDLE_AUX, &e);
+    }
+    path_join(path, sizeof path, bundle, BUNDLE_SAVE_FILE);
+    bi->saved_state = access(path, F_OK) == 0;
+    path_join(path, sizeof path, bundle, BUNDLE_LOGS);
+    bi->n_runs = list_runs(path, &bi->runs);
+}
+
+/* Returns the recorded outcome of run `name` ("guest-stopped", "error", ...) in out. */
+static const char *run_outcome(const char *bundle, const char *name, char *out, size_t size)
+{
+    char dir[VM_PATH_MAX], logs[VM_PATH_MAX], path[VM_PATH_MAX];
+    char *data;
+    size_t len;
+    struct error e = {0};
+    snprintf(out, size, "unrecorded");
+    if (!path_join(logs, sizeof logs, bundle, BUNDLE_LOGS) || !path_join(dir, sizeof dir, logs, name) ||
+        !path_join(path, sizeof path, dir, "run.json") || read_file(path, SMALL_FILE_MAX, &data, &len, &e) != 0)
+        return out;
+    struct arena a = {0};
+    const char *result = run_string(json_parse(data, len, &a, NULL), "outcome", "result");
+    if (result)
+        snprintf(out, size, "%s", result);
+    arena_free(&a);
+    free(data);
+    return out;
+}
+
+static void info_json(struct buf *b, const char *bundle, const struct bundle_info *bi)
+{
+    struct json j = {.out = b};
+    const struct vm_config *c = &bi->config;
+    char ecid[32], outcome[32];
+    json_open(&j, NULL, '{');
+    json_str(&j, "bundle", bundle);
+    if (bi->has_hw) {
+        json_open(&j, "hardware_model", '{');
+        json_uint(&j, "data_representation_version", bi->hw.data_representation_version);
+        json_uint(&j, "platform_version", bi->hw.platform_version);
+        json_str(&j, "minimum_supported_os", bi->hw.minimum_supported_os);
+        json_close(&j, '}');
+    } else {
+        json_null(&j, "hardware_model");
+    }
+    if (bi->has_ecid) {
+        snprintf(ecid, sizeof ecid, "0x%016" PRIx64, bi->ecid);
+        json_open(&j, "machine_identifier", '{');
+        json_str(&j, "ecid", ecid);
+        json_close(&j, '}');
+    } else {
+        json_null(&j, "machine_identifier");
+    }
+    if (bi->has_disk) {
+        json_open(&j, "disk", '{');
+        json_uint(&j, "logical_bytes", bi->disk_logical);
+        json_uint(&j, "allocated_bytes", bi->disk_allocated);
+        json_close(&j, '}');
+    } else {
+        json_null(&j, "disk");
+    }
+    if (bi->has_aux)
+        json_uint(&j, "auxiliary_storage_bytes", bi->aux_bytes);
+    else
+        json_null(&j, "auxiliary_storage_bytes");
+    json_open(&j, "config", '{');
+    if (c->set & CONFIG_CPU)
+        json_uint(&j, "cpu_count", c->cpu_count);
+    else
+        json_null(&j, "cpu_count");
+    json_uint(&j, "memory_bytes", c->memory_bytes);
+    json_open(&j, "display", '{');
+    json_uint(&j, "width", c->display_width);
+    json_uint(&j, "height", c->display_height);
+    json_uint(&j, "pixels_per_inch", c->display_ppi);
+    json_close(&j, '}');
+    json_str(&j, "mac_address", c->mac_address[0] ? c->mac_address : NULL);
+    json_open(&j, "defaults", '[');
+    if (!(c->set & CONFIG_CPU))
+        json_str(&j, NULL, "cpu_count");
+    if (!(c->set & CONFIG_MEMORY))
+        json_str(&j, NULL, "memory_bytes");
+    if (!(c->set & CONFIG_DISPLAY))
+        json_str(&j, NULL, "display");
+    if (!(c->set & CONFIG_MAC))
+        json_str(&j, NULL, "mac_address");
+    json_close(&j, ']');
+    json_close(&j, '}');
+    json_open(&j, "installed", '{');
+    json_str(&j, "from", c->installed_from[0] ? c->installed_from : NULL);
+    json_str(&j, "product_version", c->installed_version[0] ? c->installed_version : NULL);
+    json_str(&j, "build", c->installed_build[0] ? c->installed_build : NULL);
+    json_bool(&j, "completed", c->install_completed);
+    json_close(&j, '}');
+    json_bool(&j, "saved_state", bi->saved_state);
+    json_open(&j, "runs", '[');
+    for (size_t i = 0; i < bi->n_runs; i++) {
+        json_open(&j, NULL, '{');
+        json_str(&j, "name", bi->runs[i]);
+        json_str(&j, "outcome", run_outcome(bundle, bi->runs[i], outcome, sizeof outcome));
+        json_close(&j, '}');
+    }
+    json_close(&j, ']');
+    json_open(&j, "problems", '[');
+    for (size_t i = 0; i < bi->n_problems; i++) {
+        json_open(&j, NULL, '{');
+        json_str(&j, "file", bi->problems[i].file);
+        json_str(&j, "problem", bi->problems[i].text);
+        json_close(&j, '}');
+    }
+    json_close(&j, ']');
+    json_close(&j, '}');
+}
+
+static void info_text(struct buf *b, const char *bundle, const struct bundle_info *bi)
+{
+    const struct vm_config *c = &bi->config;
+    char a[32], d[32], outcome[32];
+    buf_printf(b, "Bundle:             %s\n", bundle);
+    if (c->installed_version[0])
+        buf_printf(b, "Installed:          macOS %s (%s) from %s%s\n", c->installed_version, c->installed_build,
+                   c->installed_from, c->install_completed ? "" : " -- INCOMPLETE: the install did not finish");
+    else
+        buf_puts(b, "Installed:          not recorded (no Config.plist: a bundle made outside macvm)\n");
+    if (bi->has_hw)
+        buf_printf(b, "Hardware model:     DataRepresentationVersion %" PRIu64 ", PlatformVersion %" PRIu64
+                      ", MinimumSupportedOS %s\n", bi->hw.data_representation_version, bi->hw.platform_version,
+                   bi->hw.minimum_supported_os);
+    if (bi->has_ecid)
+        buf_printf(b, "Machine identifier: ECID 0x%016" PRIx64 "\n", bi->ecid);
+    if (bi->has_disk)
+        buf_printf(b, "Disk.img:           %s, %s used on disk\n", human_size(a, sizeof a, bi->disk_logical),
+                   human_size(d, sizeof d, bi->disk_allocated));
+    if (bi->has_aux)
+        buf_printf(b, "AuxiliaryStorage:   %s\n", human_size(a, sizeof a, bi->aux_bytes));
+    if (c->set & CONFIG_CPU)
+        buf_printf(b, "CPUs:               %u\n", c->cpu_count);
+    else
+        buf_puts(b, "CPUs:               host cores - 1 (default)\n");
+    buf_printf(b, "Memory:             %s%s\n", human_size(a, sizeof a, c->memory_bytes),
+               c->set & CONFIG_MEMORY ? "" : " (default)");
+    buf_printf(b, "Display:            %ux%u at %u ppi%s\n", c->display_width, c->display_height, c->display_ppi,
+               c->set & CONFIG_DISPLAY ? "" : " (default)");
+    buf_printf(b, "Network:            NAT, MAC %s\n", c->mac_address[0] ? c->mac_address : "chosen by Virtualization (default)");
+    buf_printf(b, "Saved state:        %s\n", bi->saved_state ? "yes (SaveFile.vzvmsave; the next run resumes it)" : "none");
+    buf_printf(b, "Runs:               %zu recorded under logs/\n", bi->n_runs);
+    for (size_t i = bi->n_runs > 5 ? bi->n_runs - 5 : 0; i < bi->n_runs; i++)
+        buf_printf(b, "  %s  %s\n", bi->runs[i], run_outcome(bundle, bi->runs[i], outcome, sizeof outcome));
+}
+
+/* macvm info [BUNDLE] [--json] */
+static int cmd_info(int argc, char **argv)
+{
+    static const struct option longs[] = {{"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {0}};
+    bool json = false;
+    for (int c; (c = next_option("info", argc, argv, "+jh", longs)) != -1;) {
+        if (c == 'j')
+            json = true;
+        else
+            return c == 'H' ? 0 : EX_USAGE;
+    }
+    if (argc - optind > 1)
+        return usage_error("info", "give at most one bundle");
+    char bundle[VM_PATH_MAX];
+    bundle_path(bundle, sizeof bundle, optind < argc ? argv[optind] : NULL);
+    if (!is_directory(bundle)) {
+        struct error e;
+        fail(&e, EX_NOINPUT, "no VM bundle here; create one with 'macvm install %s'", bundle);
+        return report(bundle, &e);
+    }
+    struct bundle_info bi;
+    bundle_inspect(bundle, &bi);
+    struct buf out = {0};
+    if (json)
+        info_json(&out, bundle, &bi);
+    else
+        info_text(&out, bundle, &bi);
+    if (out.len && out.data[out.len - 1] == '\n')
+        out.data[--out.len] = 0;
+    int rc = print_buf(&out);
+    buf_free(&out);
+    for (size_t i = 0; i < bi.n_problems; i++)
+        fprintf(stderr, "macvm: %s/%s: %s\n", bundle, bi.problems[i].file, bi.problems[i].text);
+    free_names(bi.runs, bi.n_runs);
+    return bi.n_problems ? EX_DATAERR : rc;
+}
+
+/* --- macvm clone --- */
+
+/* macvm clone SRC DST */
+static int cmd_clone(int argc, char **argv)
+{
+    static const struct option longs[] = {{"help", no_argument, NULL, 'h'}, {0}};
+    for (int c; (c = next_option("clone", argc, argv, "+h", longs)) != -1;)
+        return c == 'H' ? 0 : EX_USAGE;
+    if (argc - optind != 2)
+        return usage_error("clone", "give a source bundle and a new destination");
+    const char *src = argv[optind], *dst = argv[optind + 1];
+    enum clone_method how = CLONE_NONE;
+    struct error e = {0};
+    int rc = bundle_clone(src, dst, &how, &e);
+    if (rc)
+        return report(rc == EXIT_INTERRUPTED ? "clone" : src, &e);
+    printf("%s -> %s: %s\n", src, dst, how == CLONE_COW ? "copy-on-write clone (takes no space until either changes)"
+                                                        : "sparse copy (this filesystem cannot clone; holes kept)");
+    return 0;
+}
+
+/* --- macvm run --- */
+
+/* Called by the bridge once the VM runs: tells the user how to attach a
+ * debugger to the stub, and what a DFU VM looks like. */
+void macvm_vm_started(const struct vm_spec *spec, unsigned debug_stub_port)
+{
+    if (spec->debug_stub)
+        printf("macvm: GDB stub listening on %s:%u; attach with: lldb -o \"gdb-remote 127.0.0.1:%u\"\n",
+               spec->debug_stub_all_interfaces ? "all interfaces" : "127.0.0.1", debug_stub_port, debug_stub_port);
+    if (spec->start_mode == START_DFU)
+        printf("macvm: DFU: the screen stays black; the VM waits as a USB DFU device with ECID 0x%016" PRIx64 "\n",
+               spec->ecid);
+    fflush(stdout);
+}
+
+/* Parses run's options into *o.  Returns 0, or EX_USAGE after saying why. */
+static int parse_run_options(int argc, char **argv, struct run_options *o)
+{
+    enum { O_DRY = 256, O_RECOVERY, O_DFU, O_IBOOT1, O_IBOOT2, O_STUB, O_STUB_ALL, O_BOOT_ARGS, O_HEADLESS,
+           O_AUDIO, O_SAVE, O_EPHEMERAL, O_NO_LOG, O_CPUS, O_MEMORY };
+    static const struct option longs[] = {
+        {"dry-run", no_argument, NULL, O_DRY}, {"json", no_argument, NULL, 'j'},
+        {"recovery", no_argument, NULL, O_RECOVERY}, {"dfu", no_argument, NULL, O_DFU},
+        {"iboot-stage1", no_argument, NULL, O_IBOOT1}, {"iboot-stage2", no_argument, NULL, O_IBOOT2},
+        {"debug-stub", optional_argument, NULL, O_STUB},
+        {"debug-stub-all-interfaces", no_argument, NULL, O_STUB_ALL},
+        {"boot-args", required_argument, NULL, O_BOOT_ARGS}, {"headless", no_argument, NULL, O_HEADLESS},
+        {"audio", no_argument, NULL, O_AUDIO}, {"save-on-stop", no_argument, NULL, O_SAVE},
+        {"ephemeral", no_argument, NULL, O_EPHEMERAL}, {"no-log", no_argument, NULL, O_NO_LOG},
+        {"cpus", required_argument, NULL, O_CPUS}, {"memory", required_argument, NULL, O_MEMORY},
+        {"help", no_argument, NULL, 'h'}, {0},
+    };
+    unsigned long long n;
+    *o = (struct run_options){0};
+    for (int c; (c = next_option("run", argc, argv, "+jh", longs)) != -1;) {
+        switch (c) {
+        case O_DRY: o->dry_run = true; break;
+        case 'j': o->json = true; break;
+        case O_RECOVERY: o->recovery = true; break;
+        case O_DFU: o->dfu = true; break;
+        case O_IBOOT1: o->iboot_stage1 = true; break;
+        case O_IBOOT2: o->iboot_stage2 = true; break;
+        case O_STUB:
+            o->debug_stub = true;
+            /* "--debug-stub 5555" as well as "--debug-stub=5555": a bare number after it is its port. */
+            if (!optarg && optind < argc && isdigit((unsigned char)argv[optind][0]))
+                optarg = argv[optind++];
+            if (optarg && !parse_uint(optarg, 1, 65535, &n))
+                return usage_error("run", "--debug-stub port '%s' is not a number from 1 to 65535", optarg);
+            o->debug_stub_port = optarg ? (unsigned)n : 0;
+            break;
+        case O_STUB_ALL: o->debug_stub_all_interfaces = true; break;
+        case O_BOOT_ARGS: o->boot_args = optarg; break;
+        case O_HEADLESS: o->headless = true; break;
+        case O_AUDIO: o->audio = true; break;
+        case O_SAVE: o->save_on_stop = true; break;
+        case O_EPHEMERAL: o->ephemeral = true; break;
+        case O_NO_LOG: o->no_log = true; break;
+        case O_CPUS:
+            if (!parse_uint(optarg, 1, 1024, &n))
+                return usage_error("run", "--cpus '%s' is not a number of CPUs", optarg);
+            o->cpu_count = (unsigned)n;
+            break;
+        case O_MEMORY:
+            if (!parse_size(optarg, &o->memory_bytes))
+                return usage_error("run", "--memory '%s' is not a size such as 8G or 8192M", optarg);
+            break;
+        case 'H': return -1;
+        default: return EX_USAGE;
+        }
+    }
+    if (argc - optind > 1)
+        return usage_error("run", "give at most one bundle");
+    o->bundle = optind < argc ? argv[optind] : NULL;
+    return 0;
+}
+
+/* Loads what a run needs from the bundle.  Returns 0 or an exit code with *e. */
+static int load_for_run(const char *bundle, struct vm_config *c, uint64_t *ecid, struct error *e)
+{
+    char path[VM_PATH_MAX];
+    struct hardware_model hw;
+    int rc = bundle_check(bundle, e);
+    if (rc || (rc = config_load(bundle, c, e)))
+        return rc;
+    if (!c->install_completed)
+        return fail(e, EX_DATAERR, "its install did not complete, so it cannot boot; remove it and install again: "
+                    "rm -r %s && macvm install %s", bundle, bundle);
+    const char *needed[] = {BUNDLE_AUX, BUNDLE_HARDWARE_MODEL, BUNDLE_MACHINE_IDENTIFIER};
+    for (int i = 0; i < 3; i++)
+        if (!path_join(path, sizeof path, bundle, needed[i]) || access(path, R_OK) != 0)
+            return fail(e, EX_NOINPUT, "%s is missing; the VM cannot boot without it ('macvm info' shows the bundle)",
+                        needed[i]);
+    path_join(path, sizeof path, bundle, BUNDLE_HARDWARE_MODEL);
+    if ((rc = hardware_model_read(path, &hw, e)))
+        return fail(e, rc, "HardwareModel: %s", e->text);
+    path_join(path, sizeof path, bundle, BUNDLE_MACHINE_IDENTIFIER);
+    if ((rc = machine_identifier_read(path, ecid, e)))
+        return fail(e, rc, "MachineIdentifier: %s", e->text);
+    return 0;
+}
+
+/* Runs the VM of spec with log capture, records the run, and returns the exit code. */
+static int run_vm(struct vm_spec *spec, const struct host_info *host, const struct vm_config *c, const char *logs_dir,
+                  int argc, char **argv)
+{
+    struct run_record r = {.started = time(NULL)};
+    struct log_capture cap = {.pid = -1};
+    struct error e = {0};
+    char log_path[VM_PATH_MAX];
+    bool have_dir = run_dir_create(logs_dir, r.started, r.dir, sizeof r.dir, &e) == 0;
+    if (!have_dir)
+        warn("no run record: %s", e.text);
+    else
+        runs_prune(logs_dir, r.dir);
+    if (have_dir && spec->capture_log) {
+        path_join(log_path, sizeof log_path, r.dir, "vz.ndjson");
+        if (log_capture_start(&cap, log_path, r.dir, &e) != 0)
+            warn("the run goes on without its log: %s", e.text);
+        else
+            r.logged = true;
+    }
+    if (spec->set_boot_args)
+        printf("macvm: NVRAM boot-args %s%s%s\n", spec->boot_args[0] ? "set to \"" : "cleared",
+               spec->boot_args, spec->boot_args[0] ? "\"" : "");
+    r.status = bridge_run(spec, &r.outcome);
+    r.stopped = time(NULL);
+    log_capture_stop(&cap);
+    if (r.status == BRIDGE_FAILED || r.status == BRIDGE_UNAVAILABLE)
+        r.advice = advise(r.outcome.error.domain, r.outcome.error.code, r.outcome.error.message);
+    if (r.outcome.restore_failure[0])
+        warn("the saved state was not restored (%s); the VM started fresh", r.outcome.restore_failure);
+    if (have_dir && run_record_write(&r, spec, host, c, argc, argv, &e) != 0)
+        warn("cannot write run.json: %s", e.text);
+    if (have_dir)
+        fprintf(stderr, "macvm: this run's log: %s\n", r.dir);
+    if (r.status == BRIDGE_OK)
+        return 0;
+    return report_bridge_error(spec->source_bundle, r.status, &r.outcome.error);
+}
+
+/* Runs an ephemeral VM: clones the bundle next to itself, runs the clone,
+ * and removes it however the run ends.  The source is only read; the run's
+ * log goes next to the bundle, in NAME.ephemeral-logs/. */
+static int run_ephemeral(struct vm_spec *spec, const struct host_info *host, const struct vm_config *c,
+                         int argc, char **argv)
+{
+    char tmp[VM_PATH_MAX], clone[VM_PATH_MAX], logs[VM_PATH_MAX + 32], name[256];
+    struct error e = {0};
+    enum clone_method how;
+    ephemeral_template(tmp, sizeof tmp, spec->source_bundle);
+    path_base(name, sizeof name, spec->source_bundle);
+    if (!mkdtemp(tmp))
+        return fail(&e, EX_CANTCREAT, "cannot create a folder for the disposable copy: %s", strerror(errno)),
+               report(spec->source_bundle, &e);
+    int rc = path_join(clone, sizeof clone, tmp, name) ? bundle_clone(spec->source_bundle, clone, &how, &e)
+                                                       : fail(&e, EX_CANTCREAT, "path too long");
+    if (rc) {
+        rmdir(tmp);
+        return report(spec->source_bundle, &e);
+    }
+    spec_set_bundle(spec, clone);
+    snprintf(logs, sizeof logs, "%s.ephemeral-logs", spec->source_bundle);
+    printf("macvm: running a disposable %s of %s; it is removed when the VM stops\n",
+           how == CLONE_COW ? "clone" : "copy", spec->source_bundle);
+    fflush(stdout);
+    rc = run_vm(spec, host, c, logs, argc, argv);
+    if (remove_tree(tmp) != 0)
+        warn("could not remove the disposable copy %s: %s", tmp, strerror(errno));
+    return rc;
+}
+
+/* macvm run [options] [BUNDLE] */
+static int cmd_run(int argc, char **argv)
+{
+    struct run_options o;
+    int rc = parse_run_options(argc, argv, &o);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    char bundle[VM_PATH_MAX], logs[VM_PATH_MAX];
+    bundle_path(bundle, sizeof bundle, o.bundle);
+    struct vm_config c;
+    uint64_t ecid = 0;
+    struct error e = {0};
+    if ((rc = load_for_run(bundle, &c, &ecid, &e)))
+        return report(bundle, &e);
+    struct host_info host;
+    bridge_host_info(&host);
+    struct vm_spec spec;
+    if ((rc = resolve_vm_spec(&o, bundle, &c, ecid, &host, &spec, &e)))
+        return report("run", &e);
+    if (o.dry_run) {
+        struct buf b = {0};
+        struct json j = {.out = &b};
+        if (o.json)
+            spec_json(&j, NULL, &spec);
+        else
+            spec_text(&b, &spec, &c);
+        if (b.len && b.data[b.len - 1] == '\n')
+            b.data[--b.len] = 0;
+        rc = print_buf(&b);
+        buf_free(&b);
+        return rc;
+    }
+    if (!host.available)
+        return unavailable_here("run");
+    if (spec.debug_stub && !host.has_private_entitlement)
+        return fail(&e, EX_UNAVAILABLE, "--debug-stub needs the com.apple.private.virtualization entitlement, which "
+                    "this macvm lacks; Virtualization would only say \"Internal Virtualization error\".  With SIP "
+                    "disabled and boot-args amfi_get_out_of_my_way=1, run 'make sign-private' (README: Debugging "
+                    "the guest)"), report("run", &e);
+    if (spec.debug_stub_all_interfaces)
+        warn("the GDB stub listens on every network interface: anyone who reaches this Mac can control the guest");
+    if (bundle_in_use(bundle))
+        return fail(&e, EX_TEMPFAIL, "its VM runs already (AuxiliaryStorage is locked): stop it first"),
+               report(bundle, &e);
+    if (spec.ephemeral)
+        return run_ephemeral(&spec, &host, &c, argc, argv);
+    path_join(logs, sizeof logs, bundle, BUNDLE_LOGS);
+    return run_vm(&spec, &host, &c, logs, argc, argv);
+}
+
+/* --- macvm install --- */
+
+#define CACHE_DIR "Library/Caches/macvm"
+
+struct install_options {
+    const char *ipsw, *bundle;
+    bool latest;
+    uint64_t disk_size, memory_bytes;
+    unsigned cpu_count;
+};
+
+/* Returns a random locally administered unicast MAC address, so the VM keeps
+ * one address across runs (a saved state only restores with the same one). */
+static void random_mac(char *out, size_t size)
+{
+    unsigned char b[6];
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || read(fd, b, sizeof b) != (ssize_t)sizeof b) {
+        srand((unsigned)time(NULL) ^ (unsigned)getpid());
+        for (int i = 0; i < 6; i++)
+            b[i] = (unsigned char)rand();
+    }
+    if (fd >= 0)
+        close(fd);
+    b[0] = (unsigned char)((b[0] & 0xFC) | 0x02);
+    snprintf(out, size, "%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4], b[5]);
+}
+
+/* Downloads the latest image Virtualization supports into the cache, or
+ * reuses a finished download.  Returns 0 with its path, or an exit code. */
+static int fetch_latest(char *path, size_t size)
+{
+    char url[2048], dir[VM_PATH_MAX], name[256], resume[VM_PATH_MAX + 16];
+    struct bridge_error err = {0};
+    int status = bridge_latest_image_url(url, sizeof url, &err);
+    if (status != BRIDGE_OK)
+        return report_bridge_error("install --latest", status, &err);
+    path_base(name, sizeof name, url);
+    if (!path_join(dir, sizeof dir, home_dir(), CACHE_DIR) || !path_join(path, size, dir, name))
+        return fprintf(stderr, "macvm: install: cache path too long\n"), EX_CANTCREAT;
+    if (access(path, F_OK) == 0) {
+        printf("macvm: using the finished download %s\n", path);
+        return 0;
+    }
+    char parent[VM_PATH_MAX];
+    path_dir(parent, sizeof parent, dir);
+    if ((mkdir(parent, 0755) != 0 && errno != EEXIST) || (mkdir(dir, 0755) != 0 && errno != EEXIST))
+        return fprintf(stderr, "macvm: %s: cannot create the cache: %s\n", dir, strerror(errno)), EX_CANTCREAT;
+    snprintf(resume, sizeof resume, "%s.resume", path);
+    printf("macvm: downloading %s\n", url);
+    struct progress p;
+    progress_init(&p, "download", true);
+    status = bridge_download(url, path, resume, progress_update, &p, &err);
+    progress_end(&p);
+    if (status == BRIDGE_INTERRUPTED)
+        fprintf(stderr, "macvm: download interrupted; 'macvm install --latest' resumes it\n");
+    return status == BRIDGE_OK ? 0 : report_bridge_error("download", status, &err);
+}
+
+/* Refuses an image that cannot work here, before anything is created.
+ * Returns 0 or an exit code with *e. */
+static int install_preflight(const struct ipsw_info *img, const struct install_options *o,
+                             const struct host_info *host, unsigned cpus, uint64_t memory, struct error *e)
+{
+    if (!ipsw_vm_capable(img))
+        return fail(e, EX_DATAERR, "macOS %s (%s) does not install in a VM (%s); use a restore image for "
+                    "Apple Silicon Macs (UniversalMac_*_Restore.ipsw), or --latest", img->product_version,
+                    img->build, img->lists_virtual_mac ? "no vma2macosap build identity" : "no VirtualMac2,1");
+    if (img->min_host_os && version_compare(host->os_version, img->min_host_os) < 0)
+        return fail(e, EX_UNAVAILABLE, "macOS %s needs macOS %s or later on the host, and this Mac runs %s: update "
+                    "macOS, or install an older image", img->product_version, img->min_host_os, host->os_version);
+    if (img->has_min_cpu && cpus < img->min_cpu_count)
+        return fail(e, EX_USAGE, "%u CPUs is fewer than the %" PRIu64 " macOS %s needs; use --cpus %" PRIu64
+                    "%s", cpus, img->min_cpu_count, img->product_version, img->min_cpu_count,
+                    o->cpu_count ? "" : " (this Mac has too few cores to spare)");
+    if (img->has_min_memory && memory < img->min_memory_mb << 20)
+        return fail(e, EX_USAGE, "%" PRIu64 " MiB of memory is less than the %" PRIu64 " MB macOS %s needs; use "
+                    "--memory %" PRIu64 "M", memory >> 20, img->min_memory_mb, img->product_version, img->min_memory_mb);
+    return 0;
+}
+
+/* Records in Config.plist what the bundle was installed from and with. */
+static struct vm_config install_config(const struct install_options *o, const char *ipsw, const struct ipsw_info *img,
+                                       unsigned cpus, uint64_t memory)
+{
+    struct vm_config c = config_defaults();
+    char name[256];
+    path_base(name, sizeof name, ipsw);
+    c.set = CONFIG_MAC | CONFIG_INSTALL | CONFIG_DISPLAY;
+    random_mac(c.mac_address, sizeof c.mac_address);
+    snprintf(c.installed_from, sizeof c.installed_from, "%s", name);
+    snprintf(c.installed_version, sizeof c.installed_version, "%s", img->product_version);
+    snprintf(c.installed_build, sizeof c.installed_build, "%s", img->build);
+    c.install_completed = false;
+    if (o->cpu_count) {
+        c.cpu_count = cpus;
+        c.set |= CONFIG_CPU;
+    }
+    if (o->memory_bytes) {
+        c.memory_bytes = memory;
+        c.set |= CONFIG_MEMORY;
+    }
+    if (img->has_min_cpu) {
+        c.min_cpu_count = (unsigned)img->min_cpu_count;
+        c.set |= CONFIG_MIN_CPU;
+    }
+    if (img->has_min_memory) {
+        c.min_memory_bytes = img->min_memory_mb << 20;
+        c.set |= CONFIG_MIN_MEMORY;
+    }
+    return c;
+}
+
+/* Creates the bundle and installs macOS into it.  Returns the exit code. */
+static int install_into(const char *bundle, const char *ipsw, const struct install_options *o,
+                        const struct host_info *host)
+{
+    struct ipsw_info img;
+    struct error e = {0};
+    int rc = ipsw_inspect(ipsw, &img, &e);
+    if (rc) {
+        ipsw_free(&img);
+        return report(ipsw, &e);
+    }
+    unsigned cpus = o->cpu_count ? o->cpu_count : compute_cpu_count(host);
+    uint64_t memory = o->memory_bytes ? o->memory_bytes : compute_memory_size(host);
+    if (img.has_min_memory && !o->memory_bytes && memory < img.min_memory_mb << 20)
+        memory = img.min_memory_mb << 20;   /* the default gives way to what the image needs */
+    if ((rc = install_preflight(&img, o, host, cpus, memory, &e))) {
+        ipsw_free(&img);
+        return report(ipsw, &e);
+    }
+    struct restore_image_info ri = {0};
+    struct bridge_error err = {0};
+    int status = bridge_load_restore_image(ipsw, &ri, &err);
+    if (status == BRIDGE_OK && !ri.supported_on_host)
+        rc = fail(&e, EX_UNAVAILABLE, "Virtualization on this Mac (macOS %s) supports no hardware model of macOS %s: "
+                  "the host is too old for this image; update macOS or install an older image", host->os_version,
+                  img.product_version);
+    struct vm_config c = install_config(o, ipsw, &img, cpus, memory);
+    ipsw_free(&img);
+    if (status != BRIDGE_OK)
+        return report_bridge_error(ipsw, status, &err);
+    if (rc || (rc = bundle_create(bundle, o->disk_size, &e)))
+        return report(rc == EX_UNAVAILABLE ? ipsw : bundle, &e);
+    if ((rc = config_save(bundle, &c, &e))) {
+        char disk[VM_PATH_MAX];
+        path_join(disk, sizeof disk, bundle, BUNDLE_DISK);
+        unlink(disk);
+        rmdir(bundle);
+        return report(bundle, &e);
+    }
+    struct install_spec spec = {0};
+    struct run_options ro = {.cpu_count = cpus, .memory_bytes = memory, .headless = true, .no_log = true};
+    c.set |= CONFIG_CPU | CONFIG_MEMORY;   /* the install's values, for resolve_vm_spec only */
+    c.cpu_count = cpus;
+    c.memory_bytes = memory;
+    snprintf(spec.restore_image, sizeof spec.restore_image, "%s", ipsw);
+    if ((rc = resolve_vm_spec(&ro, bundle, &c, 0, host, &spec.vm, &e)))
+        return report(bundle, &e);
+    printf("macvm: installing macOS %s (%s) into %s\n", c.installed_version, c.installed_build, bundle);
+    struct progress p;
+    progress_init(&p, "install", false);
+    status = bridge_install(&spec, progress_update, &p, &err);
+    progress_end(&p);
+    if (status != BRIDGE_OK) {
+        rc = report_bridge_error(bundle, status, &err);
+        fprintf(stderr, "macvm: %s: the install did not complete; the bundle stays, marked incomplete. Retry with: "
+                "rm -r %s && macvm install --ipsw %s %s\n", bundle, bundle, ipsw, bundle);
+        return rc;
+    }
+    struct vm_config saved;
+    if ((rc = config_load(bundle, &saved, &e)) == 0) {
+        saved.install_completed = true;
+        rc = config_save(bundle, &saved, &e);
+    }
+    if (rc)
+        return report(bundle, &e);
+    printf("macvm: installed; boot it with: macvm run %s\n", bundle);
+    return 0;
+}
+
+/* macvm install [--ipsw FILE | --latest] [--disk-size SIZE] [--cpus N] [--memory SIZE] [BUNDLE] */
+static int cmd_install(int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"ipsw", required_argument, NULL, 'i'}, {"latest", no_argument, NULL, 'l'},
+        {"disk-size", required_argument, NULL, 'd'}, {"cpus", required_argument, NULL, 'c'},
+        {"memory", required_argument, NULL, 'm'}, {"help", no_argument, NULL, 'h'}, {0},
+    };
+    struct install_options o = {.disk_size = DEFAULT_DISK_SIZE};
+    unsigned long long n;
+    for (int c; (c = next_option("install", argc, argv, "+i:ld:c:m:h", longs)) != -1;) {
+        switch (c) {
+        case 'i': o.ipsw = optarg; break;
+        case 'l': o.latest = true; break;
+        case 'd':
+            if (!parse_size(optarg, &o.disk_size) || o.disk_size < (1ull << 30))
+                return usage_error("install", "--disk-size '%s' is not a size of at least 1G (e.g. 80G, 1T)", optarg);
+            break;
+        case 'c':
+            if (!parse_uint(optarg, 1, 1024, &n))
+                return usage_error("install", "--cpus '%s' is not a number of CPUs", optarg);
+            o.cpu_count = (unsigned)n;
+            break;
+        case 'm':
+            if (!parse_size(optarg, &o.memory_bytes))
+                return usage_error("install", "--memory '%s' is not a size such as 8G or 8192M", optarg);
+            break;
+        default: return c == 'H' ? 0 : EX_USAGE;
+        }
+    }
+    if (o.ipsw && o.latest)
+        return usage_error("install", "--ipsw and --latest exclude each other");
+    if (argc - optind > 1)
+        return usage_error("install", "give at most one bundle");
+    char bundle[VM_PATH_MAX], ipsw[VM_PATH_MAX];
+    bundle_path(bundle, sizeof bundle, optind < argc ? argv[optind] : NULL);
+    struct host_info host;
+    if (bridge_host_info(&host) != BRIDGE_OK || !host.available)
+        return unavailable_here("install");
+    struct stat st;
+    if (lstat(bundle, &st) == 0) {
+        fprintf(stderr, "macvm: %s: already exists; macvm never touches an existing bundle: name another path, "
+                "e.g. 'macvm install %s-2'\n", bundle, bundle);
+        return EX_CANTCREAT;
+    }
+    if (o.ipsw)
+        snprintf(ipsw, sizeof ipsw, "%s", o.ipsw);
+    else {
+        int rc = fetch_latest(ipsw, sizeof ipsw);
+        if (rc)
+            return rc;
+    }
+    return install_into(bundle, ipsw, &o, &host);
+}
+
+/* --- macvm pvg-log --- */
+
+struct pvg_printer {
+    bool json;
+    uint64_t lines, negotiations;
+    struct pvg_negotiation last;
+    struct buf out;
+};
+
+/* Prints each PVG line as it is found (or, with --json, each negotiation). */
+static void pvg_print_event(void *ctx, const struct log_event *ev)
+{
+    struct pvg_printer *p = ctx;
+    if (!is_pvg_event(ev))
+        return;
+    p->lines++;
+    struct pvg_negotiation n;
+    bool is_negotiation = pvg_parse_negotiation(ev, &n);
+    p->out.len = 0;
+    if (is_negotiation) {
+        p->negotiations++;
+        p->last = n;
+    }
+    if (p->json && is_negotiation) {
+        struct json j = {.out = &p->out};
+        json_open(&j, NULL, '{');
+        json_str(&j, "timestamp", n.timestamp);
+        json_uint(&j, "guest_version", n.guest_version);
+        json_uint(&j, "host_version", n.host_version);
+        json_str(&j, "message", ev->message);
+        json_str(&j, "verdict", pvg_verdict(&n));
+        json_close(&j, '}');
+        buf_add(&p->out, "\n", 1);
+    } else if (!p->json) {
+        buf_printf(&p->out, "%s  %-9s %s\n", ev->timestamp, ev->category, ev->message);
+    }
+    if (p->out.len)
+        fwrite(p->out.data, 1, p->out.len, stdout);
+}
+
+/* Spawns `log show --style ndjson --info --debug --last DURATION` and
+ * returns its pid with its stdout in *fd, or -1. */
+static pid_t spawn_log_show(const char *duration, int *fd, struct error *e)
+{
+    char *argv[] = {(char *)log_tool(), "show", "--style", "ndjson", "--info", "--debug", "--last",
+                    (char *)duration, "--predicate", LOG_PREDICATE, NULL};
+    int pipefd[2];
+    if (pipe(pipefd) != 0)
+        return fail(e, EX_OSERR, "pipe: %s", strerror(errno)), -1;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+    posix_spawn_file_actions_addclose(&fa, pipefd[0]);
+    pid_t pid;
+    int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(pipefd[1]);
+    if (rc != 0) {
+        close(pipefd[0]);
+        return fail(e, EX_UNAVAILABLE, "cannot start %s: %s", argv[0], strerror(rc)), -1;
+    }
+    *fd = pipefd[0];
+    return pid;
+}
+
+/* Returns true when s is a duration `log show --last` takes: 30s, 10m, 1h, 2d. */
+static bool valid_duration(const char *s)
+{
+    size_t n = strspn(s, "0123456789");
+    return n > 0 && strchr("smhd", s[n]) && s[n] && s[n + 1] == 0;
+}
+
+/* macvm pvg-log [BUNDLE | --log FILE | --last DURATION] [--json] */
+static int cmd_pvg_log(int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"log", required_argument, NULL, 'l'}, {"last", required_argument, NULL, 't'},
+        {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {0},
+    };
+    const char *file = NULL, *last = NULL;
+    struct pvg_printer p = {0};
+    for (int c; (c = next_option("pvg-log", argc, argv, "+l:t:jh", longs)) != -1;) {
+        switch (c) {
+        case 'l': file = optarg; break;
+        case 't': last = optarg; break;
+        case 'j': p.json = true; break;
+        default: return c == 'H' ? 0 : EX_USAGE;
+        }
+    }
+    if ((file != NULL) + (last != NULL) + (optind < argc) > 1 || argc - optind > 1)
+        return usage_error("pvg-log", "give one source: a bundle, --log FILE or --last DURATION");
+    if (last && !valid_duration(last))
+        return usage_error("pvg-log", "--last '%s' is not a duration such as 30m, 2h or 1d", last);
+    char source[VM_PATH_MAX];
+    struct error e = {0};
+    int fd = -1;
+    pid_t child = -1;
+    if (last) {
+#ifndef __APPLE__
+        fprintf(stderr, "macvm: pvg-log: --last reads this Mac's unified log, and this host is not a Mac; "
+                "copy a log here and use --log FILE\n");
+        return EX_UNAVAILABLE;
+#endif
+        snprintf(source, sizeof source, "the system log (last %s)", last);
+        if ((child = spawn_log_show(last, &fd, &e)) < 0)
+            return report("pvg-log", &e);
+    } else {
+        if (file) {
+            snprintf(source, sizeof source, "%s", file);
+        } else {
+            char bundle[VM_PATH_MAX], logs[VM_PATH_MAX], run[VM_PATH_MAX], **names;
+            bundle_path(bundle, sizeof bundle, optind < argc ? argv[optind] : NULL);
+            if (!is_directory(bundle))
+                return fail(&e, EX_NOINPUT, "no VM bundle here; name a bundle, or use --log FILE"), report(bundle, &e);
+            path_join(logs, sizeof logs, bundle, BUNDLE_LOGS);
+            size_t n = list_runs(logs, &names);
+            bool ok = n && path_join(run, sizeof run, logs, names[n - 1]) &&
+                      path_join(source, sizeof source, run, "vz.ndjson");
+            free_names(names, n);
+            if (!ok)
+                return fail(&e, EX_NOINPUT, "no recorded run under logs/; run the VM with 'macvm run', or use "
+                            "--log FILE"), report(bundle, &e);
+        }
+        struct stat st;
+        if ((fd = open(source, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+            if (fd >= 0)
+                close(fd);
+            fprintf(stderr, "macvm: %s: cannot read: %s\n", source, fd < 0 ? strerror(errno) : "a directory");
+            return EX_NOINPUT;
+        }
+    }
+    struct log_scan s = {.needle = PVG_NEEDLE, .fn = pvg_print_event, .ctx = &p};
+    int rc = log_scan_fd(&s, fd, &e);
+    close(fd);
+    if (child > 0)
+        waitpid(child, NULL, 0);
+    buf_free(&p.out);
+    if (rc)
+        return report(source, &e);
+    if (s.stats.malformed || s.stats.oversized)
+        fprintf(stderr, "macvm: %s: skipped %" PRIu64 " malformed and %" PRIu64 " oversized records\n", source,
+                s.stats.malformed, s.stats.oversized);
+    if (!p.negotiations) {
+        fprintf(stderr, "macvm: %s: no paravirtualized-graphics version negotiation found (%" PRIu64
+                " PVG lines in %" PRIu64 " records)\n", source, p.lines, s.stats.records);
+        fflush(stdout);
+        return EXIT_NOTHING_FOUND;
+    }
+    if (!p.json) {
+        char verdict[512];
+        pvg_verdict_text(verdict, sizeof verdict, &p.last);
+        printf("\nNegotiation: guest requested %u, host set %u (%s)\n  %s\n", p.last.guest_version,
+               p.last.host_version, p.last.timestamp, verdict);
+    }
+    return fflush(stdout) == 0 ? 0 : EX_IOERR;
+}
+
+/* --- macvm feedback --- */
+
+/* macvm feedback [BUNDLE] [-o FILE] [--force] [--json] [--no-redact] [--run NAME] */
+static int cmd_feedback(int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"output", required_argument, NULL, 'o'}, {"json", no_argument, NULL, 'j'},
+        {"no-redact", no_argument, NULL, 'n'}, {"force", no_argument, NULL, 'f'},
+        {"run", required_argument, NULL, 'r'}, {"help", no_argument, NULL, 'h'}, {0},
+    };
+    const char *output = NULL, *run = NULL;
+    bool json = false, redacted = true, force = false;
+    for (int c; (c = next_option("feedback", argc, argv, "+o:jnfr:h", longs)) != -1;) {
+        switch (c) {
+        case 'o': output = optarg; break;
+        case 'j': json = true; break;
+        case 'n': redacted = false; break;
+        case 'f': force = true; break;
+        case 'r': run = optarg; break;
+        default: return c == 'H' ? 0 : EX_USAGE;
+        }
+    }
+    if (argc - optind > 1)
+        return usage_error("feedback", "give at most one bundle");
+    char bundle[VM_PATH_MAX];
+    bundle_path(bundle, sizeof bundle, optind < argc ? argv[optind] : NULL);
+    struct error e = {0};
+    if (output && !force && access(output, F_OK) == 0)
+        return fail(&e, EX_CANTCREAT, "already exists; add --force to replace it, or name another file"),
+               report(output, &e);
+    struct feedback f = {0};
+    int rc = feedback_gather(&f, bundle, run, &e);
+    if (rc) {
+        feedback_free(&f);
+        return report(bundle, &e);
+    }
+    struct host_info host;
+    bool on_host = bridge_host_info(&host) == BRIDGE_OK && host.available;
+    struct buf raw = {0}, out = {0};
+    if (json)
+        feedback_json(&raw, &f, on_host);
+    else
+        feedback_markdown(&raw, &f, on_host);
+    if (json)
+        buf_add(&raw, "\n", 1);
+    struct redaction r;
+    redaction_for(&r, &f);
+    if (redacted)
+        redact(&out, raw.data, &r);
+    else
+        buf_add(&out, raw.data, raw.len);
+    feedback_free(&f);
+    buf_free(&raw);
+    if (output) {
+        rc = write_file_atomic(output, out.data, out.len, force, &e);
+        if (rc == 0)
+            fprintf(stderr, "macvm: wrote %s%s\n", output, redacted ? " (redacted: ECID, MAC, user and home)" : "");
+        else
+            report(output, &e);
+    } else {
+        fwrite(out.data, 1, out.len, stdout);
+        rc = fflush(stdout) == 0 ? 0 : EX_IOERR;
+    }
+    buf_free(&out);
+    return rc;
+}
+
+/* --- macvm doctor --- */
+
+/* macvm doctor [--ipsw FILE] [--json] [BUNDLE] */
+static int cmd_doctor(int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"ipsw", required_argument, NULL, 'i'}, {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {0},
+    };
+    const char *ipsw = NULL;
+    bool json = false;
+    for (int c; (c = next_option("doctor", argc, argv, "+i:jh", longs)) != -1;) {
+        switch (c) {
+        case 'i': ipsw = optarg; break;
+        case 'j': json = true; break;
+        default: return c == 'H' ? 0 : EX_USAGE;
+        }
+    }
+    if (argc - optind > 1)
+        return usage_error("doctor", "give at most one bundle");
+    char bundle[VM_PATH_MAX];
+    bundle_path(bundle, sizeof bundle, optind < argc ? argv[optind] : NULL);
+    struct host_info host;
+    bridge_host_info(&host);
+    struct doctor d = {0};
+    doctor_run(&d, &host, bundle);
+    if (ipsw) {
+        struct ipsw_info img;
+        struct error e = {0};
+        int rc = ipsw_inspect(ipsw, &img, &e);
+        if (rc) {
+            ipsw_free(&img);
+            return report(ipsw, &e);
+        }
+        doctor_image(&d, &host, &img, "");
+        ipsw_free(&img);
+    }
+    struct buf b = {0};
+    struct json j = {.out = &b};
+    if (json)
+        json_open(&j, NULL, '[');
+    for (size_t i = 0; i < d.n; i++) {
+        const struct check *c = &d.checks[i];
+        if (json) {
+            json_open(&j, NULL, '{');
+            json_str(&j, "check", c->name);
+            json_str(&j, "status", check_status_name(c->status));
+            json_str(&j, "detail", c->detail);
+            json_close(&j, '}');
+        } else {
+            buf_printf(&b, "%-5s %-28s %s\n", check_status_name(c->status), c->name, c->detail);
+        }
+    }
+    if (json)
+        json_close(&j, ']');
+    else if (b.len)
+        b.data[--b.len] = 0;
+    int rc = print_buf(&b);
+    buf_free(&b);
+    return rc ? rc : doctor_exit(&d);
+}
+
+static int cmd_help(int argc, char **argv);
+
+static const struct command commands[] = {
+    {"ipsw", cmd_ipsw, "ipsw FILE [--json]",
+     "Inspects a macOS restore image (IPSW) without extracting it: version, build,\n"
+     "whether it installs in a VM, and what that VM needs.  Reads a few MiB of\n"
+     "a 20 GB image.\n"
+     "  --json                 one JSON object (keys in macvm(1))\n"},
+    {"info", cmd_info, "info [BUNDLE] [--json]",
+     "Shows a VM bundle: hardware model, ECID, disk size and real use, auxiliary\n"
+     "storage, configuration (and which values are defaults), the installed macOS,\n"
+     "saved state and recorded runs.  Names every missing or damaged file (exit 65).\n"
+     "  --json                 one JSON object (keys in macvm(1))\n"},
+    {"install", cmd_install, "install [--ipsw FILE | --latest] [--disk-size SIZE] [--cpus N] [--memory SIZE] [BUNDLE]",
+     "Creates a new bundle and installs macOS into it (macOS on Apple Silicon only).\n"
+     "Checks the image first; never touches an existing bundle.\n"
+     "  --ipsw FILE            install from this restore image\n"
+     "  --latest               download the newest image this Mac supports (the default)\n"
+     "  --disk-size SIZE       size of the sparse Disk.img (default 64G; e.g. 80G, 1T)\n"
+     "  --cpus N               CPUs, recorded in Config.plist (default: host cores - 1)\n"
+     "  --memory SIZE          memory, recorded in Config.plist (default 4G)\n"},
+    {"run", cmd_run, "run [options] [BUNDLE]",
+     "Boots a VM in a window (or headless) and records its log under logs/.\n"
+     "  --dry-run              print the VM description and do nothing else (any OS)\n"
+     "  --json                 with --dry-run: print it as JSON\n"
+     "  --recovery             start in macOS Recovery\n"
+     "  --dfu                  start in DFU mode (black screen; a USB DFU device)\n"
+     "  --iboot-stage1         stop in iBoot stage 1\n"
+     "  --iboot-stage2         stop in iBoot stage 2\n"
+     "  --debug-stub[=PORT]    attach a GDB stub (port chosen by the system without PORT);\n"
+     "                         needs the com.apple.private.virtualization entitlement\n"
+     "  --debug-stub-all-interfaces  let the stub listen beyond 127.0.0.1\n"
+     "  --boot-args ARGS       set the NVRAM boot-args before starting (\"\" clears them)\n"
+     "  --headless             no window; Ctrl-C asks the guest to stop, twice forces it\n"
+     "  --audio                add a sound device\n"
+     "  --save-on-stop         save the VM's state when it stops (macOS 14+)\n"
+     "  --ephemeral            run a disposable clone; the bundle is never written\n"
+     "  --no-log               do not record the unified log of this run\n"
+     "  --cpus N               CPUs for this run\n"
+     "  --memory SIZE          memory for this run (e.g. 8G)\n"},
+    {"clone", cmd_clone, "clone SRC DST",
+     "Clones a bundle: copy-on-write where the filesystem can (APFS, btrfs, XFS),\n"
+     "else a copy that keeps Disk.img sparse.  DST must not exist; a partial DST is\n"
+     "removed on any failure or Ctrl-C.\n"},
+    {"pvg-log", cmd_pvg_log, "pvg-log [BUNDLE | --log FILE | --last DURATION] [--json]",
+     "Prints the paravirtualized-graphics lines of the bundle's newest run (or of a\n"
+     "log file in ndjson, json or text style, or of this Mac's log) and the renderer\n"
+     "version negotiation with a verdict.  Exit 1 when there is no negotiation.\n"
+     "  --log FILE             read this file (from log stream/show)\n"
+     "  --last DURATION        read this Mac's unified log, e.g. 1h (macOS only)\n"
+     "  --json                 NDJSON: one object per negotiation\n"},
+    {"feedback", cmd_feedback, "feedback [BUNDLE] [-o FILE] [--force] [--json] [--no-redact] [--run NAME]",
+     "Writes a report for Apple's Feedback Assistant (area: Virtualization) from the\n"
+     "bundle's newest run.  ECID, MAC addresses, user name and home are redacted.\n"
+     "  -o, --output FILE      write to FILE (atomically) instead of stdout\n"
+     "  --force                replace an existing FILE\n"
+     "  --json                 the same content as one JSON document\n"
+     "  --no-redact            keep ECID, MAC addresses, user name and paths\n"
+     "  --run NAME             report on this run (a folder name under logs/)\n"},
+    {"doctor", cmd_doctor, "doctor [--ipsw FILE] [--json] [BUNDLE]",
+     "Checks this host: Apple Silicon, macOS, entitlements, free space, running VMs,\n"
+     "and with --ipsw what that image needs of the host.  Exit 69 when a check fails.\n"
+     "  --ipsw FILE            also check what this restore image needs\n"
+     "  --json                 one JSON array of {check, status, detail}\n"},
+    {"help", cmd_help, "help [COMMAND]", "Shows the commands, or one command's options.\n"},
+};
+
+static const struct command *find_command(const char *name)
+{
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+/* Prints one command's help.  Returns 0. */
+static int print_command_help(const struct command *c, FILE *to)
+{
+    fprintf(to, "usage: macvm %s\n\n%s", c->synopsis, c->help);
+    return 0;
+}
+
+/* Prints the overview of every command.  Returns 0. */
+static int print_help(FILE *to)
+{
+    fputs("macvm " MACVM_VERSION " -- a reference and debug harness for macOS VMs on Apple Silicon\n\n"
+          "usage: macvm COMMAND [options] [args]\n\ncommands:\n", to);
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        fprintf(to, "  macvm %s\n", commands[i].synopsis);
+    fputs("\n'macvm help COMMAND' or 'macvm COMMAND --help' shows a command's options.\n"
+          "BUNDLE defaults to ~/" DEFAULT_BUNDLE ".  See macvm(1).\n", to);
+    return 0;
+}
+
+/* macvm help [COMMAND] */
+static int cmd_help(int argc, char **argv)
+{
+    if (argc < 2)
+        return print_help(stdout);
+    const struct command *c = find_command(argv[1]);
+    if (!c) {
+        fprintf(stderr, "macvm: help: no command '%s'; 'macvm help' lists them\n", argv[1]);
+        return EX_USAGE;
+    }
+    return print_command_help(c, stdout);
+}
+
+/* ============================== 13. Bridge stubs ============================== */
+
+/* Where Virtualization.framework does not exist, the bridge says so.  The
+ * tests replace these with tests/fake_bridge.c (MACVM_EXTERNAL_BRIDGE). */
+#if !defined(__APPLE__) && !defined(MACVM_EXTERNAL_BRIDGE)
+static int unavailable(struct bridge_error *err)
+{
+    if (err) {
+        snprintf(err->domain, sizeof err->domain, "macvm");
+        err->code = 0;
+        snprintf(err->message, sizeof err->message, "Virtualization.framework is not on this host");
+    }
+    return BRIDGE_UNAVAILABLE;
+}
+
+int bridge_host_info(struct host_info *info)
+{
+    *info = (struct host_info){0};
+    return BRIDGE_UNAVAILABLE;
+}
+
+int bridge_latest_image_url(char *url, size_t size, struct bridge_error *err)
+{
+    (void)url;
+    (void)size;
+    return unavailable(err);
+}
+
+int bridge_download(const char *url, const char *dest, const char *resume, bridge_progress_fn progress,
+                    void *ctx, struct bridge_error *err)
+{
+    (void)url, (void)dest, (void)resume, (void)progress, (void)ctx;
+    return unavailable(err);
+}
+
+int bridge_load_restore_image(const char *path, struct restore_image_info *info, struct bridge_error *err)
+{
+    (void)path, (void)info;
+    return unavailable(err);
+}
+
+int bridge_install(const struct install_spec *spec, bridge_progress_fn progress, void *ctx,
+                   struct bridge_error *err)
+{
+    (void)spec, (void)progress, (void)ctx;
+    return unavailable(err);
+}
+
+int bridge_run(const struct vm_spec *spec, struct run_outcome *outcome)
+{
+    (void)spec;
+    return unavailable(&outcome->error);
+}
+#endif
+
+/* ================================== 14. main ================================== */
+
+#ifdef MACVM_TEST
+#define main macvm_main   /* tests/unit.c includes this file and has its own main */
+#endif
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return print_help(stderr), EX_USAGE;
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+        return print_help(stdout);
+    if (strcmp(argv[1], "--version") == 0) {
+        puts("macvm " MACVM_VERSION);
+        return 0;
+    }
+    const struct command *c = find_command(argv[1]);
+    if (!c) {
+        fprintf(stderr, "macvm: '%s' is not a command; 'macvm help' lists them\n", argv[1]);
+        return EX_USAGE;
+    }
+    optind = 1;
+    return c->run(argc - 1, argv + 1);
+}

@@ -1,0 +1,1038 @@
+/* bridge.m -- the only file that speaks to Apple's frameworks.
+ *
+ * macvm.c decides everything and hands the bridge fully resolved values
+ * (bridge.h).  Each bridge_* function turns them into Virtualization.framework
+ * calls (with Foundation, AppKit and Security around them) and turns what comes
+ * back into the plain C structs of bridge.h: an NSError becomes a struct
+ * bridge_error, a missing API BRIDGE_UNAVAILABLE, Ctrl-C BRIDGE_INTERRUPTED.
+ *
+ * Every function is called on the main thread and returns when its work is
+ * done: Apple's asynchronous calls report on the main queue while the bridge
+ * runs the main run loop (AppKit's event loop when a VM has a window).
+ *
+ * Built for arm64 with a macOS 12 deployment target: API of macOS 13 and 14 is
+ * called behind @available, and declared here when the SDK predates it.
+ * Private API (GDB stub, DFU, iBoot stops, Recovery on 12, NVRAM) is looked up
+ * at run time: classes with NSClassFromString, methods with a
+ * respondsToSelector: check before each call.  A macOS that lacks one gets
+ * BRIDGE_UNAVAILABLE and a message naming it, never a crash.
+ */
+#import <AppKit/AppKit.h>
+#import <Foundation/Foundation.h>
+#import <Security/Security.h>
+#import <Virtualization/Virtualization.h>
+#include <objc/message.h>
+#include <objc/runtime.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/sysctl.h>
+
+#include "bridge.h"
+
+NS_ASSUME_NONNULL_BEGIN
+
+#if __MAC_OS_X_VERSION_MAX_ALLOWED < 140000
+/* macOS 14 API as Apple's documentation declares it, for SDKs older than 14. */
+@interface VZVirtualMachine (MacvmMacOS14)
+- (void)restoreMachineStateFromURL:(NSURL *)saveFileURL
+                 completionHandler:(void (^)(NSError *_Nullable errorOrNil))completionHandler
+    API_AVAILABLE(macos(14.0));
+- (void)saveMachineStateToURL:(NSURL *)saveFileURL
+            completionHandler:(void (^)(NSError *_Nullable errorOrNil))completionHandler
+    API_AVAILABLE(macos(14.0));
+@end
+
+@interface VZVirtualMachineConfiguration (MacvmMacOS14)
+- (BOOL)validateSaveRestoreSupportWithError:(NSError **)error API_AVAILABLE(macos(14.0));
+@end
+#endif
+
+/* Private methods of public classes, as class dumps of Virtualization show them:
+ * declared only to type the calls, each made after a respondsToSelector: check. */
+@interface VZVirtualMachine (MacvmPrivate)
+- (void)_startWithOptions:(id)options completionHandler:(void (^)(NSError *_Nullable))completionHandler;
+- (nullable id)_debugStub;
+@end
+
+@interface VZVirtualMachineConfiguration (MacvmPrivate)
+- (void)_setDebugStub:(id)debugStub;
+@end
+
+@interface VZMacAuxiliaryStorage (MacvmPrivate)
+- (BOOL)_setDataValue:(NSData *)value forNVRAMVariableNamed:(NSString *)name error:(NSError **)error;
+- (BOOL)_setValue:(id)value forNVRAMVariableNamed:(NSString *)name error:(NSError **)error;
+- (BOOL)_removeNVRAMVariableNamed:(NSString *)name error:(NSError **)error;
+@end
+
+/* Methods of the private classes _VZGDBDebugStubConfiguration and _VZGDBDebugStub. */
+@protocol MacvmGDBStubConfiguration <NSObject>
+- (instancetype)initWithPort:(unsigned short)port;
+- (void)setListensOnAllNetworkInterfaces:(BOOL)listensOnAllNetworkInterfaces;
+@end
+
+@protocol MacvmGDBStub <NSObject>
+- (unsigned short)port;
+@end
+
+NS_ASSUME_NONNULL_END
+
+/* clang compiles @available into calls of __isPlatformVersionAtLeast, which a
+ * Mac's toolchain supplies in its compiler runtime.  The Linux cross-check has
+ * no Darwin compiler runtime, so this weak definition stands in for it: it
+ * answers the same question (is this macOS at least major.minor.subminor?)
+ * with Foundation, and a strong definition from the toolchain wins wherever
+ * the linker loads one. */
+__attribute__((weak)) int32_t __isPlatformVersionAtLeast(uint32_t platform, uint32_t major, uint32_t minor,
+                                                         uint32_t subminor);
+__attribute__((weak)) int32_t __isPlatformVersionAtLeast(uint32_t platform, uint32_t major, uint32_t minor,
+                                                         uint32_t subminor)
+{
+    const uint32_t platform_macos = 1;   /* PLATFORM_MACOS in <mach-o/loader.h> */
+    NSOperatingSystemVersion v = {(NSInteger)major, (NSInteger)minor, (NSInteger)subminor};
+    return platform == platform_macos && [NSProcessInfo.processInfo isOperatingSystemAtLeastVersion:v];
+}
+
+static NSString *const macvm_domain = @"macvm";
+
+/* ---- strings and errors ------------------------------------------------------------------------------- */
+
+/* Returns s as an NSString ("" when it is not UTF-8, so no caller gets nil). */
+static NSString *ns(const char *s)
+{
+    return [NSString stringWithUTF8String:s] ?: @"";
+}
+
+/* Returns a file URL for path. */
+static NSURL *file_url(const char *path)
+{
+    return [NSURL fileURLWithPath:ns(path)];
+}
+
+/* Copies s into dst (size bytes), truncating; returns whether it fit. */
+static bool copy_string(char *dst, size_t size, NSString *_Nullable s)
+{
+    return strlcpy(dst, s.UTF8String ?: "", size) < size;
+}
+
+/* Returns the host's macOS version, "14.5" or "13.6.1". */
+static NSString *host_os_version(void)
+{
+    NSOperatingSystemVersion v = NSProcessInfo.processInfo.operatingSystemVersion;
+    NSString *version = [NSString stringWithFormat:@"%ld.%ld", (long)v.majorVersion, (long)v.minorVersion];
+    return v.patchVersion ? [version stringByAppendingFormat:@".%ld", (long)v.patchVersion] : version;
+}
+
+/* Returns an error of the bridge's own; its code is the bridge status it stands for. */
+static NSError *macvm_error(int status, NSString *message)
+{
+    return [NSError errorWithDomain:macvm_domain code:status userInfo:@{NSLocalizedDescriptionKey : message}];
+}
+
+/* Sets *error to a failure described by message; returns NO. */
+static BOOL failed(NSString *message, NSError **error)
+{
+    if (error)
+        *error = macvm_error(BRIDGE_FAILED, message);
+    return NO;
+}
+
+/* Sets *error to say that this macOS lacks what (a class or a method); returns NO. */
+static BOOL lacks(NSString *what, NSError **error)
+{
+    if (error)
+        *error = macvm_error(BRIDGE_UNAVAILABLE,
+                             [NSString stringWithFormat:@"%@ is not available on macOS %@", what, host_os_version()]);
+    return NO;
+}
+
+/* Returns the private class called name, or Nil with *error. */
+static Class _Nullable private_class(NSString *name, NSError **error)
+{
+    Class cls = NSClassFromString(name);
+    if (!cls)
+        lacks([@"class " stringByAppendingString:name], error);
+    return cls;
+}
+
+/* Returns whether instances of cls answer sel; otherwise sets *error naming the method. */
+static BOOL has_method(Class cls, SEL sel, NSError **error)
+{
+    if ([cls instancesRespondToSelector:sel])
+        return YES;
+    return lacks([NSString stringWithFormat:@"-[%@ %@]", NSStringFromClass(cls), NSStringFromSelector(sel)], error);
+}
+
+/* Sets a private BOOL property of target to YES through its setter; returns NO
+ * (with *error) when this macOS lacks the setter. */
+static BOOL set_private_flag(id target, const char *setter, NSError **error)
+{
+    SEL sel = sel_registerName(setter);
+    if (!has_method([target class], sel, error))
+        return NO;
+    ((void (*)(id, SEL, BOOL))objc_msgSend)(target, sel, YES);
+    return YES;
+}
+
+/* Returns e's description followed by its underlying error's, where
+ * Virtualization often keeps the detail (an errno, a helper's reason). */
+static NSString *_Nullable describe(NSError *_Nullable e)
+{
+    NSError *underlying = e.userInfo[NSUnderlyingErrorKey];
+    if (!underlying)
+        return e.localizedDescription;
+    return [NSString stringWithFormat:@"%@ (%@)", e.localizedDescription, underlying.description];
+}
+
+/* Fills *err from e; returns the bridge status e stands for. */
+static int report(struct bridge_error *err, NSError *_Nullable e)
+{
+    NSError *error = e ?: macvm_error(BRIDGE_FAILED, @"failed without saying why");
+    copy_string(err->domain, sizeof err->domain, error.domain);
+    err->code = error.code;
+    copy_string(err->message, sizeof err->message, describe(error));
+    if ([error.domain isEqualToString:macvm_domain] && error.code == BRIDGE_UNAVAILABLE)
+        return BRIDGE_UNAVAILABLE;
+    return BRIDGE_FAILED;
+}
+
+/* ---- the main run loop and Ctrl-C ------------------------------------------------------------------- */
+
+/* Runs the main run loop, AppKit's event loop when there is a window, until
+ * stop_main_loop; callers loop on their own "finished" flag around it. */
+static void run_main_loop(void)
+{
+    if (NSApp)
+        [NSApp run];
+    else
+        CFRunLoopRun();
+}
+
+/* Makes run_main_loop return. */
+static void stop_main_loop(void)
+{
+    CFRunLoopStop(CFRunLoopGetMain());
+    if (!NSApp)
+        return;
+    [NSApp stop:nil];
+    /* -stop: takes effect once AppKit has handled an event: hand it one. */
+    [NSApp postEvent:[NSEvent otherEventWithType:NSEventTypeApplicationDefined location:NSZeroPoint modifierFlags:0
+                                       timestamp:0 windowNumber:0 context:nil subtype:0 data1:0 data2:0]
+             atStart:YES];
+}
+
+/* Calls on_interrupt on the main queue at each Ctrl-C; returns the block that
+ * stops watching and gives SIGINT back its previous disposition. */
+static dispatch_block_t watch_interrupts(dispatch_block_t on_interrupt)
+{
+    /* Ignored, so that it no longer kills the process; the source still sees it. */
+    void (*previous)(int) = signal(SIGINT, SIG_IGN);
+    dispatch_queue_t main_queue = dispatch_get_main_queue();
+    dispatch_source_t source = dispatch_source_create(DISPATCH_SOURCE_TYPE_SIGNAL, SIGINT, 0, main_queue);
+    dispatch_source_set_event_handler(source, on_interrupt);
+    dispatch_resume(source);
+    return ^{
+        dispatch_source_cancel(source);
+        signal(SIGINT, previous);
+    };
+}
+
+/* ---- host ------------------------------------------------------------------------------------------------ */
+
+/* Copies the sysctl string called name into out ("" when there is none). */
+static void sysctl_string(const char *name, char *out, size_t size)
+{
+    if (sysctlbyname(name, out, &size, NULL, 0) != 0)
+        out[0] = '\0';
+}
+
+/* Returns whether the running binary is signed with entitlement set to true. */
+static bool entitled(CFStringRef entitlement)
+{
+    SecTaskRef task = SecTaskCreateFromSelf(NULL);
+    if (!task)
+        return false;
+    CFTypeRef value = SecTaskCopyValueForEntitlement(task, entitlement, NULL);
+    bool yes = value && CFGetTypeID(value) == CFBooleanGetTypeID() && CFBooleanGetValue((CFBooleanRef)value);
+    if (value)
+        CFRelease(value);
+    CFRelease(task);
+    return yes;
+}
+
+int bridge_host_info(struct host_info *info)
+{
+    memset(info, 0, sizeof *info);
+    @autoreleasepool {
+        /* False in a VM without nested virtualization, where nothing would validate. */
+        info->available = VZVirtualMachine.isSupported;
+        copy_string(info->os_version, sizeof info->os_version, host_os_version());
+        sysctl_string("kern.osversion", info->os_build, sizeof info->os_build);
+        sysctl_string("hw.model", info->model, sizeof info->model);
+        sysctl_string("machdep.cpu.brand_string", info->chip, sizeof info->chip);
+        info->has_virtualization_entitlement = entitled(CFSTR("com.apple.security.virtualization"));
+        info->has_private_entitlement = entitled(CFSTR("com.apple.private.virtualization"));
+        info->min_cpu_count = (unsigned)VZVirtualMachineConfiguration.minimumAllowedCPUCount;
+        info->max_cpu_count = (unsigned)VZVirtualMachineConfiguration.maximumAllowedCPUCount;
+        info->min_memory_bytes = VZVirtualMachineConfiguration.minimumAllowedMemorySize;
+        info->max_memory_bytes = VZVirtualMachineConfiguration.maximumAllowedMemorySize;
+        if (@available(macOS 14, *))
+            info->can_save_restore = true;
+    }
+    return BRIDGE_OK;
+}
+
+/* ---- restore images ------------------------------------------------------------------------------------ */
+
+typedef void (^restore_image_handler)(VZMacOSRestoreImage *_Nullable, NSError *_Nullable);
+
+/* Runs request, which hands its completion handler to a VZMacOSRestoreImage
+ * class method (those answer on any thread), and the main run loop until it
+ * answers.  Returns the image, or nil with *error. */
+static VZMacOSRestoreImage *_Nullable await_restore_image(void (^request)(restore_image_handler), NSError **error)
+{
+    __block VZMacOSRestoreImage *image = nil;
+    __block NSError *failure = nil;
+    __block bool finished = false;
+    request(^(VZMacOSRestoreImage *i, NSError *e) {
+        dispatch_async(dispatch_get_main_queue(), ^{
+            image = i;
+            failure = e;
+            finished = true;
+            stop_main_loop();
+        });
+    });
+    while (!finished)
+        run_main_loop();
+    if (!image && error)
+        *error = failure;
+    return image;
+}
+
+/* Returns the restore image at path as Virtualization loads it, or nil with *error. */
+static VZMacOSRestoreImage *_Nullable load_restore_image(const char *path, NSError **error)
+{
+    NSURL *url = file_url(path);
+    return await_restore_image(^(restore_image_handler done) {
+        [VZMacOSRestoreImage loadFileURL:url completionHandler:done];
+    }, error);
+}
+
+int bridge_latest_image_url(char *url, size_t url_size, struct bridge_error *err)
+{
+    @autoreleasepool {
+        NSError *error = nil;
+        VZMacOSRestoreImage *image = await_restore_image(^(restore_image_handler done) {
+            [VZMacOSRestoreImage fetchLatestSupportedWithCompletionHandler:done];
+        }, &error);
+        NSString *address = image.URL.absoluteString;
+        if (image && !copy_string(url, url_size, address))
+            failed([NSString stringWithFormat:@"the image's URL is longer than %zu bytes: %@", url_size, address],
+                   &error);
+        return error ? report(err, error) : BRIDGE_OK;
+    }
+}
+
+int bridge_load_restore_image(const char *path, struct restore_image_info *info, struct bridge_error *err)
+{
+    memset(info, 0, sizeof *info);
+    @autoreleasepool {
+        NSError *error = nil;
+        VZMacOSRestoreImage *image = load_restore_image(path, &error);
+        if (!image)
+            return report(err, error);
+        VZMacOSConfigurationRequirements *requirements = image.mostFeaturefulSupportedConfiguration;
+        info->supported_on_host = requirements != nil;
+        info->min_cpu_count = (unsigned)requirements.minimumSupportedCPUCount;
+        info->min_memory_bytes = requirements.minimumSupportedMemorySize;
+        copy_string(info->build, sizeof info->build, image.buildVersion);
+        NSOperatingSystemVersion v = image.operatingSystemVersion;
+        snprintf(info->os_version, sizeof info->os_version, "%ld.%ld.%ld", (long)v.majorVersion, (long)v.minorVersion,
+                 (long)v.patchVersion);
+        return BRIDGE_OK;
+    }
+}
+
+/* ---- progress and downloads ---------------------------------------------------------------------------- */
+
+typedef void (^progress_measure)(uint64_t *done, uint64_t *total);
+
+/* Passes what measure reports to progress, when it has changed, four times a
+ * second on the main queue; returns the block that reports a last time and
+ * stops.  Polled rather than observed: KVO would call from other threads, and
+ * macvm.c expects the main one. */
+static dispatch_block_t report_progress(progress_measure measure, bridge_progress_fn progress, void *ctx)
+{
+    __block uint64_t reported = UINT64_MAX;
+    dispatch_block_t tick = ^{
+        uint64_t done, total;
+        measure(&done, &total);
+        if (progress && done != reported)
+            progress(ctx, reported = done, total);
+    };
+    dispatch_source_t timer = dispatch_source_create(DISPATCH_SOURCE_TYPE_TIMER, 0, 0, dispatch_get_main_queue());
+    dispatch_source_set_timer(timer, DISPATCH_TIME_NOW, NSEC_PER_SEC / 4, NSEC_PER_SEC / 20);
+    dispatch_source_set_event_handler(timer, tick);
+    dispatch_resume(timer);
+    return ^{
+        dispatch_source_cancel(timer);
+        tick();
+    };
+}
+
+/* Moves a finished download from location (deleted once the completion handler
+ * returns) to destination; returns nil, or the error. */
+static NSError *_Nullable keep_download(NSURL *location, NSURLResponse *response, NSURL *destination)
+{
+    NSHTTPURLResponse *http = (NSHTTPURLResponse *)response;
+    if ([http isKindOfClass:NSHTTPURLResponse.class] && http.statusCode / 100 != 2) /* an error page, not the image */
+        return macvm_error(BRIDGE_FAILED, [NSString stringWithFormat:@"%@ answered HTTP %ld", http.URL,
+                                                                     (long)http.statusCode]);
+    NSError *error = nil;
+    /* A leftover of an earlier attempt would make the move fail; none is fine. */
+    [NSFileManager.defaultManager removeItemAtURL:destination error:nil];
+    [NSFileManager.defaultManager moveItemAtURL:location toURL:destination error:&error];
+    return error;
+}
+
+/* Writes data to the resume file at path, or removes the file when there is
+ * none.  Failing either only costs the next attempt a fresh start. */
+static void keep_resume_data(NSString *path, NSData *_Nullable data)
+{
+    if (data)
+        [data writeToFile:path atomically:YES];
+    else
+        [NSFileManager.defaultManager removeItemAtPath:path error:nil];
+}
+
+int bridge_download(const char *url, const char *dest, const char *resume_data, bridge_progress_fn progress,
+                    void *ctx, struct bridge_error *err)
+{
+    @autoreleasepool {
+        NSURL *source = [NSURL URLWithString:ns(url)], *destination = file_url(dest);
+        NSString *resume_path = ns(resume_data);
+        if (!source)
+            return report(err, macvm_error(BRIDGE_FAILED, [@"not a URL: " stringByAppendingString:ns(url)]));
+        __block bool finished = false, interrupted = false;
+        __block NSError *failure = nil;
+        dispatch_block_t finish = ^{
+            finished = true;
+            stop_main_loop();
+        };
+        void (^completion)(NSURL *, NSURLResponse *, NSError *) = ^(NSURL *location, NSURLResponse *response,
+                                                                    NSError *error) {
+            if (interrupted)
+                return; /* the resume-data callback finishes */
+            failure = error ?: keep_download(location, response, destination);
+            /* Resume data comes with a transfer error; otherwise old data is stale. */
+            keep_resume_data(resume_path, error.userInfo[NSURLSessionDownloadTaskResumeData]);
+            finish();
+        };
+        /* Completion on the main queue, which the bridge keeps running while it waits. */
+        NSURLSessionConfiguration *configuration = NSURLSessionConfiguration.defaultSessionConfiguration;
+        NSURLSession *session = [NSURLSession sessionWithConfiguration:configuration delegate:nil
+                                                         delegateQueue:NSOperationQueue.mainQueue];
+        NSData *resume = [NSData dataWithContentsOfFile:resume_path];
+        NSURLSessionDownloadTask *task =
+            resume ? [session downloadTaskWithResumeData:resume completionHandler:completion] : nil;
+        if (!task) /* no resume data, or data NSURLSession cannot read */
+            task = [session downloadTaskWithURL:source completionHandler:completion];
+        dispatch_block_t unwatch = watch_interrupts(^{
+            if (finished || interrupted)
+                return;
+            interrupted = true;
+            [task cancelByProducingResumeData:^(NSData *data) {
+                dispatch_async(dispatch_get_main_queue(), ^{
+                    keep_resume_data(resume_path, data);
+                    finish();
+                });
+            }];
+        });
+        dispatch_block_t stop_reporting = report_progress(^(uint64_t *done, uint64_t *total) {
+            *done = (uint64_t)task.countOfBytesReceived;
+            *total = (uint64_t)MAX(task.countOfBytesExpectedToReceive, 0); /* -1: unknown */
+        }, progress, ctx);
+        [task resume];
+        while (!finished)
+            run_main_loop();
+        stop_reporting();
+        unwatch();
+        [session invalidateAndCancel];
+        return failure ? report(err, failure) : interrupted ? BRIDGE_INTERRUPTED : BRIDGE_OK;
+    }
+}
+
+/* ---- configuration ------------------------------------------------------------------------------------- */
+
+/* Returns whether model runs on this host; otherwise sets *error naming source. */
+static BOOL supported_model(VZMacHardwareModel *model, NSString *source, NSError **error)
+{
+    if (model.supported)
+        return YES;
+    return failed([NSString stringWithFormat:@"the hardware model of %@ is not supported on this host (macOS %@)",
+                                             source, host_os_version()],
+                  error);
+}
+
+/* Returns the Mac platform made of the three pieces. */
+static VZMacPlatformConfiguration *mac_platform(VZMacHardwareModel *model, VZMacMachineIdentifier *identifier,
+                                                VZMacAuxiliaryStorage *auxiliary)
+{
+    VZMacPlatformConfiguration *platform = [[VZMacPlatformConfiguration alloc] init];
+    platform.hardwareModel = model;
+    platform.machineIdentifier = identifier;
+    platform.auxiliaryStorage = auxiliary;
+    return platform;
+}
+
+/* Returns the platform stored in an installed bundle, or nil with *error. */
+static VZMacPlatformConfiguration *_Nullable bundle_platform(const struct vm_spec *s, NSError **error)
+{
+    NSData *model_data = [NSData dataWithContentsOfFile:ns(s->hardware_model) options:0 error:error];
+    NSData *identifier_data = model_data ? [NSData dataWithContentsOfFile:ns(s->machine_identifier) options:0
+                                                                    error:error]
+                                         : nil;
+    if (!identifier_data)
+        return nil;
+    VZMacHardwareModel *model = [[VZMacHardwareModel alloc] initWithDataRepresentation:model_data];
+    VZMacMachineIdentifier *identifier = [[VZMacMachineIdentifier alloc] initWithDataRepresentation:identifier_data];
+    if (!model || !identifier) {
+        failed([NSString stringWithFormat:@"Virtualization does not accept %@ as a %@",
+                                          ns(model ? s->machine_identifier : s->hardware_model),
+                                          model ? @"machine identifier" : @"hardware model"],
+               error);
+        return nil;
+    }
+    if (!supported_model(model, ns(s->hardware_model), error))
+        return nil;
+    NSURL *auxiliary_url = file_url(s->auxiliary_storage);
+    VZMacAuxiliaryStorage *auxiliary;
+    if (@available(macOS 13, *))
+        auxiliary = [[VZMacAuxiliaryStorage alloc] initWithURL:auxiliary_url];
+    else
+        auxiliary = [[VZMacAuxiliaryStorage alloc] initWithContentsOfURL:auxiliary_url];
+    return mac_platform(model, identifier, auxiliary);
+}
+
+/* Returns the platform of a VM about to be installed: a new AuxiliaryStorage
+ * for model and a new machine identifier, both written into the bundle; or
+ * nil with *error. */
+static VZMacPlatformConfiguration *_Nullable new_platform(const struct vm_spec *s, VZMacHardwareModel *model,
+                                                          NSError **error)
+{
+    if (!supported_model(model, @"the restore image", error))
+        return nil;
+    NSURL *auxiliary_url = file_url(s->auxiliary_storage);
+    VZMacAuxiliaryStorage *auxiliary = [[VZMacAuxiliaryStorage alloc] initCreatingStorageAtURL:auxiliary_url
+                                                                                  hardwareModel:model
+                                                                                        options:0
+                                                                                          error:error];
+    VZMacMachineIdentifier *identifier = [[VZMacMachineIdentifier alloc] init];
+    /* The bundle is new: a file already there means something is wrong, keep it. */
+    NSDataWritingOptions options = NSDataWritingWithoutOverwriting;
+    if (!auxiliary || ![model.dataRepresentation writeToFile:ns(s->hardware_model) options:options error:error]
+        || ![identifier.dataRepresentation writeToFile:ns(s->machine_identifier) options:options error:error])
+        return nil;
+    return mac_platform(model, identifier, auxiliary);
+}
+
+/* Returns the Mac keyboard on macOS 14+ (it has the Globe key), else a USB keyboard. */
+static VZKeyboardConfiguration *keyboard(void)
+{
+    if (@available(macOS 14, *)) {
+        /* By name: SDKs before 14 do not declare the class. */
+        Class mac_keyboard = NSClassFromString(@"VZMacKeyboardConfiguration");
+        if (mac_keyboard)
+            return [[mac_keyboard alloc] init];
+    }
+    return [[VZUSBKeyboardConfiguration alloc] init];
+}
+
+/* Returns the Mac trackpad on macOS 13+, else a USB pointing device. */
+static VZPointingDeviceConfiguration *pointing_device(void)
+{
+    if (@available(macOS 13, *))
+        return [[VZMacTrackpadConfiguration alloc] init];
+    return [[VZUSBScreenCoordinatePointingDeviceConfiguration alloc] init];
+}
+
+/* Returns a virtio sound device playing on the host's output.  No input
+ * stream: it would make macOS ask the user for microphone access. */
+static VZVirtioSoundDeviceConfiguration *sound_device(void)
+{
+    VZVirtioSoundDeviceOutputStreamConfiguration *output = [[VZVirtioSoundDeviceOutputStreamConfiguration alloc] init];
+    output.sink = [[VZHostAudioOutputStreamSink alloc] init];
+    VZVirtioSoundDeviceConfiguration *sound = [[VZVirtioSoundDeviceConfiguration alloc] init];
+    sound.streams = @[ output ];
+    return sound;
+}
+
+/* Returns a NAT virtio network device with the MAC address mac ("" lets
+ * Virtualization pick one), or nil with *error when mac is not one. */
+static VZVirtioNetworkDeviceConfiguration *_Nullable network_device(const char *mac, NSError **error)
+{
+    VZVirtioNetworkDeviceConfiguration *network = [[VZVirtioNetworkDeviceConfiguration alloc] init];
+    network.attachment = [[VZNATNetworkDeviceAttachment alloc] init];
+    if (!*mac)
+        return network;
+    VZMACAddress *address = [[VZMACAddress alloc] initWithString:ns(mac)];
+    if (!address) {
+        failed([NSString stringWithFormat:@"%@ is not a MAC address", ns(mac)], error);
+        return nil;
+    }
+    network.MACAddress = address;
+    return network;
+}
+
+/* Returns the configuration *s describes around platform, or nil with *error. */
+static VZVirtualMachineConfiguration *_Nullable configuration_for(const struct vm_spec *s,
+                                                                  VZMacPlatformConfiguration *platform, NSError **error)
+{
+    VZDiskImageStorageDeviceAttachment *disk = [[VZDiskImageStorageDeviceAttachment alloc]
+        initWithURL:file_url(s->disk_image) readOnly:NO error:error];
+    VZVirtioNetworkDeviceConfiguration *network = disk ? network_device(s->mac_address, error) : nil;
+    if (!network)
+        return nil;
+    VZMacGraphicsDeviceConfiguration *graphics = [[VZMacGraphicsDeviceConfiguration alloc] init];
+    graphics.displays = @[ [[VZMacGraphicsDisplayConfiguration alloc] initWithWidthInPixels:s->display_width
+                                                                              heightInPixels:s->display_height
+                                                                               pixelsPerInch:s->display_ppi] ];
+    VZVirtualMachineConfiguration *config = [[VZVirtualMachineConfiguration alloc] init];
+    config.bootLoader = [[VZMacOSBootLoader alloc] init];
+    config.platform = platform;
+    config.CPUCount = s->cpu_count;
+    config.memorySize = s->memory_bytes;
+    config.graphicsDevices = @[ graphics ];
+    config.storageDevices = @[ [[VZVirtioBlockDeviceConfiguration alloc] initWithAttachment:disk] ];
+    config.networkDevices = @[ network ];
+    config.keyboards = @[ keyboard() ];
+    config.pointingDevices = @[ pointing_device() ];
+    if (s->audio)
+        config.audioDevices = @[ sound_device() ];
+    return config;
+}
+
+/* Attaches the private GDB stub *s asks for; returns NO (with *error) when this macOS lacks it. */
+static BOOL attach_debug_stub(VZVirtualMachineConfiguration *config, const struct vm_spec *s, NSError **error)
+{
+    Class stub_class = private_class(@"_VZGDBDebugStubConfiguration", error);
+    SEL init = s->debug_stub_port ? @selector(initWithPort:) : @selector(init);
+    if (!stub_class || !has_method(stub_class, init, error)
+        || !has_method(VZVirtualMachineConfiguration.class, @selector(_setDebugStub:), error))
+        return NO;
+    /* init: the system chooses the port. */
+    id<MacvmGDBStubConfiguration> stub = [stub_class alloc];
+    stub = s->debug_stub_port ? [stub initWithPort:(unsigned short)s->debug_stub_port] : [(id)stub init];
+    if (s->debug_stub_all_interfaces) {
+        if (!has_method(stub_class, @selector(setListensOnAllNetworkInterfaces:), error))
+            return NO;
+        [stub setListensOnAllNetworkInterfaces:YES];
+    }
+    [config _setDebugStub:stub];
+    return YES;
+}
+
+/* Writes boot-args into the NVRAM kept in auxiliary ("" removes the variable);
+ * returns NO with *error. */
+static BOOL write_boot_args(VZMacAuxiliaryStorage *auxiliary, const char *boot_args, NSError **error)
+{
+    NSString *name = @"boot-args", *value = ns(boot_args);
+    Class cls = VZMacAuxiliaryStorage.class;
+    if (!value.length)
+        return has_method(cls, @selector(_removeNVRAMVariableNamed:error:), error)
+            && [auxiliary _removeNVRAMVariableNamed:name error:error];
+    if ([auxiliary respondsToSelector:@selector(_setDataValue:forNVRAMVariableNamed:error:)])
+        return [auxiliary _setDataValue:[value dataUsingEncoding:NSUTF8StringEncoding] forNVRAMVariableNamed:name
+                                  error:error];
+    /* Before the data setter (macOS 12, 13) there was only this one, which takes the string. */
+    return has_method(cls, @selector(_setValue:forNVRAMVariableNamed:error:), error)
+        && [auxiliary _setValue:value forNVRAMVariableNamed:name error:error];
+}
+
+/* ---- starting -------------------------------------------------------------------------------------------- */
+
+typedef void (^vm_start_fn)(VZVirtualMachine *vm, void (^done)(NSError *_Nullable));
+
+/* Returns how to start in mode on macOS 13+ (public options; private flags for
+ * DFU and the iBoot stops), or nil with *error when this macOS lacks the flag. */
+static vm_start_fn _Nullable macos13_starter(enum vm_start_mode mode, NSError **error) API_AVAILABLE(macos(13.0))
+{
+    static const char *const flags[] = {
+        [START_DFU] = "_setForceDFU:",
+        [START_IBOOT_STAGE1] = "_setStopInIBootStage1:",
+        [START_IBOOT_STAGE2] = "_setStopInIBootStage2:",
+    };
+    VZMacOSVirtualMachineStartOptions *options = [[VZMacOSVirtualMachineStartOptions alloc] init];
+    if (mode == START_RECOVERY)
+        options.startUpFromMacOSRecovery = YES;
+    else if (!set_private_flag(options, flags[mode], error))
+        return nil;
+    return ^(VZVirtualMachine *vm, void (^done)(NSError *)) { [vm startWithOptions:options completionHandler:done]; };
+}
+
+/* Returns how to start in mode on macOS 12, where every mode but the normal one
+ * is a flag of the private _VZVirtualMachineStartOptions; nil with *error. */
+static vm_start_fn _Nullable macos12_starter(enum vm_start_mode mode, NSError **error)
+{
+    static const char *const flags[] = {
+        [START_RECOVERY] = "setBootMacOSRecovery:",
+        [START_DFU] = "setForceDFU:",
+        [START_IBOOT_STAGE1] = "setStopInIBootStage1:",
+        [START_IBOOT_STAGE2] = "setStopInIBootStage2:",
+    };
+    Class options_class = private_class(@"_VZVirtualMachineStartOptions", error);
+    if (!options_class || !has_method(VZVirtualMachine.class, @selector(_startWithOptions:completionHandler:), error))
+        return nil;
+    id options = [[options_class alloc] init];
+    if (!set_private_flag(options, flags[mode], error))
+        return nil;
+    return ^(VZVirtualMachine *vm, void (^done)(NSError *)) { [vm _startWithOptions:options completionHandler:done]; };
+}
+
+/* Returns how to start a VM in mode, or nil with *error when this macOS cannot. */
+static vm_start_fn _Nullable starter_for(enum vm_start_mode mode, NSError **error)
+{
+    if (mode == START_NORMAL)
+        return ^(VZVirtualMachine *vm, void (^done)(NSError *)) { [vm startWithCompletionHandler:done]; };
+    if (@available(macOS 13, *))
+        return macos13_starter(mode, error);
+    return macos12_starter(mode, error);
+}
+
+/* ---- running --------------------------------------------------------------------------------------------- */
+
+/* One run of a VM, from start (or restore) until it has stopped. */
+@interface MacvmRun : NSObject <VZVirtualMachineDelegate, NSWindowDelegate>
+@property(readonly) bool finished;
+@property(readonly) int status;
+- (instancetype)initWithSpec:(const struct vm_spec *)spec outcome:(struct run_outcome *)outcome
+               configuration:(VZVirtualMachineConfiguration *)config starter:(vm_start_fn)start;
+- (void)begin;
+- (void)interrupt;
+@end
+
+@implementation MacvmRun {
+    const struct vm_spec *_spec;
+    struct run_outcome *_outcome;
+    VZVirtualMachineConfiguration *_config;
+    VZVirtualMachine *_vm;
+    vm_start_fn _start;
+    NSWindow *_window;
+    bool _stopping;
+}
+
+- (instancetype)initWithSpec:(const struct vm_spec *)spec outcome:(struct run_outcome *)outcome
+               configuration:(VZVirtualMachineConfiguration *)config starter:(vm_start_fn)start
+{
+    if ((self = [super init])) {
+        _spec = spec;
+        _outcome = outcome;
+        _config = config;
+        _start = start;
+        _vm = [[VZVirtualMachine alloc] initWithConfiguration:config];
+        _vm.delegate = self;
+    }
+    return self;
+}
+
+- (void)begin
+{
+    if (!_spec->headless)
+        [self openWindow];
+    if (_spec->restore_saved_state)
+        [self restoreOrStart];
+    else
+        [self startFresh];
+}
+
+/* A window showing the VM, in an application whose menu drives the run. */
+- (void)openWindow
+{
+    [NSApplication sharedApplication];
+    [NSApp setActivationPolicy:NSApplicationActivationPolicyRegular];
+    NSMenu *menu = [[NSMenu alloc] initWithTitle:@"macvm"];
+    [menu addItemWithTitle:@"Stop" action:@selector(requestStop:) keyEquivalent:@""].target = self;
+    [menu addItemWithTitle:@"Force Stop" action:@selector(forceStop:) keyEquivalent:@""].target = self;
+    [menu addItem:NSMenuItem.separatorItem];
+    [menu addItemWithTitle:@"Quit" action:@selector(quit:) keyEquivalent:@"q"].target = self;
+    NSMenuItem *app_item = [[NSMenuItem alloc] init];
+    app_item.submenu = menu;
+    NSApp.mainMenu = [[NSMenu alloc] init];
+    [NSApp.mainMenu addItem:app_item];
+
+    VZVirtualMachineView *view = [[VZVirtualMachineView alloc] init];
+    view.virtualMachine = _vm;
+    view.capturesSystemKeys = YES;
+    /* One guest pixel per screen pixel to begin with; the view scales when resized. */
+    CGFloat scale = NSScreen.mainScreen.backingScaleFactor ?: 1;
+    NSRect frame = NSMakeRect(0, 0, _spec->display_width / scale, _spec->display_height / scale);
+    NSWindowStyleMask style = NSWindowStyleMaskTitled | NSWindowStyleMaskClosable | NSWindowStyleMaskMiniaturizable
+                            | NSWindowStyleMaskResizable;
+    _window = [[NSWindow alloc] initWithContentRect:frame styleMask:style backing:NSBackingStoreBuffered defer:NO];
+    _window.releasedWhenClosed = NO;
+    _window.title = ns(_spec->title);
+    _window.contentView = view;
+    _window.delegate = self;
+    [_window center];
+    [_window makeKeyAndOrderFront:nil];
+    [NSApp activateIgnoringOtherApps:YES];
+}
+
+- (void)startFresh
+{
+    _start(_vm, ^(NSError *error) {
+        if (error)
+            [self fail:error];
+        else
+            [self didStart];
+    });
+}
+
+/* Restores the saved state and resumes, or starts fresh when that fails.  The
+ * save file goes either way, as in Apple's sample: once the guest runs, the
+ * disk no longer matches it. */
+- (void)restoreOrStart
+{
+    NSError *error = macvm_error(BRIDGE_UNAVAILABLE, @"restoring a saved state needs macOS 14");
+    if (@available(macOS 14, *)) {
+        if ([_config validateSaveRestoreSupportWithError:&error]) {
+            [_vm restoreMachineStateFromURL:file_url(_spec->save_file) completionHandler:^(NSError *failure) {
+                [self discardSaveFile];
+                if (failure)
+                    [self startFreshAfterRestoreFailure:failure];
+                else
+                    [self resumeRestored];
+            }];
+            return;
+        }
+    }
+    [self discardSaveFile];
+    [self startFreshAfterRestoreFailure:error];
+}
+
+- (void)resumeRestored
+{
+    [_vm resumeWithCompletionHandler:^(NSError *error) {
+        if (error) {
+            [self fail:error];
+        } else {
+            self->_outcome->restored_state = true;
+            [self didStart];
+        }
+    }];
+}
+
+- (void)startFreshAfterRestoreFailure:(nullable NSError *)why
+{
+    copy_string(_outcome->restore_failure, sizeof _outcome->restore_failure, describe(why));
+    [self startFresh];
+}
+
+/* A save file that cannot be removed is left for the next restore to reject. */
+- (void)discardSaveFile
+{
+    [NSFileManager.defaultManager removeItemAtURL:file_url(_spec->save_file) error:nil];
+}
+
+- (void)didStart
+{
+    unsigned port = _spec->debug_stub ? [self debugStubPort] : 0;
+    _outcome->debug_stub_port = port;
+    macvm_vm_started(_spec, port);
+}
+
+/* Returns the port the running GDB stub listens on where this macOS exposes it
+ * (the only way to learn a port the system chose), else the port requested. */
+- (unsigned)debugStubPort
+{
+    id stub = [_vm respondsToSelector:@selector(_debugStub)] ? [_vm _debugStub] : nil;
+    if ([stub respondsToSelector:@selector(port)])
+        return [(id<MacvmGDBStub>)stub port];
+    return _spec->debug_stub_port;
+}
+
+/* Ctrl-C: the first asks the guest to shut down (or saves, see saveAndStop);
+ * the next forces the stop. */
+- (void)interrupt
+{
+    bool first = !_stopping;
+    _stopping = true;
+    if (!first)
+        [self forceStop:nil];
+    else if (![self saveAndStop])
+        [self requestStop:nil];
+}
+
+/* A guest that cannot take the request needs no report: Force Stop remains. */
+- (void)requestStop:(id)sender
+{
+    [_vm requestStopWithError:NULL];
+}
+
+- (void)forceStop:(id)sender
+{
+    [_vm stopWithCompletionHandler:^(NSError *error) {
+        if (error)
+            [self note:error];
+        [self finish];
+    }];
+}
+
+/* Quit and the window's close button: save (see saveAndStop) or stop at once. */
+- (void)quit:(id)sender
+{
+    bool saving = !_stopping && [self saveAndStop];
+    _stopping = true;
+    if (!saving)
+        [self forceStop:sender];
+}
+
+- (BOOL)windowShouldClose:(NSWindow *)window
+{
+    [self quit:window];
+    return NO; /* it closes once the VM has stopped */
+}
+
+/* Pauses, saves the state to the save file and stops, when the spec asks to
+ * save on stop and the host can (macOS 14+).  A failed pause or save is
+ * reported and the VM stopped anyway: a stop is what the user asked for.
+ * Returns whether it began. */
+- (BOOL)saveAndStop
+{
+    if (!_spec->save_on_stop)
+        return NO;
+    if (@available(macOS 14, *)) {
+        [_vm pauseWithCompletionHandler:^(NSError *pause_error) {
+            if (pause_error) {
+                [self note:pause_error];
+                [self forceStop:nil];
+                return;
+            }
+            [self->_vm saveMachineStateToURL:file_url(self->_spec->save_file) completionHandler:^(NSError *error) {
+                if (error)
+                    [self note:error];
+                else
+                    self->_outcome->saved_state = true;
+                [self forceStop:nil];
+            }];
+        }];
+        return YES;
+    }
+    return NO;
+}
+
+- (void)guestDidStopVirtualMachine:(VZVirtualMachine *)vm
+{
+    _outcome->guest_stopped = true;
+    [self finish];
+}
+
+- (void)virtualMachine:(VZVirtualMachine *)vm didStopWithError:(NSError *)error
+{
+    [self fail:error];
+}
+
+/* Keeps the first error of the run for the outcome. */
+- (void)note:(NSError *)error
+{
+    if (_status == BRIDGE_OK)
+        _status = report(&_outcome->error, error);
+}
+
+- (void)fail:(NSError *)error
+{
+    [self note:error];
+    [self finish];
+}
+
+- (void)finish
+{
+    _finished = true;
+    [_window close];
+    stop_main_loop();
+}
+@end
+
+/* Returns the validated configuration of the installed VM *s describes, with
+ * its debug stub when asked for; nil with *error. */
+static VZVirtualMachineConfiguration *_Nullable run_configuration(const struct vm_spec *s, NSError **error)
+{
+    VZMacPlatformConfiguration *platform = bundle_platform(s, error);
+    VZVirtualMachineConfiguration *config = platform ? configuration_for(s, platform, error) : nil;
+    if (!config || (s->debug_stub && !attach_debug_stub(config, s, error)) || ![config validateWithError:error])
+        return nil;
+    return config;
+}
+
+int bridge_run(const struct vm_spec *spec, struct run_outcome *outcome)
+{
+    memset(outcome, 0, sizeof *outcome);
+    @autoreleasepool {
+        NSError *error = nil;
+        VZVirtualMachineConfiguration *config = run_configuration(spec, &error);
+        vm_start_fn start = config ? starter_for(spec->start_mode, &error) : nil;
+        /* NVRAM last: nothing is written unless the VM is about to start. */
+        VZMacAuxiliaryStorage *auxiliary = ((VZMacPlatformConfiguration *)config.platform).auxiliaryStorage;
+        if (!start || (spec->set_boot_args && !write_boot_args(auxiliary, spec->boot_args, &error)))
+            return report(&outcome->error, error);
+        MacvmRun *run = [[MacvmRun alloc] initWithSpec:spec outcome:outcome configuration:config starter:start];
+        dispatch_block_t unwatch = watch_interrupts(^{ [run interrupt]; });
+        [run begin];
+        while (!run.finished)
+            run_main_loop();
+        unwatch();
+        return run.status;
+    }
+}
+
+/* ---- installing ------------------------------------------------------------------------------------------ */
+
+/* Installs the restore image at image_path into the VM config describes; returns a bridge status. */
+static int install(VZVirtualMachineConfiguration *config, const char *image_path, bridge_progress_fn progress,
+                   void *ctx, struct bridge_error *err)
+{
+    VZVirtualMachine *vm = [[VZVirtualMachine alloc] initWithConfiguration:config];
+    VZMacOSInstaller *installer = [[VZMacOSInstaller alloc] initWithVirtualMachine:vm
+                                                                  restoreImageURL:file_url(image_path)];
+    __block bool finished = false, interrupted = false;
+    __block NSError *failure = nil;
+    [installer installWithCompletionHandler:^(NSError *error) {
+        failure = error;
+        finished = true;
+        stop_main_loop();
+    }];
+    /* Only now: cancelling the progress before the installation starts raises. */
+    dispatch_block_t unwatch = watch_interrupts(^{
+        interrupted = true;
+        [installer.progress cancel];
+    });
+    dispatch_block_t stop_reporting = report_progress(^(uint64_t *done, uint64_t *total) {
+        *done = (uint64_t)(installer.progress.fractionCompleted * 1000);
+        *total = 1000;
+    }, progress, ctx);
+    while (!finished)
+        run_main_loop();
+    stop_reporting();
+    unwatch();
+    if (!failure)
+        return BRIDGE_OK;
+    return interrupted ? BRIDGE_INTERRUPTED : report(err, failure);
+}
+
+int bridge_install(const struct install_spec *spec, bridge_progress_fn progress, void *ctx, struct bridge_error *err)
+{
+    @autoreleasepool {
+        NSError *error = nil;
+        VZMacOSRestoreImage *image = load_restore_image(spec->restore_image, &error);
+        VZMacOSConfigurationRequirements *requirements = image.mostFeaturefulSupportedConfiguration;
+        if (image && !requirements)
+            failed([NSString stringWithFormat:@"no hardware model of %@ is supported on this host (macOS %@)",
+                                              ns(spec->restore_image), host_os_version()],
+                   &error);
+        VZMacPlatformConfiguration *platform =
+            requirements ? new_platform(&spec->vm, requirements.hardwareModel, &error) : nil;
+        VZVirtualMachineConfiguration *config = platform ? configuration_for(&spec->vm, platform, &error) : nil;
+        if (!config || ![config validateWithError:&error])
+            return report(err, error);
+        return install(config, spec->restore_image, progress, ctx, err);
+    }
+}

@@ -27,7 +27,10 @@ macvm: macvm.c bridge.m bridge.h macvm.entitlements
 
 # Only for hosts with SIP disabled and boot-args amfi_get_out_of_my_way=1 (see README).
 sign-private: macvm
-	codesign -s - -f --entitlements tests/private.entitlements macvm
+	@mkdir -p build
+	awk '{ print } /<dict>/ { print "\t<key>com.apple.private.virtualization</key>"; print "\t<true/>" }' \
+	    macvm.entitlements >build/private.entitlements
+	codesign -s - -f --entitlements build/private.entitlements macvm
 else
 macvm: macvm.c bridge.h
 	$(CC) $(WARN) $(CFLAGS) -o $@ macvm.c $(LDLIBS)
@@ -38,10 +41,25 @@ endif
 
 TESTS = $(wildcard tests/test_*.c) tests/helpers.c tests/unit.c
 
+# Criterion: installed when missing (apt-get on Debian/Ubuntu, Homebrew on macOS).
+ifeq ($(UNAME),Darwin)
+BREW_PREFIX := $(shell brew --prefix 2>/dev/null)
+TEST_FLAGS = $(if $(BREW_PREFIX),-I$(BREW_PREFIX)/include -L$(BREW_PREFIX)/lib)
+endif
+SUDO = $(if $(filter 0,$(shell id -u)),,sudo)
+
+criterion:
+	@printf '#include <criterion/criterion.h>\n' | $(CC) $(TEST_FLAGS) -E -x c - >/dev/null 2>&1 || \
+	{ echo "make: installing Criterion"; \
+	  if command -v apt-get >/dev/null; then $(SUDO) apt-get update -qq && \
+	     DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libcriterion-dev; \
+	  elif command -v brew >/dev/null; then brew install criterion; \
+	  else echo "make: install Criterion (https://github.com/Snaipe/Criterion) and retry" >&2; exit 69; fi; }
+
 # The unit binary includes macvm.c itself, so tests reach every static function.
-build/unit: $(TESTS) macvm.c bridge.h
+build/unit: $(TESTS) macvm.c bridge.h | criterion
 	@mkdir -p build
-	$(CC) $(WARN) -Wno-unused-function $(CFLAGS) -o $@ tests/unit.c $(LDLIBS) -lcriterion
+	$(CC) $(WARN) -Wno-unused-function $(CFLAGS) $(TEST_FLAGS) -o $@ tests/unit.c $(LDLIBS) -lcriterion
 
 # macvm linked with the fake bridge, which records what it was handed.
 build/macvm-fake: macvm.c bridge.h tests/fake_bridge.c
@@ -51,11 +69,11 @@ build/macvm-fake: macvm.c bridge.h tests/fake_bridge.c
 test: macvm build/macvm-fake build/unit
 	MACVM_BIN=./macvm MACVM_FAKE_BIN=build/macvm-fake build/unit
 
-check:
+check: criterion
 	@mkdir -p build/asan
 	$(CC) $(WARN) -O1 -g $(SANITIZE) -o build/asan/macvm macvm.c $(LDLIBS)
 	$(CC) $(WARN) -O1 -g $(SANITIZE) -DMACVM_EXTERNAL_BRIDGE -o build/asan/macvm-fake macvm.c tests/fake_bridge.c $(LDLIBS)
-	$(CC) $(WARN) -Wno-unused-function -O1 -g $(SANITIZE) -o build/asan/unit tests/unit.c $(LDLIBS) -lcriterion
+	$(CC) $(WARN) -Wno-unused-function -O1 -g $(SANITIZE) $(TEST_FLAGS) -o build/asan/unit tests/unit.c $(LDLIBS) -lcriterion
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	MACVM_BIN=build/asan/macvm MACVM_FAKE_BIN=build/asan/macvm-fake build/asan/unit
 
@@ -88,4 +106,4 @@ install: macvm
 clean:
 	rm -rf macvm build
 
-.PHONY: test check fuzz bench demo install clean sign-private
+.PHONY: test check fuzz bench demo install clean sign-private criterion

@@ -66,7 +66,6 @@
 #include <zlib.h>
 
 #ifdef __APPLE__
-#include <copyfile.h>
 #include <libproc.h>
 #include <sys/clonefile.h>
 #include <sys/sysctl.h>
@@ -4076,12 +4075,12 @@ static int resolve_vm_spec(const struct run_options *o, const char *bundle, cons
     s->save_on_stop = o->save_on_stop;
 
     if (s->start_mode == START_DFU)
-        snprintf(s->title, sizeof s->title, "%s \xE2\x80\x94 DFU (ECID 0x%016" PRIx64 "), waiting as a USB DFU device",
+        snprintf(s->title, sizeof s->title, "%.160s \xE2\x80\x94 DFU (ECID 0x%016" PRIx64 "), waiting as a USB DFU device",
                  name, ecid);
     else if (s->start_mode != START_NORMAL)
-        snprintf(s->title, sizeof s->title, "%s \xE2\x80\x94 %s", name, start_mode_title(s->start_mode));
+        snprintf(s->title, sizeof s->title, "%.160s \xE2\x80\x94 %s", name, start_mode_title(s->start_mode));
     else
-        snprintf(s->title, sizeof s->title, "%s", name);
+        snprintf(s->title, sizeof s->title, "%.200s", name);
     return 0;
 }
 
@@ -4479,7 +4478,7 @@ static int cmd_ipsw(int argc, char **argv)
 {
     static const struct option longs[] = {{"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {0}};
     bool json = false;
-    for (int c; (c = next_option("ipsw", argc, argv, "+jh", longs)) != -1;) {
+    for (int c; (c = next_option("ipsw", argc, argv, "jh", longs)) != -1;) {
         if (c == 'j')
             json = true;
         else
@@ -4840,7 +4839,7 @@ static int cmd_info(int argc, char **argv)
 {
     static const struct option longs[] = {{"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {0}};
     bool json = false;
-    for (int c; (c = next_option("info", argc, argv, "+jh", longs)) != -1;) {
+    for (int c; (c = next_option("info", argc, argv, "jh", longs)) != -1;) {
         if (c == 'j')
             json = true;
         else
@@ -4878,7 +4877,7 @@ static int cmd_info(int argc, char **argv)
 static int cmd_clone(int argc, char **argv)
 {
     static const struct option longs[] = {{"help", no_argument, NULL, 'h'}, {0}};
-    for (int c; (c = next_option("clone", argc, argv, "+h", longs)) != -1;)
+    for (int c; (c = next_option("clone", argc, argv, "h", longs)) != -1;)
         return c == 'H' ? 0 : EX_USAGE;
     if (argc - optind != 2)
         return usage_error("clone", "give a source bundle and a new destination");
@@ -4927,7 +4926,7 @@ static int parse_run_options(int argc, char **argv, struct run_options *o)
     };
     unsigned long long n;
     *o = (struct run_options){0};
-    for (int c; (c = next_option("run", argc, argv, "+jh", longs)) != -1;) {
+    for (int c; (c = next_option("run", argc, argv, "jh", longs)) != -1;) {
         switch (c) {
         case O_DRY: o->dry_run = true; break;
         case 'j': o->json = true; break;
@@ -5307,7 +5306,7 @@ static int cmd_install(int argc, char **argv)
     };
     struct install_options o = {.disk_size = DEFAULT_DISK_SIZE};
     unsigned long long n;
-    for (int c; (c = next_option("install", argc, argv, "+i:ld:c:m:h", longs)) != -1;) {
+    for (int c; (c = next_option("install", argc, argv, "i:ld:c:m:h", longs)) != -1;) {
         switch (c) {
         case 'i': o.ipsw = optarg; break;
         case 'l': o.latest = true; break;
@@ -5433,7 +5432,7 @@ static int cmd_pvg_log(int argc, char **argv)
     };
     const char *file = NULL, *last = NULL;
     struct pvg_printer p = {0};
-    for (int c; (c = next_option("pvg-log", argc, argv, "+l:t:jh", longs)) != -1;) {
+    for (int c; (c = next_option("pvg-log", argc, argv, "l:t:jh", longs)) != -1;) {
         switch (c) {
         case 'l': file = optarg; break;
         case 't': last = optarg; break;
@@ -5521,7 +5520,7 @@ static int cmd_feedback(int argc, char **argv)
     };
     const char *output = NULL, *run = NULL;
     bool json = false, redacted = true, force = false;
-    for (int c; (c = next_option("feedback", argc, argv, "+o:jnfr:h", longs)) != -1;) {
+    for (int c; (c = next_option("feedback", argc, argv, "o:jnfr:h", longs)) != -1;) {
         switch (c) {
         case 'o': output = optarg; break;
         case 'j': json = true; break;
@@ -5586,7 +5585,7 @@ static int cmd_doctor(int argc, char **argv)
     };
     const char *ipsw = NULL;
     bool json = false;
-    for (int c; (c = next_option("doctor", argc, argv, "+i:jh", longs)) != -1;) {
+    for (int c; (c = next_option("doctor", argc, argv, "i:jh", longs)) != -1;) {
         switch (c) {
         case 'i': ipsw = optarg; break;
         case 'j': json = true; break;

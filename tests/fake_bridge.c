@@ -1,0 +1,220 @@
+/* fake_bridge.c -- a bridge with no Virtualization behind it, for the tests.
+ *
+ * Linked into build/macvm-fake instead of bridge.m.  It records exactly what
+ * macvm.c handed it, as "key=value" lines in the file $MACVM_FAKE_SPEC, and
+ * plays the part of the host and of Virtualization as the environment says:
+ *
+ *   MACVM_FAKE_HOST=none          no Virtualization here (like Linux)
+ *   MACVM_FAKE_OS=13.6            the host's macOS (default 14.5; below 14: no saved state)
+ *   MACVM_FAKE_PRIVATE=1          macvm carries com.apple.private.virtualization
+ *   MACVM_FAKE_OUTCOME=...        how a run ends: guest-stopped (default), stopped, saved,
+ *                                 interrupted, unavailable, or error:DOMAIN:CODE:MESSAGE
+ *   MACVM_FAKE_WRITE_DISK=1       the "guest" writes to Disk.img during the run
+ *   MACVM_FAKE_RUN_SECONDS=N      the run lasts N seconds
+ *   MACVM_FAKE_INSTALL=...        ok (default), fail, interrupt
+ *   MACVM_FAKE_UNSUPPORTED=1      no hardware model of the image runs on this host
+ *   MACVM_FAKE_FIXTURES=DIR       where HardwareModel and MachineIdentifier come from
+ *                                 (default tests/fixtures/plist)
+ *   MACVM_FAKE_IPSW=FILE          what bridge_download "downloads"
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../bridge.h"
+
+static const char *env(const char *name, const char *dflt)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : dflt;
+}
+
+/* Appends the record of one call to $MACVM_FAKE_SPEC. */
+static void record_spec(const char *call, const struct vm_spec *s, const char *restore_image)
+{
+    const char *path = getenv("MACVM_FAKE_SPEC");
+    FILE *f = path ? fopen(path, "a") : NULL;
+    if (!f)
+        return;
+    fprintf(f, "call=%s\n", call);
+    if (restore_image)
+        fprintf(f, "restore_image=%s\n", restore_image);
+    fprintf(f, "bundle=%s\nsource_bundle=%s\ndisk_image=%s\nauxiliary_storage=%s\n", s->bundle, s->source_bundle,
+            s->disk_image, s->auxiliary_storage);
+    fprintf(f, "hardware_model=%s\nmachine_identifier=%s\nsave_file=%s\n", s->hardware_model,
+            s->machine_identifier, s->save_file);
+    fprintf(f, "cpu_count=%u\nmemory_bytes=%llu\n", s->cpu_count, (unsigned long long)s->memory_bytes);
+    fprintf(f, "display=%ux%u@%u\nmac_address=%s\n", s->display_width, s->display_height, s->display_ppi,
+            s->mac_address);
+    fprintf(f, "start_mode=%d\ndebug_stub=%d\ndebug_stub_port=%u\ndebug_stub_all_interfaces=%d\n", (int)s->start_mode,
+            s->debug_stub, s->debug_stub_port, s->debug_stub_all_interfaces);
+    fprintf(f, "set_boot_args=%d\nboot_args=%s\n", s->set_boot_args, s->boot_args);
+    fprintf(f, "headless=%d\naudio=%d\nrestore_saved_state=%d\nsave_on_stop=%d\nephemeral=%d\ncapture_log=%d\n",
+            s->headless, s->audio, s->restore_saved_state, s->save_on_stop, s->ephemeral, s->capture_log);
+    fprintf(f, "ecid=%llx\ntitle=%s\n", (unsigned long long)s->ecid, s->title);
+    /* Whether the bundle the bridge got really holds the VM's files. */
+    fprintf(f, "disk_exists=%d\n", access(s->disk_image, F_OK) == 0);
+    fclose(f);
+}
+
+static void set_error(struct bridge_error *err, const char *domain, long code, const char *message)
+{
+    snprintf(err->domain, sizeof err->domain, "%s", domain);
+    err->code = code;
+    snprintf(err->message, sizeof err->message, "%s", message);
+}
+
+int bridge_host_info(struct host_info *info)
+{
+    memset(info, 0, sizeof *info);
+    if (strcmp(env("MACVM_FAKE_HOST", ""), "none") == 0)
+        return BRIDGE_UNAVAILABLE;
+    const char *os = env("MACVM_FAKE_OS", "14.5");
+    info->available = true;
+    snprintf(info->os_version, sizeof info->os_version, "%s", os);
+    snprintf(info->os_build, sizeof info->os_build, "23F79");
+    snprintf(info->model, sizeof info->model, "Mac14,2");
+    snprintf(info->chip, sizeof info->chip, "Apple M2");
+    info->has_virtualization_entitlement = true;
+    info->has_private_entitlement = strcmp(env("MACVM_FAKE_PRIVATE", "0"), "1") == 0;
+    info->min_cpu_count = 1;
+    info->max_cpu_count = 8;
+    info->min_memory_bytes = 2ull << 30;
+    info->max_memory_bytes = 32ull << 30;
+    info->can_save_restore = atoi(os) >= 14;
+    return BRIDGE_OK;
+}
+
+int bridge_latest_image_url(char *url, size_t size, struct bridge_error *err)
+{
+    (void)err;
+    snprintf(url, size, "https://updates.cdn-apple.com/fake/UniversalMac_15.1_24B83_Restore.ipsw");
+    return BRIDGE_OK;
+}
+
+/* Copies src to dst.  Returns 0 or -1. */
+static int copy_file(const char *src, const char *dst)
+{
+    FILE *in = fopen(src, "rb"), *out = in ? fopen(dst, "wb") : NULL;
+    char buf[65536];
+    size_t n;
+    int rc = in && out ? 0 : -1;
+    while (rc == 0 && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        if (fwrite(buf, 1, n, out) != n)
+            rc = -1;
+    if (in)
+        fclose(in);
+    if (out && fclose(out) != 0)
+        rc = -1;
+    return rc;
+}
+
+int bridge_download(const char *url, const char *dest, const char *resume, bridge_progress_fn progress, void *ctx,
+                    struct bridge_error *err)
+{
+    (void)url;
+    (void)resume;
+    for (uint64_t i = 0; i <= 4; i++)
+        progress(ctx, i << 20, 4 << 20);
+    if (copy_file(env("MACVM_FAKE_IPSW", "tests/fixtures/ipsw/macOS-14.5-vm.ipsw"), dest) != 0) {
+        set_error(err, "NSURLErrorDomain", -1100, "The requested URL was not found on this server.");
+        return BRIDGE_FAILED;
+    }
+    return BRIDGE_OK;
+}
+
+int bridge_load_restore_image(const char *path, struct restore_image_info *info, struct bridge_error *err)
+{
+    (void)err;
+    memset(info, 0, sizeof *info);
+    if (access(path, R_OK) != 0) {
+        set_error(err, "VZErrorDomain", 10004, "The restore image failed to load.");
+        return BRIDGE_FAILED;
+    }
+    info->supported_on_host = strcmp(env("MACVM_FAKE_UNSUPPORTED", "0"), "1") != 0;
+    info->min_cpu_count = 2;
+    info->min_memory_bytes = 4ull << 30;
+    return BRIDGE_OK;
+}
+
+int bridge_install(const struct install_spec *spec, bridge_progress_fn progress, void *ctx, struct bridge_error *err)
+{
+    record_spec("install", &spec->vm, spec->restore_image);
+    const char *fixtures = env("MACVM_FAKE_FIXTURES", "tests/fixtures/plist");
+    char hw[1200], mi[1200];
+    snprintf(hw, sizeof hw, "%s/HardwareModel", fixtures);
+    snprintf(mi, sizeof mi, "%s/MachineIdentifier", fixtures);
+    if (copy_file(hw, spec->vm.hardware_model) != 0 || copy_file(mi, spec->vm.machine_identifier) != 0) {
+        set_error(err, "NSCocoaErrorDomain", 4, "fake bridge: cannot copy the identity fixtures");
+        return BRIDGE_FAILED;
+    }
+    int fd = open(spec->vm.auxiliary_storage, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd >= 0) {
+        if (ftruncate(fd, (32 << 20) + (16 << 10)) != 0)
+            perror("fake bridge: AuxiliaryStorage");
+        close(fd);
+    }
+    const char *how = env("MACVM_FAKE_INSTALL", "ok");
+    for (uint64_t i = 0; i <= 100; i += 25) {
+        progress(ctx, i, 100);
+        if (i == 50 && strcmp(how, "ok") != 0)
+            break;
+    }
+    if (strcmp(how, "interrupt") == 0)
+        return BRIDGE_INTERRUPTED;
+    if (strcmp(how, "fail") == 0) {
+        set_error(err, "VZErrorDomain", 10007, "Installation failed. AMRestorePerformRestoreModeRestoreWithError failed with error 11");
+        return BRIDGE_FAILED;
+    }
+    return BRIDGE_OK;
+}
+
+int bridge_run(const struct vm_spec *spec, struct run_outcome *outcome)
+{
+    memset(outcome, 0, sizeof *outcome);
+    record_spec("run", spec, NULL);
+    outcome->debug_stub_port = spec->debug_stub_port ? spec->debug_stub_port : 49152;
+    macvm_vm_started(spec, outcome->debug_stub_port);
+    if (strcmp(env("MACVM_FAKE_WRITE_DISK", "0"), "1") == 0) {
+        int fd = open(spec->disk_image, O_WRONLY);
+        if (fd < 0 || pwrite(fd, "guest was here", 14, 4096) != 14)
+            perror("fake bridge: Disk.img");
+        if (fd >= 0)
+            close(fd);
+    }
+    sleep((unsigned)atoi(env("MACVM_FAKE_RUN_SECONDS", "0")));
+    if (spec->restore_saved_state) {
+        outcome->restored_state = true;
+        unlink(spec->save_file);   /* as Apple's sample: a restored state is used up */
+    }
+    const char *how = env("MACVM_FAKE_OUTCOME", "guest-stopped");
+    if (strcmp(how, "guest-stopped") == 0) {
+        outcome->guest_stopped = true;
+        return BRIDGE_OK;
+    }
+    if (strcmp(how, "stopped") == 0)
+        return BRIDGE_OK;
+    if (strcmp(how, "saved") == 0) {
+        outcome->saved_state = true;
+        return BRIDGE_OK;
+    }
+    if (strcmp(how, "interrupted") == 0)
+        return BRIDGE_INTERRUPTED;
+    if (strcmp(how, "unavailable") == 0) {
+        set_error(&outcome->error, "macvm", 0, "_VZGDBDebugStubConfiguration is not available on macOS 14.5");
+        return BRIDGE_UNAVAILABLE;
+    }
+    if (strncmp(how, "error:", 6) == 0) {
+        char domain[128] = "", message[1024] = "";
+        long code = 0;
+        if (sscanf(how + 6, "%127[^:]:%ld:%1023[^\n]", domain, &code, message) >= 2) {
+            set_error(&outcome->error, domain, code, message);
+            return BRIDGE_FAILED;
+        }
+    }
+    set_error(&outcome->error, "macvm", 0, "fake bridge: unknown MACVM_FAKE_OUTCOME");
+    return BRIDGE_FAILED;
+}

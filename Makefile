@@ -77,20 +77,23 @@ check: criterion
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	MACVM_BIN=build/asan/macvm MACVM_FAKE_BIN=build/asan/macvm-fake build/asan/unit
 
-FUZZERS = $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+# Each target starts from the fixtures of its format and keeps what it finds in build/fuzz.
+SEEDS_zip   = tests/fixtures/ipsw tests/fixtures/hostile
+SEEDS_plist = tests/fixtures/plist tests/fixtures/hostile tests/fixtures/bundles/configured
+SEEDS_json  = tests/fixtures/logs
 
-build/fuzz/%: tests/fuzz/%.c macvm.c
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c macvm.c
 	@mkdir -p build/fuzz
 	clang $(WARN) -Wno-unused-function -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(LDLIBS)
 
-fuzz: $(FUZZERS)
-	@for f in $(FUZZERS); do \
-	  name=$$(basename $$f); mkdir -p build/fuzz/corpus-$$name; \
-	  echo "fuzz: $$name for $(FUZZ_SECONDS)s"; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=0 \
-	      build/fuzz/corpus-$$name tests/fuzz/corpus/$${name#fuzz_} 2>build/fuzz/$$name.log \
-	  || { tail -40 build/fuzz/$$name.log; exit 1; }; \
-	done; echo "fuzz: no crash"
+fuzz: fuzz-zip fuzz-plist fuzz-json
+	@echo "fuzz: no crash"
+
+fuzz-%: build/fuzz/fuzz_%
+	@mkdir -p build/fuzz/corpus-$*
+	@echo "fuzz: $* for $(FUZZ_SECONDS)s"
+	@$< -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 build/fuzz/corpus-$* $(SEEDS_$*) \
+	    >build/fuzz/$*.log 2>&1 || { tail -40 build/fuzz/$*.log; exit 1; }
 
 bench: macvm
 	sh tests/bench/run.sh
@@ -106,4 +109,4 @@ install: macvm
 clean:
 	rm -rf macvm build
 
-.PHONY: test check fuzz bench demo install clean sign-private criterion
+.PHONY: test check fuzz fuzz-% bench demo install clean sign-private criterion

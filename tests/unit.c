@@ -5,3 +5,5 @@
 #include <criterion/criterion.h>
 #include "helpers.c"
 #include "test_ipsw.c"
+#include "test_plist.c"
+#include "test_zip.c"

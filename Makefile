@@ -1,6 +1,7 @@
 # macvm -- build, test, fuzz, benchmark.
 #
 #   make            ./macvm (on macOS: with bridge.m, signed with macvm.entitlements)
+#   make run        the main job: install the latest macOS into ~/VM.bundle if missing, boot it
 #   make test       the Criterion suite
 #   make check      the same suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make fuzz       every fuzz target for FUZZ_SECONDS each (clang + libFuzzer)
@@ -37,6 +38,16 @@ macvm: macvm.c bridge.h
 
 sign-private:
 	@echo "make sign-private: only on macOS" >&2; exit 69
+endif
+
+# The main job.  Off a Mac it says what works here instead.
+run: macvm
+ifeq ($(UNAME),Darwin)
+	@test -d "$$HOME/VM.bundle" || ./macvm install --latest
+	./macvm run
+else
+	@echo "make run: macOS VMs need a Mac with Apple Silicon (macOS 12 or later); 'make demo' shows what works here" >&2
+	@exit 69
 endif
 
 TESTS = $(wildcard tests/test_*.c) tests/helpers.c tests/unit.c
@@ -109,4 +120,4 @@ install: macvm
 clean:
 	rm -rf macvm build
 
-.PHONY: test check fuzz fuzz-% bench demo install clean sign-private criterion
+.PHONY: run test check fuzz fuzz-% bench demo install clean sign-private criterion

@@ -535,24 +535,29 @@ static VZMacPlatformConfiguration *_Nullable new_platform(const struct vm_spec *
     return mac_platform(model, identifier, auxiliary);
 }
 
-/* Returns the Mac keyboard on macOS 14+ (it has the Globe key), else a USB keyboard. */
-static VZKeyboardConfiguration *keyboard(void)
+/* Returns the keyboards: a USB one, which every guest recognizes, and on macOS
+ * 14+ hosts also the Mac keyboard (Globe key), which guests from 14 on use instead. */
+static NSArray<VZKeyboardConfiguration *> *keyboards(void)
 {
+    VZKeyboardConfiguration *usb = [[VZUSBKeyboardConfiguration alloc] init];
     if (@available(macOS 14, *)) {
         /* By name: SDKs before 14 do not declare the class. */
         Class mac_keyboard = NSClassFromString(@"VZMacKeyboardConfiguration");
         if (mac_keyboard)
-            return [[mac_keyboard alloc] init];
+            return @[ [[mac_keyboard alloc] init], usb ];
     }
-    return [[VZUSBKeyboardConfiguration alloc] init];
+    return @[ usb ];
 }
 
-/* Returns the Mac trackpad on macOS 13+, else a USB pointing device. */
-static VZPointingDeviceConfiguration *pointing_device(void)
+/* Returns the pointing devices: a USB screen-coordinate pointer, and on macOS
+ * 13+ hosts also the Mac trackpad, which guests from 13 on use instead (the
+ * trackpad header recommends both for guests older than 13). */
+static NSArray<VZPointingDeviceConfiguration *> *pointing_devices(void)
 {
+    VZPointingDeviceConfiguration *usb = [[VZUSBScreenCoordinatePointingDeviceConfiguration alloc] init];
     if (@available(macOS 13, *))
-        return [[VZMacTrackpadConfiguration alloc] init];
-    return [[VZUSBScreenCoordinatePointingDeviceConfiguration alloc] init];
+        return @[ [[VZMacTrackpadConfiguration alloc] init], usb ];
+    return @[ usb ];
 }
 
 /* Returns a virtio sound device playing on the host's output.  No input
@@ -604,8 +609,8 @@ static VZVirtualMachineConfiguration *_Nullable configuration_for(const struct v
     config.graphicsDevices = @[ graphics ];
     config.storageDevices = @[ [[VZVirtioBlockDeviceConfiguration alloc] initWithAttachment:disk] ];
     config.networkDevices = @[ network ];
-    config.keyboards = @[ keyboard() ];
-    config.pointingDevices = @[ pointing_device() ];
+    config.keyboards = keyboards();
+    config.pointingDevices = pointing_devices();
     if (s->audio)
         config.audioDevices = @[ sound_device() ];
     return config;

@@ -4185,7 +4185,7 @@ static const char *outcome_name(const struct run_record *r)
         return "unavailable";
     if (r->status != BRIDGE_OK)
         return "error";
-    return r->outcome.saved_state ? "saved" : r->outcome.guest_stopped ? "guest-stopped" : "stopped";
+    return r->outcome.saved_state ? "saved" : r->outcome.guest_stopped ? "guest-stopped" : "forced-stop";
 }
 
 /* Writes run.json into the run's folder.  Returns 0 or an exit code. */
@@ -5028,8 +5028,12 @@ static int run_vm(struct vm_spec *spec, const struct host_info *host, const stru
         warn("cannot write run.json: %s", e.text);
     if (have_dir)
         fprintf(stderr, "macvm: this run's log: %s\n", r.dir);
-    if (r.status == BRIDGE_OK)
+    if (r.status == BRIDGE_OK && (r.outcome.guest_stopped || r.outcome.saved_state))
         return 0;
+    if (r.status == BRIDGE_OK) {
+        fprintf(stderr, "macvm: %s: stopped by force before the guest shut down\n", spec->source_bundle);
+        return EXIT_INTERRUPTED;
+    }
     return report_bridge_error(spec->source_bundle, r.status, &r.outcome.error);
 }
 

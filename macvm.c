@@ -727,6 +727,30 @@ static struct plist *plist_new(struct arena *a, enum plist_type type)
     return p;
 }
 
+/* Appends v (under key, for a dict) to a dict or array built in the arena.
+ * Room doubles at 8, 16, 32...: it follows from the count, so builders keep no capacity. */
+static void plist_append(struct arena *a, struct plist *node, const char *key, struct plist *v)
+{
+    size_t n = node->count;
+    bool dict = node->type == PLIST_DICT;
+    if (n == 0 || (n >= 8 && (n & (n - 1)) == 0)) {
+        size_t room = n ? n * 2 : 8;
+        struct plist **items = arena_alloc(a, room * sizeof *items);
+        const char **keys = dict ? arena_alloc(a, room * sizeof *keys) : NULL;
+        if (n) {
+            memcpy(items, node->items, n * sizeof *items);
+            if (dict)
+                memcpy(keys, node->keys, n * sizeof *keys);
+        }
+        node->items = items;
+        node->keys = keys;
+    }
+    if (dict)
+        node->keys[n] = key;
+    node->items[n] = v;
+    node->count++;
+}
+
 /* --- XML plists --- */
 
 struct xml_parser {
@@ -978,7 +1002,6 @@ static struct plist *xml_value(struct xml_parser *x, int depth);
 static struct plist *xml_container(struct xml_parser *x, bool is_dict, int depth)
 {
     struct plist *node = plist_new(x->arena, is_dict ? PLIST_DICT : PLIST_ARRAY);
-    size_t cap = 0;
     for (;;) {
         const char *mark = x->p;
         char name[32];
@@ -1007,22 +1030,7 @@ static struct plist *xml_container(struct xml_parser *x, bool is_dict, int depth
         struct plist *v = xml_value(x, depth + 1);
         if (!v)
             return NULL;
-        if (node->count == cap) {
-            size_t ncap = cap ? cap * 2 : 8;
-            struct plist **items = arena_alloc(x->arena, ncap * sizeof *items);
-            const char **keys = is_dict ? arena_alloc(x->arena, ncap * sizeof *keys) : NULL;
-            if (cap) {
-                memcpy(items, node->items, cap * sizeof *items);
-                if (keys)
-                    memcpy(keys, node->keys, cap * sizeof *keys);
-            }
-            node->items = items;
-            node->keys = keys;
-            cap = ncap;
-        }
-        if (is_dict)
-            node->keys[node->count] = key;
-        node->items[node->count++] = v;
+        plist_append(x->arena, node, key, v);
     }
 }
 
@@ -1496,21 +1504,12 @@ static void plist_write_xml(struct buf *b, const struct plist *root)
     buf_puts(b, "</plist>\n");
 }
 
-/* Builders for the writer: append a member to a dict made with plist_new. */
-static struct plist *plist_dict_add(struct arena *a, struct plist *dict, const char *key,
-                                    enum plist_type type)
+/* Builders for the writer: add a member to a dict made with plist_new.  Returns the new value. */
+static struct plist *plist_dict_add(struct arena *a, struct plist *dict, const char *key, enum plist_type type)
 {
-    const char **keys = arena_alloc(a, (dict->count + 1) * sizeof *keys);
-    struct plist **items = arena_alloc(a, (dict->count + 1) * sizeof *items);
-    if (dict->count) {
-        memcpy(keys, dict->keys, dict->count * sizeof *keys);
-        memcpy(items, dict->items, dict->count * sizeof *items);
-    }
-    keys[dict->count] = key;
-    items[dict->count] = plist_new(a, type);
-    dict->keys = keys;
-    dict->items = items;
-    return items[dict->count++];
+    struct plist *v = plist_new(a, type);
+    plist_append(a, dict, key, v);
+    return v;
 }
 
 static void plist_add_string(struct arena *a, struct plist *dict, const char *key, const char *s)
@@ -1640,7 +1639,6 @@ static struct plist *json_container(struct json_parser *j, int depth, bool keep)
     bool object = *j->p == '{';
     char close = object ? '}' : ']';
     struct plist *node = keep ? plist_new(j->arena, object ? PLIST_DICT : PLIST_ARRAY) : NULL;
-    size_t cap = 0;
     j->p++;
     json_space(j);
     if (j->p < j->end && *j->p == close) {
@@ -1670,24 +1668,8 @@ static struct plist *json_container(struct json_parser *j, int depth, bool keep)
         struct plist *v = json_value(j, depth + 1, keep_member);
         if (!v)
             return NULL;
-        if (keep_member && v != &json_null_value) {
-            if (node->count == cap) {
-                size_t ncap = cap ? cap * 2 : 8;
-                struct plist **items = arena_alloc(j->arena, ncap * sizeof *items);
-                const char **keys = object ? arena_alloc(j->arena, ncap * sizeof *keys) : NULL;
-                if (cap) {
-                    memcpy(items, node->items, cap * sizeof *items);
-                    if (keys)
-                        memcpy(keys, node->keys, cap * sizeof *keys);
-                }
-                node->items = items;
-                node->keys = keys;
-                cap = ncap;
-            }
-            if (object)
-                node->keys[node->count] = key;
-            node->items[node->count++] = v;
-        }
+        if (keep_member && v != &json_null_value)
+            plist_append(j->arena, node, key, v);
         json_space(j);
         if (j->p < j->end && *j->p == ',') {
             j->p++;

@@ -367,11 +367,13 @@ static void json_null(struct json *j, const char *key)
     buf_puts(j->out, "null");
 }
 
-/* Writes all of b to stdout followed by a newline.  Returns 0 or EX_IOERR. */
+/* Writes b to stdout as lines: one newline at its end, whether b has one or
+ * not.  Returns 0 or EX_IOERR. */
 static int print_buf(const struct buf *b)
 {
-    if (b->len)
-        fwrite(b->data, 1, b->len, stdout);
+    size_t len = b->len && b->data[b->len - 1] == '\n' ? b->len - 1 : b->len;
+    if (len)
+        fwrite(b->data, 1, len, stdout);
     fputc('\n', stdout);
     return fflush(stdout) == 0 ? 0 : EX_IOERR;
 }
@@ -4455,23 +4457,33 @@ static int next_option(const char *command, int argc, char **argv, const char *s
     return c;
 }
 
+/* Parses the options of a command whose only option is --json.
+ * Returns 0, -1 after printing its help, or EX_USAGE. */
+static int parse_json_option(const char *command, int argc, char **argv, bool *json)
+{
+    static const struct option longs[] = {{"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {0}};
+    *json = false;
+    for (int c; (c = next_option(command, argc, argv, "jh", longs)) != -1;) {
+        if (c != 'j')
+            return c == 'H' ? -1 : EX_USAGE;
+        *json = true;
+    }
+    return 0;
+}
+
 /* macvm ipsw FILE [--json] */
 static int cmd_ipsw(int argc, char **argv)
 {
-    static const struct option longs[] = {{"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {0}};
-    bool json = false;
-    for (int c; (c = next_option("ipsw", argc, argv, "jh", longs)) != -1;) {
-        if (c == 'j')
-            json = true;
-        else
-            return c == 'H' ? 0 : EX_USAGE;
-    }
+    bool json;
+    int rc = parse_json_option("ipsw", argc, argv, &json);
+    if (rc)
+        return rc < 0 ? 0 : rc;
     if (argc - optind != 1)
         return usage_error("ipsw", "give one restore image (.ipsw)");
     const char *path = argv[optind];
     struct ipsw_info info;
     struct error e = {0};
-    int rc = ipsw_inspect(path, &info, &e);
+    rc = ipsw_inspect(path, &info, &e);
     if (rc) {
         ipsw_free(&info);
         return report(path, &e);
@@ -4483,8 +4495,6 @@ static int cmd_ipsw(int argc, char **argv)
         ipsw_json(&out, path, &info);
     else
         ipsw_text(&out, path, &info, on_mac ? host.os_version : NULL);
-    if (out.len && out.data[out.len - 1] == '\n')
-        out.data[--out.len] = 0;
     rc = print_buf(&out);
     buf_free(&out);
     ipsw_free(&info);
@@ -4819,14 +4829,10 @@ static void info_text(struct buf *b, const char *bundle, const struct bundle_inf
 /* macvm info [BUNDLE] [--json] */
 static int cmd_info(int argc, char **argv)
 {
-    static const struct option longs[] = {{"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {0}};
-    bool json = false;
-    for (int c; (c = next_option("info", argc, argv, "jh", longs)) != -1;) {
-        if (c == 'j')
-            json = true;
-        else
-            return c == 'H' ? 0 : EX_USAGE;
-    }
+    bool json;
+    int rc = parse_json_option("info", argc, argv, &json);
+    if (rc)
+        return rc < 0 ? 0 : rc;
     if (argc - optind > 1)
         return usage_error("info", "give at most one bundle");
     char bundle[VM_PATH_MAX];
@@ -4843,9 +4849,7 @@ static int cmd_info(int argc, char **argv)
         info_json(&out, bundle, &bi);
     else
         info_text(&out, bundle, &bi);
-    if (out.len && out.data[out.len - 1] == '\n')
-        out.data[--out.len] = 0;
-    int rc = print_buf(&out);
+    rc = print_buf(&out);
     buf_free(&out);
     for (size_t i = 0; i < bi.n_problems; i++)
         fprintf(stderr, "macvm: %s/%s: %s\n", bundle, bi.problems[i].file, bi.problems[i].text);
@@ -5076,8 +5080,6 @@ static int cmd_run(int argc, char **argv)
             spec_json(&j, NULL, &spec);
         else
             spec_text(&b, &spec, &c);
-        if (b.len && b.data[b.len - 1] == '\n')
-            b.data[--b.len] = 0;
         rc = print_buf(&b);
         buf_free(&b);
         return rc;
@@ -5615,8 +5617,6 @@ static int cmd_doctor(int argc, char **argv)
     }
     if (json)
         json_close(&j, ']');
-    else if (b.len)
-        b.data[--b.len] = 0;
     int rc = print_buf(&b);
     buf_free(&b);
     return rc ? rc : doctor_exit(&d);

@@ -4800,17 +4800,26 @@ static void info_text(struct buf *b, const char *bundle, const struct bundle_inf
                    c->installed_from, c->install_completed ? "" : " -- INCOMPLETE: the install did not finish");
     else
         buf_puts(b, "Installed:          not recorded (no Config.plist: a bundle made outside macvm)\n");
+    const char *unreadable = "missing or damaged (see below)\n";
     if (bi->has_hw)
         buf_printf(b, "Hardware model:     DataRepresentationVersion %" PRIu64 ", PlatformVersion %" PRIu64
                       ", MinimumSupportedOS %s\n", bi->hw.data_representation_version, bi->hw.platform_version,
                    bi->hw.minimum_supported_os);
+    else
+        buf_printf(b, "Hardware model:     %s", unreadable);
     if (bi->has_ecid)
         buf_printf(b, "Machine identifier: ECID 0x%016" PRIx64 "\n", bi->ecid);
+    else
+        buf_printf(b, "Machine identifier: %s", unreadable);
     if (bi->has_disk)
         buf_printf(b, "Disk.img:           %s, %s used on disk\n", human_size(a, sizeof a, bi->disk_logical),
                    human_size(d, sizeof d, bi->disk_allocated));
+    else
+        buf_printf(b, "Disk.img:           %s", unreadable);
     if (bi->has_aux)
         buf_printf(b, "AuxiliaryStorage:   %s\n", human_size(a, sizeof a, bi->aux_bytes));
+    else
+        buf_printf(b, "AuxiliaryStorage:   %s", unreadable);
     if (c->set & CONFIG_CPU)
         buf_printf(b, "CPUs:               %u\n", c->cpu_count);
     else

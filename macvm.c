@@ -637,6 +637,24 @@ static void on_interrupt(int sig)
     interrupted = 1;
 }
 
+/* While a VM runs, SIGTERM and SIGHUP (a closed terminal) act as Ctrl-C, which
+ * the bridge turns into a stop request, so that macvm always gets to record the
+ * run and remove a disposable clone. */
+static void forward_as_interrupt(int sig)
+{
+    (void)sig;
+    kill(getpid(), SIGINT);
+}
+
+static void forward_termination(bool on)
+{
+    struct sigaction sa = {0};
+    sa.sa_handler = on ? forward_as_interrupt : SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
 /* Routes SIGINT and SIGTERM to the interrupted flag (or back to default). */
 static void catch_interrupts(bool on)
 {
@@ -2891,8 +2909,10 @@ static int log_scan_lines(struct log_scan *s, int fd, char *buf, size_t have, st
             if (hit && hit < p)
                 hit = memmem(p, (size_t)(end - p), s->needle, nlen);
             log_line(s, p, (size_t)(nl - p), !nlen || (hit && hit < nl));
-            if (nl == end)
+            if (nl == end) {
+                p = end;
                 break;
+            }
         }
         have = p < end ? (size_t)(end - p) : 0;
         if (skipping) {
@@ -5012,7 +5032,9 @@ static int run_vm(struct vm_spec *spec, const struct host_info *host, const stru
     if (spec->set_boot_args)
         printf("macvm: NVRAM boot-args %s%s%s\n", spec->boot_args[0] ? "set to \"" : "cleared",
                spec->boot_args, spec->boot_args[0] ? "\"" : "");
+    forward_termination(true);
     r.status = bridge_run(spec, &r.outcome);
+    forward_termination(false);
     r.stopped = time(NULL);
     log_capture_stop(&cap);
     if (r.status == BRIDGE_FAILED || r.status == BRIDGE_UNAVAILABLE)

@@ -10,7 +10,8 @@
  *   MACVM_FAKE_OUTCOME=...        how a run ends: guest-stopped (default), stopped, saved,
  *                                 interrupted, unavailable, or error:DOMAIN:CODE:MESSAGE
  *   MACVM_FAKE_WRITE_DISK=1       the "guest" writes to Disk.img during the run
- *   MACVM_FAKE_RUN_SECONDS=N      the run lasts N seconds
+ *   MACVM_FAKE_RUN_SECONDS=N      the run lasts N seconds; Ctrl-C (SIGINT) ends it as
+ *                                 "interrupted", as the real bridge's stop request would
  *   MACVM_FAKE_INSTALL=...        ok (default), fail, interrupt
  *   MACVM_FAKE_UNSUPPORTED=1      no hardware model of the image runs on this host
  *   MACVM_FAKE_FIXTURES=DIR       where HardwareModel and MachineIdentifier come from
@@ -19,6 +20,8 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <signal.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,6 +175,28 @@ int bridge_install(const struct install_spec *spec, bridge_progress_fn progress,
     return BRIDGE_OK;
 }
 
+static volatile sig_atomic_t fake_interrupted;
+
+static void on_fake_interrupt(int sig)
+{
+    (void)sig;
+    fake_interrupted = 1;
+}
+
+/* "Runs" for seconds, or until SIGINT.  Returns whether it was interrupted. */
+static int run_until_interrupted(int seconds)
+{
+    struct sigaction sa = {0}, old;
+    sa.sa_handler = on_fake_interrupt;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old);
+    struct timespec tick = {0, 50 * 1000 * 1000};
+    for (int i = 0; i < seconds * 20 && !fake_interrupted; i++)
+        nanosleep(&tick, NULL);
+    sigaction(SIGINT, &old, NULL);
+    return fake_interrupted;
+}
+
 int bridge_run(const struct vm_spec *spec, struct run_outcome *outcome)
 {
     memset(outcome, 0, sizeof *outcome);
@@ -185,7 +210,8 @@ int bridge_run(const struct vm_spec *spec, struct run_outcome *outcome)
         if (fd >= 0)
             close(fd);
     }
-    sleep((unsigned)atoi(env("MACVM_FAKE_RUN_SECONDS", "0")));
+    if (run_until_interrupted(atoi(env("MACVM_FAKE_RUN_SECONDS", "0"))))
+        return BRIDGE_INTERRUPTED;
     if (spec->restore_saved_state) {
         outcome->restored_state = true;
         unlink(spec->save_file);   /* as Apple's sample: a restored state is used up */

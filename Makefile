@@ -78,6 +78,7 @@ build/macvm-fake: macvm.c bridge.h tests/fake_bridge.c
 	$(CC) $(WARN) $(CFLAGS) -DMACVM_EXTERNAL_BRIDGE -o $@ macvm.c tests/fake_bridge.c $(LDLIBS)
 
 test: macvm build/macvm-fake build/unit
+	sh tests/check_docs.sh
 	MACVM_BIN=./macvm MACVM_FAKE_BIN=build/macvm-fake build/unit
 
 check: criterion

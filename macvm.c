@@ -609,6 +609,25 @@ static const char *iso_time(char *out, size_t size, time_t t)
     return out;
 }
 
+/* Returns true when path is a directory (following links). */
+static bool is_directory(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Creates path and its missing parents (mkdir -p).  Returns 0 or -1 with errno. */
+static int make_directories(const char *path)
+{
+    char parent[VM_PATH_MAX];
+    if (is_directory(path))
+        return 0;
+    path_dir(parent, sizeof parent, path);
+    if (strcmp(parent, path) != 0 && make_directories(parent) != 0)
+        return -1;
+    return mkdir(path, 0755) == 0 || errno == EEXIST ? 0 : -1;
+}
+
 /* Removes a file tree without following links.  Returns 0 or -1. */
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -675,6 +694,7 @@ static void catch_interrupts(bool on)
 enum plist_type {
     PLIST_DICT, PLIST_ARRAY, PLIST_STRING, PLIST_INTEGER,
     PLIST_REAL, PLIST_BOOL, PLIST_DATA, PLIST_DATE,
+    PLIST_NULL,                     /* JSON's null: never in a plist file */
 };
 
 struct plist {
@@ -694,7 +714,7 @@ struct plist {
 
 static const char *plist_type_name(enum plist_type t)
 {
-    static const char *names[] = {"dict", "array", "string", "integer", "real", "bool", "data", "date"};
+    static const char *names[] = {"dict", "array", "string", "integer", "real", "bool", "data", "date", "null"};
     return names[t];
 }
 
@@ -707,6 +727,13 @@ static const struct plist *plist_get(const struct plist *dict, const char *key)
         if (strcmp(dict->keys[i], key) == 0)
             return dict->items[i];
     return NULL;
+}
+
+/* Returns the dict at key, or NULL when absent or not a dict. */
+static const struct plist *plist_dict(const struct plist *dict, const char *key)
+{
+    const struct plist *v = plist_get(dict, key);
+    return v && v->type == PLIST_DICT ? v : NULL;
 }
 
 /* Returns the string at key, or NULL when absent or not a string. */
@@ -815,6 +842,8 @@ static bool xml_skip_misc(struct xml_parser *x)
 {
     for (;;) {
         xml_skip_space(x);
+        if (x->end - x->p < 2 || x->p[0] != '<' || (x->p[1] != '!' && x->p[1] != '?'))
+            return true;   /* the common case: a tag */
         if (xml_starts(x, "<!--")) {
             if (!xml_skip_past(x, "-->"))
                 return false;
@@ -918,7 +947,16 @@ static size_t xml_entity(const char *p, const char *end, struct buf *b)
 static const char *xml_text(struct xml_parser *x, const char *name, size_t *len)
 {
     char close[64];
-    snprintf(close, sizeof close, "</%s>", name);
+    size_t close_len = (size_t)snprintf(close, sizeof close, "</%s>", name);
+    /* Most text has no entity and no CDATA: copy it straight into the arena. */
+    const char *lt = memchr(x->p, '<', (size_t)(x->end - x->p));
+    if (lt && !memchr(x->p, '&', (size_t)(lt - x->p)) && (size_t)(x->end - lt) >= close_len &&
+        memcmp(lt, close, close_len) == 0) {
+        *len = (size_t)(lt - x->p);
+        const char *s = arena_strndup(x->arena, x->p, *len);
+        x->p = lt + close_len;
+        return s;
+    }
     struct buf b = {0};
     while (x->p < x->end && !xml_starts(x, close)) {
         if (xml_starts(x, "<![CDATA[")) {
@@ -935,12 +973,15 @@ static const char *xml_text(struct xml_parser *x, const char *name, size_t *len)
                 goto bad;
             x->p += n;
         } else {
-            buf_add(&b, x->p++, 1);
+            const char *run = x->p;
+            while (x->p < x->end && *x->p != '<' && *x->p != '&')
+                x->p++;
+            buf_add(&b, run, (size_t)(x->p - run));
         }
     }
     if (x->p >= x->end)
         goto bad;
-    x->p += strlen(close);
+    x->p += close_len;
     *len = b.len;
     const char *s = arena_strndup(x->arena, b.data ? b.data : "", b.len);
     buf_free(&b);
@@ -1509,7 +1550,8 @@ static void plist_write_value(struct buf *b, const struct plist *v, int indent)
         break;
     case PLIST_DATA:
     case PLIST_DATE:
-        break;   /* macvm writes neither */
+    case PLIST_NULL:
+        break;   /* macvm writes none of these */
     }
 }
 
@@ -1554,14 +1596,14 @@ static void plist_add_bool(struct arena *a, struct plist *dict, const char *key,
 /* A JSON reader into the plist tree, for run.json and unified-log lines.  With
  * a list of wanted keys it keeps only those members of the top-level object
  * and skips the rest without building them: a log line costs one pass and no
- * tree beyond the fields macvm reads.  null values are dropped. */
+ * tree beyond the fields macvm reads.  null becomes a PLIST_NULL node. */
 struct json_parser {
     const char *p, *end;
     struct arena *arena;
     const char *const *wanted;
 };
 
-static struct plist json_null_value;   /* the marker for a dropped null */
+static struct plist json_skipped;   /* what a value not kept returns */
 
 static void json_space(struct json_parser *j)
 {
@@ -1652,7 +1694,7 @@ static bool json_wanted(struct json_parser *j, const char *key)
 
 static struct plist *json_value(struct json_parser *j, int depth, bool keep);
 
-/* Parses an object or array at j->p.  Returns the node (or &json_null_value
+/* Parses an object or array at j->p.  Returns the node (or &json_skipped
  * when not kept), or NULL when malformed. */
 static struct plist *json_container(struct json_parser *j, int depth, bool keep)
 {
@@ -1663,7 +1705,7 @@ static struct plist *json_container(struct json_parser *j, int depth, bool keep)
     json_space(j);
     if (j->p < j->end && *j->p == close) {
         j->p++;
-        return keep ? node : &json_null_value;
+        return keep ? node : &json_skipped;
     }
     for (;;) {
         const char *key = NULL;
@@ -1688,7 +1730,7 @@ static struct plist *json_container(struct json_parser *j, int depth, bool keep)
         struct plist *v = json_value(j, depth + 1, keep_member);
         if (!v)
             return NULL;
-        if (keep_member && v != &json_null_value)
+        if (keep_member)
             plist_append(j->arena, node, key, v);
         json_space(j);
         if (j->p < j->end && *j->p == ',') {
@@ -1697,14 +1739,14 @@ static struct plist *json_container(struct json_parser *j, int depth, bool keep)
         }
         if (j->p < j->end && *j->p == close) {
             j->p++;
-            return keep ? node : &json_null_value;
+            return keep ? node : &json_skipped;
         }
         return NULL;
     }
 }
 
-/* Parses one JSON value.  Returns it, &json_null_value for null or a value
- * not kept, or NULL when malformed. */
+/* Parses one JSON value.  Returns it, &json_skipped for a value not kept,
+ * or NULL when malformed. */
 static struct plist *json_value(struct json_parser *j, int depth, bool keep)
 {
     json_space(j);
@@ -1720,7 +1762,7 @@ static struct plist *json_value(struct json_parser *j, int depth, bool keep)
             return NULL;
         }
         if (!keep)
-            return &json_null_value;
+            return &json_skipped;
         struct plist *v = plist_new(j->arena, PLIST_STRING);
         v->string = arena_strndup(j->arena, s.data ? s.data : "", s.len);
         v->count = s.len;
@@ -1732,9 +1774,9 @@ static struct plist *json_value(struct json_parser *j, int depth, bool keep)
         size_t n = strlen(words[i]);
         if ((size_t)(j->end - j->p) >= n && memcmp(j->p, words[i], n) == 0) {
             j->p += n;
-            if (i == 2 || !keep)
-                return &json_null_value;
-            struct plist *v = plist_new(j->arena, PLIST_BOOL);
+            if (!keep)
+                return &json_skipped;
+            struct plist *v = plist_new(j->arena, i == 2 ? PLIST_NULL : PLIST_BOOL);
             v->boolean = i == 0;
             return v;
         }
@@ -1750,7 +1792,7 @@ static struct plist *json_value(struct json_parser *j, int depth, bool keep)
     if (j->p == start || (j->p == start + 1 && *start == '-'))
         return NULL;
     if (!keep)
-        return &json_null_value;
+        return &json_skipped;
     char num[64];
     snprintf(num, sizeof num, "%.*s", (int)(j->p - start < 63 ? j->p - start : 63), start);
     struct plist *v = plist_new(j->arena, is_real ? PLIST_REAL : PLIST_INTEGER);
@@ -1769,7 +1811,7 @@ static struct plist *json_parse(const char *buf, size_t len, struct arena *a,
     struct json_parser j = {buf, buf + len, a, wanted};
     struct plist *root = json_value(&j, 0, true);
     json_space(&j);
-    if (!root || root == &json_null_value || j.p != j.end)
+    if (!root || root == &json_skipped || j.p != j.end)
         return NULL;
     return root;
 }
@@ -2176,7 +2218,8 @@ static int config_load(const char *bundle, struct vm_config *c, struct error *e)
     } else {
 #define CONFIG_BAD(key)                                                                        \
     do {                                                                                       \
-        rc = fail(e, EX_DATAERR, "Config.plist: %s has a value macvm cannot use", key);        \
+        rc = fail(e, EX_DATAERR, "Config.plist: %s has a value macvm cannot use; correct it, or " \
+                  "remove the key to use the default", key);                                   \
         goto done;                                                                             \
     } while (0)
         if (plist_get(root, "CPUCount")) {
@@ -2310,20 +2353,28 @@ static int machine_identifier_read(const char *path, uint64_t *ecid, struct erro
     return rc;
 }
 
-/* Returns the bundle path: the one given, or ~/VM.bundle. */
+/* Returns the bundle path: the one given (without trailing slashes), or ~/VM.bundle. */
 static void bundle_path(char *out, size_t size, const char *given)
 {
     if (given)
         snprintf(out, size, "%s", given);
     else if (!path_join(out, size, home_dir(), DEFAULT_BUNDLE))
         snprintf(out, size, "%s", DEFAULT_BUNDLE);
+    for (size_t n = strlen(out); n > 1 && out[n - 1] == '/'; n--)
+        out[n - 1] = 0;   /* "VM.bundle/" names the same bundle, and its siblings must be found */
 }
 
-/* Returns true when path exists and is a directory. */
-static bool is_directory(const char *path)
+/* Returns true when path holds any file of a bundle.  Reports are made from
+ * bundles copied without their large Disk.img, so that one is not required. */
+static bool looks_like_bundle(const char *path)
 {
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+    static const char *const files[] = {BUNDLE_HARDWARE_MODEL, BUNDLE_MACHINE_IDENTIFIER, BUNDLE_CONFIG,
+                                        BUNDLE_LOGS, BUNDLE_DISK};
+    char p[VM_PATH_MAX];
+    for (size_t i = 0; is_directory(path) && i < sizeof files / sizeof *files; i++)
+        if (path_join(p, sizeof p, path, files[i]) && access(p, F_OK) == 0)
+            return true;
+    return false;
 }
 
 /* Checks that path is a bundle macvm can use.  Returns 0, or EX_NOINPUT
@@ -2356,6 +2407,18 @@ static bool bundle_in_use(const char *bundle)
     }
     close(fd);   /* also releases the flock if we took it */
     return busy;
+}
+
+/* Gives fd the permissions and times of st, as cp -a would (umask trimmed the mode at creation). */
+static void copy_metadata(int fd, const struct stat *st)
+{
+#ifdef __APPLE__
+    struct timespec times[2] = {st->st_atimespec, st->st_mtimespec};
+#else
+    struct timespec times[2] = {st->st_atim, st->st_mtim};
+#endif
+    if (fchmod(fd, st->st_mode & 07777) != 0 || futimens(fd, times) != 0)
+        warn("could not keep the permissions or times of a copied file: %s", strerror(errno));
 }
 
 /* Returns the bytes a file really occupies on disk (its blocks). */
@@ -2411,8 +2474,10 @@ static int copy_sparse(int src_fd, int dst_fd, uint64_t size, struct error *e)
         uint64_t end = size;
         if (seekable) {
             off_t d = lseek(src_fd, (off_t)off, SEEK_DATA);
+            if (d < 0 && errno == ENXIO)
+                break;   /* only a hole is left */
             if (d < 0)
-                break;   /* ENXIO: only a hole is left */
+                return fail(e, EX_IOERR, "cannot find the data in the file: %s", strerror(errno));
             off_t h = lseek(src_fd, d, SEEK_HOLE);
             off = (uint64_t)d;
             end = h < 0 ? size : (uint64_t)h;
@@ -2476,6 +2541,8 @@ static int clone_file(const char *src, const char *dst, mode_t mode, enum clone_
 #ifdef FICLONE
 done:
 #endif
+    if (rc == 0)
+        copy_metadata(out, &st);
     close(in);
     if (close(out) != 0 && rc == 0)
         rc = fail(e, EX_IOERR, "cannot write %s: %s", dst, strerror(errno));
@@ -2516,6 +2583,11 @@ static int clone_contents(const char *src, const char *dst, enum clone_method *m
         }
     }
     closedir(d);
+    int fd = rc == 0 ? open(dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (fd >= 0 && stat(src, &st) == 0)
+        copy_metadata(fd, &st);   /* after the contents, which change a directory's times */
+    if (fd >= 0)
+        close(fd);
     return rc;
 }
 
@@ -2525,7 +2597,7 @@ static int clone_tree(const char *src, const char *dst, enum clone_method *metho
     struct stat st;
     if (lstat(src, &st) != 0)
         return fail(e, EX_NOINPUT, "cannot read %s: %s", src, strerror(errno));
-    if (mkdir(dst, st.st_mode & 0777) != 0)
+    if (mkdir(dst, 0700) != 0)
         return fail(e, EX_CANTCREAT, "cannot create %s: %s", dst, strerror(errno));
     return clone_contents(src, dst, method, e);
 }
@@ -2536,14 +2608,24 @@ static int clone_tree(const char *src, const char *dst, enum clone_method *metho
 static int bundle_clone(const char *src, const char *dst, enum clone_method *method, struct error *e)
 {
     struct stat st;
+    char why[sizeof e->text];
     int rc = bundle_check(src, e);
-    if (rc)
-        return rc;
+    if (rc) {
+        memcpy(why, e->text, sizeof why);
+        return fail(e, rc, "%.300s: %.700s", src, why);
+    }
     if (lstat(dst, &st) == 0)
         return fail(e, EX_CANTCREAT, "%s already exists; macvm never overwrites: name a new path", dst);
+    char src_real[PATH_MAX], dst_dir[VM_PATH_MAX], dst_real[PATH_MAX];
+    path_dir(dst_dir, sizeof dst_dir, dst);
+    if (!realpath(dst_dir, dst_real))
+        return fail(e, EX_CANTCREAT, "cannot create %s: %s", dst, strerror(errno));
+    size_t n = realpath(src, src_real) ? strlen(src_real) : 0;
+    if (n && strncmp(dst_real, src_real, n) == 0 && (dst_real[n] == 0 || dst_real[n] == '/'))
+        return fail(e, EX_USAGE, "%s lies inside the bundle it would copy; name a path outside it", dst);
     if (bundle_in_use(src))
-        return fail(e, EX_TEMPFAIL, "its VM is running (AuxiliaryStorage is locked), so a copy would not be "
-                    "consistent; stop the VM, then clone");
+        return fail(e, EX_TEMPFAIL, "%s: its VM is running (AuxiliaryStorage is locked), so a copy would not be "
+                    "consistent; stop the VM, then clone", src);
     *method = CLONE_COW;
 #ifdef __APPLE__
     /* clonefile clones a whole directory tree in one call on APFS. */
@@ -2716,7 +2798,7 @@ static void ipsw_text(struct buf *out, const char *path, const struct ipsw_info 
     else
         buf_printf(out, "Size:              %s (%" PRIu64 " bytes), %" PRIu64 " entries\n",
                    human_size(size, sizeof size, info->size_bytes), info->size_bytes, info->entries);
-    buf_printf(out, "macOS:             %s (%s)\n", info->product_version, info->build);
+    buf_printf(out, "Version:           %s (%s)\n", info->product_version, info->build);
     buf_puts(out, "Product types:     ");
     for (size_t i = 0; info->product_types && i < info->product_types->count; i++)
         if (info->product_types->items[i]->type == PLIST_STRING)
@@ -2906,9 +2988,14 @@ static int log_scan_lines(struct log_scan *s, int fd, char *buf, size_t have, st
                 skipping = false;
                 continue;
             }
-            if (hit && hit < p)
-                hit = memmem(p, (size_t)(end - p), s->needle, nlen);
-            log_line(s, p, (size_t)(nl - p), !nlen || (hit && hit < nl));
+            if (nl - p > LOG_RECORD_MAX) {
+                s->stats.records++;
+                s->stats.oversized++;   /* wherever it lies in the file, a record this long is skipped */
+            } else {
+                if (hit && hit < p)
+                    hit = memmem(p, (size_t)(end - p), s->needle, nlen);
+                log_line(s, p, (size_t)(nl - p), !nlen || (hit && hit < nl));
+            }
             if (nl == end) {
                 p = end;
                 break;
@@ -3100,6 +3187,7 @@ static int log_capture_start(struct log_capture *c, const char *out_path, const 
     posix_spawn_file_actions_destroy(&fa);
     if (rc != 0) {
         c->pid = -1;
+        unlink(out_path);   /* no capture, no log file: reports must not point at one */
         return fail(e, EX_UNAVAILABLE, "cannot start %s: %s", argv[0], strerror(rc));
     }
     /* A tool that cannot read the log (no permission) exits at once: say so now. */
@@ -3108,6 +3196,7 @@ static int log_capture_start(struct log_capture *c, const char *out_path, const 
     int status;
     if (waitpid(c->pid, &status, WNOHANG) == c->pid) {
         c->pid = -1;
+        unlink(out_path);
         return fail(e, EX_UNAVAILABLE, "%s stopped at once (exit %d); see %s", argv[0],
                     WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), c->err_path);
     }
@@ -3140,6 +3229,9 @@ static void log_capture_stop(struct log_capture *c)
 /* --- Run folders: logs/<start time>/ in the bundle --- */
 
 #define RUNS_KEPT 20
+#define EPHEMERAL_LOGS_SUFFIX ".ephemeral-logs"
+
+static void free_names(char **names, size_t n);
 
 /* Returns true when name is a run folder's name ("2026-11-26T14-41-39", maybe "-2"). */
 static bool is_run_name(const char *name)
@@ -3170,6 +3262,46 @@ static size_t list_runs(const char *logs_dir, char ***names)
         closedir(d);
     if (n)
         qsort(*names, n, sizeof **names, compare_names);
+    return n;
+}
+
+/* Orders run folders by their names (start times), wherever they are. */
+static int compare_run_dirs(const void *a, const void *b)
+{
+    const char *x = strrchr(*(char *const *)a, '/'), *y = strrchr(*(char *const *)b, '/');
+    return strcmp(x ? x : *(char *const *)a, y ? y : *(char *const *)b);
+}
+
+/* Returns the folder where disposable runs of bundle keep their logs: NAME.ephemeral-logs beside it. */
+static void ephemeral_logs_dir(char *out, size_t size, const char *bundle)
+{
+    snprintf(out, size, "%s" EPHEMERAL_LOGS_SUFFIX, bundle);
+}
+
+/* Lists every run folder of a bundle, oldest first: logs/ inside it and the
+ * disposable runs' folder beside it.  Returns their count; *dirs holds full
+ * paths (free with free_names). */
+static size_t bundle_runs(const char *bundle, char ***dirs)
+{
+    char parents[2][VM_PATH_MAX];
+    size_t n = 0;
+    *dirs = NULL;
+    if (!path_join(parents[0], sizeof parents[0], bundle, BUNDLE_LOGS))
+        return 0;
+    ephemeral_logs_dir(parents[1], sizeof parents[1], bundle);
+    for (int p = 0; p < 2; p++) {
+        char **names;
+        size_t k = list_runs(parents[p], &names);
+        *dirs = xrealloc(*dirs, (n + k + 1) * sizeof **dirs);
+        for (size_t i = 0; i < k; i++) {
+            char dir[VM_PATH_MAX];
+            if (path_join(dir, sizeof dir, parents[p], names[i]))
+                (*dirs)[n++] = xstrdup(dir);
+        }
+        free_names(names, k);
+    }
+    if (n)
+        qsort(*dirs, n, sizeof **dirs, compare_run_dirs);
     return n;
 }
 
@@ -3357,6 +3489,7 @@ static void plist_to_json(struct json *j, const char *key, const struct plist *v
         json_bool(j, key, v->boolean);
         break;
     case PLIST_DATA:
+    case PLIST_NULL:
         json_null(j, key);
         break;
     }
@@ -3420,14 +3553,17 @@ static void keep_line(char ***lines, size_t *n, size_t *more, const struct log_e
     (*lines)[(*n)++] = b.data ? b.data : xstrdup("");
 }
 
-/* Collects PVG lines, the first negotiation, and errors and faults. */
+/* Collects PVG lines, the last negotiation, and errors and faults. */
 static void feedback_event(void *ctx, const struct log_event *ev)
 {
     struct feedback *f = ctx;
     if (is_pvg_event(ev)) {
         keep_line(&f->pvg_lines, &f->n_pvg, &f->more_pvg, ev);
-        if (!f->has_negotiation)
-            f->has_negotiation = pvg_parse_negotiation(ev, &f->negotiation);
+        struct pvg_negotiation n;
+        if (pvg_parse_negotiation(ev, &n)) {   /* the last one counts, as in pvg-log */
+            f->negotiation = n;
+            f->has_negotiation = true;
+        }
     }
     if (strcasecmp(ev->type, "Error") == 0 || strcasecmp(ev->type, "Fault") == 0)
         keep_line(&f->errors, &f->n_errors, &f->more_errors, ev);
@@ -3436,7 +3572,7 @@ static void feedback_event(void *ctx, const struct log_event *ev)
 /* Returns the string at a path of keys in run.json ("outcome", "result"), or NULL. */
 static const char *run_string(const struct plist *run, const char *a, const char *b)
 {
-    return plist_string(b ? plist_get(run, a) : run, b ? b : a);
+    return plist_string(b ? plist_dict(run, a) : run, b ? b : a);
 }
 
 /* Lists the VM process's crash reports written during [from, to]. */
@@ -3465,11 +3601,12 @@ static void find_crash_reports(struct feedback *f, time_t from, time_t to)
  * run_name is NULL).  Returns 0, or an exit code when the bundle is unusable. */
 static int feedback_gather(struct feedback *f, const char *bundle, const char *run_name, struct error *e)
 {
-    char path[VM_PATH_MAX], logs[VM_PATH_MAX];
+    char path[VM_PATH_MAX];
     struct error ignored = {0};
     snprintf(f->bundle, sizeof f->bundle, "%s", bundle);
-    if (!is_directory(bundle))
-        return fail(e, EX_NOINPUT, "no VM bundle here");
+    if (!looks_like_bundle(bundle))
+        return fail(e, EX_NOINPUT, "not a VM bundle (none of HardwareModel, MachineIdentifier, Config.plist or "
+                    "logs/ is there); name the bundle, e.g. 'macvm feedback ~/VM.bundle'");
     int rc = config_load(bundle, &f->config, e);
     if (rc)
         return rc;
@@ -3477,21 +3614,23 @@ static int feedback_gather(struct feedback *f, const char *bundle, const char *r
                 hardware_model_read(path, &f->hw, &ignored) == 0;
     f->has_ecid = path_join(path, sizeof path, bundle, BUNDLE_MACHINE_IDENTIFIER) &&
                   machine_identifier_read(path, &f->ecid, &ignored) == 0;
-    if (!path_join(logs, sizeof logs, bundle, BUNDLE_LOGS))
-        return fail(e, EX_USAGE, "bundle path too long");
-    char **names;
-    size_t n = list_runs(logs, &names);
-    const char *chosen = run_name ? run_name : n ? names[n - 1] : NULL;
+    char **runs;
+    size_t n = bundle_runs(bundle, &runs);
+    const char *chosen = n ? runs[n - 1] : NULL;
     if (run_name) {
-        bool known = false;
-        for (size_t i = 0; i < n; i++)
-            known |= strcmp(names[i], run_name) == 0;
-        if (!known) {
-            free_names(names, n);
-            return fail(e, EX_NOINPUT, "no run %s under logs/; 'macvm info' lists the runs", run_name);
+        chosen = NULL;
+        for (size_t i = 0; i < n; i++) {
+            const char *base = strrchr(runs[i], '/');
+            if (strcmp(base ? base + 1 : runs[i], run_name) == 0)
+                chosen = runs[i];
+        }
+        if (!chosen) {
+            free_names(runs, n);
+            return fail(e, EX_NOINPUT, "no run %s; 'macvm info' lists the runs", run_name);
         }
     }
-    if (chosen && path_join(f->run_dir, sizeof f->run_dir, logs, chosen)) {
+    if (chosen) {
+        snprintf(f->run_dir, sizeof f->run_dir, "%s", chosen);
         char *data;
         size_t len;
         if (path_join(path, sizeof path, f->run_dir, "run.json") &&
@@ -3503,7 +3642,7 @@ static int feedback_gather(struct feedback *f, const char *bundle, const char *r
         f->has_log = path_join(f->log_path, sizeof f->log_path, f->run_dir, "vz.ndjson") &&
                      access(f->log_path, R_OK) == 0;
     }
-    free_names(names, n);
+    free_names(runs, n);
     if (f->has_log) {
         int fd = open(f->log_path, O_RDONLY | O_CLOEXEC);
         struct log_scan s = {.fn = feedback_event, .ctx = f};
@@ -3558,7 +3697,7 @@ static void feedback_title(struct buf *b, const struct feedback *f)
     const char *result = f->has_run ? run_string(f->run, "outcome", "result") : NULL;
     const char *guest = f->config.installed_version[0] ? f->config.installed_version : NULL;
     const char *host = f->has_run ? run_string(f->run, "host", "os_version") : NULL;
-    const char *message = f->has_run ? plist_string(plist_get(plist_get(f->run, "outcome"), "error"), "message")
+    const char *message = f->has_run ? plist_string(plist_dict(plist_dict(f->run, "outcome"), "error"), "message")
                                      : NULL;
     buf_puts(b, "Virtualization: ");
     if (result && strcmp(result, "error") == 0)
@@ -3608,7 +3747,7 @@ static void feedback_markdown(struct buf *b, const struct feedback *f, bool on_h
     buf_free(&t);
 
     buf_puts(b, "## Host\n\n");
-    const struct plist *host = f->has_run ? plist_get(f->run, "host") : NULL;
+    const struct plist *host = f->has_run ? plist_dict(f->run, "host") : NULL;
     if (host && plist_string(host, "os_version")) {
         char line[256];
         snprintf(line, sizeof line, "%s (%s)", run_string(host, "model", NULL) ? run_string(host, "model", NULL) : "?",
@@ -3645,12 +3784,12 @@ static void feedback_markdown(struct buf *b, const struct feedback *f, bool on_h
         buf_printf(b, "- ECID: 0x%016" PRIx64 "\n", f->ecid);
 
     buf_puts(b, "\n## Configuration and start options\n\n");
-    const struct plist *spec = f->has_run ? plist_get(f->run, "spec") : NULL;
+    const struct plist *spec = f->has_run ? plist_dict(f->run, "spec") : NULL;
     if (spec) {
         uint64_t cpus = 0, mem = 0;
         plist_uint(spec, "cpu_count", UINT32_MAX, &cpus);
         plist_uint(spec, "memory_bytes", UINT64_MAX, &mem);
-        const struct plist *disp = plist_get(spec, "display"), *stub = plist_get(spec, "debug_stub");
+        const struct plist *disp = plist_dict(spec, "display"), *stub = plist_dict(spec, "debug_stub");
         uint64_t w = 0, h = 0, ppi = 0, port = 0;  /* 0: not recorded */
         plist_uint(disp, "width", UINT32_MAX, &w);
         plist_uint(disp, "height", UINT32_MAX, &h);
@@ -3673,20 +3812,25 @@ static void feedback_markdown(struct buf *b, const struct feedback *f, bool on_h
         buf_printf(b, "- audio: %s\n", plist_bool(spec, "audio", false) ? "yes" : "no");
         buf_printf(b, "- restored from saved state: %s\n", plist_bool(spec, "restore_saved_state", false) ? "yes" : "no");
     } else {
-        buf_printf(b, "- CPUs: %s\n- memory: %s\n", f->config.set & CONFIG_CPU ? "from Config.plist" : "host cores - 1",
-                   human_size(size, sizeof size, f->config.memory_bytes));
+        if (f->config.set & CONFIG_CPU)
+            buf_printf(b, "- CPUs: %u\n", f->config.cpu_count);
+        else
+            buf_puts(b, "- CPUs: host cores - 1 (default)\n");
+        buf_printf(b, "- memory: %s\n- display: %ux%u at %u ppi\n", human_size(size, sizeof size, f->config.memory_bytes),
+                   f->config.display_width, f->config.display_height, f->config.display_ppi);
+        md_item(b, "MAC address", f->config.mac_address);
     }
     buf_puts(b, "\nTo reproduce:\n\n```\n");
     feedback_command(b, f);
     buf_puts(b, "\n```\n");
 
     buf_puts(b, "\n## What happened\n\n");
-    const struct plist *outcome = f->has_run ? plist_get(f->run, "outcome") : NULL;
+    const struct plist *outcome = f->has_run ? plist_dict(f->run, "outcome") : NULL;
     if (outcome) {
         md_item(b, "started", plist_string(f->run, "started"));
         md_item(b, "stopped", plist_string(f->run, "stopped"));
         md_item(b, "outcome", plist_string(outcome, "result"));
-        const struct plist *err = plist_get(outcome, "error");
+        const struct plist *err = plist_dict(outcome, "error");
         if (err) {
             const struct plist *code = plist_get(err, "code");
             buf_printf(b, "- error: %s code %s%" PRIu64 ": %s\n", plist_string(err, "domain") ? plist_string(err, "domain") : "?",
@@ -3717,7 +3861,8 @@ static void feedback_markdown(struct buf *b, const struct feedback *f, bool on_h
     else
         buf_puts(b, f->has_log ? "- none in the run's log\n" : "- no log recorded for this run\n");
 
-    buf_puts(b, "\n## Attachments to add\n\n");
+    buf_puts(b, "\n## Attachments to add\n\n(These files are not redacted: they hold the ECID and MAC address. "
+                "Attach them only to a report Apple may see them in.)\n\n");
     if (f->has_log)
         buf_printf(b, "- the run's log: `%s`\n", f->log_path);
     if (f->has_run)
@@ -3740,7 +3885,7 @@ static void feedback_json(struct buf *b, const struct feedback *f, bool on_host)
     json_str(&j, "title", t.data);
     json_str(&j, "area", "Virtualization");
     buf_free(&t);
-    const struct plist *host = f->has_run ? plist_get(f->run, "host") : NULL;
+    const struct plist *host = f->has_run ? plist_dict(f->run, "host") : NULL;
     if (host)
         plist_to_json(&j, "host", host);
     else
@@ -3763,7 +3908,7 @@ static void feedback_json(struct buf *b, const struct feedback *f, bool on_host)
         json_str(&j, "ecid", ecid);
     }
     json_close(&j, '}');
-    const struct plist *spec = f->has_run ? plist_get(f->run, "spec") : NULL;
+    const struct plist *spec = f->has_run ? plist_dict(f->run, "spec") : NULL;
     if (spec)
         plist_to_json(&j, "configuration", spec);
     else
@@ -3772,7 +3917,7 @@ static void feedback_json(struct buf *b, const struct feedback *f, bool on_host)
     feedback_command(&cmd, f);
     json_str(&j, "reproduce", cmd.data);
     buf_free(&cmd);
-    const struct plist *outcome = f->has_run ? plist_get(f->run, "outcome") : NULL;
+    const struct plist *outcome = f->has_run ? plist_dict(f->run, "outcome") : NULL;
     if (outcome)
         plist_to_json(&j, "outcome", outcome);
     else
@@ -3803,6 +3948,11 @@ static void feedback_json(struct buf *b, const struct feedback *f, bool on_host)
     json_open(&j, "attachments", '[');
     if (f->has_log)
         json_str(&j, NULL, f->log_path);
+    if (f->has_run) {
+        char record[VM_PATH_MAX];
+        if (path_join(record, sizeof record, f->run_dir, "run.json"))
+            json_str(&j, NULL, record);
+    }
     for (size_t i = 0; i < f->n_crash; i++)
         json_str(&j, NULL, f->crash_reports[i]);
     json_close(&j, ']');
@@ -3815,7 +3965,7 @@ static void feedback_json(struct buf *b, const struct feedback *f, bool on_host)
 /* What to take out of a report: the ECID in its spellings and user names.
  * Home directories and MAC addresses are found by their shape. */
 struct redaction {
-    char ecid[3][24];       /* 0x%016llx, 0x%llx, decimal */
+    char ecid[5][24];       /* 0x%016llx, 0x%llx, %016llx, %llx, decimal */
     bool has_ecid;
     char user[64];
     char home[VM_PATH_MAX];
@@ -3852,13 +4002,21 @@ static size_t home_at(const char *p, char *name, size_t size)
     return 0;
 }
 
-/* Returns true when the whole word w (at least 3 characters) stands at p. */
+static bool is_word_char(char c)
+{
+    return isalnum((unsigned char)c) || c == '_';
+}
+
+/* Returns true when the whole word w (at least 3 characters) stands at p,
+ * and is not a JSON key (a report's keys stay as documented). */
 static bool word_at(const char *p, const char *start, const char *w, bool nocase)
 {
     size_t n = strlen(w);
     if (n < 3 || (nocase ? strncasecmp(p, w, n) : strncmp(p, w, n)) != 0)
         return false;
-    return (p == start || !isalnum((unsigned char)p[-1])) && !isalnum((unsigned char)p[n]);
+    if ((p > start && is_word_char(p[-1])) || is_word_char(p[n]))
+        return false;
+    return !(p > start && p[-1] == '"' && p[n] == '"' && p[n + 1] == ':');
 }
 
 /* Returns a redacted copy of text in out: ECIDs become <ECID>, MAC addresses
@@ -3870,7 +4028,7 @@ static void redact(struct buf *out, const char *text, const struct redaction *r)
         char name[64];
         size_t n;
         bool ecid = false;
-        for (int i = 0; r->has_ecid && i < 3 && !ecid; i++)
+        for (int i = 0; r->has_ecid && i < 5 && !ecid; i++)
             if (word_at(p, text, r->ecid[i], true)) {
                 buf_puts(out, "<ECID>");
                 p += strlen(r->ecid[i]);
@@ -3908,7 +4066,9 @@ static void redaction_for(struct redaction *r, const struct feedback *f)
     if ((r->has_ecid = f->has_ecid)) {
         snprintf(r->ecid[0], sizeof r->ecid[0], "0x%016" PRIx64, f->ecid);
         snprintf(r->ecid[1], sizeof r->ecid[1], "0x%" PRIx64, f->ecid);
-        snprintf(r->ecid[2], sizeof r->ecid[2], "%" PRIu64, f->ecid);
+        snprintf(r->ecid[2], sizeof r->ecid[2], "%016" PRIx64, f->ecid);
+        snprintf(r->ecid[3], sizeof r->ecid[3], "%" PRIx64, f->ecid);
+        snprintf(r->ecid[4], sizeof r->ecid[4], "%" PRIu64, f->ecid);
     }
     const char *user = getenv("USER");
     struct passwd *pw = getpwuid(getuid());
@@ -4044,9 +4204,13 @@ static int resolve_vm_spec(const struct run_options *o, const char *bundle, cons
     if (!spec_set_bundle(s, o->ephemeral ? clone : bundle))
         return fail(e, EX_USAGE, "the bundle path is too long");
 
-    s->cpu_count = o->cpu_count ? o->cpu_count : c->cpu_count ? c->cpu_count : compute_cpu_count(host);
+    /* Apple's defaults give way to what the installed macOS needs; values the user chose do not. */
+    unsigned cpus = compute_cpu_count(host);
+    uint64_t memory = compute_memory_size(host);
+    s->cpu_count = o->cpu_count ? o->cpu_count : c->cpu_count ? c->cpu_count
+                 : cpus > c->min_cpu_count ? cpus : c->min_cpu_count;
     s->memory_bytes = o->memory_bytes ? o->memory_bytes : (c->set & CONFIG_MEMORY) ? c->memory_bytes
-                    : compute_memory_size(host);
+                    : memory > c->min_memory_bytes ? memory : c->min_memory_bytes;
     int rc = check_resources(s, host, c, e);
     if (rc)
         return rc;
@@ -4355,8 +4519,8 @@ static void doctor_image(struct doctor *d, const struct host_info *host, const s
 {
     char md[64];
     if (!ipsw_vm_capable(img))
-        check_add(d, "image", CHECK_FAIL, "macOS %s (%s) does not install in a VM; download a restore image "
-                  "for Apple Silicon Macs (UniversalMac_*_Restore.ipsw)", img->product_version, img->build);
+        check_add(d, "image", CHECK_FAIL, "this image (version %s, build %s) does not install in a VM; download a "
+                  "restore image for Apple Silicon Macs (UniversalMac_*_Restore.ipsw)", img->product_version, img->build);
     doctor_host_os(d, host, img);
     if (!img->mobile_device_min_version)
         return;
@@ -4483,7 +4647,7 @@ static int parse_json_option(const char *command, int argc, char **argv, bool *j
 {
     static const struct option longs[] = {{"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {0}};
     *json = false;
-    for (int c; (c = next_option(command, argc, argv, "jh", longs)) != -1;) {
+    for (int c; (c = next_option(command, argc, argv, "h", longs)) != -1;) {
         if (c != 'j')
             return c == 'H' ? -1 : EX_USAGE;
         *json = true;
@@ -4658,9 +4822,12 @@ struct bundle_info {
 
 static void info_problem(struct bundle_info *bi, const char *file, const struct error *e)
 {
+    /* These files were made together and belong together: one cannot be remade alone. */
+    static const char *const restore = "; restore the bundle from a clone or backup, or install a new one";
     if (bi->n_problems < sizeof bi->problems / sizeof *bi->problems) {
         snprintf(bi->problems[bi->n_problems].file, sizeof bi->problems[0].file, "%s", file);
-        snprintf(bi->problems[bi->n_problems].text, sizeof bi->problems[0].text, "%s", e->text);
+        snprintf(bi->problems[bi->n_problems].text, sizeof bi->problems[0].text, "%.900s%s", e->text,
+                 strcmp(file, BUNDLE_CONFIG) == 0 ? "" : restore);
         bi->n_problems++;
     }
 }
@@ -4701,20 +4868,18 @@ static void bundle_inspect(const char *bundle, struct bundle_info *bi)
     }
     path_join(path, sizeof path, bundle, BUNDLE_SAVE_FILE);
     bi->saved_state = access(path, F_OK) == 0;
-    path_join(path, sizeof path, bundle, BUNDLE_LOGS);
-    bi->n_runs = list_runs(path, &bi->runs);
+    bi->n_runs = bundle_runs(bundle, &bi->runs);
 }
 
-/* Returns the recorded outcome of run `name` ("guest-stopped", "error", ...) in out. */
-static const char *run_outcome(const char *bundle, const char *name, char *out, size_t size)
+/* Returns the recorded outcome of the run in dir ("guest-stopped", "error", ...) in out. */
+static const char *run_outcome(const char *dir, char *out, size_t size)
 {
-    char dir[VM_PATH_MAX], logs[VM_PATH_MAX], path[VM_PATH_MAX];
+    char path[VM_PATH_MAX];
     char *data;
     size_t len;
     struct error e = {0};
     snprintf(out, size, "unrecorded");
-    if (!path_join(logs, sizeof logs, bundle, BUNDLE_LOGS) || !path_join(dir, sizeof dir, logs, name) ||
-        !path_join(path, sizeof path, dir, "run.json") || read_file(path, SMALL_FILE_MAX, &data, &len, &e) != 0)
+    if (!path_join(path, sizeof path, dir, "run.json") || read_file(path, SMALL_FILE_MAX, &data, &len, &e) != 0)
         return out;
     struct arena a = {0};
     const char *result = run_string(json_parse(data, len, &a, NULL), "outcome", "result");
@@ -4723,6 +4888,17 @@ static const char *run_outcome(const char *bundle, const char *name, char *out, 
     arena_free(&a);
     free(data);
     return out;
+}
+
+/* Returns a run folder's name, and whether it is a disposable run's. */
+static const char *run_name(const char *dir, bool *ephemeral)
+{
+    const char *base = strrchr(dir, '/');
+    char parent[VM_PATH_MAX];
+    path_dir(parent, sizeof parent, dir);
+    size_t n = strlen(parent), k = strlen(EPHEMERAL_LOGS_SUFFIX);
+    *ephemeral = n > k && strcmp(parent + n - k, EPHEMERAL_LOGS_SUFFIX) == 0;
+    return base ? base + 1 : dir;
 }
 
 static void info_json(struct buf *b, const char *bundle, const struct bundle_info *bi)
@@ -4793,9 +4969,12 @@ static void info_json(struct buf *b, const char *bundle, const struct bundle_inf
     json_bool(&j, "saved_state", bi->saved_state);
     json_open(&j, "runs", '[');
     for (size_t i = 0; i < bi->n_runs; i++) {
+        bool ephemeral;
         json_open(&j, NULL, '{');
-        json_str(&j, "name", bi->runs[i]);
-        json_str(&j, "outcome", run_outcome(bundle, bi->runs[i], outcome, sizeof outcome));
+        json_str(&j, "name", run_name(bi->runs[i], &ephemeral));
+        json_str(&j, "outcome", run_outcome(bi->runs[i], outcome, sizeof outcome));
+        json_bool(&j, "ephemeral", ephemeral);
+        json_str(&j, "folder", bi->runs[i]);
         json_close(&j, '}');
     }
     json_close(&j, ']');
@@ -4816,8 +4995,11 @@ static void info_text(struct buf *b, const char *bundle, const struct bundle_inf
     char a[32], d[32], outcome[32];
     buf_printf(b, "Bundle:             %s\n", bundle);
     if (c->installed_version[0])
-        buf_printf(b, "Installed:          macOS %s (%s) from %s%s\n", c->installed_version, c->installed_build,
-                   c->installed_from, c->install_completed ? "" : " -- INCOMPLETE: the install did not finish");
+        buf_printf(b, "Installed:          macOS %s (%s) from %s\n", c->installed_version, c->installed_build,
+                   c->installed_from);
+    if (!c->install_completed)
+        buf_printf(b, "                    INCOMPLETE: the install did not finish, so it cannot boot; to retry: "
+                      "rm -r %s && macvm install --ipsw PATH/%s %s\n", bundle, c->installed_from, bundle);
     else
         buf_puts(b, "Installed:          not recorded (no Config.plist: a bundle made outside macvm)\n");
     const char *unreadable = "missing or damaged (see below)\n";
@@ -4850,9 +5032,14 @@ static void info_text(struct buf *b, const char *bundle, const struct bundle_inf
                c->set & CONFIG_DISPLAY ? "" : " (default)");
     buf_printf(b, "Network:            NAT, MAC %s\n", c->mac_address[0] ? c->mac_address : "chosen by Virtualization (default)");
     buf_printf(b, "Saved state:        %s\n", bi->saved_state ? "yes (SaveFile.vzvmsave; the next run resumes it)" : "none");
-    buf_printf(b, "Runs:               %zu recorded under logs/\n", bi->n_runs);
-    for (size_t i = bi->n_runs > 5 ? bi->n_runs - 5 : 0; i < bi->n_runs; i++)
-        buf_printf(b, "  %s  %s\n", bi->runs[i], run_outcome(bundle, bi->runs[i], outcome, sizeof outcome));
+    buf_printf(b, "Runs:               %zu recorded (logs/, and NAME.ephemeral-logs/ for disposable runs)\n",
+               bi->n_runs);
+    for (size_t i = bi->n_runs > 5 ? bi->n_runs - 5 : 0; i < bi->n_runs; i++) {
+        bool ephemeral;
+        const char *name = run_name(bi->runs[i], &ephemeral);
+        buf_printf(b, "  %s  %s%s\n", name, run_outcome(bi->runs[i], outcome, sizeof outcome),
+                   ephemeral ? " (disposable)" : "");
+    }
 }
 
 /* macvm info [BUNDLE] [--json] */
@@ -4900,8 +5087,8 @@ static int cmd_clone(int argc, char **argv)
     enum clone_method how = CLONE_NONE;
     struct error e = {0};
     int rc = bundle_clone(src, dst, &how, &e);
-    if (rc)
-        return report(rc == EXIT_INTERRUPTED ? "clone" : src, &e);
+    if (rc)   /* the message names the path at fault */
+        return report("clone", &e);
     printf("%s -> %s: %s\n", src, dst, how == CLONE_COW ? "copy-on-write clone (takes no space until either changes)"
                                                         : "sparse copy (this filesystem cannot clone; holes kept)");
     return 0;
@@ -4941,7 +5128,7 @@ static int parse_run_options(int argc, char **argv, struct run_options *o)
     };
     unsigned long long n;
     *o = (struct run_options){0};
-    for (int c; (c = next_option("run", argc, argv, "jh", longs)) != -1;) {
+    for (int c; (c = next_option("run", argc, argv, "h", longs)) != -1;) {
         switch (c) {
         case O_DRY: o->dry_run = true; break;
         case 'j': o->json = true; break;
@@ -4993,8 +5180,9 @@ static int load_for_run(const char *bundle, struct vm_config *c, uint64_t *ecid,
     if (rc || (rc = config_load(bundle, c, e)))
         return rc;
     if (!c->install_completed)
-        return fail(e, EX_DATAERR, "its install did not complete, so it cannot boot; remove it and install again: "
-                    "rm -r %s && macvm install %s", bundle, bundle);
+        return fail(e, EX_DATAERR, "its install of macOS %s did not complete, so it cannot boot; remove it and install "
+                    "again: rm -r %s && macvm install --ipsw PATH/%s %s", c->installed_version, bundle,
+                    c->installed_from, bundle);
     const char *needed[] = {BUNDLE_AUX, BUNDLE_HARDWARE_MODEL, BUNDLE_MACHINE_IDENTIFIER};
     for (int i = 0; i < 3; i++)
         if (!path_join(path, sizeof path, bundle, needed[i]) || access(path, R_OK) != 0)
@@ -5075,7 +5263,7 @@ static int run_ephemeral(struct vm_spec *spec, const struct host_info *host, con
         return report(spec->source_bundle, &e);
     }
     spec_set_bundle(spec, clone);
-    snprintf(logs, sizeof logs, "%s.ephemeral-logs", spec->source_bundle);
+    ephemeral_logs_dir(logs, sizeof logs, spec->source_bundle);
     printf("macvm: running a disposable %s of %s; it is removed when the VM stops\n",
            how == CLONE_COW ? "clone" : "copy", spec->source_bundle);
     fflush(stdout);
@@ -5177,9 +5365,7 @@ static int fetch_latest(char *path, size_t size)
         printf("macvm: using the finished download %s\n", path);
         return 0;
     }
-    char parent[VM_PATH_MAX];
-    path_dir(parent, sizeof parent, dir);
-    if ((mkdir(parent, 0755) != 0 && errno != EEXIST) || (mkdir(dir, 0755) != 0 && errno != EEXIST))
+    if (make_directories(dir) != 0)
         return fprintf(stderr, "macvm: %s: cannot create the cache: %s\n", dir, strerror(errno)), EX_CANTCREAT;
     snprintf(resume, sizeof resume, "%s.resume", path);
     printf("macvm: downloading %s\n", url);
@@ -5193,30 +5379,21 @@ static int fetch_latest(char *path, size_t size)
 }
 
 /* Refuses an image that cannot work here, before anything is created.
- * Returns 0 or an exit code with *e. */
-static int install_preflight(const struct ipsw_info *img, const struct install_options *o,
-                             const struct host_info *host, unsigned cpus, uint64_t memory, struct error *e)
+ * (CPUs and memory are checked with the VM description.)  Returns 0 or an exit code with *e. */
+static int install_preflight(const struct ipsw_info *img, const struct host_info *host, struct error *e)
 {
     if (!ipsw_vm_capable(img))
-        return fail(e, EX_DATAERR, "macOS %s (%s) does not install in a VM (%s); use a restore image for "
+        return fail(e, EX_DATAERR, "this image (version %s, build %s) does not install in a VM (%s); use a restore image for "
                     "Apple Silicon Macs (UniversalMac_*_Restore.ipsw), or --latest", img->product_version,
                     img->build, img->lists_virtual_mac ? "no vma2macosap build identity" : "no VirtualMac2,1");
     if (img->min_host_os && version_compare(host->os_version, img->min_host_os) < 0)
         return fail(e, EX_UNAVAILABLE, "macOS %s needs macOS %s or later on the host, and this Mac runs %s: update "
                     "macOS, or install an older image", img->product_version, img->min_host_os, host->os_version);
-    if (img->has_min_cpu && cpus < img->min_cpu_count)
-        return fail(e, EX_USAGE, "%u CPUs is fewer than the %" PRIu64 " macOS %s needs; use --cpus %" PRIu64
-                    "%s", cpus, img->min_cpu_count, img->product_version, img->min_cpu_count,
-                    o->cpu_count ? "" : " (this Mac has too few cores to spare)");
-    if (img->has_min_memory && memory < img->min_memory_mb << 20)
-        return fail(e, EX_USAGE, "%" PRIu64 " MiB of memory is less than the %" PRIu64 " MB macOS %s needs; use "
-                    "--memory %" PRIu64 "M", memory >> 20, img->min_memory_mb, img->product_version, img->min_memory_mb);
     return 0;
 }
 
 /* Records in Config.plist what the bundle was installed from and with. */
-static struct vm_config install_config(const struct install_options *o, const char *ipsw, const struct ipsw_info *img,
-                                       unsigned cpus, uint64_t memory)
+static struct vm_config install_config(const struct install_options *o, const char *ipsw, const struct ipsw_info *img)
 {
     struct vm_config c = config_defaults();
     char name[256];
@@ -5228,11 +5405,11 @@ static struct vm_config install_config(const struct install_options *o, const ch
     snprintf(c.installed_build, sizeof c.installed_build, "%s", img->build);
     c.install_completed = false;
     if (o->cpu_count) {
-        c.cpu_count = cpus;
+        c.cpu_count = o->cpu_count;
         c.set |= CONFIG_CPU;
     }
     if (o->memory_bytes) {
-        c.memory_bytes = memory;
+        c.memory_bytes = o->memory_bytes;
         c.set |= CONFIG_MEMORY;
     }
     if (img->has_min_cpu) {
@@ -5246,53 +5423,54 @@ static struct vm_config install_config(const struct install_options *o, const ch
     return c;
 }
 
-/* Creates the bundle and installs macOS into it.  Returns the exit code. */
+/* Removes what bundle_create made, after a later step failed. */
+static void bundle_uncreate(const char *bundle)
+{
+    char path[VM_PATH_MAX];
+    if (path_join(path, sizeof path, bundle, BUNDLE_CONFIG))
+        unlink(path);
+    if (path_join(path, sizeof path, bundle, BUNDLE_DISK))
+        unlink(path);
+    rmdir(bundle);
+}
+
+/* Creates the bundle and installs macOS into it.  Everything that can be
+ * refused is refused before the bundle exists.  Returns the exit code. */
 static int install_into(const char *bundle, const char *ipsw, const struct install_options *o,
                         const struct host_info *host)
 {
     struct ipsw_info img;
     struct error e = {0};
     int rc = ipsw_inspect(ipsw, &img, &e);
+    if (rc == 0)
+        rc = install_preflight(&img, host, &e);
     if (rc) {
         ipsw_free(&img);
         return report(ipsw, &e);
     }
-    unsigned cpus = o->cpu_count ? o->cpu_count : compute_cpu_count(host);
-    uint64_t memory = o->memory_bytes ? o->memory_bytes : compute_memory_size(host);
-    if (img.has_min_memory && !o->memory_bytes && memory < img.min_memory_mb << 20)
-        memory = img.min_memory_mb << 20;   /* the default gives way to what the image needs */
-    if ((rc = install_preflight(&img, o, host, cpus, memory, &e))) {
-        ipsw_free(&img);
-        return report(ipsw, &e);
-    }
+    struct vm_config c = install_config(o, ipsw, &img);
+    ipsw_free(&img);
+    struct install_spec spec = {0};
+    struct run_options ro = {.cpu_count = o->cpu_count, .memory_bytes = o->memory_bytes, .headless = true,
+                             .no_log = true};
+    snprintf(spec.restore_image, sizeof spec.restore_image, "%s", ipsw);
+    if ((rc = resolve_vm_spec(&ro, bundle, &c, 0, host, &spec.vm, &e)))
+        return report("install", &e);
     struct restore_image_info ri = {0};
     struct bridge_error err = {0};
     int status = bridge_load_restore_image(ipsw, &ri, &err);
-    if (status == BRIDGE_OK && !ri.supported_on_host)
-        rc = fail(&e, EX_UNAVAILABLE, "Virtualization on this Mac (macOS %s) supports no hardware model of macOS %s: "
-                  "the host is too old for this image; update macOS or install an older image", host->os_version,
-                  img.product_version);
-    struct vm_config c = install_config(o, ipsw, &img, cpus, memory);
-    ipsw_free(&img);
     if (status != BRIDGE_OK)
         return report_bridge_error(ipsw, status, &err);
-    if (rc || (rc = bundle_create(bundle, o->disk_size, &e)))
-        return report(rc == EX_UNAVAILABLE ? ipsw : bundle, &e);
+    if (!ri.supported_on_host)
+        return fail(&e, EX_UNAVAILABLE, "Virtualization on this Mac (macOS %s) supports no hardware model of macOS "
+                    "%s: the host is too old for this image; update macOS or install an older image",
+                    host->os_version, c.installed_version), report(ipsw, &e);
+    if ((rc = bundle_create(bundle, o->disk_size, &e)))
+        return report(bundle, &e);
     if ((rc = config_save(bundle, &c, &e))) {
-        char disk[VM_PATH_MAX];
-        path_join(disk, sizeof disk, bundle, BUNDLE_DISK);
-        unlink(disk);
-        rmdir(bundle);
+        bundle_uncreate(bundle);
         return report(bundle, &e);
     }
-    struct install_spec spec = {0};
-    struct run_options ro = {.cpu_count = cpus, .memory_bytes = memory, .headless = true, .no_log = true};
-    c.set |= CONFIG_CPU | CONFIG_MEMORY;   /* the install's values, for resolve_vm_spec only */
-    c.cpu_count = cpus;
-    c.memory_bytes = memory;
-    snprintf(spec.restore_image, sizeof spec.restore_image, "%s", ipsw);
-    if ((rc = resolve_vm_spec(&ro, bundle, &c, 0, host, &spec.vm, &e)))
-        return report(bundle, &e);
     printf("macvm: installing macOS %s (%s) into %s\n", c.installed_version, c.installed_build, bundle);
     struct progress p;
     progress_init(&p, "install", false);
@@ -5325,7 +5503,7 @@ static int cmd_install(int argc, char **argv)
     };
     struct install_options o = {.disk_size = DEFAULT_DISK_SIZE};
     unsigned long long n;
-    for (int c; (c = next_option("install", argc, argv, "i:ld:c:m:h", longs)) != -1;) {
+    for (int c; (c = next_option("install", argc, argv, "h", longs)) != -1;) {
         switch (c) {
         case 'i': o.ipsw = optarg; break;
         case 'l': o.latest = true; break;
@@ -5451,7 +5629,7 @@ static int cmd_pvg_log(int argc, char **argv)
     };
     const char *file = NULL, *last = NULL;
     struct pvg_printer p = {0};
-    for (int c; (c = next_option("pvg-log", argc, argv, "l:t:jh", longs)) != -1;) {
+    for (int c; (c = next_option("pvg-log", argc, argv, "h", longs)) != -1;) {
         switch (c) {
         case 'l': file = optarg; break;
         case 't': last = optarg; break;
@@ -5480,18 +5658,18 @@ static int cmd_pvg_log(int argc, char **argv)
         if (file) {
             snprintf(source, sizeof source, "%s", file);
         } else {
-            char bundle[VM_PATH_MAX], logs[VM_PATH_MAX], run[VM_PATH_MAX], **names;
+            char bundle[VM_PATH_MAX], **runs;
             bundle_path(bundle, sizeof bundle, optind < argc ? argv[optind] : NULL);
             if (!is_directory(bundle))
                 return fail(&e, EX_NOINPUT, "no VM bundle here; name a bundle, or use --log FILE"), report(bundle, &e);
-            path_join(logs, sizeof logs, bundle, BUNDLE_LOGS);
-            size_t n = list_runs(logs, &names);
-            bool ok = n && path_join(run, sizeof run, logs, names[n - 1]) &&
-                      path_join(source, sizeof source, run, "vz.ndjson");
-            free_names(names, n);
-            if (!ok)
-                return fail(&e, EX_NOINPUT, "no recorded run under logs/; run the VM with 'macvm run', or use "
-                            "--log FILE"), report(bundle, &e);
+            size_t n = bundle_runs(bundle, &runs);
+            bool found = false;
+            for (size_t i = n; i-- > 0 && !found;)   /* the newest run that recorded its log */
+                found = path_join(source, sizeof source, runs[i], "vz.ndjson") && access(source, F_OK) == 0;
+            free_names(runs, n);
+            if (!found)
+                return fail(&e, EX_NOINPUT, "no recorded run with a log (runs with --no-log have none); run the VM "
+                            "with 'macvm run', or use --log FILE"), report(bundle, &e);
         }
         struct stat st;
         if ((fd = open(source, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
@@ -5509,6 +5687,7 @@ static int cmd_pvg_log(int argc, char **argv)
     buf_free(&p.out);
     if (rc)
         return report(source, &e);
+    fflush(stdout);   /* the lines found come before what is said about them */
     if (s.stats.malformed || s.stats.oversized)
         fprintf(stderr, "macvm: %s: skipped %" PRIu64 " malformed and %" PRIu64 " oversized records\n", source,
                 s.stats.malformed, s.stats.oversized);
@@ -5539,7 +5718,7 @@ static int cmd_feedback(int argc, char **argv)
     };
     const char *output = NULL, *run = NULL;
     bool json = false, redacted = true, force = false;
-    for (int c; (c = next_option("feedback", argc, argv, "o:jnfr:h", longs)) != -1;) {
+    for (int c; (c = next_option("feedback", argc, argv, "o:h", longs)) != -1;) {
         switch (c) {
         case 'o': output = optarg; break;
         case 'j': json = true; break;
@@ -5604,7 +5783,7 @@ static int cmd_doctor(int argc, char **argv)
     };
     const char *ipsw = NULL;
     bool json = false;
-    for (int c; (c = next_option("doctor", argc, argv, "i:jh", longs)) != -1;) {
+    for (int c; (c = next_option("doctor", argc, argv, "h", longs)) != -1;) {
         switch (c) {
         case 'i': ipsw = optarg; break;
         case 'j': json = true; break;

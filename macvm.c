@@ -804,6 +804,7 @@ struct xml_parser {
     const char *p, *end, *start;
     struct arena *arena;
     struct error *err;
+    const char *skip_key;       /* values of dict members with this key are skipped, not built */
 };
 
 static int xml_fail(struct xml_parser *x, const char *what)
@@ -813,9 +814,14 @@ static int xml_fail(struct xml_parser *x, const char *what)
     return EX_DATAERR;
 }
 
+static bool xml_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
 static void xml_skip_space(struct xml_parser *x)
 {
-    while (x->p < x->end && isspace((unsigned char)*x->p))
+    while (x->p < x->end && xml_space(*x->p))
         x->p++;
 }
 
@@ -870,7 +876,8 @@ static bool xml_tag(struct xml_parser *x, char *name, size_t size, bool *closing
     if (*closing)
         x->p++;
     size_t n = 0;
-    while (x->p < x->end && (isalnum((unsigned char)*x->p) || *x->p == '_' || *x->p == '-')) {
+    while (x->p < x->end && ((*x->p >= 'a' && *x->p <= 'z') || (*x->p >= 'A' && *x->p <= 'Z') ||
+                             (*x->p >= '0' && *x->p <= '9') || *x->p == '_' || *x->p == '-')) {
         if (n + 1 >= size)
             return false;
         name[n++] = *x->p++;
@@ -946,8 +953,15 @@ static size_t xml_entity(const char *p, const char *end, struct buf *b)
  * Returns the text in the arena (its length in *len), or NULL on bad input. */
 static const char *xml_text(struct xml_parser *x, const char *name, size_t *len)
 {
-    char close[64];
-    size_t close_len = (size_t)snprintf(close, sizeof close, "</%s>", name);
+    char close[64];   /* "</name>", built by hand: this runs for every element of a 200 KB manifest */
+    size_t name_len = strlen(name), close_len = name_len + 3;
+    if (close_len >= sizeof close)
+        return NULL;
+    close[0] = '<';
+    close[1] = '/';
+    memcpy(close + 2, name, name_len);
+    close[name_len + 2] = '>';
+    close[close_len] = 0;
     /* Most text has no entity and no CDATA: copy it straight into the arena. */
     const char *lt = memchr(x->p, '<', (size_t)(x->end - x->p));
     if (lt && !memchr(x->p, '&', (size_t)(lt - x->p)) && (size_t)(x->end - lt) >= close_len &&
@@ -991,29 +1005,30 @@ bad:
     return NULL;
 }
 
-/* Decodes base64, ignoring white space.  Returns false on a bad character. */
-static bool base64_decode(const char *s, size_t n, struct buf *out)
+/* Decodes base64, ignoring white space, into out (room for n * 3 / 4 + 3
+ * bytes).  Returns the decoded length, or -1 on a bad character. */
+static long base64_decode(const char *s, size_t n, uint8_t *out)
 {
     uint32_t acc = 0;
     int bits = 0;
+    long len = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         int v = c >= 'A' && c <= 'Z' ? c - 'A' : c >= 'a' && c <= 'z' ? c - 'a' + 26
               : c >= '0' && c <= '9' ? c - '0' + 52 : c == '+' ? 62 : c == '/' ? 63 : -1;
         if (v < 0) {
-            if (isspace(c) || c == '=')
+            if (xml_space((char)c) || c == '=')
                 continue;
-            return false;
+            return -1;
         }
         acc = acc << 6 | (uint32_t)v;
         bits += 6;
         if (bits >= 8) {
             bits -= 8;
-            char byte = (char)(acc >> bits & 0xFF);
-            buf_add(out, &byte, 1);
+            out[len++] = (uint8_t)(acc >> bits);
         }
     }
-    return true;
+    return len;
 }
 
 /* Parses a plist integer text ("-12", "42", "0x1F").  Returns false when malformed. */
@@ -1059,6 +1074,53 @@ static bool parse_plist_date(const char *s, double *out)
 
 static struct plist *xml_value(struct xml_parser *x, int depth);
 
+/* Skips one value element and everything in it without building anything:
+ * it only counts nested <dict> and <array>.  Returns false when the input
+ * ends first. */
+static bool xml_skip_value(struct xml_parser *x)
+{
+    char name[32];
+    bool closing, empty;
+    if (!xml_tag(x, name, sizeof name, &closing, &empty) || closing) {
+        xml_fail(x, "expected a value element");
+        return false;
+    }
+    if (empty)
+        return true;
+    bool container = strcmp(name, "dict") == 0 || strcmp(name, "array") == 0;
+    int depth = 1;
+    while (depth > 0) {
+        const char *lt = memchr(x->p, '<', (size_t)(x->end - x->p));
+        if (!lt)
+            break;
+        x->p = lt;
+        if (xml_starts(x, "<![CDATA[")) {
+            if (!xml_skip_past(x, "]]>"))
+                break;
+            continue;
+        }
+        const char *n = x->p + 1 + (x->end - x->p > 1 && x->p[1] == '/');
+        if (container && n < x->end && *n != 'd' && *n != 'a') {
+            /* neither <dict> nor <array>: only the end of the tag matters */
+            const char *gt = memchr(x->p, '>', (size_t)(x->end - x->p));
+            if (!gt)
+                break;
+            x->p = gt + 1;
+            continue;
+        }
+        if (!xml_tag(x, name, sizeof name, &closing, &empty))
+            break;
+        bool nests = strcmp(name, "dict") == 0 || strcmp(name, "array") == 0;
+        if (!empty && (!container || nests))
+            depth += closing ? -1 : 1;
+    }
+    if (depth > 0) {
+        xml_fail(x, "an element that never closes");
+        return false;
+    }
+    return true;
+}
+
 /* Parses the members of <dict> or <array> up to its closing tag. */
 static struct plist *xml_container(struct xml_parser *x, bool is_dict, int depth)
 {
@@ -1087,6 +1149,11 @@ static struct plist *xml_container(struct xml_parser *x, bool is_dict, int depth
             }
         } else {
             x->p = mark;
+        }
+        if (key && x->skip_key && strcmp(key, x->skip_key) == 0) {
+            if (!xml_skip_value(x))
+                return NULL;
+            continue;
         }
         struct plist *v = xml_value(x, depth + 1);
         if (!v)
@@ -1150,15 +1217,14 @@ static struct plist *xml_value(struct xml_parser *x, int depth)
         }
     } else if (strcmp(name, "data") == 0) {
         v = plist_new(x->arena, PLIST_DATA);
-        struct buf b = {0};
-        if (!base64_decode(text, len, &b)) {
-            buf_free(&b);
+        uint8_t *data = arena_alloc(x->arena, len / 4 * 3 + 3);
+        long n = base64_decode(text, len, data);
+        if (n < 0) {
             xml_fail(x, "<data> that is not base64");
             return NULL;
         }
-        v->data = (const uint8_t *)arena_strndup(x->arena, b.data ? b.data : "", b.len);
-        v->count = b.len;
-        buf_free(&b);
+        v->data = data;
+        v->count = (size_t)n;
     } else if (strcmp(name, "date") == 0) {
         v = plist_new(x->arena, PLIST_DATE);
         if (!parse_plist_date(text, &v->real)) {
@@ -1173,9 +1239,10 @@ static struct plist *xml_value(struct xml_parser *x, int depth)
 }
 
 /* Parses an XML plist.  Returns the root, or NULL with *err set (EX_DATAERR). */
-static struct plist *plist_parse_xml(const char *buf, size_t len, struct arena *a, struct error *err)
+static struct plist *plist_parse_xml(const char *buf, size_t len, struct arena *a, struct error *err,
+                                     const char *skip_key)
 {
-    struct xml_parser x = {buf, buf + len, buf, a, err};
+    struct xml_parser x = {buf, buf + len, buf, a, err, skip_key};
     char name[32];
     bool closing, empty;
     const char *mark;
@@ -1471,7 +1538,7 @@ static struct plist *plist_parse(const char *buf, size_t len, struct arena *a, s
 {
     if (len >= 8 && memcmp(buf, "bplist", 6) == 0)
         return plist_parse_binary((const uint8_t *)buf, len, a, err);
-    return plist_parse_xml(buf, len, a, err);
+    return plist_parse_xml(buf, len, a, err, NULL);
 }
 
 /* Reads and parses the plist file at path (at most max bytes).
@@ -2744,8 +2811,11 @@ static int ipsw_inspect(const char *path, struct ipsw_info *info, struct error *
     zip_close(&z);
     if (rc)
         return rc;
+    /* The per-component Manifest dicts are most of a manifest's bytes, and macvm reads none of them. */
     struct error pe = {0};
-    struct plist *root = plist_parse(manifest, len, &info->arena, &pe);
+    struct plist *root = len >= 6 && memcmp(manifest, "bplist", 6) == 0
+                       ? plist_parse(manifest, len, &info->arena, &pe)
+                       : plist_parse_xml(manifest, len, &info->arena, &pe, "Manifest");
     free(manifest);
     if (!root)
         return fail(e, EX_DATAERR, "BuildManifest.plist is not a property list (%s)", pe.text);

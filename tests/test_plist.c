@@ -298,3 +298,36 @@ Test(json, writer_escapes_and_replaces_invalid_utf8)
                              "\"a\":[18446744073709551615,-5]}");
     buf_free(&b);
 }
+
+/* ipsw skips the per-component Manifest dicts of a BuildManifest: the rest
+ * of the tree is as a full parse builds it, and a Manifest that never closes
+ * is still an error. */
+Test(plist, skipped_manifest_dicts_leave_the_rest_intact)
+{
+    const char *doc = "<plist><dict><key>BuildIdentities</key><array><dict>"
+                      "<key>Manifest</key><dict><key>OS</key><dict><key>Digest</key><data>AAEC</data>"
+                      "<key>Info</key><dict><key>Path</key><string>a&lt;b</string></dict><key>E</key><dict/></dict>"
+                      "<key>L</key><array><string>x</string><array/></array></dict>"
+                      "<key>Info</key><dict><key>DeviceClass</key><string>vma2macosap</string></dict>"
+                      "</dict></array><key>ProductVersion</key><string>15.1</string></dict></plist>";
+    struct arena a = {0}, b = {0};
+    struct error e = {0};
+    struct plist *skipped = plist_parse_xml(doc, strlen(doc), &a, &e, "Manifest");
+    cr_assert(skipped, "%s", e.text);
+    struct plist *full = plist_parse(doc, strlen(doc), &b, &e);
+    cr_assert(full, "%s", e.text);
+    const struct plist *id = plist_get(skipped, "BuildIdentities")->items[0];
+    cr_expect_null(plist_get(id, "Manifest"));
+    cr_expect_str_eq(plist_string(plist_get(id, "Info"), "DeviceClass"), "vma2macosap");
+    cr_expect_str_eq(plist_string(skipped, "ProductVersion"), "15.1");
+    cr_expect_not_null(plist_get(plist_get(full, "BuildIdentities")->items[0], "Manifest"));
+    arena_free(&a);
+    arena_free(&b);
+
+    const char *open = "<plist><dict><key>Manifest</key><dict><key>OS</key><dict><key>x</key><true/></dict>";
+    struct arena c = {0};
+    e = (struct error){0};
+    cr_expect_null(plist_parse_xml(open, strlen(open), &c, &e, "Manifest"));
+    cr_expect_eq(e.code, EX_DATAERR);
+    arena_free(&c);
+}

@@ -86,7 +86,7 @@ check: criterion
 	$(CC) $(WARN) -O1 -g $(SANITIZE) -o build/asan/macvm macvm.c $(LDLIBS)
 	$(CC) $(WARN) -O1 -g $(SANITIZE) -DMACVM_EXTERNAL_BRIDGE -o build/asan/macvm-fake macvm.c tests/fake_bridge.c $(LDLIBS)
 	$(CC) $(WARN) -Wno-unused-function -O1 -g $(SANITIZE) $(TEST_FLAGS) -o build/asan/unit tests/unit.c $(LDLIBS) -lcriterion
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=tests/lsan.supp UBSAN_OPTIONS=print_stacktrace=1 \
 	MACVM_BIN=build/asan/macvm MACVM_FAKE_BIN=build/asan/macvm-fake build/asan/unit
 
 # Each target starts from the fixtures of its format and keeps what it finds in build/fuzz.

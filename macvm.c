@@ -382,8 +382,8 @@ static int print_buf(const struct buf *b)
 static bool path_join(char *out, size_t size, const char *dir, const char *name)
 {
     size_t dl = strlen(dir);
-    while (dl > 1 && dir[dl - 1] == '/')
-        dl--;
+    while (dl > 0 && dir[dl - 1] == '/')
+        dl--;   /* "/" itself becomes "", so its children are "/name" */
     int n = snprintf(out, size, "%.*s/%s", (int)dl, dir, name);
     return n >= 0 && (size_t)n < size;
 }
@@ -646,44 +646,30 @@ static int remove_tree(const char *path)
     return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* Set by SIGINT/SIGTERM while a long copy or download runs; the loop that
- * polls it undoes its partial work and returns EXIT_INTERRUPTED. */
-static volatile sig_atomic_t interrupted;
+/* Ctrl-C, SIGTERM and SIGHUP (a closed terminal) never kill macvm in the
+ * middle of work that leaves something behind: they set `interrupted`, and
+ * the loop that polls it undoes its partial work (a clone) or skips what has
+ * not begun (a VM start).  While a VM runs they become SIGINT, which the
+ * bridge turns into a request that the guest stop; so a run always ends with
+ * its record written and its disposable clone removed. */
+static volatile sig_atomic_t interrupted, vm_running;
 
 static void on_interrupt(int sig)
 {
-    (void)sig;
     interrupted = 1;
+    if (vm_running && sig != SIGINT)
+        kill(getpid(), SIGINT);
 }
 
-/* While a VM runs, SIGTERM and SIGHUP (a closed terminal) act as Ctrl-C, which
- * the bridge turns into a stop request, so that macvm always gets to record the
- * run and remove a disposable clone. */
-static void forward_as_interrupt(int sig)
-{
-    (void)sig;
-    kill(getpid(), SIGINT);
-}
-
-static void forward_termination(bool on)
+/* Installs on_interrupt for the rest of the command. */
+static void catch_interrupts(void)
 {
     struct sigaction sa = {0};
-    sa.sa_handler = on ? forward_as_interrupt : SIG_DFL;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-}
-
-/* Routes SIGINT and SIGTERM to the interrupted flag (or back to default). */
-static void catch_interrupts(bool on)
-{
-    struct sigaction sa = {0};
-    sa.sa_handler = on ? on_interrupt : SIG_DFL;
+    sa.sa_handler = on_interrupt;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    if (on)
-        interrupted = 0;
+    sigaction(SIGHUP, &sa, NULL);
 }
 
 /* ============================ 2. Property lists ============================ */
@@ -1852,7 +1838,7 @@ static struct plist *json_value(struct json_parser *j, int depth, bool keep)
     bool is_real = false;
     if (j->p < j->end && *j->p == '-')
         j->p++;
-    while (j->p < j->end && (isdigit((unsigned char)*j->p) || strchr(".eE+-", *j->p))) {
+    while (j->p < j->end && (isdigit((unsigned char)*j->p) || (*j->p && strchr(".eE+-", *j->p)))) {
         is_real |= !isdigit((unsigned char)*j->p);
         j->p++;
     }
@@ -2420,15 +2406,27 @@ static int machine_identifier_read(const char *path, uint64_t *ecid, struct erro
     return rc;
 }
 
-/* Returns the bundle path: the one given (without trailing slashes), or ~/VM.bundle. */
+/* Returns the bundle path, absolute and without "." or "..": the one given,
+ * or ~/VM.bundle.  Disposable clones and their logs go beside the bundle, so
+ * "VM.bundle/", "." or a link must all name the real folder. */
 static void bundle_path(char *out, size_t size, const char *given)
 {
+    char path[VM_PATH_MAX], dir[VM_PATH_MAX], real[PATH_MAX], name[256];
     if (given)
-        snprintf(out, size, "%s", given);
-    else if (!path_join(out, size, home_dir(), DEFAULT_BUNDLE))
-        snprintf(out, size, "%s", DEFAULT_BUNDLE);
-    for (size_t n = strlen(out); n > 1 && out[n - 1] == '/'; n--)
-        out[n - 1] = 0;   /* "VM.bundle/" names the same bundle, and its siblings must be found */
+        snprintf(path, sizeof path, "%s", given);
+    else if (!path_join(path, sizeof path, home_dir(), DEFAULT_BUNDLE))
+        snprintf(path, sizeof path, "%s", DEFAULT_BUNDLE);
+    if (realpath(path, real) && strlen(real) < size) {
+        memcpy(out, real, strlen(real) + 1);
+        return;
+    }
+    /* Not there yet (install creates it): resolve its folder. */
+    path_dir(dir, sizeof dir, path);
+    path_base(name, sizeof name, path);
+    if (realpath(dir, real) && strcmp(name, ".") != 0 && strcmp(name, "..") != 0 &&
+        path_join(out, size, real, name))
+        return;
+    snprintf(out, size, "%s", path);
 }
 
 /* Returns true when path holds any file of a bundle.  Reports are made from
@@ -2706,13 +2704,12 @@ static int bundle_clone(const char *src, const char *dst, enum clone_method *met
         signal(SIGXFSZ, old_xfsz);
         return fail(e, EX_CANTCREAT, "cannot create %s: %s", dst, strerror(errno));
     }
-    catch_interrupts(true);
-    rc = clone_contents(src, dst, method, e);
+    catch_interrupts();
+    rc = interrupted ? EXIT_INTERRUPTED : clone_contents(src, dst, method, e);
     if (rc == 0 && interrupted)
         rc = EXIT_INTERRUPTED;
     if (rc)
         remove_tree(dst);
-    catch_interrupts(false);
     signal(SIGXFSZ, old_xfsz);
     if (rc == EXIT_INTERRUPTED)
         fail(e, EXIT_INTERRUPTED, "interrupted; the partial clone %s was removed", dst);
@@ -3157,11 +3154,24 @@ static int log_scan_fd(struct log_scan *s, int fd, struct error *e)
     while ((r = read(fd, buf + have, 4096 - have)) > 0 || (r < 0 && errno == EINTR))
         if (r > 0 && (have += (size_t)r) == 4096)
             break;
+    /* The style shows in the first line that is not a header ("Filtering the
+     * log data using ..."): '[' opens --style json's one array. */
     size_t first = 0;
-    while (first < have && isspace((unsigned char)buf[first]))
-        first++;
+    for (;;) {
+        while (first < have && isspace((unsigned char)buf[first]))
+            first++;
+        const char *nl = memchr(buf + first, '\n', have - first);
+        if (!nl || first == have || strchr("[{0123456789", buf[first]))
+            break;
+        first = (size_t)(nl - buf) + 1;
+    }
+    bool array = r >= 0 && first < have && buf[first] == '[';
+    if (array) {
+        have -= first;
+        memmove(buf, buf + first, have);
+    }
     int rc = r < 0 ? fail(e, EX_IOERR, "read failed: %s", strerror(errno))
-           : first < have && buf[first] == '[' ? log_scan_array(s, fd, buf, have, e)
+           : array ? log_scan_array(s, fd, buf, have, e)
            : log_scan_lines(s, fd, buf, have, e);
     free(buf);
     return rc;
@@ -3189,10 +3199,13 @@ static bool is_pvg_event(const struct log_event *ev)
 static bool pvg_parse_negotiation(const struct log_event *ev, struct pvg_negotiation *n)
 {
     const char *m = strstr(ev->message, "Guest requested binary version:");
-    unsigned g, h;
-    if (!m || sscanf(m, "Guest requested binary version: %u, setting binary version to: %u", &g, &h) != 2)
+    char gs[11], hs[11];
+    if (!m || sscanf(m, "Guest requested binary version: %10[0-9], setting binary version to: %10[0-9]", gs, hs) != 2)
         return false;
-    *n = (struct pvg_negotiation){.guest_version = g, .host_version = h};
+    unsigned long g = strtoul(gs, NULL, 10), h = strtoul(hs, NULL, 10);
+    if (g > UINT32_MAX || h > UINT32_MAX)
+        return false;
+    *n = (struct pvg_negotiation){.guest_version = (unsigned)g, .host_version = (unsigned)h};
     snprintf(n->timestamp, sizeof n->timestamp, "%s", ev->timestamp);
     snprintf(n->message, sizeof n->message, "%s", ev->message);
     return true;
@@ -4032,12 +4045,15 @@ static void feedback_json(struct buf *b, const struct feedback *f, bool on_host)
 
 /* --- Redaction --- */
 
-/* What to take out of a report: the ECID in its spellings and user names.
- * Home directories and MAC addresses are found by their shape. */
+/* What to take out of a report: the ECID in its spellings, the user's home,
+ * and user names (login and full name, and any NAME of a /Users/NAME path in
+ * the report, which a report made off the Mac carries).  MAC addresses and
+ * home directories are also found by their shape. */
 struct redaction {
     char ecid[5][24];       /* 0x%016llx, 0x%llx, %016llx, %llx, decimal */
     bool has_ecid;
-    char user[64];
+    char names[8][128];
+    size_t n_names;
     char home[VM_PATH_MAX];
 };
 
@@ -4064,7 +4080,7 @@ static size_t home_at(const char *p, char *name, size_t size)
         size_t k = 0;
         while (isalnum((unsigned char)p[n + k]) || p[n + k] == '.' || p[n + k] == '_' || p[n + k] == '-')
             k++;
-        if (k == 0 || strncmp(p + n, "Shared", k) == 0)
+        if (k == 0 || (k == 6 && strncmp(p + n, "Shared", 6) == 0))
             return 0;
         snprintf(name, size, "%.*s", (int)k, p + n);
         return n + k;
@@ -4077,60 +4093,72 @@ static bool is_word_char(char c)
     return isalnum((unsigned char)c) || c == '_';
 }
 
-/* Returns true when the whole word w (at least 3 characters) stands at p,
- * and is not a JSON key (a report's keys stay as documented). */
-static bool word_at(const char *p, const char *start, const char *w, bool nocase)
+/* Returns true when the whole word w (at least 3 characters, any case) stands
+ * at p.  A dot between letters joins words ("com.apple.x" holds no "apple"),
+ * and a JSON key is left alone (a report's keys stay as documented). */
+static bool word_at(const char *p, const char *start, const char *w)
 {
     size_t n = strlen(w);
-    if (n < 3 || (nocase ? strncasecmp(p, w, n) : strncmp(p, w, n)) != 0)
+    if (n < 3 || strncasecmp(p, w, n) != 0)
         return false;
-    if ((p > start && is_word_char(p[-1])) || is_word_char(p[n]))
+    if (p > start && (is_word_char(p[-1]) || (p[-1] == '.' && p - 1 > start && is_word_char(p[-2]))))
+        return false;
+    if (is_word_char(p[n]) || (p[n] == '.' && is_word_char(p[n + 1])))
         return false;
     return !(p > start && p[-1] == '"' && p[n] == '"' && p[n + 1] == ':');
 }
 
 /* Returns a redacted copy of text in out: ECIDs become <ECID>, MAC addresses
- * <MAC>, home directories ~, and the user's name <user>. */
+ * <MAC>, home directories ~, and user names <user>. */
 static void redact(struct buf *out, const char *text, const struct redaction *r)
 {
-    char seen_user[64] = "";
+    size_t hl = strlen(r->home);
     for (const char *p = text; *p;) {
         char name[64];
-        size_t n;
-        bool ecid = false;
-        for (int i = 0; r->has_ecid && i < 5 && !ecid; i++)
-            if (word_at(p, text, r->ecid[i], true)) {
-                buf_puts(out, "<ECID>");
-                p += strlen(r->ecid[i]);
-                ecid = true;
-            }
-        if (ecid)
-            continue;
-        size_t hl = strlen(r->home);
-        if (hl > 1 && strncmp(p, r->home, hl) == 0 && (p[hl] == '/' || !isalnum((unsigned char)p[hl]))) {
-            buf_puts(out, "~");
-            p += hl;
+        size_t n = 0;
+        const char *with = NULL;
+        for (int i = 0; r->has_ecid && i < 5 && !with; i++)
+            if (word_at(p, text, r->ecid[i]))
+                n = strlen(r->ecid[i]), with = "<ECID>";
+        for (size_t i = 0; i < r->n_names && !with; i++)
+            if (word_at(p, text, r->names[i]))
+                n = strlen(r->names[i]), with = "<user>";
+        if (with) {
+        } else if (hl > 1 && strncmp(p, r->home, hl) == 0 && !is_word_char(p[hl]) && p[hl] != '.') {
+            n = hl, with = "~";
         } else if ((n = mac_at(p, text))) {
-            buf_puts(out, "<MAC>");
-            p += n;
+            with = "<MAC>";
         } else if ((n = home_at(p, name, sizeof name))) {
-            buf_puts(out, "~");
-            snprintf(seen_user, sizeof seen_user, "%s", name);
-            p += n;
-        } else if (word_at(p, text, r->user, false)) {
-            buf_puts(out, "<user>");
-            p += strlen(r->user);
-        } else if (seen_user[0] && word_at(p, text, seen_user, false)) {
-            buf_puts(out, "<user>");
-            p += strlen(seen_user);
-        } else {
-            buf_add(out, p++, 1);
+            with = "~";
         }
+        if (!with) {
+            buf_add(out, p++, 1);
+            continue;
+        }
+        /* '/Users/a/VM bundle' becomes ~/'VM bundle': a shell expands no ~ inside quotes. */
+        if (with[0] == '~' && out->len && out->data[out->len - 1] == '\'' && p[n] == '/') {
+            out->len--;
+            buf_puts(out, "~/'");
+            n++;
+        } else {
+            buf_puts(out, with);
+        }
+        p += n;
     }
 }
 
-/* Fills the redaction for this user and the report's bundle. */
-static void redaction_for(struct redaction *r, const struct feedback *f)
+static void redaction_add_name(struct redaction *r, const char *name, size_t len)
+{
+    if (len < 3 || len >= sizeof r->names[0] || r->n_names >= sizeof r->names / sizeof *r->names)
+        return;
+    for (size_t i = 0; i < r->n_names; i++)
+        if (strlen(r->names[i]) == len && strncasecmp(r->names[i], name, len) == 0)
+            return;
+    snprintf(r->names[r->n_names++], sizeof r->names[0], "%.*s", (int)len, name);
+}
+
+/* Fills the redaction for this user, the report's bundle and the report's text. */
+static void redaction_for(struct redaction *r, const struct feedback *f, const char *text)
 {
     *r = (struct redaction){0};
     if ((r->has_ecid = f->has_ecid)) {
@@ -4142,8 +4170,21 @@ static void redaction_for(struct redaction *r, const struct feedback *f)
     }
     const char *user = getenv("USER");
     struct passwd *pw = getpwuid(getuid());
-    snprintf(r->user, sizeof r->user, "%s", user && *user ? user : pw ? pw->pw_name : "");
+    if (user && *user)
+        redaction_add_name(r, user, strlen(user));
+    if (pw && pw->pw_name)
+        redaction_add_name(r, pw->pw_name, strlen(pw->pw_name));
+    if (pw && pw->pw_gecos)   /* "Alice Appleseed,,," */
+        redaction_add_name(r, pw->pw_gecos, strcspn(pw->pw_gecos, ","));
+    for (const char *p = text; *p; p++) {
+        char name[64];
+        size_t n = home_at(p, name, sizeof name);
+        if (n)
+            redaction_add_name(r, name, strlen(name));
+    }
     snprintf(r->home, sizeof r->home, "%s", home_dir());
+    for (size_t n = strlen(r->home); n > 1 && r->home[n - 1] == '/'; n--)
+        r->home[n - 1] = 0;
 }
 
 /* ============================= 10. VM description ============================= */
@@ -5290,9 +5331,13 @@ static int run_vm(struct vm_spec *spec, const struct host_info *host, const stru
     if (spec->set_boot_args)
         printf("macvm: NVRAM boot-args %s%s%s\n", spec->boot_args[0] ? "set to \"" : "cleared",
                spec->boot_args, spec->boot_args[0] ? "\"" : "");
-    forward_termination(true);
-    r.status = bridge_run(spec, &r.outcome);
-    forward_termination(false);
+    if (interrupted) {
+        r.status = BRIDGE_INTERRUPTED;   /* Ctrl-C before the VM started: do not start it */
+    } else {
+        vm_running = 1;
+        r.status = bridge_run(spec, &r.outcome);
+        vm_running = 0;
+    }
     r.stopped = time(NULL);
     log_capture_stop(&cap);
     if (r.status == BRIDGE_FAILED || r.status == BRIDGE_UNAVAILABLE)
@@ -5375,6 +5420,7 @@ static int cmd_run(int argc, char **argv)
     }
     if (!host.available)
         return unavailable_here("run");
+    catch_interrupts();
     if (spec.debug_stub && !host.has_private_entitlement)
         return fail(&e, EX_UNAVAILABLE, "--debug-stub needs the com.apple.private.virtualization entitlement, which "
                     "this macvm lacks; Virtualization would only say \"Internal Virtualization error\".  With SIP "
@@ -5822,7 +5868,7 @@ static int cmd_feedback(int argc, char **argv)
     if (json)
         buf_add(&raw, "\n", 1);
     struct redaction r;
-    redaction_for(&r, &f);
+    redaction_for(&r, &f, raw.data);
     if (redacted)
         redact(&out, raw.data, &r);
     else

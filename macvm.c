@@ -2301,6 +2301,8 @@ static int config_load(const char *bundle, struct vm_config *c, struct error *e)
             c->set |= CONFIG_MAC;
         }
         if (plist_get(root, "InstallCompleted")) {
+            if (plist_get(root, "InstallCompleted")->type != PLIST_BOOL)
+                CONFIG_BAD("InstallCompleted");
             c->install_completed = plist_bool(root, "InstallCompleted", false);
             if ((s = plist_string(root, "InstalledFromIPSW")))
                 snprintf(c->installed_from, sizeof c->installed_from, "%s", s);
@@ -2310,12 +2312,17 @@ static int config_load(const char *bundle, struct vm_config *c, struct error *e)
                 snprintf(c->installed_build, sizeof c->installed_build, "%s", s);
             c->set |= CONFIG_INSTALL;
         }
-        if (plist_uint(root, "InstalledMinCPUCount", 1024, &n)) {
+        if (plist_get(root, "InstalledMinCPUCount")) {
+            if (!plist_uint(root, "InstalledMinCPUCount", 1024, &n))
+                CONFIG_BAD("InstalledMinCPUCount");
             c->min_cpu_count = (unsigned)n;
             c->set |= CONFIG_MIN_CPU;
         }
-        if (plist_uint(root, "InstalledMinMemorySize", UINT64_MAX, &c->min_memory_bytes))
+        if (plist_get(root, "InstalledMinMemorySize")) {
+            if (!plist_uint(root, "InstalledMinMemorySize", UINT64_MAX, &c->min_memory_bytes))
+                CONFIG_BAD("InstalledMinMemorySize");
             c->set |= CONFIG_MIN_MEMORY;
+        }
 #undef CONFIG_BAD
     }
 done:
@@ -2700,11 +2707,11 @@ static int bundle_clone(const char *src, const char *dst, enum clone_method *met
         return fail(e, EX_CANTCREAT, "cannot clone to %s: %s", dst, strerror(errno));
 #endif
     void (*old_xfsz)(int) = signal(SIGXFSZ, SIG_IGN);   /* a file-size limit is an error, not a kill */
+    catch_interrupts();   /* before dst exists: from here on, Ctrl-C removes it */
     if (mkdir(dst, 0755) != 0) {
         signal(SIGXFSZ, old_xfsz);
         return fail(e, EX_CANTCREAT, "cannot create %s: %s", dst, strerror(errno));
     }
-    catch_interrupts();
     rc = interrupted ? EXIT_INTERRUPTED : clone_contents(src, dst, method, e);
     if (rc == 0 && interrupted)
         rc = EXIT_INTERRUPTED;
@@ -4284,6 +4291,26 @@ static int check_resources(const struct vm_spec *s, const struct host_info *host
     return 0;
 }
 
+/* Checks the options that contradict each other, whatever the bundle.
+ * Returns 0 or EX_USAGE with *e. */
+static int check_run_options(const struct run_options *o, struct error *e)
+{
+    if (o->dfu && o->recovery)
+        return fail(e, EX_USAGE, "--dfu and --recovery exclude each other: pick one start mode");
+    if (o->recovery + o->dfu + o->iboot_stage1 + o->iboot_stage2 > 1)
+        return fail(e, EX_USAGE, "--iboot-stage1 and --iboot-stage2 exclude --recovery, --dfu and each other: "
+                    "pick one start mode");
+    if (o->debug_stub_all_interfaces && !o->debug_stub)
+        return fail(e, EX_USAGE, "--debug-stub-all-interfaces needs --debug-stub");
+    if (o->boot_args && strlen(o->boot_args) >= sizeof ((struct vm_spec *)0)->boot_args)
+        return fail(e, EX_USAGE, "--boot-args is longer than the %zu bytes NVRAM takes",
+                    sizeof ((struct vm_spec *)0)->boot_args - 1);
+    if (o->ephemeral && o->save_on_stop)
+        return fail(e, EX_USAGE, "--save-on-stop saves into the disposable clone, which --ephemeral removes: "
+                    "use one or the other");
+    return 0;
+}
+
 /* Resolves the one description of a run from the options, the bundle's
  * configuration and the host, and validates it.  Decides every value the
  * bridge will use.  Returns 0 or EX_USAGE / EX_UNAVAILABLE with *e. */
@@ -4291,18 +4318,11 @@ static int resolve_vm_spec(const struct run_options *o, const char *bundle, cons
                            uint64_t ecid, const struct host_info *host, struct vm_spec *s, struct error *e)
 {
     *s = (struct vm_spec){0};
-    int modes = o->recovery + o->dfu + o->iboot_stage1 + o->iboot_stage2;
-    if (o->dfu && o->recovery)
-        return fail(e, EX_USAGE, "--dfu and --recovery exclude each other: pick one start mode");
-    if (modes > 1)
-        return fail(e, EX_USAGE, "--iboot-stage1 and --iboot-stage2 exclude --recovery, --dfu and each other: "
-                    "pick one start mode");
+    int rc = check_run_options(o, e);
+    if (rc)
+        return rc;
     s->start_mode = o->recovery ? START_RECOVERY : o->dfu ? START_DFU : o->iboot_stage1 ? START_IBOOT_STAGE1
                   : o->iboot_stage2 ? START_IBOOT_STAGE2 : START_NORMAL;
-    if (o->debug_stub_all_interfaces && !o->debug_stub)
-        return fail(e, EX_USAGE, "--debug-stub-all-interfaces needs --debug-stub");
-    if (o->boot_args && strlen(o->boot_args) >= sizeof s->boot_args)
-        return fail(e, EX_USAGE, "--boot-args is longer than the %zu bytes NVRAM takes", sizeof s->boot_args - 1);
 
     snprintf(s->source_bundle, sizeof s->source_bundle, "%s", bundle);
     char clone[VM_PATH_MAX + 300], name[256];
@@ -4322,7 +4342,7 @@ static int resolve_vm_spec(const struct run_options *o, const char *bundle, cons
                  : cpus > c->min_cpu_count ? cpus : c->min_cpu_count;
     s->memory_bytes = o->memory_bytes ? o->memory_bytes : (c->set & CONFIG_MEMORY) ? c->memory_bytes
                     : memory > c->min_memory_bytes ? memory : c->min_memory_bytes;
-    int rc = check_resources(s, host, c, e);
+    rc = check_resources(s, host, c, e);
     if (rc)
         return rc;
     s->display_width = c->display_width;
@@ -4350,7 +4370,11 @@ static int resolve_vm_spec(const struct run_options *o, const char *bundle, cons
     if (host->available && !host->can_save_restore && o->save_on_stop)
         return fail(e, EX_UNAVAILABLE, "--save-on-stop needs macOS 14 or later on the host (this Mac runs %s)",
                     host->os_version);
-    s->restore_saved_state = saved && (!host->available || host->can_save_restore);
+    if (host->available && !host->can_save_restore && saved)
+        return fail(e, EX_UNAVAILABLE, "the bundle has a saved state (SaveFile.vzvmsave) that only macOS 14 or later "
+                    "can restore, and this Mac runs %s; a fresh start would leave it stale against the disk: run it "
+                    "on macOS 14+, or remove SaveFile.vzvmsave to discard it", host->os_version);
+    s->restore_saved_state = saved;
     s->save_on_stop = o->save_on_stop;
 
     if (s->start_mode == START_DFU)
@@ -4910,6 +4934,30 @@ static int unavailable_here(const char *command)
     return EX_UNAVAILABLE;
 }
 
+/* Appends the commands that remove a bundle whose install did not finish and
+ * install it again as it was asked for: image (ipsw, or PATH/ and the file name
+ * Config.plist recorded), disk size, CPUs and memory. */
+static void retry_install_command(struct buf *b, const char *bundle, const char *ipsw, uint64_t disk_size,
+                                  const struct vm_config *c)
+{
+    char image[VM_PATH_MAX];
+    snprintf(image, sizeof image, "%s%s", ipsw ? "" : "PATH/", ipsw ? ipsw : c->installed_from[0] ? c->installed_from
+                                                                                        : "TO/IMAGE.ipsw");
+    buf_puts(b, "rm -r ");
+    shell_quote(b, bundle);
+    buf_puts(b, " && macvm install --ipsw ");
+    shell_quote(b, image);
+    if (disk_size)
+        buf_printf(b, " --disk-size %" PRIu64 "%s", disk_size % (1ull << 30) ? disk_size >> 20 : disk_size >> 30,
+                   disk_size % (1ull << 30) ? "M" : "G");
+    if (c->set & CONFIG_CPU)
+        buf_printf(b, " --cpus %u", c->cpu_count);
+    if (c->set & CONFIG_MEMORY)
+        buf_printf(b, " --memory %" PRIu64 "M", c->memory_bytes >> 20);
+    buf_add(b, " ", 1);
+    shell_quote(b, bundle);
+}
+
 /* --- macvm info --- */
 
 /* A problem info found: the file and what is wrong with it. */
@@ -5108,11 +5156,13 @@ static void info_text(struct buf *b, const char *bundle, const struct bundle_inf
     if (c->installed_version[0])
         buf_printf(b, "Installed:          macOS %s (%s) from %s\n", c->installed_version, c->installed_build,
                    c->installed_from);
-    if (!c->install_completed)
-        buf_printf(b, "                    INCOMPLETE: the install did not finish, so it cannot boot; to retry: "
-                      "rm -r %s && macvm install --ipsw PATH/%s %s\n", bundle, c->installed_from, bundle);
     else
         buf_puts(b, "Installed:          not recorded (no Config.plist: a bundle made outside macvm)\n");
+    if (!c->install_completed) {
+        buf_puts(b, "                    INCOMPLETE: the install did not finish, so it cannot boot; to retry: ");
+        retry_install_command(b, bundle, NULL, bi->disk_logical, c);
+        buf_puts(b, "\n");
+    }
     const char *unreadable = "missing or damaged (see below)\n";
     if (bi->has_hw)
         buf_printf(b, "Hardware model:     DataRepresentationVersion %" PRIu64 ", PlatformVersion %" PRIu64
@@ -5250,7 +5300,8 @@ static int parse_run_options(int argc, char **argv, struct run_options *o)
         case O_STUB:
             o->debug_stub = true;
             /* "--debug-stub 5555" as well as "--debug-stub=5555": a bare number after it is its port. */
-            if (!optarg && optind < argc && isdigit((unsigned char)argv[optind][0]))
+            if (!optarg && optind < argc && argv[optind][0] &&
+                strspn(argv[optind], "0123456789") == strlen(argv[optind]))
                 optarg = argv[optind++];
             if (optarg && !parse_uint(optarg, 1, 65535, &n))
                 return usage_error("run", "--debug-stub port '%s' is not a number from 1 to 65535", optarg);
@@ -5290,10 +5341,16 @@ static int load_for_run(const char *bundle, struct vm_config *c, uint64_t *ecid,
     int rc = bundle_check(bundle, e);
     if (rc || (rc = config_load(bundle, c, e)))
         return rc;
-    if (!c->install_completed)
-        return fail(e, EX_DATAERR, "its install of macOS %s did not complete, so it cannot boot; remove it and install "
-                    "again: rm -r %s && macvm install --ipsw PATH/%s %s", c->installed_version, bundle,
-                    c->installed_from, bundle);
+    if (!c->install_completed) {
+        struct buf b = {0};
+        struct stat st;
+        retry_install_command(&b, bundle, NULL, path_join(path, sizeof path, bundle, BUNDLE_DISK) &&
+                              stat(path, &st) == 0 ? (uint64_t)st.st_size : 0, c);
+        fail(e, EX_DATAERR, "its install of macOS %s did not complete, so it cannot boot; remove it and install "
+             "again: %s", c->installed_version[0] ? c->installed_version : "(unknown)", b.data);
+        buf_free(&b);
+        return EX_DATAERR;
+    }
     const char *needed[] = {BUNDLE_AUX, BUNDLE_HARDWARE_MODEL, BUNDLE_MACHINE_IDENTIFIER};
     for (int i = 0; i < 3; i++)
         if (!path_join(path, sizeof path, bundle, needed[i]) || access(path, R_OK) != 0)
@@ -5400,6 +5457,8 @@ static int cmd_run(int argc, char **argv)
     struct vm_config c;
     uint64_t ecid = 0;
     struct error e = {0};
+    if ((rc = check_run_options(&o, &e)))
+        return report("run", &e);
     if ((rc = load_for_run(bundle, &c, &ecid, &e)))
         return report(bundle, &e);
     struct host_info host;
@@ -5594,8 +5653,11 @@ static int install_into(const char *bundle, const char *ipsw, const struct insta
     progress_end(&p);
     if (status != BRIDGE_OK) {
         rc = report_bridge_error(bundle, status, &err);
+        struct buf b = {0};
+        retry_install_command(&b, bundle, ipsw, o->disk_size, &c);
         fprintf(stderr, "macvm: %s: the install did not complete; the bundle stays, marked incomplete. Retry with: "
-                "rm -r %s && macvm install --ipsw %s %s\n", bundle, bundle, ipsw, bundle);
+                "%s\n", bundle, b.data);
+        buf_free(&b);
         return rc;
     }
     struct vm_config saved;

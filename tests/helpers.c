@@ -18,6 +18,7 @@
  *   t_read_file, t_write_file, t_path_join   small file helpers
  *   t_tmp_init / t_tmp_fini / t_tmp   a per-test temp dir (see the end of this file)
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -29,7 +30,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -361,4 +364,207 @@ static void t_tmp_fini(void)
         free(t_tmp);
         t_tmp = NULL;
     }
+}
+
+/* ---- the test kit: running macvm with a prepared environment, bundles and logs made at run time ---- */
+
+
+/* Expects two strings to be equal, showing both when they differ. */
+#define tk_expect_str(got, want, what)                                                                           \
+    cr_expect(strcmp((got), (want)) == 0, "%s\n  got:  %s\n  want: %s", (what), (got), (want))
+
+/* Writes data to path or fails the test. */
+static void tk_write(const char *path, const void *data, size_t len)
+{
+    int err = t_write_file(path, data, len);
+    cr_assert_eq(err, 0, "tests: write %s: %s", path, strerror(err));
+}
+
+static void tk_write_text(const char *path, const char *text)
+{
+    tk_write(path, text, strlen(text));
+}
+
+static void tk_copy(const char *src, const char *dst)
+{
+    size_t n;
+    unsigned char *d = t_read_file(src, &n);
+    tk_write(dst, d, n);
+    free(d);
+}
+
+/* mkdir -p base/rel; returns the path (free it). */
+static char *tk_mkdirs(const char *base, const char *rel)
+{
+    char *path = t_path_join(base, rel);
+    for (char *p = path + strlen(base) + 1;; p++) {
+        if (*p == '/' || *p == 0) {
+            char c = *p;
+            *p = 0;
+            cr_assert(mkdir(path, 0755) == 0 || errno == EEXIST, "tests: mkdir %s: %s", path, strerror(errno));
+            *p = c;
+            if (!c)
+                break;
+        }
+    }
+    return path;
+}
+
+/* dir/name made from tests/fixtures/bundles/configured (Config.plist with 4 CPUs,
+ * 8 GiB, MAC 8a:2c:11:de:ad:01, macOS 14.5 23F79; ECID 0xa1b2c3d4e5f60718) and
+ * a sparse 1 GiB Disk.img.  machine_identifier: another fixture under
+ * tests/fixtures/plist to use instead, or NULL.  Returns the path (free it). */
+static char *tk_make_bundle(const char *dir, const char *name, const char *machine_identifier)
+{
+    char *b = t_path_join(dir, name);
+    cr_assert_eq(mkdir(b, 0755), 0, "tests: mkdir %s: %s", b, strerror(errno));
+    static const char *const files[] = {"HardwareModel", "MachineIdentifier", "AuxiliaryStorage", "Config.plist"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        char rel[128];
+        if (machine_identifier && strcmp(files[i], "MachineIdentifier") == 0)
+            snprintf(rel, sizeof rel, "plist/%s", machine_identifier);
+        else
+            snprintf(rel, sizeof rel, "bundles/configured/%s", files[i]);
+        char *src = fixture(rel), *dst = t_path_join(b, files[i]);
+        tk_copy(src, dst);
+        free(src);
+        free(dst);
+    }
+    char *disk = t_path_join(b, "Disk.img");
+    int fd = open(disk, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    cr_assert(fd >= 0, "tests: create %s: %s", disk, strerror(errno));
+    cr_assert_eq(ftruncate(fd, 1ll << 30), 0, "tests: ftruncate %s: %s", disk, strerror(errno));
+    close(fd);
+    free(disk);
+    return b;
+}
+
+/* Writes dir/NAME, a stand-in for `log`: it records its pid in dir/NAME.pid and
+ * its argv ($0 first, one a line) in dir/NAME.argv, prints the file feed (when
+ * not NULL), then runs `tail` as given (e.g. "exec sleep 30").  Returns the path. */
+static char *tk_stand_in(const char *dir, const char *name, const char *feed, const char *tail)
+{
+    char *path = t_path_join(dir, name);
+    size_t n = 4 * strlen(path) + (feed ? strlen(feed) : 0) + strlen(tail) + 256;
+    char *script = malloc(n);
+    cr_assert_not_null(script);
+    snprintf(script, n,
+             "#!/bin/sh\n"
+             "echo $$ > '%s.pid'\n"
+             "printf '%%s\\n' \"$0\" \"$@\" > '%s.argv'\n"
+             "%s%s%s"
+             "%s\n",
+             path, path, feed ? "cat '" : "", feed ? feed : "", feed ? "'\n" : "", tail);
+    tk_write_text(path, script);
+    cr_assert_eq(chmod(path, 0755), 0);
+    free(script);
+    return path;
+}
+
+/* The pid a stand-in recorded, or -1 when it never ran. */
+static pid_t tk_stand_in_pid(const char *tool)
+{
+    char pidfile[4096];
+    snprintf(pidfile, sizeof pidfile, "%s.pid", tool);
+    if (access(pidfile, F_OK) != 0)
+        return -1;
+    size_t n;
+    char *s = (char *)t_read_file(pidfile, &n);
+    pid_t pid = (pid_t)atol(s);
+    free(s);
+    return pid;
+}
+
+static bool tk_alive(pid_t pid)
+{
+    return pid > 0 && (kill(pid, 0) == 0 || errno != ESRCH);
+}
+
+/* Runs python3 on a JSON file (ndjson: one document a line, as a list) and
+ * returns what `print(EXPR)` prints for d = the document (strings as they
+ * are, anything else as JSON), without the last newline.  Fails the test
+ * when the file is not valid JSON in UTF-8.  Free the result. */
+static char *tk_py(const char *file, bool ndjson, const char *expr)
+{
+    static const char code[] =
+        "import json, sys\n"
+        "raw = open(sys.argv[1], 'rb').read().decode('utf-8')\n"
+        "d = [json.loads(l) for l in raw.splitlines() if l.strip()] if sys.argv[3] == '1' else json.loads(raw)\n"
+        "r = eval(sys.argv[2])\n"
+        "print(r if isinstance(r, str) else json.dumps(r, sort_keys=True))\n";
+    const char *argv[] = {"python3", "-c", code, file, expr, ndjson ? "1" : "0", NULL};
+    struct proc_result r = run_argv(argv);
+    cr_assert_eq(r.status, 0, "python3 on %s (%s) failed: %s", file, expr, r.err);
+    char *out = r.out;
+    if (r.out_len && out[r.out_len - 1] == '\n')
+        out[r.out_len - 1] = 0;
+    free(r.err);
+    return out;
+}
+
+/* Writes text into dir/name and returns the path (for tk_py on program output). */
+static char *tk_save(const char *dir, const char *name, const char *text, size_t len)
+{
+    char *path = t_path_join(dir, name);
+    tk_write(path, text, len);
+    return path;
+}
+
+static int tk_cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The run folders under bundle/logs (names like 2026-11-26T14-41-39), sorted;
+ * returns their count and the names in *names (free each and the array). */
+static size_t tk_run_names(const char *bundle, char ***names)
+{
+    char *logs = t_path_join(bundle, "logs");
+    DIR *d = opendir(logs);
+    size_t n = 0;
+    *names = NULL;
+    for (struct dirent *de; d && (de = readdir(d));) {
+        const char *s = de->d_name;
+        if (strlen(s) < 19 || s[4] != '-' || s[10] != 'T')
+            continue;
+        *names = realloc(*names, (n + 1) * sizeof **names);
+        (*names)[n++] = t_strdup(s);
+    }
+    if (d)
+        closedir(d);
+    free(logs);
+    if (n)
+        qsort(*names, n, sizeof **names, tk_cmp_names);
+    return n;
+}
+
+/* The newest run folder of bundle (which must have one).  Free it. */
+static char *tk_newest_run(const char *bundle)
+{
+    char **names;
+    size_t n = tk_run_names(bundle, &names);
+    cr_assert(n > 0, "no run folder under %s/logs", bundle);
+    char *logs = t_path_join(bundle, "logs"), *run = t_path_join(logs, names[n - 1]);
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    free(logs);
+    return run;
+}
+
+/* Counts the occurrences of needle in hay. */
+static int tk_count(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+static bool tk_file_exists(const char *dir, const char *name)
+{
+    char *p = t_path_join(dir, name);
+    bool ok = access(p, F_OK) == 0;
+    free(p);
+    return ok;
 }

@@ -1,0 +1,690 @@
+/* test_feedback.c -- `macvm feedback`: the Feedback Assistant report of a
+ * bundle's run, in Markdown and JSON, and its redaction (macvm.c section 9).
+ *
+ * Contract under test:
+ *   - The Markdown has every section: suggested title, Host (model, chip,
+ *     macOS version and build), Guest (version, build, hardware model),
+ *     Configuration and start options, the exact command that reproduces the
+ *     run (shell-quoted: pasting it into sh gives back the same argv), What
+ *     happened (outcome, error, advice), Paravirtualized graphics
+ *     (negotiation, verdict, lines), Virtualization errors and faults,
+ *     Attachments (the log, run.json, the VM process's crash reports written
+ *     during the run and no others), and the note that the bundle runs in
+ *     Apple's sample project.
+ *   - Redaction (the default): no ECID (hex with or without 0x, zero-padded
+ *     or not, any case; decimal), no MAC address, no home path, no user name,
+ *     in Markdown and JSON; --no-redact keeps them.
+ *   - --json: one valid JSON document with the same content.
+ *   - -o FILE writes atomically; an existing FILE is refused (73, untouched)
+ *     unless --force, which replaces it.
+ *   - A bundle without a run still gets a report that says so; made off the
+ *     Mac (./macvm on Linux) the Host section shows what run.json recorded and
+ *     says the report was made elsewhere, or "not collected on the host"
+ *     without a run.
+ * Runs are made with build/macvm-fake and a stand-in log tool (or written by
+ * hand); HOME is a temp dir shaped like /…/home/alice, USER=alice.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+
+#define TF_EX_NOINPUT 66
+#define TF_EX_CANTCREAT 73
+#define TF_ECID_BIG 0xa1b2c3d4e5f60718ull     /* tests/fixtures/plist/MachineIdentifier */
+#define TF_ECID_SMALL 0x0011223344556677ull   /* tests/fixtures/plist/MachineIdentifier-small */
+#define TF_MAX_ERROR "The maximum supported number of active virtual machines has been reached."
+
+/* ---- A kit shared by test_logs.c, test_feedback.c and test_doctor.c.  Each
+ * file carries an identical copy behind this guard, so each compiles alone
+ * and in any include order; keep the copies identical. ---- */
+
+/* ---- helpers of this file ---- */
+
+/* A prepared user, bundle and (optionally) run. */
+struct tf_env {
+    char *home, *bundle, *run;
+    long long started, stopped;
+    int run_status;
+};
+
+static void tf_env_free(struct tf_env *e)
+{
+    free(e->home);
+    free(e->bundle);
+    free(e->run);
+}
+
+/* One ndjson log line (message: no quotes or backslashes; '/' is written as
+ * `log` writes it, \/).  Free it. */
+static char *tf_event(const char *type, const char *subsystem, const char *message)
+{
+    char esc[2048];
+    size_t k = 0;
+    for (const char *p = message; *p && k + 3 < sizeof esc; p++) {
+        if (*p == '/')
+            esc[k++] = '\\';
+        esc[k++] = *p;
+    }
+    esc[k] = 0;
+    char *s;
+    cr_assert(asprintf(&s, "{\"timestamp\":\"2025-07-27 15:47:20.000000-0400\",\"messageType\":\"%s\",\"subsystem\":\"%s\","
+                           "\"category\":\"test\",\"processImagePath\":\"\\/usr\\/libexec\\/x\",\"eventMessage\":\"%s\"}\n",
+                       type, subsystem, esc) > 0);
+    return s;
+}
+
+/* Appends to *text a log line that carries message (an error of the VM process). */
+static void tf_add_line(char **text, const char *message)
+{
+    char *line = tf_event("Error", "com.apple.Virtualization.VirtualMachine", message), *t;
+    cr_assert(asprintf(&t, "%s%s", *text, line) > 0);
+    free(*text);
+    free(line);
+    *text = t;
+}
+
+/* HOME = t_tmp/home/USER, USER = user; a bundle `name` in it (machine_identifier:
+ * a fixture under plist/, or NULL); with extra_log != NULL a run by the fake
+ * bridge whose log is vz-stream.ndjson + extra_log, ending as outcome says
+ * (NULL: the guest stopped), then crash reports: one of the VM process during
+ * the run, one before it, one after it, one of another process. */
+static void tf_setup(struct tf_env *e, const char *user, const char *name, const char *machine_identifier,
+                     const char *extra_log, const char *outcome)
+{
+    *e = (struct tf_env){0};
+    char rel[256];
+    snprintf(rel, sizeof rel, "home/%s", user);
+    e->home = tk_mkdirs(t_tmp, rel);
+    setenv("HOME", e->home, 1);
+    setenv("USER", user, 1);
+    setenv("LOGNAME", user, 1);
+    e->bundle = tk_make_bundle(e->home, name, machine_identifier);
+    if (!extra_log)
+        return;
+    char *src = fixture("logs/vz-stream.ndjson");
+    size_t n;
+    char *base = (char *)t_read_file(src, &n);
+    char *feed_text, *feed = t_path_join(t_tmp, "feed.ndjson");
+    cr_assert(asprintf(&feed_text, "%s%s", base, extra_log) > 0);
+    tk_write_text(feed, feed_text);
+    char *tool = tk_stand_in(t_tmp, "log", feed, "exec sleep 30");
+    setenv("MACVM_LOG_TOOL", tool, 1);
+    if (outcome)
+        setenv("MACVM_FAKE_OUTCOME", outcome, 1);
+    struct proc_result r = run_fake("run", "--headless", e->bundle, NULL);
+    unsetenv("MACVM_FAKE_OUTCOME");
+    e->run_status = r.status;
+    cr_assert(r.status == 0 || (outcome && r.status == 70), "the fake run: exit %d; stderr: %s", r.status, r.err);
+    proc_result_free(&r);
+    e->run = tk_newest_run(e->bundle);
+    char *json = t_path_join(e->run, "run.json");
+    char *times = tk_py(json, false, "'%d %d' % (d['started_unix'], d['stopped_unix'])");
+    cr_assert_eq(sscanf(times, "%lld %lld", &e->started, &e->stopped), 2, "run.json times: %s", times);
+
+    char *crash = tk_mkdirs(e->home, "Library/Logs/DiagnosticReports");
+    struct {
+        const char *name;
+        long long mtime;
+    } reports[] = {
+        {"com.apple.Virtualization.VirtualMachine-2026-01-02-030405.ips", e->started},
+        {"com.apple.Virtualization.VirtualMachine-2020-01-01-000000.ips", e->started - 3600},
+        {"com.apple.Virtualization.VirtualMachine-2030-01-01-000000.ips", e->stopped + 3600},
+        {"Safari-2026-01-02-030405.ips", e->started},
+    };
+    for (size_t i = 0; i < sizeof reports / sizeof *reports; i++) {
+        char *p = t_path_join(crash, reports[i].name);
+        tk_write_text(p, "{\"bug_type\":\"309\"}\n{}\n");
+        struct timeval tv[2] = {{(time_t)reports[i].mtime, 0}, {(time_t)reports[i].mtime, 0}};
+        cr_assert_eq(utimes(p, tv), 0, "utimes %s: %s", p, strerror(errno));
+        free(p);
+    }
+    free(crash);
+    free(times);
+    free(json);
+    free(tool);
+    free(feed);
+    free(feed_text);
+    free(base);
+    free(src);
+}
+
+/* The lines with personal data of the ECID ecid, spelled with 0x and in decimal. */
+static char *tf_personal_lines(uint64_t ecid)
+{
+    char *text = t_strdup(""), msg[512];
+    snprintf(msg, sizeof msg, "DFU device with ECID 0x%016" PRIx64 " attached", ecid);
+    tf_add_line(&text, msg);
+    snprintf(msg, sizeof msg, "ECID:0x%" PRIx64 ", unpadded", ecid);
+    tf_add_line(&text, msg);
+    snprintf(msg, sizeof msg, "ECID 0X%016" PRIX64 " in capitals", ecid);
+    tf_add_line(&text, msg);
+    snprintf(msg, sizeof msg, "ECID (%" PRIu64 ") in decimal", ecid);
+    tf_add_line(&text, msg);
+    tf_add_line(&text, "Network device 8A:2C:11:DE:AD:01 attached to NAT");
+    tf_add_line(&text, "Session of user alice: alice's VM, owned by alice");
+    snprintf(msg, sizeof msg, "Opened %s/Documents/notes.txt and %s", getenv("HOME"), getenv("HOME"));
+    tf_add_line(&text, msg);
+    tf_add_line(&text, "Opened /Users/alice/VM.bundle/Disk.img");
+    return text;
+}
+
+/* Expects none of the personal data of the setup in out. */
+static void tf_expect_redacted(const char *out, const char *home, uint64_t ecid, const char *what)
+{
+    char hex[3][32], dec[32];
+    snprintf(hex[0], sizeof hex[0], "0x%016" PRIx64, ecid);
+    snprintf(hex[1], sizeof hex[1], "0x%" PRIx64, ecid);
+    snprintf(hex[2], sizeof hex[2], "%016" PRIx64, ecid);
+    snprintf(dec, sizeof dec, "%" PRIu64, ecid);
+    for (int i = 0; i < 3; i++)
+        cr_expect(strcasestr(out, hex[i]) == NULL, "%s: the ECID (%s) is in the report:\n%s", what, hex[i], out);
+    cr_expect(strstr(out, dec) == NULL, "%s: the ECID in decimal (%s) is in the report:\n%s", what, dec, out);
+    cr_expect(strcasestr(out, "8a:2c:11:de:ad:01") == NULL, "%s: the MAC address is in the report:\n%s", what, out);
+    cr_expect(strstr(out, home) == NULL, "%s: the home path %s is in the report:\n%s", what, home, out);
+    cr_expect(strstr(out, t_tmp) == NULL, "%s: the temp path %s is in the report:\n%s", what, t_tmp, out);
+    cr_expect(strstr(out, "alice") == NULL, "%s: the user name is in the report:\n%s", what, out);
+    cr_expect(strstr(out, "<ECID>") != NULL, "%s: the ECID should be replaced by <ECID>", what);
+    cr_expect(strstr(out, "<MAC>") != NULL, "%s: the MAC address should be replaced by <MAC>", what);
+    cr_expect(strstr(out, "~/VM.bundle") != NULL, "%s: the home directory should read ~", what);
+}
+
+/* `feedback` with up to 4 arguments (NULL-terminated early), which must succeed. */
+static struct proc_result tf_feedback_ok(bool fake, const char *a, const char *b, const char *c, const char *d)
+{
+    struct proc_result r = fake ? run_fake("feedback", a, b, c, d, NULL) : run_macvm("feedback", a, b, c, d, NULL);
+    cr_assert(r.status >= 0 && r.status < 128, "feedback crashed (status %d); stderr: %s", r.status, r.err);
+    cr_assert_eq(r.status, 0, "feedback: exit %d; stderr: %s", r.status, r.err);
+    return r;
+}
+
+static void tf_expect_has(const char *out, const char *needle, const char *what)
+{
+    cr_expect(strstr(out, needle) != NULL, "%s: the report lacks \"%s\":\n%s", what, needle, out);
+}
+
+/* The text of the Markdown section that starts with heading ("## Host"), up to the next "## ". Free it. */
+static char *tf_section(const char *md, const char *heading)
+{
+    const char *p = strstr(md, heading);
+    cr_assert_not_null(p, "no section \"%s\" in:\n%s", heading, md);
+    const char *end = strstr(p + strlen(heading), "\n## ");
+    size_t n = end ? (size_t)(end - p) : strlen(p);
+    char *s = malloc(n + 1);
+    cr_assert_not_null(s);
+    memcpy(s, p, n);
+    s[n] = 0;
+    return s;
+}
+
+/* ============================== Markdown ============================== */
+
+Test(feedback, markdown_has_every_section, .init = t_tmp_init, .fini = t_tmp_fini, .timeout = 60)
+{
+    struct tf_env e;
+    tf_setup(&e, "alice", "VM.bundle", NULL, "", "error:VZErrorDomain:6:" TF_MAX_ERROR);
+    struct proc_result r = tf_feedback_ok(true, e.bundle, NULL, NULL, NULL);
+    const char *md = r.out;
+    const char *headings[] = {"**Suggested title:** Virtualization: ", "## Host", "## Guest",
+                              "## Configuration and start options", "To reproduce:", "## What happened",
+                              "## Paravirtualized graphics", "## Virtualization errors and faults", "## Attachments"};
+    const char *last = md;
+    for (size_t i = 0; i < sizeof headings / sizeof *headings; i++) {
+        const char *p = strstr(md, headings[i]);
+        cr_expect(p != NULL, "no \"%s\" in the report:\n%s", headings[i], md);
+        cr_expect(!p || p > last, "\"%s\" is out of order", headings[i]);
+        if (p)
+            last = p;
+    }
+    char *host = tf_section(md, "## Host");
+    tf_expect_has(host, "Mac14,2", "Host: model");
+    tf_expect_has(host, "Apple M2", "Host: chip");
+    tf_expect_has(host, "14.5 (23F79)", "Host: macOS version (build)");
+    cr_expect(strstr(host, "another machine") == NULL, "made on the host, the report says otherwise:\n%s", host);
+    char *guest = tf_section(md, "## Guest");
+    tf_expect_has(guest, "14.5 (23F79)", "Guest: version (build)");
+    tf_expect_has(guest, "UniversalMac_14.5_23F79_Restore.ipsw", "Guest: installed from");
+    tf_expect_has(guest, "DataRepresentationVersion 1, PlatformVersion 2, MinimumSupportedOS 13.0.0", "Guest: hardware model");
+    char *conf = tf_section(md, "## Configuration");
+    tf_expect_has(conf, "CPUs: 4", "Configuration");
+    tf_expect_has(conf, "memory: 8 GiB", "Configuration");
+    tf_expect_has(conf, "2560x1600 at 144 ppi", "Configuration");
+    tf_expect_has(conf, "start mode: normal", "Configuration");
+    tf_expect_has(conf, "headless", "Configuration");
+    tf_expect_has(conf, "```\nmacvm run --headless ~/VM.bundle\n```", "the command that reproduces the run");
+    char *what = tf_section(md, "## What happened");
+    tf_expect_has(what, "outcome: error", "What happened");
+    tf_expect_has(what, "VZErrorDomain code 6: " TF_MAX_ERROR, "What happened: the error");
+    tf_expect_has(what, "advice: the macOS licence allows two macOS VMs", "What happened: the advice");
+    char *pvg = tf_section(md, "## Paravirtualized graphics");
+    tf_expect_has(pvg, "guest requested 43, host set 31", "PVG: negotiation");
+    tf_expect_has(pvg, "2025-07-27 15:47:10.504275-0400", "PVG: when");
+    tf_expect_has(pvg, "older than the guest expects", "PVG: verdict");
+    tf_expect_has(pvg, "Metal device: Apple M2 Pro", "PVG: the lines");
+    char *errs = tf_section(md, "## Virtualization errors and faults");
+    tf_expect_has(errs, "Balloon device: guest did not respond", "errors: an Error event");
+    tf_expect_has(errs, "Unexpected state transition: stopping -> stopping", "errors: a Fault event");
+    cr_expect(strstr(errs, "Starting boot loader") == NULL, "errors: a Default event is listed:\n%s", errs);
+    char *att = tf_section(md, "## Attachments");
+    tf_expect_has(att, "vz.ndjson", "Attachments: the log");
+    tf_expect_has(att, "run.json", "Attachments: the run record");
+    tf_expect_has(att, "com.apple.Virtualization.VirtualMachine-2026-01-02-030405.ips", "Attachments: the crash report of the run");
+    cr_expect(strstr(md, "VirtualMachine-2020-01-01-000000.ips") == NULL, "a crash report from before the run is listed");
+    cr_expect(strstr(md, "VirtualMachine-2030-01-01-000000.ips") == NULL, "a crash report from after the run is listed");
+    cr_expect(strstr(md, "Safari-") == NULL, "another process's crash report is listed");
+    tf_expect_has(md, "Apple's sample project", "the note on Apple's sample");
+    tf_expect_has(md, "Running macOS in a Virtual Machine on Apple Silicon", "the note names the sample");
+    tf_expect_has(md, "**Suggested title:** Virtualization: \"" TF_MAX_ERROR "\"", "the title names the error");
+    free(att);
+    free(errs);
+    free(pvg);
+    free(what);
+    free(conf);
+    free(guest);
+    free(host);
+    proc_result_free(&r);
+    tf_env_free(&e);
+}
+
+Test(feedback, reproduce_command_pastes_back_exactly, .init = t_tmp_init, .fini = t_tmp_fini, .timeout = 60)
+{
+    struct tf_env e;
+    tf_setup(&e, "alice", "VM bundle; it's $HOME & `x`", NULL, "", NULL);
+    struct proc_result r = tf_feedback_ok(true, e.bundle, "--no-redact", NULL, NULL);
+    const char *p = strstr(r.out, "To reproduce:\n\n```\n");
+    cr_assert_not_null(p, "no command:\n%s", r.out);
+    p += strlen("To reproduce:\n\n```\n");
+    const char *end = strstr(p, "\n```");
+    cr_assert_not_null(end);
+    char *cmd = strndup(p, (size_t)(end - p)), *script;
+    cr_expect(strncmp(cmd, "macvm run --headless ", 21) == 0, "the command: %s", cmd);
+    cr_assert(asprintf(&script, "macvm() { printf '<%%s>\\n' \"$@\"; }\n%s\n", cmd) > 0);
+    const char *argv[] = {"sh", "-c", script, NULL};
+    struct proc_result sh = run_argv(argv);
+    char *want;
+    cr_assert(asprintf(&want, "<run>\n<--headless>\n<%s>\n", e.bundle) > 0);
+    tk_expect_str(sh.out, want, "pasted into sh, the command should give back the run's argv");
+    free(want);
+    proc_result_free(&sh);
+    free(script);
+    free(cmd);
+    proc_result_free(&r);
+    tf_env_free(&e);
+}
+
+Test(feedback, bundle_without_run, .init = t_tmp_init, .fini = t_tmp_fini)
+{
+    struct tf_env e;
+    tf_setup(&e, "alice", "VM.bundle", NULL, NULL, NULL);
+    struct proc_result r = tf_feedback_ok(true, e.bundle, NULL, NULL, NULL);
+    tf_expect_has(r.out, "## Host", "no run");
+    tf_expect_has(r.out, "## What happened", "no run");
+    tf_expect_has(r.out, "no run recorded", "no run: What happened");
+    tf_expect_has(r.out, "Apple's sample project", "no run: the note");
+    tf_expect_has(r.out, "14.5 (23F79)", "no run: the guest from Config.plist");
+    char *host = tf_section(r.out, "## Host");
+    tf_expect_has(host, "not recorded", "no run, on the host: Host");
+    free(host);
+    proc_result_free(&r);
+
+    /* Off the Mac. */
+    r = tf_feedback_ok(false, e.bundle, NULL, NULL, NULL);
+    host = tf_section(r.out, "## Host");
+    tf_expect_has(host, "not collected on the host", "no run, off the Mac: Host");
+    tf_expect_has(r.out, "no run recorded", "no run, off the Mac: What happened");
+    free(host);
+    proc_result_free(&r);
+    r = tf_feedback_ok(false, e.bundle, "--json", NULL, NULL);
+    char *out = tk_save(t_tmp, "out.json", r.out, r.out_len);
+    char *v = tk_py(out, false, "'%s %s %s' % (d['host'], d['outcome'], d['made_on_host'])");
+    tk_expect_str(v, "None None False", "no run, JSON: host and outcome null, made off the host");
+    free(v);
+    free(out);
+    proc_result_free(&r);
+    tf_env_free(&e);
+}
+
+Test(feedback, made_off_the_mac_keeps_the_recorded_host, .init = t_tmp_init, .fini = t_tmp_fini, .timeout = 60)
+{
+    struct tf_env e;
+    tf_setup(&e, "alice", "VM.bundle", NULL, "", NULL);
+    struct proc_result r = tf_feedback_ok(false, e.bundle, NULL, NULL, NULL);   /* ./macvm: Linux, no Virtualization */
+    char *host = tf_section(r.out, "## Host");
+    tf_expect_has(host, "Mac14,2 (Apple M2)", "off the Mac: the recorded Mac");
+    tf_expect_has(host, "14.5 (23F79)", "off the Mac: the recorded macOS");
+    tf_expect_has(host, "another machine", "off the Mac: the report should say where it was made");
+    free(host);
+    proc_result_free(&r);
+    r = tf_feedback_ok(false, e.bundle, "--json", NULL, NULL);
+    char *out = tk_save(t_tmp, "out.json", r.out, r.out_len);
+    char *v = tk_py(out, false, "'%s %s %s %s' % (d['made_on_host'], d['host']['model'], d['host']['chip'], d['host']['os_build'])");
+    tk_expect_str(v, "False Mac14,2 Apple M2 23F79", "off the Mac, JSON");
+    free(v);
+    free(out);
+    proc_result_free(&r);
+    tf_env_free(&e);
+}
+
+/* ============================== JSON ============================== */
+
+Test(feedback, json_is_one_document_with_the_same_content, .init = t_tmp_init, .fini = t_tmp_fini, .timeout = 60)
+{
+    struct tf_env e;
+    tf_setup(&e, "alice", "VM.bundle", NULL, "", "error:VZErrorDomain:6:" TF_MAX_ERROR);
+    struct proc_result md = tf_feedback_ok(true, e.bundle, NULL, NULL, NULL);
+    struct proc_result r = tf_feedback_ok(true, e.bundle, "--json", NULL, NULL);
+    cr_expect_eq(count_lines(r.out), 1, "one JSON document on one line:\n%s", r.out);
+    char *out = tk_save(t_tmp, "out.json", r.out, r.out_len);   /* tk_py fails the test if it does not parse */
+    char *title = tk_py(out, false, "d['title']");
+    char *md_title;
+    cr_assert(asprintf(&md_title, "**Suggested title:** %s\n", title) > 0);
+    tf_expect_has(md.out, md_title, "JSON and Markdown titles");
+    char *v = tk_py(out, false,
+                    "'|'.join(str(x) for x in ("
+                    "d['area'], d['made_on_host'], d['host']['model'], d['host']['chip'], d['host']['os_version'], "
+                    "d['host']['os_build'], d['guest']['product_version'], d['guest']['build'], "
+                    "d['guest']['hardware_model']['minimum_supported_os'], d['configuration']['cpu_count'], "
+                    "d['configuration']['memory_bytes'], d['reproduce'], d['outcome']['result'], "
+                    "d['outcome']['error']['code'], d['outcome']['error']['message'], "
+                    "'two macOS VMs' in d['outcome']['advice'], d['pvg']['negotiation']['guest_version'], "
+                    "d['pvg']['negotiation']['host_version'], d['pvg']['negotiation']['verdict'], "
+                    "any('Metal device: Apple M2 Pro' in l for l in d['pvg']['lines']), "
+                    "any('Balloon device' in l for l in d['errors']), "
+                    "any(a.endswith('vz.ndjson') for a in d['attachments']), "
+                    "[a.rsplit('/', 1)[-1] for a in d['attachments'] if a.endswith('.ips')], "
+                    "'Apple' in d['note']))");
+    tk_expect_str(v,
+                  "Virtualization|True|Mac14,2|Apple M2|14.5|23F79|14.5|23F79|13.0.0|4|8589934592|"
+                  "macvm run --headless ~/VM.bundle|error|6|" TF_MAX_ERROR "|True|43|31|guest-newer|True|True|True|"
+                  "['com.apple.Virtualization.VirtualMachine-2026-01-02-030405.ips']|True",
+                  "the JSON report's content");
+    free(v);
+    free(md_title);
+    free(title);
+    free(out);
+    proc_result_free(&r);
+    proc_result_free(&md);
+    tf_env_free(&e);
+}
+
+/* ============================== redaction ============================== */
+
+static void tf_redaction(uint64_t ecid, const char *machine_identifier)
+{
+    struct tf_env e;
+    char *lines = tf_personal_lines(ecid);
+    tf_setup(&e, "alice", "VM.bundle", machine_identifier, lines, NULL);
+    struct proc_result r = tf_feedback_ok(true, e.bundle, NULL, NULL, NULL);
+    tf_expect_redacted(r.out, e.home, ecid, "Markdown");
+    tf_expect_has(r.out, "DFU device with ECID <ECID> attached", "Markdown: the log line, redacted");
+    proc_result_free(&r);
+    r = tf_feedback_ok(true, e.bundle, "--json", NULL, NULL);
+    tf_expect_redacted(r.out, e.home, ecid, "JSON");
+    char *out = tk_save(t_tmp, "out.json", r.out, r.out_len);
+    char *v = tk_py(out, false, "d['guest']['ecid'] + ' ' + d['configuration']['mac_address']");
+    tk_expect_str(v, "<ECID> <MAC>", "JSON: still valid, with the placeholders");
+    free(v);
+    free(out);
+    proc_result_free(&r);
+    /* Off the Mac, too. */
+    r = tf_feedback_ok(false, e.bundle, NULL, NULL, NULL);
+    tf_expect_redacted(r.out, e.home, ecid, "Markdown made off the Mac");
+    proc_result_free(&r);
+    free(lines);
+    tf_env_free(&e);
+}
+
+Test(feedback, redacts_personal_data, .init = t_tmp_init, .fini = t_tmp_fini, .timeout = 60)
+{
+    tf_redaction(TF_ECID_BIG, NULL);
+}
+
+Test(feedback, redacts_a_zero_padded_ecid, .init = t_tmp_init, .fini = t_tmp_fini, .timeout = 60)
+{
+    tf_redaction(TF_ECID_SMALL, "MachineIdentifier-small");
+}
+
+/* The ECID as Apple's tools often print it: hex digits without 0x
+ * (e.g. idevicerestore, system_profiler "ECID: 001122..."). */
+Test(feedback, redacts_the_ecid_in_hex_without_0x, .init = t_tmp_init, .fini = t_tmp_fini, .timeout = 60)
+{
+    static const struct {
+        uint64_t ecid;
+        const char *mi;
+    } cases[] = {{TF_ECID_BIG, NULL}, {TF_ECID_SMALL, "MachineIdentifier-small"}};
+    for (size_t i = 0; i < 2; i++) {
+        char *lines = t_strdup(""), msg[256], hex[4][32];
+        snprintf(hex[0], sizeof hex[0], "%016" PRIx64, cases[i].ecid);
+        snprintf(hex[1], sizeof hex[1], "%016" PRIX64, cases[i].ecid);
+        snprintf(hex[2], sizeof hex[2], "%" PRIx64, cases[i].ecid);
+        snprintf(hex[3], sizeof hex[3], "%" PRIX64, cases[i].ecid);
+        for (int k = 0; k < 4; k++) {
+            snprintf(msg, sizeof msg, "restore device ECID: %s", hex[k]);
+            tf_add_line(&lines, msg);
+        }
+        struct tf_env e;
+        char name[32];
+        snprintf(name, sizeof name, "VM%zu.bundle", i);
+        if (i) {   /* a second bundle in a fresh home */
+            t_remove_tree(t_tmp);
+            mkdir(t_tmp, 0700);
+        }
+        tf_setup(&e, "alice", name, cases[i].mi, lines, NULL);
+        struct proc_result r = tf_feedback_ok(true, e.bundle, NULL, NULL, NULL);
+        char leaked[160] = "";
+        for (int k = 0; k < 4; k++)
+            if (strstr(r.out, hex[k]))
+                snprintf(leaked + strlen(leaked), sizeof leaked - strlen(leaked), " %s", hex[k]);
+        cr_expect(leaked[0] == 0, "the ECID 0x%016" PRIx64 " written without 0x is in the report:%s", cases[i].ecid,
+                  leaked);
+        proc_result_free(&r);
+        tf_env_free(&e);
+        free(lines);
+    }
+}
+
+Test(feedback, no_redact_keeps_everything, .init = t_tmp_init, .fini = t_tmp_fini, .timeout = 60)
+{
+    struct tf_env e;
+    char *lines = tf_personal_lines(TF_ECID_SMALL);
+    tf_setup(&e, "alice", "VM.bundle", "MachineIdentifier-small", lines, NULL);
+    struct proc_result r = tf_feedback_ok(true, e.bundle, "--no-redact", NULL, NULL);
+    tf_expect_has(r.out, "0x0011223344556677", "--no-redact: the ECID");
+    tf_expect_has(r.out, "4822678189205111", "--no-redact: the ECID in decimal");
+    tf_expect_has(r.out, "8a:2c:11:de:ad:01", "--no-redact: the MAC address");
+    tf_expect_has(r.out, e.bundle, "--no-redact: the bundle's path");
+    tf_expect_has(r.out, "Session of user alice", "--no-redact: the user name");
+    cr_expect(strstr(r.out, "<ECID>") == NULL && strstr(r.out, "<MAC>") == NULL && strstr(r.out, "<user>") == NULL,
+              "--no-redact: placeholders in the report:\n%s", r.out);
+    proc_result_free(&r);
+    r = tf_feedback_ok(true, e.bundle, "--json", "--no-redact", NULL);
+    tf_expect_has(r.out, "\"ecid\":\"0x0011223344556677\"", "--json --no-redact: the ECID");
+    tf_expect_has(r.out, "\"mac_address\":\"8a:2c:11:de:ad:01\"", "--json --no-redact: the MAC");
+    proc_result_free(&r);
+    free(lines);
+    tf_env_free(&e);
+}
+
+/* A common short user name that is also a word of the report ("mac" as in
+ * mac_address): redacting the name must not rename the JSON's keys. */
+Test(feedback, json_keys_survive_a_user_named_like_a_key, .init = t_tmp_init, .fini = t_tmp_fini, .timeout = 60)
+{
+    struct tf_env e;
+    tf_setup(&e, "mac", "VM.bundle", NULL, "", NULL);
+    struct proc_result r = tf_feedback_ok(true, e.bundle, "--json", NULL, NULL);
+    char *out = tk_save(t_tmp, "out.json", r.out, r.out_len);
+    char *v = tk_py(out, false, "sorted(k for k in d['configuration'] if 'address' in k)");
+    tk_expect_str(v, "[\"mac_address\"]", "with USER=mac the configuration's keys should stay as documented");
+    char *u = tk_py(out, false, "d['configuration']['bundle']");
+    tk_expect_str(u, "~/VM.bundle", "with USER=mac the bundle's path is still redacted");
+    free(u);
+    free(v);
+    free(out);
+    proc_result_free(&r);
+    tf_env_free(&e);
+}
+
+/* ============================== -o FILE ============================== */
+
+static int tf_tmp_leftovers(const char *dir)
+{
+    int n = 0;
+    DIR *d = opendir(dir);
+    for (struct dirent *de; d && (de = readdir(d));)
+        if (strstr(de->d_name, ".tmp"))
+            n++;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+Test(feedback, output_file_is_atomic_and_never_clobbered, .init = t_tmp_init, .fini = t_tmp_fini, .timeout = 60)
+{
+    struct tf_env e;
+    tf_setup(&e, "alice", "VM.bundle", NULL, "", NULL);
+    char *dir = tk_mkdirs(t_tmp, "reports"), *file = t_path_join(dir, "report.md");
+    struct proc_result shown = tf_feedback_ok(true, e.bundle, NULL, NULL, NULL);
+
+    struct proc_result r = tf_feedback_ok(true, e.bundle, "-o", file, NULL);
+    cr_expect_eq(r.out_len, 0, "-o: stdout should be empty: %s", r.out);
+    size_t n;
+    char *written = (char *)t_read_file(file, &n);
+    tk_expect_str(written, shown.out, "-o FILE should hold the report");
+    cr_expect_eq(tf_tmp_leftovers(dir), 0, "temporary files left next to the report");
+    free(written);
+    proc_result_free(&r);
+
+    tk_write_text(file, "precious\n");
+    r = run_fake("feedback", e.bundle, "-o", file, NULL);
+    cr_expect_eq(r.status, TF_EX_CANTCREAT, "an existing file: exit %d, want 73; stderr: %s", r.status, r.err);
+    cr_expect_eq(count_lines(r.err), 1, "stderr: %s", r.err);
+    cr_expect(strstr(r.err, "--force") != NULL, "stderr should mention --force: %s", r.err);
+    written = (char *)t_read_file(file, &n);
+    tk_expect_str(written, "precious\n", "the existing file should be untouched");
+    free(written);
+    proc_result_free(&r);
+
+    r = tf_feedback_ok(true, e.bundle, "-o", file, "--force");
+    written = (char *)t_read_file(file, &n);
+    tk_expect_str(written, shown.out, "--force should replace the file with the report");
+    cr_expect_eq(tf_tmp_leftovers(dir), 0, "temporary files left next to the report");
+    free(written);
+    proc_result_free(&r);
+
+    char *jfile = t_path_join(dir, "report.json");
+    r = run_fake("feedback", e.bundle, "--json", "-o", jfile, NULL);
+    cr_expect_eq(r.status, 0, "--json -o: exit %d; stderr: %s", r.status, r.err);
+    char *v = tk_py(jfile, false, "d['area']");
+    tk_expect_str(v, "Virtualization", "--json -o FILE holds the JSON report");
+    free(v);
+    proc_result_free(&r);
+    free(jfile);
+    proc_result_free(&shown);
+    free(file);
+    free(dir);
+    tf_env_free(&e);
+}
+
+/* ============================== other runs ============================== */
+
+/* bundle/logs/NAME with a run.json written by hand and, when log != NULL, that fixture as vz.ndjson. */
+static void tf_hand_run(const char *bundle, const char *name, const char *log)
+{
+    char rel[128];
+    snprintf(rel, sizeof rel, "logs/%s", name);
+    char *run = tk_mkdirs(bundle, rel), *json = t_path_join(run, "run.json");
+    tk_write_text(json,
+                  "{\"macvm_version\":\"0.1.0\",\"command\":[\"run\",\"--recovery\",\"VM.bundle\"],"
+                  "\"spec\":{\"cpu_count\":2,\"memory_bytes\":4294967296,\"display\":{\"width\":1920,\"height\":1200,"
+                  "\"pixels_per_inch\":80},\"start_mode\":\"recovery\",\"headless\":false},"
+                  "\"host\":{\"os_version\":\"15.1\",\"os_build\":\"24B83\",\"model\":\"Mac15,3\",\"chip\":\"Apple M3\"},"
+                  "\"started\":\"2026-01-01T10:00:00+0000\",\"stopped\":\"2026-01-01T10:05:00+0000\","
+                  "\"started_unix\":1767261600,\"stopped_unix\":1767261900,"
+                  "\"outcome\":{\"result\":\"guest-stopped\"},\"log\":\"vz.ndjson\"}\n");
+    if (log) {
+        char *src = fixture(log), *dst = t_path_join(run, "vz.ndjson");
+        tk_copy(src, dst);
+        free(src);
+        free(dst);
+    }
+    free(json);
+    free(run);
+}
+
+Test(feedback, hand_written_runs, .init = t_tmp_init, .fini = t_tmp_fini)
+{
+    struct tf_env e;
+    tf_setup(&e, "alice", "VM.bundle", NULL, NULL, NULL);
+    tf_hand_run(e.bundle, "2026-01-01T10-00-00", "logs/pvg-equal.ndjson");
+    struct proc_result r = tf_feedback_ok(true, e.bundle, NULL, NULL, NULL);
+    tf_expect_has(r.out, "Mac15,3 (Apple M3)", "the recorded host");
+    tf_expect_has(r.out, "15.1 (24B83)", "the recorded host's macOS");
+    tf_expect_has(r.out, "guest requested 31, host set 31", "equal negotiation");
+    tf_expect_has(r.out, "fine", "equal negotiation verdict");
+    tf_expect_has(r.out, "start mode: recovery", "the recorded start mode");
+    tf_expect_has(r.out, "macvm run --recovery VM.bundle", "the recorded command");
+    tf_expect_has(r.out, "outcome: guest-stopped", "the outcome");
+    proc_result_free(&r);
+
+    /* A newer run without a log: it is the one reported, and it says there is no log. */
+    tf_hand_run(e.bundle, "2026-01-02T10-00-00", NULL);
+    r = tf_feedback_ok(true, e.bundle, NULL, NULL, NULL);
+    char *pvg = tf_section(r.out, "## Paravirtualized graphics");
+    tf_expect_has(pvg, "no log recorded", "a run without vz.ndjson");
+    free(pvg);
+    proc_result_free(&r);
+
+    /* --run NAME picks the older one; an unknown name is refused. */
+    r = tf_feedback_ok(true, e.bundle, "--run", "2026-01-01T10-00-00", NULL);
+    tf_expect_has(r.out, "guest requested 31, host set 31", "--run NAME");
+    proc_result_free(&r);
+    r = run_fake("feedback", e.bundle, "--run", "2019-01-01T00-00-00", NULL);
+    cr_expect_eq(r.status, TF_EX_NOINPUT, "--run with an unknown run: exit %d; stderr: %s", r.status, r.err);
+    cr_expect_eq(r.out_len, 0, "stdout: %s", r.out);
+    proc_result_free(&r);
+    tf_env_free(&e);
+}
+
+Test(feedback, missing_bundle_is_noinput, .init = t_tmp_init, .fini = t_tmp_fini)
+{
+    char *b = t_path_join(t_tmp, "none.bundle");
+    struct proc_result r = run_fake("feedback", b, NULL);
+    cr_expect_eq(r.status, TF_EX_NOINPUT, "exit %d; stderr: %s", r.status, r.err);
+    cr_expect_eq(r.out_len, 0, "stdout: %s", r.out);
+    cr_expect_eq(count_lines(r.err), 1, "stderr: %s", r.err);
+    proc_result_free(&r);
+    free(b);
+}
+
+/* The log tool could not start: run.json says "log": null.  The report must
+ * not present the empty vz.ndjson left behind as the run's log, nor say the
+ * log holds no errors. */
+Test(feedback, run_whose_capture_failed_says_no_log, .init = t_tmp_init, .fini = t_tmp_fini, .timeout = 60)
+{
+    struct tf_env e;
+    tf_setup(&e, "alice", "VM.bundle", NULL, NULL, NULL);
+    char *tool = t_path_join(t_tmp, "no-such-log-tool");
+    setenv("MACVM_LOG_TOOL", tool, 1);
+    struct proc_result r = run_fake("run", "--headless", e.bundle, NULL);
+    cr_assert_eq(r.status, 0, "run: exit %d; stderr: %s", r.status, r.err);
+    proc_result_free(&r);
+    char *run = tk_newest_run(e.bundle), *json = t_path_join(run, "run.json");
+    char *logged = tk_py(json, false, "str(d['log'])");
+    tk_expect_str(logged, "None", "run.json: no log");
+    r = tf_feedback_ok(true, e.bundle, NULL, NULL, NULL);
+    char *pvg = tf_section(r.out, "## Paravirtualized graphics"), *errs = tf_section(r.out, "## Virtualization errors");
+    char *att = tf_section(r.out, "## Attachments");
+    cr_expect(strstr(pvg, "no log recorded") != NULL, "the run has no log, the report should say so:\n%s", pvg);
+    cr_expect(strstr(errs, "none in the run's log") == NULL, "the report claims the (missing) log has no errors:\n%s",
+              errs);
+    cr_expect(strstr(att, "vz.ndjson") == NULL, "the report attaches a log the run never recorded:\n%s", att);
+    free(att);
+    free(errs);
+    free(pvg);
+    proc_result_free(&r);
+    free(logged);
+    free(json);
+    free(run);
+    free(tool);
+    tf_env_free(&e);
+}

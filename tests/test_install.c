@@ -1,0 +1,589 @@
+/* test_install.c -- `macvm install` through the fake bridge (build/macvm-fake),
+ * and the Linux build's refusal.
+ *
+ * Contract under test (issue acceptance item "Install via the fake bridge"):
+ *   - `install --ipsw IMAGE --disk-size 80G NEW` makes NEW with a sparse
+ *     Disk.img of exactly 80 GiB, the identity files, and an XML Config.plist
+ *     with InstallCompleted true, the installed version/build/image and a
+ *     MACAddress; `info --json` then says installed.completed true; the bridge
+ *     was called once, call=install, with no debug stub and a normal start.
+ *   - Refused before anything is created: an existing path (73, untouched), a
+ *     nonsense --disk-size (64), a non-VM image (65), too few CPUs for the image
+ *     (64), a host older than the image needs (69), an image no hardware model
+ *     of which runs here (69), the Linux build (69).
+ *   - A failed or interrupted install leaves the bundle marked
+ *     InstallCompleted false, says how to retry, exits non-zero (130 when
+ *     interrupted), and `run` refuses the bundle (65).
+ *   - --latest downloads into $HOME/Library/Caches/macvm/ and reuses a finished
+ *     download.
+ * The fake bridge copies HardwareModel/MachineIdentifier from
+ * tests/fixtures/plist (relative to the repository root, where tests run).
+ *
+ * CPU counts: most tests pass --cpus 2 so that what they check does not depend
+ * on the test machine's cores (default_cpus_and_memory_give_way_to_the_image
+ * covers the default).
+ */
+#include "test_vm_common.c"
+
+#define VT_IPSW_14 "tests/fixtures/ipsw/macOS-14.5-vm.ipsw"
+#define VT_IPSW_15 "tests/fixtures/ipsw/macOS-15.0-vm-stored.ipsw"
+#define VT_IPSW_IOS "tests/fixtures/ipsw/iOS-not-vm.ipsw"
+
+/* Reads NEW/Config.plist (asserts it is an XML plist dict).  Arena-owned. */
+static const struct plist *vt_config(const char *bundle)
+{
+    char *path = t_path_join(bundle, "Config.plist");
+    size_t n;
+    char *text = (char *)t_read_file(path, &n);
+    cr_expect(strncmp(text, "<?xml", 5) == 0, "Config.plist should be XML: %.200s", text);
+    free(text);
+    struct error e = {0};
+    const struct plist *root = plist_read_file(path, 1 << 20, &vt_arena, &e);
+    cr_assert(root && root->type == PLIST_DICT, "%s: not a plist dict: %s", path, e.text);
+    free(path);
+    return root;
+}
+
+static void vt_plist_str(const struct plist *c, const char *key, const char *want)
+{
+    const char *s = plist_string(c, key);
+    cr_expect(s && strcmp(s, want) == 0, "Config.plist %s: \"%s\", want \"%s\"", key, s ? s : "(none)", want);
+}
+
+static void vt_plist_uint(const struct plist *c, const char *key, uint64_t want)
+{
+    uint64_t n = 0;
+    cr_expect(plist_uint(c, key, UINT64_MAX, &n) && n == want, "Config.plist %s: %llu, want %llu", key,
+              (unsigned long long)n, (unsigned long long)want);
+}
+
+static void vt_plist_completed(const struct plist *c, bool want)
+{
+    const struct plist *v = plist_get(c, "InstallCompleted");
+    cr_expect(v && v->type == PLIST_BOOL && v->boolean == want, "Config.plist InstallCompleted should be %s",
+              want ? "true" : "false");
+}
+
+/* Expects nothing at path, and the bridge not asked to install. */
+static void vt_expect_nothing_created(const char *path, const char *spec, const char *what)
+{
+    cr_expect(!vt_exists(path), "%s: %s was created", what, path);
+    struct vt_spec s;
+    bool called = vt_spec_load(&s, spec);
+    cr_expect(!called, "%s: the bridge was asked to %s", what, called ? vt_spec_get(&s, "call") : "");
+    vt_spec_free(&s);
+}
+
+static char *vt_install_spec(void)
+{
+    char *path = t_path_join(t_tmp, "spec.txt");
+    unlink(path);
+    setenv("MACVM_FAKE_SPEC", path, 1);
+    return path;
+}
+
+Test(install, creates_the_bundle, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *spec = vt_install_spec();
+    char *b = t_path_join(t_tmp, "New.bundle");
+    struct proc_result r = run_fake("install", "--ipsw", VT_IPSW_14, "--disk-size", "80G", "--cpus", "2", b, NULL);
+    cr_assert_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
+    cr_expect(strstr(r.out, "installing macOS 14.5 (23F79)") != NULL, "stdout: %s", r.out);
+    char want[4096];
+    snprintf(want, sizeof want, "macvm run %s", b);
+    cr_expect(strstr(r.out, want) != NULL, "stdout should say how to boot it: %s", r.out);
+    proc_result_free(&r);
+
+    /* Apple's layout */
+    const char *files[] = {"Disk.img", "AuxiliaryStorage", "HardwareModel", "MachineIdentifier", "Config.plist"};
+    for (int i = 0; i < 5; i++) {
+        char *p = t_path_join(b, files[i]);
+        cr_expect(vt_exists(p), "%s is missing", p);
+        free(p);
+    }
+    char *disk = t_path_join(b, "Disk.img");
+    cr_expect_eq(vt_size(disk), 80 * VT_GIB, "Disk.img should be exactly 80 GiB");
+    cr_expect(vt_allocated(disk) <= 1 * VT_MIB, "Disk.img should be sparse, occupies %llu bytes",
+              (unsigned long long)vt_allocated(disk));
+
+    const struct plist *c = vt_config(b);
+    vt_plist_completed(c, true);
+    vt_plist_str(c, "InstalledProductVersion", "14.5");
+    vt_plist_str(c, "InstalledBuild", "23F79");
+    vt_plist_str(c, "InstalledFromIPSW", "macOS-14.5-vm.ipsw");
+    vt_plist_uint(c, "CPUCount", 2);
+    vt_plist_uint(c, "InstalledMinCPUCount", 2);
+    vt_plist_uint(c, "InstalledMinMemorySize", 4 * VT_GIB);
+    const char *mac = plist_string(c, "MACAddress");
+    cr_assert(mac && valid_mac(mac), "MACAddress should be xx:xx:xx:xx:xx:xx: %s", mac ? mac : "(none)");
+    unsigned first = (unsigned)strtoul(mac, NULL, 16);
+    cr_expect((first & 3) == 2, "MACAddress %s should be locally administered and unicast", mac);
+
+    /* what the bridge was asked */
+    struct vt_spec s;
+    cr_assert(vt_spec_load(&s, spec), "the bridge was not called");
+    cr_expect_eq(s.calls, 1, "one bridge call, got %d", s.calls);
+    cr_expect_str_eq(vt_spec_get(&s, "call"), "install");
+    cr_expect_str_eq(vt_spec_get(&s, "restore_image"), VT_IPSW_14);
+    cr_expect_str_eq(vt_spec_get(&s, "bundle"), b);
+    cr_expect_str_eq(vt_spec_get(&s, "disk_image"), disk);
+    cr_expect_str_eq(vt_spec_get(&s, "disk_exists"), "1", "Disk.img must exist before the bridge installs");
+    cr_expect_str_eq(vt_spec_get(&s, "debug_stub"), "0", "never a debug stub during install");
+    cr_expect_str_eq(vt_spec_get(&s, "start_mode"), "0", "install starts normally");
+    cr_expect_str_eq(vt_spec_get(&s, "set_boot_args"), "0");
+    cr_expect_str_eq(vt_spec_get(&s, "cpu_count"), "2");
+    cr_expect_str_eq(vt_spec_get(&s, "memory_bytes"), "4294967296");
+    cr_expect_str_eq(vt_spec_get(&s, "mac_address"), mac, "the install uses the recorded MAC address");
+    vt_spec_free(&s);
+
+    /* info agrees */
+    r = run_fake("info", "--json", b, NULL);
+    const struct plist *j = vt_expect_json_ok(&r, "info --json after install");
+    vt_json_bool(j, "installed.completed", true, r.out);
+    vt_json_str(j, "installed.product_version", "14.5", r.out);
+    vt_json_str(j, "installed.build", "23F79", r.out);
+    vt_json_str(j, "installed.from", "macOS-14.5-vm.ipsw", r.out);
+    vt_json_uint(j, "disk.logical_bytes", 80 * VT_GIB, r.out);
+    vt_json_str(j, "config.mac_address", mac, r.out);
+    vt_json_str(j, "hardware_model.minimum_supported_os", "13.0.0", r.out);
+    vt_json_str(j, "machine_identifier.ecid", VT_ECID, r.out);
+    cr_expect(vt_get(j, "problems") && vt_get(j, "problems")->count == 0, "no problems: %s", r.out);
+    proc_result_free(&r);
+
+    /* and it boots with what was recorded */
+    r = run_fake("run", "--dry-run", "--json", b, NULL);
+    j = vt_expect_json_ok(&r, "run --dry-run after install");
+    vt_json_uint(j, "cpu_count", 2, r.out);
+    vt_json_str(j, "mac_address", mac, r.out);
+    proc_result_free(&r);
+    free(disk);
+    free(b);
+    free(spec);
+}
+
+/* macOS 15.0 needs 4 CPUs and 8 GiB.  Installed with --cpus 4 and the default
+ * memory (which gives way to the image's 8 GiB), the bundle must then run
+ * without extra options. */
+Test(install, then_run_uses_what_the_image_needs, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *spec = vt_install_spec();
+    char *b = t_path_join(t_tmp, "Sequoia.bundle");
+    struct proc_result r = run_fake("install", "--ipsw", VT_IPSW_15, "--cpus", "4", b, NULL);
+    cr_assert_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
+    proc_result_free(&r);
+    struct vt_spec s;
+    cr_assert(vt_spec_load(&s, spec));
+    cr_expect_str_eq(vt_spec_get(&s, "memory_bytes"), "8589934592", "the install runs with the 8 GiB 15.0 needs");
+    vt_spec_free(&s);
+    const struct plist *c = vt_config(b);
+    vt_plist_uint(c, "InstalledMinCPUCount", 4);
+    vt_plist_uint(c, "InstalledMinMemorySize", 8 * VT_GIB);
+    char *disk = t_path_join(b, "Disk.img");
+    cr_expect_eq(vt_size(disk), 64 * VT_GIB, "the default disk is 64 GiB");
+    free(disk);
+
+    r = run_fake("run", "--dry-run", "--json", b, NULL);
+    cr_expect_eq(r.status, 0, "a freshly installed 15.0 bundle should run as installed: exit %d; stderr: %s", r.status,
+                 r.err);
+    if (r.status == 0) {
+        const struct plist *j = vt_json(r.out);
+        vt_json_uint(j, "cpu_count", 4, r.out);
+        vt_json_uint(j, "memory_bytes", 8 * VT_GIB, r.out);
+    }
+    proc_result_free(&r);
+    free(b);
+    free(spec);
+}
+
+/* Without --cpus: host cores - 1 (within the host's 1..8), giving way to
+ * what the image needs (14.5: 2 CPUs, 4 GiB); nothing recorded in Config.plist,
+ * and a run afterwards resolves the same values. */
+Test(install, default_cpus_and_memory_give_way_to_the_image, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *spec = vt_install_spec();
+    char *b = t_path_join(t_tmp, "New.bundle");
+    unsigned cpus = vt_default_cpus(1, 8);
+    if (cpus < 2)
+        cpus = 2;
+    struct proc_result r = run_fake("install", "--ipsw", VT_IPSW_14, b, NULL);
+    cr_assert_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
+    proc_result_free(&r);
+    struct vt_spec s;
+    cr_assert(vt_spec_load(&s, spec));
+    char want[32];
+    snprintf(want, sizeof want, "%u", cpus);
+    cr_expect_str_eq(vt_spec_get(&s, "cpu_count"), want, "the install's CPUs");
+    cr_expect_str_eq(vt_spec_get(&s, "memory_bytes"), "4294967296", "the install's memory");
+    vt_spec_free(&s);
+    const struct plist *c = vt_config(b);
+    cr_expect(plist_get(c, "CPUCount") == NULL, "without --cpus Config.plist keeps the default");
+    cr_expect(plist_get(c, "MemorySize") == NULL, "without --memory Config.plist keeps the default");
+    r = run_fake("run", "--dry-run", "--json", b, NULL);
+    const struct plist *j = vt_expect_json_ok(&r, "run --dry-run after install");
+    vt_json_uint(j, "cpu_count", cpus, r.out);
+    vt_json_uint(j, "memory_bytes", 4 * VT_GIB, r.out);
+    proc_result_free(&r);
+    free(b);
+    free(spec);
+}
+
+Test(install, refuses_an_existing_path, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *spec = vt_install_spec();
+    char *b = t_path_join(t_tmp, "Existing.bundle");
+    vt_mkdir(b);
+    char *keep = t_path_join(b, "keep.txt");
+    vt_write_text(keep, "precious\n");
+    char *before = vt_snapshot(b);
+    struct proc_result r = run_fake("install", "--ipsw", VT_IPSW_14, "--cpus", "2", b, NULL);
+    vt_expect_refusal(&r, EX_CANTCREAT, b, "existing folder");
+    proc_result_free(&r);
+    vt_expect_unchanged(b, before, "install into an existing folder");
+
+    char *file = t_path_join(t_tmp, "file");
+    vt_write_text(file, "a file\n");
+    before = vt_snapshot(file);
+    r = run_fake("install", "--ipsw", VT_IPSW_14, "--cpus", "2", file, NULL);
+    vt_expect_refusal(&r, EX_CANTCREAT, file, "existing file");
+    proc_result_free(&r);
+    vt_expect_unchanged(file, before, "install onto an existing file");
+
+    char *link = t_path_join(t_tmp, "link");
+    cr_assert_eq(symlink("nowhere", link), 0);
+    r = run_fake("install", "--ipsw", VT_IPSW_14, "--cpus", "2", link, NULL);
+    vt_expect_refusal(&r, EX_CANTCREAT, link, "dangling link");
+    proc_result_free(&r);
+    char *nowhere = t_path_join(t_tmp, "nowhere");
+    cr_expect(!vt_exists(nowhere), "install followed the link");
+    struct vt_spec s;
+    cr_expect(!vt_spec_load(&s, spec), "the bridge must not be called");
+    free(nowhere);
+    free(link);
+    free(file);
+    free(keep);
+    free(b);
+    free(spec);
+}
+
+Test(install, nonsense_disk_size_is_refused, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *spec = vt_install_spec();
+    char *b = t_path_join(t_tmp, "New.bundle");
+    const char *bad[] = {"12X", "0G", "99999999999T", "abc", "", "80", "-80G", "512M", "80G80", "1.5T"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct proc_result r = run_fake("install", "--ipsw", VT_IPSW_14, "--cpus", "2", "--disk-size", bad[i], b, NULL);
+        char what[64];
+        snprintf(what, sizeof what, "--disk-size '%s'", bad[i]);
+        vt_expect_refusal(&r, EX_USAGE, "--disk-size", what);
+        vt_expect_nothing_created(b, spec, what);
+        proc_result_free(&r);
+    }
+    /* the units it accepts */
+    struct {
+        const char *size;
+        uint64_t bytes;
+    } good[] = {{"1T", 1ull << 40}, {"100GiB", 100 * VT_GIB}, {"2048M", 2 * VT_GIB}};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "Good-%zu.bundle", i);
+        char *g = t_path_join(t_tmp, name), *disk = t_path_join(g, "Disk.img");
+        struct proc_result r = run_fake("install", "--ipsw", VT_IPSW_14, "--cpus", "2", "--disk-size", good[i].size, g,
+                                        NULL);
+        cr_expect_eq(r.status, 0, "--disk-size %s: exit %d; stderr: %s", good[i].size, r.status, r.err);
+        if (r.status == 0)
+            cr_expect_eq(vt_size(disk), good[i].bytes, "--disk-size %s", good[i].size);
+        proc_result_free(&r);
+        free(disk);
+        free(g);
+    }
+    free(b);
+    free(spec);
+}
+
+Test(install, refuses_an_image_that_is_not_for_vms, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *spec = vt_install_spec();
+    char *b = t_path_join(t_tmp, "New.bundle");
+    struct proc_result r = run_fake("install", "--ipsw", VT_IPSW_IOS, "--cpus", "2", b, NULL);
+    vt_expect_refusal(&r, EX_DATAERR, VT_IPSW_IOS, "iOS image");
+    cr_expect(strstr(r.err, "17.5") != NULL, "stderr should say what the image is: %s", r.err);
+    vt_expect_nothing_created(b, spec, "iOS image");
+    proc_result_free(&r);
+
+    /* and a missing image */
+    r = run_fake("install", "--ipsw", "tests/fixtures/ipsw/no-such.ipsw", "--cpus", "2", b, NULL);
+    vt_expect_refusal(&r, EX_NOINPUT, "no-such.ipsw", "missing image");
+    vt_expect_nothing_created(b, spec, "missing image");
+    proc_result_free(&r);
+    free(b);
+    free(spec);
+}
+
+Test(install, too_few_cpus_for_the_image, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *spec = vt_install_spec();
+    char *b = t_path_join(t_tmp, "New.bundle");
+    struct proc_result r = run_fake("install", "--ipsw", VT_IPSW_15, "--cpus", "1", b, NULL);
+    vt_expect_refusal(&r, EX_USAGE, "--cpus 4", "--cpus 1 for 15.0");
+    vt_expect_nothing_created(b, spec, "--cpus 1 for 15.0");
+    proc_result_free(&r);
+    r = run_fake("install", "--ipsw", VT_IPSW_15, "--cpus", "4", "--memory", "4G", b, NULL);
+    vt_expect_refusal(&r, EX_USAGE, "--memory 8192M", "--memory 4G for 15.0");
+    vt_expect_nothing_created(b, spec, "--memory 4G for 15.0");
+    proc_result_free(&r);
+    free(b);
+    free(spec);
+}
+
+/* Values the host cannot give (the fake: 1..8 CPUs, 2..32 GiB) are refused
+ * before anything is created, like every other usage error. */
+Test(install, beyond_the_host_limits_creates_nothing, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *spec = vt_install_spec();
+    char *b = t_path_join(t_tmp, "New.bundle");
+    struct proc_result r = run_fake("install", "--ipsw", VT_IPSW_14, "--cpus", "9", b, NULL);
+    vt_expect_refusal(&r, EX_USAGE, "9 CPUs", "--cpus 9");
+    vt_expect_nothing_created(b, spec, "--cpus 9");
+    proc_result_free(&r);
+    t_remove_tree(b);
+    r = run_fake("install", "--ipsw", VT_IPSW_14, "--cpus", "2", "--memory", "40G", b, NULL);
+    vt_expect_refusal(&r, EX_USAGE, "40 GiB", "--memory 40G");
+    vt_expect_nothing_created(b, spec, "--memory 40G");
+    proc_result_free(&r);
+    free(b);
+    free(spec);
+}
+
+Test(install, host_too_old_for_the_image, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *spec = vt_install_spec();
+    char *b = t_path_join(t_tmp, "New.bundle");
+    setenv("MACVM_FAKE_OS", "13.6", 1);
+    struct proc_result r = run_fake("install", "--ipsw", VT_IPSW_15, "--cpus", "4", b, NULL);
+    vt_expect_refusal(&r, EX_UNAVAILABLE, "14.0.0", "15.0 on a 13.6 host");
+    cr_expect(strstr(r.err, "13.6") != NULL, "stderr should name the host's macOS: %s", r.err);
+    vt_expect_nothing_created(b, spec, "15.0 on a 13.6 host");
+    proc_result_free(&r);
+    free(b);
+    free(spec);
+}
+
+Test(install, image_unsupported_by_virtualization, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *spec = vt_install_spec();
+    char *b = t_path_join(t_tmp, "New.bundle");
+    setenv("MACVM_FAKE_UNSUPPORTED", "1", 1);
+    struct proc_result r = run_fake("install", "--ipsw", VT_IPSW_14, "--cpus", "2", b, NULL);
+    vt_expect_refusal(&r, EX_UNAVAILABLE, "hardware model", "unsupported image");
+    vt_expect_nothing_created(b, spec, "unsupported image");
+    proc_result_free(&r);
+    free(b);
+    free(spec);
+}
+
+/* A failed or interrupted install: the bundle stays, marked incomplete, with
+ * advice to retry, and nothing boots it. */
+static void vt_install_incomplete(const char *how, int want)
+{
+    char *spec = vt_install_spec();
+    char *b = t_path_join(t_tmp, "Broken.bundle");
+    setenv("MACVM_FAKE_INSTALL", how, 1);
+    struct proc_result r = run_fake("install", "--ipsw", VT_IPSW_14, "--cpus", "2", b, NULL);
+    if (want)
+        cr_expect_eq(r.status, want, "%s: exit %d, want %d; stderr: %s", how, r.status, want, r.err);
+    else
+        cr_expect(r.status != 0 && r.status < 128, "%s: exit %d, want a failure; stderr: %s", how, r.status, r.err);
+    char retry[4096];
+    snprintf(retry, sizeof retry, "rm -r %s && macvm install", b);
+    cr_expect(strstr(r.err, retry) != NULL, "%s: stderr should say how to retry (%s): %s", how, retry, r.err);
+    proc_result_free(&r);
+    struct vt_spec s;
+    cr_assert(vt_spec_load(&s, spec), "the bridge was not called");
+    cr_expect_str_eq(vt_spec_get(&s, "call"), "install");
+    cr_expect_str_eq(vt_spec_get(&s, "debug_stub"), "0");
+    vt_spec_free(&s);
+    cr_assert(vt_exists(b), "%s: the bundle should stay", how);
+    vt_plist_completed(vt_config(b), false);
+
+    r = run_fake("info", "--json", b, NULL);
+    const struct plist *j = vt_expect_json_ok(&r, "info of an incomplete bundle");
+    vt_json_bool(j, "installed.completed", false, r.out);
+    proc_result_free(&r);
+
+    r = run_fake("run", "--dry-run", b, NULL);
+    vt_expect_refusal(&r, EX_DATAERR, "did not complete", "run --dry-run of an incomplete bundle");
+    cr_expect(strstr(r.err, b) != NULL, "stderr should name the bundle: %s", r.err);
+    proc_result_free(&r);
+    unlink(spec);
+    r = run_fake("run", "--no-log", b, NULL);
+    vt_expect_refusal(&r, EX_DATAERR, "did not complete", "run of an incomplete bundle");
+    cr_expect(!vt_exists(spec), "the bridge was asked to run an incomplete bundle");
+    proc_result_free(&r);
+    r = run_macvm("run", "--dry-run", b, NULL);
+    vt_expect_refusal(&r, EX_DATAERR, "did not complete", "./macvm run --dry-run of an incomplete bundle");
+    proc_result_free(&r);
+    free(b);
+    free(spec);
+}
+
+Test(install, failure_leaves_the_bundle_marked_incomplete, .init = vt_init, .fini = t_tmp_fini)
+{
+    vt_install_incomplete("fail", 0);
+}
+
+Test(install, interrupt_leaves_the_bundle_marked_incomplete, .init = vt_init, .fini = t_tmp_fini)
+{
+    vt_install_incomplete("interrupt", 130);
+}
+
+/* --latest: downloaded into ~/Library/Caches/macvm/ (a HOME with Library/Caches,
+ * as every Mac has), then reused by the next install. */
+Test(install, latest_downloads_then_reuses_the_cache, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *spec = vt_install_spec();
+    char *home = t_path_join(t_tmp, "home"), *lib = t_path_join(home, "Library"), *caches = t_path_join(lib, "Caches");
+    vt_mkdir(home);
+    vt_mkdir(lib);
+    vt_mkdir(caches);
+    setenv("HOME", home, 1);
+    char cwd[4096];
+    cr_assert(getcwd(cwd, sizeof cwd));
+    char source[4200];
+    snprintf(source, sizeof source, "%s/%s", cwd, VT_IPSW_14);
+    setenv("MACVM_FAKE_IPSW", source, 1);
+    char cached[4200];
+    snprintf(cached, sizeof cached, "%s/macvm/UniversalMac_15.1_24B83_Restore.ipsw", caches);
+
+    char *b1 = t_path_join(t_tmp, "One.bundle");
+    struct proc_result r = run_fake("install", "--latest", "--cpus", "2", b1, NULL);
+    cr_assert_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
+    cr_expect(strstr(r.out, "downloading") != NULL, "stdout should say it downloads: %s", r.out);
+    proc_result_free(&r);
+    cr_assert(vt_exists(cached), "the image should be cached at %s", cached);
+    char why[256] = "";
+    cr_expect(vt_same_content(source, cached, why, sizeof why), "the cached image: %s", why);
+    struct vt_spec s;
+    cr_assert(vt_spec_load(&s, spec));
+    cr_expect_str_eq(vt_spec_get(&s, "restore_image"), cached, "install from the cached image");
+    vt_spec_free(&s);
+    vt_plist_str(vt_config(b1), "InstalledFromIPSW", "UniversalMac_15.1_24B83_Restore.ipsw");
+
+    /* a second install must not download again: a download would fail now */
+    char *before = vt_snapshot(cached);
+    setenv("MACVM_FAKE_IPSW", "/nonexistent/image.ipsw", 1);
+    char *b2 = t_path_join(t_tmp, "Two.bundle");
+    r = run_fake("install", "--latest", "--cpus", "2", b2, NULL);
+    cr_expect_eq(r.status, 0, "the second install should reuse the download: exit %d; stderr: %s", r.status, r.err);
+    cr_expect(strstr(r.out, "using the finished download") != NULL, "stdout: %s", r.out);
+    proc_result_free(&r);
+    vt_expect_unchanged(cached, before, "reusing the cached image");
+    vt_plist_completed(vt_config(b2), true);
+
+    /* no --ipsw and no --latest: the latest, from the cache */
+    char *b3 = t_path_join(t_tmp, "Three.bundle");
+    r = run_fake("install", "--cpus", "2", b3, NULL);
+    cr_expect_eq(r.status, 0, "install without --ipsw: exit %d; stderr: %s", r.status, r.err);
+    proc_result_free(&r);
+    free(b3);
+    free(b2);
+    free(b1);
+    free(caches);
+    free(lib);
+    free(home);
+    free(spec);
+}
+
+/* --latest with a fresh HOME: the cache folders are made as needed. */
+Test(install, latest_into_a_fresh_home, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *spec = vt_install_spec();
+    char *home = t_path_join(t_tmp, "home");
+    vt_mkdir(home);
+    setenv("HOME", home, 1);
+    char cwd[4096];
+    cr_assert(getcwd(cwd, sizeof cwd));
+    char source[4200];
+    snprintf(source, sizeof source, "%s/%s", cwd, VT_IPSW_14);
+    setenv("MACVM_FAKE_IPSW", source, 1);
+    char *b = t_path_join(t_tmp, "New.bundle");
+    struct proc_result r = run_fake("install", "--latest", "--cpus", "2", b, NULL);
+    cr_expect_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
+    char cached[4200];
+    snprintf(cached, sizeof cached, "%s/Library/Caches/macvm/UniversalMac_15.1_24B83_Restore.ipsw", home);
+    cr_expect(vt_exists(cached), "the image should be cached at %s", cached);
+    proc_result_free(&r);
+    free(b);
+    free(home);
+    free(spec);
+}
+
+Test(install, failed_download_creates_nothing, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *spec = vt_install_spec();
+    char *home = t_path_join(t_tmp, "home"), *lib = t_path_join(home, "Library"), *caches = t_path_join(lib, "Caches");
+    vt_mkdir(home);
+    vt_mkdir(lib);
+    vt_mkdir(caches);
+    setenv("HOME", home, 1);
+    setenv("MACVM_FAKE_IPSW", "/nonexistent/image.ipsw", 1);
+    char *b = t_path_join(t_tmp, "New.bundle");
+    struct proc_result r = run_fake("install", "--latest", "--cpus", "2", b, NULL);
+    cr_expect(r.status != 0 && r.status < 128, "exit %d, want a failure; stderr: %s", r.status, r.err);
+    cr_expect(strstr(r.err, "NSURLErrorDomain") != NULL, "stderr should report the download error: %s", r.err);
+    vt_expect_nothing_created(b, spec, "failed download");
+    char cached[4200];
+    snprintf(cached, sizeof cached, "%s/macvm/UniversalMac_15.1_24B83_Restore.ipsw", caches);
+    cr_expect(!vt_exists(cached), "no image may be cached after a failed download");
+    proc_result_free(&r);
+    free(b);
+    free(caches);
+    free(lib);
+    free(home);
+    free(spec);
+}
+
+Test(install, linux_build_creates_nothing, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = t_path_join(t_tmp, "New.bundle");
+    setenv("HOME", t_tmp, 1);
+    char *before = vt_snapshot(t_tmp);
+    struct proc_result r = run_macvm("install", "--ipsw", VT_IPSW_14, "--disk-size", "80G", b, NULL);
+    vt_expect_refusal(&r, EX_UNAVAILABLE, "install", "./macvm install");
+    cr_expect_eq(r.out_len, 0, "stdout should be empty: %s", r.out);
+    proc_result_free(&r);
+    r = run_macvm("install", "--latest", b, NULL);
+    vt_expect_refusal(&r, EX_UNAVAILABLE, "install", "./macvm install --latest");
+    proc_result_free(&r);
+    /* the fake without a host says the same */
+    char *spec = t_path_join(t_tmp, "spec.txt");
+    setenv("MACVM_FAKE_SPEC", spec, 1);
+    setenv("MACVM_FAKE_HOST", "none", 1);
+    r = run_fake("install", "--ipsw", VT_IPSW_14, "--cpus", "2", b, NULL);
+    vt_expect_refusal(&r, EX_UNAVAILABLE, NULL, "macvm-fake install, no host");
+    proc_result_free(&r);
+    vt_expect_unchanged(t_tmp, before, "install where there is no Virtualization");
+    free(spec);
+    free(b);
+}
+
+Test(install, usage_errors, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *spec = vt_install_spec();
+    char *b = t_path_join(t_tmp, "New.bundle");
+    struct proc_result r = run_fake("install", "--ipsw", VT_IPSW_14, "--latest", b, NULL);
+    vt_expect_refusal(&r, EX_USAGE, "--latest", "--ipsw with --latest");
+    vt_expect_nothing_created(b, spec, "--ipsw with --latest");
+    proc_result_free(&r);
+    r = run_fake("install", "--ipsw", VT_IPSW_14, "--cpus", "zero", b, NULL);
+    vt_expect_refusal(&r, EX_USAGE, "--cpus", "--cpus zero");
+    proc_result_free(&r);
+    r = run_fake("install", "--ipsw", VT_IPSW_14, "--memory", "lots", b, NULL);
+    vt_expect_refusal(&r, EX_USAGE, "--memory", "--memory lots");
+    proc_result_free(&r);
+    r = run_fake("install", "--ipsw", VT_IPSW_14, b, "Second.bundle", NULL);
+    vt_expect_refusal(&r, EX_USAGE, NULL, "two bundles");
+    vt_expect_nothing_created(b, spec, "usage errors");
+    proc_result_free(&r);
+    free(b);
+    free(spec);
+}

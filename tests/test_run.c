@@ -1,0 +1,1291 @@
+/* test_run.c -- `macvm run`: the VM description (--dry-run), what the bridge is
+ * handed, how runs end, run records, refusals, and ephemeral runs.
+ *
+ * Contract under test (issue acceptance items "run --dry-run", "Real runs via
+ * the fake", "Ephemeral runs"):
+ *   - `run --dry-run --json` prints the one description of the run (one JSON
+ *     line) on any OS, with ./macvm, the fake, and the fake with no host.
+ *   - Start modes exclude each other (64); debug-stub ports 1..65535 (else 64);
+ *     --debug-stub-all-interfaces needs --debug-stub (64); --cpus/--memory within
+ *     the host's limits (the fake: 1..8 CPUs, 2..32 GiB) and not below the
+ *     Config.plist's InstalledMinCPUCount/InstalledMinMemorySize (64); a
+ *     non-normal start with SaveFile.vzvmsave present is refused (64, nothing
+ *     deleted); --save-on-stop needs macOS 14 on the host (69).
+ *   - The fake bridge (build/macvm-fake, no --dry-run) receives exactly the
+ *     values the dry run showed for the same options ($MACVM_FAKE_SPEC).
+ *   - Exit codes: 0 when the guest stopped (or was stopped, or saved); 70 with
+ *     advice on a Virtualization error; 130 when interrupted; 69 where
+ *     Virtualization is missing (./macvm on Linux: one line) or for
+ *     --debug-stub without the private entitlement (before the bridge runs);
+ *     75 when the VM runs already (AuxiliaryStorage locked), writing nothing.
+ *   - Every run leaves logs/<start time>/run.json (and vz.ndjson from the log
+ *     tool, here a stand-in via $MACVM_LOG_TOOL, unless --no-log).
+ *   - Ctrl-C or SIGTERM while the VM runs: exit 130, recorded as interrupted.
+ *   - --ephemeral runs a clone `.NAME-ephemeral-XXXXXX/NAME` next to the bundle;
+ *     the source stays byte-identical (also when named "NAME/", "." or "NAME/."),
+ *     the clone is gone afterwards however the run ends (error, interrupted
+ *     outcome, Ctrl-C/SIGTERM while cloning, before the VM starts or while it
+ *     runs, a full disk while cloning), and the log goes to
+ *     NAME.ephemeral-logs/<start time>/.
+ * Runs that capture the log use a stand-in for `log stream` ($MACVM_LOG_TOOL,
+ * vt_log_tool); signal tests spawn macvm-fake in the background
+ * (MACVM_FAKE_RUN_SECONDS keeps the "VM" running).
+ */
+#include "test_vm_common.c"
+
+/* Every option `macvm help run` lists, and the tests here that use each. */
+static const char *const vt_run_options_tested[] = {
+    "--dry-run",      /* everywhere */
+    "--json",         /* everywhere */
+    "--recovery",     /* start_modes, two_start_modes_are_refused, bridge_gets_recovery_flags */
+    "--dfu",          /* acceptance_example, start_modes, bridge_gets_dfu_stub_boot_args */
+    "--iboot-stage1", /* start_modes, bridge_gets_iboot1_stub_all_interfaces */
+    "--iboot-stage2", /* start_modes, bridge_gets_iboot2_port_no_log */
+    "--debug-stub",   /* acceptance_example, debug_stub_ports, bridge_gets_* */
+    "--debug-stub-all-interfaces", /* all_interfaces_needs_debug_stub, bridge_gets_iboot1_... */
+    "--boot-args",    /* acceptance_example, flags, bridge_gets_recovery_flags */
+    "--headless",     /* flags, bridge_gets_recovery_flags, bridge_gets_ephemeral */
+    "--audio",        /* flags, bridge_gets_recovery_flags */
+    "--save-on-stop", /* flags, save_on_stop_needs_macos_14, bridge_gets_saved_state */
+    "--ephemeral",    /* ephemeral_describes_the_clone, bridge_gets_ephemeral, ephemeral suite */
+    "--no-log",       /* flags, bridge_gets_iboot2_port_no_log, no_log_still_records_the_run */
+    "--cpus",         /* cpus_and_memory_within_host_limits, bridge_gets_recovery_flags */
+    "--memory",       /* cpus_and_memory_within_host_limits, bridge_gets_iboot2_port_no_log */
+    NULL,
+};
+
+static const char *vt_fake(void)
+{
+    return t_env_or("MACVM_FAKE_BIN", "build/macvm-fake");
+}
+
+/* Runs bin with "run", extra (NULL-terminated, may be NULL), opts (NULL-terminated) and bundle. */
+static struct proc_result vt_run_with(const char *bin, const char *const *extra, const char *const *opts,
+                                      const char *bundle)
+{
+    const char *argv[T_MAX_ARGS];
+    int n = 0;
+    argv[n++] = bin;
+    argv[n++] = "run";
+    for (int i = 0; extra && extra[i]; i++)
+        argv[n++] = extra[i];
+    for (int i = 0; opts && opts[i]; i++)
+        argv[n++] = opts[i];
+    if (bundle)
+        argv[n++] = bundle;
+    argv[n] = NULL;
+    return run_argv(argv);
+}
+
+static const char *const vt_dry_json[] = {"--dry-run", "--json", NULL};
+
+/* Sets $MACVM_FAKE_SPEC to a fresh file in the test's temp dir; returns its path. */
+static char *vt_spec_file(const char *name)
+{
+    char *path = t_path_join(t_tmp, name);
+    unlink(path);
+    setenv("MACVM_FAKE_SPEC", path, 1);
+    return path;
+}
+
+/* Returns the one run folder in logs (asserts there is exactly one; free it). */
+static char *vt_only_run(const char *logs)
+{
+    cr_assert_eq(vt_count_entries(logs), 1, "want exactly one run folder in %s", logs);
+    DIR *d = opendir(logs);
+    char *found = NULL;
+    for (struct dirent *de; (de = readdir(d));)
+        if (de->d_name[0] != '.')
+            found = t_path_join(logs, de->d_name);
+    closedir(d);
+    const char *name = strrchr(found, '/') + 1;
+    int y, mo, da, h, mi, s;
+    char t;
+    cr_expect(strlen(name) == 19 && sscanf(name, "%4d-%2d-%2d%c%2d-%2d-%2d", &y, &mo, &da, &t, &h, &mi, &s) == 7 &&
+                  t == 'T',
+              "the run folder should be named by its start time (YYYY-MM-DDTHH-MM-SS): %s", name);
+    return found;
+}
+
+/* Dry run of opts with the fake, then the same run for real: the bridge must
+ * get exactly the described values. */
+static void vt_bridge_gets_dry_run(const char *bundle, const char *const *opts)
+{
+    struct proc_result dry = vt_run_with(vt_fake(), vt_dry_json, opts, bundle);
+    const struct plist *j = vt_expect_json_ok(&dry, "dry run");
+    char *spec = vt_spec_file("spec.txt");
+    struct proc_result r = vt_run_with(vt_fake(), NULL, opts, bundle);
+    cr_expect_eq(r.status, 0, "the real run: exit %d; stderr: %s", r.status, r.err);
+    struct vt_spec s;
+    cr_assert(vt_spec_load(&s, spec), "the bridge was not called; stderr: %s", r.err);
+    cr_expect_eq(s.calls, 1, "one bridge call, got %d", s.calls);
+    cr_expect_str_eq(vt_spec_get(&s, "call"), "run");
+    vt_expect_spec_matches(&s, j, dry.out);
+    vt_spec_free(&s);
+    proc_result_free(&r);
+    proc_result_free(&dry);
+    free(spec);
+}
+
+/* ---------------------------- dry runs ---------------------------- */
+
+/* The issue's example, with ./macvm, the fake, and the fake without a host. */
+Test(run, dry_run_acceptance_example, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "apple", 64 * VT_GIB);
+    static const char *const opts[] = {"--dfu", "--debug-stub", "5555", "--boot-args", "debug=0x14e -v", NULL};
+    for (int i = 0; i < 3; i++) {
+        if (i == 2)
+            setenv("MACVM_FAKE_HOST", "none", 1);
+        const char *what = i == 0 ? "./macvm" : i == 1 ? "macvm-fake" : "macvm-fake, MACVM_FAKE_HOST=none";
+        struct proc_result r = vt_run_with(i == 0 ? t_env_or("MACVM_BIN", "./macvm") : vt_fake(), vt_dry_json,
+                                           opts, b);
+        const struct plist *j = vt_expect_json_ok(&r, what);
+        cr_expect_eq(r.err_len, 0, "%s: stderr should be empty: %s", what, r.err);
+        vt_json_str(j, "start_mode", "dfu", r.out);
+        vt_json_bool(j, "debug_stub.enabled", true, r.out);
+        vt_json_uint(j, "debug_stub.port", 5555, r.out);
+        vt_json_bool(j, "debug_stub.all_interfaces", false, r.out);
+        cr_expect(strstr(r.out, "\"debug_stub\":{\"enabled\":true,\"port\":5555,\"all_interfaces\":false}") != NULL,
+                  "%s: debug_stub should be exactly {enabled true, port 5555, all_interfaces false}: %s", what, r.out);
+        vt_json_str(j, "boot_args", "debug=0x14e -v", r.out);
+        vt_json_bool(j, "headless", false, r.out);
+        vt_json_bool(j, "audio", false, r.out);
+        vt_json_bool(j, "restore_saved_state", false, r.out);
+        vt_json_bool(j, "save_on_stop", false, r.out);
+        vt_json_bool(j, "ephemeral", false, r.out);
+        vt_json_bool(j, "capture_log", true, r.out);
+        vt_json_str(j, "ecid", VT_ECID, r.out);
+        vt_json_str(j, "bundle", b, r.out);
+        const struct plist *title = vt_get(j, "title");
+        cr_expect(title && title->type == PLIST_STRING && strstr(title->string, "VM.bundle") &&
+                      strstr(title->string, "DFU (ECID " VT_ECID ")"),
+                  "%s: the title should name the bundle, DFU and the ECID: %s", what, r.out);
+        proc_result_free(&r);
+    }
+    free(b);
+}
+
+Test(run, start_modes, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "apple", 4 * VT_GIB);
+    const char *flags[] = {NULL, "--recovery", "--dfu", "--iboot-stage1", "--iboot-stage2"};
+    const char *names[] = {"normal", "recovery", "dfu", "iboot-stage1", "iboot-stage2"};
+    for (int i = 0; i < 5; i++) {
+        const char *opts[] = {flags[i], NULL};
+        struct proc_result r = vt_run_with(vt_fake(), vt_dry_json, opts, b);
+        const struct plist *j = vt_expect_json_ok(&r, names[i]);
+        vt_json_str(j, "start_mode", names[i], r.out);
+        vt_json_bool(j, "debug_stub.enabled", false, r.out);
+        vt_json_null(j, "debug_stub.port", r.out);
+        vt_json_null(j, "boot_args", r.out);
+        proc_result_free(&r);
+    }
+    free(b);
+}
+
+Test(run, two_start_modes_are_refused, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "apple", 4 * VT_GIB);
+    const char *pairs[][2] = {
+        {"--dfu", "--recovery"},           {"--recovery", "--dfu"},         {"--iboot-stage1", "--iboot-stage2"},
+        {"--iboot-stage1", "--recovery"}, {"--iboot-stage1", "--dfu"},     {"--iboot-stage2", "--recovery"},
+        {"--iboot-stage2", "--dfu"},
+    };
+    for (size_t i = 0; i < sizeof pairs / sizeof *pairs; i++) {
+        const char *opts[] = {pairs[i][0], pairs[i][1], NULL};
+        char what[128];
+        snprintf(what, sizeof what, "%s %s", pairs[i][0], pairs[i][1]);
+        struct proc_result r = vt_run_with(vt_fake(), vt_dry_json, opts, b);
+        vt_expect_refusal(&r, EX_USAGE, i < 2 ? "--dfu and --recovery" : "start mode", what);
+        cr_expect_eq(r.out_len, 0, "%s: stdout should be empty: %s", what, r.out);
+        proc_result_free(&r);
+    }
+    free(b);
+}
+
+Test(run, debug_stub_ports, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "apple", 4 * VT_GIB);
+    const char *bad[][2] = {
+        {"--debug-stub", "0"},      {"--debug-stub", "65536"},     {"--debug-stub", "5555x"},
+        {"--debug-stub=0", NULL},   {"--debug-stub=65536", NULL},  {"--debug-stub=abc", NULL},
+        {"--debug-stub", "abc"},    {"--debug-stub=", NULL},       {"--debug-stub=-1", NULL},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        const char *opts[] = {bad[i][0], bad[i][1], NULL};
+        char what[128];
+        snprintf(what, sizeof what, "%s %s", bad[i][0], bad[i][1] ? bad[i][1] : "");
+        struct proc_result r = vt_run_with(vt_fake(), vt_dry_json, opts, b);
+        vt_expect_refusal(&r, EX_USAGE, NULL, what);
+        cr_expect_eq(r.out_len, 0, "%s: stdout should be empty: %s", what, r.out);
+        proc_result_free(&r);
+    }
+    struct {
+        const char *a, *b;
+        unsigned port;
+    } good[] = {{"--debug-stub", "1", 1}, {"--debug-stub=65535", NULL, 65535}, {"--debug-stub=5555", NULL, 5555},
+                {"--debug-stub", NULL, 0}};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        const char *opts[] = {good[i].a, good[i].b, NULL};
+        struct proc_result r = vt_run_with(vt_fake(), vt_dry_json, opts, b);
+        const struct plist *j = vt_expect_json_ok(&r, good[i].a);
+        vt_json_bool(j, "debug_stub.enabled", true, r.out);
+        if (good[i].port)
+            vt_json_uint(j, "debug_stub.port", good[i].port, r.out);
+        else
+            vt_json_null(j, "debug_stub.port", r.out);
+        vt_json_str(j, "bundle", b, r.out);
+        proc_result_free(&r);
+    }
+    free(b);
+}
+
+/* getopt moves the bundle past the options: the port still belongs to --debug-stub. */
+Test(run, options_after_the_bundle, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "apple", 4 * VT_GIB);
+    struct proc_result r = run_fake("run", b, "--debug-stub", "5555", "--dry-run", "--json", "--dfu", NULL);
+    const struct plist *j = vt_expect_json_ok(&r, "bundle first");
+    vt_json_str(j, "bundle", b, r.out);
+    vt_json_uint(j, "debug_stub.port", 5555, r.out);
+    vt_json_str(j, "start_mode", "dfu", r.out);
+    proc_result_free(&r);
+    free(b);
+}
+
+Test(run, all_interfaces_needs_debug_stub, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "apple", 4 * VT_GIB);
+    static const char *const alone[] = {"--debug-stub-all-interfaces", NULL};
+    struct proc_result r = vt_run_with(vt_fake(), vt_dry_json, alone, b);
+    vt_expect_refusal(&r, EX_USAGE, "--debug-stub", "--debug-stub-all-interfaces alone");
+    proc_result_free(&r);
+    static const char *const both[] = {"--debug-stub-all-interfaces", "--debug-stub=7777", NULL};
+    r = vt_run_with(vt_fake(), vt_dry_json, both, b);
+    const struct plist *j = vt_expect_json_ok(&r, "with --debug-stub");
+    vt_json_bool(j, "debug_stub.all_interfaces", true, r.out);
+    vt_json_uint(j, "debug_stub.port", 7777, r.out);
+    proc_result_free(&r);
+    free(b);
+}
+
+Test(run, cpus_and_memory_within_host_limits, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "apple", 4 * VT_GIB);
+    const char *bad[][2] = {{"--cpus", "9"},      {"--cpus", "0"},      {"--cpus", "1000"}, {"--cpus", "two"},
+                            {"--memory", "1G"},   {"--memory", "33G"},  {"--memory", "2047M"},
+                            {"--memory", "abc"},  {"--memory", "8"},    {"--memory", "0G"}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        const char *opts[] = {bad[i][0], bad[i][1], NULL};
+        char what[128];
+        snprintf(what, sizeof what, "%s %s", bad[i][0], bad[i][1]);
+        struct proc_result r = vt_run_with(vt_fake(), vt_dry_json, opts, b);
+        vt_expect_refusal(&r, EX_USAGE, NULL, what);
+        proc_result_free(&r);
+    }
+    struct {
+        const char *cpus, *memory;
+        unsigned c;
+        uint64_t m;
+    } good[] = {{"1", "2G", 1, 2 * VT_GIB}, {"8", "32G", 8, 32 * VT_GIB}, {"4", "8192M", 4, 8 * VT_GIB},
+                {"2", "3GiB", 2, 3 * VT_GIB}};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        const char *opts[] = {"--cpus", good[i].cpus, "--memory", good[i].memory, NULL};
+        struct proc_result r = vt_run_with(vt_fake(), vt_dry_json, opts, b);
+        const struct plist *j = vt_expect_json_ok(&r, good[i].memory);
+        vt_json_uint(j, "cpu_count", good[i].c, r.out);
+        vt_json_uint(j, "memory_bytes", good[i].m, r.out);
+        proc_result_free(&r);
+    }
+    free(b);
+}
+
+/* Config.plist says what the installed macOS needs: less is refused, also
+ * when it comes from Config.plist's own CPUCount. */
+Test(run, below_what_the_installed_macos_needs, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = vt_bundle(t_tmp, "Sequoia.bundle", "apple", 4 * VT_GIB);
+    char *cfg = t_path_join(b, "Config.plist");
+    vt_write_text(cfg, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<plist version=\"1.0\">\n<dict>\n"
+                       "\t<key>CPUCount</key>\n\t<integer>4</integer>\n"
+                       "\t<key>MemorySize</key>\n\t<integer>8589934592</integer>\n"
+                       "\t<key>InstalledProductVersion</key>\n\t<string>15.0</string>\n"
+                       "\t<key>InstallCompleted</key>\n\t<true/>\n"
+                       "\t<key>InstalledMinCPUCount</key>\n\t<integer>4</integer>\n"
+                       "\t<key>InstalledMinMemorySize</key>\n\t<integer>8589934592</integer>\n"
+                       "</dict>\n</plist>\n");
+    static const char *const few[] = {"--cpus", "3", NULL};
+    struct proc_result r = vt_run_with(vt_fake(), vt_dry_json, few, b);
+    vt_expect_refusal(&r, EX_USAGE, "--cpus 4", "--cpus 3 below 4");
+    cr_expect(strstr(r.err, "15.0") != NULL, "stderr should name macOS 15.0: %s", r.err);
+    proc_result_free(&r);
+    static const char *const little[] = {"--memory", "6G", NULL};
+    r = vt_run_with(vt_fake(), vt_dry_json, little, b);
+    vt_expect_refusal(&r, EX_USAGE, "--memory 8192M", "--memory 6G below 8 GiB");
+    proc_result_free(&r);
+    /* Linux build too: the minimum is the bundle's, not the host's */
+    r = run_macvm("run", "--dry-run", "--cpus", "2", b, NULL);
+    vt_expect_refusal(&r, EX_USAGE, "--cpus 4", "./macvm --cpus 2");
+    proc_result_free(&r);
+    static const char *const enough[] = {"--cpus", "4", "--memory", "8G", NULL};
+    r = vt_run_with(vt_fake(), vt_dry_json, enough, b);
+    const struct plist *j = vt_expect_json_ok(&r, "at the minimum");
+    vt_json_uint(j, "cpu_count", 4, r.out);
+    vt_json_uint(j, "memory_bytes", 8 * VT_GIB, r.out);
+    proc_result_free(&r);
+
+    /* Config.plist's own CPUCount below the minimum */
+    vt_write_text(cfg, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<plist version=\"1.0\">\n<dict>\n"
+                       "\t<key>CPUCount</key>\n\t<integer>2</integer>\n"
+                       "\t<key>InstalledMinCPUCount</key>\n\t<integer>4</integer>\n"
+                       "</dict>\n</plist>\n");
+    r = run_fake("run", "--dry-run", b, NULL);
+    vt_expect_refusal(&r, EX_USAGE, "--cpus 4", "CPUCount 2 below 4");
+    proc_result_free(&r);
+    free(cfg);
+    free(b);
+}
+
+Test(run, saved_state_and_start_modes, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = vt_bundle(t_tmp, "Saved.bundle", "apple", 4 * VT_GIB);
+    char *save = t_path_join(b, "SaveFile.vzvmsave");
+    vt_fill(save, 0, 300 * VT_KIB, 9);
+    char *before = vt_snapshot(b);
+    const char *modes[] = {"--recovery", "--dfu", "--iboot-stage1", "--iboot-stage2"};
+    for (int i = 0; i < 4; i++) {
+        const char *opts[] = {modes[i], NULL};
+        struct proc_result r = vt_run_with(vt_fake(), vt_dry_json, opts, b);
+        vt_expect_refusal(&r, EX_USAGE, "SaveFile.vzvmsave", modes[i]);
+        proc_result_free(&r);
+        /* and for real: refused before the bridge, nothing deleted */
+        char *spec = vt_spec_file("spec.txt");
+        r = vt_run_with(vt_fake(), NULL, opts, b);
+        vt_expect_refusal(&r, EX_USAGE, "SaveFile.vzvmsave", modes[i]);
+        cr_expect(!vt_exists(spec), "%s: the bridge was called", modes[i]);
+        proc_result_free(&r);
+        free(spec);
+    }
+    vt_expect_unchanged(b, before, "refused starts with a saved state");
+
+    /* a normal start restores it */
+    struct proc_result r = run_fake("run", "--dry-run", "--json", b, NULL);
+    const struct plist *j = vt_expect_json_ok(&r, "normal start with a saved state");
+    vt_json_bool(j, "restore_saved_state", true, r.out);
+    vt_json_str(j, "start_mode", "normal", r.out);
+    proc_result_free(&r);
+    /* a host before macOS 14 cannot restore, and a fresh start would make the state stale: refused */
+    setenv("MACVM_FAKE_OS", "13.6", 1);
+    r = run_fake("run", "--dry-run", "--json", b, NULL);
+    cr_expect_eq(r.status, EX_UNAVAILABLE, "macOS 13.6 host: exit %d; stderr: %s", r.status, r.err);
+    cr_expect(strstr(r.err, "SaveFile.vzvmsave"), "the refusal names the saved state: %s", r.err);
+    cr_expect_eq(r.out_len, 0, "nothing printed on stdout: %s", r.out);
+    proc_result_free(&r);
+    cr_expect(vt_exists(save), "the saved state must not be deleted");
+    free(save);
+    free(b);
+}
+
+Test(run, save_on_stop_needs_macos_14, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "apple", 4 * VT_GIB);
+    setenv("MACVM_FAKE_OS", "13.6", 1);
+    struct proc_result r = run_fake("run", "--dry-run", "--json", "--save-on-stop", b, NULL);
+    vt_expect_refusal(&r, EX_UNAVAILABLE, "13.6", "--save-on-stop on 13.6");
+    proc_result_free(&r);
+    setenv("MACVM_FAKE_OS", "14.0", 1);
+    r = run_fake("run", "--dry-run", "--json", "--save-on-stop", b, NULL);
+    const struct plist *j = vt_expect_json_ok(&r, "--save-on-stop on 14.0");
+    vt_json_bool(j, "save_on_stop", true, r.out);
+    proc_result_free(&r);
+    free(b);
+}
+
+Test(run, flags, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "apple", 4 * VT_GIB);
+    struct proc_result r = run_fake("run", "--dry-run", "--json", b, NULL);
+    const struct plist *j = vt_expect_json_ok(&r, "no flags");
+    vt_json_bool(j, "headless", false, r.out);
+    vt_json_bool(j, "audio", false, r.out);
+    vt_json_bool(j, "save_on_stop", false, r.out);
+    vt_json_bool(j, "capture_log", true, r.out);
+    vt_json_null(j, "boot_args", r.out);
+    proc_result_free(&r);
+
+    r = run_fake("run", "--dry-run", "--json", "--headless", "--audio", "--save-on-stop", "--no-log", "--boot-args",
+                 "", b, NULL);
+    j = vt_expect_json_ok(&r, "all flags");
+    vt_json_bool(j, "headless", true, r.out);
+    vt_json_bool(j, "audio", true, r.out);
+    vt_json_bool(j, "save_on_stop", true, r.out);
+    vt_json_bool(j, "capture_log", false, r.out);
+    vt_json_str(j, "boot_args", "", r.out);   /* "" clears the variable: not the same as leaving it */
+    vt_json_str(j, "start_mode", "normal", r.out);
+    proc_result_free(&r);
+
+    /* NVRAM takes 1023 bytes of boot-args */
+    char args[1100];
+    memset(args, 'v', sizeof args);
+    args[1023] = 0;
+    r = run_fake("run", "--dry-run", "--json", "--boot-args", args, b, NULL);
+    j = vt_expect_json_ok(&r, "1023 bytes of boot-args");
+    vt_json_str(j, "boot_args", args, r.out);
+    proc_result_free(&r);
+    args[1023] = 'v';
+    args[1024] = 0;
+    r = run_fake("run", "--dry-run", "--json", "--boot-args", args, b, NULL);
+    vt_expect_refusal(&r, EX_USAGE, "--boot-args", "1024 bytes of boot-args");
+    proc_result_free(&r);
+    free(b);
+}
+
+Test(run, ephemeral_describes_the_clone, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "apple", 4 * VT_GIB);
+    struct proc_result r = run_fake("run", "--dry-run", "--json", "--ephemeral", b, NULL);
+    const struct plist *j = vt_expect_json_ok(&r, "--ephemeral");
+    char want[4096];
+    snprintf(want, sizeof want, "%s/.VM.bundle-ephemeral-XXXXXX/VM.bundle", t_tmp);
+    vt_json_str(j, "bundle", want, r.out);
+    vt_json_str(j, "source_bundle", b, r.out);
+    snprintf(want, sizeof want, "%s/.VM.bundle-ephemeral-XXXXXX/VM.bundle/Disk.img", t_tmp);
+    vt_json_str(j, "disk_image", want, r.out);
+    vt_json_bool(j, "ephemeral", true, r.out);
+    proc_result_free(&r);
+    free(b);
+}
+
+Test(run, dry_run_text, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "apple", 4 * VT_GIB);
+    struct proc_result r = run_macvm("run", "--dry-run", "--dfu", "--debug-stub", "5555", "--boot-args",
+                                     "debug=0x14e -v", b, NULL);
+    cr_assert_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
+    cr_expect(r.out[0] != '{', "text, not JSON: %s", r.out);
+    const char *want[] = {"start mode          dfu", "GDB stub on port 5555, 127.0.0.1 only",
+                          "NVRAM boot-args     set to \"debug=0x14e -v\"", ("ECID " VT_ECID), "4 GiB (default)",
+                          "1920x1200 at 80 ppi", "NAT, MAC chosen by Virtualization"};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        cr_expect(strstr(r.out, want[i]) != NULL, "stdout lacks \"%s\": %s", want[i], r.out);
+    proc_result_free(&r);
+    free(b);
+}
+
+/* A dry run writes nothing: not in the bundle, not next to it (no ephemeral clone). */
+Test(run, dry_run_writes_nothing, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "configured", 4 * VT_GIB);
+    char *before = vt_snapshot(t_tmp);
+    char *spec = vt_spec_file("spec.txt");
+    const char *sets[][4] = {{"--ephemeral", NULL}, {"--save-on-stop", "--audio", NULL},
+                             {"--debug-stub", "--dfu", NULL}, {NULL}};
+    for (int i = 0; i < 4; i++) {
+        struct proc_result r = vt_run_with(vt_fake(), vt_dry_json, sets[i], b);
+        cr_expect_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
+        proc_result_free(&r);
+        r = vt_run_with(t_env_or("MACVM_BIN", "./macvm"), vt_dry_json, sets[i], b);
+        cr_expect_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
+        proc_result_free(&r);
+    }
+    cr_expect(!vt_exists(spec), "a dry run called the bridge");
+    vt_expect_unchanged(t_tmp, before, "dry runs");
+    free(spec);
+    free(b);
+}
+
+/* Each option `macvm help run` lists is exercised in the tests above. */
+Test(run, every_option_of_help_run_is_tested)
+{
+    struct proc_result r = run_macvm("help", "run", NULL);
+    cr_assert_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
+    int found = 0;
+    for (const char *p = r.out; (p = strstr(p, "\n  --"));) {
+        p += 3;
+        size_t n = strcspn(p, " =[\n");
+        char opt[64];
+        snprintf(opt, sizeof opt, "%.*s", (int)n, p);
+        bool tested = false;
+        for (int i = 0; vt_run_options_tested[i]; i++)
+            tested |= strcmp(vt_run_options_tested[i], opt) == 0;
+        cr_expect(tested, "`macvm help run` lists %s, which no test of test_run.c exercises", opt);
+        found++;
+    }
+    cr_expect(found >= 16, "found only %d options in: %s", found, r.out);
+    proc_result_free(&r);
+}
+
+/* ------------------- what the bridge receives ------------------- */
+
+Test(run, bridge_gets_defaults, .init = vt_init, .fini = t_tmp_fini)
+{
+    free(vt_log_tool(t_tmp));
+    char *b = vt_bundle(t_tmp, "VM.bundle", "apple", 4 * VT_GIB);
+    static const char *const none[] = {NULL};
+    vt_bridge_gets_dry_run(b, none);
+    free(b);
+}
+
+Test(run, bridge_gets_config_plist_values, .init = vt_init, .fini = t_tmp_fini)
+{
+    free(vt_log_tool(t_tmp));
+    char *b = vt_bundle(t_tmp, "Configured.bundle", "configured", 4 * VT_GIB);
+    static const char *const none[] = {NULL};
+    vt_bridge_gets_dry_run(b, none);
+    free(b);
+}
+
+Test(run, bridge_gets_recovery_flags, .init = vt_init, .fini = t_tmp_fini)
+{
+    free(vt_log_tool(t_tmp));
+    char *b = vt_bundle(t_tmp, "VM.bundle", "configured", 4 * VT_GIB);
+    static const char *const opts[] = {"--recovery", "--boot-args", "", "--headless", "--audio",
+                                       "--cpus", "3", "--memory", "6G", NULL};
+    vt_bridge_gets_dry_run(b, opts);
+    free(b);
+}
+
+Test(run, bridge_gets_dfu_stub_boot_args, .init = vt_init, .fini = t_tmp_fini)
+{
+    free(vt_log_tool(t_tmp));
+    setenv("MACVM_FAKE_PRIVATE", "1", 1);
+    char *b = vt_bundle(t_tmp, "VM.bundle", "apple", 4 * VT_GIB);
+    static const char *const opts[] = {"--dfu", "--debug-stub", "5555", "--boot-args", "debug=0x14e -v", NULL};
+    vt_bridge_gets_dry_run(b, opts);
+    free(b);
+}
+
+Test(run, bridge_gets_iboot1_stub_all_interfaces, .init = vt_init, .fini = t_tmp_fini)
+{
+    free(vt_log_tool(t_tmp));
+    setenv("MACVM_FAKE_PRIVATE", "1", 1);
+    char *b = vt_bundle(t_tmp, "VM.bundle", "apple", 4 * VT_GIB);
+    static const char *const opts[] = {"--iboot-stage1", "--debug-stub", "--debug-stub-all-interfaces", NULL};
+    vt_bridge_gets_dry_run(b, opts);
+    free(b);
+}
+
+Test(run, bridge_gets_iboot2_port_no_log, .init = vt_init, .fini = t_tmp_fini)
+{
+    setenv("MACVM_FAKE_PRIVATE", "1", 1);
+    char *b = vt_bundle(t_tmp, "VM.bundle", "apple", 4 * VT_GIB);
+    static const char *const opts[] = {"--iboot-stage2", "--debug-stub=1234", "--no-log", "--memory", "8192M", NULL};
+    vt_bridge_gets_dry_run(b, opts);
+    free(b);
+}
+
+Test(run, bridge_gets_saved_state, .init = vt_init, .fini = t_tmp_fini)
+{
+    free(vt_log_tool(t_tmp));
+    char *b = vt_bundle(t_tmp, "VM.bundle", "configured", 4 * VT_GIB);
+    char *save = t_path_join(b, "SaveFile.vzvmsave");
+    vt_write_text(save, "saved\n");
+    static const char *const opts[] = {"--save-on-stop", NULL};
+    vt_bridge_gets_dry_run(b, opts);
+    free(save);
+    free(b);
+}
+
+Test(run, bridge_gets_ephemeral, .init = vt_init, .fini = t_tmp_fini)
+{
+    free(vt_log_tool(t_tmp));
+    setenv("MACVM_FAKE_WRITE_DISK", "1", 1);
+    char *b = vt_bundle(t_tmp, "VM.bundle", "configured", 4 * VT_GIB);
+    static const char *const opts[] = {"--ephemeral", "--headless", NULL};
+    vt_bridge_gets_dry_run(b, opts);
+    free(b);
+}
+
+/* --------------------------- real runs --------------------------- */
+
+/* A run leaves logs/<start time>/ with run.json (the same description as the
+ * dry run, the outcome) and vz.ndjson from the log tool. */
+Test(run, a_run_records_run_json_and_its_log, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *tool = vt_log_tool(t_tmp);
+    char *b = vt_bundle(t_tmp, "VM.bundle", "configured", 4 * VT_GIB);
+    struct proc_result dry = run_fake("run", "--dry-run", "--json", "--audio", b, NULL);
+    cr_assert_eq(dry.status, 0, "dry run: exit %d; stderr: %s", dry.status, dry.err);
+    dry.out[strcspn(dry.out, "\n")] = 0;
+
+    struct proc_result r = run_fake("run", "--audio", b, NULL);
+    cr_assert_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
+    char *logs = t_path_join(b, "logs");
+    char *dir = vt_only_run(logs);
+    cr_expect(strstr(r.err, dir) != NULL, "stderr should say where the log is (%s): %s", dir, r.err);
+    char *json = t_path_join(dir, "run.json"), *ndjson = t_path_join(dir, "vz.ndjson");
+    char *stray = t_path_join(dir, "log-stream.stderr");
+    size_t n;
+    char *text = (char *)t_read_file(json, &n);
+    const struct plist *j = vt_json(text);
+    vt_json_str(j, "outcome.result", "guest-stopped", text);
+    vt_json_null(j, "outcome.advice", text);
+    vt_json_str(j, "log", "vz.ndjson", text);
+    vt_json_str(j, "command.0", "run", text);
+    vt_json_str(j, "command.1", "--audio", text);
+    vt_json_str(j, "command.2", b, text);
+    vt_json_str(j, "guest.product_version", "14.5", text);
+    vt_json_str(j, "host.os_version", "14.5", text);
+    vt_json_bool(j, "spec.audio", true, text);
+    char want[16384];
+    snprintf(want, sizeof want, "\"spec\":%s,\"host\":", dry.out);
+    cr_expect(strstr(text, want) != NULL, "run.json's spec should be the dry run's description.\nrun.json: %s\ndry run: %s",
+              text, dry.out);
+    char *log = (char *)t_read_file(ndjson, &n);
+    cr_expect(strstr(log, "macvm test stand-in") != NULL, "vz.ndjson should hold the log tool's output: %s", log);
+    cr_expect(!vt_exists(stray), "an empty log-stream.stderr should be removed");
+    char *args_path = t_path_join(t_tmp, "log-args");
+    char *args = (char *)t_read_file(args_path, &n);
+    cr_expect(strncmp(args, "stream --style ndjson", 21) == 0, "the log tool should run `log stream --style ndjson`: %s",
+              args);
+    free(args);
+    free(args_path);
+    free(log);
+    free(text);
+
+    /* info lists it */
+    proc_result_free(&r);
+    r = run_macvm("info", "--json", b, NULL);
+    j = vt_expect_json_ok(&r, "info after a run");
+    vt_json_str(j, "runs.0.name", strrchr(dir, '/') + 1, r.out);
+    vt_json_str(j, "runs.0.outcome", "guest-stopped", r.out);
+    proc_result_free(&r);
+    proc_result_free(&dry);
+    free(stray);
+    free(ndjson);
+    free(json);
+    free(dir);
+    free(logs);
+    free(b);
+    free(tool);
+}
+
+Test(run, no_log_still_records_the_run, .init = vt_init, .fini = t_tmp_fini)
+{
+    free(vt_log_tool(t_tmp));
+    char *b = vt_bundle(t_tmp, "VM.bundle", "apple", 4 * VT_GIB);
+    struct proc_result r = run_fake("run", "--no-log", b, NULL);
+    cr_assert_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
+    char *logs = t_path_join(b, "logs");
+    char *dir = vt_only_run(logs);
+    char *json = t_path_join(dir, "run.json"), *ndjson = t_path_join(dir, "vz.ndjson");
+    size_t n;
+    char *text = (char *)t_read_file(json, &n);
+    const struct plist *j = vt_json(text);
+    vt_json_null(j, "log", text);
+    vt_json_bool(j, "spec.capture_log", false, text);
+    cr_expect(!vt_exists(ndjson), "--no-log: no vz.ndjson");
+    char *args = t_path_join(t_tmp, "log-args");
+    cr_expect(!vt_exists(args), "--no-log: the log tool must not run");
+    free(args);
+    free(text);
+    free(ndjson);
+    free(json);
+    free(dir);
+    free(logs);
+    proc_result_free(&r);
+    free(b);
+}
+
+/* How each fake outcome ends the command, and what run.json says: 0 only when
+ * the guest shut down (or its state was saved). */
+Test(run, outcomes_and_exit_codes, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "apple", 4 * VT_GIB);
+    char *logs = t_path_join(b, "logs");
+    struct {
+        const char *outcome;
+        int exit;
+        const char *result;
+    } cases[] = {
+        {"guest-stopped", 0, "guest-stopped"},
+        {"stopped", 130, "forced-stop"},   /* stopped by the host, not shut down by the guest */
+        {"saved", 0, "saved"},
+        {"interrupted", 130, "interrupted"},
+        {"unavailable", EX_UNAVAILABLE, "unavailable"},
+        {"error:VZErrorDomain:5:The storage device attachment is invalid.", EX_SOFTWARE, "error"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        t_remove_tree(logs);
+        setenv("MACVM_FAKE_OUTCOME", cases[i].outcome, 1);
+        struct proc_result r = run_fake("run", "--no-log", b, NULL);
+        cr_expect_eq(r.status, cases[i].exit, "%s: exit %d, want %d; stderr: %s", cases[i].outcome, r.status,
+                     cases[i].exit, r.err);
+        char *dir = vt_only_run(logs);
+        char *json = t_path_join(dir, "run.json");
+        size_t n;
+        char *text = (char *)t_read_file(json, &n);
+        const struct plist *j = vt_json(text);
+        vt_json_str(j, "outcome.result", cases[i].result, text);
+        if (cases[i].exit == EX_SOFTWARE) {
+            cr_expect(strstr(r.err, "Disk.img is not a usable disk image") != NULL, "advice for code 5: %s", r.err);
+            vt_json_str(j, "outcome.error.domain", "VZErrorDomain", text);
+        }
+        if (i == 1)
+            cr_expect(strstr(r.err, "stopped by force") != NULL, "stderr should say stopped by force: %s", r.err);
+        if (i == 3)
+            cr_expect(strstr(r.err, "interrupted") != NULL, "stderr should say interrupted: %s", r.err);
+        free(text);
+        free(json);
+        free(dir);
+        proc_result_free(&r);
+    }
+    free(logs);
+    free(b);
+}
+
+/* A Virtualization error: exit 70, the error and what to do on stderr, both in run.json. */
+Test(run, virtualization_error_exits_70_with_advice, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "apple", 4 * VT_GIB);
+    setenv("MACVM_FAKE_OUTCOME", "error:VZErrorDomain:1:Internal Virtualization error. The virtual machine stopped "
+                                 "unexpectedly.", 1);
+    struct proc_result r = run_fake("run", "--no-log", b, NULL);
+    cr_expect_eq(r.status, EX_SOFTWARE, "exit %d, want 70; stderr: %s", r.status, r.err);
+    char want[4096];
+    snprintf(want, sizeof want, "macvm: %s: Internal Virtualization error. The virtual machine stopped unexpectedly. "
+                                "(VZErrorDomain code 1); ", b);
+    cr_expect(strstr(r.err, want) != NULL, "stderr should report the error with the bundle: %s", r.err);
+    cr_expect(strstr(r.err, "DiagnosticReports") != NULL, "stderr should say where the crash report is: %s", r.err);
+    char *logs = t_path_join(b, "logs");
+    char *dir = vt_only_run(logs);
+    char *json = t_path_join(dir, "run.json");
+    size_t n;
+    char *text = (char *)t_read_file(json, &n);
+    const struct plist *j = vt_json(text);
+    vt_json_str(j, "outcome.result", "error", text);
+    vt_json_str(j, "outcome.error.domain", "VZErrorDomain", text);
+    vt_json_uint(j, "outcome.error.code", 1, text);
+    vt_json_str(j, "outcome.error.message", "Internal Virtualization error. The virtual machine stopped unexpectedly.",
+                text);
+    const struct plist *advice = vt_get(j, "outcome.advice");
+    cr_expect(advice && advice->type == PLIST_STRING && strstr(r.err, advice->string),
+              "run.json should hold the advice stderr shows: %s", text);
+    free(text);
+    free(json);
+    free(dir);
+    free(logs);
+    proc_result_free(&r);
+
+    /* an error macvm has no advice for still exits 70 */
+    setenv("MACVM_FAKE_OUTCOME", "error:NSPOSIXErrorDomain:28:No space left on device", 1);
+    r = run_fake("run", "--no-log", b, NULL);
+    cr_expect_eq(r.status, EX_SOFTWARE, "exit %d, want 70; stderr: %s", r.status, r.err);
+    cr_expect(strstr(r.err, "No space left on device (NSPOSIXErrorDomain code 28)") != NULL, "stderr: %s", r.err);
+    proc_result_free(&r);
+    free(b);
+}
+
+/* What the user must see while the VM runs: the lldb command, the DFU ECID, the boot-args. */
+Test(run, tells_how_to_attach_the_debugger, .init = vt_init, .fini = t_tmp_fini)
+{
+    setenv("MACVM_FAKE_PRIVATE", "1", 1);
+    char *b = vt_bundle(t_tmp, "VM.bundle", "apple", 4 * VT_GIB);
+    struct proc_result r = run_fake("run", "--no-log", "--dfu", "--debug-stub", "5555", "--boot-args", "-v", b, NULL);
+    cr_assert_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
+    cr_expect(strstr(r.out, "gdb-remote 127.0.0.1:5555") != NULL, "stdout should give the lldb command: %s", r.out);
+    cr_expect(strstr(r.out, "ECID " VT_ECID) != NULL, "stdout should give the DFU ECID: %s", r.out);
+    cr_expect(strstr(r.out, "boot-args set to \"-v\"") != NULL, "stdout should say the boot-args: %s", r.out);
+    char *logs = t_path_join(b, "logs");
+    char *dir = vt_only_run(logs);
+    char *json = t_path_join(dir, "run.json");
+    size_t n;
+    char *text = (char *)t_read_file(json, &n);
+    vt_json_uint(vt_json(text), "outcome.debug_stub_port", 5555, text);
+    free(text);
+    free(json);
+    free(dir);
+    free(logs);
+    proc_result_free(&r);
+    free(b);
+}
+
+/* The Linux build: one line, exit 69, nothing written. */
+Test(run, linux_build_says_one_line, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "apple", 4 * VT_GIB);
+    char *before = vt_snapshot(t_tmp);
+    const char *sets[][3] = {{NULL}, {"--ephemeral", NULL}, {"--headless", "--no-log", NULL}};
+    for (int i = 0; i < 3; i++) {
+        struct proc_result r = vt_run_with(t_env_or("MACVM_BIN", "./macvm"), NULL, sets[i], b);
+        vt_expect_refusal(&r, EX_UNAVAILABLE, "--dry-run", "./macvm run");
+        cr_expect_eq(r.out_len, 0, "stdout should be empty: %s", r.out);
+        proc_result_free(&r);
+    }
+    /* the fake without a host says the same */
+    setenv("MACVM_FAKE_HOST", "none", 1);
+    char *spec = vt_spec_file("spec.txt");
+    struct proc_result r = run_fake("run", b, NULL);
+    vt_expect_refusal(&r, EX_UNAVAILABLE, NULL, "macvm-fake run, no host");
+    cr_expect(!vt_exists(spec), "the bridge must not be asked to run");
+    proc_result_free(&r);
+    vt_expect_unchanged(t_tmp, before, "runs where there is no Virtualization");
+    free(spec);
+    free(b);
+}
+
+Test(run, debug_stub_needs_the_private_entitlement, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "apple", 4 * VT_GIB);
+    char *spec = vt_spec_file("spec.txt");
+    char *before = vt_snapshot(t_tmp);
+    struct proc_result r = run_fake("run", "--debug-stub", "5555", b, NULL);
+    vt_expect_refusal(&r, EX_UNAVAILABLE, "com.apple.private.virtualization", "--debug-stub without the entitlement");
+    cr_expect(!vt_exists(spec), "the bridge was called");
+    proc_result_free(&r);
+    r = run_fake("run", "--ephemeral", "--debug-stub", b, NULL);
+    vt_expect_refusal(&r, EX_UNAVAILABLE, "com.apple.private.virtualization", "--ephemeral --debug-stub");
+    cr_expect(!vt_exists(spec), "the bridge was called");
+    proc_result_free(&r);
+    vt_expect_unchanged(t_tmp, before, "refused --debug-stub");
+    free(spec);
+    free(b);
+}
+
+/* A running VM (its AuxiliaryStorage locked): run refuses with 75 and writes nothing. */
+Test(run, refuses_a_running_vm, .init = vt_init, .fini = t_tmp_fini)
+{
+    free(vt_log_tool(t_tmp));
+    char *b = vt_bundle(t_tmp, "VM.bundle", "configured", 4 * VT_GIB);
+    char *aux = t_path_join(b, "AuxiliaryStorage");
+    char *spec = vt_spec_file("spec.txt");
+    char *before = vt_snapshot(t_tmp);
+    int fd = open(aux, O_RDONLY);
+    cr_assert(fd >= 0);
+    cr_assert_eq(flock(fd, LOCK_EX | LOCK_NB), 0, "flock: %s", strerror(errno));
+    const char *sets[][2] = {{NULL}, {"--ephemeral", NULL}};
+    for (int i = 0; i < 2; i++) {
+        struct proc_result r = vt_run_with(vt_fake(), NULL, sets[i], b);
+        vt_expect_refusal(&r, EX_TEMPFAIL, b, i ? "--ephemeral on a running VM" : "run on a running VM");
+        cr_expect(!vt_exists(spec), "the bridge was called");
+        proc_result_free(&r);
+    }
+    close(fd);
+    vt_expect_unchanged(t_tmp, before, "runs of a running VM");
+    free(spec);
+    free(aux);
+    free(b);
+}
+
+/* Starts `run OPTS BUNDLE` through the fake for MACVM_FAKE_RUN_SECONDS=30,
+ * waits until the bridge runs the VM, sends sig, and returns the exit status. */
+static int vt_signal_during_run(const char *const *opts, const char *bundle, int sig, bool *signaled, char **errtext)
+{
+    setenv("MACVM_FAKE_RUN_SECONDS", "30", 1);
+    char *spec = vt_spec_file("spec.txt");
+    char *out = t_path_join(t_tmp, "out.txt"), *err = t_path_join(t_tmp, "err.txt");
+    const char *argv[T_MAX_ARGS];
+    int n = 0;
+    argv[n++] = vt_fake();
+    argv[n++] = "run";
+    for (int i = 0; opts[i]; i++)
+        argv[n++] = opts[i];
+    argv[n++] = bundle;
+    argv[n] = NULL;
+    pid_t pid = vt_spawn(argv, out, err, -1);
+    struct timespec tick = {0, 1000 * 1000};
+    for (int i = 0; i < 20000 && !vt_exists(spec); i++) {
+        int st;
+        cr_assert_neq(waitpid(pid, &st, WNOHANG), pid, "the run ended before the bridge ran the VM");
+        nanosleep(&tick, NULL);
+    }
+    cr_assert(vt_exists(spec), "the bridge never ran the VM");
+    struct timespec settle = {0, 200 * 1000 * 1000};   /* the "VM" is up */
+    nanosleep(&settle, NULL);
+    cr_assert_eq(kill(pid, sig), 0);
+    int status = vt_wait(pid, signaled);
+    size_t len;
+    *errtext = (char *)t_read_file(err, &len);
+    free(out);
+    free(err);
+    free(spec);
+    return status;
+}
+
+/* Ctrl-C while the VM runs: the bridge stops it; exit 130; run.json says interrupted. */
+Test(run, sigint_while_running_exits_130, .init = vt_init, .fini = t_tmp_fini, .timeout = 60)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "apple", 4 * VT_GIB);
+    static const char *const opts[] = {"--no-log", NULL};
+    bool signaled;
+    char *err;
+    int status = vt_signal_during_run(opts, b, SIGINT, &signaled, &err);
+    cr_expect(!signaled && status == 130, "exit %d%s, want 130; stderr: %s", status, signaled ? " (killed)" : "", err);
+    char *logs = t_path_join(b, "logs");
+    char *dir = vt_only_run(logs);
+    char *json = t_path_join(dir, "run.json");
+    size_t n;
+    char *text = (char *)t_read_file(json, &n);
+    vt_json_str(vt_json(text), "outcome.result", "interrupted", text);
+    free(text);
+    free(json);
+    free(dir);
+    free(logs);
+    free(err);
+    free(b);
+}
+
+/* SIGTERM (kill, logout) while the VM runs is an interrupt too, not a crash. */
+Test(run, sigterm_while_running_exits_130, .init = vt_init, .fini = t_tmp_fini, .timeout = 60)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "apple", 4 * VT_GIB);
+    static const char *const opts[] = {"--no-log", NULL};
+    bool signaled;
+    char *err;
+    int status = vt_signal_during_run(opts, b, SIGTERM, &signaled, &err);
+    cr_expect(!signaled && status == 130, "exit %d%s, want 130; stderr: %s", status, signaled ? " (killed)" : "", err);
+    char *logs = t_path_join(b, "logs");
+    char *dir = vt_only_run(logs);
+    char *json = t_path_join(dir, "run.json");
+    cr_expect(vt_exists(json), "the run should still be recorded");
+    free(json);
+    free(dir);
+    free(logs);
+    free(err);
+    free(b);
+}
+
+/* ------------------------- ephemeral runs ------------------------- */
+
+/* A source bundle with everything a bundle can hold. */
+static char *vt_ephemeral_source(void)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "configured", 8 * VT_GIB);
+    char *disk = t_path_join(b, "Disk.img");
+    vt_fill(disk, 0, 64 * VT_KIB, 1);
+    vt_fill(disk, 3 * VT_GIB, 64 * VT_KIB, 2);
+    char *save = t_path_join(b, "SaveFile.vzvmsave"), *logs = t_path_join(b, "logs");
+    vt_write_text(save, "saved state\n");
+    vt_mkdir(logs);
+    free(logs);
+    free(save);
+    free(disk);
+    return b;
+}
+
+/* Expects no .VM.bundle-ephemeral-* left next to the bundle. */
+static void vt_expect_no_clone(const char *what)
+{
+    char *left = vt_find_prefix(t_tmp, ".VM.bundle-ephemeral-");
+    cr_expect(left == NULL, "%s: the disposable clone %s was left behind", what, left ? left : "");
+    free(left);
+}
+
+Test(ephemeral, leaves_the_source_untouched, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *tool = vt_log_tool(t_tmp);
+    setenv("MACVM_FAKE_WRITE_DISK", "1", 1);
+    char *b = vt_ephemeral_source();
+    char *spec = vt_spec_file("spec.txt");
+    char *before = vt_snapshot(b);
+    struct proc_result r = run_fake("run", "--ephemeral", b, NULL);
+    cr_expect_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
+    cr_expect(strstr(r.out, "disposable") != NULL, "stdout should say the run is disposable: %s", r.out);
+    vt_expect_unchanged(b, before, "an ephemeral run");
+    vt_expect_no_clone("after the run");
+
+    struct vt_spec s;
+    cr_assert(vt_spec_load(&s, spec), "the bridge was not called");
+    cr_expect_str_eq(vt_spec_get(&s, "ephemeral"), "1");
+    cr_expect_str_eq(vt_spec_get(&s, "disk_exists"), "1", "the bridge's bundle should hold Disk.img");
+    cr_expect_str_eq(vt_spec_get(&s, "source_bundle"), b);
+    char prefix[4096];
+    snprintf(prefix, sizeof prefix, "%s/.VM.bundle-ephemeral-", t_tmp);
+    const char *clone = vt_spec_get(&s, "bundle");
+    cr_expect(strncmp(clone, prefix, strlen(prefix)) == 0 && strlen(clone) == strlen(prefix) + 6 + strlen("/VM.bundle") &&
+                  strcmp(clone + strlen(clone) - strlen("/VM.bundle"), "/VM.bundle") == 0,
+              "the bridge should run %sXXXXXX/VM.bundle, got %s", prefix, clone);
+    char disk[4200];
+    snprintf(disk, sizeof disk, "%s/Disk.img", clone);
+    cr_expect_str_eq(vt_spec_get(&s, "disk_image"), disk);
+    cr_expect_str_eq(vt_spec_get(&s, "restore_saved_state"), "1", "the clone's saved state is restored");
+    vt_spec_free(&s);
+
+    /* the log goes next to the bundle */
+    char *elogs = t_path_join(t_tmp, "VM.bundle.ephemeral-logs");
+    char *dir = vt_only_run(elogs);
+    char *json = t_path_join(dir, "run.json"), *ndjson = t_path_join(dir, "vz.ndjson");
+    size_t n;
+    char *text = (char *)t_read_file(json, &n);
+    const struct plist *j = vt_json(text);
+    vt_json_bool(j, "spec.ephemeral", true, text);
+    vt_json_str(j, "spec.source_bundle", b, text);
+    vt_json_str(j, "outcome.result", "guest-stopped", text);
+    cr_expect(vt_exists(ndjson), "the log should be recorded next to the bundle too");
+    cr_expect(strstr(r.err, dir) != NULL, "stderr should say where the log is (%s): %s", dir, r.err);
+    /* only the bundle, its ephemeral logs and the test's own files are next to it */
+    cr_expect_eq(vt_count_entries(t_tmp), 5, "unexpected entries next to the bundle");
+    free(text);
+    free(ndjson);
+    free(json);
+    free(dir);
+    free(elogs);
+    proc_result_free(&r);
+    free(spec);
+    free(b);
+    free(tool);
+}
+
+static void vt_ephemeral_ends(const char *outcome, int want)
+{
+    setenv("MACVM_FAKE_WRITE_DISK", "1", 1);
+    setenv("MACVM_FAKE_OUTCOME", outcome, 1);
+    char *b = vt_ephemeral_source();
+    char *spec = vt_spec_file("spec.txt");
+    char *before = vt_snapshot(b);
+    struct proc_result r = run_fake("run", "--ephemeral", "--no-log", b, NULL);
+    cr_expect_eq(r.status, want, "%s: exit %d, want %d; stderr: %s", outcome, r.status, want, r.err);
+    struct vt_spec s;
+    cr_expect(vt_spec_load(&s, spec), "the bridge was not called");
+    vt_spec_free(&s);
+    vt_expect_unchanged(b, before, outcome);
+    vt_expect_no_clone(outcome);
+    proc_result_free(&r);
+    free(spec);
+    free(b);
+}
+
+Test(ephemeral, clone_removed_after_an_error, .init = vt_init, .fini = t_tmp_fini)
+{
+    vt_ephemeral_ends("error:VZErrorDomain:1:Internal Virtualization error", EX_SOFTWARE);
+}
+
+Test(ephemeral, clone_removed_when_interrupted, .init = vt_init, .fini = t_tmp_fini)
+{
+    vt_ephemeral_ends("interrupted", 130);
+}
+
+Test(ephemeral, clone_removed_after_a_saved_state, .init = vt_init, .fini = t_tmp_fini)
+{
+    vt_ephemeral_ends("saved", 0);
+}
+
+/* Ctrl-C while the disposable clone is copied: exit 130, no clone left, the
+ * bridge never called, the source untouched. */
+Test(ephemeral, interrupted_while_cloning, .init = vt_init, .fini = t_tmp_fini, .timeout = 300)
+{
+    VT_SKIP_ON_COPY_ON_WRITE();
+    char *b = vt_bundle(t_tmp, "VM.bundle", "configured", 0);
+    char *disk = t_path_join(b, "Disk.img");
+    char *spec = vt_spec_file("spec.txt");
+    char *out = t_path_join(t_tmp, "out.txt"), *err = t_path_join(t_tmp, "err.txt");
+    uint64_t data = 256 * VT_MIB;
+    for (int attempt = 0; attempt < 4; attempt++, data *= 2) {
+        vt_sparse(disk, 8 * VT_GIB);
+        vt_fill(disk, 0, data, (unsigned)attempt + 20);
+        unlink(spec);
+        char *before = vt_snapshot(b);
+        const char *argv[] = {vt_fake(), "run", "--ephemeral", "--no-log", b, NULL};
+        pid_t pid = vt_spawn(argv, out, err, -1);
+        /* wait for the copy to start: .VM.bundle-ephemeral-XXXXXX/VM.bundle/ holds a file */
+        char *tmp = NULL, *clone = NULL;
+        int status = -1;
+        bool signaled = false, running = true;
+        struct timespec tick = {0, 500 * 1000};
+        for (int i = 0; i < 120000 && running; i++) {
+            if (!tmp)
+                tmp = vt_find_prefix(t_tmp, ".VM.bundle-ephemeral-");
+            if (tmp && !clone)
+                clone = t_path_join(tmp, "VM.bundle");
+            if (clone && vt_count_entries(clone) > 0)
+                break;
+            int st;
+            if (waitpid(pid, &st, WNOHANG) == pid) {
+                running = false;
+                signaled = WIFSIGNALED(st);
+                status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+            }
+            nanosleep(&tick, NULL);
+        }
+        if (running) {
+            cr_assert_eq(kill(pid, SIGINT), 0);
+            status = vt_wait(pid, &signaled);
+        }
+        free(tmp);
+        free(clone);
+        struct vt_spec s;
+        if (vt_spec_load(&s, spec)) {   /* the copy finished first: the run happened; more data */
+            vt_spec_free(&s);
+            free(before);
+            continue;
+        }
+        size_t n;
+        char *errtext = (char *)t_read_file(err, &n);
+        cr_expect(!signaled, "macvm was killed by the signal instead of handling it (status %d)", status);
+        cr_expect_eq(status, 130, "exit %d, want 130; stderr: %s", status, errtext);
+        vt_expect_no_clone("interrupted while cloning");
+        vt_expect_unchanged(b, before, "interrupted ephemeral run");
+        free(errtext);
+        free(out);
+        free(err);
+        free(spec);
+        free(disk);
+        free(b);
+        return;
+    }
+    cr_assert_fail("the clone of %llu MiB always finished before SIGINT arrived", (unsigned long long)(data >> 20));
+}
+
+/* `macvm run --ephemeral VM.bundle/` (a shell completes the slash): the same
+ * promise, the source is never written; the log goes next to it. */
+Test(ephemeral, trailing_slash_leaves_the_source_untouched, .init = vt_init, .fini = t_tmp_fini)
+{
+    setenv("MACVM_FAKE_WRITE_DISK", "1", 1);
+    char *b = vt_ephemeral_source();
+    char slash[4096];
+    snprintf(slash, sizeof slash, "%s/", b);
+    char *before = vt_snapshot(b);
+    struct proc_result r = run_fake("run", "--ephemeral", "--no-log", slash, NULL);
+    cr_expect_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
+    vt_expect_unchanged(b, before, "an ephemeral run of VM.bundle/");
+    vt_expect_no_clone("VM.bundle/");
+    char *elogs = t_path_join(t_tmp, "VM.bundle.ephemeral-logs");
+    cr_expect(vt_exists(elogs), "the log should go to %s; stderr: %s", elogs, r.err);
+    free(elogs);
+    proc_result_free(&r);
+    free(b);
+}
+
+/* Ctrl-C or SIGTERM while the disposable clone runs: exit 130, the clone
+ * removed, the source untouched. */
+static void vt_ephemeral_signal(int sig)
+{
+    setenv("MACVM_FAKE_WRITE_DISK", "1", 1);
+    char *b = vt_ephemeral_source();
+    char *before = vt_snapshot(b);
+    static const char *const opts[] = {"--ephemeral", "--no-log", NULL};
+    bool signaled;
+    char *err;
+    int status = vt_signal_during_run(opts, b, sig, &signaled, &err);
+    cr_expect(!signaled && status == 130, "exit %d%s, want 130; stderr: %s", status, signaled ? " (killed)" : "", err);
+    vt_expect_no_clone(sig == SIGINT ? "SIGINT during the run" : "SIGTERM during the run");
+    vt_expect_unchanged(b, before, "an interrupted ephemeral run");
+    free(err);
+    free(b);
+}
+
+Test(ephemeral, sigint_while_running_removes_the_clone, .init = vt_init, .fini = t_tmp_fini, .timeout = 60)
+{
+    vt_ephemeral_signal(SIGINT);
+}
+
+Test(ephemeral, sigterm_while_running_removes_the_clone, .init = vt_init, .fini = t_tmp_fini, .timeout = 60)
+{
+    vt_ephemeral_signal(SIGTERM);
+}
+
+/* The disk fills while the disposable clone is made (RLIMIT_FSIZE): exit 74,
+ * no clone, no run, the source untouched. */
+Test(ephemeral, disk_full_while_cloning, .init = vt_init, .fini = t_tmp_fini, .timeout = 60)
+{
+    VT_SKIP_ON_COPY_ON_WRITE();
+    char *b = vt_ephemeral_source();
+    char *disk = t_path_join(b, "Disk.img");
+    vt_fill(disk, 0, 4 * VT_MIB, 3);
+    char *spec = vt_spec_file("spec.txt");
+    char *out = t_path_join(t_tmp, "out.txt"), *err = t_path_join(t_tmp, "err.txt");
+    char *before = vt_snapshot(b);
+    const char *argv[] = {vt_fake(), "run", "--ephemeral", "--no-log", b, NULL};
+    bool signaled;
+    int status = vt_wait(vt_spawn(argv, out, err, 2 * VT_MIB), &signaled);
+    size_t n;
+    char *errtext = (char *)t_read_file(err, &n);
+    cr_expect(!signaled, "macvm was killed (status %d); stderr: %s", status, errtext);
+    cr_expect_eq(status, EX_IOERR, "exit %d, want 74; stderr: %s", status, errtext);
+    cr_expect(strstr(errtext, "Disk.img") != NULL, "stderr should name Disk.img: %s", errtext);
+    cr_expect(!vt_exists(spec), "the bridge must not run without a complete clone");
+    vt_expect_no_clone("disk full while cloning");
+    char *elogs = t_path_join(t_tmp, "VM.bundle.ephemeral-logs");
+    cr_expect(!vt_exists(elogs), "no run happened, so no run record");
+    vt_expect_unchanged(b, before, "an ephemeral run on a full disk");
+    free(elogs);
+    free(errtext);
+    free(out);
+    free(err);
+    free(spec);
+    free(disk);
+    free(b);
+}
+
+/* `cd VM.bundle && macvm run --ephemeral .` and `run --ephemeral VM.bundle/.`
+ * name the same bundle: the run works as for VM.bundle, and nothing is
+ * written into the source (no temporary folder in it either). */
+Test(ephemeral, dot_paths_leave_the_source_untouched, .init = vt_init, .fini = t_tmp_fini)
+{
+    char fake[PATH_MAX];
+    cr_assert(realpath(vt_fake(), fake), "realpath %s: %s", vt_fake(), strerror(errno));
+    setenv("MACVM_FAKE_WRITE_DISK", "1", 1);
+    char *b = vt_ephemeral_source();
+    char *before = vt_snapshot(b);
+    const char *cwd[] = {b, t_tmp};
+    const char *arg[] = {".", "VM.bundle/."};
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(chdir(cwd[i]), 0);
+        struct proc_result r = run_argv((const char *[]){fake, "run", "--ephemeral", "--no-log", arg[i], NULL});
+        cr_expect_eq(r.status, 0, "run --ephemeral %s: exit %d; stderr: %s", arg[i], r.status, r.err);
+        proc_result_free(&r);
+        char *inside = vt_find_prefix(b, ".");
+        cr_expect(inside == NULL, "run --ephemeral %s left %s inside the source", arg[i], inside ? inside : "");
+        free(inside);
+        char *next = vt_find_prefix(t_tmp, ".VM.bundle-ephemeral-");
+        cr_expect(next == NULL, "run --ephemeral %s left the clone %s", arg[i], next ? next : "");
+        free(next);
+    }
+    vt_expect_unchanged(b, before, "ephemeral runs of . and VM.bundle/.");
+    free(b);
+}
+
+/* Ctrl-C in the moment between the finished clone and the VM's start (while
+ * the log capture starts): the disposable clone must still go. */
+Test(ephemeral, sigint_before_the_vm_starts_removes_the_clone, .init = vt_init, .fini = t_tmp_fini,
+     .timeout = 60)
+{
+    free(vt_log_tool(t_tmp));
+    char *args = t_path_join(t_tmp, "log-args");
+    char *b = vt_ephemeral_source();
+    char *before = vt_snapshot(b);
+    char *spec = vt_spec_file("spec.txt");
+    char *out = t_path_join(t_tmp, "out.txt"), *err = t_path_join(t_tmp, "err.txt");
+    const char *argv[] = {vt_fake(), "run", "--ephemeral", b, NULL};
+    pid_t pid = vt_spawn(argv, out, err, -1);
+    struct timespec tick = {0, 200 * 1000};
+    for (int i = 0; i < 100000 && !vt_exists(args); i++) {
+        int st;
+        cr_assert_neq(waitpid(pid, &st, WNOHANG), pid, "the run ended before the log capture started");
+        nanosleep(&tick, NULL);
+    }
+    cr_assert(vt_exists(args), "the log capture never started");
+    cr_assert_eq(kill(pid, SIGINT), 0);
+    bool signaled;
+    int status = vt_wait(pid, &signaled);
+    size_t n;
+    char *errtext = (char *)t_read_file(err, &n);
+    cr_expect(!signaled && status == 130, "exit %d%s, want 130; stderr: %s", status,
+              signaled ? " (killed by SIGINT)" : "", errtext);
+    vt_expect_no_clone("SIGINT while the log capture starts");
+    vt_expect_unchanged(b, before, "an ephemeral run interrupted before the VM started");
+    free(errtext);
+    free(out);
+    free(err);
+    free(spec);
+    free(b);
+    free(args);
+}
+
+/* Options that contradict each other are refused before the bundle is even
+ * looked at, and a bundle whose name starts with digits is not a port. */
+Test(run, contradictions_come_before_the_bundle, .init = vt_init, .fini = t_tmp_fini)
+{
+    struct proc_result r = run_macvm("run", "--dry-run", "--dfu", "--recovery", "/no/such/bundle", NULL);
+    cr_expect_eq(r.status, EX_USAGE, "--dfu --recovery on a missing bundle: exit %d; %s", r.status, r.err);
+    proc_result_free(&r);
+    r = run_macvm("run", "--dry-run", "--ephemeral", "--save-on-stop", "/no/such/bundle", NULL);
+    cr_expect_eq(r.status, EX_USAGE, "--ephemeral --save-on-stop: exit %d; %s", r.status, r.err);
+    cr_expect(strstr(r.err, "--ephemeral"), "%s", r.err);
+    proc_result_free(&r);
+    r = run_macvm("run", "--dry-run", "--debug-stub", "2024.bundle", NULL);
+    cr_expect_eq(r.status, EX_NOINPUT, "2024.bundle is a bundle, not a port: exit %d; %s", r.status, r.err);
+    cr_expect(strstr(r.err, "2024.bundle"), "%s", r.err);
+    proc_result_free(&r);
+}

@@ -6,7 +6,7 @@
 # Run from the repo root after `make` (make demo does both).  Everything it
 # creates goes into one temporary directory, removed when it ends however it
 # ends.  It builds build/macvm-fake (macvm linked with the test suite's fake
-# bridge) for the one step that needs a recorded run.  Exits non-zero when a
+# bridge) for the steps that need recorded runs.  Exits non-zero when a
 # command does not end with the exit code the step expects, so it doubles as
 # a smoke test.
 set -eu
@@ -42,8 +42,9 @@ quote() {
     done
 }
 
-# try CODE PROGRAM ARGS...: shows the command as a user types it ($DEMO for
-# the scratch folder), runs it, and checks its exit code.
+# try CODE PROGRAM ARGS...: shows the command as a user types it, runs it,
+# shows its output (standard error too), both with $DEMO for the scratch
+# folder, and checks its exit code.
 try() {
     want=$1
     shift
@@ -56,7 +57,10 @@ try() {
     esac
     printf '$ %s%s\n' "$shown" "$(quote "$@")" | sed "s|$DEMO|\$DEMO|g"
     rc=0
-    "$prog" "$@" || rc=$?
+    out=$("$prog" "$@" 2>&1) || rc=$?
+    if [ -n "$out" ]; then
+        printf '%s\n' "$out" | sed "s|$DEMO|\$DEMO|g"
+    fi
     if [ "$rc" -ne 0 ]; then
         echo "(exit $rc)"
     fi
@@ -164,18 +168,24 @@ chmod +x "$DEMO/log-stand-in"
 MACVM_LOG_TOOL=$DEMO/log-stand-in
 export MACVM_LOG_TOOL
 try 0 "$FAKE" run "$DEMO/Repro.bundle"
-unset MACVM_LOG_TOOL
+sleep 1    # run folders are named for their start time, to the second
 
-step "The run is recorded in the bundle" \
-    "Each run gets logs/<start time>/ with vz.ndjson (the log) and run.json (what ran and how it ended)."
+step "A disposable run (simulated)" \
+    "run --ephemeral runs a throwaway clone of the bundle and removes it when the VM stops.  The bundle itself is only read, so the run's record goes beside it, to Repro.bundle.ephemeral-logs/; the clone is gone."
+try 0 "$FAKE" run --ephemeral "$DEMO/Repro.bundle"
+unset MACVM_LOG_TOOL
+shown ls -A "$DEMO"
+
+step "Both runs are recorded" \
+    "Each run gets a folder named for its start time, with vz.ndjson (the log) and run.json (what ran and how it ended).  info lists the bundle's runs and its disposable ones."
 try 0 "$MACVM" info "$DEMO/Repro.bundle"
 
 step "PVG lines of the bundle's newest run" \
-    "With a bundle instead of --log, pvg-log reads the newest recorded run."
+    "With a bundle instead of --log, pvg-log reads the newest run that recorded a log: here the disposable one."
 try 0 "$MACVM" pvg-log "$DEMO/Repro.bundle"
 
 step "A Feedback report" \
-    "Everything a Virtualization report needs, from that run.  ECID, MAC addresses, user name and home are redacted (the log's /Users/alice became ~).  The host facts are the fake bridge's."
+    "Everything a Virtualization report needs, from the newest run (the disposable one).  ECID, MAC addresses, user names and home are redacted (the log's /Users/alice became ~).  The host facts are the fake bridge's."
 try 0 "$MACVM" feedback "$DEMO/Repro.bundle"
 
 step "Reports are never overwritten by accident" \

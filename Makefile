@@ -94,6 +94,8 @@ SEEDS_zip   = tests/fixtures/ipsw tests/fixtures/hostile
 SEEDS_plist = tests/fixtures/plist tests/fixtures/hostile tests/fixtures/bundles/configured
 SEEDS_json  = tests/fixtures/logs
 
+.PRECIOUS: build/fuzz/fuzz_%
+
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c macvm.c
 	@mkdir -p build/fuzz
 	clang $(WARN) -Wno-unused-function -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(LDLIBS)

@@ -3365,7 +3365,7 @@ static int compare_run_dirs(const void *a, const void *b)
 /* Returns the folder where disposable runs of bundle keep their logs: NAME.ephemeral-logs beside it. */
 static void ephemeral_logs_dir(char *out, size_t size, const char *bundle)
 {
-    snprintf(out, size, "%s" EPHEMERAL_LOGS_SUFFIX, bundle);
+    snprintf(out, size, "%.*s" EPHEMERAL_LOGS_SUFFIX, (int)(size - sizeof EPHEMERAL_LOGS_SUFFIX), bundle);
 }
 
 /* Lists every run folder of a bundle, oldest first: logs/ inside it and the
@@ -3402,9 +3402,11 @@ static void free_names(char **names, size_t n)
     free(names);
 }
 
-/* Creates logs_dir/<start time> (with -2, -3... when taken).  Returns 0
+/* Creates logs_dir/<start time> (with -2, -3... when taken there or in
+ * other_dir, the bundle's other run folder).  Returns 0
  * with the path in out, or EX_CANTCREAT. */
-static int run_dir_create(const char *logs_dir, time_t start, char *out, size_t size, struct error *e)
+static int run_dir_create(const char *logs_dir, const char *other_dir, time_t start, char *out, size_t size,
+                          struct error *e)
 {
     char name[64];
     struct tm tm;
@@ -3415,8 +3417,11 @@ static int run_dir_create(const char *logs_dir, time_t start, char *out, size_t 
     for (int i = 1; i < 100; i++) {
         char unique[80];
         snprintf(unique, sizeof unique, i == 1 ? "%s" : "%s-%d", name, i);
-        if (!path_join(out, size, logs_dir, unique))
+        char twin[VM_PATH_MAX];
+        if (!path_join(out, size, logs_dir, unique) || !path_join(twin, sizeof twin, other_dir, unique))
             return fail(e, EX_CANTCREAT, "path too long");
+        if (access(twin, F_OK) == 0)
+            continue;   /* a run of the other kind has this name: names stay unique per bundle */
         if (mkdir(out, 0755) == 0)
             return 0;
         if (errno != EEXIST)
@@ -3695,8 +3700,8 @@ static int feedback_gather(struct feedback *f, const char *bundle, const char *r
     struct error ignored = {0};
     snprintf(f->bundle, sizeof f->bundle, "%s", bundle);
     if (!looks_like_bundle(bundle))
-        return fail(e, EX_NOINPUT, "not a VM bundle (none of HardwareModel, MachineIdentifier, Config.plist or "
-                    "logs/ is there); name the bundle, e.g. 'macvm feedback ~/VM.bundle'");
+        return fail(e, EX_NOINPUT, "not a VM bundle (none of Disk.img, HardwareModel, MachineIdentifier, "
+                    "Config.plist or logs/ is there); name the bundle, e.g. 'macvm feedback ~/VM.bundle'");
     int rc = config_load(bundle, &f->config, e);
     if (rc)
         return rc;
@@ -4245,6 +4250,36 @@ static uint64_t compute_memory_size(const struct host_info *host)
     return m;
 }
 
+/* Returns the CPUs a run gets when neither --cpus nor Config.plist says:
+ * Apple's default, raised to what the installed macOS needs. */
+static unsigned default_cpu_count(const struct vm_config *c, const struct host_info *host)
+{
+    unsigned n = compute_cpu_count(host);
+    return n > c->min_cpu_count ? n : c->min_cpu_count;
+}
+
+/* Returns the memory a run gets when neither --memory nor Config.plist says:
+ * Apple's 4 GiB, raised to what the installed macOS needs. */
+static uint64_t default_memory_size(const struct vm_config *c, const struct host_info *host)
+{
+    uint64_t m = compute_memory_size(host);
+    return m > c->min_memory_bytes ? m : c->min_memory_bytes;
+}
+
+/* Returns how a CPU count or memory size was chosen, for people: "" when the
+ * user chose it on the command line, else where it came from. */
+static const char *value_origin(bool option, bool config, bool raised, bool cpus)
+{
+    if (option)
+        return "";
+    if (config)
+        return " (Config.plist)";
+    if (raised)
+        return cpus ? " (default: host cores - 1, raised to what the installed macOS needs)"
+                    : " (default, raised to what the installed macOS needs)";
+    return cpus ? " (default: host cores - 1)" : " (default)";
+}
+
 /* Points every file of the spec into bundle (the source, or its clone). */
 static bool spec_set_bundle(struct vm_spec *s, const char *bundle)
 {
@@ -4336,12 +4371,9 @@ static int resolve_vm_spec(const struct run_options *o, const char *bundle, cons
         return fail(e, EX_USAGE, "the bundle path is too long");
 
     /* Apple's defaults give way to what the installed macOS needs; values the user chose do not. */
-    unsigned cpus = compute_cpu_count(host);
-    uint64_t memory = compute_memory_size(host);
-    s->cpu_count = o->cpu_count ? o->cpu_count : c->cpu_count ? c->cpu_count
-                 : cpus > c->min_cpu_count ? cpus : c->min_cpu_count;
+    s->cpu_count = o->cpu_count ? o->cpu_count : (c->set & CONFIG_CPU) ? c->cpu_count : default_cpu_count(c, host);
     s->memory_bytes = o->memory_bytes ? o->memory_bytes : (c->set & CONFIG_MEMORY) ? c->memory_bytes
-                    : memory > c->min_memory_bytes ? memory : c->min_memory_bytes;
+                    : default_memory_size(c, host);
     rc = check_resources(s, host, c, e);
     if (rc)
         return rc;
@@ -4430,8 +4462,10 @@ static void spec_json(struct json *j, const char *key, const struct vm_spec *s)
     json_close(j, '}');
 }
 
-/* Appends the spec for people: what the bridge would be asked to do. */
-static void spec_text(struct buf *b, const struct vm_spec *s, const struct vm_config *c)
+/* Appends the spec for people: what the bridge would be asked to do, and
+ * where the CPUs and memory came from. */
+static void spec_text(struct buf *b, const struct vm_spec *s, const struct vm_config *c, const struct run_options *o,
+                      const struct host_info *host)
 {
     char mem[32];
     buf_printf(b, "bundle              %s\n", s->source_bundle);
@@ -4441,9 +4475,11 @@ static void spec_text(struct buf *b, const struct vm_spec *s, const struct vm_co
     buf_printf(b, "auxiliary storage   %s\n", s->auxiliary_storage);
     buf_printf(b, "hardware model      %s\n", s->hardware_model);
     buf_printf(b, "machine identifier  %s (ECID 0x%016" PRIx64 ")\n", s->machine_identifier, s->ecid);
-    buf_printf(b, "CPUs                %u%s\n", s->cpu_count, c->set & CONFIG_CPU ? "" : " (default: host cores - 1)");
+    buf_printf(b, "CPUs                %u%s\n", s->cpu_count,
+               value_origin(o->cpu_count, c->set & CONFIG_CPU, default_cpu_count(c, host) > compute_cpu_count(host), true));
     buf_printf(b, "memory              %s%s\n", human_size(mem, sizeof mem, s->memory_bytes),
-               c->set & CONFIG_MEMORY ? "" : " (default)");
+               value_origin(o->memory_bytes, c->set & CONFIG_MEMORY,
+                            default_memory_size(c, host) > compute_memory_size(host), false));
     buf_printf(b, "display             %ux%u at %u ppi\n", s->display_width, s->display_height, s->display_ppi);
     buf_printf(b, "network             NAT, MAC %s\n", s->mac_address[0] ? s->mac_address : "chosen by Virtualization");
     buf_printf(b, "start mode          %s\n", start_mode_name(s->start_mode));
@@ -4465,7 +4501,8 @@ static void spec_text(struct buf *b, const struct vm_spec *s, const struct vm_co
     buf_printf(b, "audio               %s\n", s->audio ? "on" : "off");
     buf_printf(b, "saved state         %s\n", s->restore_saved_state ? "restore from SaveFile.vzvmsave" : "none");
     buf_printf(b, "save on stop        %s\n", s->save_on_stop ? "yes" : "no");
-    buf_printf(b, "log capture         %s\n", s->capture_log ? "on (logs/<start time>/vz.ndjson)" : "off");
+    buf_printf(b, "log capture         %s\n", !s->capture_log ? "off" : s->ephemeral
+               ? "on (NAME.ephemeral-logs/<start time>/vz.ndjson, beside the bundle)" : "on (logs/<start time>/vz.ndjson)");
 }
 
 /* --- The record of a run: run.json --- */
@@ -4764,15 +4801,19 @@ static int next_option(const char *command, int argc, char **argv, const char *s
         print_command_help(find_command(command), stdout);
         return 'H';
     }
-    if (c == '?') {
-        if (optopt)
-            usage_error(command, "option -%c %s", optopt, strchr(shorts, optopt) ? "needs a value" : "is unknown");
-        else
-            usage_error(command, "option %s is unknown or needs a value", argv[optind - 1]);
-    } else if (c == ':') {
-        usage_error(command, "option %s needs a value", argv[optind - 1]);
-        c = '?';
-    }
+    if (c != '?')
+        return c;
+    const struct option *o = longs;
+    while (o->name && (!optopt || o->val != optopt))
+        o++;
+    if (optopt && o->name)   /* a long option without its value: getopt names it by its val */
+        usage_error(command, "option --%s needs a value", o->name);
+    else if (optopt && optopt < 128 && strchr(shorts, optopt))
+        usage_error(command, "option -%c needs a value", optopt);
+    else if (optopt && optopt < 128 && isprint(optopt))
+        usage_error(command, "option -%c is unknown", optopt);
+    else
+        usage_error(command, "option %s is unknown or needs a value", argv[optind - 1]);
     return c;
 }
 
@@ -4968,6 +5009,7 @@ struct info_problem {
 
 struct bundle_info {
     struct vm_config config;
+    bool config_damaged;
     struct hardware_model hw;
     bool has_hw, has_ecid, saved_state;
     uint64_t ecid;
@@ -4983,9 +5025,12 @@ static void info_problem(struct bundle_info *bi, const char *file, const struct 
 {
     /* These files were made together and belong together: one cannot be remade alone. */
     static const char *const restore = "; restore the bundle from a clone or backup, or install a new one";
+    const char *text = e->text;
+    if (strncmp(text, file, strlen(file)) == 0 && strncmp(text + strlen(file), ": ", 2) == 0)
+        text += strlen(file) + 2;   /* the file is named already */
     if (bi->n_problems < sizeof bi->problems / sizeof *bi->problems) {
         snprintf(bi->problems[bi->n_problems].file, sizeof bi->problems[0].file, "%s", file);
-        snprintf(bi->problems[bi->n_problems].text, sizeof bi->problems[0].text, "%.900s%s", e->text,
+        snprintf(bi->problems[bi->n_problems].text, sizeof bi->problems[0].text, "%.900s%s", text,
                  strcmp(file, BUNDLE_CONFIG) == 0 ? "" : restore);
         bi->n_problems++;
     }
@@ -5001,6 +5046,7 @@ static void bundle_inspect(const char *bundle, struct bundle_info *bi)
     if (config_load(bundle, &bi->config, &e) != 0) {
         info_problem(bi, BUNDLE_CONFIG, &e);
         bi->config = config_defaults();
+        bi->config_damaged = true;
     }
     e = (struct error){0};
     path_join(path, sizeof path, bundle, BUNDLE_HARDWARE_MODEL);
@@ -5060,7 +5106,7 @@ static const char *run_name(const char *dir, bool *ephemeral)
     return base ? base + 1 : dir;
 }
 
-static void info_json(struct buf *b, const char *bundle, const struct bundle_info *bi)
+static void info_json(struct buf *b, const char *bundle, const struct bundle_info *bi, const struct host_info *host)
 {
     struct json j = {.out = b};
     const struct vm_config *c = &bi->config;
@@ -5101,7 +5147,7 @@ static void info_json(struct buf *b, const char *bundle, const struct bundle_inf
         json_uint(&j, "cpu_count", c->cpu_count);
     else
         json_null(&j, "cpu_count");
-    json_uint(&j, "memory_bytes", c->memory_bytes);
+    json_uint(&j, "memory_bytes", c->set & CONFIG_MEMORY ? c->memory_bytes : default_memory_size(c, host));
     json_open(&j, "display", '{');
     json_uint(&j, "width", c->display_width);
     json_uint(&j, "height", c->display_height);
@@ -5148,7 +5194,7 @@ static void info_json(struct buf *b, const char *bundle, const struct bundle_inf
     json_close(&j, '}');
 }
 
-static void info_text(struct buf *b, const char *bundle, const struct bundle_info *bi)
+static void info_text(struct buf *b, const char *bundle, const struct bundle_info *bi, const struct host_info *host)
 {
     const struct vm_config *c = &bi->config;
     char a[32], d[32], outcome[32];
@@ -5156,6 +5202,8 @@ static void info_text(struct buf *b, const char *bundle, const struct bundle_inf
     if (c->installed_version[0])
         buf_printf(b, "Installed:          macOS %s (%s) from %s\n", c->installed_version, c->installed_build,
                    c->installed_from);
+    else if (bi->config_damaged)
+        buf_puts(b, "Installed:          unknown (Config.plist is damaged, see below; the values shown are defaults)\n");
     else
         buf_puts(b, "Installed:          not recorded (no Config.plist: a bundle made outside macvm)\n");
     if (!c->install_completed) {
@@ -5183,12 +5231,12 @@ static void info_text(struct buf *b, const char *bundle, const struct bundle_inf
         buf_printf(b, "AuxiliaryStorage:   %s\n", human_size(a, sizeof a, bi->aux_bytes));
     else
         buf_printf(b, "AuxiliaryStorage:   %s", unreadable);
-    if (c->set & CONFIG_CPU)
-        buf_printf(b, "CPUs:               %u\n", c->cpu_count);
-    else
-        buf_puts(b, "CPUs:               host cores - 1 (default)\n");
-    buf_printf(b, "Memory:             %s%s\n", human_size(a, sizeof a, c->memory_bytes),
-               c->set & CONFIG_MEMORY ? "" : " (default)");
+    buf_printf(b, "CPUs:               %u%s\n", c->set & CONFIG_CPU ? c->cpu_count : default_cpu_count(c, host),
+               value_origin(false, c->set & CONFIG_CPU, default_cpu_count(c, host) > compute_cpu_count(host), true));
+    uint64_t memory = c->set & CONFIG_MEMORY ? c->memory_bytes : default_memory_size(c, host);
+    buf_printf(b, "Memory:             %s%s\n", human_size(a, sizeof a, memory),
+               value_origin(false, c->set & CONFIG_MEMORY,
+                            default_memory_size(c, host) > compute_memory_size(host), false));
     buf_printf(b, "Display:            %ux%u at %u ppi%s\n", c->display_width, c->display_height, c->display_ppi,
                c->set & CONFIG_DISPLAY ? "" : " (default)");
     buf_printf(b, "Network:            NAT, MAC %s\n", c->mac_address[0] ? c->mac_address : "chosen by Virtualization (default)");
@@ -5222,10 +5270,12 @@ static int cmd_info(int argc, char **argv)
     struct bundle_info bi;
     bundle_inspect(bundle, &bi);
     struct buf out = {0};
+    struct host_info host;
+    bridge_host_info(&host);
     if (json)
-        info_json(&out, bundle, &bi);
+        info_json(&out, bundle, &bi, &host);
     else
-        info_text(&out, bundle, &bi);
+        info_text(&out, bundle, &bi, &host);
     rc = print_buf(&out);
     buf_free(&out);
     for (size_t i = 0; i < bi.n_problems; i++)
@@ -5366,14 +5416,19 @@ static int load_for_run(const char *bundle, struct vm_config *c, uint64_t *ecid,
 }
 
 /* Runs the VM of spec with log capture, records the run, and returns the exit code. */
-static int run_vm(struct vm_spec *spec, const struct host_info *host, const struct vm_config *c, const char *logs_dir,
-                  int argc, char **argv)
+static int run_vm(struct vm_spec *spec, const struct host_info *host, const struct vm_config *c, int argc,
+                  char **argv)
 {
+    /* A disposable run keeps its record beside the bundle, which it never writes. */
+    char logs[2][VM_PATH_MAX];
+    path_join(logs[0], sizeof logs[0], spec->source_bundle, BUNDLE_LOGS);
+    ephemeral_logs_dir(logs[1], sizeof logs[1], spec->source_bundle);
+    const char *logs_dir = logs[spec->ephemeral], *other_dir = logs[!spec->ephemeral];
     struct run_record r = {.started = time(NULL)};
     struct log_capture cap = {.pid = -1};
     struct error e = {0};
     char log_path[VM_PATH_MAX];
-    bool have_dir = run_dir_create(logs_dir, r.started, r.dir, sizeof r.dir, &e) == 0;
+    bool have_dir = run_dir_create(logs_dir, other_dir, r.started, r.dir, sizeof r.dir, &e) == 0;
     if (!have_dir)
         warn("no run record: %s", e.text);
     else
@@ -5420,7 +5475,7 @@ static int run_vm(struct vm_spec *spec, const struct host_info *host, const stru
 static int run_ephemeral(struct vm_spec *spec, const struct host_info *host, const struct vm_config *c,
                          int argc, char **argv)
 {
-    char tmp[VM_PATH_MAX], clone[VM_PATH_MAX], logs[VM_PATH_MAX + 32], name[256];
+    char tmp[VM_PATH_MAX], clone[VM_PATH_MAX], name[256];
     struct error e = {0};
     enum clone_method how;
     ephemeral_template(tmp, sizeof tmp, spec->source_bundle);
@@ -5435,11 +5490,10 @@ static int run_ephemeral(struct vm_spec *spec, const struct host_info *host, con
         return report(spec->source_bundle, &e);
     }
     spec_set_bundle(spec, clone);
-    ephemeral_logs_dir(logs, sizeof logs, spec->source_bundle);
     printf("macvm: running a disposable %s of %s; it is removed when the VM stops\n",
            how == CLONE_COW ? "clone" : "copy", spec->source_bundle);
     fflush(stdout);
-    rc = run_vm(spec, host, c, logs, argc, argv);
+    rc = run_vm(spec, host, c, argc, argv);
     if (remove_tree(tmp) != 0)
         warn("could not remove the disposable copy %s: %s", tmp, strerror(errno));
     return rc;
@@ -5452,7 +5506,7 @@ static int cmd_run(int argc, char **argv)
     int rc = parse_run_options(argc, argv, &o);
     if (rc)
         return rc < 0 ? 0 : rc;
-    char bundle[VM_PATH_MAX], logs[VM_PATH_MAX];
+    char bundle[VM_PATH_MAX];
     bundle_path(bundle, sizeof bundle, o.bundle);
     struct vm_config c;
     uint64_t ecid = 0;
@@ -5472,7 +5526,7 @@ static int cmd_run(int argc, char **argv)
         if (o.json)
             spec_json(&j, NULL, &spec);
         else
-            spec_text(&b, &spec, &c);
+            spec_text(&b, &spec, &c, &o, &host);
         rc = print_buf(&b);
         buf_free(&b);
         return rc;
@@ -5492,8 +5546,7 @@ static int cmd_run(int argc, char **argv)
                report(bundle, &e);
     if (spec.ephemeral)
         return run_ephemeral(&spec, &host, &c, argc, argv);
-    path_join(logs, sizeof logs, bundle, BUNDLE_LOGS);
-    return run_vm(&spec, &host, &c, logs, argc, argv);
+    return run_vm(&spec, &host, &c, argc, argv);
 }
 
 /* --- macvm install --- */
@@ -6029,8 +6082,10 @@ static const struct command commands[] = {
      "  --ipsw FILE            install from this restore image\n"
      "  --latest               download the newest image this Mac supports (the default)\n"
      "  --disk-size SIZE       size of the sparse Disk.img (default 64G; e.g. 80G, 1T)\n"
-     "  --cpus N               CPUs, recorded in Config.plist (default: host cores - 1)\n"
-     "  --memory SIZE          memory, recorded in Config.plist (default 4G)\n"},
+     "  --cpus N               CPUs, recorded in Config.plist (default: host cores - 1,\n"
+     "                         at least what the image needs)\n"
+     "  --memory SIZE          memory, recorded in Config.plist (default 4G, at least what\n"
+     "                         the image needs)\n"},
     {"run", cmd_run, "run [options] [BUNDLE]",
      "Boots a VM in a window (or headless) and records its log under logs/.\n"
      "  --dry-run              print the VM description and do nothing else (any OS)\n"
@@ -6068,7 +6123,8 @@ static const struct command commands[] = {
      "  --force                replace an existing FILE\n"
      "  --json                 the same content as one JSON document\n"
      "  --no-redact            keep ECID, MAC addresses, user name and paths\n"
-     "  --run NAME             report on this run (a folder name under logs/)\n"},
+     "  --run NAME             report on this run (a folder name under logs/, or under\n"
+     "                         NAME.ephemeral-logs/ for a disposable run)\n"},
     {"doctor", cmd_doctor, "doctor [--ipsw FILE] [--json] [BUNDLE]",
      "Checks this host: Apple Silicon, macOS, entitlements, free space, running VMs,\n"
      "and with --ipsw what that image needs of the host.  Exit 69 when a check fails.\n"
@@ -6109,6 +6165,8 @@ static int cmd_help(int argc, char **argv)
 {
     if (argc < 2)
         return print_help(stdout);
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)
+        return print_command_help(find_command("help"), stdout);
     const struct command *c = find_command(argv[1]);
     if (!c) {
         fprintf(stderr, "macvm: help: no command '%s'; 'macvm help' lists them\n", argv[1]);

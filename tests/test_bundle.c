@@ -505,3 +505,33 @@ Test(bundle, missing_bundle_under_the_root_is_named_as_given)
     proc_result_free(&r);
     cr_expect(!vt_exists(path), "%s must not be created", path);
 }
+
+/* A bundle whose macOS needs more than Apple's defaults: info and the dry
+ * run show the raised values and say why, and JSON carries the real memory. */
+Test(bundle, defaults_raised_to_what_the_installed_macos_needs, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = vt_bundle(t_tmp, "Beta.bundle", "apple", 1ull << 30);
+    char *config = t_path_join(b, "Config.plist");
+    const char *doc = "<plist><dict><key>InstalledProductVersion</key><string>15.0</string>"
+                      "<key>InstalledBuild</key><string>24A335</string><key>InstalledFromIPSW</key><string>x.ipsw</string>"
+                      "<key>InstallCompleted</key><true/><key>InstalledMinCPUCount</key><integer>4</integer>"
+                      "<key>InstalledMinMemorySize</key><integer>8589934592</integer></dict></plist>";
+    cr_assert_eq(t_write_file(config, doc, strlen(doc)), 0);
+    struct proc_result r = run_macvm("info", b, NULL);
+    cr_expect_eq(r.status, 0, "%s", r.err);
+    cr_expect(strstr(r.out, "Memory:             8 GiB (default, raised to what the installed macOS needs)"), "%s", r.out);
+    proc_result_free(&r);
+    r = run_macvm("info", "--json", b, NULL);
+    cr_expect(strstr(r.out, "\"memory_bytes\":8589934592"), "%s", r.out);
+    proc_result_free(&r);
+    r = run_macvm("run", "--dry-run", b, NULL);
+    cr_expect(strstr(r.out, "memory              8 GiB (default, raised"), "%s", r.out);
+    cr_expect(strstr(r.out, "CPUs                4 (default: host cores - 1, raised") || sysconf(_SC_NPROCESSORS_ONLN) > 4,
+              "%s", r.out);
+    proc_result_free(&r);
+    r = run_macvm("run", "--dry-run", "--memory", "12G", b, NULL);
+    cr_expect(strstr(r.out, "memory              12 GiB\n"), "a value given on the command line has no note: %s", r.out);
+    proc_result_free(&r);
+    free(config);
+    free(b);
+}

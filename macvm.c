@@ -104,6 +104,15 @@ static int fail(struct error *e, int code, const char *fmt, ...)
     return code;
 }
 
+/* Puts "prefix: " before an error's text (the text is copied first: it cannot
+ * be formatted into itself).  Returns the error's code. */
+static int fail_prefix(struct error *e, const char *prefix)
+{
+    char text[sizeof e->text];
+    memcpy(text, e->text, sizeof text);
+    return fail(e, e->code, "%s: %.900s", prefix, text);
+}
+
 /* Prints "macvm: SUBJECT: text" on stderr.  Returns the error's exit code. */
 static int report(const char *subject, const struct error *e)
 {
@@ -304,10 +313,16 @@ static void json_string(struct buf *b, const char *s, size_t n)
 
 /* A JSON writer: compact output, keys in the order written.  Each level
  * remembers whether it needs a comma before the next member. */
+#define JSON_MAX_DEPTH 300   /* above the readers' nesting limit, so what they read can be written */
+
 struct json {
     struct buf *out;
     int depth;
-    bool comma[64];
+    bool comma[JSON_MAX_DEPTH];
+    /* Applied to every string value, never to keys, before it is escaped:
+     * the reports' redaction sees the text, not its JSON spelling. */
+    void (*filter)(struct buf *to, const char *s, const void *ctx);
+    const void *filter_ctx;
 };
 
 static void json_member(struct json *j, const char *key)
@@ -337,10 +352,16 @@ static void json_close(struct json *j, char bracket)
 static void json_str(struct json *j, const char *key, const char *value)
 {
     json_member(j, key);
-    if (value)
-        json_string(j->out, value, strlen(value));
-    else
+    if (!value) {
         buf_puts(j->out, "null");
+    } else if (j->filter) {
+        struct buf t = {0};
+        j->filter(&t, value, j->filter_ctx);
+        json_string(j->out, t.data ? t.data : "", t.len);
+        buf_free(&t);
+    } else {
+        json_string(j->out, value, strlen(value));
+    }
 }
 
 static void json_int(struct json *j, const char *key, long long value)
@@ -465,6 +486,19 @@ static int read_file(const char *path, size_t max, char **data, size_t *len, str
     return 0;
 }
 
+/* Returns the permissions a file written to path gets: those of the file it
+ * replaces, else what the user's umask allows (mkstemp's 0600 would hide it,
+ * a fixed 0644 would expose a report the user keeps private). */
+static mode_t file_mode_for(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0)
+        return st.st_mode & 07777;
+    mode_t mask = umask(0);
+    umask(mask);
+    return 0666 & ~mask;
+}
+
 /* Writes data to path atomically: a temporary file next to it, fsync, rename.
  * Refuses to replace an existing file unless overwrite.  Returns 0 or an exit code. */
 static int write_file_atomic(const char *path, const void *data, size_t len, bool overwrite,
@@ -484,13 +518,16 @@ static int write_file_atomic(const char *path, const void *data, size_t len, boo
         ssize_t n = write(fd, p, left);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0)
+        if (n <= 0) {
+            if (n == 0)
+                errno = EIO;
             break;
+        }
         p += n;
         left -= (size_t)n;
     }
     int saved = errno;
-    bool ok = left == 0 && fsync(fd) == 0 && fchmod(fd, 0644) == 0;
+    bool ok = left == 0 && fsync(fd) == 0 && fchmod(fd, file_mode_for(path)) == 0;
     if (!ok && left == 0)
         saved = errno;
     if (close(fd) != 0 && ok) {
@@ -2604,11 +2641,8 @@ static int clone_file(const char *src, const char *dst, mode_t mode, enum clone_
     if (rc == 0) {
         *method = CLONE_SPARSE_COPY;
         rc = copy_sparse(in, out, (uint64_t)st.st_size, e);
-        if (rc && rc != EXIT_INTERRUPTED) {
-            char text[sizeof e->text];
-            memcpy(text, e->text, sizeof text);
-            fail(e, rc, "%.400s: %.600s", dst, text);
-        }
+        if (rc && rc != EXIT_INTERRUPTED)
+            fail_prefix(e, dst);
     }
 #ifdef FICLONE
 done:
@@ -2680,12 +2714,9 @@ static int clone_tree(const char *src, const char *dst, enum clone_method *metho
 static int bundle_clone(const char *src, const char *dst, enum clone_method *method, struct error *e)
 {
     struct stat st;
-    char why[sizeof e->text];
     int rc = bundle_check(src, e);
-    if (rc) {
-        memcpy(why, e->text, sizeof why);
-        return fail(e, rc, "%.300s: %.700s", src, why);
-    }
+    if (rc)
+        return fail_prefix(e, src);
     if (lstat(dst, &st) == 0)
         return fail(e, EX_CANTCREAT, "%s already exists; macvm never overwrites: name a new path", dst);
     char src_real[PATH_MAX], dst_dir[VM_PATH_MAX], dst_real[PATH_MAX];
@@ -3273,7 +3304,14 @@ static int log_capture_start(struct log_capture *c, const char *out_path, const 
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_addopen(&fa, 2, c->err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int rc = posix_spawn(&c->pid, argv[0], &fa, NULL, argv, environ);
+    /* Its own process group: the terminal's Ctrl-C is for the VM, and must not
+     * end the capture before the VM's last lines are in. */
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attr, 0);
+    int rc = posix_spawn(&c->pid, argv[0], &fa, &attr, argv, environ);
+    posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&fa);
     if (rc != 0) {
         c->pid = -1;
@@ -3303,9 +3341,10 @@ static void log_capture_stop(struct log_capture *c)
         nanosleep(&pause, NULL);
         kill(c->pid, SIGINT);
         int status;
-        for (int i = 0; i < 60 && waitpid(c->pid, &status, WNOHANG) == 0; i++)
+        bool reaped = false;
+        for (int i = 0; i < 60 && !(reaped = waitpid(c->pid, &status, WNOHANG) == c->pid); i++)
             nanosleep(&tick, NULL);
-        if (kill(c->pid, 0) == 0) {
+        if (!reaped) {   /* still ours: a reaped pid could belong to another process by now */
             kill(c->pid, SIGKILL);
             waitpid(c->pid, &status, 0);
         }
@@ -3323,10 +3362,17 @@ static void log_capture_stop(struct log_capture *c)
 
 static void free_names(char **names, size_t n);
 
-/* Returns true when name is a run folder's name ("2026-11-26T14-41-39", maybe "-2"). */
+/* Returns true when name is exactly a run folder's name: "2026-11-26T14-41-39",
+ * maybe with "-2".  Pruning removes only such folders, so nothing else a user
+ * keeps in logs/ is ever at risk. */
 static bool is_run_name(const char *name)
 {
-    return strlen(name) >= 19 && isdigit((unsigned char)name[0]) && name[4] == '-' && name[10] == 'T';
+    static const char shape[] = "dddd-dd-ddTdd-dd-dd";
+    for (int i = 0; shape[i]; i++)
+        if (shape[i] == 'd' ? !isdigit((unsigned char)name[i]) : name[i] != shape[i])
+            return false;
+    const char *rest = name + sizeof shape - 1;
+    return !*rest || (rest[0] == '-' && rest[1] && strspn(rest + 1, "0123456789") == strlen(rest + 1));
 }
 
 static int compare_names(const void *a, const void *b)
@@ -3438,8 +3484,12 @@ static void runs_prune(const char *logs_dir, const char *current)
     char cur[256];
     path_base(cur, sizeof cur, current);
     for (size_t i = 0; n > RUNS_KEPT && i < n - RUNS_KEPT; i++) {
-        char path[VM_PATH_MAX];
-        if (strcmp(names[i], cur) != 0 && path_join(path, sizeof path, logs_dir, names[i]))
+        char path[VM_PATH_MAX], record[VM_PATH_MAX];
+        struct stat st;
+        /* Only folders macvm made: a run name, a directory, a run.json inside. */
+        if (strcmp(names[i], cur) != 0 && path_join(path, sizeof path, logs_dir, names[i]) &&
+            lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && path_join(record, sizeof record, path, "run.json") &&
+            access(record, F_OK) == 0)
             remove_tree(path);
     }
     free_names(names, n);
@@ -3559,6 +3609,10 @@ static bool framework_version(const char *root, const char *framework, char *out
 /* Appends v to a JSON document (plist trees from run.json go back out this way). */
 static void plist_to_json(struct json *j, const char *key, const struct plist *v)
 {
+    if (j->depth >= JSON_MAX_DEPTH - 1) {
+        json_null(j, key);   /* deeper than any JSON macvm reads; never reached with its own files */
+        return;
+    }
     switch (v->type) {
     case PLIST_DICT:
     case PLIST_ARRAY:
@@ -3568,8 +3622,7 @@ static void plist_to_json(struct json *j, const char *key, const struct plist *v
         json_close(j, v->type == PLIST_DICT ? '}' : ']');
         break;
     case PLIST_STRING:
-        json_member(j, key);
-        json_string(j->out, v->string, v->count);
+        json_str(j, key, v->string);
         break;
     case PLIST_INTEGER:
         json_member(j, key);
@@ -3766,6 +3819,153 @@ static void feedback_free(struct feedback *f)
     free(f->errors);
     free(f->crash_reports);
     arena_free(&f->arena);
+}
+
+/* --- Redaction --- */
+
+/* What to take out of a report: the ECID in its spellings, the user's home,
+ * and user names (login and full name, and any NAME of a /Users/NAME path in
+ * the report, which a report made off the Mac carries).  MAC addresses and
+ * home directories are also found by their shape. */
+struct redaction {
+    char ecid[5][24];       /* 0x%016llx, 0x%llx, %016llx, %llx, decimal */
+    bool has_ecid;
+    char names[8][128];
+    size_t n_names;
+    char home[VM_PATH_MAX];
+};
+
+/* Returns the length of a MAC address at p ("8a:2c:11:de:ad:01"), or 0. */
+static size_t mac_at(const char *p, const char *start)
+{
+    if (p > start && (isxdigit((unsigned char)p[-1]) || p[-1] == ':'))
+        return 0;
+    for (int i = 0; i < 17; i++)
+        if (!p[i] || (i % 3 == 2 ? p[i] != ':' : !isxdigit((unsigned char)p[i])))
+            return 0;
+    return isxdigit((unsigned char)p[17]) || p[17] == ':' ? 0 : 17;
+}
+
+/* Returns the length of a home directory at p ("/Users/NAME", "/home/NAME"),
+ * copying NAME to name; or 0. */
+static size_t home_at(const char *p, char *name, size_t size)
+{
+    static const char *const roots[] = {"/Users/", "/home/", "\\/Users\\/", "\\/home\\/"};
+    for (int i = 0; i < 4; i++) {
+        size_t n = strlen(roots[i]);
+        if (strncmp(p, roots[i], n) != 0)
+            continue;
+        size_t k = 0;
+        while (isalnum((unsigned char)p[n + k]) || p[n + k] == '.' || p[n + k] == '_' || p[n + k] == '-')
+            k++;
+        if (k == 0 || (k == 6 && strncmp(p + n, "Shared", 6) == 0))
+            return 0;
+        snprintf(name, size, "%.*s", (int)k, p + n);
+        return n + k;
+    }
+    return 0;
+}
+
+static bool is_word_char(char c)
+{
+    return isalnum((unsigned char)c) || c == '_';
+}
+
+/* Returns true when the whole word w (at least 3 characters, any case) stands
+ * at p.  A dot between letters joins words ("com.apple.x" holds no "apple"). */
+static bool word_at(const char *p, const char *start, const char *w)
+{
+    size_t n = strlen(w);
+    if (n < 3 || strncasecmp(p, w, n) != 0)
+        return false;
+    if (p > start && (is_word_char(p[-1]) || (p[-1] == '.' && p - 1 > start && is_word_char(p[-2]))))
+        return false;
+    return !is_word_char(p[n]) && !(p[n] == '.' && is_word_char(p[n + 1]));
+}
+
+/* Returns a redacted copy of text in out: ECIDs become <ECID>, MAC addresses
+ * <MAC>, home directories ~, and user names <user>. */
+static void redact(struct buf *out, const char *text, const struct redaction *r)
+{
+    size_t hl = strlen(r->home);
+    for (const char *p = text; *p;) {
+        char name[64];
+        size_t n = 0;
+        const char *with = NULL;
+        for (int i = 0; r->has_ecid && i < 5 && !with; i++)
+            if (word_at(p, text, r->ecid[i]))
+                n = strlen(r->ecid[i]), with = "<ECID>";
+        for (size_t i = 0; i < r->n_names && !with; i++)
+            if (word_at(p, text, r->names[i]))
+                n = strlen(r->names[i]), with = "<user>";
+        if (with) {
+        } else if (hl > 1 && strncmp(p, r->home, hl) == 0 && !is_word_char(p[hl]) && p[hl] != '.') {
+            n = hl, with = "~";
+        } else if ((n = mac_at(p, text))) {
+            with = "<MAC>";
+        } else if ((n = home_at(p, name, sizeof name))) {
+            with = "~";
+        }
+        if (!with) {
+            buf_add(out, p++, 1);
+            continue;
+        }
+        /* '/Users/a/VM bundle' becomes ~/'VM bundle': a shell expands no ~ inside quotes. */
+        if (with[0] == '~' && out->len && out->data[out->len - 1] == '\'' && p[n] == '/') {
+            out->len--;
+            buf_puts(out, "~/'");
+            n++;
+        } else {
+            buf_puts(out, with);
+        }
+        p += n;
+    }
+}
+
+/* The JSON writer's filter: redacts one string value before it is escaped. */
+static void redact_filter(struct buf *to, const char *s, const void *ctx)
+{
+    redact(to, s, ctx);
+}
+
+static void redaction_add_name(struct redaction *r, const char *name, size_t len)
+{
+    if (len < 3 || len >= sizeof r->names[0] || r->n_names >= sizeof r->names / sizeof *r->names)
+        return;
+    for (size_t i = 0; i < r->n_names; i++)
+        if (strlen(r->names[i]) == len && strncasecmp(r->names[i], name, len) == 0)
+            return;
+    snprintf(r->names[r->n_names++], sizeof r->names[0], "%.*s", (int)len, name);
+}
+
+/* Fills the redaction for this user, the report's bundle and the report's text. */
+static void redaction_for(struct redaction *r, const struct feedback *f, const char *text)
+{
+    *r = (struct redaction){0};
+    if ((r->has_ecid = f->has_ecid)) {
+        snprintf(r->ecid[0], sizeof r->ecid[0], "0x%016" PRIx64, f->ecid);
+        snprintf(r->ecid[1], sizeof r->ecid[1], "0x%" PRIx64, f->ecid);
+        snprintf(r->ecid[2], sizeof r->ecid[2], "%016" PRIx64, f->ecid);
+        snprintf(r->ecid[3], sizeof r->ecid[3], "%" PRIx64, f->ecid);
+        snprintf(r->ecid[4], sizeof r->ecid[4], "%" PRIu64, f->ecid);
+    }
+    const char *user = getenv("USER");
+    struct passwd *pw = getpwuid(getuid());
+    if (user && *user)
+        redaction_add_name(r, user, strlen(user));
+    if (pw && pw->pw_name)
+        redaction_add_name(r, pw->pw_name, strlen(pw->pw_name));
+    if (pw && pw->pw_gecos)   /* "Alice Appleseed,,," */
+        redaction_add_name(r, pw->pw_gecos, strcspn(pw->pw_gecos, ","));
+    for (const char *p = text; *p; p++) {
+        char name[64];
+        size_t n = home_at(p, name, sizeof name);
+        if (n)
+            redaction_add_name(r, name, strlen(name));
+    }
+    snprintf(r->home, sizeof r->home, "%s", home_dir());
+    for (size_t n = strlen(r->home); n > 1 && r->home[n - 1] == '/'; n--)
+        r->home[n - 1] = 0;
 }
 
 /* Returns the recorded command line of the run, shell-quoted, in b. */
@@ -3971,9 +4171,9 @@ static void feedback_markdown(struct buf *b, const struct feedback *f, bool on_h
 }
 
 /* Renders the report as one JSON document with the same content. */
-static void feedback_json(struct buf *b, const struct feedback *f, bool on_host)
+static void feedback_json(struct buf *b, const struct feedback *f, bool on_host, const struct redaction *r)
 {
-    struct json j = {.out = b};
+    struct json j = {.out = b, .filter = r ? redact_filter : NULL, .filter_ctx = r};
     struct buf t = {0};
     feedback_title(&t, f);
     json_open(&j, NULL, '{');
@@ -4053,150 +4253,6 @@ static void feedback_json(struct buf *b, const struct feedback *f, bool on_host)
     json_close(&j, ']');
     json_str(&j, "note", sample_note);
     json_close(&j, '}');
-}
-
-/* --- Redaction --- */
-
-/* What to take out of a report: the ECID in its spellings, the user's home,
- * and user names (login and full name, and any NAME of a /Users/NAME path in
- * the report, which a report made off the Mac carries).  MAC addresses and
- * home directories are also found by their shape. */
-struct redaction {
-    char ecid[5][24];       /* 0x%016llx, 0x%llx, %016llx, %llx, decimal */
-    bool has_ecid;
-    char names[8][128];
-    size_t n_names;
-    char home[VM_PATH_MAX];
-};
-
-/* Returns the length of a MAC address at p ("8a:2c:11:de:ad:01"), or 0. */
-static size_t mac_at(const char *p, const char *start)
-{
-    if (p > start && (isxdigit((unsigned char)p[-1]) || p[-1] == ':'))
-        return 0;
-    for (int i = 0; i < 17; i++)
-        if (!p[i] || (i % 3 == 2 ? p[i] != ':' : !isxdigit((unsigned char)p[i])))
-            return 0;
-    return isxdigit((unsigned char)p[17]) || p[17] == ':' ? 0 : 17;
-}
-
-/* Returns the length of a home directory at p ("/Users/NAME", "/home/NAME"),
- * copying NAME to name; or 0. */
-static size_t home_at(const char *p, char *name, size_t size)
-{
-    static const char *const roots[] = {"/Users/", "/home/", "\\/Users\\/", "\\/home\\/"};
-    for (int i = 0; i < 4; i++) {
-        size_t n = strlen(roots[i]);
-        if (strncmp(p, roots[i], n) != 0)
-            continue;
-        size_t k = 0;
-        while (isalnum((unsigned char)p[n + k]) || p[n + k] == '.' || p[n + k] == '_' || p[n + k] == '-')
-            k++;
-        if (k == 0 || (k == 6 && strncmp(p + n, "Shared", 6) == 0))
-            return 0;
-        snprintf(name, size, "%.*s", (int)k, p + n);
-        return n + k;
-    }
-    return 0;
-}
-
-static bool is_word_char(char c)
-{
-    return isalnum((unsigned char)c) || c == '_';
-}
-
-/* Returns true when the whole word w (at least 3 characters, any case) stands
- * at p.  A dot between letters joins words ("com.apple.x" holds no "apple"),
- * and a JSON key is left alone (a report's keys stay as documented). */
-static bool word_at(const char *p, const char *start, const char *w)
-{
-    size_t n = strlen(w);
-    if (n < 3 || strncasecmp(p, w, n) != 0)
-        return false;
-    if (p > start && (is_word_char(p[-1]) || (p[-1] == '.' && p - 1 > start && is_word_char(p[-2]))))
-        return false;
-    if (is_word_char(p[n]) || (p[n] == '.' && is_word_char(p[n + 1])))
-        return false;
-    return !(p > start && p[-1] == '"' && p[n] == '"' && p[n + 1] == ':');
-}
-
-/* Returns a redacted copy of text in out: ECIDs become <ECID>, MAC addresses
- * <MAC>, home directories ~, and user names <user>. */
-static void redact(struct buf *out, const char *text, const struct redaction *r)
-{
-    size_t hl = strlen(r->home);
-    for (const char *p = text; *p;) {
-        char name[64];
-        size_t n = 0;
-        const char *with = NULL;
-        for (int i = 0; r->has_ecid && i < 5 && !with; i++)
-            if (word_at(p, text, r->ecid[i]))
-                n = strlen(r->ecid[i]), with = "<ECID>";
-        for (size_t i = 0; i < r->n_names && !with; i++)
-            if (word_at(p, text, r->names[i]))
-                n = strlen(r->names[i]), with = "<user>";
-        if (with) {
-        } else if (hl > 1 && strncmp(p, r->home, hl) == 0 && !is_word_char(p[hl]) && p[hl] != '.') {
-            n = hl, with = "~";
-        } else if ((n = mac_at(p, text))) {
-            with = "<MAC>";
-        } else if ((n = home_at(p, name, sizeof name))) {
-            with = "~";
-        }
-        if (!with) {
-            buf_add(out, p++, 1);
-            continue;
-        }
-        /* '/Users/a/VM bundle' becomes ~/'VM bundle': a shell expands no ~ inside quotes. */
-        if (with[0] == '~' && out->len && out->data[out->len - 1] == '\'' && p[n] == '/') {
-            out->len--;
-            buf_puts(out, "~/'");
-            n++;
-        } else {
-            buf_puts(out, with);
-        }
-        p += n;
-    }
-}
-
-static void redaction_add_name(struct redaction *r, const char *name, size_t len)
-{
-    if (len < 3 || len >= sizeof r->names[0] || r->n_names >= sizeof r->names / sizeof *r->names)
-        return;
-    for (size_t i = 0; i < r->n_names; i++)
-        if (strlen(r->names[i]) == len && strncasecmp(r->names[i], name, len) == 0)
-            return;
-    snprintf(r->names[r->n_names++], sizeof r->names[0], "%.*s", (int)len, name);
-}
-
-/* Fills the redaction for this user, the report's bundle and the report's text. */
-static void redaction_for(struct redaction *r, const struct feedback *f, const char *text)
-{
-    *r = (struct redaction){0};
-    if ((r->has_ecid = f->has_ecid)) {
-        snprintf(r->ecid[0], sizeof r->ecid[0], "0x%016" PRIx64, f->ecid);
-        snprintf(r->ecid[1], sizeof r->ecid[1], "0x%" PRIx64, f->ecid);
-        snprintf(r->ecid[2], sizeof r->ecid[2], "%016" PRIx64, f->ecid);
-        snprintf(r->ecid[3], sizeof r->ecid[3], "%" PRIx64, f->ecid);
-        snprintf(r->ecid[4], sizeof r->ecid[4], "%" PRIu64, f->ecid);
-    }
-    const char *user = getenv("USER");
-    struct passwd *pw = getpwuid(getuid());
-    if (user && *user)
-        redaction_add_name(r, user, strlen(user));
-    if (pw && pw->pw_name)
-        redaction_add_name(r, pw->pw_name, strlen(pw->pw_name));
-    if (pw && pw->pw_gecos)   /* "Alice Appleseed,,," */
-        redaction_add_name(r, pw->pw_gecos, strcspn(pw->pw_gecos, ","));
-    for (const char *p = text; *p; p++) {
-        char name[64];
-        size_t n = home_at(p, name, sizeof name);
-        if (n)
-            redaction_add_name(r, name, strlen(name));
-    }
-    snprintf(r->home, sizeof r->home, "%s", home_dir());
-    for (size_t n = strlen(r->home); n > 1 && r->home[n - 1] == '/'; n--)
-        r->home[n - 1] = 0;
 }
 
 /* ============================= 10. VM description ============================= */
@@ -4303,26 +4359,73 @@ static void ephemeral_template(char *out, size_t size, const char *bundle)
         snprintf(out, size, "/tmp/.macvm-ephemeral-XXXXXX");
 }
 
-/* Checks an explicit CPU count or memory size against the host's limits and
- * what the installed macOS needs.  Returns 0 or EX_USAGE. */
-static int check_resources(const struct vm_spec *s, const struct host_info *host, const struct vm_config *c,
-                           struct error *e)
+/* Returns "macOS 15.0", or "the installed macOS" when Config.plist does not say. */
+static const char *installed_name(const struct vm_config *c)
 {
-    char a[32], b[32];
-    if (host->max_cpu_count && (s->cpu_count < host->min_cpu_count || s->cpu_count > host->max_cpu_count))
-        return fail(e, EX_USAGE, "%u CPUs: this Mac allows %u to %u; use --cpus within that", s->cpu_count,
-                    host->min_cpu_count, host->max_cpu_count);
-    if (host->max_memory_bytes && (s->memory_bytes < host->min_memory_bytes || s->memory_bytes > host->max_memory_bytes))
-        return fail(e, EX_USAGE, "%s of memory: this Mac allows %s to %s; use --memory within that",
-                    human_size(a, sizeof a, s->memory_bytes), human_size(b, sizeof b, host->min_memory_bytes),
-                    human_size(b + 16, sizeof b - 16, host->max_memory_bytes));
-    if (c->min_cpu_count && s->cpu_count < c->min_cpu_count)
-        return fail(e, EX_USAGE, "%u CPUs is fewer than the %u that macOS %s needs; use --cpus %u or more",
-                    s->cpu_count, c->min_cpu_count, c->installed_version, c->min_cpu_count);
-    if (c->min_memory_bytes && s->memory_bytes < c->min_memory_bytes)
-        return fail(e, EX_USAGE, "%s of memory is less than the %s that macOS %s needs; use --memory %" PRIu64 "M or more",
-                    human_size(a, sizeof a, s->memory_bytes), human_size(b, sizeof b, c->min_memory_bytes),
-                    c->installed_version, c->min_memory_bytes >> 20);
+    static char name[48];
+    if (!c->installed_version[0])
+        return "the installed macOS";
+    snprintf(name, sizeof name, "macOS %s", c->installed_version);
+    return name;
+}
+
+/* Returns how to change a CPU count or memory size that came from where: the
+ * option, Config.plist (with the plutil command), or nowhere (the default). */
+static int resource_fix(char *out, size_t size, bool option, bool config, const char *opt_hint, const char *key,
+                        const char *type, const char *value)
+{
+    if (option)
+        snprintf(out, size, "%s", opt_hint);
+    else if (config)
+        snprintf(out, size, "change Config.plist: plutil -replace %s -%s %s BUNDLE/Config.plist", key, type, value);
+    else
+        snprintf(out, size, "this Mac cannot run it");
+    return option ? EX_USAGE : config ? EX_CONFIG : EX_UNAVAILABLE;
+}
+
+/* Checks the CPU count and memory size against the host's limits and what
+ * the installed macOS needs, naming where a bad value came from.  Returns 0,
+ * or EX_USAGE (an option), EX_CONFIG (Config.plist) or EX_UNAVAILABLE (the
+ * defaults do not fit this Mac), with *e. */
+static int check_resources(const struct vm_spec *s, const struct host_info *host, const struct vm_config *c,
+                           const struct run_options *o, struct error *e)
+{
+    char have[32], lo[32], hi[32], fix[256], value[32];
+    bool cpu_opt = o->cpu_count, cpu_conf = !cpu_opt && (c->set & CONFIG_CPU);
+    bool mem_opt = o->memory_bytes, mem_conf = !mem_opt && (c->set & CONFIG_MEMORY);
+    unsigned cpu_min = host->min_cpu_count > c->min_cpu_count ? host->min_cpu_count : c->min_cpu_count;
+    uint64_t mem_min = host->min_memory_bytes > c->min_memory_bytes ? host->min_memory_bytes : c->min_memory_bytes;
+    if (host->max_cpu_count && (s->cpu_count < host->min_cpu_count || s->cpu_count > host->max_cpu_count)) {
+        snprintf(value, sizeof value, "%u", s->cpu_count < host->min_cpu_count ? cpu_min : host->max_cpu_count);
+        int code = resource_fix(fix, sizeof fix, cpu_opt, cpu_conf, "use --cpus within that", "CPUCount", "integer", value);
+        return fail(e, code, "%u CPUs: this Mac allows %u to %u; %s", s->cpu_count, host->min_cpu_count,
+                    host->max_cpu_count, fix);
+    }
+    if (host->max_memory_bytes && (s->memory_bytes < host->min_memory_bytes || s->memory_bytes > host->max_memory_bytes)) {
+        snprintf(value, sizeof value, "%" PRIu64, s->memory_bytes < host->min_memory_bytes ? mem_min : host->max_memory_bytes);
+        int code = resource_fix(fix, sizeof fix, mem_opt, mem_conf, "use --memory within that", "MemorySize", "integer",
+                                value);
+        return fail(e, code, "%s of memory: this Mac allows %s to %s; %s", human_size(have, sizeof have, s->memory_bytes),
+                    human_size(lo, sizeof lo, host->min_memory_bytes), human_size(hi, sizeof hi, host->max_memory_bytes),
+                    fix);
+    }
+    if (c->min_cpu_count && s->cpu_count < c->min_cpu_count) {
+        char hint[64];
+        snprintf(value, sizeof value, "%u", c->min_cpu_count);
+        snprintf(hint, sizeof hint, "use --cpus %u or more", c->min_cpu_count);
+        int code = resource_fix(fix, sizeof fix, cpu_opt, cpu_conf, hint, "CPUCount", "integer", value);
+        return fail(e, code, "%u CPUs is fewer than the %u that %s needs; %s", s->cpu_count, c->min_cpu_count,
+                    installed_name(c), fix);
+    }
+    if (c->min_memory_bytes && s->memory_bytes < c->min_memory_bytes) {
+        char hint[64];
+        snprintf(value, sizeof value, "%" PRIu64, c->min_memory_bytes);
+        snprintf(hint, sizeof hint, "use --memory %" PRIu64 "M or more", c->min_memory_bytes >> 20);
+        int code = resource_fix(fix, sizeof fix, mem_opt, mem_conf, hint, "MemorySize", "integer", value);
+        return fail(e, code, "%s of memory is less than the %s that %s needs; %s",
+                    human_size(have, sizeof have, s->memory_bytes), human_size(lo, sizeof lo, c->min_memory_bytes),
+                    installed_name(c), fix);
+    }
     return 0;
 }
 
@@ -4374,7 +4477,7 @@ static int resolve_vm_spec(const struct run_options *o, const char *bundle, cons
     s->cpu_count = o->cpu_count ? o->cpu_count : (c->set & CONFIG_CPU) ? c->cpu_count : default_cpu_count(c, host);
     s->memory_bytes = o->memory_bytes ? o->memory_bytes : (c->set & CONFIG_MEMORY) ? c->memory_bytes
                     : default_memory_size(c, host);
-    rc = check_resources(s, host, c, e);
+    rc = check_resources(s, host, c, o, e);
     if (rc)
         return rc;
     s->display_width = c->display_width;
@@ -4801,19 +4904,16 @@ static int next_option(const char *command, int argc, char **argv, const char *s
         print_command_help(find_command(command), stdout);
         return 'H';
     }
-    if (c != '?')
-        return c;
-    const struct option *o = longs;
-    while (o->name && (!optopt || o->val != optopt))
-        o++;
-    if (optopt && o->name)   /* a long option without its value: getopt names it by its val */
-        usage_error(command, "option --%s needs a value", o->name);
-    else if (optopt && optopt < 128 && strchr(shorts, optopt))
-        usage_error(command, "option -%c needs a value", optopt);
-    else if (optopt && optopt < 128 && isprint(optopt))
-        usage_error(command, "option -%c is unknown", optopt);
-    else
-        usage_error(command, "option %s is unknown or needs a value", argv[optind - 1]);
+    if (c == ':') {   /* the optstring starts with ':', so a missing value is told apart */
+        usage_error(command, "option %s needs a value", argv[optind - 1]);
+        return '?';
+    }
+    if (c == '?') {
+        if (optopt > 0 && optopt < 128 && isprint(optopt))
+            usage_error(command, "option -%c is unknown", optopt);
+        else
+            usage_error(command, "option %s is unknown", argv[optind - 1]);
+    }
     return c;
 }
 
@@ -4823,7 +4923,7 @@ static int parse_json_option(const char *command, int argc, char **argv, bool *j
 {
     static const struct option longs[] = {{"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {0}};
     *json = false;
-    for (int c; (c = next_option(command, argc, argv, "h", longs)) != -1;) {
+    for (int c; (c = next_option(command, argc, argv, ":h", longs)) != -1;) {
         if (c != 'j')
             return c == 'H' ? -1 : EX_USAGE;
         *json = true;
@@ -5290,7 +5390,7 @@ static int cmd_info(int argc, char **argv)
 static int cmd_clone(int argc, char **argv)
 {
     static const struct option longs[] = {{"help", no_argument, NULL, 'h'}, {0}};
-    for (int c; (c = next_option("clone", argc, argv, "h", longs)) != -1;)
+    for (int c; (c = next_option("clone", argc, argv, ":h", longs)) != -1;)
         return c == 'H' ? 0 : EX_USAGE;
     if (argc - optind != 2)
         return usage_error("clone", "give a source bundle and a new destination");
@@ -5339,7 +5439,7 @@ static int parse_run_options(int argc, char **argv, struct run_options *o)
     };
     unsigned long long n;
     *o = (struct run_options){0};
-    for (int c; (c = next_option("run", argc, argv, "h", longs)) != -1;) {
+    for (int c; (c = next_option("run", argc, argv, ":h", longs)) != -1;) {
         switch (c) {
         case O_DRY: o->dry_run = true; break;
         case 'j': o->json = true; break;
@@ -5408,10 +5508,10 @@ static int load_for_run(const char *bundle, struct vm_config *c, uint64_t *ecid,
                         needed[i]);
     path_join(path, sizeof path, bundle, BUNDLE_HARDWARE_MODEL);
     if ((rc = hardware_model_read(path, &hw, e)))
-        return fail(e, rc, "HardwareModel: %s", e->text);
+        return fail_prefix(e, "HardwareModel");
     path_join(path, sizeof path, bundle, BUNDLE_MACHINE_IDENTIFIER);
     if ((rc = machine_identifier_read(path, ecid, e)))
-        return fail(e, rc, "MachineIdentifier: %s", e->text);
+        return fail_prefix(e, "MachineIdentifier");
     return 0;
 }
 
@@ -5734,7 +5834,7 @@ static int cmd_install(int argc, char **argv)
     };
     struct install_options o = {.disk_size = DEFAULT_DISK_SIZE};
     unsigned long long n;
-    for (int c; (c = next_option("install", argc, argv, "h", longs)) != -1;) {
+    for (int c; (c = next_option("install", argc, argv, ":h", longs)) != -1;) {
         switch (c) {
         case 'i': o.ipsw = optarg; break;
         case 'l': o.latest = true; break;
@@ -5860,7 +5960,7 @@ static int cmd_pvg_log(int argc, char **argv)
     };
     const char *file = NULL, *last = NULL;
     struct pvg_printer p = {0};
-    for (int c; (c = next_option("pvg-log", argc, argv, "h", longs)) != -1;) {
+    for (int c; (c = next_option("pvg-log", argc, argv, ":h", longs)) != -1;) {
         switch (c) {
         case 'l': file = optarg; break;
         case 't': last = optarg; break;
@@ -5949,7 +6049,7 @@ static int cmd_feedback(int argc, char **argv)
     };
     const char *output = NULL, *run = NULL;
     bool json = false, redacted = true, force = false;
-    for (int c; (c = next_option("feedback", argc, argv, "o:h", longs)) != -1;) {
+    for (int c; (c = next_option("feedback", argc, argv, ":o:h", longs)) != -1;) {
         switch (c) {
         case 'o': output = optarg; break;
         case 'j': json = true; break;
@@ -5975,19 +6075,19 @@ static int cmd_feedback(int argc, char **argv)
     }
     struct host_info host;
     bool on_host = bridge_host_info(&host) == BRIDGE_OK && host.available;
+    /* The Markdown shows every name the report holds: the redaction is built from it. */
     struct buf raw = {0}, out = {0};
-    if (json)
-        feedback_json(&raw, &f, on_host);
-    else
-        feedback_markdown(&raw, &f, on_host);
-    if (json)
-        buf_add(&raw, "\n", 1);
+    feedback_markdown(&raw, &f, on_host);
     struct redaction r;
     redaction_for(&r, &f, raw.data);
-    if (redacted)
+    if (json) {
+        feedback_json(&out, &f, on_host, redacted ? &r : NULL);
+        buf_add(&out, "\n", 1);
+    } else if (redacted) {
         redact(&out, raw.data, &r);
-    else
+    } else {
         buf_add(&out, raw.data, raw.len);
+    }
     feedback_free(&f);
     buf_free(&raw);
     if (output) {
@@ -6014,7 +6114,7 @@ static int cmd_doctor(int argc, char **argv)
     };
     const char *ipsw = NULL;
     bool json = false;
-    for (int c; (c = next_option("doctor", argc, argv, "h", longs)) != -1;) {
+    for (int c; (c = next_option("doctor", argc, argv, ":h", longs)) != -1;) {
         switch (c) {
         case 'i': ipsw = optarg; break;
         case 'j': json = true; break;

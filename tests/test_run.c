@@ -341,7 +341,8 @@ Test(run, below_what_the_installed_macos_needs, .init = vt_init, .fini = t_tmp_f
                        "\t<key>InstalledMinCPUCount</key>\n\t<integer>4</integer>\n"
                        "</dict>\n</plist>\n");
     r = run_fake("run", "--dry-run", b, NULL);
-    vt_expect_refusal(&r, EX_USAGE, "--cpus 4", "CPUCount 2 below 4");
+    /* not a usage error: the value is in Config.plist, and the fix is there */
+    vt_expect_refusal(&r, EX_CONFIG, "plutil -replace CPUCount -integer 4", "CPUCount 2 below 4");
     proc_result_free(&r);
     free(cfg);
     free(b);

@@ -466,6 +466,7 @@ static int read_file(const char *path, size_t max, char **data, size_t *len, str
     }
     char *p = xmalloc((size_t)st.st_size + 1);
     size_t got = 0;
+    errno = 0;   /* a read that returns 0 sets none */
     while (got < (size_t)st.st_size) {
         ssize_t n = read(fd, p + got, (size_t)st.st_size - got);
         if (n < 0 && errno == EINTR)
@@ -478,7 +479,8 @@ static int read_file(const char *path, size_t max, char **data, size_t *len, str
     close(fd);
     if (got != (size_t)st.st_size) {
         free(p);
-        return fail(e, EX_IOERR, "read failed: %s", strerror(saved));
+        return fail(e, EX_IOERR, "read failed: %s", got < (size_t)st.st_size && saved == 0 ? "the file shrank while "
+                    "being read" : strerror(saved));
     }
     p[got] = 0;
     *data = p;
@@ -662,7 +664,11 @@ static int make_directories(const char *path)
     path_dir(parent, sizeof parent, path);
     if (strcmp(parent, path) != 0 && make_directories(parent) != 0)
         return -1;
-    return mkdir(path, 0755) == 0 || errno == EEXIST ? 0 : -1;
+    if (mkdir(path, 0755) == 0 || (errno == EEXIST && is_directory(path)))
+        return 0;
+    if (errno == EEXIST)
+        errno = ENOTDIR;
+    return -1;
 }
 
 /* Removes a file tree without following links.  Returns 0 or -1. */
@@ -2302,9 +2308,13 @@ static int config_load(const char *bundle, struct vm_config *c, struct error *e)
     uint64_t n, w, h, ppi;
     const char *s;
     if (!root) {
-        rc = e->code;
+        fail_prefix(e, "Config.plist");
+        char text[sizeof e->text];
+        memcpy(text, e->text, sizeof text);
+        rc = fail(e, e->code, "%.900s; fix it (plutil -lint shows where) or remove it to use the defaults", text);
     } else if (root->type != PLIST_DICT) {
-        rc = fail(e, EX_DATAERR, "Config.plist is a %s, not a dict", plist_type_name(root->type));
+        rc = fail(e, EX_DATAERR, "Config.plist is a %s, not a dict; remove it to use the defaults",
+                  plist_type_name(root->type));
     } else {
 #define CONFIG_BAD(key)                                                                        \
     do {                                                                                       \
@@ -2473,26 +2483,31 @@ static void bundle_path(char *out, size_t size, const char *given)
     snprintf(out, size, "%s", path);
 }
 
-/* Returns true when path holds any file of a bundle.  Reports are made from
- * bundles copied without their large Disk.img, so that one is not required. */
-static bool looks_like_bundle(const char *path)
+/* Checks that path is a bundle at all: a folder holding any of a bundle's
+ * files.  Reports are made from bundles copied without their large Disk.img,
+ * so that one is not required here.  Returns 0, or EX_NOINPUT with what to do. */
+static int bundle_found(const char *path, struct error *e)
 {
-    static const char *const files[] = {BUNDLE_HARDWARE_MODEL, BUNDLE_MACHINE_IDENTIFIER, BUNDLE_CONFIG,
-                                        BUNDLE_LOGS, BUNDLE_DISK};
+    static const char *const files[] = {BUNDLE_DISK, BUNDLE_HARDWARE_MODEL, BUNDLE_MACHINE_IDENTIFIER,
+                                        BUNDLE_CONFIG, BUNDLE_LOGS};
     char p[VM_PATH_MAX];
-    for (size_t i = 0; is_directory(path) && i < sizeof files / sizeof *files; i++)
+    if (!is_directory(path))
+        return fail(e, EX_NOINPUT, "no VM bundle here; create one with 'macvm install %s'", path);
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++)
         if (path_join(p, sizeof p, path, files[i]) && access(p, F_OK) == 0)
-            return true;
-    return false;
+            return 0;
+    return fail(e, EX_NOINPUT, "not a VM bundle (none of Disk.img, HardwareModel, MachineIdentifier, Config.plist "
+                "or logs/ is there); name a bundle folder, such as ~/VM.bundle");
 }
 
-/* Checks that path is a bundle macvm can use.  Returns 0, or EX_NOINPUT
- * with what to do. */
+/* Checks that path is a bundle a VM can run from (or be cloned from): one
+ * with its Disk.img.  Returns 0, or EX_NOINPUT with what to do. */
 static int bundle_check(const char *path, struct error *e)
 {
     char disk[VM_PATH_MAX];
-    if (!is_directory(path))
-        return fail(e, EX_NOINPUT, "no VM bundle here; create one with 'macvm install %s'", path);
+    int rc = bundle_found(path, e);
+    if (rc)
+        return rc;
     if (!path_join(disk, sizeof disk, path, BUNDLE_DISK) || access(disk, F_OK) != 0)
         return fail(e, EX_NOINPUT, "not a VM bundle (no Disk.img); install one with 'macvm install'");
     return 0;
@@ -2554,9 +2569,10 @@ static int bundle_create(const char *path, uint64_t disk_size, struct error *e)
     int fd = open(disk, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0 || ftruncate(fd, (off_t)disk_size) != 0) {
         int saved = errno;
-        if (fd >= 0)
+        if (fd >= 0) {   /* only what this call made */
             close(fd);
-        unlink(disk);
+            unlink(disk);
+        }
         rmdir(path);
         return fail(e, saved == EFBIG || saved == ENOSPC ? EX_IOERR : EX_CANTCREAT,
                     "cannot create Disk.img: %s", strerror(saved));
@@ -2746,11 +2762,12 @@ static int bundle_clone(const char *src, const char *dst, enum clone_method *met
     rc = interrupted ? EXIT_INTERRUPTED : clone_contents(src, dst, method, e);
     if (rc == 0 && interrupted)
         rc = EXIT_INTERRUPTED;
-    if (rc)
-        remove_tree(dst);
+    bool removed = rc == 0 || remove_tree(dst) == 0;
     signal(SIGXFSZ, old_xfsz);
+    if (!removed)
+        warn("could not remove the partial clone %s (%s): remove it with rm -r", dst, strerror(errno));
     if (rc == EXIT_INTERRUPTED)
-        fail(e, EXIT_INTERRUPTED, "interrupted; the partial clone %s was removed", dst);
+        fail(e, EXIT_INTERRUPTED, "interrupted; the partial clone %s was %s", dst, removed ? "removed" : "left");
     return rc;
 }
 
@@ -3752,11 +3769,8 @@ static int feedback_gather(struct feedback *f, const char *bundle, const char *r
     char path[VM_PATH_MAX];
     struct error ignored = {0};
     snprintf(f->bundle, sizeof f->bundle, "%s", bundle);
-    if (!looks_like_bundle(bundle))
-        return fail(e, EX_NOINPUT, "not a VM bundle (none of Disk.img, HardwareModel, MachineIdentifier, "
-                    "Config.plist or logs/ is there); name the bundle, e.g. 'macvm feedback ~/VM.bundle'");
-    int rc = config_load(bundle, &f->config, e);
-    if (rc)
+    int rc = bundle_found(bundle, e);
+    if (rc || (rc = config_load(bundle, &f->config, e)))
         return rc;
     f->has_hw = path_join(path, sizeof path, bundle, BUNDLE_HARDWARE_MODEL) &&
                 hardware_model_read(path, &f->hw, &ignored) == 0;
@@ -5362,11 +5376,9 @@ static int cmd_info(int argc, char **argv)
         return usage_error("info", "give at most one bundle");
     char bundle[VM_PATH_MAX];
     bundle_path(bundle, sizeof bundle, optind < argc ? argv[optind] : NULL);
-    if (!is_directory(bundle)) {
-        struct error e;
-        fail(&e, EX_NOINPUT, "no VM bundle here; create one with 'macvm install %s'", bundle);
+    struct error e = {0};
+    if (bundle_found(bundle, &e))
         return report(bundle, &e);
-    }
     struct bundle_info bi;
     bundle_inspect(bundle, &bi);
     struct buf out = {0};
@@ -5991,8 +6003,11 @@ static int cmd_pvg_log(int argc, char **argv)
         } else {
             char bundle[VM_PATH_MAX], **runs;
             bundle_path(bundle, sizeof bundle, optind < argc ? argv[optind] : NULL);
-            if (!is_directory(bundle))
-                return fail(&e, EX_NOINPUT, "no VM bundle here; name a bundle, or use --log FILE"), report(bundle, &e);
+            if (bundle_found(bundle, &e)) {
+                char why[sizeof e.text];
+                memcpy(why, e.text, sizeof why);
+                return fail(&e, EX_NOINPUT, "%.900s; or read a log file with --log FILE", why), report(bundle, &e);
+            }
             size_t n = bundle_runs(bundle, &runs);
             bool found = false;
             for (size_t i = n; i-- > 0 && !found;)   /* the newest run that recorded its log */

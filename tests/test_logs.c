@@ -322,6 +322,10 @@ Test(pvg_log, bundle_without_runs_is_noinput, .init = t_tmp_init, .fini = t_tmp_
 {
     char *bundle = t_path_join(t_tmp, "VM.bundle");
     cr_assert_eq(mkdir(bundle, 0755), 0);
+    char *config = t_path_join(bundle, "Config.plist");   /* a bundle, but one that never ran */
+    const char *doc = "<plist><dict/></plist>";
+    cr_assert_eq(t_write_file(config, doc, strlen(doc)), 0);
+    free(config);
     struct proc_result r = run_macvm("pvg-log", bundle, NULL);
     tl_expect_one_line_error(&r, TL_EX_NOINPUT, "no logs/");
     cr_expect(strstr(r.err, "macvm run") != NULL, "stderr should say to run the VM first: %s", r.err);

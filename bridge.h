@@ -148,4 +148,9 @@ int bridge_run(const struct vm_spec *spec, struct run_outcome *outcome);
  * is known then), so macvm.c can tell the user how to attach. Defined in macvm.c. */
 void macvm_vm_started(const struct vm_spec *spec, unsigned debug_stub_port);
 
+/* Returns true when the user asked macvm to stop (Ctrl-C, SIGTERM, SIGHUP)
+ * before the bridge took SIGINT over.  bridge_run asks right after it has,
+ * and then does not start the VM (BRIDGE_INTERRUPTED).  Defined in macvm.c. */
+bool macvm_interrupted(void);
+
 #endif

@@ -981,6 +981,10 @@ int bridge_run(const struct vm_spec *spec, struct run_outcome *outcome)
             return report(&outcome->error, error);
         MacvmRun *run = [[MacvmRun alloc] initWithSpec:spec outcome:outcome configuration:config starter:start];
         dispatch_block_t unwatch = watch_interrupts(^{ [run interrupt]; });
+        if (macvm_interrupted()) {   /* Ctrl-C came before the bridge could take it */
+            unwatch();
+            return BRIDGE_INTERRUPTED;
+        }
         [run begin];
         while (!run.finished)
             run_main_loop();

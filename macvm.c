@@ -704,6 +704,12 @@ static void on_interrupt(int sig)
         kill(getpid(), SIGINT);
 }
 
+/* The bridge asks this once it has SIGINT in hand (bridge.h). */
+bool macvm_interrupted(void)
+{
+    return interrupted;
+}
+
 /* Installs on_interrupt for the rest of the command. */
 static void catch_interrupts(void)
 {
@@ -2551,20 +2557,39 @@ static uint64_t allocated_bytes(const struct stat *st)
     return (uint64_t)st->st_blocks * 512;
 }
 
+/* Checks that a new bundle can be made at path: nothing there yet, and a
+ * folder to make it in that macvm may write.  Checked before a 13 GB download,
+ * not after.  Returns 0 or EX_CANTCREAT with what to do. */
+static int bundle_can_create(const char *path, struct error *e)
+{
+    char dir[VM_PATH_MAX];
+    struct stat st;
+    if (lstat(path, &st) == 0)
+        return fail(e, EX_CANTCREAT, "already exists; macvm never touches an existing bundle: name another path, "
+                    "e.g. 'macvm install %s-2'", path);
+    path_dir(dir, sizeof dir, path);
+    if (!is_directory(dir))
+        return fail(e, EX_CANTCREAT, "the folder %s does not exist; create it (mkdir -p %s) or name another path",
+                    dir, dir);
+    if (access(dir, W_OK) != 0)
+        return fail(e, EX_CANTCREAT, "cannot write in %s; name a path in a folder you own", dir);
+    return 0;
+}
+
 /* Creates a new bundle: the directory and a sparse Disk.img of disk_size.
  * Never touches an existing path; on failure removes only what it made.
  * Returns 0, EX_CANTCREAT or EX_IOERR. */
 static int bundle_create(const char *path, uint64_t disk_size, struct error *e)
 {
     char disk[VM_PATH_MAX];
+    int rc = bundle_can_create(path, e);
+    if (rc)
+        return rc;
     if (!path_join(disk, sizeof disk, path, BUNDLE_DISK))
         return fail(e, EX_USAGE, "bundle path too long");
-    if (mkdir(path, 0755) != 0) {
-        if (errno == EEXIST)
-            return fail(e, EX_CANTCREAT, "already exists; macvm never touches an existing bundle: "
-                        "name another path, e.g. 'macvm install %s-2'", path);
-        return fail(e, EX_CANTCREAT, "cannot create the bundle: %s", strerror(errno));
-    }
+    if (mkdir(path, 0755) != 0)
+        return errno == EEXIST ? bundle_can_create(path, e)
+                               : fail(e, EX_CANTCREAT, "cannot create the bundle: %s", strerror(errno));
     /* As Apple's sample: a sparse file, so a 64 GiB disk takes no space until the guest writes. */
     int fd = open(disk, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0 || ftruncate(fd, (off_t)disk_size) != 0) {
@@ -4119,7 +4144,10 @@ static void feedback_markdown(struct buf *b, const struct feedback *f, bool on_h
             buf_printf(b, "- NVRAM boot-args: `%s`\n", plist_string(spec, "boot_args"));
         buf_printf(b, "- window: %s\n", plist_bool(spec, "headless", false) ? "none (headless)" : "yes");
         buf_printf(b, "- audio: %s\n", plist_bool(spec, "audio", false) ? "yes" : "no");
-        buf_printf(b, "- restored from saved state: %s\n", plist_bool(spec, "restore_saved_state", false) ? "yes" : "no");
+        const struct plist *result = plist_dict(f->run, "outcome");
+        bool asked = plist_bool(spec, "restore_saved_state", false), done = plist_bool(result, "restored_state", false);
+        buf_printf(b, "- saved state: %s\n", !asked ? "none (a fresh start)" : done ? "restored from SaveFile.vzvmsave"
+                                                   : "asked for, not restored (see below)");
     } else {
         if (f->config.set & CONFIG_CPU)
             buf_printf(b, "- CPUs: %u\n", f->config.cpu_count);
@@ -4687,6 +4715,7 @@ static int run_record_write(const struct run_record *r, const struct vm_spec *s,
         json_close(&j, '}');
     }
     json_str(&j, "advice", r->advice);
+    json_bool(&j, "restored_state", r->outcome.restored_state);
     json_str(&j, "restore_failure", r->outcome.restore_failure[0] ? r->outcome.restore_failure : NULL);
     if (s->debug_stub)
         json_uint(&j, "debug_stub_port", r->outcome.debug_stub_port);
@@ -5875,12 +5904,9 @@ static int cmd_install(int argc, char **argv)
     struct host_info host;
     if (bridge_host_info(&host) != BRIDGE_OK || !host.available)
         return unavailable_here("install");
-    struct stat st;
-    if (lstat(bundle, &st) == 0) {
-        fprintf(stderr, "macvm: %s: already exists; macvm never touches an existing bundle: name another path, "
-                "e.g. 'macvm install %s-2'\n", bundle, bundle);
-        return EX_CANTCREAT;
-    }
+    struct error e = {0};
+    if (bundle_can_create(bundle, &e))
+        return report(bundle, &e);
     if (o.ipsw)
         snprintf(ipsw, sizeof ipsw, "%s", o.ipsw);
     else {
@@ -6028,8 +6054,11 @@ static int cmd_pvg_log(int argc, char **argv)
     struct log_scan s = {.needle = PVG_NEEDLE, .fn = pvg_print_event, .ctx = &p};
     int rc = log_scan_fd(&s, fd, &e);
     close(fd);
-    if (child > 0)
-        waitpid(child, NULL, 0);
+    int status = 0;
+    if (child > 0 && waitpid(child, &status, 0) == child && rc == 0 &&
+        !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+        rc = fail(&e, EX_UNAVAILABLE, "%s show failed (exit %d); run it by hand to see why: log show --last %s",
+                  log_tool(), WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), last);
     buf_free(&p.out);
     if (rc)
         return report(source, &e);

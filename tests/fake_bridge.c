@@ -200,6 +200,8 @@ static int run_until_interrupted(int seconds)
 int bridge_run(const struct vm_spec *spec, struct run_outcome *outcome)
 {
     memset(outcome, 0, sizeof *outcome);
+    if (macvm_interrupted())
+        return BRIDGE_INTERRUPTED;
     record_spec("run", spec, NULL);
     outcome->debug_stub_port = spec->debug_stub_port ? spec->debug_stub_port : 49152;
     macvm_vm_started(spec, outcome->debug_stub_port);

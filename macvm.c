@@ -4389,16 +4389,52 @@ static bool spec_set_bundle(struct vm_spec *s, const char *bundle)
            path_join(s->save_file, sizeof s->save_file, bundle, BUNDLE_SAVE_FILE);
 }
 
-/* Returns the path where an ephemeral run's clone goes: a hidden folder next
- * to the bundle (same volume, so the clone is copy-on-write), as a template
- * for mkdtemp. */
-static void ephemeral_template(char *out, size_t size, const char *bundle)
+/* A disposable run's clone lives in a hidden folder beside the bundle (the
+ * same volume, so the clone is copy-on-write): .NAME-ephemeral-XXXXXX/NAME.
+ * Returns false when the path does not fit. */
+#define EPHEMERAL_MARK "-ephemeral-"
+
+static bool ephemeral_folder(char *out, size_t size, const char *bundle)
 {
     char dir[VM_PATH_MAX], name[256];
     path_dir(dir, sizeof dir, bundle);
     path_base(name, sizeof name, bundle);
-    if (snprintf(out, size, "%s/.%s-ephemeral-XXXXXX", dir, name) >= (int)size)
-        snprintf(out, size, "/tmp/.macvm-ephemeral-XXXXXX");
+    int n = snprintf(out, size, "%s/.%s" EPHEMERAL_MARK "XXXXXX", strcmp(dir, "/") == 0 ? "" : dir, name);
+    return n > 0 && (size_t)n < size;
+}
+
+/* Returns the clone's path inside folder (the template, or the folder made from it). */
+static bool ephemeral_clone_path(char *out, size_t size, const char *folder, const char *bundle)
+{
+    char name[256];
+    path_base(name, sizeof name, bundle);
+    return path_join(out, size, folder, name);
+}
+
+/* Lists the disposable clones beside bundle that no VM runs from: what a
+ * --ephemeral run that was killed left behind.  Returns their count; *dirs
+ * holds their folders (free with free_names). */
+static size_t leftover_clones(const char *bundle, char ***dirs)
+{
+    char dir[VM_PATH_MAX], name[256], prefix[300];
+    size_t n = 0;
+    *dirs = NULL;
+    path_dir(dir, sizeof dir, bundle);
+    path_base(name, sizeof name, bundle);
+    snprintf(prefix, sizeof prefix, ".%s" EPHEMERAL_MARK, name);
+    DIR *d = opendir(dir);
+    for (struct dirent *de; d && (de = readdir(d));) {
+        char folder[VM_PATH_MAX], clone[VM_PATH_MAX];
+        if (strncmp(de->d_name, prefix, strlen(prefix)) != 0 || strlen(de->d_name) != strlen(prefix) + 6 ||
+            !path_join(folder, sizeof folder, dir, de->d_name) ||
+            !ephemeral_clone_path(clone, sizeof clone, folder, bundle) || bundle_in_use(clone))
+            continue;
+        *dirs = xrealloc(*dirs, (n + 1) * sizeof **dirs);
+        (*dirs)[n++] = xstrdup(folder);
+    }
+    if (d)
+        closedir(d);
+    return n;
 }
 
 /* Returns "macOS 15.0", or "the installed macOS" when Config.plist does not say. */
@@ -4505,14 +4541,10 @@ static int resolve_vm_spec(const struct run_options *o, const char *bundle, cons
                   : o->iboot_stage2 ? START_IBOOT_STAGE2 : START_NORMAL;
 
     snprintf(s->source_bundle, sizeof s->source_bundle, "%s", bundle);
-    char clone[VM_PATH_MAX + 300], name[256];
-    ephemeral_template(clone, sizeof clone, bundle);
-    path_base(name, sizeof name, bundle);
-    if (o->ephemeral && strlen(clone) + strlen(name) + 2 < sizeof clone) {
-        strcat(clone, "/");
-        strcat(clone, name);
-    }
-    if (!spec_set_bundle(s, o->ephemeral ? clone : bundle))
+    char folder[VM_PATH_MAX], clone[VM_PATH_MAX];
+    if ((o->ephemeral && !(ephemeral_folder(folder, sizeof folder, bundle) &&
+                           ephemeral_clone_path(clone, sizeof clone, folder, bundle))) ||
+        !spec_set_bundle(s, o->ephemeral ? clone : bundle))
         return fail(e, EX_USAGE, "the bundle path is too long");
 
     /* Apple's defaults give way to what the installed macOS needs; values the user chose do not. */
@@ -4554,6 +4586,8 @@ static int resolve_vm_spec(const struct run_options *o, const char *bundle, cons
     s->restore_saved_state = saved;
     s->save_on_stop = o->save_on_stop;
 
+    char name[256];
+    path_base(name, sizeof name, bundle);
     if (s->start_mode == START_DFU)
         snprintf(s->title, sizeof s->title, "%.160s \xE2\x80\x94 DFU (ECID 0x%016" PRIx64 "), waiting as a USB DFU device",
                  name, ecid);
@@ -5162,6 +5196,8 @@ struct bundle_info {
     size_t n_problems;
     char **runs;
     size_t n_runs;
+    char **leftovers;       /* disposable clones a killed run left beside the bundle */
+    size_t n_leftovers;
 };
 
 static void info_problem(struct bundle_info *bi, const char *file, const struct error *e)
@@ -5217,6 +5253,7 @@ static void bundle_inspect(const char *bundle, struct bundle_info *bi)
     path_join(path, sizeof path, bundle, BUNDLE_SAVE_FILE);
     bi->saved_state = access(path, F_OK) == 0;
     bi->n_runs = bundle_runs(bundle, &bi->runs);
+    bi->n_leftovers = leftover_clones(bundle, &bi->leftovers);
 }
 
 /* Returns the recorded outcome of the run in dir ("guest-stopped", "error", ...) in out. */
@@ -5326,6 +5363,10 @@ static void info_json(struct buf *b, const char *bundle, const struct bundle_inf
         json_close(&j, '}');
     }
     json_close(&j, ']');
+    json_open(&j, "leftover_clones", '[');
+    for (size_t i = 0; i < bi->n_leftovers; i++)
+        json_str(&j, NULL, bi->leftovers[i]);
+    json_close(&j, ']');
     json_open(&j, "problems", '[');
     for (size_t i = 0; i < bi->n_problems; i++) {
         json_open(&j, NULL, '{');
@@ -5392,6 +5433,9 @@ static void info_text(struct buf *b, const char *bundle, const struct bundle_inf
         buf_printf(b, "  %s  %s%s\n", name, run_outcome(bi->runs[i], outcome, sizeof outcome),
                    ephemeral ? " (disposable)" : "");
     }
+    for (size_t i = 0; i < bi->n_leftovers; i++)
+        buf_printf(b, "Leftover copy:      %s (a disposable run was killed; remove it: rm -r %s)\n",
+                   bi->leftovers[i], bi->leftovers[i]);
 }
 
 /* macvm info [BUNDLE] [--json] */
@@ -5422,6 +5466,7 @@ static int cmd_info(int argc, char **argv)
     for (size_t i = 0; i < bi.n_problems; i++)
         fprintf(stderr, "macvm: %s/%s: %s\n", bundle, bi.problems[i].file, bi.problems[i].text);
     free_names(bi.runs, bi.n_runs);
+    free_names(bi.leftovers, bi.n_leftovers);
     return bi.n_problems ? EX_DATAERR : rc;
 }
 
@@ -5616,16 +5661,16 @@ static int run_vm(struct vm_spec *spec, const struct host_info *host, const stru
 static int run_ephemeral(struct vm_spec *spec, const struct host_info *host, const struct vm_config *c,
                          int argc, char **argv)
 {
-    char tmp[VM_PATH_MAX], clone[VM_PATH_MAX], name[256];
+    /* resolve_vm_spec checked these paths fit; mkdtemp fills in the template's XXXXXX. */
+    char tmp[VM_PATH_MAX], clone[VM_PATH_MAX];
     struct error e = {0};
     enum clone_method how;
-    ephemeral_template(tmp, sizeof tmp, spec->source_bundle);
-    path_base(name, sizeof name, spec->source_bundle);
+    ephemeral_folder(tmp, sizeof tmp, spec->source_bundle);
     if (!mkdtemp(tmp))
         return fail(&e, EX_CANTCREAT, "cannot create a folder for the disposable copy: %s", strerror(errno)),
                report(spec->source_bundle, &e);
-    int rc = path_join(clone, sizeof clone, tmp, name) ? bundle_clone(spec->source_bundle, clone, &how, &e)
-                                                       : fail(&e, EX_CANTCREAT, "path too long");
+    ephemeral_clone_path(clone, sizeof clone, tmp, spec->source_bundle);
+    int rc = bundle_clone(spec->source_bundle, clone, &how, &e);
     if (rc) {
         rmdir(tmp);
         return report(spec->source_bundle, &e);

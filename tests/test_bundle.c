@@ -535,3 +535,35 @@ Test(bundle, defaults_raised_to_what_the_installed_macos_needs, .init = vt_init,
     free(config);
     free(b);
 }
+
+/* A disposable run that was killed leaves its clone beside the bundle: info
+ * names it with the command that removes it, unless a VM runs from it now. */
+Test(bundle, info_names_leftover_disposable_clones, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "configured", 1ull << 30);
+    char *left = t_path_join(t_tmp, ".VM.bundle-ephemeral-Ab12Cd");
+    char *busy = t_path_join(t_tmp, ".VM.bundle-ephemeral-Zz99Yy");
+    char *other = t_path_join(t_tmp, ".Other.bundle-ephemeral-Ab12Cd");
+    vt_mkdir(left);
+    vt_mkdir(other);
+    vt_mkdir(busy);
+    char *busy_bundle = vt_bundle(busy, "VM.bundle", "configured", 0);
+    char *aux = t_path_join(busy_bundle, "AuxiliaryStorage");
+    int fd = open(aux, O_RDONLY);
+    cr_assert(fd >= 0 && flock(fd, LOCK_EX) == 0, "lock %s", aux);
+    struct proc_result r = run_macvm("info", b, NULL);
+    cr_expect_eq(r.status, 0, "%s", r.err);
+    char want[512];
+    snprintf(want, sizeof want, "Leftover copy:      %s (a disposable run was killed; remove it: rm -r %s)", left, left);
+    cr_expect(strstr(r.out, want), "%s", r.out);
+    cr_expect_not(strstr(r.out, busy), "a clone a VM runs from is no leftover: %s", r.out);
+    cr_expect_not(strstr(r.out, other), "another bundle's clone is not this one's: %s", r.out);
+    proc_result_free(&r);
+    close(fd);
+    free(aux);
+    free(busy_bundle);
+    free(left);
+    free(busy);
+    free(other);
+    free(b);
+}

@@ -671,7 +671,7 @@ static int make_directories(const char *path)
     return -1;
 }
 
-/* Removes a file tree without following links.  Returns 0 or -1. */
+/* nftw's callback for remove_tree: removes one entry. */
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
     (void)st;
@@ -679,6 +679,7 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
     return (flag == FTW_DP ? rmdir(path) : unlink(path)) == 0 || errno == ENOENT ? 0 : -1;
 }
 
+/* Removes a file tree without following links.  Returns 0 or -1. */
 static int remove_tree(const char *path)
 {
     struct stat st;
@@ -687,6 +688,16 @@ static int remove_tree(const char *path)
     if (!S_ISDIR(st.st_mode))
         return unlink(path);
     return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Returns true when macvm was built for macOS. */
+static bool on_macos(void)
+{
+#ifdef __APPLE__
+    return true;
+#else
+    return false;
+#endif
 }
 
 /* Ctrl-C, SIGTERM and SIGHUP (a closed terminal) never kill macvm in the
@@ -1657,7 +1668,7 @@ static void plist_write_value(struct buf *b, const struct plist *v, int indent)
     }
 }
 
-/* Returns a complete XML plist document for root, as plutil would accept it. */
+/* Appends a complete XML plist document for root to b, as plutil would write it. */
 static void plist_write_xml(struct buf *b, const struct plist *root)
 {
     buf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -3265,7 +3276,6 @@ static int log_scan_fd(struct log_scan *s, int fd, struct error *e)
 struct pvg_negotiation {
     char timestamp[64];
     unsigned guest_version, host_version;
-    char message[256];
 };
 
 /* Returns true when the event comes from paravirtualized graphics. */
@@ -3287,7 +3297,6 @@ static bool pvg_parse_negotiation(const struct log_event *ev, struct pvg_negotia
         return false;
     *n = (struct pvg_negotiation){.guest_version = (unsigned)g, .host_version = (unsigned)h};
     snprintf(n->timestamp, sizeof n->timestamp, "%s", ev->timestamp);
-    snprintf(n->message, sizeof n->message, "%s", ev->message);
     return true;
 }
 
@@ -3541,7 +3550,7 @@ static void runs_prune(const char *logs_dir, const char *current)
 
 /* Virtualization's errors are terse ("Internal Virtualization error").  This
  * table turns domain, code and message into what to do, from what users hit
- * (REFERENCE.md, section 5).  The first matching row wins, so rows with a
+ * (the project's notes on VZErrorDomain codes).  The first matching row wins, so rows with a
  * message pattern come before the code's general row. */
 #define ANY_CODE LONG_MIN
 
@@ -3628,24 +3637,24 @@ static const char *advise(const char *domain, long code, const char *message)
 #define CRASH_REPORTS "Library/Logs/DiagnosticReports"
 #define CRASH_PREFIX "com.apple.Virtualization.VirtualMachine"
 
-/* Reads a framework's version.plist below root ("" on the host): "SHORT (SOURCE)".
- * Returns false when there is none (always, off macOS). */
+/* Reads the version.plist of a system framework below root ("" on the host;
+ * tests pass a fixture tree), e.g. "Frameworks/Virtualization": its short
+ * version and, when present, its source version in parentheses.  Returns
+ * false when there is none (always, off macOS). */
 static bool framework_version(const char *root, const char *framework, char *out, size_t size)
 {
     char path[VM_PATH_MAX];
-    snprintf(path, sizeof path, "%s/System/Library/%s.framework/Versions/A/Resources/version.plist",
-             root, framework);
+    snprintf(path, sizeof path, "%s/System/Library/%s.framework/Versions/A/Resources/version.plist", root, framework);
     struct arena a = {0};
     struct error e = {0};
     struct plist *v = plist_read_file(path, SMALL_FILE_MAX, &a, &e);
-    const char *shortv = plist_string(v, "CFBundleShortVersionString"), *source = plist_string(v, "SourceVersion");
-    const char *bundlev = plist_string(v, "CFBundleVersion");
-    bool ok = shortv || bundlev;
-    if (ok)
-        snprintf(out, size, "%s%s%s%s", shortv ? shortv : bundlev, source ? " (" : "", source ? source : "",
-                 source ? ")" : "");
+    const char *version = plist_string(v, "CFBundleShortVersionString"), *source = plist_string(v, "SourceVersion");
+    if (!version)
+        version = plist_string(v, "CFBundleVersion");
+    if (version)
+        snprintf(out, size, "%s%s%s%s", version, source ? " (" : "", source ? source : "", source ? ")" : "");
     arena_free(&a);
-    return ok;
+    return version != NULL;
 }
 
 /* Appends v to a JSON document (plist trees from run.json go back out this way). */
@@ -4054,13 +4063,29 @@ static void md_item(struct buf *b, const char *label, const char *value)
         buf_printf(b, "- %s: %s\n", label, value);
 }
 
+/* Appends a Markdown fence longer than any run of backticks in the n texts,
+ * so no log line can close the block early. */
+static void md_fence(struct buf *b, const char *const *texts, size_t n)
+{
+    size_t longest = 2;
+    for (size_t i = 0; i < n; i++)
+        for (const char *p = texts[i]; *p; p++) {
+            size_t run = strspn(p, "`");
+            longest = run > longest ? run : longest;
+            p += run ? run - 1 : 0;
+        }
+    for (size_t i = 0; i <= longest; i++)
+        buf_add(b, "`", 1);
+    buf_add(b, "\n", 1);
+}
+
 /* Appends a fenced code block of lines (with a count of what was left out). */
 static void md_lines(struct buf *b, char **lines, size_t n, size_t more)
 {
-    buf_puts(b, "```\n");
+    md_fence(b, (const char *const *)lines, n);
     for (size_t i = 0; i < n; i++)
         buf_printf(b, "%s\n", lines[i]);
-    buf_puts(b, "```\n");
+    md_fence(b, (const char *const *)lines, n);
     if (more)
         buf_printf(b, "(%zu more lines in the attached log)\n", more);
 }
@@ -4141,7 +4166,7 @@ static void feedback_markdown(struct buf *b, const struct feedback *f, bool on_h
                 buf_printf(b, "- debug stub: port chosen by the system%s\n", all ? ", all interfaces" : "");
         }
         if (plist_string(spec, "boot_args"))
-            buf_printf(b, "- NVRAM boot-args: `%s`\n", plist_string(spec, "boot_args"));
+            buf_printf(b, "- NVRAM boot-args: \"%s\"\n", plist_string(spec, "boot_args"));
         buf_printf(b, "- window: %s\n", plist_bool(spec, "headless", false) ? "none (headless)" : "yes");
         buf_printf(b, "- audio: %s\n", plist_bool(spec, "audio", false) ? "yes" : "no");
         const struct plist *result = plist_dict(f->run, "outcome");
@@ -4157,9 +4182,13 @@ static void feedback_markdown(struct buf *b, const struct feedback *f, bool on_h
                    f->config.display_width, f->config.display_height, f->config.display_ppi);
         md_item(b, "MAC address", f->config.mac_address);
     }
-    buf_puts(b, "\nTo reproduce:\n\n```\n");
-    feedback_command(b, f);
-    buf_puts(b, "\n```\n");
+    struct buf cmd = {0};
+    feedback_command(&cmd, f);
+    buf_puts(b, "\nTo reproduce:\n\n");
+    md_fence(b, (const char *const *)&cmd.data, 1);
+    buf_printf(b, "%s\n", cmd.data);
+    md_fence(b, (const char *const *)&cmd.data, 1);
+    buf_free(&cmd);
 
     buf_puts(b, "\n## What happened\n\n");
     const struct plist *outcome = f->has_run ? plist_dict(f->run, "outcome") : NULL;
@@ -4177,7 +4206,8 @@ static void feedback_markdown(struct buf *b, const struct feedback *f, bool on_h
         md_item(b, "advice", plist_string(outcome, "advice"));
         md_item(b, "saved state not restored because", plist_string(outcome, "restore_failure"));
     } else {
-        buf_puts(b, "- no run recorded in this bundle\n");
+        buf_puts(b, f->run_dir[0] ? "- the run's record (run.json) is missing or damaged\n"
+                                   : "- no run recorded in this bundle\n");
     }
 
     buf_puts(b, "\n## Paravirtualized graphics\n\n");
@@ -4830,7 +4860,9 @@ static int count_running_vms(void)
 #endif
 }
 
-/* Reads MobileDevice.framework's version below root.  Returns false when absent. */
+/* Reads MobileDevice.framework's version below root, as its CFBundleVersion
+ * ("1784.120.3"), the number an image's MobileDeviceMinVersion is compared
+ * with.  Returns false when it is not there. */
 static bool mobile_device_version(const char *root, char *out, size_t size)
 {
     char path[VM_PATH_MAX];
@@ -4896,11 +4928,7 @@ static void doctor_run(struct doctor *d, const struct host_info *host, const cha
     struct utsname u;
     uname(&u);
     bool arm = strcmp(u.machine, "arm64") == 0 || strcmp(u.machine, "aarch64") == 0;
-#ifdef __APPLE__
-    bool mac = true;
-#else
-    bool mac = false;
-#endif
+    bool mac = on_macos();
     check_add(d, "Apple Silicon", mac && arm ? CHECK_PASS : CHECK_FAIL, mac && arm ? "%s" :
               "this is %s; macOS VMs need a Mac with Apple Silicon (inspection and reports work anywhere)",
               u.machine);
@@ -5257,7 +5285,7 @@ static void bundle_inspect(const char *bundle, struct bundle_info *bi)
 }
 
 /* Returns the recorded outcome of the run in dir ("guest-stopped", "error", ...) in out. */
-static const char *run_outcome(const char *dir, char *out, size_t size)
+static const char *run_result(const char *dir, char *out, size_t size)
 {
     char path[VM_PATH_MAX];
     char *data;
@@ -5357,7 +5385,7 @@ static void info_json(struct buf *b, const char *bundle, const struct bundle_inf
         bool ephemeral;
         json_open(&j, NULL, '{');
         json_str(&j, "name", run_name(bi->runs[i], &ephemeral));
-        json_str(&j, "outcome", run_outcome(bi->runs[i], outcome, sizeof outcome));
+        json_str(&j, "outcome", run_result(bi->runs[i], outcome, sizeof outcome));
         json_bool(&j, "ephemeral", ephemeral);
         json_str(&j, "folder", bi->runs[i]);
         json_close(&j, '}');
@@ -5430,7 +5458,7 @@ static void info_text(struct buf *b, const char *bundle, const struct bundle_inf
     for (size_t i = bi->n_runs > 5 ? bi->n_runs - 5 : 0; i < bi->n_runs; i++) {
         bool ephemeral;
         const char *name = run_name(bi->runs[i], &ephemeral);
-        buf_printf(b, "  %s  %s%s\n", name, run_outcome(bi->runs[i], outcome, sizeof outcome),
+        buf_printf(b, "  %s  %s%s\n", name, run_result(bi->runs[i], outcome, sizeof outcome),
                    ephemeral ? " (disposable)" : "");
     }
     for (size_t i = 0; i < bi->n_leftovers; i++)
@@ -5476,7 +5504,8 @@ static int cmd_info(int argc, char **argv)
 static int cmd_clone(int argc, char **argv)
 {
     static const struct option longs[] = {{"help", no_argument, NULL, 'h'}, {0}};
-    for (int c; (c = next_option("clone", argc, argv, ":h", longs)) != -1;)
+    int c = next_option("clone", argc, argv, ":h", longs);
+    if (c != -1)
         return c == 'H' ? 0 : EX_USAGE;
     if (argc - optind != 2)
         return usage_error("clone", "give a source bundle and a new destination");
@@ -6060,11 +6089,11 @@ static int cmd_pvg_log(int argc, char **argv)
     int fd = -1;
     pid_t child = -1;
     if (last) {
-#ifndef __APPLE__
-        fprintf(stderr, "macvm: pvg-log: --last reads this Mac's unified log, and this host is not a Mac; "
-                "copy a log here and use --log FILE\n");
-        return EX_UNAVAILABLE;
-#endif
+        if (!on_macos()) {
+            fprintf(stderr, "macvm: pvg-log: --last reads this Mac's unified log, and this host is not a Mac; "
+                    "copy a log here and use --log FILE\n");
+            return EX_UNAVAILABLE;
+        }
         snprintf(source, sizeof source, "the system log (last %s)", last);
         if ((child = spawn_log_show(last, &fd, &e)) < 0)
             return report("pvg-log", &e);
@@ -6154,7 +6183,7 @@ static int cmd_feedback(int argc, char **argv)
     bundle_path(bundle, sizeof bundle, optind < argc ? argv[optind] : NULL);
     struct error e = {0};
     if (output && !force && access(output, F_OK) == 0)
-        return fail(&e, EX_CANTCREAT, "already exists; add --force to replace it, or name another file"),
+        return fail(&e, EX_CANTCREAT, "already exists; use --force to replace it, or name another file"),
                report(output, &e);
     struct feedback f = {0};
     int rc = feedback_gather(&f, bundle, run, &e);

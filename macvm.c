@@ -1634,6 +1634,9 @@ static void plist_write_value(struct buf *b, const struct plist *v, int indent)
         }
         buf_puts(b, dict ? "<dict>\n" : "<array>\n");
         for (size_t i = 0; i < v->count; i++) {
+            enum plist_type t = v->items[i]->type;
+            if (t == PLIST_DATA || t == PLIST_DATE || t == PLIST_NULL)
+                continue;   /* macvm writes none of these, and a key must not stand without its value */
             if (dict) {
                 plist_write_indent(b, indent + 1);
                 buf_puts(b, "<key>");
@@ -1664,7 +1667,7 @@ static void plist_write_value(struct buf *b, const struct plist *v, int indent)
     case PLIST_DATA:
     case PLIST_DATE:
     case PLIST_NULL:
-        break;   /* macvm writes none of these */
+        break;   /* passed over by the loop above */
     }
 }
 
@@ -1807,6 +1810,42 @@ static bool json_wanted(struct json_parser *j, const char *key)
 
 static struct plist *json_value(struct json_parser *j, int depth, bool keep);
 
+/* Skips the digits at j->p.  Returns how many there were. */
+static size_t json_digits(struct json_parser *j)
+{
+    const char *start = j->p;
+    while (j->p < j->end && isdigit((unsigned char)*j->p))
+        j->p++;
+    return (size_t)(j->p - start);
+}
+
+/* Moves past a number as JSON spells it: -?(0|[1-9]d*)(.d+)?([eE][+-]?d+)?
+ * Returns false when there is none; *is_real when it has a fraction or exponent. */
+static bool json_number(struct json_parser *j, bool *is_real)
+{
+    if (j->p < j->end && *j->p == '-')
+        j->p++;
+    const char *int_start = j->p;
+    size_t n = json_digits(j);
+    if (n == 0 || (n > 1 && *int_start == '0'))
+        return false;
+    if (j->p < j->end && *j->p == '.') {
+        j->p++;
+        *is_real = true;
+        if (json_digits(j) == 0)
+            return false;
+    }
+    if (j->p < j->end && (*j->p == 'e' || *j->p == 'E')) {
+        j->p++;
+        *is_real = true;
+        if (j->p < j->end && (*j->p == '+' || *j->p == '-'))
+            j->p++;
+        if (json_digits(j) == 0)
+            return false;
+    }
+    return true;
+}
+
 /* Parses an object or array at j->p.  Returns the node (or &json_skipped
  * when not kept), or NULL when malformed. */
 static struct plist *json_container(struct json_parser *j, int depth, bool keep)
@@ -1896,13 +1935,7 @@ static struct plist *json_value(struct json_parser *j, int depth, bool keep)
     }
     const char *start = j->p;
     bool is_real = false;
-    if (j->p < j->end && *j->p == '-')
-        j->p++;
-    while (j->p < j->end && (isdigit((unsigned char)*j->p) || (*j->p && strchr(".eE+-", *j->p)))) {
-        is_real |= !isdigit((unsigned char)*j->p);
-        j->p++;
-    }
-    if (j->p == start || (j->p == start + 1 && *start == '-'))
+    if (!json_number(j, &is_real))
         return NULL;
     if (!keep)
         return &json_skipped;
@@ -4557,16 +4590,15 @@ static int check_run_options(const struct run_options *o, struct error *e)
     return 0;
 }
 
-/* Resolves the one description of a run from the options, the bundle's
- * configuration and the host, and validates it.  Decides every value the
- * bridge will use.  Returns 0 or EX_USAGE / EX_UNAVAILABLE with *e. */
+/* Resolves the one description of a run from the options (which passed
+ * check_run_options), the bundle's configuration and the host, and validates
+ * it.  Decides every value the bridge will use.  Returns 0, or EX_USAGE,
+ * EX_CONFIG or EX_UNAVAILABLE with *e. */
 static int resolve_vm_spec(const struct run_options *o, const char *bundle, const struct vm_config *c,
                            uint64_t ecid, const struct host_info *host, struct vm_spec *s, struct error *e)
 {
     *s = (struct vm_spec){0};
-    int rc = check_run_options(o, e);
-    if (rc)
-        return rc;
+    int rc;
     s->start_mode = o->recovery ? START_RECOVERY : o->dfu ? START_DFU : o->iboot_stage1 ? START_IBOOT_STAGE1
                   : o->iboot_stage2 ? START_IBOOT_STAGE2 : START_NORMAL;
 
@@ -6247,15 +6279,13 @@ static int cmd_doctor(int argc, char **argv)
     bridge_host_info(&host);
     struct doctor d = {0};
     doctor_run(&d, &host, bundle);
-    if (ipsw) {
+    struct error image_error = {0};
+    if (ipsw) {   /* an unreadable image is one more failed check; the host's are still worth seeing */
         struct ipsw_info img;
-        struct error e = {0};
-        int rc = ipsw_inspect(ipsw, &img, &e);
-        if (rc) {
-            ipsw_free(&img);
-            return report(ipsw, &e);
-        }
-        doctor_image(&d, &host, &img, "");
+        if (ipsw_inspect(ipsw, &img, &image_error) == 0)
+            doctor_image(&d, &host, &img, "");
+        else
+            check_add(&d, "image", CHECK_FAIL, "%s: %s", ipsw, image_error.text);
         ipsw_free(&img);
     }
     struct buf b = {0};
@@ -6278,6 +6308,8 @@ static int cmd_doctor(int argc, char **argv)
         json_close(&j, ']');
     int rc = print_buf(&b);
     buf_free(&b);
+    if (image_error.code)   /* bad input outranks what the host lacks */
+        return report(ipsw, &image_error);
     return rc ? rc : doctor_exit(&d);
 }
 

@@ -273,7 +273,8 @@ Test(json, malformed_documents_are_refused)
 {
     static const char *const bad[] = {
         "{\"a\":\"unterminated}", "{\"a\":1,}", "{\"a\" 1}", "[1 2]", "{\"a\":\"\\x\"}", "{\"a\":tru}",
-        "{\"a\":\"ctl\x01\"}", "{} trailing", "", "-", "{\"a\":\"\\ud83c\\u12\"}",
+        "{\"a\":\"ctl\x01\"}", "{} trailing", "", "-", "{\"a\":\"\\ud83c\\u12\"}", "[e]", "[.]", "[--1]",
+        "[01]", "[1.]", "[1e]", "[1.5e+]", "[-]",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         struct arena a = {0};

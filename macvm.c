@@ -4590,6 +4590,41 @@ static int check_run_options(const struct run_options *o, struct error *e)
     return 0;
 }
 
+/* A saved state restores only into the configuration that saved it, and a
+ * failed restore costs it (the bridge removes it, as Apple's sample does,
+ * since the fresh start changes the disk).  So compare with the run that
+ * saved it, as its run.json recorded, before anything starts.  Returns 0 (also
+ * when no record says), or EX_USAGE with the options that match. */
+static int check_saved_state(const char *bundle, const struct vm_spec *s, struct error *e)
+{
+    char **runs, path[VM_PATH_MAX], *data;
+    size_t n = bundle_runs(bundle, &runs), len;
+    int rc = 0;
+    for (size_t i = n; i-- > 0 && rc == 0;) {
+        struct error ignored = {0};
+        if (!path_join(path, sizeof path, runs[i], "run.json") ||
+            read_file(path, SMALL_FILE_MAX, &data, &len, &ignored) != 0)
+            continue;
+        struct arena a = {0};
+        const struct plist *run = json_parse(data, len, &a, NULL), *spec = plist_dict(run, "spec");
+        const char *result = run_string(run, "outcome", "result"), *mac = plist_string(spec, "mac_address");
+        uint64_t cpus = 0, memory = 0;
+        bool saver = result && strcmp(result, "saved") == 0 && plist_uint(spec, "cpu_count", 1024, &cpus) &&
+                     plist_uint(spec, "memory_bytes", UINT64_MAX, &memory);
+        if (saver && (cpus != s->cpu_count || memory != s->memory_bytes || strcmp(mac ? mac : "", s->mac_address)))
+            rc = fail(e, EX_USAGE, "the saved state was made with %" PRIu64 " CPUs, %" PRIu64 "M of memory and MAC %s; "
+                      "it restores only into the same: run with --cpus %" PRIu64 " --memory %" PRIu64 "M (and that "
+                      "MACAddress in Config.plist), or remove SaveFile.vzvmsave to start fresh", cpus, memory >> 20,
+                      mac ? mac : "(Virtualization's)", cpus, memory >> 20);
+        arena_free(&a);
+        free(data);
+        if (saver)
+            break;   /* the newest saving run is the one that counts */
+    }
+    free_names(runs, n);
+    return rc;
+}
+
 /* Resolves the one description of a run from the options (which passed
  * check_run_options), the bundle's configuration and the host, and validates
  * it.  Decides every value the bridge will use.  Returns 0, or EX_USAGE,
@@ -4646,6 +4681,8 @@ static int resolve_vm_spec(const struct run_options *o, const char *bundle, cons
                     "can restore, and this Mac runs %s; a fresh start would leave it stale against the disk: run it "
                     "on macOS 14+, or remove SaveFile.vzvmsave to discard it", host->os_version);
     s->restore_saved_state = saved;
+    if (saved && (rc = check_saved_state(bundle, s, e)))
+        return rc;
     s->save_on_stop = o->save_on_stop;
 
     char name[256];

@@ -1290,3 +1290,28 @@ Test(run, contradictions_come_before_the_bundle, .init = vt_init, .fini = t_tmp_
     cr_expect(strstr(r.err, "2024.bundle"), "%s", r.err);
     proc_result_free(&r);
 }
+
+/* A saved state restores only into the configuration that saved it: a run
+ * that would fail the restore (and so lose the state) is refused up front. */
+Test(run, saved_state_needs_the_configuration_that_saved_it, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "configured", 1ull << 30);
+    setenv("MACVM_FAKE_OUTCOME", "saved", 1);
+    struct proc_result r = run_fake("run", "--headless", "--no-log", "--save-on-stop", b, NULL);
+    cr_assert_eq(r.status, 0, "saving run: exit %d; %s", r.status, r.err);
+    proc_result_free(&r);
+    char *save = t_path_join(b, "SaveFile.vzvmsave");   /* what the real bridge would have written */
+    cr_assert_eq(t_write_file(save, "state", 5), 0);
+    unsetenv("MACVM_FAKE_OUTCOME");
+    r = run_fake("run", "--dry-run", "--cpus", "2", b, NULL);
+    cr_expect_eq(r.status, EX_USAGE, "other CPUs than the saving run's: exit %d; %s", r.status, r.err);
+    cr_expect(strstr(r.err, "--cpus 4 --memory 8192M"), "names the configuration that restores: %s", r.err);
+    proc_result_free(&r);
+    r = run_fake("run", "--dry-run", "--json", b, NULL);
+    cr_expect_eq(r.status, 0, "the same configuration restores: exit %d; %s", r.status, r.err);
+    cr_expect(strstr(r.out, "\"restore_saved_state\":true"), "%s", r.out);
+    proc_result_free(&r);
+    cr_expect(vt_exists(save), "the saved state is kept");
+    free(save);
+    free(b);
+}

@@ -3637,7 +3637,8 @@ static const struct advice_rule advice_rules[] = {
      "and open it once).  'macvm doctor --ipsw FILE' checks what it can; then retry"},
     {"VZErrorDomain", 12, NULL,
      "the saved state does not fit this VM's configuration (CPUs, memory, MAC or devices changed since it "
-     "was saved): start without it by removing SaveFile.vzvmsave"},
+     "was saved); it cannot be restored: the VM starts fresh without it.  Next time run with the configuration "
+     "that saved it (macvm checks this against the saving run's run.json)"},
     {NULL, -9, "host key",
      "no logged-in GUI session, or a locked login keychain: log in at the Mac's screen (not only over SSH) "
      "and unlock the login keychain"},

@@ -3636,7 +3636,7 @@ static const struct advice_rule advice_rules[] = {
      "check proxies, VPN and firewalls), a guest newer than the host, missing device support (install Xcode "
      "and open it once).  'macvm doctor --ipsw FILE' checks what it can; then retry"},
     {"VZErrorDomain", 12, NULL,
-     "the saved state does not fit this VM's configuration (CPUs, memory, MAC or devices changed since it "
+     "the saved state (SaveFile.vzvmsave) does not fit this VM's configuration (CPUs, memory, MAC or devices changed since it "
      "was saved); it cannot be restored: the VM starts fresh without it.  Next time run with the configuration "
      "that saved it (macvm checks this against the saving run's run.json)"},
     {NULL, -9, "host key",

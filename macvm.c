@@ -4129,16 +4129,9 @@ static const char *const sample_note =
     "the same VM runs in Apple's sample project \"Running macOS in a Virtual Machine on Apple Silicon\", "
     "so the problem can be reproduced there without macvm.";
 
-/* Renders the report as Markdown. */
-static void feedback_markdown(struct buf *b, const struct feedback *f, bool on_host)
+/* The host the run was on, as run.json recorded it. */
+static void md_host(struct buf *b, const struct feedback *f, bool on_host)
 {
-    struct buf t = {0};
-    char size[32];
-    feedback_title(&t, f);
-    buf_printf(b, "# Feedback report: Virtualization\n\n**Suggested title:** %s\n\n"
-                  "**Area:** Virtualization\n\n", t.data);
-    buf_free(&t);
-
     buf_puts(b, "## Host\n\n");
     const struct plist *host = f->has_run ? plist_dict(f->run, "host") : NULL;
     if (host && plist_string(host, "os_version")) {
@@ -4158,7 +4151,11 @@ static void feedback_markdown(struct buf *b, const struct feedback *f, bool on_h
                             : "- not collected on the host: this report was made off the Mac, from a copied "
                               "bundle with no recorded run; run 'macvm feedback' on the Mac\n");
     }
+}
 
+/* The guest: its macOS, hardware model and ECID. */
+static void md_guest(struct buf *b, const struct feedback *f)
+{
     buf_puts(b, "\n## Guest\n\n");
     if (f->config.installed_version[0]) {
         char line[256];
@@ -4175,7 +4172,12 @@ static void feedback_markdown(struct buf *b, const struct feedback *f, bool on_h
                    f->hw.minimum_supported_os);
     if (f->has_ecid)
         buf_printf(b, "- ECID: 0x%016" PRIx64 "\n", f->ecid);
+}
 
+/* The configuration and start options of the run (or of the bundle, without one). */
+static void md_configuration(struct buf *b, const struct feedback *f)
+{
+    char size[32];
     buf_puts(b, "\n## Configuration and start options\n\n");
     const struct plist *spec = f->has_run ? plist_dict(f->run, "spec") : NULL;
     if (spec) {
@@ -4216,6 +4218,11 @@ static void feedback_markdown(struct buf *b, const struct feedback *f, bool on_h
                    f->config.display_width, f->config.display_height, f->config.display_ppi);
         md_item(b, "MAC address", f->config.mac_address);
     }
+}
+
+/* The exact command that reproduces the run. */
+static void md_reproduce(struct buf *b, const struct feedback *f)
+{
     struct buf cmd = {0};
     feedback_command(&cmd, f);
     buf_puts(b, "\nTo reproduce:\n\n");
@@ -4223,7 +4230,11 @@ static void feedback_markdown(struct buf *b, const struct feedback *f, bool on_h
     buf_printf(b, "%s\n", cmd.data);
     md_fence(b, (const char *const *)&cmd.data, 1);
     buf_free(&cmd);
+}
 
+/* The run's outcome, error and advice. */
+static void md_outcome(struct buf *b, const struct feedback *f)
+{
     buf_puts(b, "\n## What happened\n\n");
     const struct plist *outcome = f->has_run ? plist_dict(f->run, "outcome") : NULL;
     if (outcome) {
@@ -4243,7 +4254,11 @@ static void feedback_markdown(struct buf *b, const struct feedback *f, bool on_h
         buf_puts(b, f->run_dir[0] ? "- the run's record (run.json) is missing or damaged\n"
                                    : "- no run recorded in this bundle\n");
     }
+}
 
+/* The PVG negotiation with its verdict, and the PVG lines. */
+static void md_pvg(struct buf *b, const struct feedback *f)
+{
     buf_puts(b, "\n## Paravirtualized graphics\n\n");
     if (f->has_negotiation) {
         char verdict[512];
@@ -4255,13 +4270,21 @@ static void feedback_markdown(struct buf *b, const struct feedback *f, bool on_h
     }
     if (f->n_pvg)
         md_lines(b, f->pvg_lines, f->n_pvg, f->more_pvg);
+}
 
+/* The Virtualization errors and faults of the run. */
+static void md_errors(struct buf *b, const struct feedback *f)
+{
     buf_puts(b, "\n## Virtualization errors and faults\n\n");
     if (f->n_errors)
         md_lines(b, f->errors, f->n_errors, f->more_errors);
     else
         buf_puts(b, f->has_log ? "- none in the run's log\n" : "- no log recorded for this run\n");
+}
 
+/* The files to attach: the run's log and record, and crash reports. */
+static void md_attachments(struct buf *b, const struct feedback *f)
+{
     buf_puts(b, "\n## Attachments to add\n\n(These files are not redacted: they hold the ECID and MAC address. "
                 "Attach them only to a report Apple may see them in.)\n\n");
     if (f->has_log)
@@ -4273,6 +4296,24 @@ static void feedback_markdown(struct buf *b, const struct feedback *f, bool on_h
     if (!f->n_crash)
         buf_puts(b, "- crash reports of the VM process from the run's time: none found in "
                     "~/" CRASH_REPORTS "/" CRASH_PREFIX "-*.ips\n");
+}
+
+/* Renders the report as Markdown, section by section. */
+static void feedback_markdown(struct buf *b, const struct feedback *f, bool on_host)
+{
+    struct buf t = {0};
+    feedback_title(&t, f);
+    buf_printf(b, "# Feedback report: Virtualization\n\n**Suggested title:** %s\n\n"
+                  "**Area:** Virtualization\n\n", t.data);
+    buf_free(&t);
+    md_host(b, f, on_host);
+    md_guest(b, f);
+    md_configuration(b, f);
+    md_reproduce(b, f);
+    md_outcome(b, f);
+    md_pvg(b, f);
+    md_errors(b, f);
+    md_attachments(b, f);
     buf_printf(b, "\n## Note\n\n%s\n", sample_note);
 }
 

@@ -863,7 +863,7 @@ static vm_start_fn _Nullable starter_for(enum vm_start_mode mode, NSError **erro
     _stopping = true;
     if (!first)
         [self forceStop:nil];
-    else if (![self saveAndStop])
+    else if (!(_spec->save_on_stop && [self saveAndStop]))
         [self requestStop:nil];
 }
 
@@ -882,10 +882,11 @@ static vm_start_fn _Nullable starter_for(enum vm_start_mode mode, NSError **erro
     }];
 }
 
-/* Quit and the window's close button: save (see saveAndStop) or stop at once. */
+/* Quit and the window's close button: save, when the spec says Quit saves
+ * (as Apple's sample does on macOS 14), or stop at once. */
 - (void)quit:(id)sender
 {
-    bool saving = !_stopping && [self saveAndStop];
+    bool saving = !_stopping && (_spec->save_on_stop || _spec->save_on_quit) && [self saveAndStop];
     _stopping = true;
     if (!saving)
         [self forceStop:sender];
@@ -897,14 +898,11 @@ static vm_start_fn _Nullable starter_for(enum vm_start_mode mode, NSError **erro
     return NO; /* it closes once the VM has stopped */
 }
 
-/* Pauses, saves the state to the save file and stops, when the spec asks to
- * save on stop and the host can (macOS 14+).  A failed pause or save is
- * reported and the VM stopped anyway: a stop is what the user asked for.
- * Returns whether it began. */
+/* Pauses, saves the state to the save file and stops, where the host can
+ * (macOS 14+).  A failed pause or save is reported and the VM stopped anyway:
+ * a stop is what the user asked for.  Returns whether it began. */
 - (BOOL)saveAndStop
 {
-    if (!_spec->save_on_stop)
-        return NO;
     if (@available(macOS 14, *)) {
         [_vm pauseWithCompletionHandler:^(NSError *pause_error) {
             if (pause_error) {

@@ -4726,6 +4726,8 @@ static int resolve_vm_spec(const struct run_options *o, const char *bundle, cons
     if (saved && (rc = check_saved_state(bundle, s, e)))
         return rc;
     s->save_on_stop = o->save_on_stop;
+    /* Quit saves where the host can, as Apple's sample does; a disposable run has nothing to keep. */
+    s->save_on_quit = !o->ephemeral && !o->headless && (!host->available || host->can_save_restore);
 
     char name[256];
     path_base(name, sizeof name, bundle);
@@ -4775,6 +4777,7 @@ static void spec_json(struct json *j, const char *key, const struct vm_spec *s)
     json_bool(j, "audio", s->audio);
     json_bool(j, "restore_saved_state", s->restore_saved_state);
     json_bool(j, "save_on_stop", s->save_on_stop);
+    json_bool(j, "save_on_quit", s->save_on_quit);
     json_bool(j, "ephemeral", s->ephemeral);
     json_bool(j, "capture_log", s->capture_log);
     json_str(j, "ecid", ecid);
@@ -4821,6 +4824,8 @@ static void spec_text(struct buf *b, const struct vm_spec *s, const struct vm_co
     buf_printf(b, "audio               %s\n", s->audio ? "on" : "off");
     buf_printf(b, "saved state         %s\n", s->restore_saved_state ? "restore from SaveFile.vzvmsave" : "none");
     buf_printf(b, "save on stop        %s\n", s->save_on_stop ? "yes" : "no");
+    buf_printf(b, "save on Quit        %s\n", s->save_on_quit ? "yes (macOS 14+: the window's Quit saves the state)"
+                                                             : "no");
     buf_printf(b, "log capture         %s\n", !s->capture_log ? "off" : s->ephemeral
                ? "on (NAME.ephemeral-logs/<start time>/vz.ndjson, beside the bundle)" : "on (logs/<start time>/vz.ndjson)");
 }

@@ -55,8 +55,9 @@ static void record_spec(const char *call, const struct vm_spec *s, const char *r
     fprintf(f, "start_mode=%d\ndebug_stub=%d\ndebug_stub_port=%u\ndebug_stub_all_interfaces=%d\n", (int)s->start_mode,
             s->debug_stub, s->debug_stub_port, s->debug_stub_all_interfaces);
     fprintf(f, "set_boot_args=%d\nboot_args=%s\n", s->set_boot_args, s->boot_args);
-    fprintf(f, "headless=%d\naudio=%d\nrestore_saved_state=%d\nsave_on_stop=%d\nephemeral=%d\ncapture_log=%d\n",
-            s->headless, s->audio, s->restore_saved_state, s->save_on_stop, s->ephemeral, s->capture_log);
+    fprintf(f, "headless=%d\naudio=%d\nrestore_saved_state=%d\nsave_on_stop=%d\nsave_on_quit=%d\nephemeral=%d\n"
+            "capture_log=%d\n", s->headless, s->audio, s->restore_saved_state, s->save_on_stop, s->save_on_quit,
+            s->ephemeral, s->capture_log);
     fprintf(f, "ecid=%llx\ntitle=%s\n", (unsigned long long)s->ecid, s->title);
     /* Whether the bundle the bridge got really holds the VM's files. */
     fprintf(f, "disk_exists=%d\n", access(s->disk_image, F_OK) == 0);

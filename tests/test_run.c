@@ -1315,3 +1315,23 @@ Test(run, saved_state_needs_the_configuration_that_saved_it, .init = vt_init, .f
     free(save);
     free(b);
 }
+
+/* The window's Quit saves the state where the host can (macOS 14+), as
+ * Apple's sample does; not headless (no window), not for a disposable run. */
+Test(run, quit_saves_where_the_host_can, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "configured", 1ull << 30);
+    static const struct { const char *os, *flag; bool want; } cases[] = {
+        {"14.5", NULL, true}, {"14.5", "--headless", false}, {"14.5", "--ephemeral", false}, {"13.6", NULL, false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        setenv("MACVM_FAKE_OS", cases[i].os, 1);
+        struct proc_result r = cases[i].flag ? run_fake("run", "--dry-run", "--json", cases[i].flag, b, NULL)
+                                             : run_fake("run", "--dry-run", "--json", b, NULL);
+        cr_expect_eq(r.status, 0, "%s %s: %s", cases[i].os, cases[i].flag ? cases[i].flag : "", r.err);
+        cr_expect(strstr(r.out, cases[i].want ? "\"save_on_quit\":true" : "\"save_on_quit\":false"),
+                  "macOS %s %s: %s", cases[i].os, cases[i].flag ? cases[i].flag : "", r.out);
+        proc_result_free(&r);
+    }
+    free(b);
+}

@@ -112,8 +112,12 @@ sparse "$DEMO/VM.bundle/Disk.img" 64
 shown ls "$DEMO/VM.bundle"
 
 step "Show a bundle" \
-    "macvm info decodes HardwareModel and MachineIdentifier (binary plists) and shows Config.plist and the disk's real use."
+    "macvm info decodes HardwareModel and MachineIdentifier (binary plists), shows Config.plist (saying where the CPUs and memory come from) and the disk's real use."
 try 0 "$MACVM" info "$DEMO/VM.bundle"
+
+step "A folder that is not a bundle" \
+    "The scratch folder holds none of a bundle's files (Disk.img, HardwareModel, MachineIdentifier, Config.plist, logs/): exit 66 (no input)."
+try 66 "$MACVM" info "$DEMO"
 
 step "Describe a run without running it" \
     "run --dry-run resolves every value the VM would get (here: booting into macOS Recovery) and stops there."
@@ -126,6 +130,41 @@ try 0 "$MACVM" run --dry-run --json --dfu --debug-stub 5555 --boot-args "debug=0
 step "Contradictory options are refused" \
     "DFU and Recovery are two different start modes: exit 64 (usage), before anything happens."
 try 64 "$MACVM" run --dry-run --dfu --recovery "$DEMO/VM.bundle"
+
+step "Where CPUs and memory come from" \
+    "A bundle whose macOS needs 4 CPUs and 8 GiB (install records that), with CPUCount 2 in its Config.plist and no MemorySize.  info shows where each value comes from; the memory default is raised to what macOS needs."
+mkdir "$DEMO/Beta.bundle"
+cp $FIX/bundles/configured/HardwareModel $FIX/bundles/configured/MachineIdentifier \
+    $FIX/bundles/configured/AuxiliaryStorage "$DEMO/Beta.bundle/"
+sparse "$DEMO/Beta.bundle/Disk.img" 64
+cat >"$DEMO/Beta.bundle/Config.plist" <<'EOF'
+<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0">
+<dict>
+	<key>CPUCount</key>
+	<integer>2</integer>
+	<key>InstallCompleted</key>
+	<true/>
+	<key>InstalledBuild</key>
+	<string>24A335</string>
+	<key>InstalledFromIPSW</key>
+	<string>UniversalMac_15.0_24A335_Restore.ipsw</string>
+	<key>InstalledMinCPUCount</key>
+	<integer>4</integer>
+	<key>InstalledMinMemorySize</key>
+	<integer>8589934592</integer>
+	<key>InstalledProductVersion</key>
+	<string>15.0</string>
+</dict>
+</plist>
+EOF
+try 0 "$MACVM" info "$DEMO/Beta.bundle"
+
+step "A value that does not fit is refused where it was set" \
+    "CPUCount 2 is below what macOS 15.0 needs.  From Config.plist: exit 78 (configuration) with the plutil command that fixes the file.  From --cpus: exit 64 (usage), naming the option value to use."
+try 78 "$MACVM" run --dry-run "$DEMO/Beta.bundle"
+try 64 "$MACVM" run --dry-run --cpus 2 "$DEMO/Beta.bundle"
 
 step "Clone a bundle" \
     "Copy-on-write where the filesystem can (APFS, btrfs, XFS), otherwise a copy that keeps the disk's holes."

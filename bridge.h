@@ -65,7 +65,7 @@ struct vm_spec {
     bool headless;
     bool audio;
     bool restore_saved_state;             /* save_file exists and the host can restore */
-    bool save_on_stop;                    /* Ctrl-C and Stop save the state too */
+    bool save_on_stop;                    /* the first Ctrl-C (and Quit) saves the state and stops */
     bool save_on_quit;                    /* the window's Quit saves the state (macOS 14+, as Apple's sample) */
     bool ephemeral;
     bool capture_log;

@@ -2363,8 +2363,8 @@ static int config_load(const char *bundle, struct vm_config *c, struct error *e)
         memcpy(text, e->text, sizeof text);
         rc = fail(e, e->code, "%.900s; fix it (plutil -lint shows where) or remove it to use the defaults", text);
     } else if (root->type != PLIST_DICT) {
-        rc = fail(e, EX_DATAERR, "Config.plist is a %s, not a dict; remove it to use the defaults",
-                  plist_type_name(root->type));
+        rc = fail(e, EX_DATAERR, "Config.plist: its top is %s %s, not a dict; remove it to use the defaults",
+                  root->type == PLIST_ARRAY || root->type == PLIST_INTEGER ? "an" : "a", plist_type_name(root->type));
     } else {
 #define CONFIG_BAD(key)                                                                        \
     do {                                                                                       \
@@ -3472,7 +3472,10 @@ static size_t list_runs(const char *logs_dir, char ***names)
     *names = NULL;
     DIR *d = opendir(logs_dir);
     for (struct dirent *de; d && (de = readdir(d));) {
-        if (!is_run_name(de->d_name))
+        char path[VM_PATH_MAX];
+        struct stat st;
+        if (!is_run_name(de->d_name) || !path_join(path, sizeof path, logs_dir, de->d_name) ||
+            lstat(path, &st) != 0 || !S_ISDIR(st.st_mode))
             continue;
         if (n == cap)
             *names = xrealloc(*names, (cap = cap ? cap * 2 : 16) * sizeof **names);
@@ -4555,14 +4558,22 @@ static const char *installed_name(const struct vm_config *c)
 /* Returns how to change a CPU count or memory size that came from where: the
  * option, Config.plist (with the plutil command), or nowhere (the default). */
 static int resource_fix(char *out, size_t size, bool option, bool config, const char *opt_hint, const char *key,
-                        const char *type, const char *value)
+                        const char *type, const char *value, const char *bundle)
 {
-    if (option)
+    if (option) {
         snprintf(out, size, "%s", opt_hint);
-    else if (config)
-        snprintf(out, size, "change Config.plist: plutil -replace %s -%s %s BUNDLE/Config.plist", key, type, value);
-    else
+    } else if (config) {
+        struct buf path = {0};
+        buf_printf(&path, "%s/" BUNDLE_CONFIG, bundle);
+        struct buf quoted = {0};
+        shell_quote(&quoted, path.data);
+        snprintf(out, size, "change Config.plist: plutil -replace %s -%s %s %s", key, type, value, quoted.data);
+        buf_free(&path);
+        buf_free(&quoted);
+    }
+    else {
         snprintf(out, size, "this Mac cannot run it");
+    }
     return option ? EX_USAGE : config ? EX_CONFIG : EX_UNAVAILABLE;
 }
 
@@ -4580,14 +4591,15 @@ static int check_resources(const struct vm_spec *s, const struct host_info *host
     uint64_t mem_min = host->min_memory_bytes > c->min_memory_bytes ? host->min_memory_bytes : c->min_memory_bytes;
     if (host->max_cpu_count && (s->cpu_count < host->min_cpu_count || s->cpu_count > host->max_cpu_count)) {
         snprintf(value, sizeof value, "%u", s->cpu_count < host->min_cpu_count ? cpu_min : host->max_cpu_count);
-        int code = resource_fix(fix, sizeof fix, cpu_opt, cpu_conf, "use --cpus within that", "CPUCount", "integer", value);
-        return fail(e, code, "%u CPUs: this Mac allows %u to %u; %s", s->cpu_count, host->min_cpu_count,
-                    host->max_cpu_count, fix);
+        int code = resource_fix(fix, sizeof fix, cpu_opt, cpu_conf, "use --cpus within that", "CPUCount", "integer",
+                                value, s->source_bundle);
+        return fail(e, code, "%u CPU%s: this Mac allows %u to %u; %s", s->cpu_count, s->cpu_count == 1 ? "" : "s",
+                    host->min_cpu_count, host->max_cpu_count, fix);
     }
     if (host->max_memory_bytes && (s->memory_bytes < host->min_memory_bytes || s->memory_bytes > host->max_memory_bytes)) {
         snprintf(value, sizeof value, "%" PRIu64, s->memory_bytes < host->min_memory_bytes ? mem_min : host->max_memory_bytes);
         int code = resource_fix(fix, sizeof fix, mem_opt, mem_conf, "use --memory within that", "MemorySize", "integer",
-                                value);
+                                value, s->source_bundle);
         return fail(e, code, "%s of memory: this Mac allows %s to %s; %s", human_size(have, sizeof have, s->memory_bytes),
                     human_size(lo, sizeof lo, host->min_memory_bytes), human_size(hi, sizeof hi, host->max_memory_bytes),
                     fix);
@@ -4596,15 +4608,18 @@ static int check_resources(const struct vm_spec *s, const struct host_info *host
         char hint[64];
         snprintf(value, sizeof value, "%u", c->min_cpu_count);
         snprintf(hint, sizeof hint, "use --cpus %u or more", c->min_cpu_count);
-        int code = resource_fix(fix, sizeof fix, cpu_opt, cpu_conf, hint, "CPUCount", "integer", value);
-        return fail(e, code, "%u CPUs is fewer than the %u that %s needs; %s", s->cpu_count, c->min_cpu_count,
+        int code = resource_fix(fix, sizeof fix, cpu_opt, cpu_conf, hint, "CPUCount", "integer", value,
+                                s->source_bundle);
+        return fail(e, code, "%u CPU%s %s fewer than the %u that %s needs; %s", s->cpu_count,
+                    s->cpu_count == 1 ? "" : "s", s->cpu_count == 1 ? "is" : "are", c->min_cpu_count,
                     installed_name(c), fix);
     }
     if (c->min_memory_bytes && s->memory_bytes < c->min_memory_bytes) {
         char hint[64];
         snprintf(value, sizeof value, "%" PRIu64, c->min_memory_bytes);
         snprintf(hint, sizeof hint, "use --memory %" PRIu64 "M or more", c->min_memory_bytes >> 20);
-        int code = resource_fix(fix, sizeof fix, mem_opt, mem_conf, hint, "MemorySize", "integer", value);
+        int code = resource_fix(fix, sizeof fix, mem_opt, mem_conf, hint, "MemorySize", "integer", value,
+                                s->source_bundle);
         return fail(e, code, "%s of memory is less than the %s that %s needs; %s",
                     human_size(have, sizeof have, s->memory_bytes), human_size(lo, sizeof lo, c->min_memory_bytes),
                     installed_name(c), fix);
@@ -4726,8 +4741,10 @@ static int resolve_vm_spec(const struct run_options *o, const char *bundle, cons
     if (saved && (rc = check_saved_state(bundle, s, e)))
         return rc;
     s->save_on_stop = o->save_on_stop;
-    /* Quit saves where the host can, as Apple's sample does; a disposable run has nothing to keep. */
-    s->save_on_quit = !o->ephemeral && !o->headless && (!host->available || host->can_save_restore);
+    /* Quit saves where the host can, as Apple's sample does; not a disposable run (nothing to keep),
+     * and not Recovery, DFU or iBoot, whose state a normal run must not resume. */
+    s->save_on_quit = !o->ephemeral && !o->headless && s->start_mode == START_NORMAL &&
+                      (!host->available || host->can_save_restore);
 
     char name[256];
     path_base(name, sizeof name, bundle);
@@ -5130,7 +5147,12 @@ static int next_option(const char *command, int argc, char **argv, const char *s
         return '?';
     }
     if (c == '?') {
-        if (optopt > 0 && optopt < 128 && isprint(optopt))
+        const struct option *o = longs;
+        while (o->name && (optopt == 0 || o->val != optopt || strncmp(argv[optind - 1], "--", 2) != 0))
+            o++;
+        if (o->name)   /* "--json=1": getopt names a long option by its value */
+            usage_error(command, "option --%s takes no value", o->name);
+        else if (optopt > 0 && optopt < 128 && isprint(optopt))
             usage_error(command, "option -%c is unknown", optopt);
         else
             usage_error(command, "option %s is unknown", argv[optind - 1]);
@@ -5467,10 +5489,7 @@ static void info_json(struct buf *b, const char *bundle, const struct bundle_inf
     else
         json_null(&j, "auxiliary_storage_bytes");
     json_open(&j, "config", '{');
-    if (c->set & CONFIG_CPU)
-        json_uint(&j, "cpu_count", c->cpu_count);
-    else
-        json_null(&j, "cpu_count");
+    json_uint(&j, "cpu_count", c->set & CONFIG_CPU ? c->cpu_count : default_cpu_count(c, host));
     json_uint(&j, "memory_bytes", c->set & CONFIG_MEMORY ? c->memory_bytes : default_memory_size(c, host));
     json_open(&j, "display", '{');
     json_uint(&j, "width", c->display_width);

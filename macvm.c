@@ -6440,7 +6440,8 @@ static const struct command commands[] = {
      "  --memory SIZE          memory, recorded in Config.plist (default 4G, at least what\n"
      "                         the image needs)\n"},
     {"run", cmd_run, "run [options] [BUNDLE]",
-     "Boots a VM in a window (or headless) and records its log under logs/.\n"
+     "Boots a VM in a window (whose Quit saves its state on macOS 14+) or headless,\n"
+     "and records its log under logs/.\n"
      "  --dry-run              print the VM description and do nothing else (any OS)\n"
      "  --json                 with --dry-run: print it as JSON\n"
      "  --recovery             start in macOS Recovery\n"

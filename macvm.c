@@ -6198,6 +6198,39 @@ static bool valid_duration(const char *s)
     return n > 0 && strchr("smhd", s[n]) && s[n] && s[n + 1] == 0;
 }
 
+/* Finds the log of the bundle's newest run that recorded one (runs with
+ * --no-log have none).  Returns 0 with its path in out, or EX_NOINPUT with
+ * what to do. */
+static int newest_run_log(const char *bundle, char *out, size_t size, struct error *e)
+{
+    char **runs;
+    if (bundle_found(bundle, e)) {
+        char why[sizeof e->text];
+        memcpy(why, e->text, sizeof why);
+        return fail(e, EX_NOINPUT, "%.900s; or read a log file with --log FILE", why);
+    }
+    size_t n = bundle_runs(bundle, &runs);
+    bool found = false;
+    for (size_t i = n; i-- > 0 && !found;)
+        found = path_join(out, size, runs[i], "vz.ndjson") && access(out, F_OK) == 0;
+    free_names(runs, n);
+    return found ? 0 : fail(e, EX_NOINPUT, "no recorded run with a log (runs with --no-log have none); run the VM "
+                            "with 'macvm run', or use --log FILE");
+}
+
+/* Opens a log file for reading.  Returns the descriptor, or -1 with *e (EX_NOINPUT). */
+static int open_log(const char *path, struct error *e)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0 && fstat(fd, &st) == 0 && !S_ISDIR(st.st_mode))
+        return fd;
+    fail(e, EX_NOINPUT, "cannot read: %s", fd < 0 ? strerror(errno) : "a directory");
+    if (fd >= 0)
+        close(fd);
+    return -1;
+}
+
 /* macvm pvg-log [BUNDLE | --log FILE | --last DURATION] [--json] */
 static int cmd_pvg_log(int argc, char **argv)
 {
@@ -6236,29 +6269,13 @@ static int cmd_pvg_log(int argc, char **argv)
         if (file) {
             snprintf(source, sizeof source, "%s", file);
         } else {
-            char bundle[VM_PATH_MAX], **runs;
+            char bundle[VM_PATH_MAX];
             bundle_path(bundle, sizeof bundle, optind < argc ? argv[optind] : NULL);
-            if (bundle_found(bundle, &e)) {
-                char why[sizeof e.text];
-                memcpy(why, e.text, sizeof why);
-                return fail(&e, EX_NOINPUT, "%.900s; or read a log file with --log FILE", why), report(bundle, &e);
-            }
-            size_t n = bundle_runs(bundle, &runs);
-            bool found = false;
-            for (size_t i = n; i-- > 0 && !found;)   /* the newest run that recorded its log */
-                found = path_join(source, sizeof source, runs[i], "vz.ndjson") && access(source, F_OK) == 0;
-            free_names(runs, n);
-            if (!found)
-                return fail(&e, EX_NOINPUT, "no recorded run with a log (runs with --no-log have none); run the VM "
-                            "with 'macvm run', or use --log FILE"), report(bundle, &e);
+            if (newest_run_log(bundle, source, sizeof source, &e))
+                return report(bundle, &e);
         }
-        struct stat st;
-        if ((fd = open(source, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
-            if (fd >= 0)
-                close(fd);
-            fprintf(stderr, "macvm: %s: cannot read: %s\n", source, fd < 0 ? strerror(errno) : "a directory");
-            return EX_NOINPUT;
-        }
+        if ((fd = open_log(source, &e)) < 0)
+            return report(source, &e);
     }
     struct log_scan s = {.needle = PVG_NEEDLE, .fn = pvg_print_event, .ctx = &p};
     int rc = log_scan_fd(&s, fd, &e);

@@ -2342,8 +2342,82 @@ static bool valid_mac(const char *s)
     return true;
 }
 
+/* Refuses a Config.plist key whose value macvm cannot use.  Returns EX_DATAERR. */
+static int config_bad(struct error *e, const char *key)
+{
+    return fail(e, EX_DATAERR, "Config.plist: %s has a value macvm cannot use; correct it, or remove the key to use "
+                "the default", key);
+}
+
+/* Reads the integer key in [min, max] when Config.plist has it, setting the
+ * `field` bit of *set.  Returns 0, or EX_DATAERR naming the key. */
+static int config_uint(const struct plist *root, const char *key, uint64_t min, uint64_t max, uint64_t *out,
+                       unsigned *set, unsigned field, struct error *e)
+{
+    if (!plist_get(root, key))
+        return 0;
+    if (!plist_uint(root, key, max, out) || *out < min)
+        return config_bad(e, key);
+    *set |= field;
+    return 0;
+}
+
+/* Copies the string at key, when there is one, into out. */
+static void config_string(const struct plist *root, const char *key, char *out, size_t size)
+{
+    const char *s = plist_string(root, key);
+    if (s)
+        snprintf(out, size, "%s", s);
+}
+
+/* Reads the keys of a parsed Config.plist into *c.  Returns 0, or EX_DATAERR
+ * naming the first bad key. */
+static int config_read(const struct plist *root, struct vm_config *c, struct error *e)
+{
+    uint64_t cpus = 0, w = 0, h = 0, ppi = 0, min_cpus = 0;
+    unsigned display = 0;
+    int rc = config_uint(root, "CPUCount", 1, 1024, &cpus, &c->set, CONFIG_CPU, e);
+    rc = rc ? rc : config_uint(root, "MemorySize", 1u << 20, UINT64_MAX, &c->memory_bytes, &c->set, CONFIG_MEMORY, e);
+    rc = rc ? rc : config_uint(root, "DisplayWidth", 1, 16384, &w, &display, 1, e);
+    rc = rc ? rc : config_uint(root, "DisplayHeight", 1, 16384, &h, &display, 2, e);
+    rc = rc ? rc : config_uint(root, "DisplayPixelsPerInch", 1, 1000, &ppi, &display, 4, e);
+    rc = rc ? rc : config_uint(root, "InstalledMinCPUCount", 0, 1024, &min_cpus, &c->set, CONFIG_MIN_CPU, e);
+    rc = rc ? rc : config_uint(root, "InstalledMinMemorySize", 0, UINT64_MAX, &c->min_memory_bytes, &c->set,
+                               CONFIG_MIN_MEMORY, e);
+    if (rc)
+        return rc;
+    if (display && display != 7)   /* the three make one display: all or none */
+        return config_bad(e, "DisplayWidth/DisplayHeight/DisplayPixelsPerInch");
+    if (display) {
+        c->display_width = (unsigned)w;
+        c->display_height = (unsigned)h;
+        c->display_ppi = (unsigned)ppi;
+        c->set |= CONFIG_DISPLAY;
+    }
+    c->cpu_count = (unsigned)cpus;
+    c->min_cpu_count = (unsigned)min_cpus;
+    if (plist_get(root, "MACAddress")) {
+        const char *mac = plist_string(root, "MACAddress");
+        if (!mac || !valid_mac(mac))
+            return config_bad(e, "MACAddress");
+        snprintf(c->mac_address, sizeof c->mac_address, "%s", mac);
+        c->set |= CONFIG_MAC;
+    }
+    const struct plist *done = plist_get(root, "InstallCompleted");
+    if (done) {
+        if (done->type != PLIST_BOOL)
+            return config_bad(e, "InstallCompleted");
+        c->install_completed = done->boolean;
+        config_string(root, "InstalledFromIPSW", c->installed_from, sizeof c->installed_from);
+        config_string(root, "InstalledProductVersion", c->installed_version, sizeof c->installed_version);
+        config_string(root, "InstalledBuild", c->installed_build, sizeof c->installed_build);
+        c->set |= CONFIG_INSTALL;
+    }
+    return 0;
+}
+
 /* Reads Config.plist into *c (defaults for what it lacks).  A missing file is
- * fine.  Returns 0, or EX_DATAERR naming the bad key. */
+ * fine.  Returns 0, or EX_DATAERR naming the bad key or saying what to do. */
 static int config_load(const char *bundle, struct vm_config *c, struct error *e)
 {
     char path[VM_PATH_MAX];
@@ -2354,75 +2428,18 @@ static int config_load(const char *bundle, struct vm_config *c, struct error *e)
         return 0;
     struct arena a = {0};
     struct plist *root = plist_read_file(path, SMALL_FILE_MAX, &a, e);
-    int rc = 0;
-    uint64_t n, w, h, ppi;
-    const char *s;
+    int rc;
     if (!root) {
-        fail_prefix(e, "Config.plist");
         char text[sizeof e->text];
         memcpy(text, e->text, sizeof text);
-        rc = fail(e, e->code, "%.900s; fix it (plutil -lint shows where) or remove it to use the defaults", text);
+        rc = fail(e, e->code, "Config.plist: %.850s; fix it (plutil -lint shows where) or remove it to use the "
+                  "defaults", text);
     } else if (root->type != PLIST_DICT) {
         rc = fail(e, EX_DATAERR, "Config.plist: its top is %s %s, not a dict; remove it to use the defaults",
                   root->type == PLIST_ARRAY || root->type == PLIST_INTEGER ? "an" : "a", plist_type_name(root->type));
     } else {
-#define CONFIG_BAD(key)                                                                        \
-    do {                                                                                       \
-        rc = fail(e, EX_DATAERR, "Config.plist: %s has a value macvm cannot use; correct it, or " \
-                  "remove the key to use the default", key);                                   \
-        goto done;                                                                             \
-    } while (0)
-        if (plist_get(root, "CPUCount")) {
-            if (!plist_uint(root, "CPUCount", 1024, &n) || n == 0) CONFIG_BAD("CPUCount");
-            c->cpu_count = (unsigned)n;
-            c->set |= CONFIG_CPU;
-        }
-        if (plist_get(root, "MemorySize")) {
-            if (!plist_uint(root, "MemorySize", UINT64_MAX, &c->memory_bytes) || c->memory_bytes < (1u << 20))
-                CONFIG_BAD("MemorySize");
-            c->set |= CONFIG_MEMORY;
-        }
-        if (plist_get(root, "DisplayWidth") || plist_get(root, "DisplayHeight") ||
-            plist_get(root, "DisplayPixelsPerInch")) {
-            if (!plist_uint(root, "DisplayWidth", 16384, &w) || !plist_uint(root, "DisplayHeight", 16384, &h) ||
-                !plist_uint(root, "DisplayPixelsPerInch", 1000, &ppi) || !w || !h || !ppi)
-                CONFIG_BAD("DisplayWidth/DisplayHeight/DisplayPixelsPerInch");
-            c->display_width = (unsigned)w;
-            c->display_height = (unsigned)h;
-            c->display_ppi = (unsigned)ppi;
-            c->set |= CONFIG_DISPLAY;
-        }
-        if (plist_get(root, "MACAddress")) {
-            if (!(s = plist_string(root, "MACAddress")) || !valid_mac(s)) CONFIG_BAD("MACAddress");
-            else snprintf(c->mac_address, sizeof c->mac_address, "%s", s);
-            c->set |= CONFIG_MAC;
-        }
-        if (plist_get(root, "InstallCompleted")) {
-            if (plist_get(root, "InstallCompleted")->type != PLIST_BOOL)
-                CONFIG_BAD("InstallCompleted");
-            c->install_completed = plist_bool(root, "InstallCompleted", false);
-            if ((s = plist_string(root, "InstalledFromIPSW")))
-                snprintf(c->installed_from, sizeof c->installed_from, "%s", s);
-            if ((s = plist_string(root, "InstalledProductVersion")))
-                snprintf(c->installed_version, sizeof c->installed_version, "%s", s);
-            if ((s = plist_string(root, "InstalledBuild")))
-                snprintf(c->installed_build, sizeof c->installed_build, "%s", s);
-            c->set |= CONFIG_INSTALL;
-        }
-        if (plist_get(root, "InstalledMinCPUCount")) {
-            if (!plist_uint(root, "InstalledMinCPUCount", 1024, &n))
-                CONFIG_BAD("InstalledMinCPUCount");
-            c->min_cpu_count = (unsigned)n;
-            c->set |= CONFIG_MIN_CPU;
-        }
-        if (plist_get(root, "InstalledMinMemorySize")) {
-            if (!plist_uint(root, "InstalledMinMemorySize", UINT64_MAX, &c->min_memory_bytes))
-                CONFIG_BAD("InstalledMinMemorySize");
-            c->set |= CONFIG_MIN_MEMORY;
-        }
-#undef CONFIG_BAD
+        rc = config_read(root, c, e);
     }
-done:
     arena_free(&a);
     return rc;
 }

@@ -6,6 +6,14 @@
  * Virtualization.framework calls and reports back facts and outcomes.  The
  * bridge never re-decides a value it was given.
  *
+ * A few things are fixed in the bridge, as in Apple's sample, and not options:
+ * the window captures system keys; the keyboards and pointing devices are the
+ * USB ones plus the Mac keyboard (macOS 14+) and trackpad (13+) beside them,
+ * so guests old and new find one they know; after trying to restore
+ * save_file the bridge removes it, restored or not, since once the VM runs
+ * the disk no longer matches it (macvm.c refuses a run that could not
+ * restore it before it gets that far).
+ *
  * Off macOS, macvm.c supplies bridge functions that answer BRIDGE_UNAVAILABLE,
  * and the tests link a fake bridge (tests/fake_bridge.c) that records what it
  * was handed.

@@ -78,10 +78,10 @@ NS_ASSUME_NONNULL_END
 
 /* clang compiles @available into calls of __isPlatformVersionAtLeast, which a
  * Mac's toolchain supplies in its compiler runtime.  The Linux cross-check has
- * no Darwin compiler runtime, so this weak definition stands in for it: it
- * answers the same question (is this macOS at least major.minor.subminor?)
- * with Foundation, and a strong definition from the toolchain wins wherever
- * the linker loads one. */
+ * no Darwin compiler runtime, so this definition stands in for it.  On a Mac
+ * it is the one used too (the linker loads no archive member for a symbol
+ * already defined), and it answers the same question, "is this macOS at least
+ * major.minor.subminor?", through Foundation. */
 __attribute__((weak)) int32_t __isPlatformVersionAtLeast(uint32_t platform, uint32_t major, uint32_t minor,
                                                          uint32_t subminor);
 __attribute__((weak)) int32_t __isPlatformVersionAtLeast(uint32_t platform, uint32_t major, uint32_t minor,
@@ -221,19 +221,39 @@ static void stop_main_loop(void)
 }
 
 /* Calls on_interrupt on the main queue at each Ctrl-C; returns the block that
- * stops watching and gives SIGINT back its previous disposition. */
+ * stops watching and gives SIGINT back its previous disposition.  A handler
+ * macvm.c installed stays (the source sees the signal either way, and the
+ * handler keeps one that comes before the source is registered: the
+ * registration handler asks macvm_interrupted and passes it on); only the
+ * default action, which would kill macvm, is replaced by ignoring. */
 static dispatch_block_t watch_interrupts(dispatch_block_t on_interrupt)
 {
-    /* Ignored, so that it no longer kills the process; the source still sees it. */
-    void (*previous)(int) = signal(SIGINT, SIG_IGN);
-    dispatch_queue_t main_queue = dispatch_get_main_queue();
-    dispatch_source_t source = dispatch_source_create(DISPATCH_SOURCE_TYPE_SIGNAL, SIGINT, 0, main_queue);
+    struct sigaction previous;
+    sigaction(SIGINT, NULL, &previous);
+    if (previous.sa_handler == SIG_DFL) {
+        struct sigaction ignore = previous;
+        ignore.sa_handler = SIG_IGN;
+        sigaction(SIGINT, &ignore, NULL);
+    }
+    dispatch_source_t source = dispatch_source_create(DISPATCH_SOURCE_TYPE_SIGNAL, SIGINT, 0,
+                                                      dispatch_get_main_queue());
     dispatch_source_set_event_handler(source, on_interrupt);
+    dispatch_source_set_registration_handler(source, ^{
+        if (macvm_interrupted())
+            on_interrupt();
+    });
     dispatch_resume(source);
     return ^{
         dispatch_source_cancel(source);
-        signal(SIGINT, previous);
+        sigaction(SIGINT, &previous, NULL);
     };
+}
+
+/* The second Ctrl-C while a download or install winds down: the user means it. */
+static void interrupt_now(void)
+{
+    signal(SIGINT, SIG_DFL);
+    raise(SIGINT);
 }
 
 /* ---- host ------------------------------------------------------------------------------------------------ */
@@ -412,7 +432,7 @@ int bridge_download(const char *url, const char *dest, const char *resume_data, 
         NSString *resume_path = ns(resume_data);
         if (!source)
             return report(err, macvm_error(BRIDGE_FAILED, [@"not a URL: " stringByAppendingString:ns(url)]));
-        __block bool finished = false, interrupted = false;
+        __block bool finished = false, interrupted = false, complete = false;
         __block NSError *failure = nil;
         dispatch_block_t finish = ^{
             finished = true;
@@ -420,9 +440,10 @@ int bridge_download(const char *url, const char *dest, const char *resume_data, 
         };
         void (^completion)(NSURL *, NSURLResponse *, NSError *) = ^(NSURL *location, NSURLResponse *response,
                                                                     NSError *error) {
-            if (interrupted)
-                return; /* the resume-data callback finishes */
+            if (interrupted && error)
+                return; /* cancelled: the resume-data callback finishes */
             failure = error ?: keep_download(location, response, destination);
+            complete = !failure;
             /* Resume data comes with a transfer error; otherwise old data is stale. */
             keep_resume_data(resume_path, error.userInfo[NSURLSessionDownloadTaskResumeData]);
             finish();
@@ -437,8 +458,10 @@ int bridge_download(const char *url, const char *dest, const char *resume_data, 
         if (!task) /* no resume data, or data NSURLSession cannot read */
             task = [session downloadTaskWithURL:source completionHandler:completion];
         dispatch_block_t unwatch = watch_interrupts(^{
-            if (finished || interrupted)
+            if (finished)
                 return;
+            if (interrupted)
+                interrupt_now();
             interrupted = true;
             [task cancelByProducingResumeData:^(NSData *data) {
                 dispatch_async(dispatch_get_main_queue(), ^{
@@ -457,7 +480,8 @@ int bridge_download(const char *url, const char *dest, const char *resume_data, 
         stop_reporting();
         unwatch();
         [session invalidateAndCancel];
-        return failure ? report(err, failure) : interrupted ? BRIDGE_INTERRUPTED : BRIDGE_OK;
+        /* A download that completed as Ctrl-C came is kept, and counts as done. */
+        return failure ? report(err, failure) : complete || !interrupted ? BRIDGE_OK : BRIDGE_INTERRUPTED;
     }
 }
 
@@ -627,6 +651,8 @@ static BOOL attach_debug_stub(VZVirtualMachineConfiguration *config, const struc
     /* init: the system chooses the port. */
     id<MacvmGDBStubConfiguration> stub = [stub_class alloc];
     stub = s->debug_stub_port ? [stub initWithPort:(unsigned short)s->debug_stub_port] : [(id)stub init];
+    if (!stub)
+        return failed(@"the GDB stub could not be created (is the port free?)", error);
     if (s->debug_stub_all_interfaces) {
         if (!has_method(stub_class, @selector(setListensOnAllNetworkInterfaces:), error))
             return NO;
@@ -706,7 +732,7 @@ static vm_start_fn _Nullable starter_for(enum vm_start_mode mode, NSError **erro
 /* ---- running --------------------------------------------------------------------------------------------- */
 
 /* One run of a VM, from start (or restore) until it has stopped. */
-@interface MacvmRun : NSObject <VZVirtualMachineDelegate, NSWindowDelegate>
+@interface MacvmRun : NSObject <VZVirtualMachineDelegate, NSWindowDelegate, NSApplicationDelegate>
 @property(readonly) bool finished;
 @property(readonly) int status;
 - (instancetype)initWithSpec:(const struct vm_spec *)spec outcome:(struct run_outcome *)outcome
@@ -722,7 +748,11 @@ static vm_start_fn _Nullable starter_for(enum vm_start_mode mode, NSError **erro
     VZVirtualMachine *_vm;
     vm_start_fn _start;
     NSWindow *_window;
-    bool _stopping;
+    /* How far the run is toward its end.  Each step is taken once, and a step
+     * the VM cannot take yet (it is still starting, pausing or saving) is kept
+     * and taken when it can: the run never ends while the VM still runs. */
+    enum { RUNNING, STOP_REQUESTED, SAVING, FORCING } _phase;
+    bool _started, _request_pending, _force_pending;
 }
 
 - (instancetype)initWithSpec:(const struct vm_spec *)spec outcome:(struct run_outcome *)outcome
@@ -762,6 +792,7 @@ static vm_start_fn _Nullable starter_for(enum vm_start_mode mode, NSError **erro
     NSMenuItem *app_item = [[NSMenuItem alloc] init];
     app_item.submenu = menu;
     NSApp.mainMenu = [[NSMenu alloc] init];
+    NSApp.delegate = self;   /* the Dock's Quit, logout and shutdown end the run like Quit */
     [NSApp.mainMenu addItem:app_item];
 
     VZVirtualMachineView *view = [[VZVirtualMachineView alloc] init];
@@ -842,7 +873,12 @@ static vm_start_fn _Nullable starter_for(enum vm_start_mode mode, NSError **erro
 {
     unsigned port = _spec->debug_stub ? [self debugStubPort] : 0;
     _outcome->debug_stub_port = port;
+    _started = true;
     macvm_vm_started(_spec, port);
+    if (_force_pending)
+        [self forceStop:nil];
+    else if (_request_pending)
+        [self requestStop:nil];
 }
 
 /* Returns the port the running GDB stub listens on where this macOS exposes it
@@ -855,26 +891,43 @@ static vm_start_fn _Nullable starter_for(enum vm_start_mode mode, NSError **erro
     return _spec->debug_stub_port;
 }
 
-/* Ctrl-C: the first asks the guest to shut down (or saves, see saveAndStop);
- * the next forces the stop. */
+/* Ctrl-C: the first asks the guest to shut down (or saves, with
+ * save_on_stop); the next forces the stop. */
 - (void)interrupt
 {
-    bool first = !_stopping;
-    _stopping = true;
-    if (!first)
+    if (_phase != RUNNING) {
         [self forceStop:nil];
-    else if (!(_spec->save_on_stop && [self saveAndStop]))
+        return;
+    }
+    _phase = STOP_REQUESTED;
+    if (!(_spec->save_on_stop && [self saveAndStop]))
         [self requestStop:nil];
 }
 
-/* A guest that cannot take the request needs no report: Force Stop remains. */
+/* Asks the guest to shut down; kept for later while the VM cannot take the
+ * request (still starting or restoring).  A guest that ignores it needs no
+ * report: Force Stop remains. */
 - (void)requestStop:(id)sender
 {
+    if (!_started || !_vm.canRequestStop) {
+        _request_pending = true;
+        return;
+    }
+    _request_pending = false;
     [_vm requestStopWithError:NULL];
 }
 
+/* Stops the VM at once; once only, and kept for later while the VM cannot
+ * stop (starting, pausing or saving). */
 - (void)forceStop:(id)sender
 {
+    if (_phase == FORCING)
+        return;
+    if (!_vm.canStop) {
+        _force_pending = true;
+        return;
+    }
+    _phase = FORCING;
     [_vm stopWithCompletionHandler:^(NSError *error) {
         if (error)
             [self note:error];
@@ -882,14 +935,13 @@ static vm_start_fn _Nullable starter_for(enum vm_start_mode mode, NSError **erro
     }];
 }
 
-/* Quit and the window's close button: save, when the spec says Quit saves
- * (as Apple's sample does on macOS 14), or stop at once. */
+/* Quit and the window's close button: save (save_on_quit or save_on_stop)
+ * and stop, or stop at once. */
 - (void)quit:(id)sender
 {
-    bool saving = !_stopping && (_spec->save_on_stop || _spec->save_on_quit) && [self saveAndStop];
-    _stopping = true;
-    if (!saving)
-        [self forceStop:sender];
+    if (_phase == RUNNING && (_spec->save_on_stop || _spec->save_on_quit) && [self saveAndStop])
+        return;
+    [self forceStop:sender];
 }
 
 - (BOOL)windowShouldClose:(NSWindow *)window
@@ -898,29 +950,57 @@ static vm_start_fn _Nullable starter_for(enum vm_start_mode mode, NSError **erro
     return NO; /* it closes once the VM has stopped */
 }
 
+/* The Dock's Quit, logout and shutdown: end the run through quit, so macvm
+ * still records it; AppKit must not exit the process under the VM. */
+- (NSApplicationTerminateReply)applicationShouldTerminate:(NSApplication *)sender
+{
+    [self quit:sender];
+    return NSTerminateCancel;
+}
+
 /* Pauses, saves the state to the save file and stops, where the host can
- * (macOS 14+).  A failed pause or save is reported and the VM stopped anyway:
- * a stop is what the user asked for.  Returns whether it began. */
+ * (macOS 14+) and the VM is running with a configuration that supports it.
+ * A failed pause or save is reported and the guest asked to shut down: its
+ * state is not thrown away for a failed save.  Returns whether it began. */
 - (BOOL)saveAndStop
 {
     if (@available(macOS 14, *)) {
+        NSError *unsupported = nil;
+        if (_vm.state != VZVirtualMachineStateRunning || ![_config validateSaveRestoreSupportWithError:&unsupported])
+            return NO;
+        _phase = SAVING;
         [_vm pauseWithCompletionHandler:^(NSError *pause_error) {
             if (pause_error) {
                 [self note:pause_error];
-                [self forceStop:nil];
+                [self stopAfterFailedSave];
                 return;
             }
             [self->_vm saveMachineStateToURL:file_url(self->_spec->save_file) completionHandler:^(NSError *error) {
-                if (error)
-                    [self note:error];
-                else
+                if (!error) {
                     self->_outcome->saved_state = true;
-                [self forceStop:nil];
+                    [self forceStop:nil];
+                    return;
+                }
+                [self note:error];
+                [self->_vm resumeWithCompletionHandler:^(NSError *resume_error) {
+                    if (resume_error)
+                        [self note:resume_error];
+                    [self stopAfterFailedSave];
+                }];
             }];
         }];
         return YES;
     }
     return NO;
+}
+
+- (void)stopAfterFailedSave
+{
+    _phase = STOP_REQUESTED;
+    if (_force_pending || _vm.state != VZVirtualMachineStateRunning)
+        [self forceStop:nil];
+    else
+        [self requestStop:nil];
 }
 
 - (void)guestDidStopVirtualMachine:(VZVirtualMachine *)vm
@@ -973,15 +1053,19 @@ int bridge_run(const struct vm_spec *spec, struct run_outcome *outcome)
         NSError *error = nil;
         VZVirtualMachineConfiguration *config = run_configuration(spec, &error);
         vm_start_fn start = config ? starter_for(spec->start_mode, &error) : nil;
-        /* NVRAM last: nothing is written unless the VM is about to start. */
-        VZMacAuxiliaryStorage *auxiliary = ((VZMacPlatformConfiguration *)config.platform).auxiliaryStorage;
-        if (!start || (spec->set_boot_args && !write_boot_args(auxiliary, spec->boot_args, &error)))
+        if (!start)
             return report(&outcome->error, error);
         MacvmRun *run = [[MacvmRun alloc] initWithSpec:spec outcome:outcome configuration:config starter:start];
         dispatch_block_t unwatch = watch_interrupts(^{ [run interrupt]; });
         if (macvm_interrupted()) {   /* Ctrl-C came before the bridge could take it */
             unwatch();
             return BRIDGE_INTERRUPTED;
+        }
+        /* NVRAM last: nothing is written unless the VM is about to start. */
+        VZMacAuxiliaryStorage *auxiliary = ((VZMacPlatformConfiguration *)config.platform).auxiliaryStorage;
+        if (spec->set_boot_args && !write_boot_args(auxiliary, spec->boot_args, &error)) {
+            unwatch();
+            return report(&outcome->error, error);
         }
         [run begin];
         while (!run.finished)
@@ -1009,6 +1093,8 @@ static int install(VZVirtualMachineConfiguration *config, const char *image_path
     }];
     /* Only now: cancelling the progress before the installation starts raises. */
     dispatch_block_t unwatch = watch_interrupts(^{
+        if (interrupted)
+            interrupt_now();
         interrupted = true;
         [installer.progress cancel];
     });

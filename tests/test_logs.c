@@ -773,6 +773,26 @@ static char *tl_capture_setup(const char *name, char **feed)
     return bundle;
 }
 
+/* A bundle in a fresh HOME and a stand-in log tool (MACVM_LOG_TOOL) that prints
+ * the fixture feed and then waits, as `log stream` does. */
+struct tl_capture {
+    char *bundle, *feed, *tool;
+};
+
+static void tl_capture_begin(struct tl_capture *c)
+{
+    c->bundle = tl_capture_setup("VM.bundle", &c->feed);
+    c->tool = tk_stand_in(t_tmp, "log", c->feed, "exec sleep 30");
+    setenv("MACVM_LOG_TOOL", c->tool, 1);
+}
+
+static void tl_capture_end(struct tl_capture *c)
+{
+    free(c->tool);
+    free(c->feed);
+    free(c->bundle);
+}
+
 static char *tl_read_text(const char *dir, const char *name)
 {
     char *p = t_path_join(dir, name);
@@ -903,14 +923,12 @@ Test(log_capture, tool_exiting_at_once_only_warns, .init = t_tmp_init, .fini = t
 
 Test(log_capture, no_log_starts_nothing, .init = t_tmp_init, .fini = t_tmp_fini, .timeout = 60)
 {
-    char *feed;
-    char *bundle = tl_capture_setup("VM.bundle", &feed);
-    char *tool = tk_stand_in(t_tmp, "log", feed, "exec sleep 30");
-    setenv("MACVM_LOG_TOOL", tool, 1);
-    struct proc_result r = run_fake("run", "--headless", "--no-log", bundle, NULL);
+    struct tl_capture c;
+    tl_capture_begin(&c);
+    struct proc_result r = run_fake("run", "--headless", "--no-log", c.bundle, NULL);
     cr_expect_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
-    cr_expect_eq(tk_stand_in_pid(tool), -1, "--no-log started the log tool");
-    char *run = tk_newest_run(bundle);
+    cr_expect_eq(tk_stand_in_pid(c.tool), -1, "--no-log started the log tool");
+    char *run = tk_newest_run(c.bundle);
     cr_expect(!tk_file_exists(run, "vz.ndjson"), "--no-log wrote a vz.ndjson");
     char *json = t_path_join(run, "run.json");
     char *v = tk_py(json, false, "'%s %s' % (d['log'], d['spec']['capture_log'])");
@@ -919,22 +937,18 @@ Test(log_capture, no_log_starts_nothing, .init = t_tmp_init, .fini = t_tmp_fini,
     free(json);
     free(run);
     proc_result_free(&r);
-    free(tool);
-    free(feed);
-    free(bundle);
+    tl_capture_end(&c);
 }
 
 Test(log_capture, run_json_records_the_run, .init = t_tmp_init, .fini = t_tmp_fini, .timeout = 60)
 {
-    char *feed;
-    char *bundle = tl_capture_setup("VM.bundle", &feed);
-    char *tool = tk_stand_in(t_tmp, "log", feed, "exec sleep 30");
-    setenv("MACVM_LOG_TOOL", tool, 1);
+    struct tl_capture c;
+    tl_capture_begin(&c);
     time_t before = time(NULL);
-    struct proc_result r = run_fake("run", "--headless", bundle, NULL);
+    struct proc_result r = run_fake("run", "--headless", c.bundle, NULL);
     time_t after = time(NULL);
     cr_assert_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
-    char *run = tk_newest_run(bundle), *json = t_path_join(run, "run.json");
+    char *run = tk_newest_run(c.bundle), *json = t_path_join(run, "run.json");
     char *keys = tk_py(json, false, "sorted(k for k in ('spec', 'host', 'started', 'stopped', 'outcome', 'command') if k in d)");
     tk_expect_str(keys, "[\"command\", \"host\", \"outcome\", \"spec\", \"started\", \"stopped\"]", "run.json keys");
     char *host = tk_py(json, false, "'%(os_version)s %(os_build)s %(model)s %(chip)s' % d['host']");
@@ -945,7 +959,7 @@ Test(log_capture, run_json_records_the_run, .init = t_tmp_init, .fini = t_tmp_fi
     tk_expect_str(spec, "4 8589934592 8a:2c:11:de:ad:01 True normal True", "the spec from Config.plist");
     char *cmd = tk_py(json, false, "d['command']");
     char *want_cmd;
-    cr_assert(asprintf(&want_cmd, "[\"run\", \"--headless\", \"%s\"]", bundle) > 0);
+    cr_assert(asprintf(&want_cmd, "[\"run\", \"--headless\", \"%s\"]", c.bundle) > 0);
     tk_expect_str(cmd, want_cmd, "the command line");
     char *outcome = tk_py(json, false, "'%s %s %s' % (d['outcome']['result'], 'error' in d['outcome'], d['log'])");
     tk_expect_str(outcome, "guest-stopped False vz.ndjson", "");
@@ -969,25 +983,21 @@ Test(log_capture, run_json_records_the_run, .init = t_tmp_init, .fini = t_tmp_fi
     free(json);
     free(run);
     proc_result_free(&r);
-    free(tool);
-    free(feed);
-    free(bundle);
+    tl_capture_end(&c);
 }
 
 Test(log_capture, error_outcome_with_advice, .init = t_tmp_init, .fini = t_tmp_fini, .timeout = 60)
 {
-    char *feed;
-    char *bundle = tl_capture_setup("VM.bundle", &feed);
-    char *tool = tk_stand_in(t_tmp, "log", feed, "exec sleep 30");
-    setenv("MACVM_LOG_TOOL", tool, 1);
+    struct tl_capture c;
+    tl_capture_begin(&c);
     setenv("MACVM_FAKE_OUTCOME",
            "error:VZErrorDomain:6:The maximum supported number of active virtual machines has been reached.", 1);
-    struct proc_result r = run_fake("run", "--headless", bundle, NULL);
+    struct proc_result r = run_fake("run", "--headless", c.bundle, NULL);
     cr_expect_eq(r.status, TL_EX_SOFTWARE, "a Virtualization error: exit %d; stderr: %s", r.status, r.err);
     cr_expect(strstr(r.err, "The maximum supported number of active virtual machines has been reached.") != NULL,
               "stderr should show the error: %s", r.err);
     cr_expect(strstr(r.err, "two macOS VMs") != NULL, "stderr should give the advice: %s", r.err);
-    char *run = tk_newest_run(bundle), *json = t_path_join(run, "run.json");
+    char *run = tk_newest_run(c.bundle), *json = t_path_join(run, "run.json");
     char *v = tk_py(json, false, "'|'.join(str(x) for x in (d['outcome']['result'], d['outcome']['error']['domain'], "
                                  "d['outcome']['error']['code'], d['outcome']['error']['message'], "
                                  "'two macOS VMs' in d['outcome']['advice']))");
@@ -997,35 +1007,31 @@ Test(log_capture, error_outcome_with_advice, .init = t_tmp_init, .fini = t_tmp_f
     free(json);
     free(run);
     proc_result_free(&r);
-    free(tool);
-    free(feed);
-    free(bundle);
+    tl_capture_end(&c);
 }
 
 Test(log_capture, only_the_newest_20_runs_stay, .init = t_tmp_init, .fini = t_tmp_fini, .timeout = 60)
 {
-    char *feed;
-    char *bundle = tl_capture_setup("VM.bundle", &feed);
-    char *tool = tk_stand_in(t_tmp, "log", feed, "exec sleep 30");
-    setenv("MACVM_LOG_TOOL", tool, 1);
+    struct tl_capture c;
+    tl_capture_begin(&c);
     for (int i = 0; i < 25; i++) {
         char name[64];
         snprintf(name, sizeof name, "2020-01-01T00-00-%02d", i);
-        tl_add_run(bundle, name, "logs/pvg-equal.ndjson");
+        tl_add_run(c.bundle, name, "logs/pvg-equal.ndjson");
     }
-    char *notes = t_path_join(bundle, "logs/notes.txt");
+    char *notes = t_path_join(c.bundle, "logs/notes.txt");
     tk_write_text(notes, "my notes about these runs\n");
-    struct proc_result r = run_fake("run", "--headless", bundle, NULL);
+    struct proc_result r = run_fake("run", "--headless", c.bundle, NULL);
     cr_assert_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
     char **names;
-    size_t n = tk_run_names(bundle, &names);
+    size_t n = tk_run_names(c.bundle, &names);
     cr_expect_eq(n, 20, "want 20 run folders, found %zu", n);
     if (n == 20) {
         tk_expect_str(names[0], "2020-01-01T00-00-06", "the 6 oldest should go, the newest old ones stay");
         tk_expect_str(names[18], "2020-01-01T00-00-24", "");
         cr_expect(strncmp(names[19], "2020", 4) != 0, "the new run should be kept: %s", names[19]);
     }
-    char *newest = tk_newest_run(bundle);
+    char *newest = tk_newest_run(c.bundle);
     cr_expect(tk_file_exists(newest, "run.json") && tk_file_exists(newest, "vz.ndjson"), "the new run is complete");
     cr_expect_eq(access(notes, F_OK), 0, "a file in logs/ that is not a run folder was removed");
     for (size_t i = 0; i < n; i++)
@@ -1034,7 +1040,5 @@ Test(log_capture, only_the_newest_20_runs_stay, .init = t_tmp_init, .fini = t_tm
     free(newest);
     free(notes);
     proc_result_free(&r);
-    free(tool);
-    free(feed);
-    free(bundle);
+    tl_capture_end(&c);
 }

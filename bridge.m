@@ -76,22 +76,6 @@ NS_ASSUME_NONNULL_BEGIN
 
 NS_ASSUME_NONNULL_END
 
-/* clang compiles @available into calls of __isPlatformVersionAtLeast, which a
- * Mac's toolchain supplies in its compiler runtime.  The Linux cross-check has
- * no Darwin compiler runtime, so this definition stands in for it.  On a Mac
- * it is the one used too (the linker loads no archive member for a symbol
- * already defined), and it answers the same question, "is this macOS at least
- * major.minor.subminor?", through Foundation. */
-__attribute__((weak)) int32_t __isPlatformVersionAtLeast(uint32_t platform, uint32_t major, uint32_t minor,
-                                                         uint32_t subminor);
-__attribute__((weak)) int32_t __isPlatformVersionAtLeast(uint32_t platform, uint32_t major, uint32_t minor,
-                                                         uint32_t subminor)
-{
-    const uint32_t platform_macos = 1;   /* PLATFORM_MACOS in <mach-o/loader.h> */
-    NSOperatingSystemVersion v = {(NSInteger)major, (NSInteger)minor, (NSInteger)subminor};
-    return platform == platform_macos && [NSProcessInfo.processInfo isOperatingSystemAtLeastVersion:v];
-}
-
 static NSString *const macvm_domain = @"macvm";
 
 /* ---- strings and errors ------------------------------------------------------------------------------- */

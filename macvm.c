@@ -690,6 +690,30 @@ static int remove_tree(const char *path)
     return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* Spawns argv[0] (a full path) with its stdout on a pipe and its stderr
+ * silenced.  Returns its pid with the pipe's read end in *fd, or -1. */
+static pid_t spawn_reader(char *const argv[], int *fd, struct error *e)
+{
+    int pipefd[2];
+    if (pipe(pipefd) != 0)
+        return fail(e, EX_OSERR, "pipe: %s", strerror(errno)), -1;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+    posix_spawn_file_actions_addclose(&fa, pipefd[0]);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    pid_t pid;
+    int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(pipefd[1]);
+    if (rc != 0) {
+        close(pipefd[0]);
+        return fail(e, EX_UNAVAILABLE, "cannot start %s: %s", argv[0], strerror(rc)), -1;
+    }
+    *fd = pipefd[0];
+    return pid;
+}
+
 /* Returns true when macvm was built for macOS. */
 static bool on_macos(void)
 {
@@ -5072,6 +5096,47 @@ static void doctor_image(struct doctor *d, const struct host_info *host, const s
                   md, img->mobile_device_min_version);
 }
 
+/* Reads the first line `xcode_select -p` prints: the active developer folder,
+ * where the compiler make needs lives.  Returns false when there is none. */
+static bool developer_dir(const char *xcode_select, char *out, size_t size)
+{
+    char *argv[] = {(char *)xcode_select, "-p", NULL};
+    struct error e = {0};
+    int fd, status;
+    pid_t pid = spawn_reader(argv, &fd, &e);
+    if (pid < 0)
+        return false;
+    size_t n = 0;
+    ssize_t got;
+    while (n < size - 1 && ((got = read(fd, out + n, size - 1 - n)) > 0 || (got < 0 && errno == EINTR)))
+        n += got > 0 ? (size_t)got : 0;
+    close(fd);
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || n == 0)
+        return false;
+    out[n] = 0;
+    out[strcspn(out, "\n")] = 0;
+    return *out != 0;
+}
+
+/* What building macvm needs on a Mac (the Makefile's `make run` checks the
+ * same before compiling): the Command Line Tools, and codesign to give the
+ * binary its entitlement.  The programs are parameters so the tests can
+ * stand in for them; doctor_run calls this on a Mac only. */
+static void doctor_build_tools(struct doctor *d, const char *xcode_select, const char *codesign)
+{
+    char dir[VM_PATH_MAX];
+    if (developer_dir(xcode_select, dir, sizeof dir))
+        check_add(d, "Command Line Tools", CHECK_PASS, "%s", dir);
+    else
+        check_add(d, "Command Line Tools", CHECK_WARN, "none found; rebuilding macvm needs them: "
+                  "xcode-select --install");
+    if (access(codesign, X_OK) == 0)
+        check_add(d, "codesign", CHECK_PASS, "%s", codesign);
+    else
+        check_add(d, "codesign", CHECK_WARN, "%s not found; macvm cannot be signed with its entitlement: "
+                  "xcode-select --install", codesign);
+}
+
 /* Runs every host check.  bundle locates the volume to check for space. */
 static void doctor_run(struct doctor *d, const struct host_info *host, const char *bundle)
 {
@@ -5090,6 +5155,10 @@ static void doctor_run(struct doctor *d, const struct host_info *host, const cha
         check_add(d, "macOS", version_compare(host->os_version, "12") >= 0 ? CHECK_PASS : CHECK_FAIL,
                   "%s (%s)%s", host->os_version, host->os_build,
                   version_compare(host->os_version, "14") < 0 ? "; saved state needs macOS 14" : "");
+    if (mac)
+        doctor_build_tools(d, "/usr/bin/xcode-select", "/usr/bin/codesign");
+    else
+        check_add(d, "build tools", CHECK_SKIP, "Command Line Tools and codesign: not checked off macOS");
     if (host->available) {
         check_add(d, "virtualization entitlement", host->has_virtualization_entitlement ? CHECK_PASS : CHECK_FAIL,
                   host->has_virtualization_entitlement ? "macvm is signed with com.apple.security.virtualization"
@@ -6189,23 +6258,7 @@ static pid_t spawn_log_show(const char *duration, int *fd, struct error *e)
 {
     char *argv[] = {(char *)log_tool(), "show", "--style", "ndjson", "--info", "--debug", "--last",
                     (char *)duration, "--predicate", LOG_PREDICATE, NULL};
-    int pipefd[2];
-    if (pipe(pipefd) != 0)
-        return fail(e, EX_OSERR, "pipe: %s", strerror(errno)), -1;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
-    posix_spawn_file_actions_addclose(&fa, pipefd[0]);
-    pid_t pid;
-    int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(pipefd[1]);
-    if (rc != 0) {
-        close(pipefd[0]);
-        return fail(e, EX_UNAVAILABLE, "cannot start %s: %s", argv[0], strerror(rc)), -1;
-    }
-    *fd = pipefd[0];
-    return pid;
+    return spawn_reader(argv, fd, e);
 }
 
 /* Returns true when s is a duration `log show --last` takes: 30s, 10m, 1h, 2d. */

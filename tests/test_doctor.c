@@ -377,3 +377,51 @@ Test(doctor_run, entitlements_on_a_mac, .init = t_tmp_init, .fini = t_tmp_fini)
     td_expect_status(&d2, "running VMs", "skip", "Linux");
 #endif
 }
+
+/* The build-tool rows, with shell scripts standing in for xcode-select and codesign. */
+static char *td_script(const char *dir, const char *name, const char *body)
+{
+    char *path = t_path_join(dir, name);
+    cr_assert(t_write_file(path, body, strlen(body)) == 0);
+    cr_assert(chmod(path, 0755) == 0);
+    return path;
+}
+
+Test(doctor_run, build_tools_on_a_mac, .init = t_tmp_init, .fini = t_tmp_fini)
+{
+    char *tools = td_script(t_tmp, "xcode-select", "#!/bin/sh\necho /Library/Developer/CommandLineTools\n");
+    char *none = td_script(t_tmp, "xcode-select-none",
+                           "#!/bin/sh\necho 'xcode-select: error: unable to get active developer directory' >&2\nexit 2\n");
+    char *codesign = td_script(t_tmp, "codesign", "#!/bin/sh\n");
+    char *missing = t_path_join(t_tmp, "no-codesign");
+
+    struct doctor d = {0};
+    doctor_build_tools(&d, tools, codesign);
+    td_expect_status(&d, "Command Line Tools", "pass", "xcode-select -p answers");
+    cr_expect_str_eq(td_detail(&d, "Command Line Tools"), "/Library/Developer/CommandLineTools");
+    td_expect_status(&d, "codesign", "pass", "codesign present");
+
+    struct doctor d2 = {0};
+    doctor_build_tools(&d2, none, missing);
+    td_expect_status(&d2, "Command Line Tools", "warn", "xcode-select -p fails");
+    cr_expect(strstr(td_detail(&d2, "Command Line Tools"), "xcode-select --install") != NULL,
+              "say the fix: %s", td_detail(&d2, "Command Line Tools"));
+    td_expect_status(&d2, "codesign", "warn", "no codesign");
+    cr_expect(strstr(td_detail(&d2, "codesign"), "xcode-select --install") != NULL,
+              "say the fix: %s", td_detail(&d2, "codesign"));
+    free(tools), free(none), free(codesign), free(missing);
+}
+
+Test(doctor_run, build_tools_are_the_first_rows, .init = t_tmp_init, .fini = t_tmp_fini)
+{
+    struct host_info off = {0};
+    struct doctor d = {0};
+    doctor_run(&d, &off, t_tmp);
+    cr_assert(d.n >= 3);
+    cr_expect_str_eq(d.checks[0].name, "Apple Silicon");
+    cr_expect_str_eq(d.checks[1].name, "macOS");
+#ifdef __linux__
+    cr_expect_str_eq(d.checks[2].name, "build tools");
+    td_expect_status(&d, "build tools", "skip", "Linux");
+#endif
+}

@@ -6671,6 +6671,30 @@ int bridge_run(const struct vm_spec *spec, struct run_outcome *outcome)
 }
 #endif
 
+/* What users of tart or Apple's sample type, and macvm's way to do it. */
+static const struct {
+    const char *habit, *instead;
+} habits[] = {
+    {"create", "to make a VM: macvm install [BUNDLE]"},
+    {"get", "to show a VM: macvm info [BUNDLE]"},
+    {"delete", "to delete a VM: stop it, then rm -r BUNDLE"},
+    {"stop", "to stop a VM: Ctrl-C where macvm runs it (twice forces it), or kill PID"},
+    {"set", "to change a VM: run's --cpus and --memory, or plutil -replace KEY -integer N BUNDLE/Config.plist"},
+};
+
+/* Refuses an unknown command, with macvm's way when it is another tool's
+ * habit.  Returns EX_USAGE. */
+static int not_a_command(const char *name)
+{
+    for (size_t i = 0; i < sizeof habits / sizeof *habits; i++)
+        if (strcmp(habits[i].habit, name) == 0) {
+            fprintf(stderr, "macvm: '%s' is not a command; %s\n", name, habits[i].instead);
+            return EX_USAGE;
+        }
+    fprintf(stderr, "macvm: '%s' is not a command; 'macvm help' lists them\n", name);
+    return EX_USAGE;
+}
+
 /* ================================== 14. main ================================== */
 
 #ifdef MACVM_TEST
@@ -6688,10 +6712,8 @@ int main(int argc, char **argv)
         return 0;
     }
     const struct command *c = find_command(argv[1]);
-    if (!c) {
-        fprintf(stderr, "macvm: '%s' is not a command; 'macvm help' lists them\n", argv[1]);
-        return EX_USAGE;
-    }
+    if (!c)
+        return not_a_command(argv[1]);
     optind = 1;
     return c->run(argc - 1, argv + 1);
 }

@@ -15,3 +15,4 @@
 #include "test_install.c"
 #include "test_feedback.c"
 #include "test_doctor.c"
+#include "test_commands.c"

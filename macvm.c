@@ -1049,6 +1049,11 @@ static const char *xml_text(struct xml_parser *x, const char *name, size_t *len)
             if (!xml_skip_past(x, "]]>"))
                 goto bad;
             buf_add(&b, start, (size_t)(x->p - 3 - start));
+        } else if (xml_starts(x, "<!--") || xml_starts(x, "<?")) {
+            /* a comment or processing instruction inside text, as a hand edit leaves
+             * one: "<string>a<!-- was b -->c</string>" is "ac" */
+            if (!xml_skip_past(x, x->p[1] == '!' ? "-->" : "?>"))
+                goto bad;
         } else if (*x->p == '<') {
             goto bad;
         } else if (*x->p == '&') {
@@ -1164,8 +1169,11 @@ static bool xml_skip_value(struct xml_parser *x)
         if (!lt)
             break;
         x->p = lt;
-        if (xml_starts(x, "<![CDATA[")) {
-            if (!xml_skip_past(x, "]]>"))
+        /* CDATA, comments and processing instructions may hold "<dict>" that is no tag */
+        const char *stop = xml_starts(x, "<![CDATA[") ? "]]>" : xml_starts(x, "<!--") ? "-->"
+                         : xml_starts(x, "<?") ? "?>" : NULL;
+        if (stop) {
+            if (!xml_skip_past(x, stop))
                 break;
             continue;
         }
@@ -1213,7 +1221,7 @@ static struct plist *xml_container(struct xml_parser *x, bool is_dict, int depth
         const char *key = NULL;
         if (is_dict) {
             size_t len;
-            if (strcmp(name, "key") != 0 || empty || !(key = xml_text(x, "key", &len))) {
+            if (strcmp(name, "key") != 0 || !(key = empty ? "" : xml_text(x, "key", &len))) {
                 xml_fail(x, "a <dict> member without a well-formed <key>");
                 return NULL;
             }
@@ -1316,6 +1324,13 @@ static struct plist *plist_parse_xml(const char *buf, size_t len, struct arena *
     char name[32];
     bool closing, empty;
     const char *mark;
+    if (len >= 2 && ((buf[0] == '\xFF' && buf[1] == '\xFE') || (buf[0] == '\xFE' && buf[1] == '\xFF') ||
+                     (buf[0] == '<' && buf[1] == 0) || (buf[0] == 0 && buf[1] == '<'))) {
+        xml_fail(&x, "UTF-16 text; only UTF-8 XML plists are read (plutil -convert xml1 rewrites it as UTF-8)");
+        return NULL;
+    }
+    if (xml_starts(&x, "\xEF\xBB\xBF"))
+        x.p += 3;   /* a UTF-8 byte-order mark, as some editors save one */
     if (!xml_skip_misc(&x))
         goto bad;
     mark = x.p;
@@ -1446,6 +1461,15 @@ static const char *utf16be_to_utf8(struct arena *a, const uint8_t *p, uint64_t n
 
 static struct plist *bplist_object(struct bplist *b, uint64_t ref, int depth);
 
+/* Returns whether any of the n bytes at p is above 127. */
+static bool has_high_byte(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] > 127)
+            return true;
+    return false;
+}
+
 /* Reads the object reference number i of a container whose refs start at start. */
 static uint64_t bplist_ref(struct bplist *b, uint64_t start, uint64_t i)
 {
@@ -1549,6 +1573,10 @@ static struct plist *bplist_object(struct bplist *b, uint64_t ref, int depth)
         uint64_t bytes = kind == 0x6 ? count * 2 : count;
         if (count > b->len || start + bytes > b->table) {
             bplist_fail(b, "a string or data object runs past the object table");
+            break;
+        }
+        if (kind == 0x5 && has_high_byte(b->buf + start, (size_t)count)) {
+            bplist_fail(b, "an ASCII string with a byte above 127");
             break;
         }
         v = plist_new(b->arena, kind == 0x4 ? PLIST_DATA : PLIST_STRING);
@@ -2039,8 +2067,11 @@ static int zip_read(struct zip *z, void *buf, size_t n, uint64_t off, const char
     return 0;
 }
 
-/* Finds the end-of-central-directory record in the file's last 64 KiB.
- * Returns 0 with its offset in *eocd, or EX_DATAERR. */
+/* Finds the end-of-central-directory record in the file's last 64 KiB: the
+ * one whose comment ends the file or, when bytes follow it (padding, a copy
+ * that appended a byte), the last one whose comment fits in the file, as Go's
+ * archive/zip and Python's zipfile find it.  Returns 0 with its offset in
+ * *eocd, or EX_DATAERR. */
 static int zip_find_eocd(struct zip *z, uint64_t *eocd, struct error *e)
 {
     size_t tail = z->size < 65535 + ZIP_EOCD_SIZE ? (size_t)z->size : 65535 + ZIP_EOCD_SIZE;
@@ -2048,30 +2079,47 @@ static int zip_find_eocd(struct zip *z, uint64_t *eocd, struct error *e)
         return fail(e, EX_DATAERR, "not a zip archive (too short to be a restore image)");
     uint8_t *buf = xmalloc(tail);
     int rc = zip_read(z, buf, tail, z->size - tail, "end of the archive", e);
+    size_t fits = SIZE_MAX;
+    bool cut_comment = false;
     for (size_t i = tail - ZIP_EOCD_SIZE + 1; rc == 0 && i-- > 0;) {
-        if (le32(buf + i) == 0x06054b50 && i + ZIP_EOCD_SIZE + le16(buf + i + 20) == tail) {
-            *eocd = z->size - tail + i;
-            free(buf);
-            return 0;
+        if (le32(buf + i) != 0x06054b50)
+            continue;
+        size_t end = i + ZIP_EOCD_SIZE + le16(buf + i + 20);
+        if (end == tail) {
+            fits = i;
+            break;
         }
+        if (end < tail && fits == SIZE_MAX)
+            fits = i;
+        cut_comment |= end > tail;
     }
     free(buf);
-    return rc ? rc : fail(e, EX_DATAERR, "not a zip archive (no end-of-central-directory record; "
-                                         "truncated download?)");
+    if (rc)
+        return rc;
+    if (fits != SIZE_MAX) {
+        *eocd = z->size - tail + fits;
+        return 0;
+    }
+    if (cut_comment)
+        return fail(e, EX_DATAERR, "the end record's comment runs past the end of the file (truncated download?)");
+    return fail(e, EX_DATAERR, "not a zip archive (no end-of-central-directory record in its last 64 KiB; "
+                               "truncated download?)");
 }
 
-/* Reads the Zip64 locator and end record that precede the classic one.
- * Returns 0, or EX_DATAERR when they are missing or inconsistent. */
+/* Reads the Zip64 end locator just before the classic end record and, when
+ * it is there, the Zip64 end record it points at, whose values replace the
+ * classic ones.  Without a locator the classic values stand as written, even
+ * one at its maximum (65,535 entries, a directory at 0xFFFFFFFF): Info-ZIP
+ * writes those literally, and Go and Python read them so.  Returns 0, or
+ * EX_DATAERR when the Zip64 records are inconsistent. */
 static int zip_read_zip64_end(struct zip *z, uint64_t eocd, uint64_t *end_of_cd, struct error *e)
 {
     uint8_t loc[ZIP64_LOCATOR_SIZE], rec[ZIP64_EOCD_SIZE];
     if (eocd < ZIP64_LOCATOR_SIZE)
-        return fail(e, EX_DATAERR, "the Zip64 end locator is missing");
+        return 0;
     int rc = zip_read(z, loc, sizeof loc, eocd - ZIP64_LOCATOR_SIZE, "Zip64 end locator", e);
-    if (rc)
+    if (rc || le32(loc) != 0x07064b50)
         return rc;
-    if (le32(loc) != 0x07064b50)
-        return fail(e, EX_DATAERR, "the end record says Zip64 but the Zip64 end locator is missing");
     uint64_t off = le64(loc + 8);
     if (off > eocd - ZIP64_LOCATOR_SIZE || eocd - ZIP64_LOCATOR_SIZE - off < ZIP64_EOCD_SIZE)
         return fail(e, EX_DATAERR, "the Zip64 end record lies outside the file");
@@ -2107,14 +2155,7 @@ static int zip_open(struct zip *z, const char *path, struct error *e)
     z->cd_size = le32(rec + 12);
     z->cd_offset = le32(rec + 16);
     end_of_cd = eocd;
-    bool zip64 = z->entries == 0xFFFF || z->cd_size == 0xFFFFFFFF || z->cd_offset == 0xFFFFFFFF;
-    if (!zip64 && eocd >= ZIP64_LOCATOR_SIZE) {
-        uint8_t sig[4];
-        if ((rc = zip_read(z, sig, 4, eocd - ZIP64_LOCATOR_SIZE, "Zip64 end locator", e)))
-            return rc;
-        zip64 = le32(sig) == 0x07064b50;
-    }
-    if (zip64 && (rc = zip_read_zip64_end(z, eocd, &end_of_cd, e)))
+    if ((rc = zip_read_zip64_end(z, eocd, &end_of_cd, e)))
         return rc;
     if (z->cd_offset > end_of_cd || z->cd_size > end_of_cd - z->cd_offset)
         return fail(e, EX_DATAERR, "the central directory lies outside the file (truncated download?)");
@@ -2122,7 +2163,16 @@ static int zip_open(struct zip *z, const char *path, struct error *e)
         return fail(e, EX_DATAERR, "a central directory of %" PRIu64 " bytes, more than a restore image has",
                     z->cd_size);
     z->cd = xmalloc((size_t)z->cd_size);
-    return zip_read(z, z->cd, (size_t)z->cd_size, z->cd_offset, "central directory", e);
+    if ((rc = zip_read(z, z->cd, (size_t)z->cd_size, z->cd_offset, "central directory", e)))
+        return rc;
+    /* A directory that is not where the end record says but right before the
+     * end record: every offset is short by what was put in front of the archive. */
+    uint8_t sig[4];
+    if (z->cd_size >= 4 && le32(z->cd) != 0x02014b50 && end_of_cd - z->cd_size > z->cd_offset &&
+        zip_read(z, sig, 4, end_of_cd - z->cd_size, "central directory", e) == 0 && le32(sig) == 0x02014b50)
+        return fail(e, EX_DATAERR, "%" PRIu64 " bytes come before the archive (a self-extractor?); macvm reads "
+                    "restore images as Apple ships them", end_of_cd - z->cd_size - z->cd_offset);
+    return 0;
 }
 
 static void zip_close(struct zip *z)
@@ -2134,35 +2184,33 @@ static void zip_close(struct zip *z)
     z->cd = NULL;
 }
 
-/* Applies a Zip64 extended-information extra field to the values that the
- * central directory marked as too large.  Returns false when it is missing. */
-static bool zip_apply_zip64_extra(const uint8_t *extra, size_t len, struct zip_entry *ent)
+/* Replaces the central directory's 32-bit values that are 0xFFFFFFFF with
+ * the 64-bit ones of the Zip64 extra field, which holds only those, in the
+ * specification's order: uncompressed size, compressed size, local-header
+ * offset.  Without the field, or when it ends before a value, the 32-bit
+ * value is taken literally: Info-ZIP and libarchive write an entry of exactly
+ * 4,294,967,295 bytes, or a local header at that offset, that way, and Go and
+ * Python read it so.  A wrong literal value cannot slip through: the local
+ * header's signature, the data's bounds, its length and its CRC are checked. */
+static void zip_apply_zip64_extra(const uint8_t *extra, size_t len, struct zip_entry *ent)
 {
-    bool need_u = ent->uncompressed == 0xFFFFFFFF, need_c = ent->compressed == 0xFFFFFFFF,
-         need_o = ent->local_offset == 0xFFFFFFFF;
-    if (!need_u && !need_c && !need_o)
-        return true;
+    uint64_t *fields[] = {&ent->uncompressed, &ent->compressed, &ent->local_offset};
     for (size_t i = 0; i + 4 <= len;) {
         uint16_t id = le16(extra + i), size = le16(extra + i + 2);
         if (i + 4 + size > len)
-            return false;
+            return;
         if (id == 0x0001) {
             const uint8_t *p = extra + i + 4, *end = p + size;
-            uint64_t *fields[] = {need_u ? &ent->uncompressed : NULL,
-                                  need_c ? &ent->compressed : NULL, need_o ? &ent->local_offset : NULL};
-            for (int f = 0; f < 3; f++) {
-                if (!fields[f])
+            for (size_t f = 0; f < sizeof fields / sizeof *fields && end - p >= 8; f++) {
+                if (*fields[f] != 0xFFFFFFFF)
                     continue;
-                if (end - p < 8)
-                    return false;
                 *fields[f] = le64(p);
                 p += 8;
             }
-            return true;
+            return;
         }
         i += 4 + (size_t)size;
     }
-    return false;
 }
 
 /* Reads the central-directory record at *pos into *ent and advances *pos.
@@ -2181,8 +2229,7 @@ static int zip_next(struct zip *z, size_t *pos, struct zip_entry *ent, struct er
         .flags = le16(p + 8), .method = le16(p + 10), .crc = le32(p + 16),
         .compressed = le32(p + 20), .uncompressed = le32(p + 24), .local_offset = le32(p + 42),
     };
-    if (!zip_apply_zip64_extra(p + 46 + name_len, extra_len, ent))
-        return fail(e, EX_DATAERR, "an entry marked Zip64 without its Zip64 sizes");
+    zip_apply_zip64_extra(p + 46 + name_len, extra_len, ent);
     *pos += 46 + name_len + extra_len + comment_len;
     return 0;
 }

@@ -332,3 +332,25 @@ Test(plist, skipped_manifest_dicts_leave_the_rest_intact)
     cr_expect_eq(e.code, EX_DATAERR);
     arena_free(&c);
 }
+
+/* What a hand edit leaves in Config.plist or a manifest: comments in text and
+ * in skipped values (where "<dict>" in a comment is no tag), <key/>. */
+Test(plist, xml_comments_in_text_and_in_skipped_values)
+{
+    const char *doc = "\xEF\xBB\xBF<plist><dict><key>Manifest</key><dict><!-- <dict> <array> -->"
+                      "<key>x</key><string>a<!-- </dict> -->b</string></dict>"
+                      "<key>A<!-- c -->B</key><string>1<?pi x?>2</string><key/><string>empty key</string>"
+                      "</dict></plist>";
+    struct arena a = {0}, b = {0};
+    struct error e = {0};
+    struct plist *skipped = plist_parse_xml(doc, strlen(doc), &a, &e, "Manifest");
+    cr_assert(skipped, "%s", e.text);
+    cr_expect_null(plist_get(skipped, "Manifest"));
+    cr_expect_str_eq(plist_string_or_empty(skipped, "AB"), "12");
+    cr_expect_str_eq(plist_string_or_empty(skipped, ""), "empty key");
+    struct plist *full = plist_parse(doc, strlen(doc), &b, &e);
+    cr_assert(full, "%s", e.text);
+    cr_expect_str_eq(plist_string_or_empty(plist_get(full, "Manifest"), "x"), "ab");
+    arena_free(&a);
+    arena_free(&b);
+}

@@ -177,3 +177,34 @@ Test(util, paths_split_and_join)
     char tiny[4];
     cr_expect_not(path_join(tiny, sizeof tiny, "/abc", "d"));
 }
+
+/* The Zip64 extra field holds only the values that are 0xFFFFFFFF, in the
+ * specification's order; without it, or when it ends first, a value of
+ * 0xFFFFFFFF is taken as written (Info-ZIP's entry of 4,294,967,295 bytes). */
+Test(zip, zip64_extra_fills_only_the_values_at_their_maximum)
+{
+    uint8_t extra[4 + 16 + 8] = {0x55, 0x54, 4, 0, 1, 2, 3, 4,   /* another field first (UT, 4 bytes) */
+                                 0x01, 0x00, 16, 0};
+    for (int i = 0; i < 8; i++) {
+        extra[12 + i] = (uint8_t)(0x11 * (i + 1));        /* 0x8877665544332211 */
+        extra[20 + i] = (uint8_t)(i == 4);                /* 0x100000000 */
+    }
+    struct zip_entry ent = {.uncompressed = 0xFFFFFFFF, .compressed = 77, .local_offset = 0xFFFFFFFF};
+    zip_apply_zip64_extra(extra, 8 + 4 + 16, &ent);
+    cr_expect_eq(ent.uncompressed, 0x8877665544332211ull);
+    cr_expect_eq(ent.compressed, 77, "a 32-bit value below the maximum stays");
+    cr_expect_eq(ent.local_offset, 0x100000000ull, "the second 64-bit value is the offset: size is not there");
+
+    struct zip_entry literal = {.uncompressed = 0xFFFFFFFF, .compressed = 0xFFFFFFFF, .local_offset = 0xFFFFFFFF};
+    zip_apply_zip64_extra(extra, 8, &literal);   /* only the UT field: no Zip64 field at all */
+    cr_expect_eq(literal.uncompressed, 0xFFFFFFFF);
+    cr_expect_eq(literal.compressed, 0xFFFFFFFF);
+    cr_expect_eq(literal.local_offset, 0xFFFFFFFF);
+
+    uint8_t short_field[4 + 8] = {0x01, 0x00, 8, 0, 1, 0, 0, 0, 1, 0, 0, 0};
+    struct zip_entry part = {.uncompressed = 0xFFFFFFFF, .compressed = 0xFFFFFFFF, .local_offset = 12};
+    zip_apply_zip64_extra(short_field, sizeof short_field, &part);
+    cr_expect_eq(part.uncompressed, 0x100000001ull);
+    cr_expect_eq(part.compressed, 0xFFFFFFFF, "the field ends before it: taken as written");
+    cr_expect_eq(part.local_offset, 12);
+}

@@ -1326,7 +1326,7 @@ static struct plist *plist_parse_xml(const char *buf, size_t len, struct arena *
     const char *mark;
     if (len >= 2 && ((buf[0] == '\xFF' && buf[1] == '\xFE') || (buf[0] == '\xFE' && buf[1] == '\xFF') ||
                      (buf[0] == '<' && buf[1] == 0) || (buf[0] == 0 && buf[1] == '<'))) {
-        xml_fail(&x, "UTF-16 text; only UTF-8 XML plists are read (plutil -convert xml1 rewrites it as UTF-8)");
+        fail(err, EX_DATAERR, "XML plist in UTF-16; only UTF-8 is read (plutil -convert xml1 rewrites it in UTF-8)");
         return NULL;
     }
     if (xml_starts(&x, "\xEF\xBB\xBF"))
@@ -2109,9 +2109,9 @@ static int zip_find_eocd(struct zip *z, uint64_t *eocd, struct error *e)
 /* Reads the Zip64 end locator just before the classic end record and, when
  * it is there, the Zip64 end record it points at, whose values replace the
  * classic ones.  Without a locator the classic values stand as written, even
- * one at its maximum (65,535 entries, a directory at 0xFFFFFFFF): Info-ZIP
- * writes those literally, and Go and Python read them so.  Returns 0, or
- * EX_DATAERR when the Zip64 records are inconsistent. */
+ * one at its maximum (65,535 entries, a directory at 0xFFFFFFFF), as Go and
+ * Python read them.  Returns 0, or EX_DATAERR when the Zip64 records are
+ * inconsistent. */
 static int zip_read_zip64_end(struct zip *z, uint64_t eocd, uint64_t *end_of_cd, struct error *e)
 {
     uint8_t loc[ZIP64_LOCATOR_SIZE], rec[ZIP64_EOCD_SIZE];

@@ -111,8 +111,9 @@ check: criterion
 	MACVM_BIN=build/asan/macvm MACVM_FAKE_BIN=build/asan/macvm-fake build/asan/unit
 
 # Each target starts from the fixtures of its format and keeps what it finds in build/fuzz.
-SEEDS_zip   = tests/fixtures/ipsw tests/fixtures/hostile
-SEEDS_plist = tests/fixtures/plist tests/fixtures/hostile tests/fixtures/bundles/configured
+SEEDS_zip   = tests/fixtures/ipsw tests/fixtures/hostile tests/fixtures/conformance/zip
+SEEDS_plist = tests/fixtures/plist tests/fixtures/hostile tests/fixtures/bundles/configured \
+              tests/fixtures/conformance/plist
 SEEDS_json  = tests/fixtures/logs
 
 .PRECIOUS: build/fuzz/fuzz_%

@@ -16,3 +16,4 @@
 #include "test_feedback.c"
 #include "test_doctor.c"
 #include "test_commands.c"
+#include "test_conformance.c"

@@ -2106,6 +2106,22 @@ static int zip_find_eocd(struct zip *z, uint64_t *eocd, struct error *e)
                                "truncated download?)");
 }
 
+/* Returns whether the 4-byte signature sig lies at off. */
+static bool zip_signature_at(struct zip *z, uint64_t off, uint32_t sig)
+{
+    uint8_t b[4];
+    struct error ignored = {0};
+    return zip_read(z, b, 4, off, "record", &ignored) == 0 && le32(b) == sig;
+}
+
+/* Refuses an archive found `shift` bytes later than its own offsets say:
+ * something was put in front of it (a self-extractor's stub). */
+static int zip_prepended(struct error *e, uint64_t shift)
+{
+    return fail(e, EX_DATAERR, "%" PRIu64 " bytes come before the archive (a self-extractor?); macvm reads "
+                "restore images as Apple ships them", shift);
+}
+
 /* Reads the Zip64 end locator just before the classic end record and, when
  * it is there, the Zip64 end record it points at, whose values replace the
  * classic ones.  Without a locator the classic values stand as written, even
@@ -2125,8 +2141,12 @@ static int zip_read_zip64_end(struct zip *z, uint64_t eocd, uint64_t *end_of_cd,
         return fail(e, EX_DATAERR, "the Zip64 end record lies outside the file");
     if ((rc = zip_read(z, rec, sizeof rec, off, "Zip64 end record", e)))
         return rc;
-    if (le32(rec) != 0x06064b50)
+    if (le32(rec) != 0x06064b50) {
+        uint64_t usual = eocd - ZIP64_LOCATOR_SIZE - ZIP64_EOCD_SIZE;   /* where writers put it */
+        if (usual > off && zip_signature_at(z, usual, 0x06064b50))
+            return zip_prepended(e, usual - off);
         return fail(e, EX_DATAERR, "the Zip64 end locator points at no Zip64 end record");
+    }
     z->entries = le64(rec + 32);
     z->cd_size = le64(rec + 40);
     z->cd_offset = le64(rec + 48);
@@ -2167,11 +2187,10 @@ static int zip_open(struct zip *z, const char *path, struct error *e)
         return rc;
     /* A directory that is not where the end record says but right before the
      * end record: every offset is short by what was put in front of the archive. */
-    uint8_t sig[4];
-    if (z->cd_size >= 4 && le32(z->cd) != 0x02014b50 && end_of_cd - z->cd_size > z->cd_offset &&
-        zip_read(z, sig, 4, end_of_cd - z->cd_size, "central directory", e) == 0 && le32(sig) == 0x02014b50)
-        return fail(e, EX_DATAERR, "%" PRIu64 " bytes come before the archive (a self-extractor?); macvm reads "
-                    "restore images as Apple ships them", end_of_cd - z->cd_size - z->cd_offset);
+    uint64_t usual = end_of_cd - z->cd_size;
+    if (z->cd_size >= 4 && le32(z->cd) != 0x02014b50 && usual > z->cd_offset &&
+        zip_signature_at(z, usual, 0x02014b50))
+        return zip_prepended(e, usual - z->cd_offset);
     return 0;
 }
 

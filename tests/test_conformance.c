@@ -1,7 +1,7 @@
 /* test_conformance.c -- the zip and plist readers against the conformance
  * vectors in tests/fixtures/conformance, which make_conformance.py writes with
- * Python's zipfile and plistlib and Info-ZIP's zip (byte edits where a vector
- * needs a defect).  Each vector has one line in expected.tsv:
+ * Python's zipfile and plistlib, Info-ZIP's zip and libarchive's bsdtar (byte
+ * edits where a vector needs a defect).  Each vector has one line in expected.tsv:
  *
  *   PATH <TAB> ok|refused <TAB> DETAIL <TAB> WHY
  *
@@ -70,6 +70,7 @@ static void tc_check_ipsw(const struct tc_row *row, const char *path)
                   row->detail, r.err);
     } else {
         cr_expect_eq(r.status, 0, "%s (%s): exit %d: %s", row->path, row->why, r.status, r.err);
+        cr_expect_eq(r.err_len, 0, "%s: stderr should be empty: %s", row->path, r.err);
         char detail[512];
         snprintf(detail, sizeof detail, "%s", row->detail);
         for (char *save, *frag = strtok_r(detail, " ", &save); frag; frag = strtok_r(NULL, " ", &save))
@@ -177,8 +178,9 @@ static int tc_rebuild(const char *recipe, const char *path, uint64_t *size)
     return err;
 }
 
-/* Every archive that Info-ZIP and zipfile write at the 32-bit boundaries (over
- * 4 GiB, or holding an entry over 4 GiB): macvm ipsw reads its manifest. */
+/* Every archive that Info-ZIP, libarchive and zipfile write at the 32-bit
+ * boundaries (over 4 GiB, or holding an entry over 4 GiB): macvm ipsw reads
+ * its manifest. */
 Test(conformance, archives_over_4_gib, .init = t_tmp_init, .fini = t_tmp_fini)
 {
     size_t n, seen = 0;
@@ -201,7 +203,7 @@ Test(conformance, archives_over_4_gib, .init = t_tmp_init, .fini = t_tmp_fini)
         free(recipe);
         seen++;
     }
-    cr_expect_eq(seen, 12, "%zu archives, want Info-ZIP's and zipfile's 6 layouts", seen);
+    cr_expect_eq(seen, 18, "%zu archives, want the 6 layouts of Info-ZIP, libarchive and zipfile", seen);
     free(rows);
     free(text);
 }

@@ -118,6 +118,11 @@ struct install_spec {
 /* Fills *info.  Returns BRIDGE_OK, or BRIDGE_UNAVAILABLE off macOS. */
 int bridge_host_info(struct host_info *info);
 
+/* Returns whether this macOS has the class called class_name (Virtualization's
+ * or AppKit's) and, when selector is not NULL, whether its instances answer
+ * selector.  Only "present?": macvm.c's probe table says what it means. */
+bool bridge_has(const char *class_name, const char *selector);
+
 /* Asks Virtualization for the latest supported restore image's URL.
  * Returns BRIDGE_OK with url filled, or an error in *err. */
 int bridge_latest_image_url(char *url, size_t url_size, struct bridge_error *err);

@@ -285,6 +285,14 @@ int bridge_host_info(struct host_info *info)
     return BRIDGE_OK;
 }
 
+bool bridge_has(const char *class_name, const char *selector)
+{
+    @autoreleasepool {
+        Class cls = NSClassFromString(ns(class_name));
+        return cls && (!selector || [cls instancesRespondToSelector:sel_registerName(selector)]);
+    }
+}
+
 /* ---- restore images ------------------------------------------------------------------------------------ */
 
 typedef void (^restore_image_handler)(VZMacOSRestoreImage *_Nullable, NSError *_Nullable);

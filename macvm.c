@@ -5268,6 +5268,221 @@ static int doctor_exit(const struct doctor *d)
     return 0;
 }
 
+/* --- doctor --probe: what this Mac's Virtualization really has --- */
+
+/* `macvm doctor --probe` looks up, without booting anything, every class and
+ * method macvm uses; the bridge only answers "present?" (bridge_has).  One
+ * row of probe_rows per way of reaching a feature on a range of host macOS
+ * versions, with the ranges ../shared/tools/vz-private-check reads from class
+ * dumps of macOS 12.1 to 26.4.  A feature reached differently on older and
+ * newer macOS has one row per range.  Add a feature by adding its rows. */
+struct probe_row {
+    const char *feature;
+    const char *from, *before;          /* the host macOS this row is for: from <= version < before ("": open) */
+    bool private_api;                   /* looked up by name at run time: experimental */
+    bool private_entitlement;           /* Virtualization refuses it without com.apple.private.virtualization */
+    const char *names[4];               /* "Class" or "Class selector:" (an instance method); all needed */
+    const char *note;                   /* what "available" means for it */
+};
+
+static const struct probe_row probe_rows[] = {
+    {"install", "12", "", false, false,
+     {"VZMacOSRestoreImage", "VZMacOSInstaller initWithVirtualMachine:restoreImageURL:"},
+     "restore images load and install"},
+    {"window", "12", "", false, false,
+     {"VZVirtualMachineView", "VZMacGraphicsDeviceConfiguration", "NSApplication"},
+     "a window shows the VM"},
+    {"mac-trackpad", "13", "", false, false, {"VZMacTrackpadConfiguration"},
+     "the Mac trackpad, for macOS 13+ guests"},
+    {"mac-keyboard", "14", "", false, false, {"VZMacKeyboardConfiguration"},
+     "the Mac keyboard, for macOS 14+ guests (part of Apple's save set)"},
+    {"disk-modes", "12", "", false, false,
+     {"VZDiskImageStorageDeviceAttachment initWithURL:readOnly:cachingMode:synchronizationMode:error:"},
+     "--disk-cache and --disk-sync"},
+    {"recovery", "12", "13", true, false,
+     {"_VZVirtualMachineStartOptions setBootMacOSRecovery:", "VZVirtualMachine _startWithOptions:completionHandler:"},
+     "--recovery (macOS 12: private start options)"},
+    {"recovery", "13", "", false, false, {"VZMacOSVirtualMachineStartOptions setStartUpFromMacOSRecovery:"},
+     "--recovery"},
+    {"dfu", "12", "13", true, false,
+     {"_VZVirtualMachineStartOptions setForceDFU:", "VZVirtualMachine _startWithOptions:completionHandler:"},
+     "--dfu"},
+    {"dfu", "13", "", true, false, {"VZMacOSVirtualMachineStartOptions _setForceDFU:"}, "--dfu"},
+    {"iboot-stage1", "12", "13", true, false,
+     {"_VZVirtualMachineStartOptions setStopInIBootStage1:", "VZVirtualMachine _startWithOptions:completionHandler:"},
+     "--iboot-stage1: the selector exists; the VM may boot normally anyway (reported on 13.4 and 14)"},
+    {"iboot-stage1", "13", "", true, false, {"VZMacOSVirtualMachineStartOptions _setStopInIBootStage1:"},
+     "--iboot-stage1: the selector exists; the VM may boot normally anyway (reported on 13.4 and 14)"},
+    {"iboot-stage2", "12", "13", true, false,
+     {"_VZVirtualMachineStartOptions setStopInIBootStage2:", "VZVirtualMachine _startWithOptions:completionHandler:"},
+     "--iboot-stage2: the selector exists; the VM may boot normally anyway (reported on 13.4 and 14)"},
+    {"iboot-stage2", "13", "", true, false, {"VZMacOSVirtualMachineStartOptions _setStopInIBootStage2:"},
+     "--iboot-stage2: the selector exists; the VM may boot normally anyway (reported on 13.4 and 14)"},
+    {"debug-stub", "12", "", true, true,
+     {"_VZGDBDebugStubConfiguration initWithPort:", "_VZGDBDebugStubConfiguration setListensOnAllNetworkInterfaces:",
+      "VZVirtualMachineConfiguration _setDebugStub:"},
+     "--debug-stub"},
+    {"debug-stub-port", "12", "", true, true, {"VZVirtualMachine _debugStub", "_VZGDBDebugStub port"},
+     "the stub's port can be asked for; nobody has seen it answer yet (macvm says \"port unknown\" when it does not)"},
+    {"boot-args", "12", "14", true, false,
+     {"VZMacAuxiliaryStorage _setValue:forNVRAMVariableNamed:error:",
+      "VZMacAuxiliaryStorage _valueForNVRAMVariableNamed:error:", "VZMacAuxiliaryStorage _removeNVRAMVariableNamed:error:"},
+     "--boot-args"},
+    {"boot-args", "14", "", true, false,
+     {"VZMacAuxiliaryStorage _setDataValue:forNVRAMVariableNamed:error:",
+      "VZMacAuxiliaryStorage _valueForNVRAMVariableNamed:error:", "VZMacAuxiliaryStorage _removeNVRAMVariableNamed:error:"},
+     "--boot-args"},
+    {"save-restore", "14", "", false, false,
+     {"VZVirtualMachine saveMachineStateToURL:completionHandler:",
+      "VZVirtualMachine restoreMachineStateFromURL:completionHandler:",
+      "VZVirtualMachineConfiguration validateSaveRestoreSupportWithError:"},
+     "Quit and --save-on-stop save the state; the next run restores it"},
+};
+
+enum probe_status { PROBE_AVAILABLE, PROBE_MISSING, PROBE_NEEDS_PRIVATE, PROBE_FAILED };
+
+struct probe_result {
+    const char *feature;
+    enum probe_status status;
+    char detail[512];
+};
+
+struct probe {
+    struct probe_result rows[48];
+    size_t n;
+};
+
+static const char *probe_status_name(enum probe_status s)
+{
+    static const char *names[] = {"available", "missing", "needs-private-entitlement", "failed"};
+    return names[s];
+}
+
+/* Returns the feature's result, adding it when new (NULL when the table is full). */
+static struct probe_result *probe_result_for(struct probe *p, const char *feature)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (strcmp(p->rows[i].feature, feature) == 0)
+            return &p->rows[i];
+    if (p->n >= sizeof p->rows / sizeof *p->rows)
+        return NULL;
+    p->rows[p->n] = (struct probe_result){.feature = feature};
+    return &p->rows[p->n++];
+}
+
+static void probe_set(struct probe *p, const char *feature, enum probe_status status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void probe_set(struct probe *p, const char *feature, enum probe_status status, const char *fmt, ...)
+{
+    struct probe_result *r = probe_result_for(p, feature);
+    if (!r)
+        return;
+    r->status = status;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->detail, sizeof r->detail, fmt, ap);
+    va_end(ap);
+}
+
+/* Returns whether row is for a host running version. */
+static bool probe_row_fits(const struct probe_row *row, const char *version)
+{
+    return version_compare(version, row->from) >= 0 && (!row->before[0] || version_compare(version, row->before) < 0);
+}
+
+/* Asks the bridge for each of row's names; returns the first one missing, or NULL. */
+static const char *probe_row_missing(const struct probe_row *row)
+{
+    for (size_t i = 0; i < sizeof row->names / sizeof *row->names && row->names[i]; i++) {
+        char cls[128];
+        const char *name = row->names[i], *space = strchr(name, ' ');
+        snprintf(cls, sizeof cls, "%.*s", space ? (int)(space - name) : (int)strlen(name), name);
+        if (!bridge_has(cls, space ? space + 1 : NULL))
+            return name;
+    }
+    return NULL;
+}
+
+/* Decides one feature's status on host from the row for its macOS version. */
+static void probe_feature(struct probe *p, const char *feature, const struct host_info *host)
+{
+    const struct probe_row *row = NULL, *first = NULL;
+    for (size_t i = 0; i < sizeof probe_rows / sizeof *probe_rows; i++) {
+        if (strcmp(probe_rows[i].feature, feature) != 0)
+            continue;
+        if (!first)
+            first = &probe_rows[i];
+        if (!row && probe_row_fits(&probe_rows[i], host->os_version))
+            row = &probe_rows[i];
+    }
+    if (!row) {
+        probe_set(p, feature, PROBE_MISSING, "needs macOS %s or later (this Mac runs %s)", first->from,
+                  host->os_version);
+        return;
+    }
+    const char *missing = probe_row_missing(row);
+    const char *experimental = row->private_api ? "experimental (private API): " : "";
+    if (missing)
+        probe_set(p, feature, PROBE_MISSING, "macOS %s lacks %s (class dumps show it on macOS %s%s%s)",
+                  host->os_version, missing, row->from, row->before[0] ? " to before " : " and later",
+                  row->before[0] ? row->before : "");
+    else if (row->private_entitlement && !host->has_private_entitlement)
+        probe_set(p, feature, PROBE_NEEDS_PRIVATE, "%spresent, but Virtualization refuses it without "
+                  "com.apple.private.virtualization (README: Debugging the guest)", experimental);
+    else
+        probe_set(p, feature, PROBE_AVAILABLE, "%s%s", experimental, row->note);
+}
+
+/* Fills *p with every feature of probe_rows, in table order, and both entitlements. */
+static void probe_host(struct probe *p, const struct host_info *host)
+{
+    p->n = 0;
+    probe_set(p, "entitlement", host->has_virtualization_entitlement ? PROBE_AVAILABLE : PROBE_FAILED, "%s",
+              host->has_virtualization_entitlement ? "com.apple.security.virtualization"
+              : "macvm lacks com.apple.security.virtualization: build with 'make' (it signs)");
+    probe_set(p, "private-entitlement", host->has_private_entitlement ? PROBE_AVAILABLE : PROBE_NEEDS_PRIVATE, "%s",
+              host->has_private_entitlement ? "com.apple.private.virtualization"
+              : "no com.apple.private.virtualization: the debug stub is refused ('make sign-private', README)");
+    for (size_t i = 0; i < sizeof probe_rows / sizeof *probe_rows; i++) {
+        bool seen = false;
+        for (size_t k = 0; k < p->n && !seen; k++)
+            seen = strcmp(p->rows[k].feature, probe_rows[i].feature) == 0;
+        if (!seen)
+            probe_feature(p, probe_rows[i].feature, host);
+    }
+}
+
+/* Returns the status of feature in *p (PROBE_MISSING when it is not there). */
+static enum probe_status probe_status_of(const struct probe *p, const char *feature)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (strcmp(p->rows[i].feature, feature) == 0)
+            return p->rows[i].status;
+    return PROBE_MISSING;
+}
+
+/* Appends the probe as a JSON array of {feature, status, detail}. */
+static void probe_json(struct json *j, const char *key, const struct probe *p)
+{
+    json_open(j, key, '[');
+    for (size_t i = 0; i < p->n; i++) {
+        json_open(j, NULL, '{');
+        json_str(j, "feature", p->rows[i].feature);
+        json_str(j, "status", probe_status_name(p->rows[i].status));
+        json_str(j, "detail", p->rows[i].detail);
+        json_close(j, '}');
+    }
+    json_close(j, ']');
+}
+
+/* Appends the probe for people: one line per feature. */
+static void probe_text(struct buf *b, const struct probe *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        buf_printf(b, "%-25s %-19s %s\n", probe_status_name(p->rows[i].status), p->rows[i].feature,
+                   p->rows[i].detail);
+}
+
 /* =============================== 12. Commands =============================== */
 
 /* Each command parses its own options and returns the process's exit code. */
@@ -6513,17 +6728,53 @@ static int cmd_feedback(int argc, char **argv)
 /* --- macvm doctor --- */
 
 /* macvm doctor [--ipsw FILE] [--json] [BUNDLE] */
+/* macvm doctor --probe: one row per feature of probe_rows, and with --ipsw
+ * whether Virtualization loads the image.  Returns 0, or EX_UNAVAILABLE
+ * when a row failed or Virtualization is not here. */
+static int doctor_probe(const struct host_info *host, const char *ipsw, bool json)
+{
+    if (!host->available)
+        return unavailable_here("doctor --probe");
+    struct probe p;
+    probe_host(&p, host);
+    if (ipsw && probe_status_of(&p, "install") == PROBE_AVAILABLE) {
+        struct restore_image_info info;
+        struct bridge_error err = {0};
+        if (bridge_load_restore_image(ipsw, &info, &err) != BRIDGE_OK)
+            probe_set(&p, "install", PROBE_FAILED, "%s does not load: %s (%s code %ld)", ipsw, err.message,
+                      err.domain, err.code);
+        else if (!info.supported_on_host)
+            probe_set(&p, "install", PROBE_FAILED, "%s loads, but no hardware model of it runs on this Mac", ipsw);
+        else
+            probe_set(&p, "install", PROBE_AVAILABLE, "%s loads; its VM runs on this Mac", ipsw);
+    }
+    struct buf b = {0};
+    struct json j = {.out = &b};
+    if (json)
+        probe_json(&j, NULL, &p);
+    else
+        probe_text(&b, &p);
+    int rc = print_buf(&b);
+    buf_free(&b);
+    for (size_t i = 0; i < p.n && !rc; i++)
+        if (p.rows[i].status == PROBE_FAILED)
+            rc = EX_UNAVAILABLE;
+    return rc;
+}
+
 static int cmd_doctor(int argc, char **argv)
 {
     static const struct option longs[] = {
-        {"ipsw", required_argument, NULL, 'i'}, {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {0},
+        {"ipsw", required_argument, NULL, 'i'}, {"json", no_argument, NULL, 'j'}, {"probe", no_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'}, {0},
     };
     const char *ipsw = NULL;
-    bool json = false;
+    bool json = false, probe = false;
     for (int c; (c = next_option("doctor", argc, argv, ":h", longs)) != -1;) {
         switch (c) {
         case 'i': ipsw = optarg; break;
         case 'j': json = true; break;
+        case 'p': probe = true; break;
         default: return c == 'H' ? 0 : EX_USAGE;
         }
     }
@@ -6533,6 +6784,8 @@ static int cmd_doctor(int argc, char **argv)
     bundle_path(bundle, sizeof bundle, optind < argc ? argv[optind] : NULL);
     struct host_info host;
     bridge_host_info(&host);
+    if (probe)
+        return doctor_probe(&host, ipsw, json);
     struct doctor d = {0};
     doctor_run(&d, &host, bundle);
     struct error image_error = {0};
@@ -6632,11 +6885,16 @@ static const struct command commands[] = {
      "  --no-redact            keep ECID, MAC addresses, user name and paths\n"
      "  --run NAME             report on this run (a folder name under logs/, or under\n"
      "                         NAME.ephemeral-logs/ for a disposable run)\n"},
-    {"doctor", cmd_doctor, "doctor [--ipsw FILE] [--json] [BUNDLE]",
+    {"doctor", cmd_doctor, "doctor [--probe] [--ipsw FILE] [--json] [BUNDLE]",
      "Checks this host: Apple Silicon, macOS, entitlements, free space, running VMs,\n"
      "and with --ipsw what that image needs of the host.  Exit 69 when a check fails.\n"
-     "  --ipsw FILE            also check what this restore image needs\n"
-     "  --json                 one JSON array of {check, status, detail}\n"},
+     "  --probe                instead: look up every feature macvm uses on this Mac\n"
+     "                         (available, missing, needs-private-entitlement, failed);\n"
+     "                         private API is experimental; boots nothing\n"
+     "  --ipsw FILE            also check what this restore image needs (with --probe:\n"
+     "                         also load it)\n"
+     "  --json                 one JSON array of {check, status, detail}, or with\n"
+     "                         --probe of {feature, status, detail}\n"},
     {"help", cmd_help, "help [COMMAND]", "Shows the commands, or one command's options.\n"},
 };
 
@@ -6701,6 +6959,12 @@ int bridge_host_info(struct host_info *info)
 {
     *info = (struct host_info){0};
     return BRIDGE_UNAVAILABLE;
+}
+
+bool bridge_has(const char *class_name, const char *selector)
+{
+    (void)class_name, (void)selector;
+    return false;
 }
 
 int bridge_latest_image_url(char *url, size_t size, struct bridge_error *err)

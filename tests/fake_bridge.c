@@ -17,6 +17,9 @@
  *   MACVM_FAKE_FIXTURES=DIR       where HardwareModel and MachineIdentifier come from
  *                                 (default tests/fixtures/plist)
  *   MACVM_FAKE_IPSW=FILE          what bridge_download "downloads"
+ *   MACVM_FAKE_MISSING=A,B        classes ("Class", with all their methods) and methods
+ *                                 ("Class selector:") this macOS lacks (bridge_has);
+ *                                 everything else is present
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -90,6 +93,23 @@ int bridge_host_info(struct host_info *info)
     info->max_memory_bytes = 32ull << 30;
     info->can_save_restore = atoi(os) >= 14;
     return BRIDGE_OK;
+}
+
+bool bridge_has(const char *class_name, const char *selector)
+{
+    char name[512];
+    snprintf(name, sizeof name, "%s%s%s", class_name, selector ? " " : "", selector ? selector : "");
+    const char *missing = env("MACVM_FAKE_MISSING", "");
+    size_t n = strlen(name);
+    size_t class_len = strlen(class_name);
+    for (const char *p = missing; *p;) {
+        size_t len = strcspn(p, ",");
+        /* the method itself, or its class (a missing class has no methods) */
+        if ((len == n && strncmp(p, name, n) == 0) || (len == class_len && strncmp(p, class_name, len) == 0))
+            return false;
+        p += len + (p[len] == ',');
+    }
+    return true;
 }
 
 int bridge_latest_image_url(char *url, size_t size, struct bridge_error *err)

@@ -17,3 +17,4 @@
 #include "test_doctor.c"
 #include "test_commands.c"
 #include "test_conformance.c"
+#include "test_probe.c"

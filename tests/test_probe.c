@@ -1,0 +1,181 @@
+/* test_probe.c -- `macvm doctor --probe`: which features this Mac's
+ * Virtualization has, looked up by name without booting anything.
+ *
+ * Contract under test (issue 8, section 4):
+ *   - build/macvm-fake doctor --probe --json prints one JSON array of
+ *     {feature, status, detail}: every feature row (install, window, recovery,
+ *     dfu, iboot-stage1, iboot-stage2, debug-stub, debug-stub-port, boot-args,
+ *     save-restore, and the others of the table) exactly once, each status one
+ *     of available, missing, needs-private-entitlement, failed; exit 0.
+ *   - The row for the host's macOS decides which names are looked up: macOS 12
+ *     reaches Recovery and DFU through private start options, 13+ through
+ *     public ones; save-restore and the Mac keyboard need 14, the trackpad 13.
+ *   - A class or method the bridge does not find makes the feature missing,
+ *     naming it; the debug stub without the private entitlement is
+ *     needs-private-entitlement; private API rows say "experimental".
+ *   - --ipsw FILE loads the image: one that does not load fails the install row
+ *     (exit 69).
+ *   - Where Virtualization is not (./macvm on Linux, the fake with no host):
+ *     one line, exit 69.
+ * The fake bridge answers "present?" from $MACVM_FAKE_MISSING.
+ */
+#define TP_EX_UNAVAILABLE 69
+
+static const char *const tp_issue_rows[] = {"install", "window", "recovery", "dfu", "iboot-stage1", "iboot-stage2",
+                                            "debug-stub", "debug-stub-port", "boot-args", "save-restore", NULL};
+
+/* Runs the fake's probe as JSON; returns the saved output file (free it). */
+static char *tp_probe_json(const char *ipsw, int want_status)
+{
+    struct proc_result r = ipsw ? run_fake("doctor", "--probe", "--json", "--ipsw", ipsw, NULL)
+                                : run_fake("doctor", "--probe", "--json", NULL);
+    cr_expect_eq(r.status, want_status, "doctor --probe: exit %d; stderr: %s", r.status, r.err);
+    char *out = tk_save(t_tmp, "probe.json", r.out, r.out_len);
+    proc_result_free(&r);
+    return out;
+}
+
+/* "status: detail" of feature in the probe file (free it). */
+static char *tp_row(const char *file, const char *feature)
+{
+    char expr[256];
+    snprintf(expr, sizeof expr, "' | '.join(r['status'] + ': ' + r['detail'] for r in d if r['feature'] == '%s')",
+             feature);
+    return tk_py(file, false, expr);
+}
+
+#define tp_expect_row(file, feature, status, needle)                                                            \
+    do {                                                                                                        \
+        char *row_ = tp_row((file), (feature));                                                                 \
+        cr_expect(strncmp(row_, status ": ", strlen(status) + 2) == 0 && strstr(row_, (needle)),               \
+                  "%s: want %s with \"%s\", got \"%s\"", (feature), (status), (needle), row_);                 \
+        free(row_);                                                                                             \
+    } while (0)
+
+Test(probe, lists_every_feature_row_once, .init = t_tmp_init, .fini = t_tmp_fini)
+{
+    char *out = tp_probe_json(NULL, 0);
+    char *shape = tk_py(out, false, "str(type(d) is list and all(sorted(r) == ['detail', 'feature', 'status'] and "
+                                    "r['status'] in ('available', 'missing', 'needs-private-entitlement', 'failed') "
+                                    "and r['detail'] for r in d))");
+    tk_expect_str(shape, "True", "an array of {feature, status, detail} with known statuses and a detail each");
+    for (int i = 0; tp_issue_rows[i]; i++) {
+        char expr[128];
+        snprintf(expr, sizeof expr, "str(sum(r['feature'] == '%s' for r in d))", tp_issue_rows[i]);
+        char *n = tk_py(out, false, expr);
+        cr_expect_str_eq(n, "1", "feature %s should appear once", tp_issue_rows[i]);
+        free(n);
+    }
+    char *dups = tk_py(out, false, "str(len(d) == len(set(r['feature'] for r in d)))");
+    tk_expect_str(dups, "True", "each feature once");
+    tp_expect_row(out, "save-restore", "available", "save");
+    tp_expect_row(out, "recovery", "available", "--recovery");
+    free(dups);
+    free(shape);
+    free(out);
+}
+
+Test(probe, rows_follow_the_host_macos, .init = t_tmp_init, .fini = t_tmp_fini)
+{
+    setenv("MACVM_FAKE_OS", "13.6", 1);
+    char *out = tp_probe_json(NULL, 0);
+    tp_expect_row(out, "save-restore", "missing", "needs macOS 14");
+    tp_expect_row(out, "mac-keyboard", "missing", "needs macOS 14");
+    tp_expect_row(out, "mac-trackpad", "available", "trackpad");
+    free(out);
+
+    /* macOS 12: Recovery and DFU through the private start options, which this macOS lacks here. */
+    setenv("MACVM_FAKE_OS", "12.6", 1);
+    setenv("MACVM_FAKE_MISSING", "_VZVirtualMachineStartOptions", 1);
+    out = tp_probe_json(NULL, 0);
+    tp_expect_row(out, "recovery", "missing", "_VZVirtualMachineStartOptions setBootMacOSRecovery:");
+    tp_expect_row(out, "dfu", "missing", "_VZVirtualMachineStartOptions setForceDFU:");
+    tp_expect_row(out, "mac-trackpad", "missing", "needs macOS 13");
+    free(out);
+
+    /* The same class missing on macOS 14 costs nothing: 13+ starts through public options. */
+    setenv("MACVM_FAKE_OS", "14.5", 1);
+    out = tp_probe_json(NULL, 0);
+    tp_expect_row(out, "recovery", "available", "--recovery");
+    tp_expect_row(out, "dfu", "available", "experimental");
+    free(out);
+}
+
+Test(probe, a_missing_name_is_named, .init = t_tmp_init, .fini = t_tmp_fini)
+{
+    setenv("MACVM_FAKE_PRIVATE", "1", 1);
+    setenv("MACVM_FAKE_MISSING", "VZMacOSVirtualMachineStartOptions _setStopInIBootStage2:,_VZGDBDebugStub", 1);
+    char *out = tp_probe_json(NULL, 0);
+    tp_expect_row(out, "iboot-stage2", "missing", "VZMacOSVirtualMachineStartOptions _setStopInIBootStage2:");
+    tp_expect_row(out, "iboot-stage1", "available", "experimental");
+    tp_expect_row(out, "debug-stub-port", "missing", "_VZGDBDebugStub port");
+    tp_expect_row(out, "debug-stub", "available", "experimental");
+    free(out);
+}
+
+Test(probe, debug_stub_needs_the_private_entitlement, .init = t_tmp_init, .fini = t_tmp_fini)
+{
+    char *out = tp_probe_json(NULL, 0);
+    tp_expect_row(out, "debug-stub", "needs-private-entitlement", "com.apple.private.virtualization");
+    tp_expect_row(out, "debug-stub-port", "needs-private-entitlement", "com.apple.private.virtualization");
+    tp_expect_row(out, "private-entitlement", "needs-private-entitlement", "make sign-private");
+    tp_expect_row(out, "dfu", "available", "experimental");
+    free(out);
+    setenv("MACVM_FAKE_PRIVATE", "1", 1);
+    out = tp_probe_json(NULL, 0);
+    tp_expect_row(out, "debug-stub", "available", "--debug-stub");
+    tp_expect_row(out, "private-entitlement", "available", "com.apple.private.virtualization");
+    free(out);
+}
+
+Test(probe, ipsw_is_loaded, .init = t_tmp_init, .fini = t_tmp_fini)
+{
+    char *img = fixture("ipsw/macOS-14.5-vm.ipsw");
+    char *out = tp_probe_json(img, 0);
+    tp_expect_row(out, "install", "available", "loads");
+    free(out);
+    setenv("MACVM_FAKE_UNSUPPORTED", "1", 1);
+    out = tp_probe_json(img, TP_EX_UNAVAILABLE);
+    tp_expect_row(out, "install", "failed", "no hardware model");
+    free(out);
+    unsetenv("MACVM_FAKE_UNSUPPORTED");
+    char *missing = t_path_join(t_tmp, "missing.ipsw");
+    out = tp_probe_json(missing, TP_EX_UNAVAILABLE);
+    tp_expect_row(out, "install", "failed", "does not load");
+    free(out);
+    free(missing);
+    free(img);
+}
+
+Test(probe, text_is_one_line_per_feature, .init = t_tmp_init, .fini = t_tmp_fini)
+{
+    struct proc_result r = run_fake("doctor", "--probe", NULL);
+    cr_expect_eq(r.status, 0, "exit %d; %s", r.status, r.err);
+    for (int i = 0; tp_issue_rows[i]; i++) {
+        char needle[64];
+        snprintf(needle, sizeof needle, " %s ", tp_issue_rows[i]);
+        cr_expect(strstr(r.out, needle), "a line for %s:\n%s", tp_issue_rows[i], r.out);
+    }
+    for (const char *p = r.out; *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p))
+        cr_expect(!strncmp(p, "available ", 10) || !strncmp(p, "missing ", 8) ||
+                      !strncmp(p, "needs-private-entitlement ", 26) || !strncmp(p, "failed ", 7),
+                  "each line starts with its status: %.60s", p);
+    proc_result_free(&r);
+}
+
+Test(probe, no_virtualization_says_one_line)
+{
+    setenv("MACVM_FAKE_HOST", "none", 1);
+    struct proc_result r = run_fake("doctor", "--probe", "--json", NULL);
+    cr_expect_eq(r.status, TP_EX_UNAVAILABLE, "exit %d", r.status);
+    cr_expect_eq(count_lines(r.err), 1, "one line: %s", r.err);
+    cr_expect_eq(r.out_len, 0, "nothing on stdout: %s", r.out);
+    proc_result_free(&r);
+    unsetenv("MACVM_FAKE_HOST");
+#ifdef __linux__
+    r = run_macvm("doctor", "--probe", NULL);
+    cr_expect_eq(r.status, TP_EX_UNAVAILABLE, "./macvm on Linux: exit %d", r.status);
+    cr_expect_eq(count_lines(r.err), 1, "one line: %s", r.err);
+    proc_result_free(&r);
+#endif
+}

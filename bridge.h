@@ -7,12 +7,10 @@
  * bridge never re-decides a value it was given.
  *
  * A few things are fixed in the bridge, as in Apple's sample, and not options:
- * the window captures system keys; the keyboards and pointing devices are the
- * USB ones plus the Mac keyboard (macOS 14+) and trackpad (13+) beside them,
- * so guests old and new find one they know; after trying to restore
- * save_file the bridge removes it, restored or not, since once the VM runs
- * the disk no longer matches it (macvm.c refuses a run that could not
- * restore it before it gets that far).
+ * the window captures system keys; after trying to restore save_file the
+ * bridge removes it, restored or not, since once the VM runs the disk no
+ * longer matches it (macvm.c refuses a run that could not restore it before it
+ * gets that far).
  *
  * Off macOS, macvm.c supplies bridge functions that answer BRIDGE_UNAVAILABLE,
  * and the tests link a fake bridge (tests/fake_bridge.c) that records what it
@@ -71,8 +69,13 @@ struct vm_spec {
     bool set_boot_args;                   /* write boot_args to NVRAM before starting */
     char boot_args[1024];                 /* "" with set_boot_args clears the variable */
     bool headless;
-    bool audio;
+    /* Input devices, from the host's and the guest's macOS (decide_input_devices). */
+    bool mac_keyboard, usb_keyboard;      /* VZMacKeyboardConfiguration (macOS 14+), VZUSBKeyboardConfiguration */
+    bool mac_trackpad, usb_pointer;       /* VZMacTrackpadConfiguration (13+), USB screen-coordinate pointer */
+    bool audio;                           /* virtio sound to the host's output (allowed with saving) */
     bool restore_saved_state;             /* save_file exists and the host can restore */
+    bool save_possible;                   /* this run saves its state on Quit, or Ctrl-C with save_on_stop */
+    char save_why_not[512];               /* when not, why, in words the user can act on */
     bool save_on_stop;                    /* the first Ctrl-C (and Quit) saves the state and stops */
     bool save_on_quit;                    /* the window's Quit saves the state (macOS 14+, as Apple's sample) */
     bool ephemeral;

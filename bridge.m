@@ -551,29 +551,29 @@ static VZMacPlatformConfiguration *_Nullable new_platform(const struct vm_spec *
     return mac_platform(model, identifier, auxiliary);
 }
 
-/* Returns the keyboards: a USB one, which every guest recognizes, and on macOS
- * 14+ hosts also the Mac keyboard (Globe key), which guests from 14 on use instead. */
-static NSArray<VZKeyboardConfiguration *> *keyboards(void)
+/* Returns the keyboards *s names.  The Mac keyboard by name: SDKs before 14
+ * do not declare the class; macvm.c names it only for macOS 14+ hosts. */
+static NSArray<VZKeyboardConfiguration *> *keyboards(const struct vm_spec *s)
 {
-    VZKeyboardConfiguration *usb = [[VZUSBKeyboardConfiguration alloc] init];
-    if (@available(macOS 14, *)) {
-        /* By name: SDKs before 14 do not declare the class. */
-        Class mac_keyboard = NSClassFromString(@"VZMacKeyboardConfiguration");
-        if (mac_keyboard)
-            return @[ [[mac_keyboard alloc] init], usb ];
-    }
-    return @[ usb ];
+    NSMutableArray<VZKeyboardConfiguration *> *list = [NSMutableArray array];
+    Class mac_keyboard = NSClassFromString(@"VZMacKeyboardConfiguration");
+    if (s->mac_keyboard && mac_keyboard)
+        [list addObject:[[mac_keyboard alloc] init]];
+    if (s->usb_keyboard)
+        [list addObject:[[VZUSBKeyboardConfiguration alloc] init]];
+    return list;
 }
 
-/* Returns the pointing devices: a USB screen-coordinate pointer, and on macOS
- * 13+ hosts also the Mac trackpad, which guests from 13 on use instead (the
- * trackpad header recommends both for guests older than 13). */
-static NSArray<VZPointingDeviceConfiguration *> *pointing_devices(void)
+/* Returns the pointing devices *s names (the trackpad only on macOS 13+ hosts, as macvm.c decides). */
+static NSArray<VZPointingDeviceConfiguration *> *pointing_devices(const struct vm_spec *s)
 {
-    VZPointingDeviceConfiguration *usb = [[VZUSBScreenCoordinatePointingDeviceConfiguration alloc] init];
+    NSMutableArray<VZPointingDeviceConfiguration *> *list = [NSMutableArray array];
     if (@available(macOS 13, *))
-        return @[ [[VZMacTrackpadConfiguration alloc] init], usb ];
-    return @[ usb ];
+        if (s->mac_trackpad)
+            [list addObject:[[VZMacTrackpadConfiguration alloc] init]];
+    if (s->usb_pointer)
+        [list addObject:[[VZUSBScreenCoordinatePointingDeviceConfiguration alloc] init]];
+    return list;
 }
 
 /* Returns a virtio sound device playing on the host's output.  No input
@@ -625,8 +625,8 @@ static VZVirtualMachineConfiguration *_Nullable configuration_for(const struct v
     config.graphicsDevices = @[ graphics ];
     config.storageDevices = @[ [[VZVirtioBlockDeviceConfiguration alloc] initWithAttachment:disk] ];
     config.networkDevices = @[ network ];
-    config.keyboards = keyboards();
-    config.pointingDevices = pointing_devices();
+    config.keyboards = keyboards(s);
+    config.pointingDevices = pointing_devices(s);
     if (s->audio)
         config.audioDevices = @[ sound_device() ];
     return config;

@@ -2498,11 +2498,12 @@ static int config_read(const struct plist *root, struct vm_config *c, struct err
         if (done->type != PLIST_BOOL)
             return config_bad(e, "InstallCompleted");
         c->install_completed = done->boolean;
-        config_string(root, "InstalledFromIPSW", c->installed_from, sizeof c->installed_from);
-        config_string(root, "InstalledProductVersion", c->installed_version, sizeof c->installed_version);
-        config_string(root, "InstalledBuild", c->installed_build, sizeof c->installed_build);
         c->set |= CONFIG_INSTALL;
     }
+    /* Also alone: the devices a run gets depend on the installed macOS (see save_blocker's fix). */
+    config_string(root, "InstalledFromIPSW", c->installed_from, sizeof c->installed_from);
+    config_string(root, "InstalledProductVersion", c->installed_version, sizeof c->installed_version);
+    config_string(root, "InstalledBuild", c->installed_build, sizeof c->installed_build);
     return 0;
 }
 
@@ -4789,6 +4790,86 @@ static int check_saved_state(const char *bundle, const struct vm_spec *s, struct
     return rc;
 }
 
+/* Returns the major version of a macOS version string ("14.5" -> 14), 0 when unknown. */
+static unsigned macos_major(const char *version)
+{
+    return version && isdigit((unsigned char)version[0]) ? (unsigned)strtoul(version, NULL, 10) : 0;
+}
+
+/* Chooses the keyboards and pointing devices from the host's and the guest's
+ * macOS (0: unknown).  Every guest gets a keyboard and a pointer it knows: the
+ * Mac keyboard from macOS 14, the Mac trackpad from 13, where the host has
+ * them; the USB ones only when the guest needs them, since a USB keyboard or
+ * pointer keeps Virtualization from saving the run (Apple's save set has the
+ * Mac keyboard and trackpad only).  A guest of unknown version gets both
+ * kinds: a guest without a keyboard it knows is worse than a Quit that asks it
+ * to shut down instead of saving.  An unknown host (a dry run off macOS) is
+ * taken for a new one. */
+static void decide_input_devices(struct vm_spec *s, unsigned host, unsigned guest)
+{
+    s->mac_keyboard = (!host || host >= 14) && (!guest || guest >= 14);
+    s->usb_keyboard = !s->mac_keyboard || !guest;
+    s->mac_trackpad = (!host || host >= 13) && (!guest || guest >= 13);
+    s->usb_pointer = !s->mac_trackpad || !guest;
+}
+
+/* Returns NULL when Virtualization can save and restore a run of *s on host,
+ * as macvm.c knows it (the bridge confirms with
+ * validateSaveRestoreSupportWithError:); else writes why into why, with what
+ * to do, and returns it.  One rule per fact of the host or device of the
+ * configuration that keeps a VM from saving. */
+static const char *save_blocker(const struct vm_spec *s, const struct host_info *host, const struct vm_config *c,
+                                char *why, size_t size)
+{
+    if (host->available && !host->can_save_restore) {
+        snprintf(why, size, "this Mac runs macOS %s, and saving a VM's state needs macOS 14 or later on the host",
+                 host->os_version);
+        return why;
+    }
+    if (s->usb_keyboard || s->usb_pointer) {
+        struct buf path = {0}, fix = {0};
+        buf_printf(&path, "%s/" BUNDLE_CONFIG, s->source_bundle);
+        if (access(path.data, F_OK) != 0) {
+            buf_puts(&fix, "plutil -create xml1 ");
+            shell_quote(&fix, path.data);
+            buf_puts(&fix, " && ");
+        }
+        buf_puts(&fix, "plutil -replace InstalledProductVersion -string 14.0 ");
+        shell_quote(&fix, path.data);
+        const char *device = s->usb_keyboard ? "keyboard" : "pointer";
+        if (c->installed_version[0])
+            snprintf(why, size, "macOS %s in the VM needs the USB %s, with which Virtualization cannot save a VM's "
+                     "state (it saves the Mac keyboard and trackpad, which macOS 14+ guests know); if the VM runs "
+                     "macOS 14 or later by now, record that: %s", c->installed_version, device, fix.data);
+        else
+            snprintf(why, size, "the VM's macOS version is unknown (no InstalledProductVersion in Config.plist), so "
+                     "it gets the USB %s as well, with which Virtualization cannot save a VM's state; if the VM runs "
+                     "macOS 14 or later, record that: %s", device, fix.data);
+        buf_free(&path);
+        buf_free(&fix);
+        return why;
+    }
+    return NULL;
+}
+
+/* Decides whether the run saves its state (on Quit, or at Ctrl-C with
+ * --save-on-stop) and when not, why: what keeps the configuration from saving
+ * (blocker, from save_blocker) first, then what the run is. */
+static void decide_save(struct vm_spec *s, const char *blocker)
+{
+    char mode[128];
+    snprintf(mode, sizeof mode, "a %s start is not saved: the next normal run would resume it",
+             start_mode_name(s->start_mode));
+    const char *why = blocker ? blocker
+                    : s->start_mode != START_NORMAL ? mode
+                    : s->ephemeral ? "a disposable run (--ephemeral) is removed when it stops: nothing to resume"
+                    : s->headless && !s->save_on_stop ? "a headless run has no Quit; --save-on-stop saves at Ctrl-C"
+                    : NULL;
+    s->save_possible = !why;
+    snprintf(s->save_why_not, sizeof s->save_why_not, "%s", why ? why : "");
+    s->save_on_quit = s->save_possible && !s->headless;
+}
+
 /* Resolves the one description of a run from the options (which passed
  * check_run_options), the bundle's configuration and the host, and validates
  * it.  Decides every value the bridge will use.  Returns 0, or EX_USAGE,
@@ -4826,6 +4907,7 @@ static int resolve_vm_spec(const struct run_options *o, const char *bundle, cons
     s->set_boot_args = o->boot_args != NULL;
     snprintf(s->boot_args, sizeof s->boot_args, "%s", o->boot_args ? o->boot_args : "");
     s->headless = o->headless;
+    decide_input_devices(s, host->available ? macos_major(host->os_version) : 0, macos_major(c->installed_version));
     s->audio = o->audio;
     s->ephemeral = o->ephemeral;
     s->capture_log = !o->no_log;
@@ -4844,14 +4926,23 @@ static int resolve_vm_spec(const struct run_options *o, const char *bundle, cons
         return fail(e, EX_UNAVAILABLE, "the bundle has a saved state (SaveFile.vzvmsave) that only macOS 14 or later "
                     "can restore, and this Mac runs %s; a fresh start would leave it stale against the disk: run it "
                     "on macOS 14+, or remove SaveFile.vzvmsave to discard it", host->os_version);
+    char why[512];
+    const char *blocker = save_blocker(s, host, c, why, sizeof why);
+    if (saved && blocker)
+        return fail(e, EX_CONFIG, "the bundle has a saved state (SaveFile.vzvmsave) that this run could not "
+                    "restore, so it is kept and the VM not started: %s; or remove SaveFile.vzvmsave to start fresh",
+                    blocker);
+    if (o->save_on_stop && blocker)
+        return fail(e, EX_CONFIG, "--save-on-stop: %s", blocker);
+    if (o->save_on_stop && s->start_mode != START_NORMAL)
+        return fail(e, EX_USAGE, "--save-on-stop saves only normal starts: the next normal run would resume a %s "
+                    "start", start_mode_name(s->start_mode));
     s->restore_saved_state = saved;
     if (saved && (rc = check_saved_state(bundle, s, e)))
         return rc;
     s->save_on_stop = o->save_on_stop;
-    /* Quit saves where the host can, as Apple's sample does; not a disposable run (nothing to keep),
-     * and not Recovery, DFU or iBoot, whose state a normal run must not resume. */
-    s->save_on_quit = !o->ephemeral && !o->headless && s->start_mode == START_NORMAL &&
-                      (!host->available || host->can_save_restore);
+    /* Quit saves where the run can, as Apple's sample does. */
+    decide_save(s, blocker);
 
     char name[256];
     path_base(name, sizeof name, bundle);
@@ -4898,7 +4989,23 @@ static void spec_json(struct json *j, const char *key, const struct vm_spec *s)
     json_close(j, '}');
     json_str(j, "boot_args", s->set_boot_args ? s->boot_args : NULL);
     json_bool(j, "headless", s->headless);
+    json_open(j, "keyboards", '[');
+    if (s->mac_keyboard)
+        json_str(j, NULL, "mac");
+    if (s->usb_keyboard)
+        json_str(j, NULL, "usb");
+    json_close(j, ']');
+    json_open(j, "pointing_devices", '[');
+    if (s->mac_trackpad)
+        json_str(j, NULL, "mac");
+    if (s->usb_pointer)
+        json_str(j, NULL, "usb");
+    json_close(j, ']');
     json_bool(j, "audio", s->audio);
+    json_open(j, "save", '{');
+    json_bool(j, "possible", s->save_possible);
+    json_str(j, "why_not", s->save_possible ? NULL : s->save_why_not);
+    json_close(j, '}');
     json_bool(j, "restore_saved_state", s->restore_saved_state);
     json_bool(j, "save_on_stop", s->save_on_stop);
     json_bool(j, "save_on_quit", s->save_on_quit);
@@ -4945,11 +5052,17 @@ static void spec_text(struct buf *b, const struct vm_spec *s, const struct vm_co
     else
         buf_puts(b, "NVRAM boot-args     left as they are\n");
     buf_printf(b, "window              %s\n", s->headless ? "none (headless)" : s->title);
+    buf_printf(b, "keyboards           %s%s%s\n", s->mac_keyboard ? "Mac" : "", s->mac_keyboard && s->usb_keyboard
+               ? ", " : "", s->usb_keyboard ? "USB" : "");
+    buf_printf(b, "pointing devices    %s%s%s\n", s->mac_trackpad ? "Mac trackpad" : "",
+               s->mac_trackpad && s->usb_pointer ? ", " : "", s->usb_pointer ? "USB pointer" : "");
     buf_printf(b, "audio               %s\n", s->audio ? "on" : "off");
     buf_printf(b, "saved state         %s\n", s->restore_saved_state ? "restore from SaveFile.vzvmsave" : "none");
-    buf_printf(b, "save on stop        %s\n", s->save_on_stop ? "yes" : "no");
-    buf_printf(b, "save on Quit        %s\n", s->save_on_quit ? "yes (macOS 14+: the window's Quit saves the state)"
-                                                             : "no");
+    if (s->save_possible)
+        buf_printf(b, "save                yes: %s\n", s->save_on_stop && s->save_on_quit ? "Quit and Ctrl-C save the state"
+                   : s->save_on_stop ? "Ctrl-C saves the state" : "the window's Quit saves the state");
+    else
+        buf_printf(b, "save                no: %s\n", s->save_why_not);
     buf_printf(b, "log capture         %s\n", !s->capture_log ? "off" : s->ephemeral
                ? "on (NAME.ephemeral-logs/<start time>/vz.ndjson, beside the bundle)" : "on (logs/<start time>/vz.ndjson)");
 }
@@ -6100,6 +6213,23 @@ static int parse_run_options(int argc, char **argv, struct run_options *o)
     return 0;
 }
 
+/* Fills the installed macOS's version from the restore image Apple's sample
+ * keeps in the bundle (RestoreImage.ipsw) when Config.plist does not say: the
+ * devices a run gets depend on it.  An image that cannot be read says nothing. */
+static void installed_version_from_image(const char *bundle, struct vm_config *c)
+{
+    char path[VM_PATH_MAX];
+    struct ipsw_info img;
+    struct error ignored = {0};
+    struct stat st;
+    if (c->installed_version[0] || !path_join(path, sizeof path, bundle, BUNDLE_RESTORE_IMAGE) ||
+        stat(path, &st) != 0 || !S_ISREG(st.st_mode))   /* never wait on a FIFO */
+        return;
+    if (ipsw_inspect(path, &img, &ignored) == 0 && img.product_version)
+        snprintf(c->installed_version, sizeof c->installed_version, "%s", img.product_version);
+    ipsw_free(&img);
+}
+
 /* Loads what a run needs from the bundle.  Returns 0 or an exit code with *e. */
 static int load_for_run(const char *bundle, struct vm_config *c, uint64_t *ecid, struct error *e)
 {
@@ -6129,6 +6259,7 @@ static int load_for_run(const char *bundle, struct vm_config *c, uint64_t *ecid,
     path_join(path, sizeof path, bundle, BUNDLE_MACHINE_IDENTIFIER);
     if ((rc = machine_identifier_read(path, ecid, e)))
         return fail_prefix(e, "MachineIdentifier");
+    installed_version_from_image(bundle, c);
     return 0;
 }
 
@@ -6258,6 +6389,8 @@ static int cmd_run(int argc, char **argv)
                     "the guest)"), report("run", &e);
     if (spec.debug_stub_all_interfaces)
         warn("the GDB stub listens on every network interface: anyone who reaches this Mac can control the guest");
+    if (!spec.save_possible && !spec.headless && !spec.ephemeral && spec.start_mode == START_NORMAL)
+        printf("macvm: this run cannot save its state, so Quit asks the guest to shut down: %s\n", spec.save_why_not);
     if (bundle_in_use(bundle))
         return fail(&e, EX_TEMPFAIL, "its VM runs already (AuxiliaryStorage is locked): stop it first"),
                report(bundle, &e);

@@ -61,6 +61,11 @@ static void record_spec(const char *call, const struct vm_spec *s, const char *r
     fprintf(f, "headless=%d\naudio=%d\nrestore_saved_state=%d\nsave_on_stop=%d\nsave_on_quit=%d\nephemeral=%d\n"
             "capture_log=%d\n", s->headless, s->audio, s->restore_saved_state, s->save_on_stop, s->save_on_quit,
             s->ephemeral, s->capture_log);
+    fprintf(f, "keyboards=%s%s%s\n", s->mac_keyboard ? "mac" : "", s->mac_keyboard && s->usb_keyboard ? "," : "",
+            s->usb_keyboard ? "usb" : "");
+    fprintf(f, "pointing_devices=%s%s%s\n", s->mac_trackpad ? "mac" : "", s->mac_trackpad && s->usb_pointer ? "," : "",
+            s->usb_pointer ? "usb" : "");
+    fprintf(f, "save_possible=%d\nsave_why_not=%s\n", s->save_possible, s->save_why_not);
     fprintf(f, "ecid=%llx\ntitle=%s\n", (unsigned long long)s->ecid, s->title);
     /* Whether the bundle the bridge got really holds the VM's files. */
     fprintf(f, "disk_exists=%d\n", access(s->disk_image, F_OK) == 0);

@@ -350,7 +350,7 @@ Test(run, below_what_the_installed_macos_needs, .init = vt_init, .fini = t_tmp_f
 
 Test(run, saved_state_and_start_modes, .init = vt_init, .fini = t_tmp_fini)
 {
-    char *b = vt_bundle(t_tmp, "Saved.bundle", "apple", 4 * VT_GIB);
+    char *b = vt_bundle(t_tmp, "Saved.bundle", "configured", 4 * VT_GIB);
     char *save = t_path_join(b, "SaveFile.vzvmsave");
     vt_fill(save, 0, 300 * VT_KIB, 9);
     char *before = vt_snapshot(b);
@@ -390,7 +390,7 @@ Test(run, saved_state_and_start_modes, .init = vt_init, .fini = t_tmp_fini)
 
 Test(run, save_on_stop_needs_macos_14, .init = vt_init, .fini = t_tmp_fini)
 {
-    char *b = vt_bundle(t_tmp, "VM.bundle", "apple", 4 * VT_GIB);
+    char *b = vt_bundle(t_tmp, "VM.bundle", "configured", 4 * VT_GIB);
     setenv("MACVM_FAKE_OS", "13.6", 1);
     struct proc_result r = run_fake("run", "--dry-run", "--json", "--save-on-stop", b, NULL);
     vt_expect_refusal(&r, EX_UNAVAILABLE, "13.6", "--save-on-stop on 13.6");
@@ -405,7 +405,7 @@ Test(run, save_on_stop_needs_macos_14, .init = vt_init, .fini = t_tmp_fini)
 
 Test(run, flags, .init = vt_init, .fini = t_tmp_fini)
 {
-    char *b = vt_bundle(t_tmp, "VM.bundle", "apple", 4 * VT_GIB);
+    char *b = vt_bundle(t_tmp, "VM.bundle", "configured", 4 * VT_GIB);
     struct proc_result r = run_fake("run", "--dry-run", "--json", b, NULL);
     const struct plist *j = vt_expect_json_ok(&r, "no flags");
     vt_json_bool(j, "headless", false, r.out);

@@ -643,6 +643,20 @@ static void vt_expect_spec_matches(const struct vt_spec *s, const struct plist *
                                   "capture_log"};
     for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
         cr_expect_str_eq(vt_spec_get(s, flags[i]), vt_b(dry, flags[i]), "%s; dry run: %s", flags[i], text);
+    static const char *devices[] = {"keyboards", "pointing_devices"};
+    for (size_t i = 0; i < 2; i++) {
+        const struct plist *list = vt_get(dry, devices[i]);
+        cr_assert(list && list->type == PLIST_ARRAY, "%s: an array in the dry run: %s", devices[i], text);
+        char joined[64] = "";
+        for (size_t k = 0; k < list->count; k++)
+            snprintf(joined + strlen(joined), sizeof joined - strlen(joined), "%s%s", k ? "," : "",
+                     list->items[k]->string);
+        cr_expect_str_eq(vt_spec_get(s, devices[i]), joined, "%s; dry run: %s", devices[i], text);
+    }
+    cr_expect_str_eq(vt_spec_get(s, "save_possible"), vt_b(dry, "save.possible"), "save.possible; dry run: %s", text);
+    const struct plist *why = vt_get(dry, "save.why_not");
+    cr_expect_str_eq(vt_spec_get(s, "save_why_not"), why && why->type == PLIST_STRING ? why->string : "",
+                     "save.why_not; dry run: %s", text);
     unsigned long long ecid_dry = strtoull(vt_s(dry, "ecid"), NULL, 16);
     unsigned long long ecid_bridge = strtoull(vt_spec_get(s, "ecid"), NULL, 16);
     cr_expect_eq(ecid_bridge, ecid_dry, "ecid: the bridge got %llx, the dry run showed %s", ecid_bridge,

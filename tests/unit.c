@@ -12,6 +12,7 @@
 #include "test_bundle.c"
 #include "test_clone.c"
 #include "test_run.c"
+#include "test_save.c"
 #include "test_install.c"
 #include "test_feedback.c"
 #include "test_doctor.c"

@@ -1,0 +1,240 @@
+/* test_save.c -- which keyboards and pointing devices a run gets, and whether
+ * it can save its state (issue 8, section 1), through --dry-run and the fake
+ * bridge.
+ *
+ * Contract under test:
+ *   - Devices follow the host's macOS and the guest's (Config.plist's
+ *     InstalledProductVersion, else the version of the bundle's
+ *     RestoreImage.ipsw, else unknown): the Mac keyboard for 14+ guests on
+ *     14+ hosts, the trackpad for 13+ on 13+; USB ones only where the guest
+ *     needs them; a guest of unknown version gets both kinds.
+ *   - A run can save (save.possible) only on a 14+ host, with no USB input
+ *     device, a normal start, not --ephemeral, and a window or --save-on-stop;
+ *     save.why_not names the cause (the host's version, the guest's version or
+ *     an unknown one with the plutil command that records it, the start mode,
+ *     --ephemeral, headless).  Audio does not keep a run from saving.
+ *   - --save-on-stop that cannot save is refused up front: 78 for the
+ *     guest's devices, 69 for the host, 64 for a start mode.
+ *   - A saved state this run's devices could not restore is kept and the run
+ *     refused before the bridge (78).
+ *   - A window run that cannot save says so in one line before it starts.
+ *   - The bridge gets exactly the devices and save decision the dry run showed.
+ */
+#include "test_vm_common.c"
+
+/* A bundle of Apple's sample (no Config.plist) whose Config.plist then says
+ * InstalledProductVersion = version, written by Python's plistlib (version
+ * NULL: none, so the guest's version is unknown).  Returns its path (free it). */
+static char *ts_bundle(const char *name, const char *version)
+{
+    char *b = vt_bundle(t_tmp, name, "apple", 4 * VT_GIB);
+    if (!version)
+        return b;
+    char *config = t_path_join(b, "Config.plist");
+    const char *argv[] = {"python3", "-c",
+                          "import plistlib, sys\n"
+                          "plistlib.dump({'InstalledProductVersion': sys.argv[2]}, open(sys.argv[1], 'wb'))\n",
+                          config, version, NULL};
+    struct proc_result r = run_argv(argv);
+    cr_assert_eq(r.status, 0, "plistlib: %s", r.err);
+    proc_result_free(&r);
+    free(config);
+    return b;
+}
+
+/* Dry run of bundle with opts (NULL-terminated) on a fake host running os. */
+static struct proc_result ts_dry(const char *os, const char *bundle, const char *const *opts)
+{
+    setenv("MACVM_FAKE_OS", os, 1);
+    const char *argv[T_MAX_ARGS];
+    int n = 0;
+    argv[n++] = t_env_or("MACVM_FAKE_BIN", "build/macvm-fake");
+    argv[n++] = "run";
+    argv[n++] = "--dry-run";
+    argv[n++] = "--json";
+    for (int i = 0; opts && opts[i]; i++)
+        argv[n++] = opts[i];
+    argv[n++] = bundle;
+    argv[n] = NULL;
+    return run_argv(argv);
+}
+
+struct ts_case {
+    const char *host, *guest;           /* guest NULL: unknown */
+    const char *opts[3];               /* NULL-terminated */
+    const char *keyboards[3], *pointers[3];
+    bool save;
+    const char *why[4];                 /* in save.why_not (NULL-terminated) */
+};
+
+static const struct ts_case ts_cases[] = {
+    {"14.5", "14.5", {NULL}, {"mac"}, {"mac"}, true, {NULL}},
+    {"26.0", "26.0", {NULL}, {"mac"}, {"mac"}, true, {NULL}},
+    {"14.5", "14.5", {"--audio"}, {"mac"}, {"mac"}, true, {NULL}},
+    {"14.5", "13.6", {NULL}, {"usb"}, {"mac"}, false,
+     {"macOS 13.6 in the VM", "USB keyboard", "plutil -replace InstalledProductVersion -string 14.0"}},
+    {"14.5", "12.6", {NULL}, {"usb"}, {"usb"}, false, {"macOS 12.6 in the VM", "USB keyboard"}},
+    {"14.5", NULL, {NULL}, {"mac", "usb"}, {"mac", "usb"}, false,
+     {"version is unknown", "plutil -create xml1", "InstalledProductVersion"}},
+    {"13.6", "14.5", {NULL}, {"usb"}, {"mac"}, false, {"this Mac runs macOS 13.6", "14 or later on the host"}},
+    {"12.6", "14.5", {NULL}, {"usb"}, {"usb"}, false, {"macOS 12.6"}},
+    {"14.5", "14.5", {"--headless"}, {"mac"}, {"mac"}, false, {"headless", "--save-on-stop"}},
+    {"14.5", "14.5", {"--headless", "--save-on-stop"}, {"mac"}, {"mac"}, true, {NULL}},
+    {"14.5", "14.5", {"--recovery"}, {"mac"}, {"mac"}, false, {"recovery start is not saved"}},
+    {"14.5", "14.5", {"--ephemeral"}, {"mac"}, {"mac"}, false, {"--ephemeral"}},
+};
+
+Test(save, devices_and_saving_by_host_guest_and_options, .init = vt_init, .fini = t_tmp_fini)
+{
+    for (size_t i = 0; i < sizeof ts_cases / sizeof *ts_cases; i++) {
+        const struct ts_case *c = &ts_cases[i];
+        char name[64];
+        snprintf(name, sizeof name, "VM%zu.bundle", i);
+        char *b = ts_bundle(name, c->guest);
+        struct proc_result r = ts_dry(c->host, b, c->opts);
+        char what[160];
+        snprintf(what, sizeof what, "host %s, guest %s, %s", c->host, c->guest ? c->guest : "unknown",
+                 c->opts[0] ? c->opts[0] : "no option");
+        const struct plist *j = vt_expect_json_ok(&r, what);
+        vt_json_strings(j, "keyboards", c->keyboards, r.out);
+        vt_json_strings(j, "pointing_devices", c->pointers, r.out);
+        vt_json_bool(j, "save.possible", c->save, r.out);
+        if (c->save) {
+            vt_json_null(j, "save.why_not", r.out);
+        } else {
+            const struct plist *why = vt_get(j, "save.why_not");
+            cr_assert(why && why->type == PLIST_STRING, "%s: save.why_not is a string: %s", what, r.out);
+            for (int k = 0; c->why[k]; k++)
+                cr_expect(strstr(why->string, c->why[k]), "%s: why_not should say \"%s\": %s", what, c->why[k],
+                          why->string);
+        }
+        vt_json_bool(j, "save_on_quit", c->save && !(c->opts[0] && !strcmp(c->opts[0], "--headless")), r.out);
+        proc_result_free(&r);
+        free(b);
+    }
+}
+
+/* The plutil command that save.why_not gives makes the run save, as a Mac's plutil would write it. */
+Test(save, recording_the_version_makes_the_run_save, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = ts_bundle("VM.bundle", "13.6");
+    struct proc_result r = ts_dry("14.5", b, NULL);
+    vt_json_bool(vt_expect_json_ok(&r, "13.6 guest"), "save.possible", false, r.out);
+    proc_result_free(&r);
+    free(b);
+    b = ts_bundle("VM2.bundle", "14.0");
+    r = ts_dry("14.5", b, NULL);
+    const struct plist *j = vt_expect_json_ok(&r, "after recording 14.0");
+    vt_json_bool(j, "save.possible", true, r.out);
+    static const char *const mac[] = {"mac", NULL};
+    vt_json_strings(j, "keyboards", mac, r.out);
+    proc_result_free(&r);
+    free(b);
+}
+
+/* A bundle of Apple's sample that kept its RestoreImage.ipsw: the guest is the image's macOS. */
+Test(save, restore_image_in_the_bundle_names_the_guest, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = ts_bundle("VM.bundle", NULL);
+    char *img = fixture("ipsw/macOS-13.0-vm-plain.ipsw"), *kept = t_path_join(b, "RestoreImage.ipsw");
+    vt_copy_file(img, kept);
+    struct proc_result r = ts_dry("14.5", b, NULL);
+    const struct plist *j = vt_expect_json_ok(&r, "RestoreImage.ipsw of 13.0");
+    static const char *const usb[] = {"usb", NULL}, *const mac[] = {"mac", NULL};
+    vt_json_strings(j, "keyboards", usb, r.out);
+    vt_json_strings(j, "pointing_devices", mac, r.out);
+    cr_expect(strstr(r.out, "macOS 13.0 in the VM"), "why_not names the image's version: %s", r.out);
+    proc_result_free(&r);
+
+    /* A FIFO where the image would be is not waited on: the version stays unknown. */
+    unlink(kept);
+    cr_assert_eq(mkfifo(kept, 0644), 0, "mkfifo: %s", strerror(errno));
+    r = ts_dry("14.5", b, NULL);
+    j = vt_expect_json_ok(&r, "a FIFO as RestoreImage.ipsw");
+    static const char *const both[] = {"mac", "usb", NULL};
+    vt_json_strings(j, "keyboards", both, r.out);
+    proc_result_free(&r);
+    free(kept);
+    free(img);
+    free(b);
+}
+
+Test(save, save_on_stop_that_cannot_save_is_refused, .init = vt_init, .fini = t_tmp_fini)
+{
+    static const char *const save[] = {"--save-on-stop", NULL};
+    char *old = ts_bundle("Old.bundle", "13.6"), *unknown = ts_bundle("Unknown.bundle", NULL);
+    struct proc_result r = ts_dry("14.5", old, save);
+    vt_expect_refusal(&r, EX_CONFIG, "--save-on-stop: macOS 13.6 in the VM", "13.6 guest");
+    proc_result_free(&r);
+    r = ts_dry("14.5", unknown, save);
+    vt_expect_refusal(&r, EX_CONFIG, "plutil -create xml1", "unknown guest");
+    proc_result_free(&r);
+    char *b = ts_bundle("New.bundle", "14.5");
+    static const char *const recovery[] = {"--save-on-stop", "--recovery", NULL};
+    r = ts_dry("14.5", b, recovery);
+    vt_expect_refusal(&r, EX_USAGE, "normal starts", "--save-on-stop --recovery");
+    proc_result_free(&r);
+    r = ts_dry("13.6", b, save);
+    vt_expect_refusal(&r, EX_UNAVAILABLE, "13.6", "host 13.6");
+    proc_result_free(&r);
+    free(b);
+    free(unknown);
+    free(old);
+}
+
+/* A saved state the run's devices could not restore is kept, and the VM not started. */
+Test(save, saved_state_the_devices_cannot_restore_is_kept, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = ts_bundle("VM.bundle", "13.6");
+    char *save = t_path_join(b, "SaveFile.vzvmsave");
+    vt_fill(save, 0, 64 * VT_KIB, 3);
+    char *before = vt_snapshot(b);
+    struct proc_result r = ts_dry("14.5", b, NULL);
+    vt_expect_refusal(&r, EX_CONFIG, "SaveFile.vzvmsave", "dry run");
+    cr_expect(strstr(r.err, "kept") && strstr(r.err, "USB keyboard"), "says it is kept and why: %s", r.err);
+    proc_result_free(&r);
+    char *spec = t_path_join(t_tmp, "spec.txt");
+    setenv("MACVM_FAKE_SPEC", spec, 1);
+    r = run_fake("run", "--no-log", b, NULL);
+    vt_expect_refusal(&r, EX_CONFIG, "SaveFile.vzvmsave", "the run");
+    cr_expect(!vt_exists(spec), "the bridge was not called");
+    proc_result_free(&r);
+    vt_expect_unchanged(b, before, "a refused restore");
+    free(spec);
+    free(save);
+    free(b);
+}
+
+Test(save, a_window_run_that_cannot_save_says_so_once, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = ts_bundle("VM.bundle", "13.6");
+    setenv("MACVM_FAKE_OS", "14.5", 1);
+    struct proc_result r = run_fake("run", "--no-log", b, NULL);
+    cr_expect_eq(r.status, 0, "exit %d; %s", r.status, r.err);
+    cr_expect_eq(tk_count(r.out, "cannot save its state"), 1, "one line up front: %s", r.out);
+    cr_expect(strstr(r.out, "Quit asks the guest to shut down") && strstr(r.out, "macOS 13.6"), "%s", r.out);
+    proc_result_free(&r);
+    char *ok = ts_bundle("New.bundle", "14.5");
+    r = run_fake("run", "--no-log", ok, NULL);
+    cr_expect(!strstr(r.out, "cannot save"), "a run that saves says nothing: %s", r.out);
+    proc_result_free(&r);
+    r = run_fake("run", "--no-log", "--headless", b, NULL);
+    cr_expect(!strstr(r.out, "cannot save"), "headless (no Quit) says nothing: %s", r.out);
+    proc_result_free(&r);
+    free(ok);
+    free(b);
+}
+
+Test(save, the_bridge_gets_the_devices_the_dry_run_showed, .init = vt_init, .fini = t_tmp_fini)
+{
+    const char *versions[] = {"14.5", "13.6", NULL};
+    for (int i = 0; i < 3; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "VM%d.bundle", i);
+        char *b = ts_bundle(name, versions[i]);
+        static const char *const opts[] = {"--no-log", NULL};
+        setenv("MACVM_FAKE_OS", "14.5", 1);
+        vt_bridge_gets_dry_run(b, opts);
+        free(b);
+    }
+}

@@ -151,7 +151,11 @@ struct run_outcome {
     bool guest_stopped;                   /* the guest shut itself down */
     bool saved_state;                     /* state was saved to save_file */
     bool restored_state;                  /* the run resumed from save_file */
+    bool restore_attempted;               /* the bridge tried save_file (and then removed it) */
+    bool restore_refused;                 /* Virtualization cannot restore into this configuration: save_file kept,
+                                             the VM not started (the reason is in error) */
     char restore_failure[512];            /* why a restore failed and it started fresh */
+    char save_failure[512];               /* why this run could not save as the spec said (macvm_save_failed) */
     unsigned debug_stub_port;             /* the port the stub really listens on */
     struct bridge_error error;            /* when bridge_run returns BRIDGE_FAILED */
 };
@@ -164,6 +168,41 @@ int bridge_run(const struct vm_spec *spec, struct run_outcome *outcome);
 /* Called by the bridge once the VM has started (the debug stub's real port
  * is known then), so macvm.c can tell the user how to attach. Defined in macvm.c. */
 void macvm_vm_started(const struct vm_spec *spec, unsigned debug_stub_port);
+
+/* What asks a run to end. */
+enum stop_event {
+    STOP_EVENT_QUIT,                      /* the window's Quit or close button, the Dock's Quit, logout */
+    STOP_EVENT_INTERRUPT,                 /* Ctrl-C (SIGTERM and SIGHUP arrive as one) */
+    STOP_EVENT_STOP_ITEM,                 /* the menu's Stop */
+    STOP_EVENT_FORCE_ITEM,                /* the menu's Force Stop */
+};
+
+/* What the bridge does about it. */
+enum stop_action {
+    STOP_ACTION_NONE,                     /* nothing more: the run is on its way to an end */
+    STOP_ACTION_SAVE,                     /* pause, save the state to save_file, stop */
+    STOP_ACTION_REQUEST,                  /* ask the guest to shut down */
+    STOP_ACTION_FORCE,                    /* stop the VM at once */
+};
+
+/* Returns what the bridge does at event; stopping: a stop or save was begun
+ * already.  Defined in macvm.c. */
+enum stop_action macvm_stop_action(const struct vm_spec *spec, const struct run_outcome *outcome,
+                                   enum stop_event event, bool stopping);
+
+/* Called by the bridge when the run cannot save as the spec said: at step
+ * "validation" (validateSaveRestoreSupportWithError: refuses the configuration,
+ * before the VM starts), "pause" or "save".  Tells the user in one line, keeps
+ * why in outcome->save_failure for run.json, and returns what to do instead
+ * (guest_running: whether the guest can still be asked to shut down).
+ * Defined in macvm.c. */
+enum stop_action macvm_save_failed(struct run_outcome *outcome, const char *step, const char *why,
+                                   bool guest_running);
+
+/* Returns how many interrupts (Ctrl-C, SIGTERM, SIGHUP) macvm.c's handler has
+ * seen, so the bridge counts each once whichever of its handlers sees it.
+ * Defined in macvm.c. */
+unsigned macvm_interrupts(void);
 
 /* Returns true when the user asked macvm to stop (Ctrl-C, SIGTERM, SIGHUP)
  * before the bridge took SIGINT over.  bridge_run asks right after it has,

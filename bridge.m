@@ -204,16 +204,19 @@ static void stop_main_loop(void)
              atStart:YES];
 }
 
-/* Calls on_interrupt on the main queue at each Ctrl-C; returns the block that
- * stops watching and gives SIGINT back its previous disposition.  A handler
- * macvm.c installed stays (the source sees the signal either way, and the
- * handler keeps one that comes before the source is registered: the
- * registration handler asks macvm_interrupted and passes it on); only the
- * default action, which would kill macvm, is replaced by ignoring. */
+/* Calls on_interrupt on the main queue once for each Ctrl-C; returns the
+ * block that stops watching and gives SIGINT back its previous disposition.
+ * A handler macvm.c installed stays and counts each interrupt
+ * (macvm_interrupts), also one that comes before the source is registered;
+ * the source's registration and event handlers both catch up with that
+ * count, so a Ctrl-C both of them see counts once.  Without macvm.c's
+ * handler, only the default action, which would kill macvm, is replaced by
+ * ignoring, and the source counts. */
 static dispatch_block_t watch_interrupts(dispatch_block_t on_interrupt)
 {
     struct sigaction previous;
     sigaction(SIGINT, NULL, &previous);
+    bool counted = previous.sa_handler != SIG_DFL && previous.sa_handler != SIG_IGN;
     if (previous.sa_handler == SIG_DFL) {
         struct sigaction ignore = previous;
         ignore.sa_handler = SIG_IGN;
@@ -221,11 +224,20 @@ static dispatch_block_t watch_interrupts(dispatch_block_t on_interrupt)
     }
     dispatch_source_t source = dispatch_source_create(DISPATCH_SOURCE_TYPE_SIGNAL, SIGINT, 0,
                                                       dispatch_get_main_queue());
-    dispatch_source_set_event_handler(source, on_interrupt);
-    dispatch_source_set_registration_handler(source, ^{
-        if (macvm_interrupted())
+    /* Interrupts before this watch are the caller's (macvm_interrupted). */
+    __block unsigned long handled = counted ? macvm_interrupts() : 0, seen = 0;
+    dispatch_block_t catch_up = ^{
+        unsigned long total = counted ? macvm_interrupts() : seen;
+        while (handled < total) {
+            handled++;
             on_interrupt();
+        }
+    };
+    dispatch_source_set_event_handler(source, ^{
+        seen += dispatch_source_get_data(source);
+        catch_up();
     });
+    dispatch_source_set_registration_handler(source, catch_up);
     dispatch_resume(source);
     return ^{
         dispatch_source_cancel(source);
@@ -723,7 +735,9 @@ static vm_start_fn _Nullable starter_for(enum vm_start_mode mode, NSError **erro
 
 /* ---- running --------------------------------------------------------------------------------------------- */
 
-/* One run of a VM, from start (or restore) until it has stopped. */
+/* One run of a VM, from start (or restore) until it has stopped.  What to do
+ * at Quit, Ctrl-C and the menu's items is macvm.c's (macvm_stop_action); the
+ * run carries it out. */
 @interface MacvmRun : NSObject <VZVirtualMachineDelegate, NSWindowDelegate, NSApplicationDelegate>
 @property(readonly) bool finished;
 @property(readonly) int status;
@@ -743,8 +757,8 @@ static vm_start_fn _Nullable starter_for(enum vm_start_mode mode, NSError **erro
     /* How far the run is toward its end.  Each step is taken once, and a step
      * the VM cannot take yet (it is still starting, pausing or saving) is kept
      * and taken when it can: the run never ends while the VM still runs. */
-    enum { RUNNING, STOP_REQUESTED, SAVING, FORCING } _phase;
-    bool _started, _request_pending, _force_pending;
+    enum { RUNNING, STOPPING, SAVING, FORCING } _phase;
+    bool _started, _request_pending, _save_pending, _force_pending;
 }
 
 - (instancetype)initWithSpec:(const struct vm_spec *)spec outcome:(struct run_outcome *)outcome
@@ -766,7 +780,7 @@ static vm_start_fn _Nullable starter_for(enum vm_start_mode mode, NSError **erro
     if (!_spec->headless)
         [self openWindow];
     if (_spec->restore_saved_state)
-        [self restoreOrStart];
+        [self restore];
     else
         [self startFresh];
 }
@@ -777,8 +791,8 @@ static vm_start_fn _Nullable starter_for(enum vm_start_mode mode, NSError **erro
     [NSApplication sharedApplication];
     [NSApp setActivationPolicy:NSApplicationActivationPolicyRegular];
     NSMenu *menu = [[NSMenu alloc] initWithTitle:@"macvm"];
-    [menu addItemWithTitle:@"Stop" action:@selector(requestStop:) keyEquivalent:@""].target = self;
-    [menu addItemWithTitle:@"Force Stop" action:@selector(forceStop:) keyEquivalent:@""].target = self;
+    [menu addItemWithTitle:@"Stop" action:@selector(stopItem:) keyEquivalent:@""].target = self;
+    [menu addItemWithTitle:@"Force Stop" action:@selector(forceStopItem:) keyEquivalent:@""].target = self;
     [menu addItem:NSMenuItem.separatorItem];
     [menu addItemWithTitle:@"Quit" action:@selector(quit:) keyEquivalent:@"q"].target = self;
     NSMenuItem *app_item = [[NSMenuItem alloc] init];
@@ -815,26 +829,24 @@ static vm_start_fn _Nullable starter_for(enum vm_start_mode mode, NSError **erro
     });
 }
 
-/* Restores the saved state and resumes, or starts fresh when that fails.  The
- * save file goes either way, as in Apple's sample: once the guest runs, the
- * disk no longer matches it. */
-- (void)restoreOrStart
+/* Restores the saved state and resumes, or starts fresh when the restore
+ * fails.  bridge_run has made sure Virtualization accepts this configuration
+ * for it; the save file goes only once it was tried, as in Apple's sample:
+ * once the guest runs, the disk no longer matches it. */
+- (void)restore
 {
-    NSError *error = macvm_error(BRIDGE_UNAVAILABLE, @"restoring a saved state needs macOS 14");
     if (@available(macOS 14, *)) {
-        if ([_config validateSaveRestoreSupportWithError:&error]) {
-            [_vm restoreMachineStateFromURL:file_url(_spec->save_file) completionHandler:^(NSError *failure) {
-                [self discardSaveFile];
-                if (failure)
-                    [self startFreshAfterRestoreFailure:failure];
-                else
-                    [self resumeRestored];
-            }];
-            return;
-        }
+        _outcome->restore_attempted = true;
+        [_vm restoreMachineStateFromURL:file_url(_spec->save_file) completionHandler:^(NSError *failure) {
+            [self discardSaveFile];
+            if (failure)
+                [self startFreshAfterRestoreFailure:failure];
+            else
+                [self resumeRestored];
+        }];
+        return;
     }
-    [self discardSaveFile];
-    [self startFreshAfterRestoreFailure:error];
+    [self fail:macvm_error(BRIDGE_UNAVAILABLE, @"restoring a saved state needs macOS 14")];
 }
 
 - (void)resumeRestored
@@ -868,9 +880,11 @@ static vm_start_fn _Nullable starter_for(enum vm_start_mode mode, NSError **erro
     _started = true;
     macvm_vm_started(_spec, port);
     if (_force_pending)
-        [self forceStop:nil];
+        [self forceStop];
+    else if (_save_pending)
+        [self saveAndStop];
     else if (_request_pending)
-        [self requestStop:nil];
+        [self requestStop];
 }
 
 /* Returns the port the running GDB stub listens on where this macOS exposes it
@@ -883,24 +897,71 @@ static vm_start_fn _Nullable starter_for(enum vm_start_mode mode, NSError **erro
     return _spec->debug_stub_port;
 }
 
-/* Ctrl-C: the first asks the guest to shut down (or saves, with
- * save_on_stop); the next forces the stop. */
+/* ---- how the run ends: macvm.c decides, the run carries it out ---- */
+
+- (void)handle:(enum stop_event)event
+{
+    [self perform:macvm_stop_action(_spec, _outcome, event, _phase != RUNNING)];
+}
+
+- (void)perform:(enum stop_action)action
+{
+    switch (action) {
+    case STOP_ACTION_NONE:
+        break;
+    case STOP_ACTION_SAVE:
+        [self saveAndStop];
+        break;
+    case STOP_ACTION_REQUEST:
+        [self requestStop];
+        break;
+    case STOP_ACTION_FORCE:
+        [self forceStop];
+        break;
+    }
+}
+
 - (void)interrupt
 {
-    if (_phase != RUNNING) {
-        [self forceStop:nil];
-        return;
-    }
-    _phase = STOP_REQUESTED;
-    if (!(_spec->save_on_stop && [self saveAndStop]))
-        [self requestStop:nil];
+    [self handle:STOP_EVENT_INTERRUPT];
+}
+
+- (void)stopItem:(id)sender
+{
+    [self handle:STOP_EVENT_STOP_ITEM];
+}
+
+- (void)forceStopItem:(id)sender
+{
+    [self handle:STOP_EVENT_FORCE_ITEM];
+}
+
+- (void)quit:(id)sender
+{
+    [self handle:STOP_EVENT_QUIT];
+}
+
+- (BOOL)windowShouldClose:(NSWindow *)window
+{
+    [self handle:STOP_EVENT_QUIT];
+    return NO; /* it closes once the VM has stopped */
+}
+
+/* The Dock's Quit, logout and shutdown: end the run through Quit, so macvm
+ * still records it; AppKit must not exit the process under the VM. */
+- (NSApplicationTerminateReply)applicationShouldTerminate:(NSApplication *)sender
+{
+    [self handle:STOP_EVENT_QUIT];
+    return NSTerminateCancel;
 }
 
 /* Asks the guest to shut down; kept for later while the VM cannot take the
  * request (still starting or restoring).  A guest that ignores it needs no
  * report: Force Stop remains. */
-- (void)requestStop:(id)sender
+- (void)requestStop
 {
+    if (_phase == RUNNING)
+        _phase = STOPPING;
     if (!_started || !_vm.canRequestStop) {
         _request_pending = true;
         return;
@@ -911,7 +972,7 @@ static vm_start_fn _Nullable starter_for(enum vm_start_mode mode, NSError **erro
 
 /* Stops the VM at once; once only, and kept for later while the VM cannot
  * stop (starting, pausing or saving). */
-- (void)forceStop:(id)sender
+- (void)forceStop
 {
     if (_phase == FORCING)
         return;
@@ -927,72 +988,53 @@ static vm_start_fn _Nullable starter_for(enum vm_start_mode mode, NSError **erro
     }];
 }
 
-/* Quit and the window's close button: save (save_on_quit or save_on_stop)
- * and stop, or stop at once. */
-- (void)quit:(id)sender
+/* Pauses, saves the state to the save file and stops; kept for later while
+ * the VM is still starting.  A failed pause or save goes to macvm.c, which
+ * says so and decides what comes instead: the guest's state is never thrown
+ * away for a failed save. */
+- (void)saveAndStop
 {
-    if (_phase == RUNNING && (_spec->save_on_stop || _spec->save_on_quit) && [self saveAndStop])
+    _phase = SAVING;
+    if (!_started) {
+        _save_pending = true;
         return;
-    [self forceStop:sender];
-}
-
-- (BOOL)windowShouldClose:(NSWindow *)window
-{
-    [self quit:window];
-    return NO; /* it closes once the VM has stopped */
-}
-
-/* The Dock's Quit, logout and shutdown: end the run through quit, so macvm
- * still records it; AppKit must not exit the process under the VM. */
-- (NSApplicationTerminateReply)applicationShouldTerminate:(NSApplication *)sender
-{
-    [self quit:sender];
-    return NSTerminateCancel;
-}
-
-/* Pauses, saves the state to the save file and stops, where the host can
- * (macOS 14+) and the VM is running with a configuration that supports it.
- * A failed pause or save is reported and the guest asked to shut down: its
- * state is not thrown away for a failed save.  Returns whether it began. */
-- (BOOL)saveAndStop
-{
+    }
+    _save_pending = false;
     if (@available(macOS 14, *)) {
-        NSError *unsupported = nil;
-        if (_vm.state != VZVirtualMachineStateRunning || ![_config validateSaveRestoreSupportWithError:&unsupported])
-            return NO;
-        _phase = SAVING;
+        if (_vm.state != VZVirtualMachineStateRunning) {
+            [self saveFailedAt:"pause" because:@"the VM was not running"];
+            return;
+        }
         [_vm pauseWithCompletionHandler:^(NSError *pause_error) {
             if (pause_error) {
-                [self note:pause_error];
-                [self stopAfterFailedSave];
+                [self saveFailedAt:"pause" because:describe(pause_error)];
                 return;
             }
             [self->_vm saveMachineStateToURL:file_url(self->_spec->save_file) completionHandler:^(NSError *error) {
                 if (!error) {
                     self->_outcome->saved_state = true;
-                    [self forceStop:nil];
+                    [self forceStop];
                     return;
                 }
-                [self note:error];
                 [self->_vm resumeWithCompletionHandler:^(NSError *resume_error) {
+                    NSString *why = describe(error);
                     if (resume_error)
-                        [self note:resume_error];
-                    [self stopAfterFailedSave];
+                        why = [NSString stringWithFormat:@"%@; resuming failed too: %@", why, describe(resume_error)];
+                    [self saveFailedAt:"save" because:why];
                 }];
             }];
         }];
-        return YES;
+        return;
     }
-    return NO;
+    [self saveFailedAt:"save" because:@"saving needs macOS 14"];
 }
 
-- (void)stopAfterFailedSave
+- (void)saveFailedAt:(const char *)step because:(nullable NSString *)why
 {
-    _phase = STOP_REQUESTED;
-    if (_force_pending || _vm.state != VZVirtualMachineStateRunning)
-        [self forceStop:nil];
-    else
-        [self requestStop:nil];
+    _phase = STOPPING;
+    bool running = _vm.state == VZVirtualMachineStateRunning;
+    enum stop_action next = macvm_save_failed(_outcome, step, why.UTF8String ?: "", running);
+    [self perform:_force_pending ? STOP_ACTION_FORCE : next];
 }
 
 - (void)guestDidStopVirtualMachine:(VZVirtualMachine *)vm
@@ -1038,6 +1080,14 @@ static VZVirtualMachineConfiguration *_Nullable run_configuration(const struct v
     return config;
 }
 
+/* Returns whether Virtualization can save and restore a VM of config; else NO with *error. */
+static BOOL save_supported(VZVirtualMachineConfiguration *config, NSError **error)
+{
+    if (@available(macOS 14, *))
+        return [config validateSaveRestoreSupportWithError:error];
+    return lacks(@"saving a VM's state", error);
+}
+
 int bridge_run(const struct vm_spec *spec, struct run_outcome *outcome)
 {
     memset(outcome, 0, sizeof *outcome);
@@ -1047,6 +1097,16 @@ int bridge_run(const struct vm_spec *spec, struct run_outcome *outcome)
         vm_start_fn start = config ? starter_for(spec->start_mode, &error) : nil;
         if (!start)
             return report(&outcome->error, error);
+        /* What macvm.c predicted, Virtualization confirms: a saved state it would not take is kept, and the VM
+         * not started; a run it would not save says so now, and Quit asks the guest to shut down instead. */
+        NSError *unsavable = nil;
+        if ((spec->restore_saved_state || spec->save_possible) && !save_supported(config, &unsavable)) {
+            if (spec->restore_saved_state) {
+                outcome->restore_refused = true;
+                return report(&outcome->error, unsavable);
+            }
+            macvm_save_failed(outcome, "validation", describe(unsavable).UTF8String ?: "", true);
+        }
         MacvmRun *run = [[MacvmRun alloc] initWithSpec:spec outcome:outcome configuration:config starter:start];
         dispatch_block_t unwatch = watch_interrupts(^{ [run interrupt]; });
         if (macvm_interrupted()) {   /* Ctrl-C came before the bridge could take it */

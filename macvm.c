@@ -730,19 +730,26 @@ static bool on_macos(void)
  * not begun (a VM start).  While a VM runs they become SIGINT, which the
  * bridge turns into a request that the guest stop; so a run always ends with
  * its record written and its disposable clone removed. */
-static volatile sig_atomic_t interrupted, vm_running;
+static volatile sig_atomic_t interrupted, vm_running, interrupts;
 
 static void on_interrupt(int sig)
 {
     interrupted = 1;
     if (vm_running && sig != SIGINT)
-        kill(getpid(), SIGINT);
+        kill(getpid(), SIGINT);   /* counted when it arrives as SIGINT */
+    else
+        interrupts++;
 }
 
 /* The bridge asks this once it has SIGINT in hand (bridge.h). */
 bool macvm_interrupted(void)
 {
     return interrupted;
+}
+
+unsigned macvm_interrupts(void)
+{
+    return (unsigned)interrupts;
 }
 
 /* Installs on_interrupt for the rest of the command. */
@@ -5133,7 +5140,10 @@ static int run_record_write(const struct run_record *r, const struct vm_spec *s,
     }
     json_str(&j, "advice", r->advice);
     json_bool(&j, "restored_state", r->outcome.restored_state);
+    json_bool(&j, "restore_attempted", r->outcome.restore_attempted);
+    json_bool(&j, "restore_refused", r->outcome.restore_refused);
     json_str(&j, "restore_failure", r->outcome.restore_failure[0] ? r->outcome.restore_failure : NULL);
+    json_str(&j, "save_failure", r->outcome.save_failure[0] ? r->outcome.save_failure : NULL);
     if (s->debug_stub)
         json_uint(&j, "debug_stub_port", r->outcome.debug_stub_port);
     json_close(&j, '}');
@@ -6150,6 +6160,52 @@ void macvm_vm_started(const struct vm_spec *spec, unsigned debug_stub_port)
     fflush(stdout);
 }
 
+/* What ends a run (bridge.h): the bridge asks at each Quit, Ctrl-C or menu
+ * item.  Quit and the window's close button save where the spec says the run
+ * can, else ask the guest to shut down: never a silent hard stop.  The first
+ * Ctrl-C saves with --save-on-stop, else asks the guest; the second forces.
+ * Force Stop forces.  A run whose save failed does not try again. */
+enum stop_action macvm_stop_action(const struct vm_spec *spec, const struct run_outcome *outcome,
+                                   enum stop_event event, bool stopping)
+{
+    bool can_save = !outcome->save_failure[0];
+    switch (event) {
+    case STOP_EVENT_FORCE_ITEM:
+        return STOP_ACTION_FORCE;
+    case STOP_EVENT_STOP_ITEM:
+        return STOP_ACTION_REQUEST;
+    case STOP_EVENT_INTERRUPT:
+        if (stopping)
+            return STOP_ACTION_FORCE;
+        return spec->save_on_stop && can_save ? STOP_ACTION_SAVE : STOP_ACTION_REQUEST;
+    case STOP_EVENT_QUIT:
+        if (stopping)
+            return STOP_ACTION_NONE;   /* on its way; Force Stop stays in the menu */
+        return (spec->save_on_quit || spec->save_on_stop) && can_save ? STOP_ACTION_SAVE : STOP_ACTION_REQUEST;
+    }
+    return STOP_ACTION_REQUEST;
+}
+
+/* A save that the spec allowed but Virtualization refused or that failed
+ * (bridge.h): said at once, kept for run.json, and the guest asked to shut
+ * down; only a guest that cannot be asked any more (paused, its resume
+ * failed) is stopped. */
+enum stop_action macvm_save_failed(struct run_outcome *outcome, const char *step, const char *why,
+                                   bool guest_running)
+{
+    if (!outcome->save_failure[0])
+        snprintf(outcome->save_failure, sizeof outcome->save_failure, "%s: %s", step, why);
+    if (strcmp(step, "validation") == 0) {
+        fprintf(stderr, "macvm: Virtualization says this configuration cannot be saved (%s), so Quit asks the guest "
+                "to shut down; 'macvm doctor --probe BUNDLE' shows it\n", why);
+    } else {
+        fprintf(stderr, "macvm: the state was not saved (%s failed: %s); %s\n", step, why,
+                guest_running ? "the guest is asked to shut down instead" : "the VM, paused, is stopped");
+    }
+    fflush(stderr);
+    return guest_running ? STOP_ACTION_REQUEST : STOP_ACTION_FORCE;
+}
+
 /* Parses run's options into *o.  Returns 0, or EX_USAGE after saying why. */
 static int parse_run_options(int argc, char **argv, struct run_options *o)
 {
@@ -6308,6 +6364,12 @@ static int run_vm(struct vm_spec *spec, const struct host_info *host, const stru
         warn("cannot write run.json: %s", e.text);
     if (have_dir)
         fprintf(stderr, "macvm: this run's log: %s\n", r.dir);
+    if (r.outcome.restore_refused) {
+        fprintf(stderr, "macvm: %s: the saved state is kept and the VM was not started: Virtualization cannot "
+                "restore it into this configuration (%s); run it with the configuration that saved it, or remove "
+                "SaveFile.vzvmsave to start fresh\n", spec->source_bundle, r.outcome.error.message);
+        return EX_CONFIG;
+    }
     if (r.status == BRIDGE_OK && (r.outcome.guest_stopped || r.outcome.saved_state))
         return 0;
     if (r.status == BRIDGE_OK) {

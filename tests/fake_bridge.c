@@ -17,6 +17,14 @@
  *   MACVM_FAKE_FIXTURES=DIR       where HardwareModel and MachineIdentifier come from
  *                                 (default tests/fixtures/plist)
  *   MACVM_FAKE_IPSW=FILE          what bridge_download "downloads"
+ *   MACVM_FAKE_EVENTS=quit,ctrl-c what the user does while the VM runs (quit, ctrl-c, stop,
+ *                                 force), each answered as macvm_stop_action says; then
+ *                                 MACVM_FAKE_OUTCOME does not apply
+ *   MACVM_FAKE_SAVE=...           ok (default), validation (Virtualization refuses to save this
+ *                                 configuration), pause or save (that step fails); a USB
+ *                                 keyboard or pointer always fails validation
+ *   MACVM_FAKE_GUEST=ignores      the guest ignores requests to shut down
+ *   MACVM_FAKE_RESTORE=fail       restoring the saved state fails (it is used up all the same)
  *   MACVM_FAKE_MISSING=A,B        classes ("Class", with all their methods) and methods
  *                                 ("Class selector:") this macOS lacks (bridge_has);
  *                                 everything else is present
@@ -223,12 +231,92 @@ static int run_until_interrupted(int seconds)
     return fake_interrupted;
 }
 
+/* Whether the fake's Virtualization would save and restore this configuration:
+ * not with a USB keyboard or pointer (as tart's users found), nor when
+ * MACVM_FAKE_SAVE=validation.  Fills *err when not. */
+static bool fake_save_supported(const struct vm_spec *spec, struct bridge_error *err)
+{
+    if (spec->usb_keyboard || spec->usb_pointer)
+        set_error(err, "VZErrorDomain", 2, "Unsupported keyboard device in configuration.");
+    else if (strcmp(env("MACVM_FAKE_SAVE", "ok"), "validation") == 0)
+        set_error(err, "VZErrorDomain", 2, "Unsupported device in configuration.");
+    else
+        return true;
+    return false;
+}
+
+/* Plays $MACVM_FAKE_EVENTS (quit, ctrl-c, stop, force; comma-separated) as the
+ * real bridge would, doing what macvm_stop_action says: a save writes
+ * save_file unless MACVM_FAKE_SAVE=pause or save makes that step fail; the
+ * guest shuts down when asked unless MACVM_FAKE_GUEST=ignores.  A run whose
+ * events end nothing ends when the guest shuts itself down. */
+static int fake_events(const struct vm_spec *spec, struct run_outcome *o)
+{
+    static const struct { const char *name; enum stop_event event; } names[] = {
+        {"quit", STOP_EVENT_QUIT}, {"ctrl-c", STOP_EVENT_INTERRUPT}, {"stop", STOP_EVENT_STOP_ITEM},
+        {"force", STOP_EVENT_FORCE_ITEM},
+    };
+    const char *save = env("MACVM_FAKE_SAVE", "ok");
+    bool ignores = strcmp(env("MACVM_FAKE_GUEST", "stops"), "ignores") == 0, stopping = false;
+    for (const char *p = env("MACVM_FAKE_EVENTS", ""); *p;) {
+        size_t len = strcspn(p, ",");
+        enum stop_action action = STOP_ACTION_NONE;
+        for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+            if (strlen(names[i].name) == len && strncmp(p, names[i].name, len) == 0)
+                action = macvm_stop_action(spec, o, names[i].event, stopping);
+        p += len + (p[len] == ',');
+        if (action == STOP_ACTION_SAVE) {
+            stopping = true;
+            if (strcmp(save, "pause") == 0 || strcmp(save, "save") == 0) {
+                action = macvm_save_failed(o, save, strcmp(save, "pause") == 0 ? "The operation couldn't be completed."
+                                                   : "Failed to save the virtual machine state.", true);
+            } else {
+                FILE *f = fopen(spec->save_file, "w");
+                if (f) {
+                    fputs("fake saved state\n", f);
+                    fclose(f);
+                }
+                o->saved_state = true;
+                return BRIDGE_OK;
+            }
+        }
+        if (action == STOP_ACTION_REQUEST) {
+            stopping = true;
+            if (!ignores) {
+                o->guest_stopped = true;
+                return BRIDGE_OK;
+            }
+        }
+        if (action == STOP_ACTION_FORCE)
+            return BRIDGE_OK;   /* stopped by force */
+    }
+    o->guest_stopped = true;
+    return BRIDGE_OK;
+}
+
 int bridge_run(const struct vm_spec *spec, struct run_outcome *outcome)
 {
     memset(outcome, 0, sizeof *outcome);
     if (macvm_interrupted())
         return BRIDGE_INTERRUPTED;
     record_spec("run", spec, NULL);
+    struct bridge_error unsavable;
+    if ((spec->restore_saved_state || spec->save_possible) && !fake_save_supported(spec, &unsavable)) {
+        if (spec->restore_saved_state) {   /* the save file is kept, the VM not started */
+            outcome->restore_refused = true;
+            outcome->error = unsavable;
+            return BRIDGE_FAILED;
+        }
+        macvm_save_failed(outcome, "validation", unsavable.message, true);
+    }
+    if (spec->restore_saved_state) {
+        outcome->restore_attempted = true;
+        if (strcmp(env("MACVM_FAKE_RESTORE", "ok"), "fail") == 0)
+            snprintf(outcome->restore_failure, sizeof outcome->restore_failure, "Failed to restore (VZErrorDomain 12)");
+        else
+            outcome->restored_state = true;
+        unlink(spec->save_file);   /* as Apple's sample: a restore that was tried uses the state up */
+    }
     outcome->debug_stub_port = spec->debug_stub_port ? spec->debug_stub_port : 49152;
     macvm_vm_started(spec, outcome->debug_stub_port);
     if (strcmp(env("MACVM_FAKE_WRITE_DISK", "0"), "1") == 0) {
@@ -240,10 +328,8 @@ int bridge_run(const struct vm_spec *spec, struct run_outcome *outcome)
     }
     if (run_until_interrupted(atoi(env("MACVM_FAKE_RUN_SECONDS", "0"))))
         return BRIDGE_INTERRUPTED;
-    if (spec->restore_saved_state) {
-        outcome->restored_state = true;
-        unlink(spec->save_file);   /* as Apple's sample: a restored state is used up */
-    }
+    if (*env("MACVM_FAKE_EVENTS", ""))
+        return fake_events(spec, outcome);
     const char *how = env("MACVM_FAKE_OUTCOME", "guest-stopped");
     if (strcmp(how, "guest-stopped") == 0) {
         outcome->guest_stopped = true;

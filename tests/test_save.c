@@ -238,3 +238,181 @@ Test(save, the_bridge_gets_the_devices_the_dry_run_showed, .init = vt_init, .fin
         free(b);
     }
 }
+
+/* ---------------------------- how runs end ---------------------------- */
+
+/* macvm_stop_action: what the bridge does at each event, as a table. */
+Test(save, stop_actions)
+{
+    static const struct {
+        bool quit_saves, stop_saves, failed;
+        enum stop_event event;
+        bool stopping;
+        enum stop_action want;
+    } cases[] = {
+        {true, false, false, STOP_EVENT_QUIT, false, STOP_ACTION_SAVE},
+        {false, false, false, STOP_EVENT_QUIT, false, STOP_ACTION_REQUEST},   /* never a silent hard stop */
+        {true, false, true, STOP_EVENT_QUIT, false, STOP_ACTION_REQUEST},     /* a save that failed is not retried */
+        {true, false, false, STOP_EVENT_QUIT, true, STOP_ACTION_NONE},        /* Quit again: already on its way */
+        {false, true, false, STOP_EVENT_QUIT, false, STOP_ACTION_SAVE},
+        {false, false, false, STOP_EVENT_INTERRUPT, false, STOP_ACTION_REQUEST},
+        {false, true, false, STOP_EVENT_INTERRUPT, false, STOP_ACTION_SAVE},
+        {true, false, false, STOP_EVENT_INTERRUPT, false, STOP_ACTION_REQUEST}, /* Ctrl-C saves only with --save-on-stop */
+        {false, true, true, STOP_EVENT_INTERRUPT, false, STOP_ACTION_REQUEST},
+        {false, false, false, STOP_EVENT_INTERRUPT, true, STOP_ACTION_FORCE},  /* the second Ctrl-C */
+        {true, true, false, STOP_EVENT_STOP_ITEM, false, STOP_ACTION_REQUEST},
+        {true, true, false, STOP_EVENT_FORCE_ITEM, false, STOP_ACTION_FORCE},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct vm_spec s = {.save_on_quit = cases[i].quit_saves, .save_on_stop = cases[i].stop_saves};
+        struct run_outcome o = {0};
+        if (cases[i].failed)
+            snprintf(o.save_failure, sizeof o.save_failure, "pause: failed");
+        cr_expect_eq(macvm_stop_action(&s, &o, cases[i].event, cases[i].stopping), cases[i].want, "case %zu", i);
+    }
+}
+
+/* Runs the fake on bundle (no log) with the events; returns the result. */
+static struct proc_result ts_run(const char *bundle, const char *events, const char *opt)
+{
+    setenv("MACVM_FAKE_EVENTS", events, 1);
+    return opt ? run_fake("run", "--no-log", opt, bundle, NULL) : run_fake("run", "--no-log", bundle, NULL);
+}
+
+/* The value of expr (Python, d = run.json) for the bundle's newest run (free it). */
+static char *ts_record(const char *bundle, const char *expr)
+{
+    char *run = tk_newest_run(bundle), *json = t_path_join(run, "run.json");
+    char *v = tk_py(json, false, expr);
+    free(json);
+    free(run);
+    return v;
+}
+
+#define ts_expect_record(bundle, expr, want)                                                                    \
+    do {                                                                                                        \
+        char *got_ = ts_record((bundle), (expr));                                                               \
+        cr_expect_str_eq(got_, (want), "run.json: %s", (expr));                                                 \
+        free(got_);                                                                                             \
+    } while (0)
+
+Test(save, quit_saves_where_the_run_can, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = ts_bundle("VM.bundle", "14.5"), *save = t_path_join(b, "SaveFile.vzvmsave");
+    setenv("MACVM_FAKE_OS", "14.5", 1);
+    struct proc_result r = ts_run(b, "quit", NULL);
+    cr_expect_eq(r.status, 0, "exit %d; %s", r.status, r.err);
+    cr_expect(vt_exists(save), "Quit saved the state");
+    ts_expect_record(b, "d['outcome']['result']", "saved");
+    ts_expect_record(b, "str(d['outcome']['save_failure'])", "None");
+    proc_result_free(&r);
+    free(save);
+    free(b);
+}
+
+Test(save, quit_asks_the_guest_when_the_run_cannot_save, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = ts_bundle("VM.bundle", "13.6"), *save = t_path_join(b, "SaveFile.vzvmsave");
+    setenv("MACVM_FAKE_OS", "14.5", 1);
+    struct proc_result r = ts_run(b, "quit", NULL);
+    cr_expect_eq(r.status, 0, "exit %d; %s", r.status, r.err);
+    cr_expect(!vt_exists(save), "nothing saved");
+    ts_expect_record(b, "d['outcome']['result']", "guest-stopped");
+    proc_result_free(&r);
+    /* Quit again while the guest takes its time: still no hard stop; Force Stop is one. */
+    setenv("MACVM_FAKE_GUEST", "ignores", 1);
+    r = ts_run(b, "quit,quit", NULL);
+    ts_expect_record(b, "d['outcome']['result']", "guest-stopped");
+    proc_result_free(&r);
+    r = ts_run(b, "quit,force", NULL);
+    cr_expect_eq(r.status, 130, "forced: exit %d; %s", r.status, r.err);
+    ts_expect_record(b, "d['outcome']['result']", "forced-stop");
+    proc_result_free(&r);
+    r = ts_run(b, "ctrl-c,ctrl-c", NULL);
+    ts_expect_record(b, "d['outcome']['result']", "forced-stop");
+    proc_result_free(&r);
+    free(save);
+    free(b);
+}
+
+/* A pause or save that fails, or a configuration Virtualization will not save:
+ * said in one line, recorded, and the guest asked to shut down. */
+Test(save, a_failed_save_asks_the_guest_to_shut_down, .init = vt_init, .fini = t_tmp_fini)
+{
+    static const struct { const char *step, *line, *record; } cases[] = {
+        {"pause", "the state was not saved (pause failed", "pause: "},
+        {"save", "the state was not saved (save failed", "save: "},
+        {"validation", "Virtualization says this configuration cannot be saved", "validation: "},
+    };
+    setenv("MACVM_FAKE_OS", "14.5", 1);
+    for (size_t i = 0; i < 3; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "VM%zu.bundle", i);
+        char *b = ts_bundle(name, "14.5"), *save = t_path_join(b, "SaveFile.vzvmsave");
+        setenv("MACVM_FAKE_SAVE", cases[i].step, 1);
+        struct proc_result r = ts_run(b, "quit", NULL);
+        cr_expect_eq(r.status, 0, "%s: exit %d; %s", cases[i].step, r.status, r.err);
+        cr_expect_eq(tk_count(r.err, cases[i].line), 1, "%s: one line: %s", cases[i].step, r.err);
+        cr_expect(!vt_exists(save), "%s: nothing saved", cases[i].step);
+        ts_expect_record(b, "d['outcome']['result']", "guest-stopped");
+        char *failure = ts_record(b, "d['outcome']['save_failure']");
+        cr_expect(strncmp(failure, cases[i].record, strlen(cases[i].record)) == 0, "%s: %s", cases[i].step, failure);
+        free(failure);
+        proc_result_free(&r);
+        free(save);
+        free(b);
+    }
+}
+
+Test(save, ctrl_c_saves_with_save_on_stop, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = ts_bundle("VM.bundle", "14.5"), *save = t_path_join(b, "SaveFile.vzvmsave");
+    setenv("MACVM_FAKE_OS", "14.5", 1);
+    struct proc_result r = ts_run(b, "ctrl-c", "--headless");
+    ts_expect_record(b, "d['outcome']['result']", "guest-stopped");
+    cr_expect(!vt_exists(save), "headless without --save-on-stop: Ctrl-C asks the guest");
+    proc_result_free(&r);
+    r = ts_run(b, "ctrl-c", "--save-on-stop");
+    cr_expect_eq(r.status, 0, "exit %d; %s", r.status, r.err);
+    ts_expect_record(b, "d['outcome']['result']", "saved");
+    cr_expect(vt_exists(save), "--save-on-stop: Ctrl-C saved");
+    proc_result_free(&r);
+    free(save);
+    free(b);
+}
+
+/* ------------------------ keeping the save file ------------------------ */
+
+Test(save, a_restore_virtualization_refuses_keeps_the_file, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = ts_bundle("VM.bundle", "14.5"), *save = t_path_join(b, "SaveFile.vzvmsave");
+    vt_fill(save, 0, 64 * VT_KIB, 5);
+    char *hash = vt_snapshot(save);
+    setenv("MACVM_FAKE_OS", "14.5", 1);
+    setenv("MACVM_FAKE_SAVE", "validation", 1);
+    struct proc_result r = ts_run(b, "quit", NULL);
+    cr_expect_eq(r.status, EX_CONFIG, "exit %d; %s", r.status, r.err);
+    cr_expect(strstr(r.err, "the saved state is kept") && strstr(r.err, "remove SaveFile.vzvmsave"),
+              "says it is kept, and the fix: %s", r.err);
+    vt_expect_unchanged(save, hash, "a refused restore");
+    ts_expect_record(b, "str((d['outcome']['restore_refused'], d['outcome']['restore_attempted']))", "(True, False)");
+    proc_result_free(&r);
+    free(save);
+    free(b);
+}
+
+Test(save, a_restore_that_was_tried_uses_the_file_up, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = ts_bundle("VM.bundle", "14.5"), *save = t_path_join(b, "SaveFile.vzvmsave");
+    vt_fill(save, 0, 64 * VT_KIB, 5);
+    setenv("MACVM_FAKE_OS", "14.5", 1);
+    setenv("MACVM_FAKE_RESTORE", "fail", 1);
+    struct proc_result r = ts_run(b, "quit", "--headless");
+    cr_expect_eq(r.status, 0, "exit %d; %s", r.status, r.err);
+    cr_expect(strstr(r.err, "started fresh"), "says the restore failed: %s", r.err);
+    cr_expect(!vt_exists(save), "a restore that was tried removes the file");
+    ts_expect_record(b, "str((d['outcome']['restore_attempted'], d['outcome']['restored_state']))", "(True, False)");
+    proc_result_free(&r);
+    free(save);
+    free(b);
+}

@@ -156,7 +156,7 @@ struct run_outcome {
                                              the VM not started (the reason is in error) */
     char restore_failure[512];            /* why a restore failed and it started fresh */
     char save_failure[512];               /* why this run could not save as the spec said (macvm_save_failed) */
-    unsigned debug_stub_port;             /* the port the stub really listens on */
+    unsigned debug_stub_port;             /* the port the running stub reported; 0: this macOS did not say */
     struct bridge_error error;            /* when bridge_run returns BRIDGE_FAILED */
 };
 
@@ -165,9 +165,10 @@ struct run_outcome {
  * ECID); everything else goes into *outcome. */
 int bridge_run(const struct vm_spec *spec, struct run_outcome *outcome);
 
-/* Called by the bridge once the VM has started (the debug stub's real port
- * is known then), so macvm.c can tell the user how to attach. Defined in macvm.c. */
-void macvm_vm_started(const struct vm_spec *spec, unsigned debug_stub_port);
+/* Called by the bridge once the VM has started with the port the running
+ * debug stub reported (0: it could not be read, or read 0), so macvm.c can
+ * tell the user how to attach. Defined in macvm.c. */
+void macvm_vm_started(const struct vm_spec *spec, unsigned reported_port);
 
 /* What asks a run to end. */
 enum stop_event {

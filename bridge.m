@@ -887,14 +887,13 @@ static vm_start_fn _Nullable starter_for(enum vm_start_mode mode, NSError **erro
         [self requestStop];
 }
 
-/* Returns the port the running GDB stub listens on where this macOS exposes it
- * (the only way to learn a port the system chose), else the port requested. */
+/* Returns the port the running GDB stub reports where this macOS exposes it
+ * (the only way to learn a port the system chose), else 0: macvm.c decides
+ * what to tell the user. */
 - (unsigned)debugStubPort
 {
     id stub = [_vm respondsToSelector:@selector(_debugStub)] ? [_vm _debugStub] : nil;
-    if ([stub respondsToSelector:@selector(port)])
-        return [(id<MacvmGDBStub>)stub port];
-    return _spec->debug_stub_port;
+    return [stub respondsToSelector:@selector(port)] ? [(id<MacvmGDBStub>)stub port] : 0;
 }
 
 /* ---- how the run ends: macvm.c decides, the run carries it out ---- */

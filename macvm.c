@@ -4963,6 +4963,15 @@ static int resolve_vm_spec(const struct run_options *o, const char *bundle, cons
     return 0;
 }
 
+/* Returns the port a debugger attaches to: the one the running stub reported
+ * (reported; 0 when this macOS did not say), else the one asked for with
+ * --debug-stub PORT, else 0, unknown.  *source says which, for run.json. */
+static unsigned debug_stub_port(const struct vm_spec *spec, unsigned reported, const char **source)
+{
+    *source = reported ? "reported" : spec->debug_stub_port ? "requested" : "unknown";
+    return reported ? reported : spec->debug_stub_port;
+}
+
 /* Appends the spec as the JSON object --dry-run --json prints and run.json keeps. */
 static void spec_json(struct json *j, const char *key, const struct vm_spec *s)
 {
@@ -5144,8 +5153,15 @@ static int run_record_write(const struct run_record *r, const struct vm_spec *s,
     json_bool(&j, "restore_refused", r->outcome.restore_refused);
     json_str(&j, "restore_failure", r->outcome.restore_failure[0] ? r->outcome.restore_failure : NULL);
     json_str(&j, "save_failure", r->outcome.save_failure[0] ? r->outcome.save_failure : NULL);
-    if (s->debug_stub)
-        json_uint(&j, "debug_stub_port", r->outcome.debug_stub_port);
+    if (s->debug_stub) {
+        const char *source;
+        unsigned port = debug_stub_port(s, r->outcome.debug_stub_port, &source);
+        if (port)
+            json_uint(&j, "debug_stub_port", port);
+        else
+            json_null(&j, "debug_stub_port");
+        json_str(&j, "debug_stub_port_source", source);
+    }
     json_close(&j, '}');
     json_str(&j, "log", r->logged ? "vz.ndjson" : NULL);
     json_close(&j, '}');
@@ -6148,12 +6164,19 @@ static int cmd_clone(int argc, char **argv)
 /* --- macvm run --- */
 
 /* Called by the bridge once the VM runs: tells the user how to attach a
- * debugger to the stub, and what a DFU VM looks like. */
-void macvm_vm_started(const struct vm_spec *spec, unsigned debug_stub_port)
+ * debugger to the stub (or that its port is unknown, and the fix), and what a
+ * DFU VM looks like. */
+void macvm_vm_started(const struct vm_spec *spec, unsigned reported_port)
 {
-    if (spec->debug_stub)
-        printf("macvm: GDB stub listening on %s:%u; attach with: lldb -o \"gdb-remote 127.0.0.1:%u\"\n",
-               spec->debug_stub_all_interfaces ? "all interfaces" : "127.0.0.1", debug_stub_port, debug_stub_port);
+    const char *source;
+    unsigned port = debug_stub_port(spec, reported_port, &source);
+    if (spec->debug_stub && port)
+        printf("macvm: GDB stub listening on %s:%u%s; attach with: lldb -o \"gdb-remote 127.0.0.1:%u\"\n",
+               spec->debug_stub_all_interfaces ? "all interfaces" : "127.0.0.1", port,
+               reported_port ? "" : " (the port asked for: this macOS does not report the stub's)", port);
+    else if (spec->debug_stub)
+        printf("macvm: GDB stub attached, port unknown: this macOS does not report the port the system chose; "
+               "run with --debug-stub PORT to choose one\n");
     if (spec->start_mode == START_DFU)
         printf("macvm: DFU: the screen stays black; the VM waits as a USB DFU device with ECID 0x%016" PRIx64 "\n",
                spec->ecid);

@@ -25,6 +25,8 @@
  *                                 keyboard or pointer always fails validation
  *   MACVM_FAKE_GUEST=ignores      the guest ignores requests to shut down
  *   MACVM_FAKE_RESTORE=fail       restoring the saved state fails (it is used up all the same)
+ *   MACVM_FAKE_STUB_PORT=N        the port the running debug stub reports (0: it does not say;
+ *                                 default the port asked for, else 49152)
  *   MACVM_FAKE_MISSING=A,B        classes ("Class", with all their methods) and methods
  *                                 ("Class selector:") this macOS lacks (bridge_has);
  *                                 everything else is present
@@ -317,7 +319,10 @@ int bridge_run(const struct vm_spec *spec, struct run_outcome *outcome)
             outcome->restored_state = true;
         unlink(spec->save_file);   /* as Apple's sample: a restore that was tried uses the state up */
     }
-    outcome->debug_stub_port = spec->debug_stub_port ? spec->debug_stub_port : 49152;
+    /* What the running stub reports: by default the port asked for, else one the system chose. */
+    const char *reported = env("MACVM_FAKE_STUB_PORT", "");
+    outcome->debug_stub_port = !spec->debug_stub ? 0 : *reported ? (unsigned)atoi(reported)
+                             : spec->debug_stub_port ? spec->debug_stub_port : 49152;
     macvm_vm_started(spec, outcome->debug_stub_port);
     if (strcmp(env("MACVM_FAKE_WRITE_DISK", "0"), "1") == 0) {
         int fd = open(spec->disk_image, O_WRONLY);

@@ -416,3 +416,37 @@ Test(save, a_restore_that_was_tried_uses_the_file_up, .init = vt_init, .fini = t
     free(save);
     free(b);
 }
+
+/* ------------------------------ the debug stub's port ------------------------------ */
+
+/* The port the running stub reports is the one to attach to; where this macOS
+ * does not say (or says 0), the one asked for, else "port unknown" and the
+ * fix, never 127.0.0.1:0; run.json says where the port came from. */
+Test(save, debug_stub_port_known_or_said_unknown, .init = vt_init, .fini = t_tmp_fini)
+{
+    static const struct { const char *asked, *reported, *line, *port, *source; } cases[] = {
+        {NULL, "49160", "gdb-remote 127.0.0.1:49160", "49160", "reported"},
+        {"5555", "5555", "gdb-remote 127.0.0.1:5555", "5555", "reported"},
+        {"5555", "0", "gdb-remote 127.0.0.1:5555", "5555", "requested"},
+        {NULL, "0", "port unknown", "None", "unknown"},
+    };
+    setenv("MACVM_FAKE_PRIVATE", "1", 1);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "VM%zu.bundle", i);
+        char *b = ts_bundle(name, "14.5");
+        setenv("MACVM_FAKE_STUB_PORT", cases[i].reported, 1);
+        struct proc_result r = cases[i].asked
+                                   ? run_fake("run", "--no-log", "--headless", "--debug-stub", cases[i].asked, b, NULL)
+                                   : run_fake("run", "--no-log", "--headless", "--debug-stub", b, NULL);
+        cr_expect_eq(r.status, 0, "case %zu: exit %d; %s", i, r.status, r.err);
+        cr_expect(strstr(r.out, cases[i].line), "case %zu: want \"%s\": %s", i, cases[i].line, r.out);
+        cr_expect(!strstr(r.out, ":0\""), "case %zu: never port 0: %s", i, r.out);
+        if (!strcmp(cases[i].source, "unknown"))
+            cr_expect(strstr(r.out, "--debug-stub PORT"), "the fix: %s", r.out);
+        ts_expect_record(b, "str(d['outcome']['debug_stub_port'])", cases[i].port);
+        ts_expect_record(b, "d['outcome']['debug_stub_port_source']", cases[i].source);
+        proc_result_free(&r);
+        free(b);
+    }
+}

@@ -48,6 +48,11 @@ enum vm_start_mode {
     START_IBOOT_STAGE2,
 };
 
+/* How the host caches and writes Disk.img (VZDiskImageCachingMode and
+ * VZDiskImageSynchronizationMode, macOS 12+); the first of each is Apple's default. */
+enum disk_caching { DISK_CACHING_AUTOMATIC, DISK_CACHING_CACHED, DISK_CACHING_UNCACHED };
+enum disk_sync { DISK_SYNC_FULL, DISK_SYNC_FSYNC, DISK_SYNC_NONE };
+
 /* The one description of a VM run.  Filled and validated by macvm.c
  * (resolve_vm_spec), printed by `macvm run --dry-run`, consumed by bridge_run. */
 struct vm_spec {
@@ -58,6 +63,8 @@ struct vm_spec {
     char hardware_model[VM_PATH_MAX];     /* HardwareModel (binary plist, opaque to Apple) */
     char machine_identifier[VM_PATH_MAX]; /* MachineIdentifier */
     char save_file[VM_PATH_MAX];          /* SaveFile.vzvmsave */
+    enum disk_caching disk_caching;
+    enum disk_sync disk_sync;
     unsigned cpu_count;
     uint64_t memory_bytes;
     unsigned display_width, display_height, display_ppi;

@@ -620,8 +620,19 @@ static VZVirtioNetworkDeviceConfiguration *_Nullable network_device(const char *
 static VZVirtualMachineConfiguration *_Nullable configuration_for(const struct vm_spec *s,
                                                                   VZMacPlatformConfiguration *platform, NSError **error)
 {
+    static const VZDiskImageCachingMode caching[] = {
+        [DISK_CACHING_AUTOMATIC] = VZDiskImageCachingModeAutomatic,
+        [DISK_CACHING_CACHED] = VZDiskImageCachingModeCached,
+        [DISK_CACHING_UNCACHED] = VZDiskImageCachingModeUncached,
+    };
+    static const VZDiskImageSynchronizationMode sync[] = {
+        [DISK_SYNC_FULL] = VZDiskImageSynchronizationModeFull,
+        [DISK_SYNC_FSYNC] = VZDiskImageSynchronizationModeFsync,
+        [DISK_SYNC_NONE] = VZDiskImageSynchronizationModeNone,
+    };
     VZDiskImageStorageDeviceAttachment *disk = [[VZDiskImageStorageDeviceAttachment alloc]
-        initWithURL:file_url(s->disk_image) readOnly:NO error:error];
+        initWithURL:file_url(s->disk_image) readOnly:NO cachingMode:caching[s->disk_caching]
+        synchronizationMode:sync[s->disk_sync] error:error];
     VZVirtioNetworkDeviceConfiguration *network = disk ? network_device(s->mac_address, error) : nil;
     if (!network)
         return nil;

@@ -4321,6 +4321,10 @@ static void md_configuration(struct buf *b, const struct feedback *f)
         }
         if (plist_string(spec, "boot_args"))
             buf_printf(b, "- NVRAM boot-args: \"%s\"\n", plist_string(spec, "boot_args"));
+        const struct plist *disk = plist_dict(spec, "disk");
+        if (disk)
+            buf_printf(b, "- disk: caching %s, sync %s\n", plist_string_or_empty(disk, "caching"),
+                       plist_string_or_empty(disk, "sync"));
         buf_printf(b, "- window: %s\n", plist_bool(spec, "headless", false) ? "none (headless)" : "yes");
         buf_printf(b, "- audio: %s\n", plist_bool(spec, "audio", false) ? "yes" : "no");
         const struct plist *result = plist_dict(f->run, "outcome");
@@ -4531,8 +4535,23 @@ struct run_options {
     bool debug_stub, debug_stub_all_interfaces;
     unsigned debug_stub_port;           /* 0: the system chooses */
     const char *boot_args;              /* NULL: leave NVRAM alone */
+    enum disk_caching disk_caching;
+    enum disk_sync disk_sync;
     bool headless, audio, save_on_stop, ephemeral, no_log, dry_run, json;
 };
+
+/* The names of the disk modes, as --disk-cache and --disk-sync take them and run.json keeps them. */
+static const char *const disk_caching_names[] = {"automatic", "cached", "uncached", NULL};
+static const char *const disk_sync_names[] = {"full", "fsync", "none", NULL};
+
+/* Returns the index of name in names (NULL-terminated), or -1. */
+static int name_index(const char *const *names, const char *name)
+{
+    for (int i = 0; names[i]; i++)
+        if (strcmp(names[i], name) == 0)
+            return i;
+    return -1;
+}
 
 static const char *start_mode_name(enum vm_start_mode m)
 {
@@ -4913,6 +4932,8 @@ static int resolve_vm_spec(const struct run_options *o, const char *bundle, cons
     s->debug_stub_all_interfaces = o->debug_stub_all_interfaces;
     s->set_boot_args = o->boot_args != NULL;
     snprintf(s->boot_args, sizeof s->boot_args, "%s", o->boot_args ? o->boot_args : "");
+    s->disk_caching = o->disk_caching;
+    s->disk_sync = o->disk_sync;
     s->headless = o->headless;
     decide_input_devices(s, host->available ? macos_major(host->os_version) : 0, macos_major(c->installed_version));
     s->audio = o->audio;
@@ -4985,6 +5006,10 @@ static void spec_json(struct json *j, const char *key, const struct vm_spec *s)
     json_str(j, "hardware_model", s->hardware_model);
     json_str(j, "machine_identifier", s->machine_identifier);
     json_str(j, "save_file", s->save_file);
+    json_open(j, "disk", '{');
+    json_str(j, "caching", disk_caching_names[s->disk_caching]);
+    json_str(j, "sync", disk_sync_names[s->disk_sync]);
+    json_close(j, '}');
     json_uint(j, "cpu_count", s->cpu_count);
     json_uint(j, "memory_bytes", s->memory_bytes);
     json_open(j, "display", '{');
@@ -5042,6 +5067,8 @@ static void spec_text(struct buf *b, const struct vm_spec *s, const struct vm_co
     if (s->ephemeral)
         buf_printf(b, "runs from           %s (a disposable clone, removed when the VM stops)\n", s->bundle);
     buf_printf(b, "disk image          %s\n", s->disk_image);
+    buf_printf(b, "disk modes          caching %s, sync %s%s\n", disk_caching_names[s->disk_caching],
+               disk_sync_names[s->disk_sync], s->disk_caching || s->disk_sync ? "" : " (Apple's defaults)");
     buf_printf(b, "auxiliary storage   %s\n", s->auxiliary_storage);
     buf_printf(b, "hardware model      %s\n", s->hardware_model);
     buf_printf(b, "machine identifier  %s (ECID 0x%016" PRIx64 ")\n", s->machine_identifier, s->ecid);
@@ -6233,7 +6260,7 @@ enum stop_action macvm_save_failed(struct run_outcome *outcome, const char *step
 static int parse_run_options(int argc, char **argv, struct run_options *o)
 {
     enum { O_DRY = 256, O_RECOVERY, O_DFU, O_IBOOT1, O_IBOOT2, O_STUB, O_STUB_ALL, O_BOOT_ARGS, O_HEADLESS,
-           O_AUDIO, O_SAVE, O_EPHEMERAL, O_NO_LOG, O_CPUS, O_MEMORY };
+           O_AUDIO, O_SAVE, O_EPHEMERAL, O_NO_LOG, O_CPUS, O_MEMORY, O_DISK_CACHE, O_DISK_SYNC };
     static const struct option longs[] = {
         {"dry-run", no_argument, NULL, O_DRY}, {"json", no_argument, NULL, 'j'},
         {"recovery", no_argument, NULL, O_RECOVERY}, {"dfu", no_argument, NULL, O_DFU},
@@ -6244,9 +6271,11 @@ static int parse_run_options(int argc, char **argv, struct run_options *o)
         {"audio", no_argument, NULL, O_AUDIO}, {"save-on-stop", no_argument, NULL, O_SAVE},
         {"ephemeral", no_argument, NULL, O_EPHEMERAL}, {"no-log", no_argument, NULL, O_NO_LOG},
         {"cpus", required_argument, NULL, O_CPUS}, {"memory", required_argument, NULL, O_MEMORY},
+        {"disk-cache", required_argument, NULL, O_DISK_CACHE}, {"disk-sync", required_argument, NULL, O_DISK_SYNC},
         {"help", no_argument, NULL, 'h'}, {0},
     };
     unsigned long long n;
+    int mode;
     *o = (struct run_options){0};
     for (int c; (c = next_option("run", argc, argv, ":h", longs)) != -1;) {
         switch (c) {
@@ -6281,6 +6310,16 @@ static int parse_run_options(int argc, char **argv, struct run_options *o)
         case O_MEMORY:
             if (!parse_size(optarg, &o->memory_bytes))
                 return usage_error("run", "--memory '%s' is not a size such as 8G or 8192M", optarg);
+            break;
+        case O_DISK_CACHE:
+            if ((mode = name_index(disk_caching_names, optarg)) < 0)
+                return usage_error("run", "--disk-cache '%s' is not automatic, cached or uncached", optarg);
+            o->disk_caching = (enum disk_caching)mode;
+            break;
+        case O_DISK_SYNC:
+            if ((mode = name_index(disk_sync_names, optarg)) < 0)
+                return usage_error("run", "--disk-sync '%s' is not full, fsync or none", optarg);
+            o->disk_sync = (enum disk_sync)mode;
             break;
         case 'H': return -1;
         default: return EX_USAGE;
@@ -6474,6 +6513,9 @@ static int cmd_run(int argc, char **argv)
                     "the guest)"), report("run", &e);
     if (spec.debug_stub_all_interfaces)
         warn("the GDB stub listens on every network interface: anyone who reaches this Mac can control the guest");
+    if (spec.start_mode == START_IBOOT_STAGE1 || spec.start_mode == START_IBOOT_STAGE2)
+        printf("macvm: --%s is experimental: on some macOS (13.4, 14) the VM boots normally anyway\n",
+               start_mode_name(spec.start_mode));
     if (!spec.save_possible && !spec.headless && !spec.ephemeral && spec.start_mode == START_NORMAL)
         printf("macvm: this run cannot save its state, so Quit asks the guest to shut down: %s\n", spec.save_why_not);
     if (bundle_in_use(bundle))
@@ -7064,25 +7106,29 @@ static const struct command commands[] = {
      "  --memory SIZE          memory, recorded in Config.plist (default 4G, at least what\n"
      "                         the image needs)\n"},
     {"run", cmd_run, "run [options] [BUNDLE]",
-     "Boots a VM in a window (whose Quit saves its state on macOS 14+) or headless,\n"
-     "and records its log under logs/.\n"
+     "Boots a VM in a window or headless, and records its log under logs/.  Quit\n"
+     "saves the state where the run can (macOS 14+ host and guest, normal start;\n"
+     "--dry-run says why not), else asks the guest to shut down.\n"
      "  --dry-run              print the VM description and do nothing else (any OS)\n"
      "  --json                 with --dry-run: print it as JSON\n"
      "  --recovery             start in macOS Recovery\n"
      "  --dfu                  start in DFU mode (black screen; a USB DFU device)\n"
-     "  --iboot-stage1         stop in iBoot stage 1\n"
-     "  --iboot-stage2         stop in iBoot stage 2\n"
+     "  --iboot-stage1         experimental: stop in iBoot stage 1 (may boot normally)\n"
+     "  --iboot-stage2         experimental: stop in iBoot stage 2 (may boot normally)\n"
      "  --debug-stub[=PORT]    attach a GDB stub (port chosen by the system without PORT);\n"
      "                         needs the com.apple.private.virtualization entitlement\n"
      "  --debug-stub-all-interfaces  let the stub listen beyond 127.0.0.1\n"
      "  --boot-args ARGS       set the NVRAM boot-args before starting (\"\" clears them)\n"
      "  --headless             no window; Ctrl-C asks the guest to stop, twice forces it\n"
      "  --audio                add a sound device\n"
-     "  --save-on-stop         save the VM's state when it stops (macOS 14+)\n"
+     "  --save-on-stop         Ctrl-C saves the state too (a run that can save)\n"
      "  --ephemeral            run a disposable clone; the bundle is never written\n"
      "  --no-log               do not record the unified log of this run\n"
      "  --cpus N               CPUs for this run\n"
-     "  --memory SIZE          memory for this run (e.g. 8G)\n"},
+     "  --memory SIZE          memory for this run (e.g. 8G)\n"
+     "  --disk-cache MODE      automatic (Apple's default), cached or uncached\n"
+     "  --disk-sync MODE       full (Apple's default), fsync, or none (fast; a crash of\n"
+     "                         the host can corrupt the disk: throwaway VMs only)\n"},
     {"clone", cmd_clone, "clone SRC DST",
      "Clones a bundle: copy-on-write where the filesystem can (APFS, btrfs, XFS),\n"
      "else a copy that keeps Disk.img sparse.  DST must not exist; a partial DST is\n"

@@ -62,6 +62,7 @@ static void record_spec(const char *call, const struct vm_spec *s, const char *r
             s->disk_image, s->auxiliary_storage);
     fprintf(f, "hardware_model=%s\nmachine_identifier=%s\nsave_file=%s\n", s->hardware_model,
             s->machine_identifier, s->save_file);
+    fprintf(f, "disk_caching=%d\ndisk_sync=%d\n", (int)s->disk_caching, (int)s->disk_sync);
     fprintf(f, "cpu_count=%u\nmemory_bytes=%llu\n", s->cpu_count, (unsigned long long)s->memory_bytes);
     fprintf(f, "display=%ux%u@%u\nmac_address=%s\n", s->display_width, s->display_height, s->display_ppi,
             s->mac_address);

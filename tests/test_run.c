@@ -51,6 +51,8 @@ static const char *const vt_run_options_tested[] = {
     "--no-log",       /* flags, bridge_gets_iboot2_port_no_log, no_log_still_records_the_run */
     "--cpus",         /* cpus_and_memory_within_host_limits, bridge_gets_recovery_flags */
     "--memory",       /* cpus_and_memory_within_host_limits, bridge_gets_iboot2_port_no_log */
+    "--disk-cache",   /* test_save.c: disk_modes */
+    "--disk-sync",    /* test_save.c: disk_modes */
     NULL,
 };
 

@@ -450,3 +450,60 @@ Test(save, debug_stub_port_known_or_said_unknown, .init = vt_init, .fini = t_tmp
         free(b);
     }
 }
+
+/* ------------------------------ disk modes ------------------------------ */
+
+Test(save, disk_modes, .init = vt_init, .fini = t_tmp_fini)
+{
+    free(vt_log_tool(t_tmp));
+    char *b = ts_bundle("VM.bundle", "14.5");
+    struct proc_result r = ts_dry("14.5", b, NULL);
+    const struct plist *j = vt_expect_json_ok(&r, "defaults");
+    vt_json_str(j, "disk.caching", "automatic", r.out);   /* Apple's */
+    vt_json_str(j, "disk.sync", "full", r.out);
+    proc_result_free(&r);
+    static const char *const modes[][2] = {{"cached", "fsync"}, {"uncached", "none"}, {"automatic", "full"}};
+    for (int i = 0; i < 3; i++) {
+        const char *opts[] = {"--disk-cache", modes[i][0], "--disk-sync", modes[i][1], NULL};
+        r = ts_dry("14.5", b, opts);
+        j = vt_expect_json_ok(&r, modes[i][0]);
+        vt_json_str(j, "disk.caching", modes[i][0], r.out);
+        vt_json_str(j, "disk.sync", modes[i][1], r.out);
+        proc_result_free(&r);
+        vt_bridge_gets_dry_run(b, opts);   /* the bridge gets them */
+    }
+    /* recorded in run.json and shown in the Feedback report */
+    unsetenv("MACVM_FAKE_SPEC");
+    r = run_fake("run", "--disk-cache", "cached", "--disk-sync", "fsync", b, NULL);
+    cr_expect_eq(r.status, 0, "exit %d; %s", r.status, r.err);
+    ts_expect_record(b, "d['spec']['disk']['caching'] + ' ' + d['spec']['disk']['sync']", "cached fsync");
+    proc_result_free(&r);
+    r = run_fake("feedback", b, NULL);
+    cr_expect(strstr(r.out, "- disk: caching cached, sync fsync"), "the report shows them: %s", r.out);
+    proc_result_free(&r);
+    static const char *const bad[][2] = {{"--disk-cache", "fast"}, {"--disk-sync", "sometimes"}, {"--disk-sync", ""}};
+    for (int i = 0; i < 3; i++) {
+        const char *opts[] = {bad[i][0], bad[i][1], NULL};
+        r = ts_dry("14.5", b, opts);
+        vt_expect_refusal(&r, EX_USAGE, bad[i][0], bad[i][1]);
+        proc_result_free(&r);
+    }
+    free(b);
+}
+
+/* The iBoot stops are experimental: the run says once that the stop may not happen. */
+Test(save, iboot_stops_say_they_are_experimental, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = ts_bundle("VM.bundle", "14.5");
+    static const char *const modes[] = {"--iboot-stage1", "--iboot-stage2", "--recovery"};
+    for (int i = 0; i < 3; i++) {
+        struct proc_result r = run_fake("run", "--no-log", modes[i], b, NULL);
+        cr_expect_eq(r.status, 0, "%s: exit %d; %s", modes[i], r.status, r.err);
+        cr_expect_eq(tk_count(r.out, "experimental"), i < 2 ? 1 : 0, "%s: %s", modes[i], r.out);
+        proc_result_free(&r);
+    }
+    struct proc_result r = run_fake("help", "run", NULL);
+    cr_expect_eq(tk_count(r.out, "experimental: stop in iBoot"), 2, "help labels both: %s", r.out);
+    proc_result_free(&r);
+    free(b);
+}

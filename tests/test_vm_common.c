@@ -643,6 +643,12 @@ static void vt_expect_spec_matches(const struct vt_spec *s, const struct plist *
                                   "capture_log"};
     for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
         cr_expect_str_eq(vt_spec_get(s, flags[i]), vt_b(dry, flags[i]), "%s; dry run: %s", flags[i], text);
+    static const char *caching[] = {"automatic", "cached", "uncached"}, *sync[] = {"full", "fsync", "none"};
+    int k = atoi(vt_spec_get(s, "disk_caching")), y = atoi(vt_spec_get(s, "disk_sync"));
+    cr_expect(k >= 0 && k < 3 && strcmp(caching[k], vt_s(dry, "disk.caching")) == 0,
+              "disk caching: the bridge got %d, the dry run showed \"%s\"", k, vt_s(dry, "disk.caching"));
+    cr_expect(y >= 0 && y < 3 && strcmp(sync[y], vt_s(dry, "disk.sync")) == 0,
+              "disk sync: the bridge got %d, the dry run showed \"%s\"", y, vt_s(dry, "disk.sync"));
     static const char *devices[] = {"keyboards", "pointing_devices"};
     for (size_t i = 0; i < 2; i++) {
         const struct plist *list = vt_get(dry, devices[i]);

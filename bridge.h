@@ -137,6 +137,16 @@ bool bridge_has(const char *class_name, const char *selector);
  * Returns BRIDGE_OK with url filled, or an error in *err. */
 int bridge_latest_image_url(char *url, size_t url_size, struct bridge_error *err);
 
+/* Returns whether a download whose response had status (an HTTP status code;
+ * 0 for a response that is not HTTP) brought the file rather than an error
+ * page.  Defined in macvm.c. */
+bool macvm_download_complete(long status);
+
+/* Returns whether resume data is kept for the next attempt: only when the
+ * download did not complete and Foundation gave some; otherwise the file is
+ * removed, as stale.  Defined in macvm.c. */
+bool macvm_keeps_resume_data(bool complete, bool has_data);
+
 /* Downloads url to dest, resuming from resume_data (a file; may not exist)
  * and writing resume data there when interrupted.  Returns BRIDGE_OK when dest
  * is complete, BRIDGE_INTERRUPTED on Ctrl-C, BRIDGE_FAILED with *err. */
@@ -163,6 +173,7 @@ struct run_outcome {
                                              the VM not started (the reason is in error) */
     char restore_failure[512];            /* why a restore failed and it started fresh */
     char save_failure[512];               /* why this run could not save as the spec said (macvm_save_failed) */
+    char network_disconnected[512];       /* why the network attachment was disconnected during the run, or "" */
     unsigned debug_stub_port;             /* the port the running stub reported; 0: this macOS did not say */
     struct bridge_error error;            /* when bridge_run returns BRIDGE_FAILED */
 };
@@ -211,6 +222,10 @@ enum stop_action macvm_save_failed(struct run_outcome *outcome, const char *step
  * seen, so the bridge counts each once whichever of its handlers sees it.
  * Defined in macvm.c. */
 unsigned macvm_interrupts(void);
+
+/* Returns the window's content size in points for a display of *spec on a
+ * screen with backing scale (pixels per point).  Defined in macvm.c. */
+void macvm_window_size(const struct vm_spec *spec, double scale, double *width, double *height);
 
 /* Returns true when the user asked macvm to stop (Ctrl-C, SIGTERM, SIGHUP)
  * before the bridge took SIGINT over.  bridge_run asks right after it has,

@@ -45,6 +45,14 @@ NS_ASSUME_NONNULL_BEGIN
 @interface VZVirtualMachineConfiguration (MacvmMacOS14)
 - (BOOL)validateSaveRestoreSupportWithError:(NSError **)error API_AVAILABLE(macos(14.0));
 @end
+
+@interface VZVirtualMachineView (MacvmMacOS14)
+@property BOOL automaticallyReconfiguresDisplay API_AVAILABLE(macos(14.0));
+@end
+
+@interface NSApplication (MacvmMacOS14)
+- (void)activate API_AVAILABLE(macos(14.0));
+@end
 #endif
 
 /* Private methods of public classes, as class dumps of Virtualization show them:
@@ -62,6 +70,7 @@ NS_ASSUME_NONNULL_BEGIN
 - (BOOL)_setDataValue:(NSData *)value forNVRAMVariableNamed:(NSString *)name error:(NSError **)error;
 - (BOOL)_setValue:(id)value forNVRAMVariableNamed:(NSString *)name error:(NSError **)error;
 - (BOOL)_removeNVRAMVariableNamed:(NSString *)name error:(NSError **)error;
+- (nullable id)_valueForNVRAMVariableNamed:(NSString *)name error:(NSError **)error;
 @end
 
 /* Methods of the private classes _VZGDBDebugStubConfiguration and _VZGDBDebugStub. */
@@ -98,9 +107,15 @@ static bool copy_string(char *dst, size_t size, NSString *_Nullable s)
     return strlcpy(dst, s.UTF8String ?: "", size) < size;
 }
 
-/* Returns the host's macOS version, "14.5" or "13.6.1". */
+/* Returns the host's macOS version, "14.5" or "13.6.1": the kernel's, since
+ * NSProcessInfo says 16.0 under SYSTEM_VERSION_COMPAT=1 and to binaries built
+ * with SDKs before 26. */
 static NSString *host_os_version(void)
 {
+    char kernel[32];
+    size_t size = sizeof kernel;
+    if (sysctlbyname("kern.osproductversion", kernel, &size, NULL, 0) == 0 && size > 1)
+        return ns(kernel);
     NSOperatingSystemVersion v = NSProcessInfo.processInfo.operatingSystemVersion;
     NSString *version = [NSString stringWithFormat:@"%ld.%ld", (long)v.majorVersion, (long)v.minorVersion];
     return v.patchVersion ? [version stringByAppendingFormat:@".%ld", (long)v.patchVersion] : version;
@@ -408,9 +423,9 @@ static dispatch_block_t report_progress(progress_measure measure, bridge_progres
 static NSError *_Nullable keep_download(NSURL *location, NSURLResponse *response, NSURL *destination)
 {
     NSHTTPURLResponse *http = (NSHTTPURLResponse *)response;
-    if ([http isKindOfClass:NSHTTPURLResponse.class] && http.statusCode / 100 != 2) /* an error page, not the image */
-        return macvm_error(BRIDGE_FAILED, [NSString stringWithFormat:@"%@ answered HTTP %ld", http.URL,
-                                                                     (long)http.statusCode]);
+    long status = [http isKindOfClass:NSHTTPURLResponse.class] ? (long)http.statusCode : 0;
+    if (!macvm_download_complete(status))
+        return macvm_error(BRIDGE_FAILED, [NSString stringWithFormat:@"%@ answered HTTP %ld", http.URL, status]);
     NSError *error = nil;
     /* A leftover of an earlier attempt would make the move fail; none is fine. */
     [NSFileManager.defaultManager removeItemAtURL:destination error:nil];
@@ -418,11 +433,11 @@ static NSError *_Nullable keep_download(NSURL *location, NSURLResponse *response
     return error;
 }
 
-/* Writes data to the resume file at path, or removes the file when there is
- * none.  Failing either only costs the next attempt a fresh start. */
-static void keep_resume_data(NSString *path, NSData *_Nullable data)
+/* Writes data to the resume file at path when macvm.c keeps it, else removes
+ * the file.  Failing either only costs the next attempt a fresh start. */
+static void keep_resume_data(NSString *path, bool complete, NSData *_Nullable data)
 {
-    if (data)
+    if (macvm_keeps_resume_data(complete, data != nil))
         [data writeToFile:path atomically:YES];
     else
         [NSFileManager.defaultManager removeItemAtPath:path error:nil];
@@ -448,8 +463,8 @@ int bridge_download(const char *url, const char *dest, const char *resume_data, 
                 return; /* cancelled: the resume-data callback finishes */
             failure = error ?: keep_download(location, response, destination);
             complete = !failure;
-            /* Resume data comes with a transfer error; otherwise old data is stale. */
-            keep_resume_data(resume_path, error.userInfo[NSURLSessionDownloadTaskResumeData]);
+            /* Resume data comes with a transfer error. */
+            keep_resume_data(resume_path, complete, error.userInfo[NSURLSessionDownloadTaskResumeData]);
             finish();
         };
         /* Completion on the main queue, which the bridge keeps running while it waits. */
@@ -469,7 +484,7 @@ int bridge_download(const char *url, const char *dest, const char *resume_data, 
             interrupted = true;
             [task cancelByProducingResumeData:^(NSData *data) {
                 dispatch_async(dispatch_get_main_queue(), ^{
-                    keep_resume_data(resume_path, data);
+                    keep_resume_data(resume_path, false, data);
                     finish();
                 });
             }];
@@ -677,15 +692,24 @@ static BOOL attach_debug_stub(VZVirtualMachineConfiguration *config, const struc
     return YES;
 }
 
-/* Writes boot-args into the NVRAM kept in auxiliary ("" removes the variable);
- * returns NO with *error. */
+/* Returns whether the NVRAM in auxiliary has the variable name (YES when this
+ * macOS cannot tell, so a failed removal stays one). */
+static BOOL nvram_has(VZMacAuxiliaryStorage *auxiliary, NSString *name)
+{
+    if (![auxiliary respondsToSelector:@selector(_valueForNVRAMVariableNamed:error:)])
+        return YES;
+    return [auxiliary _valueForNVRAMVariableNamed:name error:NULL] != nil;
+}
+
+/* Writes boot-args into the NVRAM kept in auxiliary ("" removes the variable:
+ * nothing to remove is success); returns NO with *error. */
 static BOOL write_boot_args(VZMacAuxiliaryStorage *auxiliary, const char *boot_args, NSError **error)
 {
     NSString *name = @"boot-args", *value = ns(boot_args);
     Class cls = VZMacAuxiliaryStorage.class;
     if (!value.length)
         return has_method(cls, @selector(_removeNVRAMVariableNamed:error:), error)
-            && [auxiliary _removeNVRAMVariableNamed:name error:error];
+            && ([auxiliary _removeNVRAMVariableNamed:name error:error] || !nvram_has(auxiliary, name));
     if ([auxiliary respondsToSelector:@selector(_setDataValue:forNVRAMVariableNamed:error:)])
         return [auxiliary _setDataValue:[value dataUsingEncoding:NSUTF8StringEncoding] forNVRAMVariableNamed:name
                                   error:error];
@@ -815,9 +839,11 @@ static vm_start_fn _Nullable starter_for(enum vm_start_mode mode, NSError **erro
     VZVirtualMachineView *view = [[VZVirtualMachineView alloc] init];
     view.virtualMachine = _vm;
     view.capturesSystemKeys = YES;
-    /* One guest pixel per screen pixel to begin with; the view scales when resized. */
-    CGFloat scale = NSScreen.mainScreen.backingScaleFactor ?: 1;
-    NSRect frame = NSMakeRect(0, 0, _spec->display_width / scale, _spec->display_height / scale);
+    if (@available(macOS 14, *))
+        view.automaticallyReconfiguresDisplay = YES;   /* as Apple's sample: the guest follows the window's size */
+    double width, height;
+    macvm_window_size(_spec, NSScreen.mainScreen.backingScaleFactor, &width, &height);
+    NSRect frame = NSMakeRect(0, 0, width, height);
     NSWindowStyleMask style = NSWindowStyleMaskTitled | NSWindowStyleMaskClosable | NSWindowStyleMaskMiniaturizable
                             | NSWindowStyleMaskResizable;
     _window = [[NSWindow alloc] initWithContentRect:frame styleMask:style backing:NSBackingStoreBuffered defer:NO];
@@ -826,8 +852,17 @@ static vm_start_fn _Nullable starter_for(enum vm_start_mode mode, NSError **erro
     _window.contentView = view;
     _window.delegate = self;
     [_window center];
+    [_window makeFirstResponder:view];   /* keys go to the guest */
     [_window makeKeyAndOrderFront:nil];
-    [NSApp activateIgnoringOtherApps:YES];
+}
+
+/* Comes to the front once AppKit has finished launching (run_main_loop runs it). */
+- (void)applicationDidFinishLaunching:(NSNotification *)notification
+{
+    if (@available(macOS 14, *))
+        [NSApp activate];
+    else
+        [NSApp activateIgnoringOtherApps:YES];
 }
 
 - (void)startFresh
@@ -1058,6 +1093,14 @@ static vm_start_fn _Nullable starter_for(enum vm_start_mode mode, NSError **erro
     [self fail:error];
 }
 
+/* The VM runs on without its network: recorded for run.json, not an end. */
+- (void)virtualMachine:(VZVirtualMachine *)vm
+                 networkDevice:(VZNetworkDevice *)networkDevice
+    attachmentWasDisconnectedWithError:(NSError *)error
+{
+    copy_string(_outcome->network_disconnected, sizeof _outcome->network_disconnected, describe(error));
+}
+
 /* Keeps the first error of the run for the outcome. */
 - (void)note:(NSError *)error
 {
@@ -1117,18 +1160,20 @@ int bridge_run(const struct vm_spec *spec, struct run_outcome *outcome)
             }
             macvm_save_failed(outcome, "validation", describe(unsavable).UTF8String ?: "", true);
         }
-        MacvmRun *run = [[MacvmRun alloc] initWithSpec:spec outcome:outcome configuration:config starter:start];
+        /* Interrupts reach the run from the main queue, which runs only once the run has begun. */
+        __block MacvmRun *run = nil;
         dispatch_block_t unwatch = watch_interrupts(^{ [run interrupt]; });
         if (macvm_interrupted()) {   /* Ctrl-C came before the bridge could take it */
             unwatch();
             return BRIDGE_INTERRUPTED;
         }
-        /* NVRAM last: nothing is written unless the VM is about to start. */
+        /* NVRAM after a last look for Ctrl-C, and before the VM exists, which reads it. */
         VZMacAuxiliaryStorage *auxiliary = ((VZMacPlatformConfiguration *)config.platform).auxiliaryStorage;
         if (spec->set_boot_args && !write_boot_args(auxiliary, spec->boot_args, &error)) {
             unwatch();
             return report(&outcome->error, error);
         }
+        run = [[MacvmRun alloc] initWithSpec:spec outcome:outcome configuration:config starter:start];
         [run begin];
         while (!run.finished)
             run_main_loop();

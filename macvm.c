@@ -5180,6 +5180,7 @@ static int run_record_write(const struct run_record *r, const struct vm_spec *s,
     json_bool(&j, "restore_refused", r->outcome.restore_refused);
     json_str(&j, "restore_failure", r->outcome.restore_failure[0] ? r->outcome.restore_failure : NULL);
     json_str(&j, "save_failure", r->outcome.save_failure[0] ? r->outcome.save_failure : NULL);
+    json_str(&j, "network_disconnected", r->outcome.network_disconnected[0] ? r->outcome.network_disconnected : NULL);
     if (s->debug_stub) {
         const char *source;
         unsigned port = debug_stub_port(s, r->outcome.debug_stub_port, &source);
@@ -6256,6 +6257,16 @@ enum stop_action macvm_save_failed(struct run_outcome *outcome, const char *step
     return guest_running ? STOP_ACTION_REQUEST : STOP_ACTION_FORCE;
 }
 
+/* One guest pixel per screen pixel to begin with; the view scales when the
+ * window is resized.  A scale the screen does not give counts as 1. */
+void macvm_window_size(const struct vm_spec *spec, double scale, double *width, double *height)
+{
+    if (!(scale > 0))
+        scale = 1;
+    *width = spec->display_width / scale;
+    *height = spec->display_height / scale;
+}
+
 /* Parses run's options into *o.  Returns 0, or EX_USAGE after saying why. */
 static int parse_run_options(int argc, char **argv, struct run_options *o)
 {
@@ -6422,6 +6433,9 @@ static int run_vm(struct vm_spec *spec, const struct host_info *host, const stru
         r.advice = advise(r.outcome.error.domain, r.outcome.error.code, r.outcome.error.message);
     if (r.outcome.restore_failure[0])
         warn("the saved state was not restored (%s); the VM started fresh", r.outcome.restore_failure);
+    if (r.outcome.network_disconnected[0])
+        warn("the VM's network was disconnected during the run (%s); 'macvm feedback' reports it",
+             r.outcome.network_disconnected);
     if (have_dir && run_record_write(&r, spec, host, c, argc, argv, &e) != 0)
         warn("cannot write run.json: %s", e.text);
     if (have_dir)
@@ -6536,6 +6550,17 @@ struct install_options {
     uint64_t disk_size, memory_bytes;
     unsigned cpu_count;
 };
+
+/* An HTTP response other than 2xx brings an error page, not the image. */
+bool macvm_download_complete(long status)
+{
+    return status == 0 || status / 100 == 2;
+}
+
+bool macvm_keeps_resume_data(bool complete, bool has_data)
+{
+    return !complete && has_data;
+}
 
 /* Returns a random locally administered unicast MAC address, so the VM keeps
  * one address across runs (a saved state only restores with the same one). */

@@ -27,6 +27,7 @@
  *   MACVM_FAKE_RESTORE=fail       restoring the saved state fails (it is used up all the same)
  *   MACVM_FAKE_STUB_PORT=N        the port the running debug stub reports (0: it does not say;
  *                                 default the port asked for, else 49152)
+ *   MACVM_FAKE_NET_DISCONNECT=MSG the network attachment disconnects during the run with MSG
  *   MACVM_FAKE_MISSING=A,B        classes ("Class", with all their methods) and methods
  *                                 ("Class selector:") this macOS lacks (bridge_has);
  *                                 everything else is present
@@ -332,6 +333,8 @@ int bridge_run(const struct vm_spec *spec, struct run_outcome *outcome)
         if (fd >= 0)
             close(fd);
     }
+    snprintf(outcome->network_disconnected, sizeof outcome->network_disconnected, "%s",
+             env("MACVM_FAKE_NET_DISCONNECT", ""));
     if (run_until_interrupted(atoi(env("MACVM_FAKE_RUN_SECONDS", "0"))))
         return BRIDGE_INTERRUPTED;
     if (*env("MACVM_FAKE_EVENTS", ""))

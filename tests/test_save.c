@@ -507,3 +507,44 @@ Test(save, iboot_stops_say_they_are_experimental, .init = vt_init, .fini = t_tmp
     proc_result_free(&r);
     free(b);
 }
+
+/* ------------------------ what the bridge asks macvm.c ------------------------ */
+
+Test(save, window_size_in_points)
+{
+    struct vm_spec s = {.display_width = 2560, .display_height = 1600};
+    double w, h;
+    macvm_window_size(&s, 2, &w, &h);
+    cr_expect(w == 1280 && h == 800, "Retina: one guest pixel per screen pixel: %gx%g", w, h);
+    macvm_window_size(&s, 1, &w, &h);
+    cr_expect(w == 2560 && h == 1600, "%gx%g", w, h);
+    macvm_window_size(&s, 0, &w, &h);   /* no screen */
+    cr_expect(w == 2560 && h == 1600, "a missing scale counts as 1: %gx%g", w, h);
+}
+
+Test(save, download_responses_and_resume_data)
+{
+    cr_expect(macvm_download_complete(200) && macvm_download_complete(206) && macvm_download_complete(0),
+              "2xx and a response that is not HTTP bring the file");
+    cr_expect(!macvm_download_complete(404) && !macvm_download_complete(302) && !macvm_download_complete(500),
+              "an error page is not the image");
+    cr_expect(macvm_keeps_resume_data(false, true), "an interrupted download keeps its resume data");
+    cr_expect(!macvm_keeps_resume_data(true, true) && !macvm_keeps_resume_data(false, false),
+              "a complete download, or none given: the old data is stale");
+}
+
+Test(save, a_network_disconnect_is_recorded, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = ts_bundle("VM.bundle", "14.5");
+    setenv("MACVM_FAKE_NET_DISCONNECT", "The network attachment was disconnected (vmnet 1001)", 1);
+    struct proc_result r = run_fake("run", "--no-log", b, NULL);
+    cr_expect_eq(r.status, 0, "the run goes on: exit %d; %s", r.status, r.err);
+    cr_expect(strstr(r.err, "network was disconnected"), "said: %s", r.err);
+    ts_expect_record(b, "d['outcome']['network_disconnected']", "The network attachment was disconnected (vmnet 1001)");
+    proc_result_free(&r);
+    unsetenv("MACVM_FAKE_NET_DISCONNECT");
+    r = run_fake("run", "--no-log", b, NULL);
+    ts_expect_record(b, "str(d['outcome']['network_disconnected'])", "None");
+    proc_result_free(&r);
+    free(b);
+}

@@ -133,6 +133,15 @@ int bridge_host_info(struct host_info *info);
  * selector.  Only "present?": macvm.c's probe table says what it means. */
 bool bridge_has(const char *class_name, const char *selector);
 
+/* Builds the configuration of the installed VM *spec describes, as bridge_run
+ * would, without starting anything, and asks Virtualization about it.
+ * Returns BRIDGE_OK when validateWithError: accepts it, with *save_supported
+ * saying whether validateSaveRestoreSupportWithError: does too (false before
+ * macOS 14, with the reason in *save_err); else BRIDGE_FAILED or
+ * BRIDGE_UNAVAILABLE with *err. */
+int bridge_check_configuration(const struct vm_spec *spec, bool *save_supported, struct bridge_error *err,
+                               struct bridge_error *save_err);
+
 /* Asks Virtualization for the latest supported restore image's URL.
  * Returns BRIDGE_OK with url filled, or an error in *err. */
 int bridge_latest_image_url(char *url, size_t url_size, struct bridge_error *err);

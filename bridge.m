@@ -1141,6 +1141,22 @@ static BOOL save_supported(VZVirtualMachineConfiguration *config, NSError **erro
     return lacks(@"saving a VM's state", error);
 }
 
+int bridge_check_configuration(const struct vm_spec *spec, bool *saves, struct bridge_error *err,
+                               struct bridge_error *save_err)
+{
+    *saves = false;
+    @autoreleasepool {
+        NSError *error = nil, *unsavable = nil;
+        VZVirtualMachineConfiguration *config = run_configuration(spec, &error);
+        if (!config)
+            return report(err, error);
+        *saves = save_supported(config, &unsavable);
+        if (!*saves)
+            report(save_err, unsavable);
+        return BRIDGE_OK;
+    }
+}
+
 int bridge_run(const struct vm_spec *spec, struct run_outcome *outcome)
 {
     memset(outcome, 0, sizeof *outcome);

@@ -4420,6 +4420,20 @@ static void md_attachments(struct buf *b, const struct feedback *f)
                     "~/" CRASH_REPORTS "/" CRASH_PREFIX "-*.ips\n");
 }
 
+/* What the host's Virtualization had, as the run recorded it (doctor --probe). */
+static void md_probe(struct buf *b, const struct feedback *f)
+{
+    const struct plist *probe = f->has_run ? plist_get(f->run, "probe") : NULL;
+    if (!probe || probe->type != PLIST_ARRAY || !probe->count)
+        return;
+    buf_puts(b, "\n## What this Mac's Virtualization has (doctor --probe)\n\n");
+    for (size_t i = 0; i < probe->count; i++) {
+        const struct plist *row = probe->items[i];
+        buf_printf(b, "- %s: %s (%s)\n", plist_string_or_empty(row, "feature"), plist_string_or_empty(row, "status"),
+                   plist_string_or_empty(row, "detail"));
+    }
+}
+
 /* Renders the report as Markdown, section by section. */
 static void feedback_markdown(struct buf *b, const struct feedback *f, bool on_host)
 {
@@ -4429,6 +4443,7 @@ static void feedback_markdown(struct buf *b, const struct feedback *f, bool on_h
                   "**Area:** Virtualization\n\n", t.data);
     buf_free(&t);
     md_host(b, f, on_host);
+    md_probe(b, f);
     md_guest(b, f);
     md_configuration(b, f);
     md_reproduce(b, f);
@@ -4486,6 +4501,11 @@ static void feedback_json(struct buf *b, const struct feedback *f, bool on_host,
         plist_to_json(&j, "outcome", outcome);
     else
         json_null(&j, "outcome");
+    const struct plist *probe = f->has_run ? plist_get(f->run, "probe") : NULL;
+    if (probe)
+        plist_to_json(&j, "probe", probe);
+    else
+        json_null(&j, "probe");
     json_open(&j, "pvg", '{');
     if (f->has_negotiation) {
         char verdict[512];
@@ -5133,9 +5153,14 @@ static const char *outcome_name(const struct run_record *r)
     return r->outcome.saved_state ? "saved" : r->outcome.guest_stopped ? "guest-stopped" : "forced-stop";
 }
 
-/* Writes run.json into the run's folder.  Returns 0 or an exit code. */
+struct probe;
+static void probe_json(struct json *j, const char *key, const struct probe *p);
+
+/* Writes run.json into the run's folder, with what the host could do (probe).
+ * Returns 0 or an exit code. */
 static int run_record_write(const struct run_record *r, const struct vm_spec *s, const struct host_info *host,
-                            const struct vm_config *c, int argc, char **argv, struct error *e)
+                            const struct probe *probe, const struct vm_config *c, int argc, char **argv,
+                            struct error *e)
 {
     struct buf b = {0};
     struct json j = {.out = &b};
@@ -5157,6 +5182,7 @@ static int run_record_write(const struct run_record *r, const struct vm_spec *s,
     json_str(&j, "pvg_version",
              framework_version("", "Frameworks/ParavirtualizedGraphics", version, sizeof version) ? version : NULL);
     json_close(&j, '}');
+    probe_json(&j, "probe", probe);
     json_open(&j, "guest", '{');
     json_str(&j, "product_version", c->installed_version[0] ? c->installed_version : NULL);
     json_str(&j, "build", c->installed_build[0] ? c->installed_build : NULL);
@@ -6436,7 +6462,9 @@ static int run_vm(struct vm_spec *spec, const struct host_info *host, const stru
     if (r.outcome.network_disconnected[0])
         warn("the VM's network was disconnected during the run (%s); 'macvm feedback' reports it",
              r.outcome.network_disconnected);
-    if (have_dir && run_record_write(&r, spec, host, c, argc, argv, &e) != 0)
+    struct probe probe;
+    probe_host(&probe, host);
+    if (have_dir && run_record_write(&r, spec, host, &probe, c, argc, argv, &e) != 0)
         warn("cannot write run.json: %s", e.text);
     if (have_dir)
         fprintf(stderr, "macvm: this run's log: %s\n", r.dir);
@@ -7013,15 +7041,63 @@ static int cmd_feedback(int argc, char **argv)
 /* --- macvm doctor --- */
 
 /* macvm doctor [--ipsw FILE] [--json] [BUNDLE] */
-/* macvm doctor --probe: one row per feature of probe_rows, and with --ipsw
- * whether Virtualization loads the image.  Returns 0, or EX_UNAVAILABLE
+/* macvm doctor --probe: one row per feature of probe_rows; with a bundle what
+ * Virtualization says of its configuration; with --ipsw whether it loads the
+ * image.  Returns 0, or EX_UNAVAILABLE
  * when a row failed or Virtualization is not here. */
-static int doctor_probe(const struct host_info *host, const char *ipsw, bool json)
+/* Adds what Virtualization says of bundle's run configuration to *p: a row
+ * `configuration` (validateWithError: of a normal window run, as `run` would
+ * start it), and for save-restore whether it saves Apple's save set for this
+ * bundle (validateSaveRestoreSupportWithError:) and whether the bundle's runs
+ * do.  Returns 0, or the bundle's exit code with *e. */
+static int probe_bundle(struct probe *p, const struct host_info *host, const char *bundle, struct error *e)
+{
+    struct vm_config c;
+    uint64_t ecid;
+    struct run_options o = {.no_log = true};
+    struct vm_spec spec, save_set;
+    int rc = load_for_run(bundle, &c, &ecid, e);
+    if (rc)
+        return rc;
+    if (resolve_vm_spec(&o, bundle, &c, ecid, host, &spec, e) != 0) {   /* what `run` would refuse */
+        probe_set(p, "configuration", PROBE_FAILED, "macvm would not run %s: %s", bundle, e->text);
+        return 0;
+    }
+    bool saves = false;
+    struct bridge_error err = {0}, save_err = {0};
+    int status = bridge_check_configuration(&spec, &saves, &err, &save_err);
+    if (status != BRIDGE_OK) {
+        probe_set(p, "configuration", PROBE_FAILED, "Virtualization refuses %s's configuration: %s (%s code %ld)",
+                  bundle, err.message, err.domain, err.code);
+        return 0;
+    }
+    probe_set(p, "configuration", PROBE_AVAILABLE, "Virtualization accepts %s's configuration", bundle);
+    if (probe_status_of(p, "save-restore") != PROBE_AVAILABLE)
+        return 0;
+    save_set = spec;   /* Apple's save set: the Mac keyboard and trackpad only */
+    save_set.mac_keyboard = save_set.mac_trackpad = true;
+    save_set.usb_keyboard = save_set.usb_pointer = false;
+    status = bridge_check_configuration(&save_set, &saves, &err, &save_err);
+    if (status != BRIDGE_OK || !saves)
+        probe_set(p, "save-restore", PROBE_FAILED, "Virtualization will not save %s with Apple's save set: %s",
+                  bundle, status != BRIDGE_OK ? err.message : save_err.message);
+    else if (!spec.save_possible)
+        probe_set(p, "save-restore", PROBE_AVAILABLE, "Virtualization saves Apple's save set for %s, but its runs "
+                  "do not save: %s", bundle, spec.save_why_not);
+    else
+        probe_set(p, "save-restore", PROBE_AVAILABLE, "Virtualization saves %s's runs: Quit saves the state", bundle);
+    return 0;
+}
+
+static int doctor_probe(const struct host_info *host, const char *bundle, const char *ipsw, bool json)
 {
     if (!host->available)
         return unavailable_here("doctor --probe");
     struct probe p;
+    struct error e = {0};
     probe_host(&p, host);
+    if (bundle && probe_bundle(&p, host, bundle, &e) != 0)
+        return report(bundle, &e);
     if (ipsw && probe_status_of(&p, "install") == PROBE_AVAILABLE) {
         struct restore_image_info info;
         struct bridge_error err = {0};
@@ -7070,7 +7146,7 @@ static int cmd_doctor(int argc, char **argv)
     struct host_info host;
     bridge_host_info(&host);
     if (probe)
-        return doctor_probe(&host, ipsw, json);
+        return doctor_probe(&host, optind < argc ? bundle : NULL, ipsw, json);
     struct doctor d = {0};
     doctor_run(&d, &host, bundle);
     struct error image_error = {0};
@@ -7254,6 +7330,14 @@ bool bridge_has(const char *class_name, const char *selector)
 {
     (void)class_name, (void)selector;
     return false;
+}
+
+int bridge_check_configuration(const struct vm_spec *spec, bool *save_supported, struct bridge_error *err,
+                               struct bridge_error *save_err)
+{
+    (void)spec, (void)save_err;
+    *save_supported = false;
+    return unavailable(err);
 }
 
 int bridge_latest_image_url(char *url, size_t size, struct bridge_error *err)

@@ -28,6 +28,8 @@
  *   MACVM_FAKE_STUB_PORT=N        the port the running debug stub reports (0: it does not say;
  *                                 default the port asked for, else 49152)
  *   MACVM_FAKE_NET_DISCONNECT=MSG the network attachment disconnects during the run with MSG
+ *   MACVM_FAKE_INVALID=MSG        validateWithError: refuses the configuration with MSG
+ *                                 (bridge_check_configuration)
  *   MACVM_FAKE_MISSING=A,B        classes ("Class", with all their methods) and methods
  *                                 ("Class selector:") this macOS lacks (bridge_has);
  *                                 everything else is present
@@ -295,6 +297,23 @@ static int fake_events(const struct vm_spec *spec, struct run_outcome *o)
             return BRIDGE_OK;   /* stopped by force */
     }
     o->guest_stopped = true;
+    return BRIDGE_OK;
+}
+
+int bridge_check_configuration(const struct vm_spec *spec, bool *save_supported, struct bridge_error *err,
+                               struct bridge_error *save_err)
+{
+    record_spec("check", spec, NULL);
+    *save_supported = false;
+    const char *invalid = env("MACVM_FAKE_INVALID", "");
+    if (*invalid) {
+        set_error(err, "VZErrorDomain", 2, invalid);
+        return BRIDGE_FAILED;
+    }
+    if (atoi(env("MACVM_FAKE_OS", "14.5")) < 14)
+        set_error(save_err, "macvm", BRIDGE_UNAVAILABLE, "saving a VM's state is not available on this macOS");
+    else
+        *save_supported = fake_save_supported(spec, save_err);
     return BRIDGE_OK;
 }
 

@@ -179,3 +179,88 @@ Test(probe, no_virtualization_says_one_line)
     proc_result_free(&r);
 #endif
 }
+
+/* With a bundle: Virtualization validates the configuration `run` would start,
+ * and Apple's save set for it. */
+Test(probe, a_bundle_is_validated, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *configured = vt_bundle(t_tmp, "Configured.bundle", "configured", VT_GIB);
+    char *apple = vt_bundle(t_tmp, "Apple.bundle", "apple", VT_GIB);
+    struct proc_result r = run_fake("doctor", "--probe", "--json", configured, NULL);
+    cr_expect_eq(r.status, 0, "exit %d; %s", r.status, r.err);
+    char *out = tk_save(t_tmp, "probe.json", r.out, r.out_len);
+    tp_expect_row(out, "configuration", "available", "accepts");
+    tp_expect_row(out, "save-restore", "available", "Quit saves the state");
+    free(out);
+    proc_result_free(&r);
+
+    /* the bridge was asked about the run's configuration, then about Apple's save set */
+    char *spec = t_path_join(t_tmp, "spec.txt");
+    setenv("MACVM_FAKE_SPEC", spec, 1);
+    r = run_fake("doctor", "--probe", apple, NULL);
+    cr_expect(strstr(r.out, "its runs do not save") && strstr(r.out, "version is unknown"), "%s", r.out);
+    struct vt_spec s;
+    cr_assert(vt_spec_load(&s, spec), "the bridge was not asked");
+    cr_expect_eq(s.calls, 2, "two checks, got %d", s.calls);
+    vt_spec_free(&s);
+    unsetenv("MACVM_FAKE_SPEC");
+    proc_result_free(&r);
+
+    setenv("MACVM_FAKE_SAVE", "validation", 1);
+    r = run_fake("doctor", "--probe", "--json", configured, NULL);
+    cr_expect_eq(r.status, TP_EX_UNAVAILABLE, "a failed row: exit %d", r.status);
+    out = tk_save(t_tmp, "probe.json", r.out, r.out_len);
+    tp_expect_row(out, "save-restore", "failed", "Unsupported device in configuration");
+    free(out);
+    proc_result_free(&r);
+    unsetenv("MACVM_FAKE_SAVE");
+
+    setenv("MACVM_FAKE_INVALID", "The storage device attachment is invalid.", 1);
+    r = run_fake("doctor", "--probe", "--json", configured, NULL);
+    cr_expect_eq(r.status, TP_EX_UNAVAILABLE, "exit %d", r.status);
+    out = tk_save(t_tmp, "probe.json", r.out, r.out_len);
+    tp_expect_row(out, "configuration", "failed", "The storage device attachment is invalid.");
+    free(out);
+    proc_result_free(&r);
+    unsetenv("MACVM_FAKE_INVALID");
+
+    char *none = t_path_join(t_tmp, "None.bundle");
+    r = run_fake("doctor", "--probe", none, NULL);
+    cr_expect_eq(r.status, 66, "not a bundle: exit %d; %s", r.status, r.err);
+    cr_expect_eq(count_lines(r.err), 1, "%s", r.err);
+    proc_result_free(&r);
+    free(none);
+    free(spec);
+    free(apple);
+    free(configured);
+}
+
+/* Every run records the same matrix in run.json, and the Feedback report lists it. */
+Test(probe, runs_record_it_and_feedback_lists_it, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "configured", VT_GIB);
+    setenv("MACVM_FAKE_MISSING", "VZMacOSVirtualMachineStartOptions _setForceDFU:", 1);
+    struct proc_result r = run_fake("run", "--no-log", b, NULL);
+    cr_expect_eq(r.status, 0, "exit %d; %s", r.status, r.err);
+    proc_result_free(&r);
+    char *run = tk_newest_run(b), *json = t_path_join(run, "run.json");
+    char *v = tk_py(json, false, "' '.join(r['feature'] + '=' + r['status'] for r in d['probe'] if r['feature'] in "
+                                 "('dfu', 'save-restore'))");
+    tk_expect_str(v, "dfu=missing save-restore=available", "run.json's probe");
+    free(v);
+    r = run_fake("feedback", b, NULL);
+    cr_expect(strstr(r.out, "## What this Mac's Virtualization has"), "%s", r.out);
+    cr_expect(strstr(r.out, "- dfu: missing (macOS 14.5 lacks VZMacOSVirtualMachineStartOptions _setForceDFU:"),
+              "%s", r.out);
+    proc_result_free(&r);
+    r = run_fake("feedback", "--json", b, NULL);
+    char *fb = tk_save(t_tmp, "feedback.json", r.out, r.out_len);
+    v = tk_py(fb, false, "str(len(d['probe']) >= 10)");
+    tk_expect_str(v, "True", "feedback --json carries the probe");
+    free(v);
+    free(fb);
+    proc_result_free(&r);
+    free(json);
+    free(run);
+    free(b);
+}

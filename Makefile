@@ -9,6 +9,8 @@
 #   make bench      the benchmarks, each against the tool a user would use otherwise
 #   make demo       what works on any OS, on the sample files in tests/fixtures
 #   make install    into $(DESTDIR)$(PREFIX)/bin and share/man/man1
+#   make mac-check BUNDLE=~/VM.bundle [RUN_SECONDS=90]   once on a new Mac: probe, boot
+#                   disposable clones in each start mode it has, one table for bug reports
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -68,6 +70,19 @@ else
 run: macvm
 	@echo "make run: macOS VMs need a Mac with Apple Silicon (macOS 12 or later); 'make demo' shows what works here" >&2
 	@exit 69
+endif
+
+# The first run on a new Mac: probe it, boot disposable clones of BUNDLE in each
+# start mode it has, and print a table for bug reports (off a Mac: the plan, exit 69).
+BUNDLE  ?= $(HOME)/VM.bundle
+RUN_SECONDS ?= 90
+ifeq ($(UNAME),Darwin)
+mac-check: mac-preflight
+	@$(MAKE) --no-print-directory macvm
+	@sh tests/mac-check.sh "$(BUNDLE)" "$(RUN_SECONDS)"
+else
+mac-check:
+	@sh tests/mac-check.sh "$(BUNDLE)" "$(RUN_SECONDS)"
 endif
 
 TESTS = $(wildcard tests/test_*.c) tests/helpers.c tests/unit.c
@@ -145,4 +160,4 @@ install: macvm
 clean:
 	rm -rf macvm build
 
-.PHONY: run mac-preflight test check fuzz fuzz-% bench demo install clean sign-private criterion
+.PHONY: run mac-preflight mac-check test check fuzz fuzz-% bench demo install clean sign-private criterion

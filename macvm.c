@@ -5135,6 +5135,7 @@ static void spec_text(struct buf *b, const struct vm_spec *s, const struct vm_co
 struct run_record {
     char dir[VM_PATH_MAX];
     time_t started, stopped;
+    long long start_ms;                 /* from bridge_run until the VM ran; -1: it did not start */
     int status;                         /* bridge_run's answer */
     struct run_outcome outcome;
     const char *advice;
@@ -5201,6 +5202,11 @@ static int run_record_write(const struct run_record *r, const struct vm_spec *s,
         json_close(&j, '}');
     }
     json_str(&j, "advice", r->advice);
+    json_bool(&j, "vm_started", r->start_ms >= 0);
+    if (r->start_ms >= 0)
+        json_int(&j, "start_ms", r->start_ms);
+    else
+        json_null(&j, "start_ms");
     json_bool(&j, "restored_state", r->outcome.restored_state);
     json_bool(&j, "restore_attempted", r->outcome.restore_attempted);
     json_bool(&j, "restore_refused", r->outcome.restore_refused);
@@ -6217,6 +6223,9 @@ static int cmd_clone(int argc, char **argv)
 
 /* --- macvm run --- */
 
+/* When the bridge last said the VM runs (now_seconds), for run.json; 0: not yet. */
+static double vm_started_at;
+
 /* Called by the bridge once the VM runs: tells the user how to attach a
  * debugger to the stub (or that its port is unknown, and the fix), and what a
  * DFU VM looks like. */
@@ -6224,6 +6233,7 @@ void macvm_vm_started(const struct vm_spec *spec, unsigned reported_port)
 {
     const char *source;
     unsigned port = debug_stub_port(spec, reported_port, &source);
+    vm_started_at = now_seconds();
     if (spec->debug_stub && port)
         printf("macvm: GDB stub listening on %s:%u%s; attach with: lldb -o \"gdb-remote 127.0.0.1:%u\"\n",
                spec->debug_stub_all_interfaces ? "all interfaces" : "127.0.0.1", port,
@@ -6427,7 +6437,7 @@ static int run_vm(struct vm_spec *spec, const struct host_info *host, const stru
     path_join(logs[0], sizeof logs[0], spec->source_bundle, BUNDLE_LOGS);
     ephemeral_logs_dir(logs[1], sizeof logs[1], spec->source_bundle);
     const char *logs_dir = logs[spec->ephemeral], *other_dir = logs[!spec->ephemeral];
-    struct run_record r = {.started = time(NULL)};
+    struct run_record r = {.started = time(NULL), .start_ms = -1};
     struct log_capture cap = {.pid = -1};
     struct error e = {0};
     char log_path[VM_PATH_MAX];
@@ -6449,9 +6459,13 @@ static int run_vm(struct vm_spec *spec, const struct host_info *host, const stru
     if (interrupted) {
         r.status = BRIDGE_INTERRUPTED;   /* Ctrl-C before the VM started: do not start it */
     } else {
+        double asked = now_seconds();
+        vm_started_at = 0;
         vm_running = 1;
         r.status = bridge_run(spec, &r.outcome);
         vm_running = 0;
+        if (vm_started_at)
+            r.start_ms = (long long)((vm_started_at - asked) * 1000);
     }
     r.stopped = time(NULL);
     log_capture_stop(&cap);

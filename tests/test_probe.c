@@ -264,3 +264,22 @@ Test(probe, runs_record_it_and_feedback_lists_it, .init = vt_init, .fini = t_tmp
     free(run);
     free(b);
 }
+
+/* `make mac-check` off a Mac: it says what it would do, runs nothing, exits 69. */
+Test(probe, mac_check_off_a_mac_says_its_plan, .init = t_tmp_init, .fini = t_tmp_fini)
+{
+#ifdef __APPLE__
+    cr_skip_test("runs VMs on a Mac");
+#endif
+    char *bundle = t_path_join(t_tmp, "VM.bundle");
+    const char *argv[] = {"sh", "tests/mac-check.sh", bundle, "5", NULL};
+    struct proc_result r = run_argv(argv);
+    cr_expect_eq(r.status, TP_EX_UNAVAILABLE, "exit %d; %s", r.status, r.err);
+    cr_expect(strstr(r.out, "doctor --probe") && strstr(r.out, "--ephemeral --headless") && strstr(r.out, "5 s each"),
+              "the plan: %s", r.out);
+    cr_expect_eq(count_lines(r.err), 1, "one line: %s", r.err);
+    struct stat st;
+    cr_expect(stat("build/mac-check/table.md", &st) != 0 || st.st_mtime < time(NULL) - 60, "no table written");
+    proc_result_free(&r);
+    free(bundle);
+}

@@ -305,6 +305,7 @@ Test(save, quit_saves_where_the_run_can, .init = vt_init, .fini = t_tmp_fini)
     cr_expect(vt_exists(save), "Quit saved the state");
     ts_expect_record(b, "d['outcome']['result']", "saved");
     ts_expect_record(b, "str(d['outcome']['save_failure'])", "None");
+    ts_expect_record(b, "str(d['outcome']['vm_started'] and d['outcome']['start_ms'] >= 0)", "True");
     proc_result_free(&r);
     free(save);
     free(b);
@@ -396,6 +397,7 @@ Test(save, a_restore_virtualization_refuses_keeps_the_file, .init = vt_init, .fi
               "says it is kept, and the fix: %s", r.err);
     vt_expect_unchanged(save, hash, "a refused restore");
     ts_expect_record(b, "str((d['outcome']['restore_refused'], d['outcome']['restore_attempted']))", "(True, False)");
+    ts_expect_record(b, "str((d['outcome']['vm_started'], d['outcome']['start_ms']))", "(False, None)");
     proc_result_free(&r);
     free(save);
     free(b);

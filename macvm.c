@@ -3728,9 +3728,14 @@ static const struct advice_rule advice_rules[] = {
     {"VZErrorDomain", 2, "hardwareModel",
      "this Mac's macOS is older than the guest's hardware model needs: update the host, or install an older "
      "macOS into a new bundle"},
+    {NULL, ANY_CODE, "device in configuration",
+     "Virtualization cannot save or restore a VM with this device (a USB keyboard or pointer, which guests before "
+     "macOS 14 need; on 14.x hosts also a console or a shared folder): 'macvm run --dry-run' shows the devices and "
+     "why a run does not save; 'macvm doctor --probe BUNDLE' asks Virtualization"},
     {"VZErrorDomain", 1, NULL,
-     "Virtualization failed inside its own process.  Usual causes: a restricted device (the GDB stub) without "
-     "the private entitlement, or a beta guest on an older host.  Look for a crash report in "
+     "Virtualization failed inside its own process.  Usual causes: a restricted feature without the private "
+     "entitlement com.apple.private.virtualization (the GDB stub; perhaps the iBoot stops: 'macvm doctor --probe' "
+     "shows what this Mac has), or a beta guest on an older host.  Look for a crash report in "
      "~/Library/Logs/DiagnosticReports/com.apple.Virtualization.VirtualMachine-*.ips ('macvm feedback' lists "
      "it) and attach it to your Feedback report"},
     {"VZErrorDomain", 5, NULL,

@@ -131,6 +131,23 @@ Test(advice, internal_error_points_at_the_crash_report)
     ta_expect_says(a, "macvm feedback", "VZErrorDomain", 1, m);
 }
 
+Test(advice, internal_error_names_restricted_features_and_the_probe)
+{
+    const char *m = "Internal Virtualization error. The virtual machine failed to start.";
+    const char *a = ta_advice("VZErrorDomain", 1, m);
+    ta_expect_says(a, "com.apple.private.virtualization", "VZErrorDomain", 1, m);
+    ta_expect_says(a, "iBoot", "VZErrorDomain", 1, m);
+    ta_expect_says(a, "doctor --probe", "VZErrorDomain", 1, m);
+}
+
+Test(advice, unsupported_device_when_saving_names_the_devices)
+{
+    const char *m = "Unsupported keyboard device in configuration.";
+    const char *a = ta_advice("VZErrorDomain", 2, m);
+    ta_expect_says(a, "USB keyboard", "VZErrorDomain", 2, m);
+    ta_expect_says(a, "--dry-run", "VZErrorDomain", 2, m);
+}
+
 Test(advice, restricted_device_names_the_private_entitlement)
 {
     const char *m = "Unable to create a virtual machine with restricted devices.";

@@ -4847,6 +4847,17 @@ static unsigned macos_major(const char *version)
     return version && isdigit((unsigned char)version[0]) ? (unsigned)strtoul(version, NULL, 10) : 0;
 }
 
+/* Returns the installed macOS's version when it looks like one ("14.5"), else
+ * NULL, unknown: Config.plist and an image's manifest are the user's files,
+ * and their text goes into messages. */
+static const char *guest_version(const struct vm_config *c)
+{
+    const char *v = c->installed_version;
+    if (!isdigit((unsigned char)v[0]) || strspn(v, "0123456789.") != strlen(v))
+        return NULL;
+    return v;
+}
+
 /* Chooses the keyboards and pointing devices from the host's and the guest's
  * macOS (0: unknown).  Every guest gets a keyboard and a pointer it knows: the
  * Mac keyboard from macOS 14, the Mac trackpad from 13, where the host has
@@ -4888,12 +4899,12 @@ static const char *save_blocker(const struct vm_spec *s, const struct host_info 
         buf_puts(&fix, "plutil -replace InstalledProductVersion -string 14.0 ");
         shell_quote(&fix, path.data);
         const char *device = s->usb_keyboard ? "keyboard" : "pointer";
-        if (c->installed_version[0])
+        if (guest_version(c))
             snprintf(why, size, "macOS %s in the VM needs the USB %s, with which Virtualization cannot save a VM's "
                      "state (it saves the Mac keyboard and trackpad, which macOS 14+ guests know); if the VM runs "
-                     "macOS 14 or later by now, record that: %s", c->installed_version, device, fix.data);
+                     "macOS 14 or later by now, record that: %s", guest_version(c), device, fix.data);
         else
-            snprintf(why, size, "the VM's macOS version is unknown (no InstalledProductVersion in Config.plist), so "
+            snprintf(why, size, "the VM's macOS version is unknown (no usable InstalledProductVersion in Config.plist), so "
                      "it gets the USB %s as well, with which Virtualization cannot save a VM's state; if the VM runs "
                      "macOS 14 or later, record that: %s", device, fix.data);
         buf_free(&path);
@@ -4960,7 +4971,7 @@ static int resolve_vm_spec(const struct run_options *o, const char *bundle, cons
     s->disk_caching = o->disk_caching;
     s->disk_sync = o->disk_sync;
     s->headless = o->headless;
-    decide_input_devices(s, host->available ? macos_major(host->os_version) : 0, macos_major(c->installed_version));
+    decide_input_devices(s, host->available ? macos_major(host->os_version) : 0, macos_major(guest_version(c)));
     s->audio = o->audio;
     s->ephemeral = o->ephemeral;
     s->capture_log = !o->no_log;

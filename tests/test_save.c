@@ -23,8 +23,9 @@
 #include "test_vm_common.c"
 
 /* A bundle of Apple's sample (no Config.plist) whose Config.plist then says
- * InstalledProductVersion = version, written by Python's plistlib (version
- * NULL: none, so the guest's version is unknown).  Returns its path (free it). */
+ * InstalledProductVersion = version, written by Python's plistlib (XML; binary
+ * for control characters, which XML cannot hold; version NULL: none, so the
+ * guest's version is unknown).  Returns its path (free it). */
 static char *ts_bundle(const char *name, const char *version)
 {
     char *b = vt_bundle(t_tmp, name, "apple", 4 * VT_GIB);
@@ -33,7 +34,10 @@ static char *ts_bundle(const char *name, const char *version)
     char *config = t_path_join(b, "Config.plist");
     const char *argv[] = {"python3", "-c",
                           "import plistlib, sys\n"
-                          "plistlib.dump({'InstalledProductVersion': sys.argv[2]}, open(sys.argv[1], 'wb'))\n",
+                          "d = {'InstalledProductVersion': sys.argv[2]}\n"
+                          "try: data = plistlib.dumps(d)\n"   /* XML, as plutil writes it */
+                          "except ValueError: data = plistlib.dumps(d, fmt=plistlib.FMT_BINARY)\n"   /* control chars */
+                          "open(sys.argv[1], 'wb').write(data)\n",
                           config, version, NULL};
     struct proc_result r = run_argv(argv);
     cr_assert_eq(r.status, 0, "plistlib: %s", r.err);
@@ -549,4 +553,23 @@ Test(save, a_network_disconnect_is_recorded, .init = vt_init, .fini = t_tmp_fini
     ts_expect_record(b, "str(d['outcome']['network_disconnected'])", "None");
     proc_result_free(&r);
     free(b);
+}
+
+/* A version that is not one (control characters, words) counts as unknown and is never printed. */
+Test(save, a_hostile_guest_version_counts_as_unknown, .init = vt_init, .fini = t_tmp_fini)
+{
+    static const char *const versions[] = {"\x1b]0;owned\x07" "14.5", "fourteen", "14.5\n", ""};
+    for (int i = 0; i < 4; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "VM%d.bundle", i);
+        char *b = ts_bundle(name, versions[i]);
+        struct proc_result r = ts_dry("14.5", b, NULL);
+        const struct plist *j = vt_expect_json_ok(&r, "hostile version");
+        static const char *const both[] = {"mac", "usb", NULL};
+        vt_json_strings(j, "keyboards", both, r.out);
+        cr_expect(strstr(r.out, "version is unknown") && !strstr(r.out, "owned") && !strstr(r.out, "fourteen"),
+                  "case %d: %s", i, r.out);
+        proc_result_free(&r);
+        free(b);
+    }
 }

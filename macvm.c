@@ -6265,7 +6265,9 @@ void macvm_vm_started(const struct vm_spec *spec, unsigned reported_port)
 
 /* What ends a run (bridge.h): the bridge asks at each Quit, Ctrl-C or menu
  * item.  Quit and the window's close button save where the spec says the run
- * can, else ask the guest to shut down: never a silent hard stop.  The first
+ * can, else ask the guest to shut down: never a silent hard stop (in DFU or
+ * stopped in iBoot no macOS runs to ask, so Quit stops the VM, and the run
+ * ends saying so).  The first
  * Ctrl-C saves with --save-on-stop, else asks the guest; the second forces.
  * Force Stop forces.  A run whose save failed does not try again. */
 enum stop_action macvm_stop_action(const struct vm_spec *spec, const struct run_outcome *outcome,
@@ -6284,6 +6286,9 @@ enum stop_action macvm_stop_action(const struct vm_spec *spec, const struct run_
     case STOP_EVENT_QUIT:
         if (stopping)
             return STOP_ACTION_NONE;   /* on its way; Force Stop stays in the menu */
+        if (spec->start_mode == START_DFU || spec->start_mode == START_IBOOT_STAGE1 ||
+            spec->start_mode == START_IBOOT_STAGE2)
+            return STOP_ACTION_FORCE;  /* no macOS runs to ask; the run ends saying "stopped by force" */
         return (spec->save_on_quit || spec->save_on_stop) && can_save ? STOP_ACTION_SAVE : STOP_ACTION_REQUEST;
     }
     return STOP_ACTION_REQUEST;

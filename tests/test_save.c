@@ -253,22 +253,28 @@ Test(save, stop_actions)
         enum stop_event event;
         bool stopping;
         enum stop_action want;
+        enum vm_start_mode mode;
     } cases[] = {
-        {true, false, false, STOP_EVENT_QUIT, false, STOP_ACTION_SAVE},
-        {false, false, false, STOP_EVENT_QUIT, false, STOP_ACTION_REQUEST},   /* never a silent hard stop */
-        {true, false, true, STOP_EVENT_QUIT, false, STOP_ACTION_REQUEST},     /* a save that failed is not retried */
-        {true, false, false, STOP_EVENT_QUIT, true, STOP_ACTION_NONE},        /* Quit again: already on its way */
-        {false, true, false, STOP_EVENT_QUIT, false, STOP_ACTION_SAVE},
-        {false, false, false, STOP_EVENT_INTERRUPT, false, STOP_ACTION_REQUEST},
-        {false, true, false, STOP_EVENT_INTERRUPT, false, STOP_ACTION_SAVE},
-        {true, false, false, STOP_EVENT_INTERRUPT, false, STOP_ACTION_REQUEST}, /* Ctrl-C saves only with --save-on-stop */
-        {false, true, true, STOP_EVENT_INTERRUPT, false, STOP_ACTION_REQUEST},
-        {false, false, false, STOP_EVENT_INTERRUPT, true, STOP_ACTION_FORCE},  /* the second Ctrl-C */
-        {true, true, false, STOP_EVENT_STOP_ITEM, false, STOP_ACTION_REQUEST},
-        {true, true, false, STOP_EVENT_FORCE_ITEM, false, STOP_ACTION_FORCE},
+        {false, false, false, STOP_EVENT_QUIT, false, STOP_ACTION_FORCE, START_DFU},   /* no macOS to ask */
+        {false, false, false, STOP_EVENT_QUIT, false, STOP_ACTION_FORCE, START_IBOOT_STAGE1},
+        {false, false, false, STOP_EVENT_QUIT, false, STOP_ACTION_REQUEST, START_RECOVERY},
+        {false, false, false, STOP_EVENT_INTERRUPT, false, STOP_ACTION_REQUEST, START_DFU},
+        {true, false, false, STOP_EVENT_QUIT, false, STOP_ACTION_SAVE, START_NORMAL},
+        {false, false, false, STOP_EVENT_QUIT, false, STOP_ACTION_REQUEST, START_NORMAL},   /* never a silent hard stop */
+        {true, false, true, STOP_EVENT_QUIT, false, STOP_ACTION_REQUEST, START_NORMAL},     /* a save that failed is not retried */
+        {true, false, false, STOP_EVENT_QUIT, true, STOP_ACTION_NONE, START_NORMAL},        /* Quit again: already on its way */
+        {false, true, false, STOP_EVENT_QUIT, false, STOP_ACTION_SAVE, START_NORMAL},
+        {false, false, false, STOP_EVENT_INTERRUPT, false, STOP_ACTION_REQUEST, START_NORMAL},
+        {false, true, false, STOP_EVENT_INTERRUPT, false, STOP_ACTION_SAVE, START_NORMAL},
+        {true, false, false, STOP_EVENT_INTERRUPT, false, STOP_ACTION_REQUEST, START_NORMAL}, /* Ctrl-C saves only with --save-on-stop */
+        {false, true, true, STOP_EVENT_INTERRUPT, false, STOP_ACTION_REQUEST, START_NORMAL},
+        {false, false, false, STOP_EVENT_INTERRUPT, true, STOP_ACTION_FORCE, START_NORMAL},  /* the second Ctrl-C */
+        {true, true, false, STOP_EVENT_STOP_ITEM, false, STOP_ACTION_REQUEST, START_NORMAL},
+        {true, true, false, STOP_EVENT_FORCE_ITEM, false, STOP_ACTION_FORCE, START_NORMAL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        struct vm_spec s = {.save_on_quit = cases[i].quit_saves, .save_on_stop = cases[i].stop_saves};
+        struct vm_spec s = {.save_on_quit = cases[i].quit_saves, .save_on_stop = cases[i].stop_saves,
+                            .start_mode = cases[i].mode};
         struct run_outcome o = {0};
         if (cases[i].failed)
             snprintf(o.save_failure, sizeof o.save_failure, "pause: failed");

@@ -4377,6 +4377,12 @@ static void md_outcome(struct buf *b, const struct feedback *f)
         }
         md_item(b, "advice", plist_string(outcome, "advice"));
         md_item(b, "saved state not restored because", plist_string(outcome, "restore_failure"));
+        md_item(b, "state not saved because", plist_string(outcome, "save_failure"));
+        md_item(b, "network disconnected during the run", plist_string(outcome, "network_disconnected"));
+        const char *port_source = plist_string(outcome, "debug_stub_port_source");
+        if (port_source && strcmp(port_source, "reported") != 0)
+            md_item(b, "debug stub port", strcmp(port_source, "unknown") == 0 ? "unknown (this macOS did not report it)"
+                                                                             : "as asked (this macOS did not report it)");
     } else {
         buf_puts(b, f->run_dir[0] ? "- the run's record (run.json) is missing or damaged\n"
                                    : "- no run recorded in this bundle\n");

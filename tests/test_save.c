@@ -579,3 +579,22 @@ Test(save, a_hostile_guest_version_counts_as_unknown, .init = vt_init, .fini = t
         free(b);
     }
 }
+
+/* What went wrong with saving, the network or the stub's port reaches the Feedback report. */
+Test(save, the_feedback_report_says_what_went_wrong, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = ts_bundle("VM.bundle", "14.5");
+    setenv("MACVM_FAKE_SAVE", "pause", 1);
+    setenv("MACVM_FAKE_NET_DISCONNECT", "vmnet went away", 1);
+    setenv("MACVM_FAKE_PRIVATE", "1", 1);
+    setenv("MACVM_FAKE_STUB_PORT", "0", 1);
+    struct proc_result r = ts_run(b, "quit", "--debug-stub");
+    cr_expect_eq(r.status, 0, "exit %d; %s", r.status, r.err);
+    proc_result_free(&r);
+    r = run_fake("feedback", "--no-redact", b, NULL);
+    cr_expect(strstr(r.out, "- state not saved because: pause: "), "%s", r.out);
+    cr_expect(strstr(r.out, "- network disconnected during the run: vmnet went away"), "%s", r.out);
+    cr_expect(strstr(r.out, "- debug stub port: unknown"), "%s", r.out);
+    proc_result_free(&r);
+    free(b);
+}

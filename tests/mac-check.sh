@@ -11,13 +11,14 @@
 #   3. prints one table: mode, started, stopped cleanly, time to start, log
 #      lines captured, PVG negotiation seen.
 # Everything goes to build/mac-check/ (probe.txt, table.md, each run's output).
-# Off a Mac it says what it would do and exits 69.
+# Off a Mac it says what it would do and exits 69.  $MACVM and $MAC_CHECK_OUT
+# replace ./macvm and build/mac-check (the tests run it on a pretend Mac).
 set -u
 cd "$(dirname "$0")/.."
 BUNDLE=${1:-}
 SECONDS_EACH=${2:-90}
-MACVM=./macvm
-OUT=build/mac-check
+MACVM=${MACVM:-./macvm}
+OUT=${MAC_CHECK_OUT:-build/mac-check}
 
 plan() {
     cat <<PLAN

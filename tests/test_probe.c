@@ -283,3 +283,64 @@ Test(probe, mac_check_off_a_mac_says_its_plan, .init = t_tmp_init, .fini = t_tmp
     proc_result_free(&r);
     free(bundle);
 }
+
+/* Writes an executable script dir/name with body (after #!/bin/sh). */
+static void tp_tool(const char *dir, const char *name, const char *body)
+{
+    char *path = t_path_join(dir, name), *text;
+    cr_assert(asprintf(&text, "#!/bin/sh\n%s\n", body) > 0);
+    tk_write_text(path, text);
+    cr_assert_eq(chmod(path, 0755), 0);
+    free(text);
+    free(path);
+}
+
+/* mac-check's own logic, on a pretend Mac: uname, sw_vers, sysctl and plutil
+ * stand in (plutil reads run.json with Python), build/macvm-fake is macvm,
+ * each "VM" runs until its Ctrl-C.  The table has a row per start mode, and
+ * modes the probe does not call available are not booted. */
+Test(probe, mac_check_table_on_a_pretend_mac, .init = vt_init, .fini = t_tmp_fini, .timeout = 120)
+{
+    char *bin = tk_mkdirs(t_tmp, "bin");
+    tp_tool(bin, "uname", "echo Darwin");
+    tp_tool(bin, "sw_vers", "case $1 in -productVersion) echo 14.5 ;; *) echo 23F79 ;; esac");
+    tp_tool(bin, "sysctl", "echo Mac14,2");
+    tp_tool(bin, "plutil", "exec python3 -c 'import json, sys\n"
+                           "v = json.load(open(sys.argv[2]))\n"
+                           "for k in sys.argv[1].split(\".\"): v = v[k]\n"
+                           "if v is None: sys.exit(1)\n"
+                           "print(json.dumps(v) if isinstance(v, bool) else v)' \"$2\" \"$6\"");
+    char *path;
+    cr_assert(asprintf(&path, "%s:%s", bin, getenv("PATH")) > 0);
+    setenv("PATH", path, 1);
+    char *fake = realpath(t_env_or("MACVM_FAKE_BIN", "build/macvm-fake"), NULL);
+    cr_assert_not_null(fake);
+    setenv("MACVM", fake, 1);
+    setenv("MACVM_FAKE_RUN_SECONDS", "30", 1);   /* runs until mac-check's Ctrl-C */
+    char *out = t_path_join(t_tmp, "mac-check");
+    setenv("MAC_CHECK_OUT", out, 1);             /* not the repository's build/ */
+    free(vt_log_tool(t_tmp));
+    char *b = vt_bundle(t_tmp, "VM.bundle", "configured", VT_GIB);
+    const char *argv[] = {"sh", "tests/mac-check.sh", b, "1", NULL};
+    struct proc_result r = run_argv(argv);
+    cr_expect_eq(r.status, 0, "exit %d; %s", r.status, r.err);
+    cr_expect(strstr(r.out, "available                 recovery"), "the probe first: %s", r.out);
+    cr_expect(strstr(r.out, "| mode | started | stopped cleanly | time to start | log lines | PVG negotiation seen |"),
+              "%s", r.out);
+    cr_expect(strstr(r.out, "| normal | true | no (interrupted) | ") && strstr(r.out, "| recovery | true | "),
+              "a row per booted mode: %s", r.out);
+    cr_expect(strstr(r.out, "| debug-stub | not available (probe) |"), "not entitled: not booted: %s", r.out);
+    cr_expect(strstr(r.out, "/mac-check/table.md and"), "%s", r.out);
+    char *table = t_path_join(out, "table.md");
+    cr_expect(vt_exists(table), "the table is kept");
+    free(table);
+    free(out);
+    char *logs = t_path_join(t_tmp, "VM.bundle.ephemeral-logs");
+    cr_expect_eq(vt_count_entries(logs), 2, "two disposable runs recorded");
+    proc_result_free(&r);
+    free(logs);
+    free(b);
+    free(fake);
+    free(path);
+    free(bin);
+}

@@ -172,8 +172,14 @@ int bridge_load_restore_image(const char *path, struct restore_image_info *info,
 int bridge_install(const struct install_spec *spec, bridge_progress_fn progress,
                    void *ctx, struct bridge_error *err);
 
+/* What validateSaveRestoreSupportWithError: said of the run's configuration
+ * (asked on macOS 14+ for every run, so a prediction of macvm.c's that was too
+ * strict shows as well as one that was not strict enough). */
+enum save_check { SAVE_CHECK_NOT_ASKED, SAVE_CHECK_SUPPORTED, SAVE_CHECK_REFUSED };
+
 /* How a run ended. */
 struct run_outcome {
+    enum save_check save_check;
     bool guest_stopped;                   /* the guest shut itself down */
     bool saved_state;                     /* state was saved to save_file */
     bool restored_state;                  /* the run resumed from save_file */

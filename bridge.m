@@ -1169,7 +1169,10 @@ int bridge_run(const struct vm_spec *spec, struct run_outcome *outcome)
         /* What macvm.c predicted, Virtualization confirms: a saved state it would not take is kept, and the VM
          * not started; a run it would not save says so now, and Quit asks the guest to shut down instead. */
         NSError *unsavable = nil;
-        if ((spec->restore_saved_state || spec->save_possible) && !save_supported(config, &unsavable)) {
+        bool saves = save_supported(config, &unsavable);
+        if (@available(macOS 14, *))
+            outcome->save_check = saves ? SAVE_CHECK_SUPPORTED : SAVE_CHECK_REFUSED;
+        if ((spec->restore_saved_state || spec->save_possible) && !saves) {
             if (spec->restore_saved_state) {
                 outcome->restore_refused = true;
                 return report(&outcome->error, unsavable);

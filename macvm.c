@@ -4360,6 +4360,19 @@ static void md_reproduce(struct buf *b, const struct feedback *f)
 }
 
 /* The run's outcome, error and advice. */
+/* Returns whether the run's spec had a USB keyboard or pointer. */
+static bool md_usb_input(const struct plist *spec)
+{
+    static const char *const lists[] = {"keyboards", "pointing_devices"};
+    for (int i = 0; i < 2; i++) {
+        const struct plist *list = plist_get(spec, lists[i]);
+        for (size_t k = 0; list && list->type == PLIST_ARRAY && k < list->count; k++)
+            if (list->items[k]->type == PLIST_STRING && strcmp(list->items[k]->string, "usb") == 0)
+                return true;
+    }
+    return false;
+}
+
 static void md_outcome(struct buf *b, const struct feedback *f)
 {
     buf_puts(b, "\n## What happened\n\n");
@@ -4378,6 +4391,10 @@ static void md_outcome(struct buf *b, const struct feedback *f)
         md_item(b, "advice", plist_string(outcome, "advice"));
         md_item(b, "saved state not restored because", plist_string(outcome, "restore_failure"));
         md_item(b, "state not saved because", plist_string(outcome, "save_failure"));
+        if (md_usb_input(plist_dict(f->run, "spec")) && run_string(f->run, "outcome", "save_check") &&
+            strcmp(run_string(f->run, "outcome", "save_check"), "supported") == 0)
+            md_item(b, "Virtualization's save check", "supported with USB input devices, where macvm predicted it "
+                    "could not save (a rule of macvm's is too strict: please report it)");
         md_item(b, "network disconnected during the run", plist_string(outcome, "network_disconnected"));
         const char *port_source = plist_string(outcome, "debug_stub_port_source");
         if (port_source && strcmp(port_source, "reported") != 0)
@@ -5164,6 +5181,9 @@ struct run_record {
     bool logged;
 };
 
+/* What Virtualization's save check said, as run.json keeps it. */
+static const char *const save_check_names[] = {"not-asked", "supported", "refused"};
+
 /* Returns the outcome's short name for run.json and info. */
 static const char *outcome_name(const struct run_record *r)
 {
@@ -5234,6 +5254,7 @@ static int run_record_write(const struct run_record *r, const struct vm_spec *s,
     json_bool(&j, "restore_refused", r->outcome.restore_refused);
     json_str(&j, "restore_failure", r->outcome.restore_failure[0] ? r->outcome.restore_failure : NULL);
     json_str(&j, "save_failure", r->outcome.save_failure[0] ? r->outcome.save_failure : NULL);
+    json_str(&j, "save_check", save_check_names[r->outcome.save_check]);
     json_str(&j, "network_disconnected", r->outcome.network_disconnected[0] ? r->outcome.network_disconnected : NULL);
     if (s->debug_stub) {
         const char *source;

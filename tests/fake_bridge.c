@@ -22,7 +22,8 @@
  *                                 MACVM_FAKE_OUTCOME does not apply
  *   MACVM_FAKE_SAVE=...           ok (default), validation (Virtualization refuses to save this
  *                                 configuration), pause or save (that step fails); a USB
- *                                 keyboard or pointer always fails validation
+ *                                 keyboard or pointer fails validation unless
+ *                                 MACVM_FAKE_USB_SAVES=1 (a prediction too strict)
  *   MACVM_FAKE_GUEST=ignores      the guest ignores requests to shut down
  *   MACVM_FAKE_RESTORE=fail       restoring the saved state fails (it is used up all the same)
  *   MACVM_FAKE_STUB_PORT=N        the port the running debug stub reports (0: it does not say;
@@ -242,7 +243,7 @@ static int run_until_interrupted(int seconds)
  * MACVM_FAKE_SAVE=validation.  Fills *err when not. */
 static bool fake_save_supported(const struct vm_spec *spec, struct bridge_error *err)
 {
-    if (spec->usb_keyboard || spec->usb_pointer)
+    if ((spec->usb_keyboard || spec->usb_pointer) && strcmp(env("MACVM_FAKE_USB_SAVES", "0"), "1") != 0)
         set_error(err, "VZErrorDomain", 2, "Unsupported keyboard device in configuration.");
     else if (strcmp(env("MACVM_FAKE_SAVE", "ok"), "validation") == 0)
         set_error(err, "VZErrorDomain", 2, "Unsupported device in configuration.");
@@ -324,7 +325,12 @@ int bridge_run(const struct vm_spec *spec, struct run_outcome *outcome)
         return BRIDGE_INTERRUPTED;
     record_spec("run", spec, NULL);
     struct bridge_error unsavable;
-    if ((spec->restore_saved_state || spec->save_possible) && !fake_save_supported(spec, &unsavable)) {
+    bool saves = atoi(env("MACVM_FAKE_OS", "14.5")) >= 14 && fake_save_supported(spec, &unsavable);
+    if (atoi(env("MACVM_FAKE_OS", "14.5")) >= 14)
+        outcome->save_check = saves ? SAVE_CHECK_SUPPORTED : SAVE_CHECK_REFUSED;
+    else
+        set_error(&unsavable, "macvm", BRIDGE_UNAVAILABLE, "saving a VM's state is not available on this macOS");
+    if ((spec->restore_saved_state || spec->save_possible) && !saves) {
         if (spec->restore_saved_state) {   /* the save file is kept, the VM not started */
             outcome->restore_refused = true;
             outcome->error = unsavable;

@@ -598,3 +598,30 @@ Test(save, the_feedback_report_says_what_went_wrong, .init = vt_init, .fini = t_
     proc_result_free(&r);
     free(b);
 }
+
+/* Virtualization's save check is asked on every macOS 14+ run and recorded, so a
+ * prediction of macvm's that was too strict shows in the report. */
+Test(save, virtualizations_save_check_is_recorded, .init = vt_init, .fini = t_tmp_fini)
+{
+    static const struct { const char *host, *guest, *usb_saves, *want; } cases[] = {
+        {"14.5", "14.5", "0", "supported"},
+        {"14.5", "13.6", "0", "refused"},
+        {"14.5", "13.6", "1", "supported"},
+        {"13.6", "14.5", "0", "not-asked"},
+    };
+    for (size_t i = 0; i < 4; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "VM%zu.bundle", i);
+        char *b = ts_bundle(name, cases[i].guest);
+        setenv("MACVM_FAKE_OS", cases[i].host, 1);
+        setenv("MACVM_FAKE_USB_SAVES", cases[i].usb_saves, 1);
+        struct proc_result r = run_fake("run", "--no-log", "--headless", b, NULL);
+        cr_expect_eq(r.status, 0, "case %zu: exit %d; %s", i, r.status, r.err);
+        ts_expect_record(b, "d['outcome']['save_check']", cases[i].want);
+        proc_result_free(&r);
+        r = run_fake("feedback", b, NULL);
+        cr_expect_eq(strstr(r.out, "a rule of macvm's is too strict") != NULL, i == 2, "case %zu: %s", i, r.out);
+        proc_result_free(&r);
+        free(b);
+    }
+}

@@ -1807,22 +1807,28 @@ static long hex4(const char *p, const char *end)
 static bool json_read_string(struct json_parser *j, struct buf *out)
 {
     j->p++;
-    while (j->p < j->end) {
-        const char *run = j->p;
-        while (j->p < j->end && *j->p != '"' && *j->p != '\\' && (unsigned char)*j->p >= 0x20)
-            j->p++;
-        if (out && j->p > run)
-            buf_add(out, run, (size_t)(j->p - run));
-        if (j->p >= j->end || (unsigned char)*j->p < 0x20)
+    /* From escape to escape with memchr (a log line is mostly long plain
+     * strings), each stretch checked for control characters. */
+    const char *q = NULL;
+    for (;;) {
+        if (!q || q < j->p)
+            q = memchr(j->p, '"', (size_t)(j->end - j->p));
+        if (!q)
             return false;
-        if (*j->p == '"') {
-            j->p++;
+        const char *bs = memchr(j->p, '\\', (size_t)(q - j->p)), *stop = bs ? bs : q;
+        unsigned char control = 0;
+        for (const char *c = j->p; c < stop; c++)
+            control |= (unsigned char)*c < 0x20;
+        if (control)
+            return false;
+        if (out && stop > j->p)
+            buf_add(out, j->p, (size_t)(stop - j->p));
+        if (!bs) {
+            j->p = q + 1;
             return true;
         }
-        if (j->end - j->p < 2)
-            return false;
-        char c = j->p[1], lit = 0;
-        j->p += 2;
+        char c = bs[1], lit = 0;   /* bs < q: bs[1] exists */
+        j->p = bs + 2;
         switch (c) {
         case '"': case '\\': case '/': lit = c; break;
         case 'b': lit = '\b'; break;
@@ -1854,17 +1860,29 @@ static bool json_read_string(struct json_parser *j, struct buf *out)
         if (out)
             buf_add(out, &lit, 1);
     }
-    return false;
 }
 
-static bool json_wanted(struct json_parser *j, const char *key)
+static bool json_wanted(struct json_parser *j, const char *key, size_t n)
 {
     if (!j->wanted)
         return true;
     for (const char *const *w = j->wanted; *w; w++)
-        if (strcmp(*w, key) == 0)
+        if ((*w)[0] == key[0] && strlen(*w) == n && memcmp(*w, key, n) == 0)
             return true;
     return false;
+}
+
+/* Returns the length of the string at j->p (its opening quote) when it holds
+ * no escape and no control character, else SIZE_MAX. */
+static size_t json_plain_string(const struct json_parser *j)
+{
+    const char *s = j->p + 1, *q = memchr(s, '"', (size_t)(j->end - s));
+    if (!q || memchr(s, '\\', (size_t)(q - s)))
+        return SIZE_MAX;
+    unsigned char control = 0;
+    for (const char *c = s; c < q; c++)
+        control |= (unsigned char)*c < 0x20;
+    return control ? SIZE_MAX : (size_t)(q - s);
 }
 
 static struct plist *json_value(struct json_parser *j, int depth, bool keep);
@@ -1923,16 +1941,27 @@ static struct plist *json_container(struct json_parser *j, int depth, bool keep)
         bool keep_member = keep;
         json_space(j);
         if (object) {
-            struct buf k = {0};
-            if (j->p >= j->end || *j->p != '"' || !json_read_string(j, keep ? &k : NULL)) {
-                buf_free(&k);
+            if (j->p >= j->end || *j->p != '"')
                 return NULL;
+            /* A plain key, the usual one, is judged where it lies and copied only when kept:
+             * a log line has some 25 keys and macvm wants 6. */
+            size_t n = keep ? json_plain_string(j) : SIZE_MAX;
+            if (n != SIZE_MAX) {
+                keep_member = depth > 0 || json_wanted(j, j->p + 1, n);
+                key = keep_member ? arena_strndup(j->arena, j->p + 1, n) : NULL;
+                j->p += n + 2;
+            } else {
+                struct buf k = {0};
+                if (!json_read_string(j, keep ? &k : NULL)) {
+                    buf_free(&k);
+                    return NULL;
+                }
+                if (keep) {
+                    key = arena_strndup(j->arena, k.data ? k.data : "", k.len);
+                    keep_member = depth > 0 || json_wanted(j, key, k.len);
+                }
+                buf_free(&k);
             }
-            if (keep) {
-                key = arena_strndup(j->arena, k.data ? k.data : "", k.len);
-                keep_member = depth > 0 || json_wanted(j, key);
-            }
-            buf_free(&k);
             json_space(j);
             if (j->p >= j->end || *j->p != ':')
                 return NULL;
@@ -1967,6 +1996,14 @@ static struct plist *json_value(struct json_parser *j, int depth, bool keep)
     if (c == '{' || c == '[')
         return json_container(j, depth, keep);
     if (c == '"') {
+        size_t n = keep ? json_plain_string(j) : SIZE_MAX;
+        if (n != SIZE_MAX) {   /* no escapes: straight into the arena */
+            struct plist *v = plist_new(j->arena, PLIST_STRING);
+            v->string = arena_strndup(j->arena, j->p + 1, n);
+            v->count = n;
+            j->p += n + 2;
+            return v;
+        }
         struct buf s = {0};
         if (!json_read_string(j, keep ? &s : NULL)) {
             buf_free(&s);
@@ -1981,7 +2018,7 @@ static struct plist *json_value(struct json_parser *j, int depth, bool keep)
         return v;
     }
     static const char *const words[] = {"true", "false", "null"};
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 3 && strchr("tfn", c); i++) {
         size_t n = strlen(words[i]);
         if ((size_t)(j->end - j->p) >= n && memcmp(j->p, words[i], n) == 0) {
             j->p += n;
@@ -3136,14 +3173,17 @@ static void ipsw_text(struct buf *out, const char *path, const struct ipsw_info 
 /* ================================= 7. Logs ================================= */
 
 /* Virtualization logs through the unified log: its XPC service process, and
- * paravirtualized graphics (PVG) under its own subsystem.  macvm records
- * them during every run with `log stream` and reads three styles back:
+ * paravirtualized graphics (PVG) under its own subsystem; an installation
+ * also through the installer's process.  macvm records them during every run
+ * and install with `log stream` and reads three styles back:
  * ndjson (`log stream/show --style ndjson`, one object a line after a text
  * header), one JSON array (`--style json`), and `log show`'s default text. */
 #define LOG_PREDICATE                                                             \
     "subsystem == \"com.apple.gpusw.ParavirtualizedGraphics\" OR "                \
     "process == \"com.apple.Virtualization.VirtualMachine\" OR "                  \
+    "process == \"" INSTALLER_PROCESS "\" OR "                                   \
     "subsystem BEGINSWITH[c] \"com.apple.virtualization\""
+#define INSTALLER_PROCESS "com.apple.Virtualization.Installation"
 #define PVG_SUBSYSTEM "com.apple.gpusw.ParavirtualizedGraphics"
 #define PVG_NEEDLE "ParavirtualizedGraphics"    /* in every PVG line, in every style */
 #define LOG_TOOL "/usr/bin/log"
@@ -3455,6 +3495,126 @@ static const char *pvg_verdict(const struct pvg_negotiation *n)
          : n->guest_version > n->host_version ? "guest-newer" : "host-newer";
 }
 
+/* --- Renderer resets --- */
+
+/* What today's hosts report is rarely the negotiation (equal versions, such
+ * as 209 and 209, are the norm) but a renderer that resets in a loop: "Device
+ * reset", displays destroyed ("PGDisplayNub[0]: Destroyed") and created again,
+ * while the negotiation itself is fine.  struct pvg_watch follows a log's PVG
+ * events for pvg-log and the Feedback report alike. */
+#define PVG_RESET_LOOP 3        /* this many resets or display cycles in one log make a loop */
+#define PVG_TIMELINE_RESETS 5   /* resets the timeline lists before "... more" */
+
+struct pvg_watch {
+    uint64_t lines, negotiations, resets, display_cycles;
+    struct pvg_negotiation first, last;     /* when negotiations > 0 */
+    unsigned displays_gone;                 /* destroyed and not yet created again */
+    char reset_times[PVG_TIMELINE_RESETS][64], last_reset[64];
+    char last_time[64], last_message[256];  /* the last PVG event */
+};
+
+/* Follows one PVG event (is_pvg_event).  Returns whether it was a negotiation, in *n. */
+static bool pvg_watch_event(struct pvg_watch *w, const struct log_event *ev, struct pvg_negotiation *n)
+{
+    w->lines++;
+    snprintf(w->last_time, sizeof w->last_time, "%s", ev->timestamp);
+    snprintf(w->last_message, sizeof w->last_message, "%s", ev->message);
+    const char *display = strstr(ev->message, "PGDisplay");
+    if (strcasestr(ev->message, "device reset")) {
+        if (w->resets < PVG_TIMELINE_RESETS)
+            snprintf(w->reset_times[w->resets], sizeof w->reset_times[0], "%s", ev->timestamp);
+        snprintf(w->last_reset, sizeof w->last_reset, "%s", ev->timestamp);
+        w->resets++;
+    } else if (display && strcasestr(display, "destroy")) {
+        w->displays_gone++;
+    } else if (display && strcasestr(display, "creat") && w->displays_gone) {
+        w->displays_gone--;
+        w->display_cycles++;   /* a display destroyed earlier is back: one cycle */
+    }
+    if (!pvg_parse_negotiation(ev, n))
+        return false;
+    if (w->negotiations++ == 0)
+        w->first = *n;
+    w->last = *n;
+    return true;
+}
+
+/* Returns whether the renderer reset in a loop. */
+static bool pvg_reset_loop(const struct pvg_watch *w)
+{
+    return w->resets >= PVG_RESET_LOOP || w->display_cycles >= PVG_RESET_LOOP;
+}
+
+/* Returns the log's verdict: "reset-loop" outranks the negotiation's, "none" when neither. */
+static const char *pvg_watch_verdict(const struct pvg_watch *w)
+{
+    return pvg_reset_loop(w) ? "reset-loop" : w->negotiations ? pvg_verdict(&w->last) : "none";
+}
+
+/* Appends the reset-loop verdict in plain language. */
+static void pvg_loop_text(struct buf *b, const struct pvg_watch *w)
+{
+    buf_printf(b, "the renderer reset in a loop (%" PRIu64 " device reset%s, %" PRIu64 " display%s destroyed and "
+               "created again)%s: a paravirtualized-graphics bug on the host, the frozen or flickering display "
+               "people report on today's hosts; state the counts and attach the log in a Feedback report.",
+               w->resets, w->resets == 1 ? "" : "s", w->display_cycles, w->display_cycles == 1 ? "" : "s",
+               !w->negotiations ? ""
+               : w->last.guest_version == w->last.host_version ? " while the negotiation is fine"
+                                                               : " and the versions differ too");
+}
+
+/* Appends the short timeline: first negotiation, resets, last event. */
+static void pvg_timeline(struct buf *b, const struct pvg_watch *w)
+{
+    if (w->negotiations)
+        buf_printf(b, "  %s  first negotiation: guest %u, host %u\n", w->first.timestamp, w->first.guest_version,
+                   w->first.host_version);
+    for (uint64_t i = 0; i < w->resets && i < PVG_TIMELINE_RESETS; i++)
+        buf_printf(b, "  %s  device reset %" PRIu64 "\n", w->reset_times[i], i + 1);
+    if (w->resets > PVG_TIMELINE_RESETS)
+        buf_printf(b, "  ...  %" PRIu64 " more resets, the last at %s\n", w->resets - PVG_TIMELINE_RESETS,
+                   w->last_reset);
+    if (w->lines)
+        buf_printf(b, "  %s  last event: %s\n", w->last_time, w->last_message);
+}
+
+/* Appends the counts and the timeline as JSON members. */
+static void pvg_watch_json(struct json *j, const struct pvg_watch *w)
+{
+    json_uint(j, "pvg_lines", w->lines);
+    json_uint(j, "negotiations", w->negotiations);
+    json_uint(j, "resets", w->resets);
+    json_uint(j, "display_cycles", w->display_cycles);
+    json_str(j, "verdict", pvg_watch_verdict(w));
+    json_open(j, "timeline", '[');
+    if (w->negotiations) {
+        json_open(j, NULL, '{');
+        json_str(j, "timestamp", w->first.timestamp);
+        json_str(j, "event", "first negotiation");
+        json_close(j, '}');
+    }
+    for (uint64_t i = 0; i < w->resets && i < PVG_TIMELINE_RESETS; i++) {
+        json_open(j, NULL, '{');
+        json_str(j, "timestamp", w->reset_times[i]);
+        json_str(j, "event", "device reset");
+        json_close(j, '}');
+    }
+    if (w->resets > PVG_TIMELINE_RESETS) {
+        json_open(j, NULL, '{');
+        json_str(j, "timestamp", w->last_reset);
+        json_str(j, "event", "last device reset");
+        json_close(j, '}');
+    }
+    if (w->lines) {
+        json_open(j, NULL, '{');
+        json_str(j, "timestamp", w->last_time);
+        json_str(j, "event", "last event");
+        json_str(j, "message", w->last_message);
+        json_close(j, '}');
+    }
+    json_close(j, ']');
+}
+
 /* Returns the verdict in plain language, for people and for Feedback. */
 static void pvg_verdict_text(char *out, size_t size, const struct pvg_negotiation *n)
 {
@@ -3470,6 +3630,58 @@ static void pvg_verdict_text(char *out, size_t size, const struct pvg_negotiatio
         snprintf(out, size,
                  "the host set renderer version %u, newer than the %u the guest asked for: unusual; "
                  "mention it in a Feedback report.", n->host_version, n->guest_version);
+}
+
+/* --- The installer's own errors --- */
+
+/* Reads "Error Domain=DOMAIN Code=N" out of a message into *out: the last one
+ * in it, the innermost of a chain of underlying errors and so the most
+ * specific.  Returns false when the message names none. */
+static bool parse_named_error(const char *message, struct bridge_error *out)
+{
+    static const char mark[] = "Error Domain=";
+    const char *last = NULL;
+    for (const char *p = message; (p = strstr(p, mark)); p++)
+        last = p;
+    if (!last)
+        return false;
+    const char *domain = last + strlen(mark);
+    size_t n = strcspn(domain, " ,;{}\"\n");
+    if (n == 0 || n >= sizeof out->domain || strncmp(domain + n, " Code=", 6) != 0)
+        return false;
+    char *end;
+    errno = 0;
+    long code = strtol(domain + n + 6, &end, 10);
+    if (end == domain + n + 6 || errno)
+        return false;
+    snprintf(out->domain, sizeof out->domain, "%.*s", (int)n, domain);
+    out->code = code;
+    snprintf(out->message, sizeof out->message, "%s", message);
+    return true;
+}
+
+/* Keeps the first error an event of the installer's process names. */
+static void installer_event(void *ctx, const struct log_event *ev)
+{
+    struct bridge_error *first = ctx;
+    if (!first->domain[0] && strstr(ev->process, INSTALLER_PROCESS))
+        parse_named_error(ev->message, first);
+}
+
+/* Finds the first error the installer's process names in the log at path:
+ * the cause, where Virtualization only says "Installation failed".  Returns
+ * whether there is one, in *out. */
+static bool installer_error_in(const char *path, struct bridge_error *out)
+{
+    *out = (struct bridge_error){0};
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    struct log_scan s = {.needle = "Error Domain=", .fn = installer_event, .ctx = out};
+    struct error ignored = {0};
+    log_scan_fd(&s, fd, &ignored);
+    close(fd);
+    return out->domain[0] != 0;
 }
 
 /* --- Capture during a run --- */
@@ -3561,9 +3773,11 @@ static void log_capture_stop(struct log_capture *c)
 
 static void free_names(char **names, size_t n);
 
+#define INSTALL_SUFFIX "-install"    /* an install's record: logs/<start time>-install/ */
+
 /* Returns true when name is exactly a run folder's name: "2026-11-26T14-41-39",
- * maybe with "-2".  Pruning removes only such folders, so nothing else a user
- * keeps in logs/ is ever at risk. */
+ * maybe with "-install" (an install's record), maybe then with "-2".  Pruning
+ * removes only such folders, so nothing else a user keeps in logs/ is ever at risk. */
 static bool is_run_name(const char *name)
 {
     static const char shape[] = "dddd-dd-ddTdd-dd-dd";
@@ -3571,6 +3785,8 @@ static bool is_run_name(const char *name)
         if (shape[i] == 'd' ? !isdigit((unsigned char)name[i]) : name[i] != shape[i])
             return false;
     const char *rest = name + sizeof shape - 1;
+    if (strncmp(rest, INSTALL_SUFFIX, strlen(INSTALL_SUFFIX)) == 0)
+        rest += strlen(INSTALL_SUFFIX);
     return !*rest || (rest[0] == '-' && rest[1] && strspn(rest + 1, "0123456789") == strlen(rest + 1));
 }
 
@@ -3650,16 +3866,36 @@ static void free_names(char **names, size_t n)
     free(names);
 }
 
-/* Creates logs_dir/<start time> (with -2, -3... when taken there or in
- * other_dir, the bundle's other run folder).  Returns 0
+/* Finds the bundle's run (or install record) called name, or its newest when
+ * name is NULL.  Returns 0 with its folder in out, or EX_NOINPUT. */
+static int find_run(const char *bundle, const char *name, char *out, size_t size, struct error *e)
+{
+    char **runs;
+    size_t n = bundle_runs(bundle, &runs);
+    const char *chosen = !name && n ? runs[n - 1] : NULL;
+    for (size_t i = 0; name && i < n; i++) {
+        const char *base = strrchr(runs[i], '/');
+        if (strcmp(base ? base + 1 : runs[i], name) == 0)
+            chosen = runs[i];
+    }
+    int rc = chosen ? (snprintf(out, size, "%s", chosen), 0)
+           : name ? fail(e, EX_NOINPUT, "no run %s; 'macvm info' lists the runs", name)
+                  : fail(e, EX_NOINPUT, "no recorded run");
+    free_names(runs, n);
+    return rc;
+}
+
+/* Creates logs_dir/<start time><suffix> (with -2, -3... when taken there or
+ * in other_dir, the bundle's other run folder).  Returns 0
  * with the path in out, or EX_CANTCREAT. */
-static int run_dir_create(const char *logs_dir, const char *other_dir, time_t start, char *out, size_t size,
-                          struct error *e)
+static int run_dir_create(const char *logs_dir, const char *other_dir, time_t start, const char *suffix, char *out,
+                          size_t size, struct error *e)
 {
     char name[64];
     struct tm tm;
     localtime_r(&start, &tm);
     strftime(name, sizeof name, "%Y-%m-%dT%H-%M-%S", &tm);
+    strcat(name, suffix);
     if (mkdir(logs_dir, 0755) != 0 && errno != EEXIST)
         return fail(e, EX_CANTCREAT, "cannot create %s: %s", logs_dir, strerror(errno));
     for (int i = 1; i < 100; i++) {
@@ -3751,6 +3987,9 @@ static const struct advice_rule advice_rules[] = {
     {"VZErrorDomain", 10006, NULL,
      "installing this macOS needs a software update on the host (device support): run Software Update, or "
      "install Xcode and open it once, then retry"},
+    {NULL, ANY_CODE, "eligible for the requested build",
+     "Apple no longer signs this build (or never did for this host): a beta stops installing once its successor "
+     "ships; download the current image ('macvm install --latest', or the newest beta's restore image)"},
     {"VZErrorDomain", 10007, "AMRestorePerformRestoreModeRestoreWithError",
      "this Mac's MobileDevice framework is too old for the guest: install Xcode (the newest beta for a beta "
      "guest) and open it once so it installs device support; 'macvm doctor --ipsw FILE' compares versions"},
@@ -3887,7 +4126,8 @@ struct feedback {
     bool has_hw;
     uint64_t ecid;
     bool has_ecid;
-    struct pvg_negotiation negotiation;
+    struct pvg_watch pvg;
+    struct pvg_negotiation negotiation;     /* the last one, as in pvg-log */
     bool has_negotiation;
     char **pvg_lines, **errors;             /* kept lines */
     size_t n_pvg, n_errors, more_pvg, more_errors;
@@ -3916,7 +4156,7 @@ static void feedback_event(void *ctx, const struct log_event *ev)
     if (is_pvg_event(ev)) {
         keep_line(&f->pvg_lines, &f->n_pvg, &f->more_pvg, ev);
         struct pvg_negotiation n;
-        if (pvg_parse_negotiation(ev, &n)) {   /* the last one counts, as in pvg-log */
+        if (pvg_watch_event(&f->pvg, ev, &n)) {
             f->negotiation = n;
             f->has_negotiation = true;
         }
@@ -3967,23 +4207,9 @@ static int feedback_gather(struct feedback *f, const char *bundle, const char *r
                 hardware_model_read(path, &f->hw, &ignored) == 0;
     f->has_ecid = path_join(path, sizeof path, bundle, BUNDLE_MACHINE_IDENTIFIER) &&
                   machine_identifier_read(path, &f->ecid, &ignored) == 0;
-    char **runs;
-    size_t n = bundle_runs(bundle, &runs);
-    const char *chosen = n ? runs[n - 1] : NULL;
-    if (run_name) {
-        chosen = NULL;
-        for (size_t i = 0; i < n; i++) {
-            const char *base = strrchr(runs[i], '/');
-            if (strcmp(base ? base + 1 : runs[i], run_name) == 0)
-                chosen = runs[i];
-        }
-        if (!chosen) {
-            free_names(runs, n);
-            return fail(e, EX_NOINPUT, "no run %s; 'macvm info' lists the runs", run_name);
-        }
-    }
-    if (chosen) {
-        snprintf(f->run_dir, sizeof f->run_dir, "%s", chosen);
+    if ((rc = find_run(bundle, run_name, f->run_dir, sizeof f->run_dir, e)) != 0 && run_name)
+        return rc;
+    if (rc == 0) {
         char *data;
         size_t len;
         if (path_join(path, sizeof path, f->run_dir, "run.json") &&
@@ -3994,8 +4220,9 @@ static int feedback_gather(struct feedback *f, const char *bundle, const char *r
         f->has_run = f->run && f->run->type == PLIST_DICT;
         f->has_log = path_join(f->log_path, sizeof f->log_path, f->run_dir, "vz.ndjson") &&
                      access(f->log_path, R_OK) == 0;
+    } else {
+        f->run_dir[0] = 0;   /* no run yet: a report on the bundle alone */
     }
-    free_names(runs, n);
     if (f->has_log) {
         int fd = open(f->log_path, O_RDONLY | O_CLOEXEC);
         struct log_scan s = {.fn = feedback_event, .ctx = f};
@@ -4199,9 +4426,15 @@ static void feedback_title(struct buf *b, const struct feedback *f)
     const char *host = f->has_run ? run_string(f->run, "host", "os_version") : NULL;
     const char *message = f->has_run ? plist_string(plist_dict(plist_dict(f->run, "outcome"), "error"), "message")
                                      : NULL;
+    const char *kind = f->has_run ? plist_string(f->run, "kind") : NULL;
+    bool install = kind && strcmp(kind, "install") == 0;
     buf_puts(b, "Virtualization: ");
     if (result && strcmp(result, "error") == 0)
-        buf_printf(b, "\"%.120s\" running", message ? message : "error");
+        buf_printf(b, "\"%.120s\" %s", message ? message : "error", install ? "installing" : "running");
+    else if (install)
+        buf_puts(b, "problem installing");
+    else if (pvg_reset_loop(&f->pvg))
+        buf_printf(b, "paravirtualized graphics renderer resets in a loop (%" PRIu64 " resets) with", f->pvg.resets);
     else if (f->has_negotiation && f->negotiation.guest_version > f->negotiation.host_version)
         buf_printf(b, "paravirtualized graphics renderer older than the guest expects (%u > %u) with",
                    f->negotiation.guest_version, f->negotiation.host_version);
@@ -4359,7 +4592,6 @@ static void md_reproduce(struct buf *b, const struct feedback *f)
     buf_free(&cmd);
 }
 
-/* The run's outcome, error and advice. */
 /* Returns whether the run's spec had a USB keyboard or pointer. */
 static bool md_usb_input(const struct plist *spec)
 {
@@ -4373,21 +4605,31 @@ static bool md_usb_input(const struct plist *spec)
     return false;
 }
 
+/* "- label: DOMAIN code N: message" for an error run.json recorded. */
+static void md_error(struct buf *b, const char *label, const struct plist *err)
+{
+    if (!err)
+        return;
+    const struct plist *code = plist_get(err, "code");
+    buf_printf(b, "- %s: %s code %s%" PRIu64 ": %s\n", label,
+               plist_string(err, "domain") ? plist_string(err, "domain") : "?", code && code->negative ? "-" : "",
+               code ? code->magnitude : 0, plist_string(err, "message") ? plist_string(err, "message") : "");
+}
+
+/* The run's (or install's) outcome, errors and advice. */
 static void md_outcome(struct buf *b, const struct feedback *f)
 {
     buf_puts(b, "\n## What happened\n\n");
+    const char *kind = f->has_run ? plist_string(f->run, "kind") : NULL;
+    if (kind)
+        md_item(b, "recorded", strcmp(kind, "install") == 0 ? "an installation (macvm install)" : "a run (macvm run)");
     const struct plist *outcome = f->has_run ? plist_dict(f->run, "outcome") : NULL;
     if (outcome) {
         md_item(b, "started", plist_string(f->run, "started"));
         md_item(b, "stopped", plist_string(f->run, "stopped"));
         md_item(b, "outcome", plist_string(outcome, "result"));
-        const struct plist *err = plist_dict(outcome, "error");
-        if (err) {
-            const struct plist *code = plist_get(err, "code");
-            buf_printf(b, "- error: %s code %s%" PRIu64 ": %s\n", plist_string(err, "domain") ? plist_string(err, "domain") : "?",
-                       code && code->negative ? "-" : "", code ? code->magnitude : 0,
-                       plist_string(err, "message") ? plist_string(err, "message") : "");
-        }
+        md_error(b, "error", plist_dict(outcome, "error"));
+        md_error(b, "the installer's log names", plist_dict(outcome, "installer_error"));
         md_item(b, "advice", plist_string(outcome, "advice"));
         md_item(b, "saved state not restored because", plist_string(outcome, "restore_failure"));
         md_item(b, "state not saved because", plist_string(outcome, "save_failure"));
@@ -4417,6 +4659,20 @@ static void md_pvg(struct buf *b, const struct feedback *f)
                    f->negotiation.timestamp, f->negotiation.guest_version, f->negotiation.host_version, verdict);
     } else {
         buf_puts(b, f->has_log ? "- no version negotiation in the run's log\n" : "- no log recorded for this run\n");
+    }
+    if (f->has_log)
+        buf_printf(b, "- renderer resets: %" PRIu64 " device resets, %" PRIu64 " displays destroyed and created again\n",
+                   f->pvg.resets, f->pvg.display_cycles);
+    if (pvg_reset_loop(&f->pvg)) {
+        buf_puts(b, "- reset loop: ");
+        pvg_loop_text(b, &f->pvg);
+        buf_puts(b, "\n\nTimeline:\n\n");
+        struct buf t = {0};
+        pvg_timeline(&t, &f->pvg);
+        md_fence(b, (const char *const *)&t.data, 1);
+        buf_add(b, t.data, t.len);
+        md_fence(b, (const char *const *)&t.data, 1);
+        buf_free(&t);
     }
     if (f->n_pvg)
         md_lines(b, f->pvg_lines, f->n_pvg, f->more_pvg);
@@ -4548,6 +4804,7 @@ static void feedback_json(struct buf *b, const struct feedback *f, bool on_host,
     } else {
         json_null(&j, "negotiation");
     }
+    pvg_watch_json(&j, &f->pvg);
     json_open(&j, "lines", '[');
     for (size_t i = 0; i < f->n_pvg; i++)
         json_str(&j, NULL, f->pvg_lines[i]);
@@ -5172,11 +5429,13 @@ static void spec_text(struct buf *b, const struct vm_spec *s, const struct vm_co
 /* --- The record of a run: run.json --- */
 
 struct run_record {
+    const char *kind;                   /* "run" or "install" */
     char dir[VM_PATH_MAX];
     time_t started, stopped;
     long long start_ms;                 /* from bridge_run until the VM ran; -1: it did not start */
-    int status;                         /* bridge_run's answer */
+    int status;                         /* bridge_run's (or bridge_install's) answer */
     struct run_outcome outcome;
+    struct bridge_error installer_error;   /* what the installer's log names (domain "" when nothing) */
     const char *advice;
     bool logged;
 };
@@ -5193,7 +5452,18 @@ static const char *outcome_name(const struct run_record *r)
         return "unavailable";
     if (r->status != BRIDGE_OK)
         return "error";
+    if (strcmp(r->kind, "install") == 0)
+        return "installed";
     return r->outcome.saved_state ? "saved" : r->outcome.guest_stopped ? "guest-stopped" : "forced-stop";
+}
+
+static void error_json(struct json *j, const char *key, const struct bridge_error *err)
+{
+    json_open(j, key, '{');
+    json_str(j, "domain", err->domain);
+    json_int(j, "code", err->code);
+    json_str(j, "message", err->message);
+    json_close(j, '}');
 }
 
 struct probe;
@@ -5210,6 +5480,7 @@ static int run_record_write(const struct run_record *r, const struct vm_spec *s,
     char t[64], path[VM_PATH_MAX], version[128];
     json_open(&j, NULL, '{');
     json_str(&j, "macvm_version", MACVM_VERSION);
+    json_str(&j, "kind", r->kind);
     json_open(&j, "command", '[');
     for (int i = 0; i < argc; i++)
         json_str(&j, NULL, argv[i]);
@@ -5236,13 +5507,10 @@ static int run_record_write(const struct run_record *r, const struct vm_spec *s,
     json_int(&j, "stopped_unix", (long long)r->stopped);
     json_open(&j, "outcome", '{');
     json_str(&j, "result", outcome_name(r));
-    if (r->status == BRIDGE_FAILED || r->status == BRIDGE_UNAVAILABLE) {
-        json_open(&j, "error", '{');
-        json_str(&j, "domain", r->outcome.error.domain);
-        json_int(&j, "code", r->outcome.error.code);
-        json_str(&j, "message", r->outcome.error.message);
-        json_close(&j, '}');
-    }
+    if (r->status == BRIDGE_FAILED || r->status == BRIDGE_UNAVAILABLE)
+        error_json(&j, "error", &r->outcome.error);
+    if (r->installer_error.domain[0])
+        error_json(&j, "installer_error", &r->installer_error);
     json_str(&j, "advice", r->advice);
     json_bool(&j, "vm_started", r->start_ms >= 0);
     if (r->start_ms >= 0)
@@ -5900,8 +6168,10 @@ static void progress_end(struct progress *p)
     fflush(stdout);
 }
 
-/* Reports a bridge failure with macvm's advice.  Returns the exit code. */
-static int report_bridge_error(const char *subject, int status, const struct bridge_error *err)
+/* Reports a bridge failure: the error, the cause a log named (NULL: none)
+ * and the advice.  Returns the exit code. */
+static int report_failure(const char *subject, int status, const struct bridge_error *err,
+                          const struct bridge_error *cause, const char *advice)
 {
     if (status == BRIDGE_INTERRUPTED) {
         fprintf(stderr, "macvm: %s: interrupted\n", subject);
@@ -5911,10 +6181,25 @@ static int report_bridge_error(const char *subject, int status, const struct bri
         fprintf(stderr, "macvm: %s: %s\n", subject, err->message[0] ? err->message : "not available on this host");
         return EX_UNAVAILABLE;
     }
-    const char *advice = advise(err->domain, err->code, err->message);
-    fprintf(stderr, "macvm: %s: %s (%s code %ld)%s%s\n", subject, err->message, err->domain, err->code,
-            advice ? "; " : "", advice ? advice : "");
+    fprintf(stderr, "macvm: %s: %s (%s code %ld)", subject, err->message, err->domain, err->code);
+    if (cause && cause->domain[0])
+        fprintf(stderr, "; the installer's log names %s code %ld", cause->domain, cause->code);
+    fprintf(stderr, "%s%s\n", advice ? "; " : "", advice ? advice : "");
     return EXIT_VZ_FAILED;
+}
+
+/* Reports a bridge failure with macvm's advice.  Returns the exit code. */
+static int report_bridge_error(const char *subject, int status, const struct bridge_error *err)
+{
+    return report_failure(subject, status, err, NULL, advise(err->domain, err->code, err->message));
+}
+
+/* Returns what to do about a failed install: the installer's own error says
+ * more than Virtualization's "Installation failed" where macvm knows it. */
+static const char *install_advice(const struct bridge_error *vz, const struct bridge_error *installer)
+{
+    const char *a = installer->domain[0] ? advise(installer->domain, installer->code, installer->message) : NULL;
+    return a ? a : advise(vz->domain, vz->code, vz->message);
 }
 
 /* The one line a user sees when a VM command runs where Virtualization cannot. */
@@ -6476,6 +6761,30 @@ static int load_for_run(const char *bundle, struct vm_config *c, uint64_t *ecid,
     return 0;
 }
 
+/* Starts the record of a run or an install (r->kind): its folder,
+ * logs_dir/<start time><suffix>, and when asked the capture of its log there
+ * (`log stream` writes into the file itself, so no pipe can fill and stall
+ * it).  Returns whether the folder exists; without one the work goes on
+ * unrecorded, as it says. */
+static bool record_begin(struct run_record *r, const char *logs_dir, const char *other_dir, const char *suffix,
+                         bool capture, struct log_capture *cap)
+{
+    struct error e = {0};
+    char log_path[VM_PATH_MAX];
+    if (run_dir_create(logs_dir, other_dir, r->started, suffix, r->dir, sizeof r->dir, &e) != 0) {
+        warn("no %s record: %s", r->kind, e.text);
+        return false;
+    }
+    runs_prune(logs_dir, r->dir);
+    if (capture && path_join(log_path, sizeof log_path, r->dir, "vz.ndjson")) {
+        if (log_capture_start(cap, log_path, r->dir, &e) != 0)
+            warn("the %s goes on without its log: %s", r->kind, e.text);
+        else
+            r->logged = true;
+    }
+    return true;
+}
+
 /* Runs the VM of spec with log capture, records the run, and returns the exit code. */
 static int run_vm(struct vm_spec *spec, const struct host_info *host, const struct vm_config *c, int argc,
                   char **argv)
@@ -6484,23 +6793,10 @@ static int run_vm(struct vm_spec *spec, const struct host_info *host, const stru
     char logs[2][VM_PATH_MAX];
     path_join(logs[0], sizeof logs[0], spec->source_bundle, BUNDLE_LOGS);
     ephemeral_logs_dir(logs[1], sizeof logs[1], spec->source_bundle);
-    const char *logs_dir = logs[spec->ephemeral], *other_dir = logs[!spec->ephemeral];
-    struct run_record r = {.started = time(NULL), .start_ms = -1};
+    struct run_record r = {.kind = "run", .started = time(NULL), .start_ms = -1};
     struct log_capture cap = {.pid = -1};
     struct error e = {0};
-    char log_path[VM_PATH_MAX];
-    bool have_dir = run_dir_create(logs_dir, other_dir, r.started, r.dir, sizeof r.dir, &e) == 0;
-    if (!have_dir)
-        warn("no run record: %s", e.text);
-    else
-        runs_prune(logs_dir, r.dir);
-    if (have_dir && spec->capture_log) {
-        path_join(log_path, sizeof log_path, r.dir, "vz.ndjson");
-        if (log_capture_start(&cap, log_path, r.dir, &e) != 0)
-            warn("the run goes on without its log: %s", e.text);
-        else
-            r.logged = true;
-    }
+    bool have_dir = record_begin(&r, logs[spec->ephemeral], logs[!spec->ephemeral], "", spec->capture_log, &cap);
     if (spec->set_boot_args)
         printf("macvm: NVRAM boot-args %s%s%s\n", spec->boot_args[0] ? "set to \"" : "cleared",
                spec->boot_args, spec->boot_args[0] ? "\"" : "");
@@ -6754,10 +7050,11 @@ static void bundle_uncreate(const char *bundle)
     rmdir(bundle);
 }
 
-/* Creates the bundle and installs macOS into it.  Everything that can be
- * refused is refused before the bundle exists.  Returns the exit code. */
+/* Creates the bundle and installs macOS into it, recorded in
+ * logs/<start time>-install/ as a run is.  Everything that can be refused is
+ * refused before the bundle exists.  Returns the exit code. */
 static int install_into(const char *bundle, const char *ipsw, const struct install_options *o,
-                        const struct host_info *host)
+                        const struct host_info *host, int argc, char **argv)
 {
     struct ipsw_info img;
     struct error e = {0};
@@ -6771,8 +7068,7 @@ static int install_into(const char *bundle, const char *ipsw, const struct insta
     struct vm_config c = install_config(o, ipsw, &img);
     ipsw_free(&img);
     struct install_spec spec = {0};
-    struct run_options ro = {.cpu_count = o->cpu_count, .memory_bytes = o->memory_bytes, .headless = true,
-                             .no_log = true};
+    struct run_options ro = {.cpu_count = o->cpu_count, .memory_bytes = o->memory_bytes, .headless = true};
     snprintf(spec.restore_image, sizeof spec.restore_image, "%s", ipsw);
     if ((rc = resolve_vm_spec(&ro, bundle, &c, 0, host, &spec.vm, &e)))
         return report("install", &e);
@@ -6791,13 +7087,31 @@ static int install_into(const char *bundle, const char *ipsw, const struct insta
         bundle_uncreate(bundle);
         return report(bundle, &e);
     }
+    char logs[2][VM_PATH_MAX], log_path[VM_PATH_MAX];
+    path_join(logs[0], sizeof logs[0], bundle, BUNDLE_LOGS);
+    ephemeral_logs_dir(logs[1], sizeof logs[1], bundle);
+    struct run_record r = {.kind = "install", .started = time(NULL), .start_ms = -1};   /* no VM runs */
+    struct log_capture cap = {.pid = -1};
+    bool have_dir = record_begin(&r, logs[0], logs[1], INSTALL_SUFFIX, true, &cap);
     printf("macvm: installing macOS %s (%s) into %s\n", c.installed_version, c.installed_build, bundle);
     struct progress p;
     progress_init(&p, "install", false);
-    status = bridge_install(&spec, progress_update, &p, &err);
+    status = r.status = bridge_install(&spec, progress_update, &p, &r.outcome.error);
     progress_end(&p);
+    r.stopped = time(NULL);
+    log_capture_stop(&cap);
+    if (status == BRIDGE_FAILED && r.logged && path_join(log_path, sizeof log_path, r.dir, "vz.ndjson"))
+        installer_error_in(log_path, &r.installer_error);
+    if (status == BRIDGE_FAILED || status == BRIDGE_UNAVAILABLE)
+        r.advice = install_advice(&r.outcome.error, &r.installer_error);
+    struct probe probe;
+    probe_host(&probe, host);
+    if (have_dir && run_record_write(&r, &spec.vm, host, &probe, &c, argc, argv, &e) != 0)
+        warn("cannot write run.json: %s", e.text);
+    if (have_dir)
+        fprintf(stderr, "macvm: this install's record: %s\n", r.dir);
     if (status != BRIDGE_OK) {
-        rc = report_bridge_error(bundle, status, &err);
+        rc = report_failure(bundle, status, &r.outcome.error, &r.installer_error, r.advice);
         struct buf b = {0};
         retry_install_command(&b, bundle, ipsw, o->disk_size, &c);
         fprintf(stderr, "macvm: %s: the install did not complete; the bundle stays, marked incomplete. Retry with: "
@@ -6865,15 +7179,14 @@ static int cmd_install(int argc, char **argv)
         if (rc)
             return rc;
     }
-    return install_into(bundle, ipsw, &o, &host);
+    return install_into(bundle, ipsw, &o, &host, argc, argv);
 }
 
 /* --- macvm pvg-log --- */
 
 struct pvg_printer {
     bool json;
-    uint64_t lines, negotiations;
-    struct pvg_negotiation last;
+    struct pvg_watch watch;
     struct buf out;
 };
 
@@ -6883,14 +7196,9 @@ static void pvg_print_event(void *ctx, const struct log_event *ev)
     struct pvg_printer *p = ctx;
     if (!is_pvg_event(ev))
         return;
-    p->lines++;
     struct pvg_negotiation n;
-    bool is_negotiation = pvg_parse_negotiation(ev, &n);
+    bool is_negotiation = pvg_watch_event(&p->watch, ev, &n);
     p->out.len = 0;
-    if (is_negotiation) {
-        p->negotiations++;
-        p->last = n;
-    }
     if (p->json && is_negotiation) {
         struct json j = {.out = &p->out};
         json_open(&j, NULL, '{');
@@ -6924,16 +7232,22 @@ static bool valid_duration(const char *s)
     return n > 0 && strchr("smhd", s[n]) && s[n] && s[n + 1] == 0;
 }
 
-/* Finds the log of the bundle's newest run that recorded one (runs with
- * --no-log have none).  Returns 0 with its path in out, or EX_NOINPUT with
- * what to do. */
-static int newest_run_log(const char *bundle, char *out, size_t size, struct error *e)
+/* Finds the log of the bundle's run called name, or when name is NULL of its
+ * newest run that recorded one (runs with --no-log have none; install records
+ * count).  Returns 0 with its path in out, or EX_NOINPUT with what to do. */
+static int run_log(const char *bundle, const char *name, char *out, size_t size, struct error *e)
 {
-    char **runs;
+    char **runs, dir[VM_PATH_MAX];
     if (bundle_found(bundle, e)) {
         char why[sizeof e->text];
         memcpy(why, e->text, sizeof why);
         return fail(e, EX_NOINPUT, "%.900s; or read a log file with --log FILE", why);
+    }
+    if (name) {
+        int rc = find_run(bundle, name, dir, sizeof dir, e);
+        if (rc == 0 && !(path_join(out, size, dir, "vz.ndjson") && access(out, F_OK) == 0))
+            rc = fail(e, EX_NOINPUT, "run %s recorded no log (it ran with --no-log, or its capture failed)", name);
+        return rc;
     }
     size_t n = bundle_runs(bundle, &runs);
     bool found = false;
@@ -6957,25 +7271,29 @@ static int open_log(const char *path, struct error *e)
     return -1;
 }
 
-/* macvm pvg-log [BUNDLE | --log FILE | --last DURATION] [--json] */
+/* macvm pvg-log [BUNDLE [--run NAME] | --log FILE | --last DURATION] [--json] */
 static int cmd_pvg_log(int argc, char **argv)
 {
     static const struct option longs[] = {
         {"log", required_argument, NULL, 'l'}, {"last", required_argument, NULL, 't'},
-        {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {0},
+        {"run", required_argument, NULL, 'r'}, {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'},
+        {0},
     };
-    const char *file = NULL, *last = NULL;
+    const char *file = NULL, *last = NULL, *run = NULL;
     struct pvg_printer p = {0};
     for (int c; (c = next_option("pvg-log", argc, argv, ":h", longs)) != -1;) {
         switch (c) {
         case 'l': file = optarg; break;
         case 't': last = optarg; break;
+        case 'r': run = optarg; break;
         case 'j': p.json = true; break;
         default: return c == 'H' ? 0 : EX_USAGE;
         }
     }
     if ((file != NULL) + (last != NULL) + (optind < argc) > 1 || argc - optind > 1)
         return usage_error("pvg-log", "give one source: a bundle, --log FILE or --last DURATION");
+    if (run && (file || last))
+        return usage_error("pvg-log", "--run names a run of a bundle: not with --log or --last");
     if (last && !valid_duration(last))
         return usage_error("pvg-log", "--last '%s' is not a duration such as 30m, 2h or 1d", last);
     char source[VM_PATH_MAX];
@@ -6997,7 +7315,7 @@ static int cmd_pvg_log(int argc, char **argv)
         } else {
             char bundle[VM_PATH_MAX];
             bundle_path(bundle, sizeof bundle, optind < argc ? argv[optind] : NULL);
-            if (newest_run_log(bundle, source, sizeof source, &e))
+            if (run_log(bundle, run, source, sizeof source, &e))
                 return report(bundle, &e);
         }
         if ((fd = open_log(source, &e)) < 0)
@@ -7018,19 +7336,44 @@ static int cmd_pvg_log(int argc, char **argv)
     if (s.stats.malformed || s.stats.oversized)
         fprintf(stderr, "macvm: %s: skipped %" PRIu64 " malformed and %" PRIu64 " oversized records\n", source,
                 s.stats.malformed, s.stats.oversized);
-    if (!p.negotiations) {
+    const struct pvg_watch *w = &p.watch;
+    if (!w->negotiations && !w->resets && !w->display_cycles) {
         fprintf(stderr, "macvm: %s: no paravirtualized-graphics version negotiation found (%" PRIu64
-                " PVG lines in %" PRIu64 " records)\n", source, p.lines, s.stats.records);
+                " PVG lines in %" PRIu64 " records)\n", source, w->lines, s.stats.records);
         fflush(stdout);
         return EXIT_NOTHING_FOUND;
     }
-    if (!p.json) {
+    struct buf b = {0};
+    if (p.json) {   /* after the negotiations, one last object with the counts */
+        struct json j = {.out = &b};
+        json_open(&j, NULL, '{');
+        json_open(&j, "summary", '{');
+        pvg_watch_json(&j, w);
+        json_close(&j, '}');
+        json_close(&j, '}');
+        buf_add(&b, "\n", 1);
+    } else {
         char verdict[512];
-        pvg_verdict_text(verdict, sizeof verdict, &p.last);
-        printf("\nNegotiation: guest requested %u, host set %u (%s)\n  %s\n", p.last.guest_version,
-               p.last.host_version, p.last.timestamp, verdict);
+        if (w->negotiations) {
+            pvg_verdict_text(verdict, sizeof verdict, &w->last);
+            buf_printf(&b, "\nNegotiation: guest requested %u, host set %u (%s)\n  %s\n", w->last.guest_version,
+                       w->last.host_version, w->last.timestamp, verdict);
+        } else {
+            buf_puts(&b, "\nNegotiation: none in this log\n");
+        }
+        buf_printf(&b, "Resets: %" PRIu64 " device reset%s, %" PRIu64 " display%s destroyed and created again\n",
+                   w->resets, w->resets == 1 ? "" : "s", w->display_cycles, w->display_cycles == 1 ? "" : "s");
+        if (pvg_reset_loop(w)) {
+            buf_puts(&b, "  Reset loop: ");
+            pvg_loop_text(&b, w);
+            buf_puts(&b, "\n");
+        }
+        buf_puts(&b, "Timeline:\n");
+        pvg_timeline(&b, w);
     }
-    return fflush(stdout) == 0 ? 0 : EX_IOERR;
+    rc = print_buf(&b);
+    buf_free(&b);
+    return rc;
 }
 
 /* --- macvm feedback --- */
@@ -7260,7 +7603,8 @@ static const struct command commands[] = {
      "  --json                 one JSON object (keys in macvm(1))\n"},
     {"install", cmd_install, "install [--ipsw FILE | --latest] [--disk-size SIZE] [--cpus N] [--memory SIZE] [BUNDLE]",
      "Creates a new bundle and installs macOS into it (macOS on Apple Silicon only).\n"
-     "Checks the image first; never touches an existing bundle.\n"
+     "Checks the image first; never touches an existing bundle.  Records the install\n"
+     "and its log in logs/<start time>-install/.\n"
      "  --ipsw FILE            install from this restore image\n"
      "  --latest               download the newest image this Mac supports (the default)\n"
      "  --disk-size SIZE       size of the sparse Disk.img (default 64G; e.g. 80G, 1T)\n"
@@ -7296,13 +7640,16 @@ static const struct command commands[] = {
      "Clones a bundle: copy-on-write where the filesystem can (APFS, btrfs, XFS),\n"
      "else a copy that keeps Disk.img sparse.  DST must not exist; a partial DST is\n"
      "removed on any failure or Ctrl-C.\n"},
-    {"pvg-log", cmd_pvg_log, "pvg-log [BUNDLE | --log FILE | --last DURATION] [--json]",
+    {"pvg-log", cmd_pvg_log, "pvg-log [BUNDLE [--run NAME] | --log FILE | --last DURATION] [--json]",
      "Prints the paravirtualized-graphics lines of the bundle's newest run (or of a\n"
-     "log file in ndjson, json or text style, or of this Mac's log) and the renderer\n"
-     "version negotiation with a verdict.  Exit 1 when there is no negotiation.\n"
+     "log file in ndjson, json or text style, or of this Mac's log), the renderer\n"
+     "version negotiation with a verdict, the renderer resets (a reset loop is the\n"
+     "finding of today's hosts) and a short timeline.  Exit 1 when there is neither\n"
+     "a negotiation nor a reset.\n"
+     "  --run NAME             read this run of the bundle (install records too)\n"
      "  --log FILE             read this file (from log stream/show)\n"
      "  --last DURATION        read this Mac's unified log, e.g. 1h (macOS only)\n"
-     "  --json                 NDJSON: one object per negotiation\n"},
+     "  --json                 NDJSON: one object per negotiation, then the counts\n"},
     {"feedback", cmd_feedback, "feedback [BUNDLE] [-o FILE] [--force] [--json] [--no-redact] [--run NAME]",
      "Writes a report for Apple's Feedback Assistant (area: Virtualization) from the\n"
      "bundle's newest run.  ECID, MAC addresses, user name and home are redacted.\n"

@@ -587,3 +587,128 @@ Test(install, usage_errors, .init = vt_init, .fini = t_tmp_fini)
     free(b);
     free(spec);
 }
+
+/* ---------------------- install records ---------------------- */
+
+/* The folder of the bundle's one install record, logs/<start time>-install (free it). */
+static char *vt_install_record(const char *bundle)
+{
+    char **names;
+    size_t n = tk_run_names(bundle, &names);
+    cr_assert_eq(n, 1, "want one record under %s/logs, got %zu", bundle, n);
+    size_t len = strlen(names[0]);
+    cr_expect(len == 27 && strcmp(names[0] + 19, "-install") == 0, "the record should be named "
+              "<start time>-install: %s", names[0]);
+    char *logs = t_path_join(bundle, "logs"), *dir = t_path_join(logs, names[0]);
+    free(names[0]);
+    free(names);
+    free(logs);
+    return dir;
+}
+
+/* A failed install leaves its record: run.json of kind "install" with the VZ
+ * error and the installer's own beside it, the log with the installer's lines;
+ * stderr names both and the advice for the installer's; info lists it,
+ * feedback --run reports it first thing, pvg-log --run reads it. */
+Test(install, a_failed_install_leaves_a_record_feedback_reports, .init = vt_init, .fini = t_tmp_fini, .timeout = 60)
+{
+    char *feed = fixture("logs/install-failed.ndjson");
+    char *tool = tk_stand_in(t_tmp, "log", feed, "exec sleep 30");
+    setenv("MACVM_LOG_TOOL", tool, 1);
+    setenv("MACVM_FAKE_INSTALL", "fail", 1);
+    char *b = t_path_join(t_tmp, "Beta.bundle");
+    struct proc_result r = run_fake("install", "--ipsw", VT_IPSW_14, "--cpus", "2", b, NULL);
+    cr_expect_eq(r.status, EX_SOFTWARE, "exit %d; stderr: %s", r.status, r.err);
+    cr_expect(strstr(r.err, "(VZErrorDomain code 10007); the installer's log names TSSErrorDomain code 94") != NULL,
+              "stderr should show the installer's error beside Virtualization's: %s", r.err);
+    cr_expect(strstr(r.err, "no longer signs") != NULL, "the advice should be the installer error's: %s", r.err);
+    proc_result_free(&r);
+    pid_t pid = tk_stand_in_pid(tool);
+    cr_expect(pid > 0 && !tk_alive(pid), "the capture should have been started and stopped (pid %d)", (int)pid);
+    char *argv = t_path_join(t_tmp, "log.argv");
+    size_t n;
+    char *args = (char *)t_read_file(argv, &n);
+    cr_expect(strstr(args, "process == \"com.apple.Virtualization.Installation\"") != NULL,
+              "the capture should include the installer's process: %s", args);
+
+    char *dir = vt_install_record(b);
+    cr_expect(tk_file_exists(dir, "vz.ndjson"), "the install's log should be in %s", dir);
+    char *record = t_path_join(dir, "run.json");
+    char *text = (char *)t_read_file(record, &n);
+    const struct plist *j = vt_json(text);
+    vt_json_str(j, "kind", "install", text);
+    vt_json_str(j, "outcome.result", "error", text);
+    vt_json_str(j, "outcome.error.domain", "VZErrorDomain", text);
+    vt_json_uint(j, "outcome.error.code", 10007, text);
+    vt_json_str(j, "outcome.installer_error.domain", "TSSErrorDomain", text);
+    vt_json_uint(j, "outcome.installer_error.code", 94, text);
+    vt_json_str(j, "command.0", "install", text);
+    vt_json_str(j, "log", "vz.ndjson", text);
+
+    const char *name = strrchr(dir, '/') + 1;
+    r = run_fake("info", b, NULL);
+    char want[256];
+    snprintf(want, sizeof want, "%s  error", name);
+    cr_expect(strstr(r.out, want) != NULL, "info should list the install record: %s", r.out);
+    proc_result_free(&r);
+
+    r = run_fake("feedback", "--run", name, b, NULL);
+    cr_expect_eq(r.status, 0, "feedback --run %s: exit %d; stderr: %s", name, r.status, r.err);
+    cr_expect(strstr(r.out, "Installation failed") && strstr(r.out, "installing a macOS 14.5 guest"),
+              "the title should say the install failed: %s", r.out);
+    cr_expect(strstr(r.out, "- the installer's log names: TSSErrorDomain code 94") != NULL, "%s", r.out);
+    cr_expect(strstr(r.out, "- recorded: an installation (macvm install)") != NULL, "%s", r.out);
+    cr_expect(strstr(r.out, "macvm install --ipsw") != NULL, "the reproduce command is the install's: %s", r.out);
+    proc_result_free(&r);
+
+    r = run_fake("pvg-log", "--run", name, b, NULL);
+    cr_expect_eq(r.status, 1, "pvg-log --run of an install: no negotiation, exit %d; %s", r.status, r.err);
+    cr_expect(strstr(r.err, "vz.ndjson") != NULL, "it should have read the install's log: %s", r.err);
+    proc_result_free(&r);
+    r = run_fake("pvg-log", "--run", "2020-01-01T00-00-00", b, NULL);
+    cr_expect_eq(r.status, EX_NOINPUT, "an unknown run: exit %d; %s", r.status, r.err);
+    proc_result_free(&r);
+    free(text);
+    free(record);
+    free(dir);
+    free(args);
+    free(argv);
+    free(b);
+    free(tool);
+    free(feed);
+}
+
+Test(install, a_finished_install_is_recorded_too, .init = vt_init, .fini = t_tmp_fini, .timeout = 60)
+{
+    char *tool = tk_stand_in(t_tmp, "log", NULL, "exec sleep 30");
+    setenv("MACVM_LOG_TOOL", tool, 1);
+    char *b = t_path_join(t_tmp, "Good.bundle");
+    struct proc_result r = run_fake("install", "--ipsw", VT_IPSW_14, "--cpus", "2", b, NULL);
+    cr_assert_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
+    cr_expect(strstr(r.err, "this install's record: ") != NULL, "stderr should name the record: %s", r.err);
+    proc_result_free(&r);
+    char *dir = vt_install_record(b);
+    char *record = t_path_join(dir, "run.json");
+    size_t n;
+    char *text = (char *)t_read_file(record, &n);
+    const struct plist *j = vt_json(text);
+    vt_json_str(j, "kind", "install", text);
+    vt_json_str(j, "outcome.result", "installed", text);
+    vt_json_bool(j, "outcome.vm_started", false, text);   /* an install runs no VM of macvm's */
+    cr_expect(vt_get(j, "outcome.installer_error") == NULL, "no installer error: %s", text);
+    /* The bundle's runs come after it, in the same list. */
+    r = run_fake("run", b, NULL);
+    cr_expect_eq(r.status, 0, "run: exit %d; %s", r.status, r.err);
+    proc_result_free(&r);
+    char **names;
+    size_t k = tk_run_names(b, &names);
+    cr_expect_eq(k, 2, "the install's record and the run's");
+    for (size_t i = 0; i < k; i++)
+        free(names[i]);
+    free(names);
+    free(text);
+    free(record);
+    free(dir);
+    free(b);
+    free(tool);
+}

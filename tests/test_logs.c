@@ -103,11 +103,12 @@ static void tl_fill(FILE *f, char c, size_t n)
 }
 
 /* The negotiations of `pvg-log --json` output as "G/H G/H ..." (python reads it:
- * the output must be valid NDJSON in UTF-8). */
+ * the output must be valid NDJSON in UTF-8), the last line being the summary. */
 static char *tl_pairs(const char *dir, const struct proc_result *r)
 {
     char *out = tk_save(dir, "pvg-out.ndjson", r->out, r->out_len);
-    char *pairs = tk_py(out, true, "' '.join('%d/%d' % (o['guest_version'], o['host_version']) for o in d)");
+    char *pairs = tk_py(out, true, "list(d[-1]) == ['summary'] and "
+                        "' '.join('%d/%d' % (o['guest_version'], o['host_version']) for o in d[:-1])");
     free(out);
     return pairs;
 }
@@ -156,7 +157,7 @@ Test(pvg_log, json_from_every_style, .init = t_tmp_init, .fini = t_tmp_fini)
         struct proc_result r = run_macvm("pvg-log", "--log", log, "--json", NULL);
         cr_assert_eq(r.status, 0, "%s: exit %d; stderr: %s", log, r.status, r.err);
         cr_expect_eq(r.err_len, 0, "%s: stderr should be empty: %s", log, r.err);
-        cr_expect_eq(count_lines(r.out), 1, "%s: want one negotiation line, got: %s", log, r.out);
+        cr_expect_eq(count_lines(r.out), 2, "%s: want one negotiation line and the summary, got: %s", log, r.out);
         char *out = tk_save(t_tmp, "out.ndjson", r.out, r.out_len);
         char *keys = tk_py(out, true, "sorted(d[0].keys())");
         cr_expect(strcmp(keys, "[\"guest_version\", \"host_version\", \"message\", \"timestamp\", \"verdict\"]") == 0, "%s: keys" "\n  got:  %s\n  want: %s", log, keys, "[\"guest_version\", \"host_version\", \"message\", \"timestamp\", \"verdict\"]");
@@ -200,8 +201,9 @@ Test(pvg_log, equal_versions_are_fine, .init = t_tmp_init, .fini = t_tmp_fini)
     struct proc_result r = run_macvm("pvg-log", "--log", log, "--json", NULL);
     cr_assert_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
     char *out = tk_save(t_tmp, "out.ndjson", r.out, r.out_len);
-    char *v = tk_py(out, true, "'%s %s/%s %s' % (len(d), d[0]['guest_version'], d[0]['host_version'], d[0]['verdict'])");
-    tk_expect_str(v, "1 31/31 equal", "");
+    char *v = tk_py(out, true, "'%s %s/%s %s %s' % (len(d), d[0]['guest_version'], d[0]['host_version'], d[0]['verdict'], "
+                    "d[1]['summary']['verdict'])");
+    tk_expect_str(v, "2 31/31 equal equal", "");
     proc_result_free(&r);
     r = run_macvm("pvg-log", "--log", log, NULL);
     cr_assert_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
@@ -211,6 +213,93 @@ Test(pvg_log, equal_versions_are_fine, .init = t_tmp_init, .fini = t_tmp_fini)
     free(v);
     free(out);
     proc_result_free(&r);
+    free(log);
+}
+
+/* Today's hosts: 209 and 209 is a match, not a finding; in every style. */
+Test(pvg_log, equal_209_is_a_match_in_every_style, .init = t_tmp_init, .fini = t_tmp_fini)
+{
+    static const char *const styles[] = {"logs/pvg-equal-209.ndjson", "logs/pvg-equal-209.json",
+                                         "logs/pvg-equal-209.txt"};
+    for (size_t i = 0; i < 3; i++) {
+        char *log = fixture(styles[i]);
+        struct proc_result r = run_macvm("pvg-log", "--log", log, NULL);
+        cr_expect_eq(r.status, 0, "%s: exit %d; stderr: %s", log, r.status, r.err);
+        cr_expect(strstr(r.out, "guest requested 209, host set 209") && strstr(r.out, "fine"), "%s: %s", log, r.out);
+        cr_expect(!strstr(r.out, "Reset loop") && !strstr(r.out, "older than"), "%s: a finding in a match: %s", log,
+                  r.out);
+        proc_result_free(&r);
+        r = run_macvm("pvg-log", "--log", log, "--json", NULL);
+        char *out = tk_save(t_tmp, "out.ndjson", r.out, r.out_len);
+        char *v = tk_py(out, true, "'%s %s %s' % (d[0]['verdict'], d[-1]['summary']['verdict'], "
+                        "d[-1]['summary']['resets'])");
+        tk_expect_str(v, "equal equal 0", styles[i]);
+        free(v);
+        free(out);
+        proc_result_free(&r);
+        free(log);
+    }
+}
+
+/* A renderer resetting in a loop while the negotiation is fine: counted, called
+ * a loop, put on a timeline, in every style. */
+Test(pvg_log, reset_loop_in_every_style, .init = t_tmp_init, .fini = t_tmp_fini)
+{
+    static const char *const styles[] = {"logs/pvg-reset-loop.ndjson", "logs/pvg-reset-loop.json",
+                                         "logs/pvg-reset-loop.txt"};
+    for (size_t i = 0; i < 3; i++) {
+        char *log = fixture(styles[i]);
+        struct proc_result r = run_macvm("pvg-log", "--log", log, NULL);
+        cr_expect_eq(r.status, 0, "%s: exit %d; stderr: %s", log, r.status, r.err);
+        cr_expect(strstr(r.out, "Resets: 4 device resets, 4 displays destroyed and created again"), "%s: %s", log,
+                  r.out);
+        cr_expect(strstr(r.out, "Reset loop: ") && strstr(r.out, "while the negotiation is fine"), "%s: %s", log,
+                  r.out);
+        /* The timeline: the first negotiation, each reset, the last event, in order. */
+        const char *t = strstr(r.out, "Timeline:");
+        cr_assert_not_null(t, "%s: no timeline: %s", log, r.out);
+        const char *a = strstr(t, "14:02:07.820365-0400  first negotiation: guest 209, host 209");
+        const char *b = a ? strstr(a, "14:02:16.118034-0400  device reset 1") : NULL;
+        const char *c = b ? strstr(b, "14:02:24.368034-0400  device reset 4") : NULL;
+        const char *d = c ? strstr(c, "14:02:24.408905-0400  last event: PGDisplayNub[0]: Created") : NULL;
+        cr_expect(d != NULL, "%s: the timeline is not first negotiation, resets 1-4, last event: %s", log, t);
+        proc_result_free(&r);
+        r = run_macvm("pvg-log", "--log", log, "--json", NULL);
+        cr_expect_eq(r.status, 0, "%s --json: exit %d", log, r.status);
+        char *out = tk_save(t_tmp, "out.ndjson", r.out, r.out_len);
+        char *v = tk_py(out, true, "'%(verdict)s %(resets)d %(display_cycles)d %(negotiations)d %(pvg_lines)d ' % "
+                        "d[-1]['summary'] + ','.join(e['event'] for e in d[-1]['summary']['timeline'])");
+        tk_expect_str(v, "reset-loop 4 4 1 14 first negotiation,device reset,device reset,device reset,device reset,"
+                      "last event", styles[i]);
+        free(v);
+        free(out);
+        proc_result_free(&r);
+        free(log);
+    }
+}
+
+/* Two resets are a hiccup, not a loop; more than the timeline lists are summed up. */
+Test(pvg_log, loop_threshold_and_long_timelines, .init = t_tmp_init, .fini = t_tmp_fini)
+{
+    char *log = t_path_join(t_tmp, "resets.txt");
+    struct buf b = {0};
+    for (int i = 0; i < 9; i++)
+        buf_printf(&b, "2026-03-09 14:02:%02d.000000-0400 0x7c113    Error       0x0                  1234   0    "
+                   "com.apple.Virtualization.VirtualMachine: (ParavirtualizedGraphics) "
+                   "[com.apple.gpusw.ParavirtualizedGraphics:device] Device reset (reason: timeout)\n", 10 + i);
+    tk_write(log, b.data, 2 * b.len / 9);   /* the first two */
+    struct proc_result r = run_macvm("pvg-log", "--log", log, NULL);
+    cr_expect_eq(r.status, 0, "resets without a negotiation are still a finding: exit %d; %s", r.status, r.err);
+    cr_expect(strstr(r.out, "Resets: 2 device resets") && !strstr(r.out, "Reset loop"), "two resets: %s", r.out);
+    cr_expect(strstr(r.out, "Negotiation: none in this log") != NULL, "%s", r.out);
+    proc_result_free(&r);
+    tk_write(log, b.data, b.len);
+    r = run_macvm("pvg-log", "--log", log, NULL);
+    cr_expect(strstr(r.out, "Reset loop") && strstr(r.out, "device reset 5\n") && !strstr(r.out, "device reset 6"),
+              "nine resets: %s", r.out);
+    cr_expect(strstr(r.out, "4 more resets, the last at 2026-03-09 14:02:18.000000-0400") != NULL, "%s", r.out);
+    proc_result_free(&r);
+    buf_free(&b);
     free(log);
 }
 
@@ -246,11 +335,11 @@ Test(pvg_log, one_object_per_negotiation, .init = t_tmp_init, .fini = t_tmp_fini
     fclose(f);
     struct proc_result r = run_macvm("pvg-log", "--log", log, "--json", NULL);
     cr_assert_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
-    cr_expect_eq(count_lines(r.out), 2, "want two lines: %s", r.out);
+    cr_expect_eq(count_lines(r.out), 3, "want two lines and the summary: %s", r.out);
     char *pairs = tl_pairs(t_tmp, &r);
     tk_expect_str(pairs, "43/31 44/44", "");
     char *out = tk_save(t_tmp, "out.ndjson", r.out, r.out_len);
-    char *v = tk_py(out, true, "[o['verdict'] for o in d] + [o['timestamp'] for o in d]");
+    char *v = tk_py(out, true, "[o['verdict'] for o in d[:-1]] + [o['timestamp'] for o in d[:-1]]");
     tk_expect_str(v, "[\"guest-newer\", \"equal\", \"2025-08-01 09:00:00.000001-0400\", \"2025-08-01 09:05:00.000001-0400\"]", "");
     free(v);
     free(out);
@@ -472,8 +561,8 @@ static char *tl_pairs_kept(const char *dir, const struct proc_result *r)
 {
     char *out = tk_save(dir, "pvg-out.ndjson", r->out, r->out_len);
     char *pairs = tk_py(out, true,
-                        "' '.join('%d/%d' % (o['guest_version'], o['host_version']) for o in d "
-                        "if o['guest_version'] < 90 or o['guest_version'] == 93)");
+                        "list(d[-1]) == ['summary'] and ' '.join('%d/%d' % (o['guest_version'], o['host_version']) "
+                        "for o in d[:-1] if o['guest_version'] < 90 or o['guest_version'] == 93)");
     free(out);
     return pairs;
 }
@@ -739,7 +828,7 @@ static void tl_flat_memory(bool array)
                  (long long)(st.st_size >> 20), status);
     cr_expect(strstr(out, "\"guest_version\":43,\"host_version\":31") != NULL, "the middle negotiation: %s", out);
     cr_expect(strstr(out, "\"guest_version\":44,\"host_version\":32") != NULL, "the last negotiation: %s", out);
-    cr_expect_eq(count_lines(out), 2, "two negotiations: %s", out);
+    cr_expect_eq(count_lines(out), 3, "two negotiations and the summary: %s", out);
     cr_expect_lt(maxrss, 64 * 1024, "peak resident size %ld KiB for a 200 MiB log: memory should stay flat", maxrss);
     free(out);
     free(log);
@@ -823,7 +912,8 @@ Test(log_capture, stand_in_records_into_the_run_folder, .init = t_tmp_init, .fin
     cr_expect(strstr(pred, "subsystem == \"com.apple.gpusw.ParavirtualizedGraphics\"") != NULL, "predicate: %s", pred);
     cr_expect(strstr(pred, "process == \"com.apple.Virtualization.VirtualMachine\"") != NULL, "predicate: %s", pred);
     cr_expect(strstr(pred, "subsystem BEGINSWITH[c] \"com.apple.virtualization\"") != NULL, "predicate: %s", pred);
-    cr_expect_eq(tk_count(pred, " OR "), 2, "the three clauses joined by OR: %s", pred);
+    cr_expect(strstr(pred, "process == \"com.apple.Virtualization.Installation\"") != NULL, "predicate: %s", pred);
+    cr_expect_eq(tk_count(pred, " OR "), 3, "the four clauses joined by OR: %s", pred);
 
     /* Its output is the run's vz.ndjson. */
     char *run = tk_newest_run(bundle);

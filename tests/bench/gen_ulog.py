@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write a unified log as `log stream --style ndjson` prints it, for the pvg-log benchmark.
 
-    gen_ulog.py OUT [--size-mib 1024]
+    gen_ulog.py OUT [--size-mib 1024] [--pvg-fraction F]
 
 Line 1 is log's non-JSON header ("Filtering the log data using ...").  Every
 other line is one JSON object with the fields and field order of log's ndjson
@@ -13,6 +13,11 @@ negotiation "Guest requested binary version: 43, setting binary version to: 31".
 The string "ParavirtualizedGraphics" appears on those lines only, so
 `grep -F ParavirtualizedGraphics` and a JSON filter on the subsystem select
 the same lines.
+
+With --pvg-fraction F (e.g. 0.33), a log dense in PVG lines: that fraction
+of the JSON lines comes from com.apple.gpusw.ParavirtualizedGraphics, as a
+renderer resetting in a loop writes it (frames, "Device reset", displays
+destroyed and created again), the negotiation still once.
 
 Lines are rendered from a few dozen templates with varying numbers (trace and
 thread IDs, timestamps, mach time, program counters), so 1 GiB takes seconds.
@@ -142,6 +147,12 @@ PVG_MESSAGES = [
      "Failed to allocate IOSurface 3840x2400 format BGRA8Unorm: -536870211"),
     ("Debug", "Renderer: presenting frame %llu on display %u", "Renderer: presenting frame 4{n}11 on display 0"),
 ]
+# A renderer resetting in a loop, as today's hosts log it.
+RESET_MESSAGES = [
+    ("Error", "Device reset (reason: %{public}s)", "Device reset (reason: command buffer timeout)"),
+    ("Default", "PGDisplayNub[%u]: Destroyed", "PGDisplayNub[0]: Destroyed"),
+    ("Default", "PGDisplayNub[%u]: Created %ux%u at %u ppi", "PGDisplayNub[0]: Created 1920x1200 at 80 ppi"),
+]
 
 
 def template(subsystem, category, sender, mtype, fmt, msg, process=XPC, pid=PID):
@@ -164,6 +175,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("--size-mib", type=float, default=1024)
+    ap.add_argument("--pvg-fraction", type=float, default=0)
     a = ap.parse_args()
     target = int(a.size_mib * (1 << 20))
 
@@ -175,6 +187,13 @@ def main():
     common += [template(*spec, process=APP, pid=APP_PID) for spec in APP_MESSAGES]
     rare_panic = template(*MESSAGES[13])
     pvg = [template(PVG_SUBSYSTEM, "renderer", PVG, t, f, m) for t, f, m in PVG_MESSAGES]
+    if a.pvg_fraction > 0:
+        # Dense: every PVG template, frames and resets, mixed into the common
+        # lines at the fraction asked (weights out of 30).
+        dense = pvg[:1] + pvg[2:] + [template(PVG_SUBSYSTEM, "device", PVG, t, f, m) for t, f, m in RESET_MESSAGES]
+        pvg = pvg + dense[3:]
+        k = round(30 * a.pvg_fraction)
+        common = [common[i * len(common) // (30 - k)] for i in range(30 - k)] + [dense[i % len(dense)] for i in range(k)]
     order = [rng.randrange(len(common)) for _ in range(65536)]
     deltas = [rng.choice((3, 17, 40, 112, 250, 600, 1500, 9000)) for _ in range(4099)]
     threads = [0x5A3F10 + rng.randrange(40) for _ in range(4111)]
@@ -202,6 +221,7 @@ def main():
     written = 0
     lines = 0
     expected = []
+    n_pvg = 0
     sec_cache = (-1, "")
     with open(a.out, "w", encoding="utf-8", newline="\n") as f:
         f.write(header)
@@ -220,8 +240,10 @@ def main():
             line = tmpl % (trace, (lines * 7919) % 90000 if lines % 5 == 0 else 0, threads[lines % 4111],
                            0x1A000 + (lines * 131) % 0x40000, ts, mach_base + micros * 24,
                            0x1A000 + (lines * 137) % 0x40000, 0)
-            if t is not None and t in pvg:
-                expected.append({"line": lines + 2, "message": json.loads(line)["eventMessage"]})
+            if tmpl in pvg:
+                n_pvg += 1
+                if len(expected) < 100:   # the first ones in detail; a dense log has millions
+                    expected.append({"line": lines + 2, "message": json.loads(line)["eventMessage"]})
             buf.append(line)
             written += len(line.encode()) if not line.isascii() else len(line)
             lines += 1
@@ -230,7 +252,7 @@ def main():
                 buf = []
         f.write("".join(buf))
     print(json.dumps({"file": a.out, "bytes": written, "lines": lines + 1, "json_lines": lines,
-                      "pvg_lines": len(expected), "negotiation": NEGOTIATION, "pvg": expected}))
+                      "pvg_lines": n_pvg, "negotiation": NEGOTIATION, "pvg": expected}))
 
 
 if __name__ == "__main__":

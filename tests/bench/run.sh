@@ -4,6 +4,7 @@
 #   ipsw.sh    ./macvm ipsw on a 20 GiB sparse Zip64 IPSW   vs unzip -p, python zipfile+plistlib
 #   clone.sh   ./macvm clone of a 16 GiB sparse bundle      vs cp -a --sparse=always
 #   pvglog.sh  ./macvm pvg-log --log on a 1 GiB ndjson log  vs grep -F, jq
+#   pvgdense.sh ./macvm pvg-log --log on a 1 GiB log, a third of it PVG lines  vs grep -F
 #
 # Run from the repo root after `make` (make bench does both).  Work files go in
 # a temporary directory under ${BENCH_DIR:-build/bench}, removed at the end;
@@ -43,7 +44,7 @@ trap 'exit 143' TERM
 
 echo "bench: $(uname -sm), $(getconf _NPROCESSORS_ONLN 2>/dev/null || echo '?') CPUs, $MACVM${BENCH_QUICK:+ (BENCH_QUICK: small inputs, few runs)}"
 status=0
-for b in ${BENCH_ONLY:-ipsw clone pvglog}; do
+for b in ${BENCH_ONLY:-ipsw clone pvglog pvgdense}; do
     echo
     sh "$HERE/$b.sh" || { status=1; echo "bench: $b FAILED" >&2; }
 done

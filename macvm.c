@@ -2718,6 +2718,74 @@ static int bundle_check(const char *path, struct error *e)
 /* Returns true when the VM of this bundle runs now.  Virtualization holds a
  * lock on AuxiliaryStorage while the VM runs ("Failed to lock auxiliary
  * storage" is what a second start gets), so try the same lock and let go. */
+/* Appends "NAME (pid N)" to the list in out. */
+static void holder_add(char *out, size_t size, int *found, const char *name, long pid)
+{
+    size_t n = strlen(out);
+    if (n < size)
+        snprintf(out + n, size - n, "%s%s (pid %ld)", *found ? ", " : "", *name ? name : "?", pid);
+    (*found)++;
+}
+
+/* Names the processes other than macvm that have path open, "NAME (pid N)"
+ * separated by commas, in out: who holds a lock, so "it is locked" can say by
+ * whom.  libproc on macOS, /proc elsewhere.  Returns how many it found (0
+ * where it cannot tell). */
+static int file_holders(const char *path, char *out, size_t size)
+{
+    char real[PATH_MAX];
+    int found = 0;
+    out[0] = 0;
+    if (!realpath(path, real))
+        return 0;
+#ifdef __APPLE__
+    int bytes = proc_listpidspath(PROC_ALL_PIDS, 0, real, PROC_LISTPIDSPATH_EXCLUDE_EVTONLY, NULL, 0);
+    if (bytes <= 0)
+        return 0;
+    size_t cap = (size_t)bytes / sizeof(pid_t) + 16;
+    pid_t *pids = xcalloc(cap, sizeof *pids);
+    bytes = proc_listpidspath(PROC_ALL_PIDS, 0, real, PROC_LISTPIDSPATH_EXCLUDE_EVTONLY, pids,
+                              (int)(cap * sizeof *pids));
+    for (int i = 0; bytes > 0 && i < bytes / (int)sizeof(pid_t); i++) {
+        char name[2 * MAXCOMLEN + 1] = "";
+        if (pids[i] != getpid() && proc_name(pids[i], name, sizeof name) >= 0)
+            holder_add(out, size, &found, name, pids[i]);
+    }
+    free(pids);
+#else
+    DIR *procs = opendir("/proc");
+    for (struct dirent *pe; procs && (pe = readdir(procs));) {
+        char fds[64], link[PATH_MAX + 64], target[PATH_MAX];
+        long pid = strtol(pe->d_name, NULL, 10);
+        if (pid <= 0 || pid == getpid() || strspn(pe->d_name, "0123456789") != strlen(pe->d_name))
+            continue;
+        snprintf(fds, sizeof fds, "/proc/%ld/fd", pid);
+        DIR *d = opendir(fds);   /* only our own processes' are readable: enough to name a holder we can stop */
+        bool holds = false;
+        for (struct dirent *fe; d && !holds && (fe = readdir(d));) {
+            snprintf(link, sizeof link, "%s/%s", fds, fe->d_name);
+            ssize_t n = readlink(link, target, sizeof target - 1);
+            holds = n > 0 && (target[n] = 0, strcmp(target, real) == 0);
+        }
+        if (d)
+            closedir(d);
+        if (!holds)
+            continue;
+        char comm[64] = "", path_comm[64];
+        snprintf(path_comm, sizeof path_comm, "/proc/%ld/comm", pid);
+        FILE *f = fopen(path_comm, "r");
+        if (f && fgets(comm, sizeof comm, f))
+            comm[strcspn(comm, "\n")] = 0;
+        if (f)
+            fclose(f);
+        holder_add(out, size, &found, comm, pid);
+    }
+    if (procs)
+        closedir(procs);
+#endif
+    return found;
+}
+
 static bool bundle_in_use(const char *bundle)
 {
     char aux[VM_PATH_MAX];
@@ -3948,6 +4016,13 @@ struct advice_rule {
     const char *advice;
 };
 
+#define ADVICE_NETWORK                                                                                         \
+    "a network error: the Mac must reach Apple's servers (gs.apple.com to install, updates.cdn-apple.com to "   \
+    "download); check the connection, proxies, VPN and firewalls, then retry"
+#define ADVICE_DISK_FULL                                                                                       \
+    "the disk is full: free space on the bundle's volume (an install needs about 80 GiB; 'macvm doctor' shows " \
+    "it) and retry"
+
 static const struct advice_rule advice_rules[] = {
     {NULL, ANY_CODE, "com.apple.security.virtualization",
      "macvm is not signed with the com.apple.security.virtualization entitlement: build it with 'make', "
@@ -3978,6 +4053,19 @@ static const struct advice_rule advice_rules[] = {
      "Disk.img is not a usable disk image (damaged, or not a raw image): go back to a clone, or reinstall"},
     {"VZErrorDomain", 6, NULL,
      "the macOS licence allows two macOS VMs at once and two run now: stop one, wait a few seconds, and retry"},
+    {"VZErrorDomain", 10001, NULL,
+     "Apple's catalog of restore images did not download (no network, or a proxy, VPN or firewall blocking "
+     "mesu.apple.com): check the connection and retry, or download an image yourself and use --ipsw FILE"},
+    {"VZErrorDomain", 10002, NULL,
+     "Apple's catalog of restore images came back unreadable (a captive portal or proxy answering in its place, or a "
+     "catalog this macOS is too old for): retry on another network or after a host update, or use --ipsw FILE"},
+    {"VZErrorDomain", 10003, NULL,
+     "Apple's catalog lists no image this Mac supports (a host too old, or a beta host whose images are not in the "
+     "public catalog): download a matching image (the Apple Developer site has betas) and use --ipsw FILE"},
+    {"VZErrorDomain", 7, NULL, ADVICE_NETWORK},
+    {"NSURLErrorDomain", ANY_CODE, NULL, ADVICE_NETWORK},
+    {"VZErrorDomain", 8, NULL, ADVICE_DISK_FULL},
+    {"NSPOSIXErrorDomain", 28, NULL, ADVICE_DISK_FULL},
     {"VZErrorDomain", 10004, NULL,
      "the restore image did not load: check it with 'macvm ipsw FILE'; a truncated download is the usual "
      "cause, so download it again"},
@@ -4631,6 +4719,7 @@ static void md_outcome(struct buf *b, const struct feedback *f)
         md_error(b, "error", plist_dict(outcome, "error"));
         md_error(b, "the installer's log names", plist_dict(outcome, "installer_error"));
         md_item(b, "advice", plist_string(outcome, "advice"));
+        md_item(b, "AuxiliaryStorage held by", plist_string(outcome, "held_by"));
         md_item(b, "saved state not restored because", plist_string(outcome, "restore_failure"));
         md_item(b, "state not saved because", plist_string(outcome, "save_failure"));
         if (md_usb_input(plist_dict(f->run, "spec")) && run_string(f->run, "outcome", "save_check") &&
@@ -5437,6 +5526,7 @@ struct run_record {
     struct run_outcome outcome;
     struct bridge_error installer_error;   /* what the installer's log names (domain "" when nothing) */
     const char *advice;
+    char held_by[512];                  /* who holds a lock the error names ("" when none or unknown) */
     bool logged;
 };
 
@@ -5517,6 +5607,7 @@ static int run_record_write(const struct run_record *r, const struct vm_spec *s,
         json_int(&j, "start_ms", r->start_ms);
     else
         json_null(&j, "start_ms");
+    json_str(&j, "held_by", r->held_by[0] ? r->held_by : NULL);
     json_bool(&j, "restored_state", r->outcome.restored_state);
     json_bool(&j, "restore_attempted", r->outcome.restore_attempted);
     json_bool(&j, "restore_refused", r->outcome.restore_refused);
@@ -6815,6 +6906,9 @@ static int run_vm(struct vm_spec *spec, const struct host_info *host, const stru
     log_capture_stop(&cap);
     if (r.status == BRIDGE_FAILED || r.status == BRIDGE_UNAVAILABLE)
         r.advice = advise(r.outcome.error.domain, r.outcome.error.code, r.outcome.error.message);
+    if (r.status == BRIDGE_FAILED && strcasestr(r.outcome.error.message, "lock auxiliary storage") &&
+        file_holders(spec->auxiliary_storage, r.held_by, sizeof r.held_by))
+        warn("AuxiliaryStorage is held by %s", r.held_by);
     if (r.outcome.restore_failure[0])
         warn("the saved state was not restored (%s); the VM started fresh", r.outcome.restore_failure);
     if (r.outcome.network_disconnected[0])
@@ -6918,9 +7012,13 @@ static int cmd_run(int argc, char **argv)
                start_mode_name(spec.start_mode));
     if (!spec.save_possible && !spec.headless && !spec.ephemeral && spec.start_mode == START_NORMAL)
         printf("macvm: this run cannot save its state, so Quit asks the guest to shut down: %s\n", spec.save_why_not);
-    if (bundle_in_use(bundle))
-        return fail(&e, EX_TEMPFAIL, "its VM runs already (AuxiliaryStorage is locked): stop it first"),
-               report(bundle, &e);
+    if (bundle_in_use(bundle)) {
+        char aux[VM_PATH_MAX], holders[512] = "";
+        if (path_join(aux, sizeof aux, bundle, BUNDLE_AUX))
+            file_holders(aux, holders, sizeof holders);
+        return fail(&e, EX_TEMPFAIL, "its VM runs already (AuxiliaryStorage is locked%s%s): stop it first",
+                    holders[0] ? " by " : "", holders), report(bundle, &e);
+    }
     if (spec.ephemeral)
         return run_ephemeral(&spec, &host, &c, argc, argv);
     return run_vm(&spec, &host, &c, argc, argv);

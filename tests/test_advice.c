@@ -182,7 +182,7 @@ Test(advice, unknown_errors_get_none)
         {"macvm", 0, "_VZGDBDebugStubConfiguration is not available on macOS 14.5"},
         /* Code rows belong to VZErrorDomain: the same numbers elsewhere mean something else. */
         {"NSCocoaErrorDomain", 6, "The file couldn't be opened."},
-        {"NSURLErrorDomain", 12, "unknown"},
+        {"NSMachErrorDomain", 12, "unknown"},   /* (any NSURLErrorDomain error is a network error) */
         {"NSOSStatusErrorDomain", 10007, "unknown"},
         {"NSCocoaErrorDomain", 1, "unknown"},
         {"VZErrorDomain", 0, ""},
@@ -192,4 +192,55 @@ Test(advice, unknown_errors_get_none)
         cr_expect_null(a, "%s code %ld \"%s\" should get no advice, got: %s", unknown[i].domain, unknown[i].code,
                        unknown[i].message, a ? a : "");
     }
+}
+
+/* What people hit installing betas and fetching the latest image. */
+Test(advice, catalog_errors_of_latest)
+{
+    const char *a = ta_advice("VZErrorDomain", 10001, "The restore image catalog failed to load.");
+    ta_expect_says(a, "mesu.apple.com", "VZErrorDomain", 10001, "");
+    ta_expect_says(a, "--ipsw FILE", "VZErrorDomain", 10001, "");
+    a = ta_advice("VZErrorDomain", 10002, "The restore image catalog is invalid.");
+    ta_expect_says(a, "proxy", "VZErrorDomain", 10002, "");
+    a = ta_advice("VZErrorDomain", 10003, "The restore image catalog has no supported restore images.");
+    ta_expect_says(a, "Apple Developer", "VZErrorDomain", 10003, "");
+}
+
+Test(advice, install_failures_the_installer_names)
+{
+    const char *m = "Restore failed: Error Domain=TSSErrorDomain Code=94 \"This device isn't eligible for the "
+                    "requested build.\"";
+    const char *a = ta_advice("TSSErrorDomain", 94, m);
+    ta_expect_says(a, "no longer signs", "TSSErrorDomain", 94, m);
+    a = ta_advice("NSURLErrorDomain", -1009, "The Internet connection appears to be offline.");
+    ta_expect_says(a, "gs.apple.com", "NSURLErrorDomain", -1009, "");
+    a = ta_advice("NSPOSIXErrorDomain", 28, "No space left on device");
+    ta_expect_says(a, "disk is full", "NSPOSIXErrorDomain", 28, "");
+    a = ta_advice("VZErrorDomain", 8, "Out of disk space");
+    ta_expect_says(a, "disk is full", "VZErrorDomain", 8, "");
+    /* Without the installer's cause, Virtualization's 10007 keeps its own advice. */
+    struct bridge_error vz = {"VZErrorDomain", 10007, "Installation failed."}, none = {0};
+    cr_expect(strstr(install_advice(&vz, &none), "gs.apple.com") != NULL);
+    struct bridge_error unknown = {"SomeDomain", 3, "Error Domain=SomeDomain Code=3"};
+    cr_expect(strstr(install_advice(&vz, &unknown), "gs.apple.com") != NULL,
+              "an installer error macvm knows nothing about falls back to the VZ error's advice");
+}
+
+/* The first error the installer names, innermost of its chain; never another process's. */
+Test(advice, installer_error_is_read_from_its_log, .init = t_tmp_init, .fini = t_tmp_fini)
+{
+    struct bridge_error e;
+    char *log = fixture("logs/install-failed.ndjson");
+    cr_assert(installer_error_in(log, &e));
+    cr_expect_str_eq(e.domain, "TSSErrorDomain");
+    cr_expect_eq(e.code, 94);
+    free(log);
+    log = fixture("logs/vz-stream.ndjson");
+    cr_expect(!installer_error_in(log, &e), "a run's log names no installer error: %s", e.domain);
+    free(log);
+    struct bridge_error p = {0};
+    cr_expect(parse_named_error("x Error Domain=NSURLErrorDomain Code=-1009 \"offline\"", &p) && p.code == -1009 &&
+              strcmp(p.domain, "NSURLErrorDomain") == 0);
+    cr_expect(!parse_named_error("Error Domain= Code=1", &p) && !parse_named_error("Error Domain=X Code=", &p) &&
+              !parse_named_error("Error Domain=X", &p));
 }

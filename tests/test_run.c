@@ -772,10 +772,41 @@ Test(run, virtualization_error_exits_70_with_advice, .init = vt_init, .fini = t_
     proc_result_free(&r);
 
     /* an error macvm has no advice for still exits 70 */
-    setenv("MACVM_FAKE_OUTCOME", "error:NSPOSIXErrorDomain:28:No space left on device", 1);
+    setenv("MACVM_FAKE_OUTCOME", "error:NSPOSIXErrorDomain:2:No such file or directory", 1);
     r = run_fake("run", "--no-log", b, NULL);
     cr_expect_eq(r.status, EX_SOFTWARE, "exit %d, want 70; stderr: %s", r.status, r.err);
-    cr_expect(strstr(r.err, "No space left on device (NSPOSIXErrorDomain code 28)") != NULL, "stderr: %s", r.err);
+    cr_expect(strstr(r.err, "No such file or directory (NSPOSIXErrorDomain code 2)\n") != NULL, "stderr: %s", r.err);
+    proc_result_free(&r);
+    free(b);
+}
+
+/* "Failed to lock auxiliary storage" (another app's VM got the lock between
+ * macvm's check and the start): the run names who holds it. */
+Test(run, lock_error_names_the_holder, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "apple", 4 * VT_GIB);
+    char *aux = t_path_join(b, "AuxiliaryStorage");
+    int fd = open(aux, O_RDONLY);   /* held open, not locked: macvm's own check lets the run start */
+    cr_assert(fd >= 0);
+    setenv("MACVM_FAKE_OUTCOME", "error:VZErrorDomain:2:Failed to lock auxiliary storage.", 1);
+    struct proc_result r = run_fake("run", "--no-log", b, NULL);
+    cr_expect_eq(r.status, EX_SOFTWARE, "exit %d; stderr: %s", r.status, r.err);
+    char holder[64];
+    snprintf(holder, sizeof holder, "AuxiliaryStorage is held by ");
+    cr_expect(strstr(r.err, holder) != NULL, "stderr should name the holder: %s", r.err);
+    snprintf(holder, sizeof holder, "(pid %ld)", (long)getpid());
+    cr_expect(strstr(r.err, holder) != NULL, "stderr should name this test's pid %s: %s", holder, r.err);
+    char *logs = t_path_join(b, "logs"), *dir = vt_only_run(logs), *json = t_path_join(dir, "run.json");
+    size_t n;
+    char *text = (char *)t_read_file(json, &n);
+    const struct plist *held = vt_get(vt_json(text), "outcome.held_by");
+    cr_expect(held && held->type == PLIST_STRING && strstr(held->string, holder), "run.json held_by: %s", text);
+    close(fd);
+    free(text);
+    free(json);
+    free(dir);
+    free(logs);
+    free(aux);
     proc_result_free(&r);
     free(b);
 }
@@ -858,9 +889,13 @@ Test(run, refuses_a_running_vm, .init = vt_init, .fini = t_tmp_fini)
     cr_assert(fd >= 0);
     cr_assert_eq(flock(fd, LOCK_EX | LOCK_NB), 0, "flock: %s", strerror(errno));
     const char *sets[][2] = {{NULL}, {"--ephemeral", NULL}};
+    char holder[64];
+    snprintf(holder, sizeof holder, "(pid %ld)", (long)getpid());   /* this test holds the lock */
     for (int i = 0; i < 2; i++) {
         struct proc_result r = vt_run_with(vt_fake(), NULL, sets[i], b);
         vt_expect_refusal(&r, EX_TEMPFAIL, b, i ? "--ephemeral on a running VM" : "run on a running VM");
+        cr_expect(strstr(r.err, "locked by ") && strstr(r.err, holder), "the refusal should name who holds the "
+                  "lock, %s: %s", holder, r.err);
         cr_expect(!vt_exists(spec), "the bridge was called");
         proc_result_free(&r);
     }

@@ -53,6 +53,31 @@ enum vm_start_mode {
 enum disk_caching { DISK_CACHING_AUTOMATIC, DISK_CACHING_CACHED, DISK_CACHING_UNCACHED };
 enum disk_sync { DISK_SYNC_FULL, DISK_SYNC_FSYNC, DISK_SYNC_NONE };
 
+/* What the guest does when its kernel panics (--panic). */
+enum vm_panic_action {
+    PANIC_DEFAULT,        /* not set: Virtualization's default, the guest restarts */
+    PANIC_HALT,           /* the VM stops where it panicked (with --debug-stub, lldb can attach) */
+    PANIC_RESTART,        /* set explicitly to restart */
+};
+
+/* Where this host's Virtualization takes the panic action (private, moved
+ * between releases; macvm.c decides from the host's macOS version). */
+enum vm_panic_path {
+    PANIC_VIA_NONE,
+    PANIC_VIA_START_OPTIONS_12,   /* 12.x: panicAction of _VZVirtualMachineStartOptions */
+    PANIC_VIA_START_OPTIONS,      /* 13-15: -[VZVirtualMachineStartOptions _setPanicAction:] */
+    PANIC_VIA_CONFIGURATION,      /* 26+: -[VZVirtualMachineConfiguration _setPanicAction:] */
+};
+
+#define VM_SHARES_MAX 4
+
+/* A host folder shared with the guest over virtio-fs (--share). */
+struct vm_share {
+    char path[VM_PATH_MAX];               /* the host folder, resolved */
+    char name[256];                       /* its name in the guest: /Volumes/My Shared Files/NAME */
+    bool read_only;
+};
+
 /* The one description of a VM run.  Filled and validated by macvm.c
  * (resolve_vm_spec), printed by `macvm run --dry-run`, consumed by bridge_run. */
 struct vm_spec {
@@ -89,6 +114,22 @@ struct vm_spec {
     bool capture_log;
     uint64_t ecid;                        /* from MachineIdentifier, shown in DFU */
     char title[256];                      /* window title */
+    /* Seeing inside the guest.  The files are in the run's folder; macvm.c
+     * creates them empty before bridge_run, and the bridge appends. */
+    bool console;                         /* a virtio console (the guest's /dev/cu.virtio) ... */
+    char console_log[VM_PATH_MAX];        /* ... whose output goes here */
+    bool serial;                          /* the PL011 UART (private, restricted) ... */
+    char serial_log[VM_PATH_MAX];         /* ... whose output goes here */
+    enum vm_panic_action panic_action;
+    long long panic_action_value;         /* the private enum value to set (see macvm.c: panic_value) */
+    enum vm_panic_path panic_path;
+    bool panic_device;                    /* also a _VZPvPanicDeviceConfiguration (14+) */
+    struct vm_share shares[VM_SHARES_MAX];
+    unsigned n_shares;                    /* all in one virtio-fs device, as a multiple-directory share */
+    char share_tag[72];                   /* its tag: macOS's automount tag on 13+ */
+    bool screenshot;                      /* save the display before an error or a Ctrl-C ends the run ... */
+    char screenshot_path[VM_PATH_MAX];    /* ... here (PNG) */
+    unsigned screenshot_timeout_ms;       /* give up on a screenshot that does not come (a bug of 15.4+) */
 };
 
 /* What the bridge tells about the host.  Off macOS `available` is false and
@@ -122,6 +163,7 @@ struct restore_image_info {
  * The bundle directory and Disk.img already exist (macvm.c made them). */
 struct install_spec {
     char restore_image[VM_PATH_MAX];      /* the .ipsw */
+    char serial_number[16];               /* "" or 10 characters macvm.c checked: a custom serial (private, 13+) */
     struct vm_spec vm;                    /* start_mode NORMAL, no debug stub, ever */
 };
 
@@ -190,6 +232,8 @@ struct run_outcome {
     char save_failure[512];               /* why this run could not save as the spec said (macvm_save_failed) */
     char network_disconnected[512];       /* why the network attachment was disconnected during the run, or "" */
     unsigned debug_stub_port;             /* the port the running stub reported; 0: this macOS did not say */
+    bool screenshot_taken;                /* screenshot_path holds the display as the run ended */
+    char screenshot_failure[256];         /* why a screenshot asked for was not taken */
     struct bridge_error error;            /* when bridge_run returns BRIDGE_FAILED */
 };
 
@@ -241,6 +285,17 @@ unsigned macvm_interrupts(void);
 /* Returns the window's content size in points for a display of *spec on a
  * screen with backing scale (pixels per point).  Defined in macvm.c. */
 void macvm_window_size(const struct vm_spec *spec, double scale, double *width, double *height);
+
+/* Replaces the MachineIdentifier at path (a clone's copy of its original's)
+ * with a clone identifier: a new ECID, the original's serial number, and the
+ * ECID checks that keep a plain new identifier from booting an installed VM
+ * turned off (private, macOS 13+).  Returns BRIDGE_OK, BRIDGE_UNAVAILABLE
+ * (this macOS lacks it) or BRIDGE_FAILED with *err. */
+int bridge_clone_identity(const char *machine_identifier, struct bridge_error *err);
+
+/* Called by the bridge once the VM has started (the debug stub's real port
+ * is known then), so macvm.c can tell the user how to attach. Defined in macvm.c. */
+void macvm_vm_started(const struct vm_spec *spec, unsigned debug_stub_port);
 
 /* Returns true when the user asked macvm to stop (Ctrl-C, SIGTERM, SIGHUP)
  * before the bridge took SIGINT over.  bridge_run asks right after it has,

@@ -12,8 +12,9 @@
  *
  * Built for arm64 with a macOS 12 deployment target: API of macOS 13 and 14 is
  * called behind @available, and declared here when the SDK predates it.
- * Private API (GDB stub, DFU, iBoot stops, Recovery on 12, NVRAM) is looked up
- * at run time: classes with NSClassFromString, methods with a
+ * Private API (GDB stub, DFU, iBoot stops, Recovery on 12, NVRAM, the PL011
+ * UART, the panic action and device, screenshots, serial numbers and clone
+ * identities) is looked up at run time: classes with NSClassFromString, methods with a
  * respondsToSelector: check before each call.  A macOS that lacks one gets
  * BRIDGE_UNAVAILABLE and a message naming it, never a crash.
  */
@@ -53,6 +54,10 @@ NS_ASSUME_NONNULL_BEGIN
 @interface NSApplication (MacvmMacOS14)
 - (void)activate API_AVAILABLE(macos(14.0));
 @end
+
+@interface VZVirtualMachine (MacvmMacOS14Graphics)
+@property(readonly) NSArray *graphicsDevices API_AVAILABLE(macos(14.0));   /* of VZGraphicsDevice, with displays */
+@end
 #endif
 
 /* Private methods of public classes, as class dumps of Virtualization show them:
@@ -64,6 +69,14 @@ NS_ASSUME_NONNULL_BEGIN
 
 @interface VZVirtualMachineConfiguration (MacvmPrivate)
 - (void)_setDebugStub:(id)debugStub;
+- (void)_setPanicDevice:(id)panicDevice;
+@end
+
+@interface VZMacMachineIdentifier (MacvmPrivate)
++ (nullable instancetype)_machineIdentifierWithSerialNumber:(id)serialNumber;
++ (nullable instancetype)_machineIdentifierForVirtualMachineClone;
++ (nullable instancetype)_machineIdentifierForVirtualMachineCloneWithSerialNumber:(id)serialNumber;
+- (nullable id)_serialNumber;
 @end
 
 @interface VZMacAuxiliaryStorage (MacvmPrivate)
@@ -81,6 +94,16 @@ NS_ASSUME_NONNULL_BEGIN
 
 @protocol MacvmGDBStub <NSObject>
 - (unsigned short)port;
+@end
+
+/* _VZMacSerialNumber */
+@protocol MacvmSerialNumber <NSObject>
+- (nullable instancetype)initWithString:(NSString *)string;
+@end
+
+/* -[VZGraphicsDisplay _takeScreenshotWithCompletionHandler:] (macOS 14+): an NSImage, or an error. */
+@protocol MacvmScreenshot <NSObject>
+- (void)_takeScreenshotWithCompletionHandler:(void (^)(id _Nullable image, NSError *_Nullable error))handler;
 @end
 
 NS_ASSUME_NONNULL_END
@@ -169,6 +192,18 @@ static BOOL set_private_flag(id target, const char *setter, NSError **error)
     if (!has_method([target class], sel, error))
         return NO;
     ((void (*)(id, SEL, BOOL))objc_msgSend)(target, sel, YES);
+    return YES;
+}
+
+/* Sets a private long long property of target (the panic action) through
+ * its setter; returns NO (with *error) when this macOS lacks the setter.  A
+ * setter taking a BOOL reads the low byte of the same register. */
+static BOOL set_private_value(id target, const char *setter, long long value, NSError **error)
+{
+    SEL sel = sel_registerName(setter);
+    if (!has_method([target class], sel, error))
+        return NO;
+    ((void (*)(id, SEL, long long))objc_msgSend)(target, sel, value);
     return YES;
 }
 
@@ -556,20 +591,42 @@ static VZMacPlatformConfiguration *_Nullable bundle_platform(const struct vm_spe
     return mac_platform(model, identifier, auxiliary);
 }
 
+/* Returns a new machine identifier with the serial number serial (private,
+ * macOS 13+; Virtualization picks the ECID), or nil with *error. */
+static VZMacMachineIdentifier *_Nullable identifier_with_serial(const char *serial, NSError **error)
+{
+    Class serial_class = private_class(@"_VZMacSerialNumber", error);
+    if (!serial_class || !has_method(serial_class, @selector(initWithString:), error))
+        return nil;
+    if (![VZMacMachineIdentifier respondsToSelector:@selector(_machineIdentifierWithSerialNumber:)]) {
+        lacks(@"+[VZMacMachineIdentifier _machineIdentifierWithSerialNumber:]", error);
+        return nil;
+    }
+    id number = [(id<MacvmSerialNumber>)[serial_class alloc] initWithString:ns(serial)];
+    VZMacMachineIdentifier *identifier = number ? [VZMacMachineIdentifier _machineIdentifierWithSerialNumber:number]
+                                                : nil;
+    if (!identifier)
+        failed([NSString stringWithFormat:@"Virtualization does not take %@ as a serial number", ns(serial)], error);
+    return identifier;
+}
+
 /* Returns the platform of a VM about to be installed: a new AuxiliaryStorage
- * for model and a new machine identifier, both written into the bundle; or
- * nil with *error. */
+ * for model and a new machine identifier (with serial, unless ""), both
+ * written into the bundle; or nil with *error. */
 static VZMacPlatformConfiguration *_Nullable new_platform(const struct vm_spec *s, VZMacHardwareModel *model,
-                                                          NSError **error)
+                                                          const char *serial, NSError **error)
 {
     if (!supported_model(model, @"the restore image", error))
+        return nil;
+    VZMacMachineIdentifier *identifier = *serial ? identifier_with_serial(serial, error)
+                                                 : [[VZMacMachineIdentifier alloc] init];
+    if (!identifier)
         return nil;
     NSURL *auxiliary_url = file_url(s->auxiliary_storage);
     VZMacAuxiliaryStorage *auxiliary = [[VZMacAuxiliaryStorage alloc] initCreatingStorageAtURL:auxiliary_url
                                                                                   hardwareModel:model
                                                                                         options:0
                                                                                           error:error];
-    VZMacMachineIdentifier *identifier = [[VZMacMachineIdentifier alloc] init];
     /* The bundle is new: a file already there means something is wrong, keep it. */
     NSDataWritingOptions options = NSDataWritingWithoutOverwriting;
     if (!auxiliary || ![model.dataRepresentation writeToFile:ns(s->hardware_model) options:options error:error]
@@ -631,6 +688,70 @@ static VZVirtioNetworkDeviceConfiguration *_Nullable network_device(const char *
     return network;
 }
 
+/* Returns an attachment that appends what the guest writes to the file at
+ * path (macvm.c created it), or nil with *error. */
+static VZFileHandleSerialPortAttachment *_Nullable log_attachment(const char *path, NSError **error)
+{
+    NSFileHandle *out = [NSFileHandle fileHandleForWritingToURL:file_url(path) error:error];
+    if (!out || ![out seekToEndReturningOffset:NULL error:error])
+        return nil;
+    return [[VZFileHandleSerialPortAttachment alloc] initWithFileHandleForReading:nil fileHandleForWriting:out];
+}
+
+/* Returns the serial ports *s asks for: the virtio console and the private
+ * PL011 UART, each writing to its file; nil with *error. */
+static NSArray<VZSerialPortConfiguration *> *_Nullable serial_ports(const struct vm_spec *s, NSError **error)
+{
+    NSMutableArray<VZSerialPortConfiguration *> *ports = [NSMutableArray array];
+    if (s->console) {
+        VZVirtioConsoleDeviceSerialPortConfiguration *console = [[VZVirtioConsoleDeviceSerialPortConfiguration alloc]
+            init];
+        if (!(console.attachment = log_attachment(s->console_log, error)))
+            return nil;
+        [ports addObject:console];
+    }
+    if (s->serial) {
+        Class uart_class = private_class(@"_VZPL011SerialPortConfiguration", error);
+        VZSerialPortConfiguration *uart = uart_class ? [[uart_class alloc] init] : nil;
+        if (!uart || !(uart.attachment = log_attachment(s->serial_log, error)))
+            return nil;
+        [ports addObject:uart];
+    }
+    return ports;
+}
+
+/* Returns the one virtio-fs device holding the shared folders of *s, each
+ * under its name, with the tag macvm.c chose; nil with *error. */
+static VZVirtioFileSystemDeviceConfiguration *_Nullable share_device(const struct vm_spec *s, NSError **error)
+{
+    NSMutableDictionary<NSString *, VZSharedDirectory *> *folders = [NSMutableDictionary dictionary];
+    for (unsigned i = 0; i < s->n_shares; i++)
+        folders[ns(s->shares[i].name)] = [[VZSharedDirectory alloc] initWithURL:file_url(s->shares[i].path)
+                                                                        readOnly:s->shares[i].read_only];
+    if (![VZVirtioFileSystemDeviceConfiguration validateTag:ns(s->share_tag) error:error])
+        return nil;
+    VZVirtioFileSystemDeviceConfiguration *device = [[VZVirtioFileSystemDeviceConfiguration alloc]
+        initWithTag:ns(s->share_tag)];
+    device.share = [[VZMultipleDirectoryShare alloc] initWithDirectories:folders];
+    return device;
+}
+
+/* Sets the panic action where this macOS keeps it in the configuration (26+)
+ * and adds the panic device (14+), as *s says; returns NO with *error. */
+static BOOL configure_panic(VZVirtualMachineConfiguration *config, const struct vm_spec *s, NSError **error)
+{
+    if (s->panic_path == PANIC_VIA_CONFIGURATION &&
+        !set_private_value(config, "_setPanicAction:", s->panic_action_value, error))
+        return NO;
+    if (!s->panic_device)
+        return YES;
+    Class device_class = private_class(@"_VZPvPanicDeviceConfiguration", error);
+    if (!device_class || !has_method(VZVirtualMachineConfiguration.class, @selector(_setPanicDevice:), error))
+        return NO;
+    [config _setPanicDevice:[[device_class alloc] init]];
+    return YES;
+}
+
 /* Returns the configuration *s describes around platform, or nil with *error. */
 static VZVirtualMachineConfiguration *_Nullable configuration_for(const struct vm_spec *s,
                                                                   VZMacPlatformConfiguration *platform, NSError **error)
@@ -667,6 +788,13 @@ static VZVirtualMachineConfiguration *_Nullable configuration_for(const struct v
     config.pointingDevices = pointing_devices(s);
     if (s->audio)
         config.audioDevices = @[ sound_device() ];
+    NSArray<VZSerialPortConfiguration *> *ports = serial_ports(s, error);
+    VZVirtioFileSystemDeviceConfiguration *shares = s->n_shares ? share_device(s, error) : nil;
+    if (!ports || (s->n_shares && !shares) || (s->panic_action && !configure_panic(config, s, error)))
+        return nil;
+    config.serialPorts = ports;
+    if (shares)
+        config.directorySharingDevices = @[ shares ];
     return config;
 }
 
@@ -722,9 +850,17 @@ static BOOL write_boot_args(VZMacAuxiliaryStorage *auxiliary, const char *boot_a
 
 typedef void (^vm_start_fn)(VZVirtualMachine *vm, void (^done)(NSError *_Nullable));
 
-/* Returns how to start in mode on macOS 13+ (public options; private flags for
- * DFU and the iBoot stops), or nil with *error when this macOS lacks the flag. */
-static vm_start_fn _Nullable macos13_starter(enum vm_start_mode mode, NSError **error) API_AVAILABLE(macos(13.0))
+/* Whether *s sets the panic action on the start options (12 to 15, as macvm.c decided). */
+static bool panic_in_start_options(const struct vm_spec *s)
+{
+    return s->panic_action &&
+           (s->panic_path == PANIC_VIA_START_OPTIONS || s->panic_path == PANIC_VIA_START_OPTIONS_12);
+}
+
+/* Returns how to start *s on macOS 13+ (public options; private flags for
+ * DFU, the iBoot stops and the panic action), or nil with *error when this
+ * macOS lacks a flag. */
+static vm_start_fn _Nullable macos13_starter(const struct vm_spec *s, NSError **error) API_AVAILABLE(macos(13.0))
 {
     static const char *const flags[] = {
         [START_DFU] = "_setForceDFU:",
@@ -732,16 +868,19 @@ static vm_start_fn _Nullable macos13_starter(enum vm_start_mode mode, NSError **
         [START_IBOOT_STAGE2] = "_setStopInIBootStage2:",
     };
     VZMacOSVirtualMachineStartOptions *options = [[VZMacOSVirtualMachineStartOptions alloc] init];
-    if (mode == START_RECOVERY)
+    if (s->start_mode == START_RECOVERY)
         options.startUpFromMacOSRecovery = YES;
-    else if (!set_private_flag(options, flags[mode], error))
+    else if (s->start_mode != START_NORMAL && !set_private_flag(options, flags[s->start_mode], error))
+        return nil;
+    if (panic_in_start_options(s) && !set_private_value(options, "_setPanicAction:", s->panic_action_value, error))
         return nil;
     return ^(VZVirtualMachine *vm, void (^done)(NSError *)) { [vm startWithOptions:options completionHandler:done]; };
 }
 
-/* Returns how to start in mode on macOS 12, where every mode but the normal one
- * is a flag of the private _VZVirtualMachineStartOptions; nil with *error. */
-static vm_start_fn _Nullable macos12_starter(enum vm_start_mode mode, NSError **error)
+/* Returns how to start *s on macOS 12, where every mode but the normal one
+ * and the panic action are properties of the private
+ * _VZVirtualMachineStartOptions; nil with *error. */
+static vm_start_fn _Nullable macos12_starter(const struct vm_spec *s, NSError **error)
 {
     static const char *const flags[] = {
         [START_RECOVERY] = "setBootMacOSRecovery:",
@@ -753,19 +892,36 @@ static vm_start_fn _Nullable macos12_starter(enum vm_start_mode mode, NSError **
     if (!options_class || !has_method(VZVirtualMachine.class, @selector(_startWithOptions:completionHandler:), error))
         return nil;
     id options = [[options_class alloc] init];
-    if (!set_private_flag(options, flags[mode], error))
+    if (s->start_mode != START_NORMAL && !set_private_flag(options, flags[s->start_mode], error))
+        return nil;
+    if (panic_in_start_options(s) && !set_private_value(options, "setPanicAction:", s->panic_action_value, error))
         return nil;
     return ^(VZVirtualMachine *vm, void (^done)(NSError *)) { [vm _startWithOptions:options completionHandler:done]; };
 }
 
-/* Returns how to start a VM in mode, or nil with *error when this macOS cannot. */
-static vm_start_fn _Nullable starter_for(enum vm_start_mode mode, NSError **error)
+/* Returns how to start *s, or nil with *error when this macOS cannot. */
+static vm_start_fn _Nullable starter_for(const struct vm_spec *s, NSError **error)
 {
-    if (mode == START_NORMAL)
+    if (s->start_mode == START_NORMAL && !panic_in_start_options(s))
         return ^(VZVirtualMachine *vm, void (^done)(NSError *)) { [vm startWithCompletionHandler:done]; };
     if (@available(macOS 13, *))
-        return macos13_starter(mode, error);
-    return macos12_starter(mode, error);
+        return macos13_starter(s, error);
+    return macos12_starter(s, error);
+}
+
+/* Writes image (an NSImage) to path as PNG; returns nil, or why not. */
+static NSString *_Nullable write_png(id image, const char *path)
+{
+    if (![image isKindOfClass:NSImage.class])
+        return @"the screenshot was not an image";
+    CGImageRef picture = [(NSImage *)image CGImageForProposedRect:NULL context:nil hints:nil];
+    NSData *png = picture ? [[[NSBitmapImageRep alloc] initWithCGImage:picture]
+                                representationUsingType:NSBitmapImageFileTypePNG properties:@{}]
+                          : nil;
+    NSError *error = nil;
+    if (!png)
+        return @"the screenshot could not be turned into a PNG";
+    return [png writeToFile:ns(path) options:NSDataWritingWithoutOverwriting error:&error] ? nil : describe(error);
 }
 
 /* ---- running --------------------------------------------------------------------------------------------- */
@@ -793,7 +949,7 @@ static vm_start_fn _Nullable starter_for(enum vm_start_mode mode, NSError **erro
      * the VM cannot take yet (it is still starting, pausing or saving) is kept
      * and taken when it can: the run never ends while the VM still runs. */
     enum { RUNNING, STOPPING, SAVING, FORCING } _phase;
-    bool _started, _request_pending, _save_pending, _force_pending;
+    bool _started, _request_pending, _save_pending, _force_pending, _screenshot_tried;
 }
 
 - (instancetype)initWithSpec:(const struct vm_spec *)spec outcome:(struct run_outcome *)outcome
@@ -966,9 +1122,17 @@ static vm_start_fn _Nullable starter_for(enum vm_start_mode mode, NSError **erro
     }
 }
 
+/* Ctrl-C: what macvm_stop_action says, after saving the screen first when the
+ * spec asks (once; a Ctrl-C while it waits counts as the next one). */
 - (void)interrupt
 {
-    [self handle:STOP_EVENT_INTERRUPT];
+    if (_phase != RUNNING || !_spec->screenshot || _screenshot_tried) {
+        [self handle:STOP_EVENT_INTERRUPT];
+        return;
+    }
+    [self takeScreenshotThen:^{
+        [self handle:STOP_EVENT_INTERRUPT];
+    }];
 }
 
 - (void)stopItem:(id)sender
@@ -998,6 +1162,52 @@ static vm_start_fn _Nullable starter_for(enum vm_start_mode mode, NSError **erro
 {
     [self handle:STOP_EVENT_QUIT];
     return NSTerminateCancel;
+}
+
+/* Saves the display to screenshot_path when the spec asks (once per run),
+ * then calls next; a picture that does not come within the time limit (a
+ * bug of macOS 15.4+) or cannot be taken is reported in the outcome, never
+ * waited for. */
+- (void)takeScreenshotThen:(dispatch_block_t)next
+{
+    if (!_spec->screenshot || _screenshot_tried) {
+        next();
+        return;
+    }
+    _screenshot_tried = true;
+    id display = nil;
+    if (@available(macOS 14, *))
+        display = [[_vm.graphicsDevices.firstObject displays] firstObject];
+    SEL take = @selector(_takeScreenshotWithCompletionHandler:);
+    NSString *why_not = _vm.state != VZVirtualMachineStateRunning && _vm.state != VZVirtualMachineStatePaused
+                          ? @"the VM had stopped before its screen could be saved"
+                      : ![display respondsToSelector:take]
+                          ? [NSString stringWithFormat:@"-[VZGraphicsDisplay _takeScreenshotWithCompletionHandler:] is "
+                                                        "not available on macOS %@", host_os_version()]
+                          : nil;
+    if (why_not) {
+        copy_string(_outcome->screenshot_failure, sizeof _outcome->screenshot_failure, why_not);
+        next();
+        return;
+    }
+    __block bool answered = false;
+    void (^done)(NSString *) = ^(NSString *failure) {
+        if (answered)
+            return;   /* the time limit came first, or the picture after it */
+        answered = true;
+        self->_outcome->screenshot_taken = !failure;
+        copy_string(self->_outcome->screenshot_failure, sizeof self->_outcome->screenshot_failure, failure);
+        next();
+    };
+    unsigned limit = _spec->screenshot_timeout_ms;
+    dispatch_after(dispatch_time(DISPATCH_TIME_NOW, (int64_t)limit * NSEC_PER_MSEC), dispatch_get_main_queue(), ^{
+        done([NSString stringWithFormat:@"the display gave no picture within %u ms", limit]);
+    });
+    [(id<MacvmScreenshot>)display _takeScreenshotWithCompletionHandler:^(id image, NSError *error) {
+        dispatch_async(dispatch_get_main_queue(), ^{
+            done(image ? write_png(image, self->_spec->screenshot_path) : describe(error) ?: @"no picture");
+        });
+    }];
 }
 
 /* Asks the guest to shut down; kept for later while the VM cannot take the
@@ -1111,7 +1321,9 @@ static vm_start_fn _Nullable starter_for(enum vm_start_mode mode, NSError **erro
 - (void)fail:(NSError *)error
 {
     [self note:error];
-    [self finish];
+    [self takeScreenshotThen:^{
+        [self finish];
+    }];
 }
 
 - (void)finish
@@ -1163,7 +1375,7 @@ int bridge_run(const struct vm_spec *spec, struct run_outcome *outcome)
     @autoreleasepool {
         NSError *error = nil;
         VZVirtualMachineConfiguration *config = run_configuration(spec, &error);
-        vm_start_fn start = config ? starter_for(spec->start_mode, &error) : nil;
+        vm_start_fn start = config ? starter_for(spec, &error) : nil;
         if (!start)
             return report(&outcome->error, error);
         /* What macvm.c predicted, Virtualization confirms: a saved state it would not take is kept, and the VM
@@ -1198,6 +1410,38 @@ int bridge_run(const struct vm_spec *spec, struct run_outcome *outcome)
             run_main_loop();
         unwatch();
         return run.status;
+    }
+}
+
+/* ---- identity ----------------------------------------------------------------------------------------- */
+
+int bridge_clone_identity(const char *machine_identifier, struct bridge_error *err)
+{
+    @autoreleasepool {
+        NSError *error = nil;
+        NSString *path = ns(machine_identifier);
+        NSData *data = [NSData dataWithContentsOfFile:path options:0 error:&error];
+        VZMacMachineIdentifier *original = data ? [[VZMacMachineIdentifier alloc] initWithDataRepresentation:data]
+                                                : nil;
+        if (!original)
+            return report(err, error ?: macvm_error(BRIDGE_FAILED, [path stringByAppendingString:@" is not a "
+                                                                                                 "machine identifier"]));
+        Class cls = VZMacMachineIdentifier.class;
+        id serial = [original respondsToSelector:@selector(_serialNumber)] ? [original _serialNumber] : nil;
+        SEL make = serial ? @selector(_machineIdentifierForVirtualMachineCloneWithSerialNumber:)
+                          : @selector(_machineIdentifierForVirtualMachineClone);
+        if (![cls respondsToSelector:make]) {
+            lacks([NSString stringWithFormat:@"+[VZMacMachineIdentifier %@]", NSStringFromSelector(make)], &error);
+            return report(err, error);
+        }
+        /* The original's serial number stays: a clone is the same Mac, run twice. */
+        VZMacMachineIdentifier *clone = serial ? [cls _machineIdentifierForVirtualMachineCloneWithSerialNumber:serial]
+                                               : [cls _machineIdentifierForVirtualMachineClone];
+        if (!clone)
+            return report(err, macvm_error(BRIDGE_FAILED, @"Virtualization made no clone identifier"));
+        if (![clone.dataRepresentation writeToFile:path options:NSDataWritingAtomic error:&error])
+            return report(err, error);
+        return BRIDGE_OK;
     }
 }
 
@@ -1248,7 +1492,7 @@ int bridge_install(const struct install_spec *spec, bridge_progress_fn progress,
                                               ns(spec->restore_image), host_os_version()],
                    &error);
         VZMacPlatformConfiguration *platform =
-            requirements ? new_platform(&spec->vm, requirements.hardwareModel, &error) : nil;
+            requirements ? new_platform(&spec->vm, requirements.hardwareModel, spec->serial_number, &error) : nil;
         VZVirtualMachineConfiguration *config = platform ? configuration_for(&spec->vm, platform, &error) : nil;
         if (!config || ![config validateWithError:&error])
             return report(err, error);

@@ -2651,6 +2651,25 @@ static int hardware_model_read(const char *path, struct hardware_model *hw, stru
 }
 
 /* Decodes a MachineIdentifier file's ECID.  Returns 0, EX_NOINPUT or EX_DATAERR. */
+/* Reads the serial number a MachineIdentifier carries (one made with a
+ * custom or clone serial, macOS 13+): the string under a key naming it.
+ * Apple documents no key; any "...Serial..." key counts.  Returns whether
+ * there is one, in out. */
+static bool machine_identifier_serial(const char *path, char *out, size_t size)
+{
+    struct arena a = {0};
+    struct error e = {0};
+    struct plist *root = plist_read_file(path, SMALL_FILE_MAX, &a, &e);
+    bool found = false;
+    for (size_t i = 0; root && root->type == PLIST_DICT && i < root->count && !found; i++)
+        if (strcasestr(root->keys[i], "serial") && root->items[i]->type == PLIST_STRING) {
+            snprintf(out, size, "%s", root->items[i]->string);
+            found = true;
+        }
+    arena_free(&a);
+    return found;
+}
+
 static int machine_identifier_read(const char *path, uint64_t *ecid, struct error *e)
 {
     struct arena a = {0};
@@ -4204,8 +4223,70 @@ struct report_line {
     char *text;     /* "TIMESTAMP [subsystem:category] message" */
 };
 
+#define PORT_TAIL_LINES 20          /* of a console or serial log, in a report */
+#define PORT_TAIL_BYTES 65536
+
+/* The end of what the guest printed on a console or serial port. */
+struct port_tail {
+    char path[VM_PATH_MAX];
+    bool exists;
+    char *lines[PORT_TAIL_LINES];
+    size_t n;
+};
+
+/* Reads the last lines of dir/name, if it is a regular file, with control
+ * characters (the guest's escape sequences) shown as '?'. */
+static void port_tail_read(struct port_tail *t, const char *dir, const char *name)
+{
+    struct stat st;
+    int fd = path_join(t->path, sizeof t->path, dir, name) ? open(t->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    t->exists = true;
+    off_t from = st.st_size > PORT_TAIL_BYTES ? st.st_size - PORT_TAIL_BYTES : 0;
+    char *text = xmalloc(PORT_TAIL_BYTES + 1);
+    ssize_t got = pread(fd, text, PORT_TAIL_BYTES, from);
+    close(fd);
+    size_t len = got > 0 ? (size_t)got : 0;
+    text[len] = 0;
+    char *p = text, *end = text + len;
+    if (from > 0 && (p = memchr(text, '\n', len)))   /* the first line is cut: leave it out */
+        p++;
+    for (char *nl; p && p < end; p = nl + 1) {
+        nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl)
+            nl = end;
+        size_t n = (size_t)(nl - p);
+        if (n && p[n - 1] == '\r')
+            n--;
+        if (t->n == PORT_TAIL_LINES) {
+            free(t->lines[0]);
+            memmove(t->lines, t->lines + 1, (PORT_TAIL_LINES - 1) * sizeof *t->lines);
+            t->n--;
+        }
+        char *line = xmalloc(n + 1);
+        for (size_t i = 0; i < n; i++)
+            line[i] = (unsigned char)p[i] < 0x20 && p[i] != '\t' ? '?' : p[i] == 0x7f ? '?' : p[i];
+        line[n] = 0;
+        t->lines[t->n++] = line;
+    }
+    free(text);
+}
+
+static void port_tail_free(struct port_tail *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        free(t->lines[i]);
+    t->n = 0;
+}
+
 struct feedback {
     char bundle[VM_PATH_MAX], run_dir[VM_PATH_MAX], log_path[VM_PATH_MAX];
+    struct port_tail console, serial;
+    char screenshot[VM_PATH_MAX];           /* "" when the run saved none */
     bool has_run, has_log;
     struct arena arena;
     const struct plist *run;                /* run.json */
@@ -4308,6 +4389,12 @@ static int feedback_gather(struct feedback *f, const char *bundle, const char *r
         f->has_run = f->run && f->run->type == PLIST_DICT;
         f->has_log = path_join(f->log_path, sizeof f->log_path, f->run_dir, "vz.ndjson") &&
                      access(f->log_path, R_OK) == 0;
+        port_tail_read(&f->console, f->run_dir, "console.log");
+        port_tail_read(&f->serial, f->run_dir, "serial.log");
+        struct stat st;
+        if (!path_join(f->screenshot, sizeof f->screenshot, f->run_dir, "screen.png") ||
+            lstat(f->screenshot, &st) != 0 || !S_ISREG(st.st_mode))
+            f->screenshot[0] = 0;
     } else {
         f->run_dir[0] = 0;   /* no run yet: a report on the bundle alone */
     }
@@ -4329,6 +4416,8 @@ static int feedback_gather(struct feedback *f, const char *bundle, const char *r
 
 static void feedback_free(struct feedback *f)
 {
+    port_tail_free(&f->console);
+    port_tail_free(&f->serial);
     for (size_t i = 0; i < f->n_pvg; i++)
         free(f->pvg_lines[i]);
     for (size_t i = 0; i < f->n_errors; i++)
@@ -4653,6 +4742,15 @@ static void md_configuration(struct buf *b, const struct feedback *f)
                        plist_string_or_empty(disk, "sync"));
         buf_printf(b, "- window: %s\n", plist_bool(spec, "headless", false) ? "none (headless)" : "yes");
         buf_printf(b, "- audio: %s\n", plist_bool(spec, "audio", false) ? "yes" : "no");
+        if (plist_dict(spec, "console"))
+            buf_puts(b, "- virtio console: yes\n");
+        if (plist_dict(spec, "serial"))
+            buf_puts(b, "- PL011 serial port: yes (experimental)\n");
+        md_item(b, "on kernel panic (experimental)", plist_string(plist_dict(spec, "panic_action"), "action"));
+        const struct plist *shares = plist_get(spec, "shares");
+        for (size_t i = 0; shares && shares->type == PLIST_ARRAY && i < shares->count; i++)
+            buf_printf(b, "- shared folder: %s (%s)\n", plist_string_or_empty(shares->items[i], "name"),
+                       plist_bool(shares->items[i], "read_only", false) ? "read-only" : "read-write");
         const struct plist *result = plist_dict(f->run, "outcome");
         bool asked = plist_bool(spec, "restore_saved_state", false), done = plist_bool(result, "restored_state", false);
         buf_printf(b, "- saved state: %s\n", !asked ? "none (a fresh start)" : done ? "restored from SaveFile.vzvmsave"
@@ -4777,6 +4875,24 @@ static void md_errors(struct buf *b, const struct feedback *f)
         buf_puts(b, f->has_log ? "- none in the run's log\n" : "- no log recorded for this run\n");
 }
 
+/* What the guest printed on its console and serial port, where the run recorded them. */
+static void md_ports(struct buf *b, const struct feedback *f)
+{
+    const struct port_tail *ports[] = {&f->console, &f->serial};
+    const char *names[] = {"console (/dev/cu.virtio)", "serial port (PL011 UART)"};
+    if (!f->console.exists && !f->serial.exists)
+        return;
+    buf_puts(b, "\n## Guest console and serial\n\n");
+    for (int i = 0; i < 2; i++) {
+        if (!ports[i]->exists)
+            continue;
+        buf_printf(b, "- %s: `%s`%s\n", names[i], ports[i]->path, ports[i]->n ? ", its last lines:" :
+                   ", empty (the guest prints there only when told to: see the README)");
+        if (ports[i]->n)
+            md_lines(b, (char **)ports[i]->lines, ports[i]->n, 0);
+    }
+}
+
 /* The files to attach: the run's log and record, and crash reports. */
 static void md_attachments(struct buf *b, const struct feedback *f)
 {
@@ -4786,6 +4902,12 @@ static void md_attachments(struct buf *b, const struct feedback *f)
         buf_printf(b, "- the run's log: `%s`\n", f->log_path);
     if (f->has_run)
         buf_printf(b, "- the run's record: `%s/run.json`\n", f->run_dir);
+    if (f->console.exists)
+        buf_printf(b, "- the guest's console: `%s`\n", f->console.path);
+    if (f->serial.exists)
+        buf_printf(b, "- the guest's serial port: `%s`\n", f->serial.path);
+    if (f->screenshot[0])
+        buf_printf(b, "- the screen as the run ended: `%s`\n", f->screenshot);
     for (size_t i = 0; i < f->n_crash; i++)
         buf_printf(b, "- crash report: `%s`\n", f->crash_reports[i]);
     if (!f->n_crash)
@@ -4823,6 +4945,7 @@ static void feedback_markdown(struct buf *b, const struct feedback *f, bool on_h
     md_outcome(b, f);
     md_pvg(b, f);
     md_errors(b, f);
+    md_ports(b, f);
     md_attachments(b, f);
     buf_printf(b, "\n## Note\n\n%s\n", sample_note);
 }
@@ -4903,9 +5026,30 @@ static void feedback_json(struct buf *b, const struct feedback *f, bool on_host,
     for (size_t i = 0; i < f->n_errors; i++)
         json_str(&j, NULL, f->errors[i]);
     json_close(&j, ']');
+    const struct port_tail *ports[] = {&f->console, &f->serial};
+    const char *keys[] = {"console", "serial"};
+    for (int i = 0; i < 2; i++) {
+        if (!ports[i]->exists) {
+            json_null(&j, keys[i]);
+            continue;
+        }
+        json_open(&j, keys[i], '{');
+        json_str(&j, "file", ports[i]->path);
+        json_open(&j, "last_lines", '[');
+        for (size_t k = 0; k < ports[i]->n; k++)
+            json_str(&j, NULL, ports[i]->lines[k]);
+        json_close(&j, ']');
+        json_close(&j, '}');
+    }
+    json_str(&j, "screenshot", f->screenshot[0] ? f->screenshot : NULL);
     json_open(&j, "attachments", '[');
     if (f->has_log)
         json_str(&j, NULL, f->log_path);
+    for (int i = 0; i < 2; i++)
+        if (ports[i]->exists)
+            json_str(&j, NULL, ports[i]->path);
+    if (f->screenshot[0])
+        json_str(&j, NULL, f->screenshot);
     if (f->has_run) {
         char record[VM_PATH_MAX];
         if (path_join(record, sizeof record, f->run_dir, "run.json"))
@@ -4932,6 +5076,10 @@ struct run_options {
     enum disk_caching disk_caching;
     enum disk_sync disk_sync;
     bool headless, audio, save_on_stop, ephemeral, no_log, dry_run, json;
+    bool console, serial, screenshot;
+    enum vm_panic_action panic;
+    const char *shares[VM_SHARES_MAX];    /* DIR[:ro] as given */
+    unsigned n_shares;
 };
 
 /* The names of the disk modes, as --disk-cache and --disk-sync take them and run.json keeps them. */
@@ -5210,6 +5358,113 @@ static int check_saved_state(const char *bundle, const struct vm_spec *s, struct
     return rc;
 }
 
+/* --- Seeing inside the guest: console, serial, panic, shared folders, screenshot --- */
+
+#define SHARE_AUTOMOUNT_TAG "com.apple.virtio-fs.automount"  /* macOSGuestAutomountTag (13+) */
+#define SHARE_TAG_12 "macvm"                                 /* macOS 12 guests mount it by hand */
+#define SHARES_IN_GUEST "/Volumes/My Shared Files"
+#define SCREENSHOT_TIMEOUT_MS 5000
+
+/* Returns the private value of a panic action.  Apple publishes none; the
+ * peers that halt on panic (VirtualApple's "halt on panic", super-tart's
+ * stopOnPanic) pass YES, 1, to the same setters, on 12 (panicAction of the
+ * private start options) as on 13+ (a long long); 0 is what a new options
+ * object holds, Virtualization's default, under which the guest restarts. */
+static long long panic_value(enum vm_panic_action a)
+{
+    return a == PANIC_HALT ? 1 : 0;
+}
+
+/* Returns where this host takes the panic action: it moved from the private
+ * start options (12.x) to _setPanicAction: of the start options (13 to 15)
+ * to the configuration (26), as class dumps show.  Off a Mac: decided there. */
+static enum vm_panic_path panic_path_for(const struct host_info *host)
+{
+    if (!host->available)
+        return PANIC_VIA_NONE;
+    return version_compare(host->os_version, "13") < 0 ? PANIC_VIA_START_OPTIONS_12
+         : version_compare(host->os_version, "26") < 0 ? PANIC_VIA_START_OPTIONS : PANIC_VIA_CONFIGURATION;
+}
+
+static const char *panic_path_name(enum vm_panic_path p)
+{
+    static const char *names[] = {NULL, "start-options-12", "start-options", "configuration"};
+    return names[p];
+}
+
+/* Resolves --share DIR[:ro|:rw] into *sh: the folder, which must exist, its
+ * name in the guest, and whether the guest may only read it.  Returns 0, or
+ * EX_NOINPUT or EX_USAGE with *e. */
+static int share_resolve(const char *arg, struct vm_share *sh, struct error *e)
+{
+    char dir[VM_PATH_MAX], real[PATH_MAX];
+    size_t n = strlen(arg), mode = n > 3 && (!strcmp(arg + n - 3, ":ro") || !strcmp(arg + n - 3, ":rw")) ? 3 : 0;
+    if (n - mode >= sizeof dir)
+        return fail(e, EX_USAGE, "--share: the path is too long");
+    snprintf(dir, sizeof dir, "%.*s", (int)(n - mode), arg);
+    if (!realpath(dir, real))
+        return fail(e, EX_NOINPUT, "--share %s: %s", dir, strerror(errno));
+    if (!is_directory(real) || strcmp(real, "/") == 0)
+        return fail(e, EX_USAGE, "--share %s: not a folder that can be shared; share a folder (not a file, not /)", dir);
+    if (strlen(real) >= sizeof sh->path)
+        return fail(e, EX_USAGE, "--share %s: the path is too long", dir);
+    snprintf(sh->path, sizeof sh->path, "%.*s", (int)sizeof sh->path - 1, real);
+    path_base(sh->name, sizeof sh->name, real);
+    for (const char *p = sh->name; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return fail(e, EX_USAGE, "--share %s: its name has control characters, which the guest would show as its "
+                        "folder's name; share a folder named plainly", dir);
+    sh->read_only = mode && arg[n - 1] == 'o';
+    return 0;
+}
+
+/* Fills the guest-inspection fields of *s: console, serial, panic action,
+ * shared folders, screenshot.  The files get their paths once the run's
+ * folder exists (run_vm).  Returns 0, or an exit code with *e. */
+static int resolve_inspection(const struct run_options *o, const struct host_info *host, struct vm_spec *s,
+                              struct error *e)
+{
+    s->console = o->console;
+    s->serial = o->serial;
+    s->panic_action = o->panic;
+    if (o->panic) {
+        s->panic_action_value = panic_value(o->panic);
+        s->panic_path = panic_path_for(host);
+        s->panic_device = host->available && version_compare(host->os_version, "14") >= 0;
+    }
+    for (unsigned i = 0; i < o->n_shares; i++) {
+        int rc = share_resolve(o->shares[i], &s->shares[i], e);
+        if (rc)
+            return rc;
+        for (unsigned k = 0; k < i; k++)
+            if (strcmp(s->shares[k].name, s->shares[i].name) == 0)
+                return fail(e, EX_USAGE, "two shared folders named %s (%s and %s): the guest shows each by its name; "
+                            "share one folder that holds both", s->shares[i].name, s->shares[k].path,
+                            s->shares[i].path);
+    }
+    s->n_shares = o->n_shares;
+    snprintf(s->share_tag, sizeof s->share_tag, "%s", host->available && version_compare(host->os_version, "13") < 0
+             ? SHARE_TAG_12 : SHARE_AUTOMOUNT_TAG);
+    if (o->screenshot && host->available && version_compare(host->os_version, "14") < 0)
+        return fail(e, EX_UNAVAILABLE, "--screenshot needs macOS 14 or later on the host (this Mac runs %s)",
+                    host->os_version);
+    s->screenshot = o->screenshot;
+    s->screenshot_timeout_ms = o->screenshot ? SCREENSHOT_TIMEOUT_MS : 0;
+    return 0;
+}
+
+/* Returns the device that keeps Virtualization from saving this run on this
+ * host, or NULL: macOS 14.x before 15.5 refuses to save or restore a
+ * configuration with a console or a shared folder ("Unsupported console
+ * device in configuration"); 15.5 accepts both. */
+static const char *device_blocking_save(const struct vm_spec *s, const struct host_info *host)
+{
+    if (!host->available || version_compare(host->os_version, "14") < 0 ||
+        version_compare(host->os_version, "15.5") >= 0)
+        return NULL;
+    return s->console ? "the console (--console)" : s->n_shares ? "a shared folder (--share)" : NULL;
+}
+
 /* Returns the major version of a macOS version string ("14.5" -> 14), 0 when unknown. */
 static unsigned macos_major(const char *version)
 {
@@ -5255,6 +5510,12 @@ static const char *save_blocker(const struct vm_spec *s, const struct host_info 
     if (host->available && !host->can_save_restore) {
         snprintf(why, size, "this Mac runs macOS %s, and saving a VM's state needs macOS 14 or later on the host",
                  host->os_version);
+        return why;
+    }
+    const char *device = device_blocking_save(s, host);
+    if (device) {
+        snprintf(why, size, "macOS %s cannot save or restore a VM with %s (\"Unsupported console device in "
+                 "configuration\"; fixed in 15.5): leave it out of runs that save", host->os_version, device);
         return why;
     }
     if (s->usb_keyboard || s->usb_pointer) {
@@ -5345,6 +5606,8 @@ static int resolve_vm_spec(const struct run_options *o, const char *bundle, cons
     s->ephemeral = o->ephemeral;
     s->capture_log = !o->no_log;
     s->ecid = ecid;
+    if ((rc = resolve_inspection(o, host, s, e)))
+        return rc;
 
     char save[VM_PATH_MAX];
     bool saved = path_join(save, sizeof save, bundle, BUNDLE_SAVE_FILE) && access(save, F_OK) == 0;
@@ -5396,6 +5659,57 @@ static unsigned debug_stub_port(const struct vm_spec *spec, unsigned reported, c
 {
     *source = reported ? "reported" : spec->debug_stub_port ? "requested" : "unknown";
     return reported ? reported : spec->debug_stub_port;
+}
+
+/* Appends {"log": PATH} for a console or serial port that is on (PATH is the
+ * file's name alone before the run's folder exists: a dry run), else null. */
+static void port_json(struct json *j, const char *key, bool on, const char *path, const char *file)
+{
+    if (!on) {
+        json_null(j, key);
+        return;
+    }
+    json_open(j, key, '{');
+    json_str(j, "log", path[0] ? path : file);
+    json_close(j, '}');
+}
+
+/* Appends the console, serial, panic action, shared folders and screenshot of the spec. */
+static void inspection_json(struct json *j, const struct vm_spec *s)
+{
+    port_json(j, "console", s->console, s->console_log, "console.log");
+    port_json(j, "serial", s->serial, s->serial_log, "serial.log");
+    if (s->panic_action) {
+        json_open(j, "panic_action", '{');
+        json_str(j, "action", s->panic_action == PANIC_HALT ? "halt" : "restart");
+        json_int(j, "value", s->panic_action_value);
+        json_str(j, "via", panic_path_name(s->panic_path));
+        json_bool(j, "panic_device", s->panic_device);
+        json_close(j, '}');
+    } else {
+        json_null(j, "panic_action");
+    }
+    json_open(j, "shares", '[');
+    for (unsigned i = 0; i < s->n_shares; i++) {
+        char guest[VM_PATH_MAX];
+        snprintf(guest, sizeof guest, SHARES_IN_GUEST "/%s", s->shares[i].name);
+        json_open(j, NULL, '{');
+        json_str(j, "path", s->shares[i].path);
+        json_str(j, "name", s->shares[i].name);
+        json_bool(j, "read_only", s->shares[i].read_only);
+        json_str(j, "tag", s->share_tag);
+        json_str(j, "guest_path", strcmp(s->share_tag, SHARE_AUTOMOUNT_TAG) == 0 ? guest : NULL);
+        json_close(j, '}');
+    }
+    json_close(j, ']');
+    if (s->screenshot) {
+        json_open(j, "screenshot", '{');
+        json_str(j, "file", s->screenshot_path[0] ? s->screenshot_path : "screen.png");
+        json_uint(j, "timeout_ms", s->screenshot_timeout_ms);
+        json_close(j, '}');
+    } else {
+        json_null(j, "screenshot");
+    }
 }
 
 /* Appends the spec as the JSON object --dry-run --json prints and run.json keeps. */
@@ -5459,6 +5773,7 @@ static void spec_json(struct json *j, const char *key, const struct vm_spec *s)
     json_bool(j, "capture_log", s->capture_log);
     json_str(j, "ecid", ecid);
     json_str(j, "title", s->title);
+    inspection_json(j, s);
     json_close(j, '}');
 }
 
@@ -5511,6 +5826,27 @@ static void spec_text(struct buf *b, const struct vm_spec *s, const struct vm_co
                    : s->save_on_stop ? "Ctrl-C saves the state" : "the window's Quit saves the state");
     else
         buf_printf(b, "save                no: %s\n", s->save_why_not);
+    buf_printf(b, "console             %s\n", s->console ? "virtio console (the guest's /dev/cu.virtio) to "
+               "<run folder>/console.log" : "none");
+    buf_printf(b, "serial              %s\n", s->serial ? "PL011 UART (experimental, private) to <run folder>/serial.log"
+                                                       : "none");
+    if (s->panic_action)
+        buf_printf(b, "on panic            %s (experimental, private: value %lld%s%s%s)\n",
+                   s->panic_action == PANIC_HALT ? "halt" : "restart", s->panic_action_value,
+                   s->panic_path ? " via " : ", the path is decided on the Mac",
+                   s->panic_path ? panic_path_name(s->panic_path) : "", s->panic_device ? ", with a panic device" : "");
+    else
+        buf_puts(b, "on panic            Virtualization's default (the guest restarts)\n");
+    for (unsigned i = 0; i < s->n_shares; i++)
+        buf_printf(b, "shared folder       %s, %s, in the guest %s%s%s\n", s->shares[i].path,
+                   s->shares[i].read_only ? "read-only" : "read-write",
+                   strcmp(s->share_tag, SHARE_AUTOMOUNT_TAG) == 0 ? SHARES_IN_GUEST "/" : "by hand: mount_virtiofs ",
+                   strcmp(s->share_tag, SHARE_AUTOMOUNT_TAG) == 0 ? s->shares[i].name : s->share_tag,
+                   strcmp(s->share_tag, SHARE_AUTOMOUNT_TAG) == 0 ? "" : " DIR");
+    if (!s->n_shares)
+        buf_puts(b, "shared folder       none\n");
+    buf_printf(b, "screenshot          %s\n", s->screenshot ? "experimental: <run folder>/screen.png when an error or "
+               "Ctrl-C ends the run" : "none");
     buf_printf(b, "log capture         %s\n", !s->capture_log ? "off" : s->ephemeral
                ? "on (NAME.ephemeral-logs/<start time>/vz.ndjson, beside the bundle)" : "on (logs/<start time>/vz.ndjson)");
 }
@@ -5623,6 +5959,10 @@ static int run_record_write(const struct run_record *r, const struct vm_spec *s,
         else
             json_null(&j, "debug_stub_port");
         json_str(&j, "debug_stub_port_source", source);
+    }
+    if (s->screenshot) {
+        json_str(&j, "screenshot", r->outcome.screenshot_taken ? "screen.png" : NULL);
+        json_str(&j, "screenshot_failure", r->outcome.screenshot_failure[0] ? r->outcome.screenshot_failure : NULL);
     }
     json_close(&j, '}');
     json_str(&j, "log", r->logged ? "vz.ndjson" : NULL);
@@ -6349,6 +6689,9 @@ struct bundle_info {
     size_t n_runs;
     char **leftovers;       /* disposable clones a killed run left beside the bundle */
     size_t n_leftovers;
+    char serial_number[64]; /* "" when MachineIdentifier carries none */
+    char **twins;           /* bundles beside it with the same ECID */
+    size_t n_twins;
 };
 
 static void info_problem(struct bundle_info *bi, const char *file, const struct error *e)
@@ -6364,6 +6707,33 @@ static void info_problem(struct bundle_info *bi, const char *file, const struct 
                  strcmp(file, BUNDLE_CONFIG) == 0 ? "" : restore);
         bi->n_problems++;
     }
+}
+
+/* Lists the bundles beside bundle (in its folder) whose MachineIdentifier has
+ * the same ECID: clones of it, which cannot run beside it.  Returns their
+ * count; *dirs holds their paths (free with free_names). */
+static size_t same_identity(const char *bundle, uint64_t ecid, char ***dirs)
+{
+    char parent[VM_PATH_MAX], self[256];
+    size_t n = 0;
+    *dirs = NULL;
+    path_dir(parent, sizeof parent, bundle);
+    path_base(self, sizeof self, bundle);
+    DIR *d = opendir(parent);
+    for (struct dirent *de; d && (de = readdir(d));) {
+        char dir[VM_PATH_MAX], mi[VM_PATH_MAX];
+        uint64_t other;
+        struct error e = {0};
+        if (de->d_name[0] == '.' || strcmp(de->d_name, self) == 0 || !path_join(dir, sizeof dir, parent, de->d_name) ||
+            !path_join(mi, sizeof mi, dir, BUNDLE_MACHINE_IDENTIFIER) || machine_identifier_read(mi, &other, &e) != 0 ||
+            other != ecid)
+            continue;
+        *dirs = xrealloc(*dirs, (n + 1) * sizeof **dirs);
+        (*dirs)[n++] = xstrdup(dir);
+    }
+    if (d)
+        closedir(d);
+    return n;
 }
 
 /* Reads everything info shows, noting each missing or damaged file. */
@@ -6401,6 +6771,11 @@ static void bundle_inspect(const char *bundle, struct bundle_info *bi)
         fail(&e, EX_DATAERR, "missing: %s (the VM cannot boot without its NVRAM)", strerror(errno));
         info_problem(bi, BUNDLE_AUX, &e);
     }
+    path_join(path, sizeof path, bundle, BUNDLE_MACHINE_IDENTIFIER);
+    if (bi->has_ecid)
+        machine_identifier_serial(path, bi->serial_number, sizeof bi->serial_number);
+    if (bi->has_ecid)
+        bi->n_twins = same_identity(bundle, bi->ecid, &bi->twins);
     path_join(path, sizeof path, bundle, BUNDLE_SAVE_FILE);
     bi->saved_state = access(path, F_OK) == 0;
     bi->n_runs = bundle_runs(bundle, &bi->runs);
@@ -6457,6 +6832,11 @@ static void info_json(struct buf *b, const char *bundle, const struct bundle_inf
         snprintf(ecid, sizeof ecid, "0x%016" PRIx64, bi->ecid);
         json_open(&j, "machine_identifier", '{');
         json_str(&j, "ecid", ecid);
+        json_str(&j, "serial_number", bi->serial_number[0] ? bi->serial_number : NULL);
+        json_open(&j, "same_ecid", '[');
+        for (size_t i = 0; i < bi->n_twins; i++)
+            json_str(&j, NULL, bi->twins[i]);
+        json_close(&j, ']');
         json_close(&j, '}');
     } else {
         json_null(&j, "machine_identifier");
@@ -6551,8 +6931,12 @@ static void info_text(struct buf *b, const char *bundle, const struct bundle_inf
     else
         buf_printf(b, "Hardware model:     %s", unreadable);
     if (bi->has_ecid)
-        buf_printf(b, "Machine identifier: ECID 0x%016" PRIx64 "\n", bi->ecid);
-    else
+        buf_printf(b, "Machine identifier: ECID 0x%016" PRIx64 "%s%s\n", bi->ecid,
+                   bi->serial_number[0] ? ", serial number " : "", bi->serial_number);
+    for (size_t i = 0; i < bi->n_twins; i++)
+        buf_printf(b, "                    the same ECID as %s (a clone): run one at a time, or make clones with "
+                   "'macvm clone --new-identity'\n", bi->twins[i]);
+    if (!bi->has_ecid)
         buf_printf(b, "Machine identifier: %s", unreadable);
     if (bi->has_disk)
         buf_printf(b, "Disk.img:           %s, %s used on disk\n", human_size(a, sizeof a, bi->disk_logical),
@@ -6615,29 +6999,77 @@ static int cmd_info(int argc, char **argv)
         fprintf(stderr, "macvm: %s/%s: %s\n", bundle, bi.problems[i].file, bi.problems[i].text);
     free_names(bi.runs, bi.n_runs);
     free_names(bi.leftovers, bi.n_leftovers);
+    free_names(bi.twins, bi.n_twins);
     return bi.n_problems ? EX_DATAERR : rc;
 }
 
 /* --- macvm clone --- */
 
-/* macvm clone SRC DST */
+/* Checks that a clone of src can get a new identity here, before anything is
+ * copied.  Returns 0 or an exit code with *e. */
+static int new_identity_preflight(const char *src, struct error *e)
+{
+    struct host_info host;
+    char save[VM_PATH_MAX];
+    if (bridge_host_info(&host) != BRIDGE_OK || !host.available)
+        return fail(e, EX_UNAVAILABLE, "--new-identity asks Virtualization for a clone's identity: macOS 13 or "
+                    "later on Apple Silicon (clone without it here, and give it one on the Mac)");
+    if (version_compare(host.os_version, "13") < 0)
+        return fail(e, EX_UNAVAILABLE, "--new-identity needs macOS 13 or later on the host (this Mac runs %s)",
+                    host.os_version);
+    if (path_join(save, sizeof save, src, BUNDLE_SAVE_FILE) && access(save, F_OK) == 0)
+        return fail(e, EX_USAGE, "%s has a saved state (SaveFile.vzvmsave), which fits only its own identity: run "
+                    "it once to resume and shut down the guest, then clone", src);
+    return 0;
+}
+
+/* Gives the clone at dst its own identity (bridge_clone_identity); on
+ * failure removes the clone, which is not what was asked for.  Returns 0 or
+ * an exit code. */
+static int give_new_identity(const char *dst)
+{
+    char mi[VM_PATH_MAX];
+    struct bridge_error err = {0};
+    struct error e = {0};
+    uint64_t ecid = 0;
+    int status = path_join(mi, sizeof mi, dst, BUNDLE_MACHINE_IDENTIFIER) ? bridge_clone_identity(mi, &err)
+               : (snprintf(err.message, sizeof err.message, "path too long"), BRIDGE_FAILED);
+    if (status == BRIDGE_OK && machine_identifier_read(mi, &ecid, &e) != 0)
+        status = (snprintf(err.message, sizeof err.message, "%.900s", e.text), BRIDGE_FAILED);
+    if (status != BRIDGE_OK) {
+        bool removed = remove_tree(dst) == 0;
+        warn("the clone %s %s: it had no identity of its own", dst, removed ? "was removed" : "could not be removed");
+        return report_bridge_error("clone --new-identity", status, &err);
+    }
+    printf("macvm: %s has its own identity (ECID 0x%016" PRIx64 ") and runs beside its original; a macOS 15 or "
+           "later guest sees a new Mac: sign in to iCloud again in it\n", dst, ecid);
+    return 0;
+}
+
+/* macvm clone [--new-identity] SRC DST */
 static int cmd_clone(int argc, char **argv)
 {
-    static const struct option longs[] = {{"help", no_argument, NULL, 'h'}, {0}};
-    int c = next_option("clone", argc, argv, ":h", longs);
-    if (c != -1)
-        return c == 'H' ? 0 : EX_USAGE;
+    static const struct option longs[] = {{"new-identity", no_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'},
+                                          {0}};
+    bool new_identity = false;
+    for (int c; (c = next_option("clone", argc, argv, ":h", longs)) != -1;) {
+        if (c != 'n')
+            return c == 'H' ? 0 : EX_USAGE;
+        new_identity = true;
+    }
     if (argc - optind != 2)
         return usage_error("clone", "give a source bundle and a new destination");
     const char *src = argv[optind], *dst = argv[optind + 1];
     enum clone_method how = CLONE_NONE;
     struct error e = {0};
-    int rc = bundle_clone(src, dst, &how, &e);
-    if (rc)   /* the message names the path at fault */
+    int rc = new_identity ? new_identity_preflight(src, &e) : 0;
+    if (rc || (rc = bundle_clone(src, dst, &how, &e)))   /* the message names the path at fault */
         return report("clone", &e);
-    printf("%s -> %s: %s\n", src, dst, how == CLONE_COW ? "copy-on-write clone (takes no space until either changes)"
-                                                        : "sparse copy (this filesystem cannot clone; holes kept)");
-    return 0;
+    printf("%s -> %s: %s%s\n", src, dst, how == CLONE_COW ? "copy-on-write clone (takes no space until either changes)"
+                                                          : "sparse copy (this filesystem cannot clone; holes kept)",
+           new_identity ? "" : "; it has its original's identity (ECID, serial number): run one of them at a time, or "
+                               "clone with --new-identity (experimental) to run both");
+    return new_identity ? give_new_identity(dst) : 0;
 }
 
 /* --- macvm run --- */
@@ -6731,7 +7163,8 @@ void macvm_window_size(const struct vm_spec *spec, double scale, double *width, 
 static int parse_run_options(int argc, char **argv, struct run_options *o)
 {
     enum { O_DRY = 256, O_RECOVERY, O_DFU, O_IBOOT1, O_IBOOT2, O_STUB, O_STUB_ALL, O_BOOT_ARGS, O_HEADLESS,
-           O_AUDIO, O_SAVE, O_EPHEMERAL, O_NO_LOG, O_CPUS, O_MEMORY, O_DISK_CACHE, O_DISK_SYNC };
+           O_AUDIO, O_SAVE, O_EPHEMERAL, O_NO_LOG, O_CPUS, O_MEMORY, O_DISK_CACHE, O_DISK_SYNC,
+           O_CONSOLE, O_SERIAL, O_PANIC, O_SHARE, O_SCREENSHOT };
     static const struct option longs[] = {
         {"dry-run", no_argument, NULL, O_DRY}, {"json", no_argument, NULL, 'j'},
         {"recovery", no_argument, NULL, O_RECOVERY}, {"dfu", no_argument, NULL, O_DFU},
@@ -6743,7 +7176,9 @@ static int parse_run_options(int argc, char **argv, struct run_options *o)
         {"ephemeral", no_argument, NULL, O_EPHEMERAL}, {"no-log", no_argument, NULL, O_NO_LOG},
         {"cpus", required_argument, NULL, O_CPUS}, {"memory", required_argument, NULL, O_MEMORY},
         {"disk-cache", required_argument, NULL, O_DISK_CACHE}, {"disk-sync", required_argument, NULL, O_DISK_SYNC},
-        {"help", no_argument, NULL, 'h'}, {0},
+        {"console", no_argument, NULL, O_CONSOLE}, {"serial", no_argument, NULL, O_SERIAL},
+        {"panic", required_argument, NULL, O_PANIC}, {"share", required_argument, NULL, O_SHARE},
+        {"screenshot", no_argument, NULL, O_SCREENSHOT}, {"help", no_argument, NULL, 'h'}, {0},
     };
     unsigned long long n;
     int mode;
@@ -6791,6 +7226,19 @@ static int parse_run_options(int argc, char **argv, struct run_options *o)
             if ((mode = name_index(disk_sync_names, optarg)) < 0)
                 return usage_error("run", "--disk-sync '%s' is not full, fsync or none", optarg);
             o->disk_sync = (enum disk_sync)mode;
+            break;
+        case O_CONSOLE: o->console = true; break;
+        case O_SERIAL: o->serial = true; break;
+        case O_SCREENSHOT: o->screenshot = true; break;
+        case O_PANIC:
+            if (strcmp(optarg, "halt") != 0 && strcmp(optarg, "restart") != 0)
+                return usage_error("run", "--panic '%s' is not halt or restart", optarg);
+            o->panic = optarg[0] == 'h' ? PANIC_HALT : PANIC_RESTART;
+            break;
+        case O_SHARE:
+            if (o->n_shares == VM_SHARES_MAX)
+                return usage_error("run", "more than %d --share: share a folder that holds them", VM_SHARES_MAX);
+            o->shares[o->n_shares++] = optarg;
             break;
         case 'H': return -1;
         default: return EX_USAGE;
@@ -6876,6 +7324,38 @@ static bool record_begin(struct run_record *r, const char *logs_dir, const char 
     return true;
 }
 
+/* Points the console, serial port and screenshot of spec into the run's
+ * folder dir, creating the ports' files empty (new names in a new folder:
+ * nothing to follow or overwrite).  Without a folder they are left out, as
+ * said.  Returns nothing: a missing file costs that output, never the run. */
+static void inspection_files(struct vm_spec *spec, const char *dir)
+{
+    struct {
+        bool *on;
+        char *path;
+        const char *name;
+        bool create;
+    } files[] = {
+        {&spec->console, spec->console_log, "console.log", true},
+        {&spec->serial, spec->serial_log, "serial.log", true},
+        {&spec->screenshot, spec->screenshot_path, "screen.png", false},
+    };
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        if (!*files[i].on)
+            continue;
+        int fd = -1;
+        if (!dir || !path_join(files[i].path, VM_PATH_MAX, dir, files[i].name) ||
+            (files[i].create &&
+             (fd = open(files[i].path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0)) {
+            warn("no %s for this run: %s", files[i].name, dir ? strerror(errno) : "it has no run folder");
+            *files[i].on = false;
+            files[i].path[0] = 0;
+        }
+        if (fd >= 0)
+            close(fd);
+    }
+}
+
 /* Runs the VM of spec with log capture, records the run, and returns the exit code. */
 static int run_vm(struct vm_spec *spec, const struct host_info *host, const struct vm_config *c, int argc,
                   char **argv)
@@ -6888,6 +7368,7 @@ static int run_vm(struct vm_spec *spec, const struct host_info *host, const stru
     struct log_capture cap = {.pid = -1};
     struct error e = {0};
     bool have_dir = record_begin(&r, logs[spec->ephemeral], logs[!spec->ephemeral], "", spec->capture_log, &cap);
+    inspection_files(spec, have_dir ? r.dir : NULL);
     if (spec->set_boot_args)
         printf("macvm: NVRAM boot-args %s%s%s\n", spec->boot_args[0] ? "set to \"" : "cleared",
                spec->boot_args, spec->boot_args[0] ? "\"" : "");
@@ -6911,6 +7392,10 @@ static int run_vm(struct vm_spec *spec, const struct host_info *host, const stru
         warn("AuxiliaryStorage is held by %s", r.held_by);
     if (r.outcome.restore_failure[0])
         warn("the saved state was not restored (%s); the VM started fresh", r.outcome.restore_failure);
+    if (r.outcome.screenshot_taken)
+        fprintf(stderr, "macvm: the screen as the run ended: %s\n", spec->screenshot_path);
+    else if (r.outcome.screenshot_failure[0])
+        warn("no screenshot: %s", r.outcome.screenshot_failure);
     if (r.outcome.network_disconnected[0])
         warn("the VM's network was disconnected during the run (%s); 'macvm feedback' reports it",
              r.outcome.network_disconnected);
@@ -7005,6 +7490,12 @@ static int cmd_run(int argc, char **argv)
                     "this macvm lacks; Virtualization would only say \"Internal Virtualization error\".  With SIP "
                     "disabled and boot-args amfi_get_out_of_my_way=1, run 'make sign-private' (README: Debugging "
                     "the guest)"), report("run", &e);
+    if (spec.serial && !host.has_private_entitlement)
+        return fail(&e, EX_UNAVAILABLE, "--serial (experimental) is a restricted device: it needs the "
+                    "com.apple.private.virtualization entitlement, which this macvm lacks; macOS 13 refuses to start "
+                    "the VM with \"Internal Virtualization error\".  With SIP disabled and boot-args "
+                    "amfi_get_out_of_my_way=1, run 'make sign-private' (README: Debugging the guest)"),
+               report("run", &e);
     if (spec.debug_stub_all_interfaces)
         warn("the GDB stub listens on every network interface: anyone who reaches this Mac can control the guest");
     if (spec.start_mode == START_IBOOT_STAGE1 || spec.start_mode == START_IBOOT_STAGE2)
@@ -7029,7 +7520,7 @@ static int cmd_run(int argc, char **argv)
 #define CACHE_DIR "Library/Caches/macvm"
 
 struct install_options {
-    const char *ipsw, *bundle;
+    const char *ipsw, *bundle, *serial_number;
     bool latest;
     uint64_t disk_size, memory_bytes;
     unsigned cpu_count;
@@ -7044,6 +7535,16 @@ bool macvm_download_complete(long status)
 bool macvm_keeps_resume_data(bool complete, bool has_data)
 {
     return !complete && has_data;
+}
+
+#define SERIAL_NUMBER_LEN 10
+
+/* Returns true when s is a Mac serial number as _VZMacSerialNumber takes it:
+ * exactly 10 capital letters and digits ("C02XL0ABHT"). */
+static bool valid_serial_number(const char *s)
+{
+    size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+    return n == SERIAL_NUMBER_LEN && s[n] == 0;
 }
 
 /* Returns a random locally administered unicast MAC address, so the VM keeps
@@ -7166,6 +7667,7 @@ static int install_into(const char *bundle, const char *ipsw, const struct insta
     struct vm_config c = install_config(o, ipsw, &img);
     ipsw_free(&img);
     struct install_spec spec = {0};
+    snprintf(spec.serial_number, sizeof spec.serial_number, "%s", o->serial_number ? o->serial_number : "");
     struct run_options ro = {.cpu_count = o->cpu_count, .memory_bytes = o->memory_bytes, .headless = true};
     snprintf(spec.restore_image, sizeof spec.restore_image, "%s", ipsw);
     if ((rc = resolve_vm_spec(&ro, bundle, &c, 0, host, &spec.vm, &e)))
@@ -7234,7 +7736,8 @@ static int cmd_install(int argc, char **argv)
     static const struct option longs[] = {
         {"ipsw", required_argument, NULL, 'i'}, {"latest", no_argument, NULL, 'l'},
         {"disk-size", required_argument, NULL, 'd'}, {"cpus", required_argument, NULL, 'c'},
-        {"memory", required_argument, NULL, 'm'}, {"help", no_argument, NULL, 'h'}, {0},
+        {"memory", required_argument, NULL, 'm'}, {"serial-number", required_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'}, {0},
     };
     struct install_options o = {.disk_size = DEFAULT_DISK_SIZE};
     unsigned long long n;
@@ -7255,6 +7758,12 @@ static int cmd_install(int argc, char **argv)
             if (!parse_size(optarg, &o.memory_bytes))
                 return usage_error("install", "--memory '%s' is not a size such as 8G or 8192M", optarg);
             break;
+        case 's':
+            if (!valid_serial_number(optarg))
+                return usage_error("install", "--serial-number '%s' is not a Mac serial number: %d capital letters "
+                                   "and digits", optarg, SERIAL_NUMBER_LEN);
+            o.serial_number = optarg;
+            break;
         default: return c == 'H' ? 0 : EX_USAGE;
         }
     }
@@ -7268,6 +7777,14 @@ static int cmd_install(int argc, char **argv)
     if (bridge_host_info(&host) != BRIDGE_OK || !host.available)
         return unavailable_here("install");
     struct error e = {0};
+    if (o.serial_number && version_compare(host.os_version, "13") < 0)
+        return fail(&e, EX_UNAVAILABLE, "--serial-number needs macOS 13 or later on the host (this Mac runs %s)",
+                    host.os_version), report("install", &e);
+    if (o.serial_number && !host.has_private_entitlement)
+        return fail(&e, EX_UNAVAILABLE, "--serial-number (experimental) is a restricted feature: it needs the "
+                    "com.apple.private.virtualization entitlement, which this macvm lacks.  With SIP disabled and "
+                    "boot-args amfi_get_out_of_my_way=1, run 'make sign-private' (README: Debugging the guest)"),
+               report("install", &e);
     if (bundle_can_create(bundle, &e))
         return report(bundle, &e);
     if (o.ipsw)
@@ -7699,7 +8216,8 @@ static const struct command commands[] = {
      "storage, configuration (and which values are defaults), the installed macOS,\n"
      "saved state and recorded runs.  Names every missing or damaged file (exit 65).\n"
      "  --json                 one JSON object (keys in macvm(1))\n"},
-    {"install", cmd_install, "install [--ipsw FILE | --latest] [--disk-size SIZE] [--cpus N] [--memory SIZE] [BUNDLE]",
+    {"install", cmd_install, "install [--ipsw FILE | --latest] [--disk-size SIZE] [--cpus N] [--memory SIZE]\n"
+     "              [--serial-number S] [BUNDLE]",
      "Creates a new bundle and installs macOS into it (macOS on Apple Silicon only).\n"
      "Checks the image first; never touches an existing bundle.  Records the install\n"
      "and its log in logs/<start time>-install/.\n"
@@ -7709,7 +8227,9 @@ static const struct command commands[] = {
      "  --cpus N               CPUs, recorded in Config.plist (default: host cores - 1,\n"
      "                         at least what the image needs)\n"
      "  --memory SIZE          memory, recorded in Config.plist (default 4G, at least what\n"
-     "                         the image needs)\n"},
+     "                         the image needs)\n"
+     "  --serial-number S      experimental: the VM's serial number (10 capital letters\n"
+     "                         and digits; macOS 13+, the private entitlement)\n"},
     {"run", cmd_run, "run [options] [BUNDLE]",
      "Boots a VM in a window or headless, and records its log under logs/.  Quit\n"
      "saves the state where the run can (macOS 14+ host and guest, normal start;\n"
@@ -7733,11 +8253,21 @@ static const struct command commands[] = {
      "  --memory SIZE          memory for this run (e.g. 8G)\n"
      "  --disk-cache MODE      automatic (Apple's default), cached or uncached\n"
      "  --disk-sync MODE       full (Apple's default), fsync, or none (fast; a crash of\n"
-     "                         the host can corrupt the disk: throwaway VMs only)\n"},
-    {"clone", cmd_clone, "clone SRC DST",
+     "                         the host can corrupt the disk: throwaway VMs only)\n"
+     "  --console              a virtio console (the guest's /dev/cu.virtio) to console.log\n"
+     "  --serial               experimental: the PL011 UART (iBoot, the kernel with serial\n"
+     "                         boot-args) to serial.log; needs the private entitlement\n"
+     "  --panic halt|restart   experimental: what the guest does when its kernel panics\n"
+     "  --share DIR[:ro]       share a host folder (read-write; :ro read-only); in the\n"
+     "                         guest: /Volumes/My Shared Files/NAME (up to 4)\n"
+     "  --screenshot           experimental: save the display to screen.png when an error\n"
+     "                         or a Ctrl-C ends the run (macOS 14+)\n"},
+    {"clone", cmd_clone, "clone [--new-identity] SRC DST",
      "Clones a bundle: copy-on-write where the filesystem can (APFS, btrfs, XFS),\n"
      "else a copy that keeps Disk.img sparse.  DST must not exist; a partial DST is\n"
-     "removed on any failure or Ctrl-C.\n"},
+     "removed on any failure or Ctrl-C.  The clone has its original's identity.\n"
+     "  --new-identity         experimental: give the clone its own ECID (macOS 13+), so\n"
+     "                         it runs beside its original\n"},
     {"pvg-log", cmd_pvg_log, "pvg-log [BUNDLE [--run NAME] | --log FILE | --last DURATION] [--json]",
      "Prints the paravirtualized-graphics lines of the bundle's newest run (or of a\n"
      "log file in ndjson, json or text style, or of this Mac's log), the renderer\n"
@@ -7878,6 +8408,12 @@ int bridge_run(const struct vm_spec *spec, struct run_outcome *outcome)
 {
     (void)spec;
     return unavailable(&outcome->error);
+}
+
+int bridge_clone_identity(const char *machine_identifier, struct bridge_error *err)
+{
+    (void)machine_identifier;
+    return unavailable(err);
 }
 #endif
 

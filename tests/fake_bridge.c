@@ -34,6 +34,13 @@
  *   MACVM_FAKE_MISSING=A,B        classes ("Class", with all their methods) and methods
  *                                 ("Class selector:") this macOS lacks (bridge_has);
  *                                 everything else is present
+ *   MACVM_FAKE_CONSOLE=TEXT       what the guest prints on its console and serial port (a default line otherwise)
+ *   MACVM_FAKE_SCREENSHOT=fail    the screenshot does not come (as on 15.4+): the run reports why
+ *   MACVM_FAKE_IDENTITY=fail      bridge_clone_identity fails
+ *
+ * When the spec asks for them it writes the console's and the serial port's
+ * output into their files, and a screen.png stand-in (a real 1x1 PNG) when
+ * the run ends in an error or a Ctrl-C.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -82,6 +89,15 @@ static void record_spec(const char *call, const struct vm_spec *s, const char *r
             s->usb_pointer ? "usb" : "");
     fprintf(f, "save_possible=%d\nsave_why_not=%s\n", s->save_possible, s->save_why_not);
     fprintf(f, "ecid=%llx\ntitle=%s\n", (unsigned long long)s->ecid, s->title);
+    fprintf(f, "console=%d\nconsole_log=%s\nserial=%d\nserial_log=%s\n", s->console, s->console_log, s->serial,
+            s->serial_log);
+    fprintf(f, "panic_action=%d\npanic_action_value=%lld\npanic_path=%d\npanic_device=%d\n", (int)s->panic_action,
+            s->panic_action_value, (int)s->panic_path, s->panic_device);
+    fprintf(f, "n_shares=%u\nshare_tag=%s\n", s->n_shares, s->share_tag);
+    for (unsigned i = 0; i < s->n_shares; i++)
+        fprintf(f, "share%u=%s|%s|%d\n", i, s->shares[i].path, s->shares[i].name, s->shares[i].read_only);
+    fprintf(f, "screenshot=%d\nscreenshot_path=%s\nscreenshot_timeout_ms=%u\n", s->screenshot, s->screenshot_path,
+            s->screenshot_timeout_ms);
     /* Whether the bundle the bridge got really holds the VM's files. */
     fprintf(f, "disk_exists=%d\n", access(s->disk_image, F_OK) == 0);
     fclose(f);
@@ -187,6 +203,12 @@ int bridge_load_restore_image(const char *path, struct restore_image_info *info,
 int bridge_install(const struct install_spec *spec, bridge_progress_fn progress, void *ctx, struct bridge_error *err)
 {
     record_spec("install", &spec->vm, spec->restore_image);
+    const char *path = getenv("MACVM_FAKE_SPEC");
+    FILE *f = path ? fopen(path, "a") : NULL;
+    if (f) {
+        fprintf(f, "serial_number=%s\n", spec->serial_number);
+        fclose(f);
+    }
     const char *fixtures = env("MACVM_FAKE_FIXTURES", "tests/fixtures/plist");
     char hw[1200], mi[1200];
     snprintf(hw, sizeof hw, "%s/HardwareModel", fixtures);
@@ -214,6 +236,60 @@ int bridge_install(const struct install_spec *spec, bridge_progress_fn progress,
         return BRIDGE_FAILED;
     }
     return BRIDGE_OK;
+}
+
+int bridge_clone_identity(const char *machine_identifier, struct bridge_error *err)
+{
+    const char *path = getenv("MACVM_FAKE_SPEC");
+    FILE *f = path ? fopen(path, "a") : NULL;
+    if (f) {
+        fprintf(f, "call=clone_identity\nmachine_identifier=%s\n", machine_identifier);
+        fclose(f);
+    }
+    if (strcmp(env("MACVM_FAKE_IDENTITY", "ok"), "fail") == 0) {
+        set_error(err, "macvm", BRIDGE_UNAVAILABLE, "+[VZMacMachineIdentifier "
+                  "_machineIdentifierForVirtualMachineCloneWithSerialNumber:] is not available on macOS 12.7");
+        return BRIDGE_UNAVAILABLE;
+    }
+    /* A new identity: the MachineIdentifier fixture with another ECID. */
+    return copy_file(env("MACVM_FAKE_NEW_IDENTITY", "tests/fixtures/plist/MachineIdentifier-small"), machine_identifier)
+               ? (set_error(err, "NSCocoaErrorDomain", 4, "fake bridge: cannot write the identity"), BRIDGE_FAILED)
+               : BRIDGE_OK;
+}
+
+/* Appends what the "guest" prints to a console or serial log. */
+static void guest_prints(const char *log, const char *port)
+{
+    FILE *f = *log ? fopen(log, "a") : NULL;
+    if (!f)
+        return;
+    const char *text = getenv("MACVM_FAKE_CONSOLE");
+    if (text)
+        fputs(text, f);
+    else
+        fprintf(f, "%s: fake guest booted\n", port);
+    fclose(f);
+}
+
+/* Saves the "display" as a 1x1 PNG, or says why not (outcome). */
+static void take_screenshot(const struct vm_spec *spec, struct run_outcome *outcome)
+{
+    static const unsigned char png[] = {
+        0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 'I', 'H', 'D', 'R', 0, 0, 0, 1, 0, 0, 0, 1, 8, 0,
+        0, 0, 0, 0x3a, 0x7e, 0x9b, 0x55, 0, 0, 0, 10, 'I', 'D', 'A', 'T', 0x78, 0x9c, 0x63, 0x60, 0, 0, 0, 2, 0, 1,
+        0x48, 0xaf, 0xa4, 0x71, 0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82,
+    };
+    if (!spec->screenshot)
+        return;
+    if (strcmp(env("MACVM_FAKE_SCREENSHOT", "ok"), "fail") == 0) {
+        snprintf(outcome->screenshot_failure, sizeof outcome->screenshot_failure,
+                 "the display gave no picture within %u ms", spec->screenshot_timeout_ms);
+        return;
+    }
+    FILE *f = fopen(spec->screenshot_path, "wb");
+    outcome->screenshot_taken = f && fwrite(png, 1, sizeof png, f) == sizeof png;
+    if (f)
+        fclose(f);
 }
 
 static volatile sig_atomic_t fake_interrupted;
@@ -351,6 +427,10 @@ int bridge_run(const struct vm_spec *spec, struct run_outcome *outcome)
     outcome->debug_stub_port = !spec->debug_stub ? 0 : *reported ? (unsigned)atoi(reported)
                              : spec->debug_stub_port ? spec->debug_stub_port : 49152;
     macvm_vm_started(spec, outcome->debug_stub_port);
+    if (spec->console)
+        guest_prints(spec->console_log, "console");
+    if (spec->serial)
+        guest_prints(spec->serial_log, "serial");
     if (strcmp(env("MACVM_FAKE_WRITE_DISK", "0"), "1") == 0) {
         int fd = open(spec->disk_image, O_WRONLY);
         if (fd < 0 || pwrite(fd, "guest was here", 14, 4096) != 14)
@@ -360,8 +440,10 @@ int bridge_run(const struct vm_spec *spec, struct run_outcome *outcome)
     }
     snprintf(outcome->network_disconnected, sizeof outcome->network_disconnected, "%s",
              env("MACVM_FAKE_NET_DISCONNECT", ""));
-    if (run_until_interrupted(atoi(env("MACVM_FAKE_RUN_SECONDS", "0"))))
+    if (run_until_interrupted(atoi(env("MACVM_FAKE_RUN_SECONDS", "0")))) {
+        take_screenshot(spec, outcome);
         return BRIDGE_INTERRUPTED;
+    }
     if (*env("MACVM_FAKE_EVENTS", ""))
         return fake_events(spec, outcome);
     const char *how = env("MACVM_FAKE_OUTCOME", "guest-stopped");
@@ -375,8 +457,10 @@ int bridge_run(const struct vm_spec *spec, struct run_outcome *outcome)
         outcome->saved_state = true;
         return BRIDGE_OK;
     }
-    if (strcmp(how, "interrupted") == 0)
+    if (strcmp(how, "interrupted") == 0) {
+        take_screenshot(spec, outcome);
         return BRIDGE_INTERRUPTED;
+    }
     if (strcmp(how, "unavailable") == 0) {
         set_error(&outcome->error, "macvm", 0, "_VZGDBDebugStubConfiguration is not available on macOS 14.5");
         return BRIDGE_UNAVAILABLE;
@@ -385,6 +469,7 @@ int bridge_run(const struct vm_spec *spec, struct run_outcome *outcome)
         char domain[128] = "", message[1024] = "";
         long code = 0;
         if (sscanf(how + 6, "%127[^:]:%ld:%1023[^\n]", domain, &code, message) >= 2) {
+            take_screenshot(spec, outcome);
             set_error(&outcome->error, domain, code, message);
             return BRIDGE_FAILED;
         }

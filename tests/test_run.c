@@ -53,6 +53,11 @@ static const char *const vt_run_options_tested[] = {
     "--memory",       /* cpus_and_memory_within_host_limits, bridge_gets_iboot2_port_no_log */
     "--disk-cache",   /* test_save.c: disk_modes */
     "--disk-sync",    /* test_save.c: disk_modes */
+    "--console",      /* test_inspect.c: dry_run_shows_every_field, console_serial_and_screen_land_... */
+    "--serial",       /* test_inspect.c: the same, refusals_before_the_bridge */
+    "--panic",        /* test_inspect.c: panic_path_follows_the_host */
+    "--share",        /* test_inspect.c: shares_that_cannot_be, bridge_gets_what_the_dry_run_showed */
+    "--screenshot",   /* test_inspect.c: screenshot_failure_is_reported */
     NULL,
 };
 

@@ -668,6 +668,31 @@ static void vt_expect_spec_matches(const struct vt_spec *s, const struct plist *
     cr_expect_eq(ecid_bridge, ecid_dry, "ecid: the bridge got %llx, the dry run showed %s", ecid_bridge,
                  vt_s(dry, "ecid"));
     cr_expect_str_eq(vt_spec_get(s, "title"), vt_s(dry, "title"), "title; dry run: %s", text);
+    /* Seeing inside the guest: on when the dry run shows an object, with the value it shows. */
+    static const char *ports[] = {"console", "serial", "screenshot"};
+    for (size_t i = 0; i < sizeof ports / sizeof *ports; i++)
+        cr_expect_str_eq(vt_spec_get(s, ports[i]), vt_get(dry, ports[i]) ? "1" : "0", "%s; dry run: %s", ports[i],
+                         text);
+    const struct plist *panic = vt_get(dry, "panic_action");
+    const char *action = panic ? vt_s(dry, "panic_action.action") : "";
+    snprintf(want, sizeof want, "%d", !panic ? 0 : strcmp(action, "halt") == 0 ? 1 : 2);
+    cr_expect_str_eq(vt_spec_get(s, "panic_action"), want, "panic_action; dry run: %s", text);
+    cr_expect_str_eq(vt_spec_get(s, "panic_action_value"), panic ? vt_u(a, sizeof a, dry, "panic_action.value") : "0",
+                     "panic_action_value; dry run: %s", text);
+    const struct plist *shares = vt_get(dry, "shares");
+    snprintf(want, sizeof want, "%zu", shares ? shares->count : 0);
+    cr_expect_str_eq(vt_spec_get(s, "n_shares"), want, "n_shares; dry run: %s", text);
+    for (size_t i = 0; shares && i < shares->count; i++) {
+        char key[32], path[64];
+        snprintf(key, sizeof key, "share%zu", i);
+        snprintf(path, sizeof path, "shares.%zu.", i);
+        char p1[80], p2[80], p3[80];
+        snprintf(p1, sizeof p1, "%spath", path);
+        snprintf(p2, sizeof p2, "%sname", path);
+        snprintf(p3, sizeof p3, "%sread_only", path);
+        snprintf(want, sizeof want, "%s|%s|%s", vt_s(dry, p1), vt_s(dry, p2), vt_b(dry, p3));
+        cr_expect_str_eq(vt_spec_get(s, key), want, "%s; dry run: %s", key, text);
+    }
 }
 
 /* ---- processes ---- */

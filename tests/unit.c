@@ -14,6 +14,7 @@
 #include "test_run.c"
 #include "test_save.c"
 #include "test_install.c"
+#include "test_inspect.c"
 #include "test_feedback.c"
 #include "test_doctor.c"
 #include "test_commands.c"

@@ -1802,33 +1802,45 @@ static long hex4(const char *p, const char *end)
     return v;
 }
 
+/* Returns the first byte in [p, end) that ends a stretch of a JSON string:
+ * a quote, a backslash or a control character (which a string may not
+ * hold); end when there is none.  Eight bytes at a time, since a log line is
+ * mostly long strings. */
+static const char *json_string_stop(const char *p, const char *end)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    for (; end - p >= 8; p += 8) {
+        uint64_t w, q, b;
+        memcpy(&w, p, 8);
+        q = w ^ ('"' * ones);
+        b = w ^ ('\\' * ones);
+        /* a zero byte in q or b, or a byte of w below 0x20 (bytes of 0x80 and up never count) */
+        if ((((q - ones) & ~q) | ((b - ones) & ~b) | ((w - 0x20 * ones) & ~w)) & highs)
+            break;
+    }
+    while (p < end && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20)
+        p++;
+    return p;
+}
+
 /* Reads a JSON string at j->p (the opening quote).  With out, decodes it
  * there; without, only skips it.  Returns false when malformed. */
 static bool json_read_string(struct json_parser *j, struct buf *out)
 {
     j->p++;
-    /* From escape to escape with memchr (a log line is mostly long plain
-     * strings), each stretch checked for control characters. */
-    const char *q = NULL;
+    /* From escape to escape (a log line is mostly long plain strings). */
     for (;;) {
-        if (!q || q < j->p)
-            q = memchr(j->p, '"', (size_t)(j->end - j->p));
-        if (!q)
-            return false;
-        const char *bs = memchr(j->p, '\\', (size_t)(q - j->p)), *stop = bs ? bs : q;
-        unsigned char control = 0;
-        for (const char *c = j->p; c < stop; c++)
-            control |= (unsigned char)*c < 0x20;
-        if (control)
+        const char *stop = json_string_stop(j->p, j->end);
+        if (stop == j->end || (unsigned char)*stop < 0x20 || (*stop == '\\' && j->end - stop < 2))
             return false;
         if (out && stop > j->p)
             buf_add(out, j->p, (size_t)(stop - j->p));
-        if (!bs) {
-            j->p = q + 1;
+        if (*stop == '"') {
+            j->p = stop + 1;
             return true;
         }
-        char c = bs[1], lit = 0;   /* bs < q: bs[1] exists */
-        j->p = bs + 2;
+        char c = stop[1], lit = 0;
+        j->p = stop + 2;
         switch (c) {
         case '"': case '\\': case '/': lit = c; break;
         case 'b': lit = '\b'; break;
@@ -1876,13 +1888,8 @@ static bool json_wanted(struct json_parser *j, const char *key, size_t n)
  * no escape and no control character, else SIZE_MAX. */
 static size_t json_plain_string(const struct json_parser *j)
 {
-    const char *s = j->p + 1, *q = memchr(s, '"', (size_t)(j->end - s));
-    if (!q || memchr(s, '\\', (size_t)(q - s)))
-        return SIZE_MAX;
-    unsigned char control = 0;
-    for (const char *c = s; c < q; c++)
-        control |= (unsigned char)*c < 0x20;
-    return control ? SIZE_MAX : (size_t)(q - s);
+    const char *s = j->p + 1, *stop = json_string_stop(s, j->end);
+    return stop < j->end && *stop == '"' ? (size_t)(stop - s) : SIZE_MAX;
 }
 
 static struct plist *json_value(struct json_parser *j, int depth, bool keep);
@@ -7937,6 +7944,9 @@ static int cmd_pvg_log(int argc, char **argv)
             return report(source, &e);
     }
     struct log_scan s = {.needle = PVG_NEEDLE, .fn = pvg_print_event, .ctx = &p};
+    static char out_buf[1 << 16];   /* a dense log prints a line for every third: fewer, larger writes */
+    if (!isatty(STDOUT_FILENO))
+        setvbuf(stdout, out_buf, _IOFBF, sizeof out_buf);
     int rc = log_scan_fd(&s, fd, &e);
     close(fd);
     int status = 0;

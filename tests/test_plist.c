@@ -354,3 +354,28 @@ Test(plist, xml_comments_in_text_and_in_skipped_values)
     arena_free(&a);
     arena_free(&b);
 }
+
+/* The word-at-a-time scan stops exactly where a byte-by-byte one does: at the
+ * first quote, backslash or control character, whatever its offset, with
+ * bytes of 0x80 and up (UTF-8) around it. */
+Test(json, string_stop_agrees_with_a_byte_scan)
+{
+    static const unsigned char alphabet[] = {'a', 'Z', ' ', '~', 0x7f, 0x80, 0xc3, 0xa9, 0xff, 0x20, 0x21,
+                                             '"', '\\', 0x00, 0x1f, 0x0a, 0x01, 0x5b, 0x5d, 0x23};
+    unsigned seed = 12345;
+    char buf[64];
+    for (int round = 0; round < 200000; round++) {
+        size_t n = (seed = seed * 1103515245 + 12345) >> 16 & 63;
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 1103515245 + 12345;
+            /* mostly plain bytes, now and then one that stops the scan */
+            unsigned r = seed >> 16;
+            buf[i] = (char)(r % 8 ? alphabet[r % 10] : alphabet[10 + r % 10]);
+        }
+        const char *want = buf;
+        while (want < buf + n && *want != '"' && *want != '\\' && (unsigned char)*want >= 0x20)
+            want++;
+        const char *got = json_string_stop(buf, buf + n);
+        cr_assert_eq(got, want, "round %d, %zu bytes: stopped at %td, want %td", round, n, got - buf, want - buf);
+    }
+}

@@ -172,7 +172,8 @@ int bridge_host_info(struct host_info *info);
 
 /* Returns whether this macOS has the class called class_name (Virtualization's
  * or AppKit's) and, when selector is not NULL, whether its instances answer
- * selector.  Only "present?": macvm.c's probe table says what it means. */
+ * selector ("+selector": whether the class itself answers it).  Only
+ * "present?": macvm.c's probe table says what it means. */
 bool bridge_has(const char *class_name, const char *selector);
 
 /* Builds the configuration of the installed VM *spec describes, as bridge_run

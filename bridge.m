@@ -351,7 +351,11 @@ bool bridge_has(const char *class_name, const char *selector)
 {
     @autoreleasepool {
         Class cls = NSClassFromString(ns(class_name));
-        return cls && (!selector || [cls instancesRespondToSelector:sel_registerName(selector)]);
+        if (!cls || !selector)
+            return cls != Nil;
+        /* "+name": a class method (or class property) */
+        return selector[0] == '+' ? [cls respondsToSelector:sel_registerName(selector + 1)]
+                                  : [cls instancesRespondToSelector:sel_registerName(selector)];
     }
 }
 

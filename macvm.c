@@ -6229,7 +6229,8 @@ struct probe_row {
     const char *from, *before;          /* the host macOS this row is for: from <= version < before ("": open) */
     bool private_api;                   /* looked up by name at run time: experimental */
     bool private_entitlement;           /* Virtualization refuses it without com.apple.private.virtualization */
-    const char *names[4];               /* "Class" or "Class selector:" (an instance method); all needed */
+    const char *names[4];               /* "Class", "Class selector:" (an instance method) or "Class +selector:"
+                                         * (a class method); all needed */
     const char *note;                   /* what "available" means for it */
 };
 
@@ -6285,6 +6286,46 @@ static const struct probe_row probe_rows[] = {
       "VZVirtualMachine restoreMachineStateFromURL:completionHandler:",
       "VZVirtualMachineConfiguration validateSaveRestoreSupportWithError:"},
      "Quit and --save-on-stop save the state; the next run restores it"},
+    {"console", "12", "", false, false,
+     {"VZVirtioConsoleDeviceSerialPortConfiguration",
+      "VZFileHandleSerialPortAttachment initWithFileHandleForReading:fileHandleForWriting:"},
+     "--console: the guest's /dev/cu.virtio to console.log"},
+    {"serial", "12", "", true, true, {"_VZPL011SerialPortConfiguration", "VZSerialPortConfiguration setAttachment:"},
+     "--serial: the PL011 UART to serial.log"},
+    {"panic-action", "12", "13", true, false,
+     {"_VZVirtualMachineStartOptions setPanicAction:", "VZVirtualMachine _startWithOptions:completionHandler:"},
+     "--panic: panicAction of the private start options (1 halts, 0 restarts)"},
+    {"panic-action", "13", "14", true, false, {"VZVirtualMachineStartOptions _setPanicAction:"},
+     "--panic: _setPanicAction: of the start options (1 halts, 0 restarts)"},
+    {"panic-action", "14", "26", true, false,
+     {"VZVirtualMachineStartOptions _setPanicAction:", "_VZPvPanicDeviceConfiguration",
+      "VZVirtualMachineConfiguration _setPanicDevice:"},
+     "--panic: _setPanicAction: of the start options (1 halts, 0 restarts) and a panic device"},
+    {"panic-action", "26", "", true, false,
+     {"VZVirtualMachineConfiguration _setPanicAction:", "_VZPvPanicDeviceConfiguration",
+      "VZVirtualMachineConfiguration _setPanicDevice:"},
+     "--panic: _setPanicAction: of the configuration (1 halts, 0 restarts) and a panic device"},
+    {"shares", "12", "13", false, false,
+     {"VZVirtioFileSystemDeviceConfiguration initWithTag:", "VZMultipleDirectoryShare initWithDirectories:",
+      "VZSharedDirectory initWithURL:readOnly:"},
+     "--share: the guest mounts it by hand (mount_virtiofs macvm DIR)"},
+    {"shares", "13", "", false, false,
+     {"VZVirtioFileSystemDeviceConfiguration initWithTag:", "VZMultipleDirectoryShare initWithDirectories:",
+      "VZSharedDirectory initWithURL:readOnly:", "VZVirtioFileSystemDeviceConfiguration +macOSGuestAutomountTag"},
+     "--share: in the guest as /Volumes/My Shared Files/NAME"},
+    {"screenshot", "14", "15.4", true, false, {"VZGraphicsDisplay _takeScreenshotWithCompletionHandler:"},
+     "--screenshot: the display to screen.png as an error or Ctrl-C ends the run"},
+    {"screenshot", "15.4", "", true, false, {"VZGraphicsDisplay _takeScreenshotWithCompletionHandler:"},
+     "--screenshot: present, but VirtualBuddy turned it off on 15.4+ after a bug there; macvm gives up after 5 s "
+     "and says so"},
+    {"serial-number", "13", "", true, true,
+     {"_VZMacSerialNumber initWithString:", "VZMacMachineIdentifier +_machineIdentifierWithSerialNumber:",
+      "VZMacMachineIdentifier _serialNumber"},
+     "install --serial-number"},
+    {"new-identity", "13", "", true, false,
+     {"VZMacMachineIdentifier +_machineIdentifierForVirtualMachineCloneWithSerialNumber:",
+      "VZMacMachineIdentifier _serialNumber"},
+     "clone --new-identity: a clone's own ECID, the ECID checks off"},
 };
 
 enum probe_status { PROBE_AVAILABLE, PROBE_MISSING, PROBE_NEEDS_PRIVATE, PROBE_FAILED };

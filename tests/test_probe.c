@@ -344,3 +344,48 @@ Test(probe, mac_check_table_on_a_pretend_mac, .init = vt_init, .fini = t_tmp_fin
     free(path);
     free(bin);
 }
+
+/* The rows of seeing inside the guest (issue 10): each once, and where the
+ * panic action and the shared folder's tag are on each macOS. */
+Test(probe, inspection_rows_follow_the_host_macos, .init = t_tmp_init, .fini = t_tmp_fini)
+{
+    static const char *const rows[] = {"console", "serial", "panic-action", "shares", "screenshot", "serial-number",
+                                       "new-identity", NULL};
+    char *out = tp_probe_json(NULL, 0);
+    for (int i = 0; rows[i]; i++) {
+        char expr[128];
+        snprintf(expr, sizeof expr, "str(sum(r['feature'] == '%s' for r in d))", rows[i]);
+        char *n = tk_py(out, false, expr);
+        cr_expect_str_eq(n, "1", "feature %s should appear once", rows[i]);
+        free(n);
+    }
+    tp_expect_row(out, "console", "available", "/dev/cu.virtio");
+    tp_expect_row(out, "serial", "needs-private-entitlement", "com.apple.private.virtualization");
+    tp_expect_row(out, "serial-number", "needs-private-entitlement", "experimental");
+    tp_expect_row(out, "panic-action", "available", "_setPanicAction: of the start options (1 halts, 0 restarts) "
+                  "and a panic device");
+    tp_expect_row(out, "shares", "available", "/Volumes/My Shared Files");
+    tp_expect_row(out, "screenshot", "available", "experimental");
+    free(out);
+
+    setenv("MACVM_FAKE_OS", "12.6", 1);
+    out = tp_probe_json(NULL, 0);
+    tp_expect_row(out, "panic-action", "available", "panicAction of the private start options");
+    tp_expect_row(out, "shares", "available", "mount_virtiofs macvm");
+    tp_expect_row(out, "screenshot", "missing", "needs macOS 14");
+    tp_expect_row(out, "serial-number", "missing", "needs macOS 13");
+    free(out);
+    setenv("MACVM_FAKE_OS", "15.6", 1);
+    out = tp_probe_json(NULL, 0);
+    tp_expect_row(out, "screenshot", "available", "turned it off on 15.4+");
+    free(out);
+    setenv("MACVM_FAKE_OS", "26.1", 1);
+    setenv("MACVM_FAKE_PRIVATE", "1", 1);
+    setenv("MACVM_FAKE_MISSING", "_VZPvPanicDeviceConfiguration,VZMacMachineIdentifier "
+           "+_machineIdentifierForVirtualMachineCloneWithSerialNumber:", 1);
+    out = tp_probe_json(NULL, 0);
+    tp_expect_row(out, "panic-action", "missing", "lacks _VZPvPanicDeviceConfiguration");
+    tp_expect_row(out, "new-identity", "missing", "+_machineIdentifierForVirtualMachineCloneWithSerialNumber:");
+    tp_expect_row(out, "serial", "available", "PL011");
+    free(out);
+}

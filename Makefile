@@ -130,6 +130,7 @@ SEEDS_zip   = tests/fixtures/ipsw tests/fixtures/hostile tests/fixtures/conforma
 SEEDS_plist = tests/fixtures/plist tests/fixtures/hostile tests/fixtures/bundles/configured \
               tests/fixtures/conformance/plist
 SEEDS_json  = tests/fixtures/logs
+SEEDS_redact = tests/fixtures/redact
 
 .PRECIOUS: build/fuzz/fuzz_%
 
@@ -137,7 +138,7 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c macvm.c
 	@mkdir -p build/fuzz
 	clang $(STRICT) -Wno-unused-function -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(LDLIBS)
 
-fuzz: fuzz-zip fuzz-plist fuzz-json
+fuzz: fuzz-zip fuzz-plist fuzz-json fuzz-redact
 	@echo "fuzz: no crash"
 
 fuzz-%: build/fuzz/fuzz_%

@@ -311,6 +311,42 @@ static void json_string(struct buf *b, const char *s, size_t n)
     buf_add(b, "\"", 1);
 }
 
+/* Appends s for a terminal: control characters (C0, DEL, C1) and bytes that
+ * are not UTF-8 become escapes ("\n", "\x1b", "\u009b"), so a name or a
+ * plist string can neither move the cursor nor begin a line of its own. */
+static void text_escaped(struct buf *b, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < n;) {
+        size_t len = utf8_sequence(p + i, n - i);
+        if (len == 1 && p[i] == '\n')
+            buf_puts(b, "\\n");
+        else if (len == 1 && p[i] == '\r')
+            buf_puts(b, "\\r");
+        else if (len == 1 && p[i] != '\t' && (p[i] < 0x20 || p[i] == 0x7f))
+            buf_printf(b, "\\x%02x", p[i]);
+        else if (len == 2 && p[i] == 0xC2 && p[i + 1] < 0xA0)
+            buf_printf(b, "\\u%04x", p[i + 1]);
+        else if (len == 0)
+            buf_printf(b, "\\x%02x", p[i]);
+        else
+            buf_add(b, p + i, len);
+        i += len ? len : 1;
+    }
+}
+
+/* Appends at most max bytes of s, never cutting a UTF-8 character in two. */
+static void buf_add_cut(struct buf *b, const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n > max) {
+        n = max;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--;
+    }
+    buf_add(b, s, n);
+}
+
 /* A JSON writer: compact output, keys in the order written.  Each level
  * remembers whether it needs a comma before the next member. */
 #define JSON_MAX_DEPTH 300   /* above the readers' nesting limit, so what they read can be written */
@@ -362,6 +398,16 @@ static void json_str(struct json *j, const char *key, const char *value)
     } else {
         json_string(j->out, value, strlen(value));
     }
+}
+
+/* Writes one of the program's own sentences, which the filter must not touch. */
+static void json_sentence(struct json *j, const char *key, const char *value)
+{
+    json_member(j, key);
+    if (value)
+        json_string(j->out, value, strlen(value));
+    else
+        buf_puts(j->out, "null");
 }
 
 static void json_int(struct json *j, const char *key, long long value)
@@ -4225,6 +4271,9 @@ static void shell_quote(struct buf *b, const char *s)
     buf_add(b, "'", 1);
 }
 
+struct redaction;
+static void redact(struct buf *out, const char *text, const struct redaction *r);
+
 /* A line of the log kept for the report. */
 struct report_line {
     char *text;     /* "TIMESTAMP [subsystem:category] message" */
@@ -4310,6 +4359,7 @@ struct feedback {
     char **crash_reports;
     size_t n_crash;
     struct log_stats stats;
+    const struct redaction *redaction;      /* while rendering: how to redact data, or NULL */
 };
 
 static void keep_line(char ***lines, size_t *n, size_t *more, const struct log_event *ev)
@@ -4439,52 +4489,69 @@ static void feedback_free(struct feedback *f)
 
 /* --- Redaction --- */
 
-/* What to take out of a report: the ECID in its spellings, the user's home,
- * and user names (login and full name, and any NAME of a /Users/NAME path in
- * the report, which a report made off the Mac carries).  MAC addresses and
- * home directories are also found by their shape. */
+/* What to take out of a report: the ECID in its spellings, the user's home
+ * (also URL-encoded), user names (full name, login, and any NAME of a
+ * /Users/NAME path in the report, which a report made off the Mac carries),
+ * host names made from them and this machine's name.  MAC addresses (every
+ * common notation, and the IPv6 link-local address made from one) and home
+ * directories are also found by their shape.  Redaction sees data only: the
+ * report's own sentences are written around it, never through it. */
 struct redaction {
     char ecid[5][24];       /* 0x%016llx, 0x%llx, %016llx, %llx, decimal */
     bool has_ecid;
-    char names[8][128];
+    char names[8][128];     /* longest first: "Alice Liddell" goes before "alice" */
     size_t n_names;
+    char host_prefixes[10][128];  /* "Alice-Liddell" of Alice-Liddells-MacBook-Pro.local */
+    size_t n_host_prefixes;
+    char host[256];         /* this machine's name, without its domain */
     char home[VM_PATH_MAX];
 };
 
-/* Returns the length of a MAC address at p ("8a:2c:11:de:ad:01"), or 0. */
-static size_t mac_at(const char *p, const char *start)
+/* What redaction cannot know, said once in every redacted report. */
+static const char *const redaction_limits =
+    "Redacted: the ECID, MAC addresses, home folders, and the user and host names this Mac's password "
+    "database and settings know; names that appear nowhere there (other people, a renamed Mac, a name "
+    "typed into a log) are not known to macvm: read the report before sending it.";
+
+/* What redaction writes.  A pass copies them whole and counts them as the
+ * letters they stand for, so redacting a redacted text changes nothing. */
+static const char *const placeholders[] = {"<ECID>", "<MAC>", "<user>", "<host>"};
+
+/* Returns the length of a placeholder at p, or 0. */
+static size_t placeholder_at(const char *p)
 {
-    if (p > start && (isxdigit((unsigned char)p[-1]) || p[-1] == ':'))
-        return 0;
-    for (int i = 0; i < 17; i++)
-        if (!p[i] || (i % 3 == 2 ? p[i] != ':' : !isxdigit((unsigned char)p[i])))
-            return 0;
-    return isxdigit((unsigned char)p[17]) || p[17] == ':' ? 0 : 17;
+    for (size_t i = 0; i < sizeof placeholders / sizeof *placeholders; i++)
+        if (strncmp(p, placeholders[i], strlen(placeholders[i])) == 0)
+            return strlen(placeholders[i]);
+    return 0;
 }
 
-/* Returns the length of a home directory at p ("/Users/NAME", "/home/NAME"),
- * copying NAME to name; or 0. */
-static size_t home_at(const char *p, char *name, size_t size)
+/* Returns true when a placeholder ends just before p. */
+static bool placeholder_before(const char *start, const char *p)
 {
-    static const char *const roots[] = {"/Users/", "/home/", "\\/Users\\/", "\\/home\\/"};
-    for (int i = 0; i < 4; i++) {
-        size_t n = strlen(roots[i]);
-        if (strncmp(p, roots[i], n) != 0)
-            continue;
-        size_t k = 0;
-        while (isalnum((unsigned char)p[n + k]) || p[n + k] == '.' || p[n + k] == '_' || p[n + k] == '-')
-            k++;
-        if (k == 0 || (k == 6 && strncmp(p + n, "Shared", 6) == 0))
-            return 0;
-        snprintf(name, size, "%.*s", (int)k, p + n);
-        return n + k;
+    for (size_t i = 0; i < sizeof placeholders / sizeof *placeholders; i++) {
+        size_t n = strlen(placeholders[i]);
+        if ((size_t)(p - start) >= n && strncmp(p - n, placeholders[i], n) == 0)
+            return true;
     }
-    return 0;
+    return false;
 }
 
 static bool is_word_char(char c)
 {
     return isalnum((unsigned char)c) || c == '_';
+}
+
+/* Returns true when the character before p belongs to a word (a placeholder counts as one). */
+static bool joins_left(const char *start, const char *p)
+{
+    return p > start && (is_word_char(p[-1]) || placeholder_before(start, p));
+}
+
+/* Returns true when the character at p belongs to a word (a placeholder counts as one). */
+static bool joins_right(const char *p)
+{
+    return is_word_char(*p) || placeholder_at(p);
 }
 
 /* Returns true when the whole word w (at least 3 characters, any case) stands
@@ -4494,35 +4561,226 @@ static bool word_at(const char *p, const char *start, const char *w)
     size_t n = strlen(w);
     if (n < 3 || strncasecmp(p, w, n) != 0)
         return false;
-    if (p > start && (is_word_char(p[-1]) || (p[-1] == '.' && p - 1 > start && is_word_char(p[-2]))))
+    if (joins_left(start, p) || (p > start && p[-1] == '.' && joins_left(start, p - 1)))
         return false;
-    return !is_word_char(p[n]) && !(p[n] == '.' && is_word_char(p[n + 1]));
+    return !joins_right(p + n) && !(p[n] == '.' && joins_right(p + n + 1));
+}
+
+/* Returns true when the character before p is a hex digit (a placeholder counts as one). */
+static bool hex_before(const char *start, const char *p)
+{
+    return p > start && (isxdigit((unsigned char)p[-1]) || placeholder_before(start, p));
+}
+
+/* Returns true when the character at p is a hex digit (a placeholder counts as one). */
+static bool hex_after(const char *p)
+{
+    return isxdigit((unsigned char)*p) || placeholder_at(p);
+}
+
+/* Returns the number of hex digits at p, at most max. */
+static size_t hex_run(const char *p, size_t max)
+{
+    size_t n = 0;
+    while (n < max && isxdigit((unsigned char)p[n]))
+        n++;
+    return n;
+}
+
+/* Returns true when a group of 1 or 2 hex digits and sep end just before p:
+ * p is then inside a longer chain than a MAC address ("fe80:0:0:1:2:3:4:5"). */
+static bool chain_before(const char *start, const char *p, char sep)
+{
+    if (p - start < 2 || p[-1] != sep)
+        return false;
+    const char *q = p - 1;
+    size_t k = 0;
+    while (k < 2 && q > start && isxdigit((unsigned char)q[-1]))
+        q--, k++;
+    return k > 0 && !joins_left(start, q);
+}
+
+/* Returns the length of a MAC address at p, or 0.  Notations: colons or
+ * dashes with one or two digits an octet ("8a:2c:11:de:ad:1", as arp prints
+ * it), dots between groups of four ("8a2c.11de.ad01"), or twelve digits in a
+ * row (but no 0x pointer and no UUID's last group). */
+static size_t mac_at(const char *p, const char *start)
+{
+    if (joins_left(start, p) || !isxdigit((unsigned char)*p))
+        return 0;
+    for (const char *sep = ":-"; *sep; sep++) {
+        const char *q = p;
+        int groups = 0;
+        for (size_t k; groups < 6 && (k = hex_run(q, 3)) >= 1 && k <= 2; groups++) {
+            q += k;
+            if (groups < 5 && *q != *sep)
+                break;
+            if (groups < 5)
+                q++;
+        }
+        if (groups == 6 && !chain_before(start, p, *sep) && !joins_right(q) && !(*q == *sep && hex_after(q + 1)))
+            return (size_t)(q - p);
+    }
+    if (hex_run(p, 5) == 4 && p[4] == '.' && hex_run(p + 5, 5) == 4 && p[9] == '.' && hex_run(p + 10, 5) == 4 &&
+        !(p > start && p[-1] == '.' && hex_before(start, p - 1)) && !joins_right(p + 14) &&
+        !(p[14] == '.' && hex_after(p + 15)))
+        return 14;
+    /* A 0x pointer joins the x; a UUID's last group follows a dash. */
+    bool uuid_tail = p > start && p[-1] == '-' && hex_before(start, p - 1);
+    if (hex_run(p, 13) == 12 && !uuid_tail && !joins_right(p + 12))
+        return 12;
+    return 0;
+}
+
+/* Returns the length of the interface identifier of an IPv6 address made
+ * from a MAC address (EUI-64: "882c:11ff:fede:ad01" of fe80::882c:11ff:fede:ad01,
+ * its first group maybe left out as zero), or 0. */
+static size_t eui64_at(const char *p, const char *start)
+{
+    if (p == start || p[-1] != ':' || !isxdigit((unsigned char)*p))
+        return 0;
+    for (int skip_first = 0; skip_first < 2; skip_first++) {
+        const char *q = p;
+        if (!skip_first) {
+            size_t k = hex_run(q, 5);
+            if (k < 1 || k > 4 || q[k] != ':')
+                continue;
+            q += k + 1;
+        }
+        size_t k = hex_run(q, 5);
+        if (k < 2 || k > 4 || strncasecmp(q + k - 2, "ff:fe", 5) != 0 || hex_run(q + k + 3, 3) != 2 ||
+            q[k + 5] != ':')
+            continue;
+        q += k + 6;
+        size_t last = hex_run(q, 5);
+        if (last < 1 || last > 4 || q[last] == ':' || joins_right(q + last))
+            continue;
+        return (size_t)(q + last - p);
+    }
+    return 0;
+}
+
+/* Returns the length of path at p, written plainly, JSON-escaped ("\/") or
+ * URL-encoded ("%2F", "%20"); or 0. */
+static size_t path_spelled_at(const char *p, const char *path)
+{
+    const char *q = p;
+    for (; *path; path++) {
+        unsigned hex;
+        if (*q == *path)
+            q++;
+        else if (*path == '/' && q[0] == '\\' && q[1] == '/')
+            q += 2;
+        else if (q[0] == '%' && hex_run(q + 1, 2) == 2 && sscanf(q + 1, "%2x", &hex) == 1 &&
+                 hex == (unsigned char)*path)
+            q += 3;
+        else
+            return 0;
+    }
+    return (size_t)(q - p);
+}
+
+/* Returns the length of a home directory at p ("/Users/NAME", "/home/NAME",
+ * JSON-escaped or URL-encoded), copying NAME (with %20 as a space) to name; or 0. */
+static size_t home_at(const char *p, char *name, size_t size)
+{
+    static const char *const roots[] = {"/Users/", "/home/"};
+    for (int i = 0; i < 2; i++) {
+        size_t n = path_spelled_at(p, roots[i]);
+        if (n == 0)
+            continue;
+        size_t k = 0, len = 0;
+        char decoded[128];
+        for (;;) {
+            char c = p[n + k];
+            if (isalnum((unsigned char)c) || c == '.' || c == '_' || c == '-')
+                k++;
+            else if (strncmp(p + n + k, "%20", 3) == 0)
+                k += 3, c = ' ';
+            else
+                break;
+            if (len + 1 < sizeof decoded)
+                decoded[len++] = c;
+        }
+        decoded[len] = 0;
+        if (k == 0 || strcmp(decoded, "Shared") == 0)
+            return 0;
+        snprintf(name, size, "%s", decoded);
+        return n + k;
+    }
+    return 0;
+}
+
+/* Returns the length of this Mac's name, or a host name made from a user's
+ * name ("Alices-MacBook-Pro", as macOS names a Mac), with ".local"; or 0. */
+static size_t host_at(const char *p, const char *start, const struct redaction *r)
+{
+    if (joins_left(start, p))
+        return 0;
+    size_t n = 0, hl = strlen(r->host);
+    if (hl >= 3 && strncasecmp(p, r->host, hl) == 0 && !joins_right(p + hl) && p[hl] != '-')
+        n = hl;
+    for (size_t i = 0; i < r->n_host_prefixes && !n; i++) {
+        size_t k = strlen(r->host_prefixes[i]);
+        if (strncasecmp(p, r->host_prefixes[i], k) != 0)
+            continue;
+        if ((p[k] == 's' || p[k] == 'S') && p[k + 1] == '-')
+            k++;
+        if (p[k] != '-')
+            continue;
+        size_t end = k;
+        while (isalnum((unsigned char)p[end]) || p[end] == '-')
+            end++;
+        char model[128];
+        snprintf(model, sizeof model, "%.*s", (int)(end - k), p + k);
+        if (strcasestr(model, "mac"))
+            n = end;
+    }
+    if (n && strncasecmp(p + n, ".local", 6) == 0 && !joins_right(p + n + 6))
+        n += 6;
+    return n;
+}
+
+/* Returns the length of the secret at p and what replaces it, or 0. */
+static size_t secret_at(const char *p, const char *text, const struct redaction *r, const char **with)
+{
+    char name[128];
+    size_t n;
+    for (int i = 0; r->has_ecid && i < 5; i++) {
+        /* A whole ECID is too long to occur by chance: it counts next to
+         * letters and '_' too ("ECID_a1b2…", "board0xa1b2…"). */
+        n = strlen(r->ecid[i]);
+        if (n >= 3 && strncasecmp(p, r->ecid[i], n) == 0 && (n >= 10 || word_at(p, text, r->ecid[i])))
+            return *with = "<ECID>", n;
+    }
+    if ((n = host_at(p, text, r)))
+        return *with = "<host>", n;
+    for (size_t i = 0; i < r->n_names; i++)
+        if (word_at(p, text, r->names[i]))
+            return *with = "<user>", strlen(r->names[i]);
+    if (strlen(r->home) > 1 && (n = path_spelled_at(p, r->home)) && !is_word_char(p[n]) && p[n] != '.')
+        return *with = "~", n;
+    if ((n = eui64_at(p, text)) || (n = mac_at(p, text)))
+        return *with = "<MAC>", n;
+    if ((n = home_at(p, name, sizeof name)))
+        return *with = "~", n;
+    return 0;
 }
 
 /* Returns a redacted copy of text in out: ECIDs become <ECID>, MAC addresses
- * <MAC>, home directories ~, and user names <user>. */
+ * <MAC>, home directories ~, user names <user>, host names <host>.
+ * Redacting the result again changes nothing. */
 static void redact(struct buf *out, const char *text, const struct redaction *r)
 {
-    size_t hl = strlen(r->home);
     for (const char *p = text; *p;) {
-        char name[64];
-        size_t n = 0;
         const char *with = NULL;
-        for (int i = 0; r->has_ecid && i < 5 && !with; i++)
-            if (word_at(p, text, r->ecid[i]))
-                n = strlen(r->ecid[i]), with = "<ECID>";
-        for (size_t i = 0; i < r->n_names && !with; i++)
-            if (word_at(p, text, r->names[i]))
-                n = strlen(r->names[i]), with = "<user>";
-        if (with) {
-        } else if (hl > 1 && strncmp(p, r->home, hl) == 0 && !is_word_char(p[hl]) && p[hl] != '.') {
-            n = hl, with = "~";
-        } else if ((n = mac_at(p, text))) {
-            with = "<MAC>";
-        } else if ((n = home_at(p, name, sizeof name))) {
-            with = "~";
+        size_t n = placeholder_at(p);
+        if (n) {
+            buf_add(out, p, n);
+            p += n;
+            continue;
         }
-        if (!with) {
+        if (!(n = secret_at(p, text, r, &with))) {
             buf_add(out, p++, 1);
             continue;
         }
@@ -4544,17 +4802,46 @@ static void redact_filter(struct buf *to, const char *s, const void *ctx)
     redact(to, s, ctx);
 }
 
+/* Adds a name to redact, without the punctuation around it ("Jr." is "Jr"),
+ * keeping the list longest first so a full name goes before the login in it. */
 static void redaction_add_name(struct redaction *r, const char *name, size_t len)
 {
-    if (len < 3 || len >= sizeof r->names[0] || r->n_names >= sizeof r->names / sizeof *r->names)
+    while (len && !is_word_char(*name))
+        name++, len--;
+    while (len && !is_word_char(name[len - 1]))
+        len--;
+    if (len < 3 || len >= sizeof r->names[0] || r->n_names >= sizeof r->names / sizeof *r->names ||
+        memchr(name, '<', len) || memchr(name, '>', len))   /* no name can hide in a placeholder */
         return;
     for (size_t i = 0; i < r->n_names; i++)
         if (strlen(r->names[i]) == len && strncasecmp(r->names[i], name, len) == 0)
             return;
-    snprintf(r->names[r->n_names++], sizeof r->names[0], "%.*s", (int)len, name);
+    size_t at = r->n_names++;
+    while (at > 0 && strlen(r->names[at - 1]) < len) {
+        memcpy(r->names[at], r->names[at - 1], sizeof r->names[0]);
+        at--;
+    }
+    snprintf(r->names[at], sizeof r->names[0], "%.*s", (int)len, name);
 }
 
-/* Fills the redaction for this user, the report's bundle and the report's text. */
+/* Adds the start of a host name macOS makes from a name: "Alice Liddell"
+ * names the Mac "Alice Liddell's MacBook Pro", host Alice-Liddells-MacBook-Pro. */
+static void redaction_add_host_prefix(struct redaction *r, const char *name, size_t len)
+{
+    if (len < 3 || r->n_host_prefixes >= sizeof r->host_prefixes / sizeof *r->host_prefixes)
+        return;
+    char *out = r->host_prefixes[r->n_host_prefixes];
+    size_t k = 0;
+    for (size_t i = 0; i < len && k + 1 < sizeof r->host_prefixes[0]; i++)
+        if (name[i] != '\'')
+            out[k++] = name[i] == ' ' ? '-' : name[i];
+    out[k] = 0;
+    if (k >= 3)
+        r->n_host_prefixes++;
+}
+
+/* Fills the redaction for this user, this host, the report's bundle and the
+ * report's text (its /Users/NAME paths). */
 static void redaction_for(struct redaction *r, const struct feedback *f, const char *text)
 {
     *r = (struct redaction){0};
@@ -4571,14 +4858,23 @@ static void redaction_for(struct redaction *r, const struct feedback *f, const c
         redaction_add_name(r, user, strlen(user));
     if (pw && pw->pw_name)
         redaction_add_name(r, pw->pw_name, strlen(pw->pw_name));
-    if (pw && pw->pw_gecos)   /* "Alice Appleseed,,," */
-        redaction_add_name(r, pw->pw_gecos, strcspn(pw->pw_gecos, ","));
+    if (pw && pw->pw_gecos) {   /* "Alice Liddell,,,": the full name, and its first word for host names */
+        size_t len = strcspn(pw->pw_gecos, ",");
+        redaction_add_name(r, pw->pw_gecos, len);
+        redaction_add_host_prefix(r, pw->pw_gecos, strcspn(pw->pw_gecos, " ,"));
+    }
     for (const char *p = text; *p; p++) {
-        char name[64];
+        char name[128];
         size_t n = home_at(p, name, sizeof name);
         if (n)
             redaction_add_name(r, name, strlen(name));
     }
+    for (size_t i = 0; i < r->n_names; i++)
+        redaction_add_host_prefix(r, r->names[i], strlen(r->names[i]));
+    if (gethostname(r->host, sizeof r->host) != 0 || strcasecmp(r->host, "localhost") == 0)
+        r->host[0] = 0;
+    r->host[sizeof r->host - 1] = 0;
+    r->host[strcspn(r->host, ".")] = 0;
     snprintf(r->home, sizeof r->home, "%s", home_dir());
     for (size_t n = strlen(r->home); n > 1 && r->home[n - 1] == '/'; n--)
         r->home[n - 1] = 0;
@@ -4602,7 +4898,18 @@ static void feedback_command(struct buf *b, const struct feedback *f)
     }
 }
 
-/* Writes the suggested title in b. */
+/* Appends a piece of data (a value from the bundle, the run or its log),
+ * redacted when the report is.  The report's own sentences never go through
+ * here: a user named "guest" or "mac" keeps "the guest" and "MAC address". */
+static void feedback_data(struct buf *b, const struct feedback *f, const char *s)
+{
+    if (f->redaction)
+        redact(b, s, f->redaction);
+    else
+        buf_puts(b, s);
+}
+
+/* Writes the suggested title in b, its data redacted when the report is. */
 static void feedback_title(struct buf *b, const struct feedback *f)
 {
     const char *result = f->has_run ? run_string(f->run, "outcome", "result") : NULL;
@@ -4613,28 +4920,61 @@ static void feedback_title(struct buf *b, const struct feedback *f)
     const char *kind = f->has_run ? plist_string(f->run, "kind") : NULL;
     bool install = kind && strcmp(kind, "install") == 0;
     buf_puts(b, "Virtualization: ");
-    if (result && strcmp(result, "error") == 0)
-        buf_printf(b, "\"%.120s\" %s", message ? message : "error", install ? "installing" : "running");
-    else if (install)
+    if (result && strcmp(result, "error") == 0) {
+        /* Redacted first, cut after: a cut never leaves half a secret to survive. */
+        struct buf m = {0};
+        feedback_data(&m, f, message ? message : "error");
+        buf_puts(b, "\"");
+        buf_add_cut(b, m.data ? m.data : "", 120);
+        buf_printf(b, "\" %s", install ? "installing" : "running");
+        buf_free(&m);
+    } else if (install) {
         buf_puts(b, "problem installing");
-    else if (pvg_reset_loop(&f->pvg))
+    } else if (pvg_reset_loop(&f->pvg)) {
         buf_printf(b, "paravirtualized graphics renderer resets in a loop (%" PRIu64 " resets) with", f->pvg.resets);
-    else if (f->has_negotiation && f->negotiation.guest_version > f->negotiation.host_version)
+    } else if (f->has_negotiation && f->negotiation.guest_version > f->negotiation.host_version) {
         buf_printf(b, "paravirtualized graphics renderer older than the guest expects (%u > %u) with",
                    f->negotiation.guest_version, f->negotiation.host_version);
-    else
+    } else {
         buf_puts(b, "problem with");
-    buf_printf(b, " a macOS %s guest on macOS %s", guest ? guest : "(unknown)", host ? host : "(unknown)");
+    }
+    buf_puts(b, " a macOS ");
+    feedback_data(b, f, guest ? guest : "(unknown)");
+    buf_puts(b, " guest on macOS ");
+    feedback_data(b, f, host ? host : "(unknown)");
     if (f->has_run && result && strcmp(result, "error") == 0 && f->has_negotiation &&
         f->negotiation.guest_version > f->negotiation.host_version)
         buf_printf(b, " (PVG renderer %u > %u)", f->negotiation.guest_version, f->negotiation.host_version);
 }
 
-/* Appends "- label: value" when value is known. */
-static void md_item(struct buf *b, const char *label, const char *value)
+/* Appends data to the Markdown report: redacted when the report is, its
+ * control characters escaped so that no file's bytes draw on a terminal. */
+static void md_data(struct buf *b, const struct feedback *f, const char *s)
 {
-    if (value && *value)
-        buf_printf(b, "- %s: %s\n", label, value);
+    struct buf t = {0};
+    feedback_data(&t, f, s);
+    text_escaped(b, t.data ? t.data : "", t.len);
+    buf_free(&t);
+}
+
+/* Appends "- label: value" when value is known. */
+static void md_item(struct buf *b, const struct feedback *f, const char *label, const char *value)
+{
+    if (value && *value) {
+        buf_printf(b, "- %s: ", label);
+        md_data(b, f, value);
+        buf_add(b, "\n", 1);
+    }
+}
+
+/* Appends "- label: first (second)", "?" for what is unknown. */
+static void md_pair(struct buf *b, const struct feedback *f, const char *label, const char *first, const char *second)
+{
+    buf_printf(b, "- %s: ", label);
+    md_data(b, f, first && *first ? first : "?");
+    buf_puts(b, " (");
+    md_data(b, f, second && *second ? second : "?");
+    buf_puts(b, ")\n");
 }
 
 /* Appends a Markdown fence longer than any run of backticks in the n texts,
@@ -4653,15 +4993,22 @@ static void md_fence(struct buf *b, const char *const *texts, size_t n)
     buf_add(b, "\n", 1);
 }
 
-/* Appends a fenced code block of lines (with a count of what was left out). */
-static void md_lines(struct buf *b, char **lines, size_t n, size_t more)
+/* Appends a fenced code block of data lines (with a count of what was left out). */
+static void md_lines(struct buf *b, const struct feedback *f, char *const *lines, size_t n, size_t more)
 {
-    md_fence(b, (const char *const *)lines, n);
+    char **shown = xcalloc(n, sizeof *shown);
+    for (size_t i = 0; i < n; i++) {
+        struct buf t = {0};
+        md_data(&t, f, lines[i]);
+        shown[i] = t.data ? t.data : xstrdup("");
+    }
+    md_fence(b, (const char *const *)shown, n);
     for (size_t i = 0; i < n; i++)
-        buf_printf(b, "%s\n", lines[i]);
-    md_fence(b, (const char *const *)lines, n);
+        buf_printf(b, "%s\n", shown[i]);
+    md_fence(b, (const char *const *)shown, n);
     if (more)
         buf_printf(b, "(%zu more lines in the attached log)\n", more);
+    free_names(shown, n);
 }
 
 static const char *const sample_note =
@@ -4675,15 +5022,10 @@ static void md_host(struct buf *b, const struct feedback *f, bool on_host)
     buf_puts(b, "## Host\n\n");
     const struct plist *host = f->has_run ? plist_dict(f->run, "host") : NULL;
     if (host && plist_string(host, "os_version")) {
-        char line[256];
-        snprintf(line, sizeof line, "%s (%s)", run_string(host, "model", NULL) ? run_string(host, "model", NULL) : "?",
-                 run_string(host, "chip", NULL) ? run_string(host, "chip", NULL) : "?");
-        md_item(b, "Mac", line);
-        snprintf(line, sizeof line, "%s (%s)", plist_string(host, "os_version"),
-                 plist_string(host, "os_build") ? plist_string(host, "os_build") : "?");
-        md_item(b, "macOS", line);
-        md_item(b, "Virtualization.framework", plist_string(host, "virtualization_version"));
-        md_item(b, "ParavirtualizedGraphics.framework", plist_string(host, "pvg_version"));
+        md_pair(b, f, "Mac", plist_string(host, "model"), plist_string(host, "chip"));
+        md_pair(b, f, "macOS", plist_string(host, "os_version"), plist_string(host, "os_build"));
+        md_item(b, f, "Virtualization.framework", plist_string(host, "virtualization_version"));
+        md_item(b, f, "ParavirtualizedGraphics.framework", plist_string(host, "pvg_version"));
         if (!on_host)
             buf_puts(b, "- (recorded on the host at run time; this report was made on another machine)\n");
     } else {
@@ -4697,21 +5039,22 @@ static void md_host(struct buf *b, const struct feedback *f, bool on_host)
 static void md_guest(struct buf *b, const struct feedback *f)
 {
     buf_puts(b, "\n## Guest\n\n");
-    if (f->config.installed_version[0]) {
-        char line[256];
-        snprintf(line, sizeof line, "%s (%s)", f->config.installed_version,
-                 f->config.installed_build[0] ? f->config.installed_build : "?");
-        md_item(b, "macOS", line);
-    } else {
-        md_item(b, "macOS", "not recorded (a bundle made outside macvm)");
-    }
-    md_item(b, "installed from", f->config.installed_from);
-    if (f->has_hw)
+    if (f->config.installed_version[0])
+        md_pair(b, f, "macOS", f->config.installed_version, f->config.installed_build);
+    else
+        buf_puts(b, "- macOS: not recorded (a bundle made outside macvm)\n");
+    md_item(b, f, "installed from", f->config.installed_from);
+    if (f->has_hw) {
         buf_printf(b, "- hardware model: DataRepresentationVersion %" PRIu64 ", PlatformVersion %" PRIu64
-                      ", MinimumSupportedOS %s\n", f->hw.data_representation_version, f->hw.platform_version,
-                   f->hw.minimum_supported_os);
-    if (f->has_ecid)
-        buf_printf(b, "- ECID: 0x%016" PRIx64 "\n", f->ecid);
+                      ", MinimumSupportedOS ", f->hw.data_representation_version, f->hw.platform_version);
+        md_data(b, f, f->hw.minimum_supported_os);
+        buf_add(b, "\n", 1);
+    }
+    if (f->has_ecid) {
+        char ecid[32];
+        snprintf(ecid, sizeof ecid, "0x%016" PRIx64, f->ecid);
+        md_item(b, f, "ECID", ecid);
+    }
 }
 
 /* The configuration and start options of the run (or of the bundle, without one). */
@@ -4731,9 +5074,9 @@ static void md_configuration(struct buf *b, const struct feedback *f)
         plist_uint(disp, "pixels_per_inch", UINT32_MAX, &ppi);
         buf_printf(b, "- CPUs: %" PRIu64 "\n- memory: %s\n", cpus, human_size(size, sizeof size, mem));
         buf_printf(b, "- display: %" PRIu64 "x%" PRIu64 " at %" PRIu64 " ppi\n", w, h, ppi);
-        md_item(b, "network", plist_string(spec, "mac_address") ? "NAT" : "NAT (address chosen by Virtualization)");
-        md_item(b, "MAC address", plist_string(spec, "mac_address"));
-        md_item(b, "start mode", plist_string(spec, "start_mode"));
+        buf_printf(b, "- network: %s\n", plist_string(spec, "mac_address") ? "NAT" : "NAT (address chosen by Virtualization)");
+        md_item(b, f, "MAC address", plist_string(spec, "mac_address"));
+        md_item(b, f, "start mode", plist_string(spec, "start_mode"));
         if (stub && plist_bool(stub, "enabled", false)) {
             bool all = plist_bool(stub, "all_interfaces", false);
             if (plist_uint(stub, "port", 65535, &port))
@@ -4741,23 +5084,32 @@ static void md_configuration(struct buf *b, const struct feedback *f)
             else
                 buf_printf(b, "- debug stub: port chosen by the system%s\n", all ? ", all interfaces" : "");
         }
-        if (plist_string(spec, "boot_args"))
-            buf_printf(b, "- NVRAM boot-args: \"%s\"\n", plist_string(spec, "boot_args"));
+        if (plist_string(spec, "boot_args")) {
+            buf_puts(b, "- NVRAM boot-args: \"");
+            md_data(b, f, plist_string(spec, "boot_args"));
+            buf_puts(b, "\"\n");
+        }
         const struct plist *disk = plist_dict(spec, "disk");
-        if (disk)
-            buf_printf(b, "- disk: caching %s, sync %s\n", plist_string_or_empty(disk, "caching"),
-                       plist_string_or_empty(disk, "sync"));
+        if (disk) {
+            buf_puts(b, "- disk: caching ");
+            md_data(b, f, plist_string_or_empty(disk, "caching"));
+            buf_puts(b, ", sync ");
+            md_data(b, f, plist_string_or_empty(disk, "sync"));
+            buf_add(b, "\n", 1);
+        }
         buf_printf(b, "- window: %s\n", plist_bool(spec, "headless", false) ? "none (headless)" : "yes");
         buf_printf(b, "- audio: %s\n", plist_bool(spec, "audio", false) ? "yes" : "no");
         if (plist_dict(spec, "console"))
             buf_puts(b, "- virtio console: yes\n");
         if (plist_dict(spec, "serial"))
             buf_puts(b, "- PL011 serial port: yes (experimental)\n");
-        md_item(b, "on kernel panic (experimental)", plist_string(plist_dict(spec, "panic_action"), "action"));
+        md_item(b, f, "on kernel panic (experimental)", plist_string(plist_dict(spec, "panic_action"), "action"));
         const struct plist *shares = plist_get(spec, "shares");
-        for (size_t i = 0; shares && shares->type == PLIST_ARRAY && i < shares->count; i++)
-            buf_printf(b, "- shared folder: %s (%s)\n", plist_string_or_empty(shares->items[i], "name"),
-                       plist_bool(shares->items[i], "read_only", false) ? "read-only" : "read-write");
+        for (size_t i = 0; shares && shares->type == PLIST_ARRAY && i < shares->count; i++) {
+            buf_puts(b, "- shared folder: ");   /* its name is the user's data: redacted when the report is */
+            md_data(b, f, plist_string_or_empty(shares->items[i], "name"));
+            buf_printf(b, " (%s)\n", plist_bool(shares->items[i], "read_only", false) ? "read-only" : "read-write");
+        }
         const struct plist *result = plist_dict(f->run, "outcome");
         bool asked = plist_bool(spec, "restore_saved_state", false), done = plist_bool(result, "restored_state", false);
         buf_printf(b, "- saved state: %s\n", !asked ? "none (a fresh start)" : done ? "restored from SaveFile.vzvmsave"
@@ -4769,7 +5121,7 @@ static void md_configuration(struct buf *b, const struct feedback *f)
             buf_puts(b, "- CPUs: host cores - 1 (default)\n");
         buf_printf(b, "- memory: %s\n- display: %ux%u at %u ppi\n", human_size(size, sizeof size, f->config.memory_bytes),
                    f->config.display_width, f->config.display_height, f->config.display_ppi);
-        md_item(b, "MAC address", f->config.mac_address);
+        md_item(b, f, "MAC address", f->config.mac_address);
     }
 }
 
@@ -4779,9 +5131,7 @@ static void md_reproduce(struct buf *b, const struct feedback *f)
     struct buf cmd = {0};
     feedback_command(&cmd, f);
     buf_puts(b, "\nTo reproduce:\n\n");
-    md_fence(b, (const char *const *)&cmd.data, 1);
-    buf_printf(b, "%s\n", cmd.data);
-    md_fence(b, (const char *const *)&cmd.data, 1);
+    md_lines(b, f, &cmd.data, 1, 0);
     buf_free(&cmd);
 }
 
@@ -4798,15 +5148,17 @@ static bool md_usb_input(const struct plist *spec)
     return false;
 }
 
-/* "- label: DOMAIN code N: message" for an error run.json recorded. */
-static void md_error(struct buf *b, const char *label, const struct plist *err)
+/* "- label: DOMAIN code N: message" for an error run.json recorded (data: redacted when the report is). */
+static void md_error(struct buf *b, const struct feedback *f, const char *label, const struct plist *err)
 {
     if (!err)
         return;
     const struct plist *code = plist_get(err, "code");
-    buf_printf(b, "- %s: %s code %s%" PRIu64 ": %s\n", label,
-               plist_string(err, "domain") ? plist_string(err, "domain") : "?", code && code->negative ? "-" : "",
-               code ? code->magnitude : 0, plist_string(err, "message") ? plist_string(err, "message") : "");
+    buf_printf(b, "- %s: ", label);
+    md_data(b, f, plist_string(err, "domain") ? plist_string(err, "domain") : "?");
+    buf_printf(b, " code %s%" PRIu64 ": ", code && code->negative ? "-" : "", code ? code->magnitude : 0);
+    md_data(b, f, plist_string(err, "message") ? plist_string(err, "message") : "");
+    buf_add(b, "\n", 1);
 }
 
 /* The run's (or install's) outcome, errors and advice. */
@@ -4814,28 +5166,31 @@ static void md_outcome(struct buf *b, const struct feedback *f)
 {
     buf_puts(b, "\n## What happened\n\n");
     const char *kind = f->has_run ? plist_string(f->run, "kind") : NULL;
-    if (kind)
-        md_item(b, "recorded", strcmp(kind, "install") == 0 ? "an installation (macvm install)" : "a run (macvm run)");
+    if (kind)   /* macvm's own words: never redacted */
+        buf_printf(b, "- recorded: %s\n", strcmp(kind, "install") == 0 ? "an installation (macvm install)"
+                                                                         : "a run (macvm run)");
     const struct plist *outcome = f->has_run ? plist_dict(f->run, "outcome") : NULL;
     if (outcome) {
-        md_item(b, "started", plist_string(f->run, "started"));
-        md_item(b, "stopped", plist_string(f->run, "stopped"));
-        md_item(b, "outcome", plist_string(outcome, "result"));
-        md_error(b, "error", plist_dict(outcome, "error"));
-        md_error(b, "the installer's log names", plist_dict(outcome, "installer_error"));
-        md_item(b, "advice", plist_string(outcome, "advice"));
-        md_item(b, "AuxiliaryStorage held by", plist_string(outcome, "held_by"));
-        md_item(b, "saved state not restored because", plist_string(outcome, "restore_failure"));
-        md_item(b, "state not saved because", plist_string(outcome, "save_failure"));
+        md_item(b, f, "started", plist_string(f->run, "started"));
+        md_item(b, f, "stopped", plist_string(f->run, "stopped"));
+        md_item(b, f, "outcome", plist_string(outcome, "result"));
+        md_error(b, f, "error", plist_dict(outcome, "error"));
+        md_error(b, f, "the installer's log names", plist_dict(outcome, "installer_error"));
+        md_item(b, f, "advice", plist_string(outcome, "advice"));
+        md_item(b, f, "AuxiliaryStorage held by", plist_string(outcome, "held_by"));
+        md_item(b, f, "saved state not restored because", plist_string(outcome, "restore_failure"));
+        md_item(b, f, "state not saved because", plist_string(outcome, "save_failure"));
+        /* The two below are macvm's own sentences: written as they are, never redacted. */
         if (md_usb_input(plist_dict(f->run, "spec")) && run_string(f->run, "outcome", "save_check") &&
             strcmp(run_string(f->run, "outcome", "save_check"), "supported") == 0)
-            md_item(b, "Virtualization's save check", "supported with USB input devices, where macvm predicted it "
-                    "could not save (a rule of macvm's is too strict: please report it)");
-        md_item(b, "network disconnected during the run", plist_string(outcome, "network_disconnected"));
+            buf_puts(b, "- Virtualization's save check: supported with USB input devices, where macvm predicted it "
+                        "could not save (a rule of macvm's is too strict: please report it)\n");
+        md_item(b, f, "network disconnected during the run", plist_string(outcome, "network_disconnected"));
         const char *port_source = plist_string(outcome, "debug_stub_port_source");
         if (port_source && strcmp(port_source, "reported") != 0)
-            md_item(b, "debug stub port", strcmp(port_source, "unknown") == 0 ? "unknown (this macOS did not report it)"
-                                                                             : "as asked (this macOS did not report it)");
+            buf_printf(b, "- debug stub port: %s\n", strcmp(port_source, "unknown") == 0
+                                                         ? "unknown (this macOS did not report it)"
+                                                         : "as asked (this macOS did not report it)");
     } else {
         buf_puts(b, f->run_dir[0] ? "- the run's record (run.json) is missing or damaged\n"
                                    : "- no run recorded in this bundle\n");
@@ -4849,8 +5204,10 @@ static void md_pvg(struct buf *b, const struct feedback *f)
     if (f->has_negotiation) {
         char verdict[512];
         pvg_verdict_text(verdict, sizeof verdict, &f->negotiation);
-        buf_printf(b, "- negotiation at %s: guest requested %u, host set %u\n- verdict: %s\n",
-                   f->negotiation.timestamp, f->negotiation.guest_version, f->negotiation.host_version, verdict);
+        buf_puts(b, "- negotiation at ");
+        md_data(b, f, f->negotiation.timestamp);
+        buf_printf(b, ": guest requested %u, host set %u\n- verdict: %s\n", f->negotiation.guest_version,
+                   f->negotiation.host_version, verdict);
     } else {
         buf_puts(b, f->has_log ? "- no version negotiation in the run's log\n" : "- no log recorded for this run\n");
     }
@@ -4861,15 +5218,19 @@ static void md_pvg(struct buf *b, const struct feedback *f)
         buf_puts(b, "- reset loop: ");
         pvg_loop_text(b, &f->pvg);
         buf_puts(b, "\n\nTimeline:\n\n");
-        struct buf t = {0};
-        pvg_timeline(&t, &f->pvg);
+        struct buf t = {0}, last = {0};
+        struct pvg_watch shown = f->pvg;   /* its last event is the log's data: redacted and escaped */
+        md_data(&last, f, f->pvg.last_message);
+        snprintf(shown.last_message, sizeof shown.last_message, "%s", last.data ? last.data : "");
+        buf_free(&last);
+        pvg_timeline(&t, &shown);
         md_fence(b, (const char *const *)&t.data, 1);
         buf_add(b, t.data, t.len);
         md_fence(b, (const char *const *)&t.data, 1);
         buf_free(&t);
     }
     if (f->n_pvg)
-        md_lines(b, f->pvg_lines, f->n_pvg, f->more_pvg);
+        md_lines(b, f, f->pvg_lines, f->n_pvg, f->more_pvg);
 }
 
 /* The Virtualization errors and faults of the run. */
@@ -4877,7 +5238,7 @@ static void md_errors(struct buf *b, const struct feedback *f)
 {
     buf_puts(b, "\n## Virtualization errors and faults\n\n");
     if (f->n_errors)
-        md_lines(b, f->errors, f->n_errors, f->more_errors);
+        md_lines(b, f, f->errors, f->n_errors, f->more_errors);
     else
         buf_puts(b, f->has_log ? "- none in the run's log\n" : "- no log recorded for this run\n");
 }
@@ -4893,11 +5254,21 @@ static void md_ports(struct buf *b, const struct feedback *f)
     for (int i = 0; i < 2; i++) {
         if (!ports[i]->exists)
             continue;
-        buf_printf(b, "- %s: `%s`%s\n", names[i], ports[i]->path, ports[i]->n ? ", its last lines:" :
-                   ", empty (the guest prints there only when told to: see the README)");
+        buf_printf(b, "- %s: `", names[i]);
+        md_data(b, f, ports[i]->path);
+        buf_puts(b, ports[i]->n ? "`, its last lines:\n"
+                                : "`, empty (the guest prints there only when told to: see the README)\n");
         if (ports[i]->n)
-            md_lines(b, (char **)ports[i]->lines, ports[i]->n, 0);
+            md_lines(b, f, (char *const *)ports[i]->lines, ports[i]->n, 0);
     }
+}
+
+/* Appends "- label: `path`". */
+static void md_path(struct buf *b, const struct feedback *f, const char *label, const char *path)
+{
+    buf_printf(b, "- %s: `", label);
+    md_data(b, f, path);
+    buf_puts(b, "`\n");
 }
 
 /* The files to attach: the run's log and record, and crash reports. */
@@ -4905,18 +5276,19 @@ static void md_attachments(struct buf *b, const struct feedback *f)
 {
     buf_puts(b, "\n## Attachments to add\n\n(These files are not redacted: they hold the ECID and MAC address. "
                 "Attach them only to a report Apple may see them in.)\n\n");
+    char record[VM_PATH_MAX];
     if (f->has_log)
-        buf_printf(b, "- the run's log: `%s`\n", f->log_path);
-    if (f->has_run)
-        buf_printf(b, "- the run's record: `%s/run.json`\n", f->run_dir);
+        md_path(b, f, "the run's log", f->log_path);
+    if (f->has_run && path_join(record, sizeof record, f->run_dir, "run.json"))
+        md_path(b, f, "the run's record", record);
     if (f->console.exists)
-        buf_printf(b, "- the guest's console: `%s`\n", f->console.path);
+        md_path(b, f, "the guest's console", f->console.path);
     if (f->serial.exists)
-        buf_printf(b, "- the guest's serial port: `%s`\n", f->serial.path);
+        md_path(b, f, "the guest's serial port", f->serial.path);
     if (f->screenshot[0])
-        buf_printf(b, "- the screen as the run ended: `%s`\n", f->screenshot);
+        md_path(b, f, "the screen as the run ended", f->screenshot);
     for (size_t i = 0; i < f->n_crash; i++)
-        buf_printf(b, "- crash report: `%s`\n", f->crash_reports[i]);
+        md_path(b, f, "crash report", f->crash_reports[i]);
     if (!f->n_crash)
         buf_puts(b, "- crash reports of the VM process from the run's time: none found in "
                     "~/" CRASH_REPORTS "/" CRASH_PREFIX "-*.ips\n");
@@ -4931,8 +5303,13 @@ static void md_probe(struct buf *b, const struct feedback *f)
     buf_puts(b, "\n## What this Mac's Virtualization has (doctor --probe)\n\n");
     for (size_t i = 0; i < probe->count; i++) {
         const struct plist *row = probe->items[i];
-        buf_printf(b, "- %s: %s (%s)\n", plist_string_or_empty(row, "feature"), plist_string_or_empty(row, "status"),
-                   plist_string_or_empty(row, "detail"));
+        buf_puts(b, "- ");   /* data from run.json: redacted when the report is */
+        md_data(b, f, plist_string_or_empty(row, "feature"));
+        buf_puts(b, ": ");
+        md_data(b, f, plist_string_or_empty(row, "status"));
+        buf_puts(b, " (");
+        md_data(b, f, plist_string_or_empty(row, "detail"));
+        buf_puts(b, ")\n");
     }
 }
 
@@ -4941,8 +5318,11 @@ static void feedback_markdown(struct buf *b, const struct feedback *f, bool on_h
 {
     struct buf t = {0};
     feedback_title(&t, f);
-    buf_printf(b, "# Feedback report: Virtualization\n\n**Suggested title:** %s\n\n"
-                  "**Area:** Virtualization\n\n", t.data);
+    buf_puts(b, "# Feedback report: Virtualization\n\n**Suggested title:** ");
+    text_escaped(b, t.data, t.len);
+    buf_puts(b, "\n\n**Area:** Virtualization\n\n");
+    if (f->redaction)
+        buf_printf(b, "**Redaction:** %s\n\n", redaction_limits);
     buf_free(&t);
     md_host(b, f, on_host);
     md_probe(b, f);
@@ -4957,15 +5337,18 @@ static void feedback_markdown(struct buf *b, const struct feedback *f, bool on_h
     buf_printf(b, "\n## Note\n\n%s\n", sample_note);
 }
 
-/* Renders the report as one JSON document with the same content. */
-static void feedback_json(struct buf *b, const struct feedback *f, bool on_host, const struct redaction *r)
+/* Renders the report as one JSON document with the same content: every data
+ * string redacted when the report is (the writer's filter), the report's own
+ * sentences written as they are. */
+static void feedback_json(struct buf *b, const struct feedback *f, bool on_host)
 {
-    struct json j = {.out = b, .filter = r ? redact_filter : NULL, .filter_ctx = r};
+    struct json j = {.out = b, .filter = f->redaction ? redact_filter : NULL, .filter_ctx = f->redaction};
     struct buf t = {0};
     feedback_title(&t, f);
     json_open(&j, NULL, '{');
-    json_str(&j, "title", t.data);
-    json_str(&j, "area", "Virtualization");
+    json_sentence(&j, "title", t.data);
+    json_sentence(&j, "area", "Virtualization");
+    json_sentence(&j, "redaction", f->redaction ? redaction_limits : NULL);
     buf_free(&t);
     const struct plist *host = f->has_run ? plist_dict(f->run, "host") : NULL;
     if (host)
@@ -5017,8 +5400,8 @@ static void feedback_json(struct buf *b, const struct feedback *f, bool on_host,
         json_str(&j, "timestamp", f->negotiation.timestamp);
         json_uint(&j, "guest_version", f->negotiation.guest_version);
         json_uint(&j, "host_version", f->negotiation.host_version);
-        json_str(&j, "verdict", pvg_verdict(&f->negotiation));
-        json_str(&j, "explanation", verdict);
+        json_sentence(&j, "verdict", pvg_verdict(&f->negotiation));
+        json_sentence(&j, "explanation", verdict);
         json_close(&j, '}');
     } else {
         json_null(&j, "negotiation");
@@ -5065,7 +5448,7 @@ static void feedback_json(struct buf *b, const struct feedback *f, bool on_host,
     for (size_t i = 0; i < f->n_crash; i++)
         json_str(&j, NULL, f->crash_reports[i]);
     json_close(&j, ']');
-    json_str(&j, "note", sample_note);
+    json_sentence(&j, "note", sample_note);
     json_close(&j, '}');
 }
 
@@ -8080,21 +8463,21 @@ static int cmd_feedback(int argc, char **argv)
     }
     struct host_info host;
     bool on_host = bridge_host_info(&host) == BRIDGE_OK && host.available;
-    /* The Markdown shows every name the report holds: the redaction is built from it. */
+    /* The Markdown shows every name the report holds: the redaction is built
+     * from it, then the report is rendered again with its data redacted. */
     struct buf raw = {0}, out = {0};
     feedback_markdown(&raw, &f, on_host);
     struct redaction r;
     redaction_for(&r, &f, raw.data);
+    buf_free(&raw);
+    f.redaction = redacted ? &r : NULL;
     if (json) {
-        feedback_json(&out, &f, on_host, redacted ? &r : NULL);
+        feedback_json(&out, &f, on_host);
         buf_add(&out, "\n", 1);
-    } else if (redacted) {
-        redact(&out, raw.data, &r);
     } else {
-        buf_add(&out, raw.data, raw.len);
+        feedback_markdown(&out, &f, on_host);
     }
     feedback_free(&f);
-    buf_free(&raw);
     if (output) {
         rc = write_file_atomic(output, out.data, out.len, force, &e);
         if (rc == 0)

@@ -12,8 +12,14 @@
  *     during the run and no others), and the note that the bundle runs in
  *     Apple's sample project.
  *   - Redaction (the default): no ECID (hex with or without 0x, zero-padded
- *     or not, any case; decimal), no MAC address, no home path, no user name,
- *     in Markdown and JSON; --no-redact keeps them.
+ *     or not, any case; decimal; next to '_' or letters), no MAC address (any
+ *     notation, or the EUI-64 link-local address made from one), no home path
+ *     (also URL-encoded), no user name (the full name before the login), no
+ *     host name made from one, in Markdown and JSON; --no-redact keeps them.
+ *     Only data is redacted, never the report's sentences; the title is cut
+ *     after redacting; the report says what redaction cannot know; redacting
+ *     twice changes nothing, and random secrets in random text never survive.
+ *   - Control characters from files are escaped in the Markdown.
  *   - --json: one valid JSON document with the same content.
  *   - -o FILE writes atomically; an existing FILE is refused (73, untouched)
  *     unless --force, which replaces it.
@@ -522,6 +528,240 @@ Test(feedback, json_keys_survive_a_user_named_like_a_key, .init = t_tmp_init, .f
     free(out);
     proc_result_free(&r);
     tf_env_free(&e);
+}
+
+/* Alice Liddell's redaction, as redaction_for builds it on her Mac: login
+ * alice, full name from the password database, home /Users/alice, Mac
+ * Alices-MacBook-Pro, ECID TF_ECID_BIG. */
+static struct redaction tf_alice(void)
+{
+    struct redaction r = {.has_ecid = true};
+    redaction_add_name(&r, "alice", 5);
+    redaction_add_name(&r, "Alice Liddell", 13);
+    redaction_add_host_prefix(&r, "Alice", 5);
+    for (size_t i = 0; i < r.n_names; i++)
+        redaction_add_host_prefix(&r, r.names[i], strlen(r.names[i]));
+    snprintf(r.home, sizeof r.home, "/Users/alice");
+    snprintf(r.ecid[0], sizeof r.ecid[0], "0x%016" PRIx64, (uint64_t)TF_ECID_BIG);
+    snprintf(r.ecid[1], sizeof r.ecid[1], "0x%" PRIx64, (uint64_t)TF_ECID_BIG);
+    snprintf(r.ecid[2], sizeof r.ecid[2], "%016" PRIx64, (uint64_t)TF_ECID_BIG);
+    snprintf(r.ecid[3], sizeof r.ecid[3], "%" PRIx64, (uint64_t)TF_ECID_BIG);
+    snprintf(r.ecid[4], sizeof r.ecid[4], "%" PRIu64, (uint64_t)TF_ECID_BIG);
+    return r;
+}
+
+static char *tf_redacted(const char *text, const struct redaction *r)
+{
+    struct buf b = {0};
+    redact(&b, text, r);
+    return b.data ? b.data : xstrdup("");
+}
+
+/* Every common spelling of each secret, next to what it becomes. */
+Test(feedback, redacts_every_common_spelling)
+{
+    struct redaction r = tf_alice();
+    static const char *const cases[][2] = {
+        {"by Alice Liddell (alice)", "by <user> (<user>)"},                    /* full name before login */
+        {"ALICE LIDDELL signed in", "<user> signed in"},
+        {"mac 8a:2c:11:de:ad:01.", "mac <MAC>."},
+        {"mac 8A-2C-11-DE-AD-01,", "mac <MAC>,"},
+        {"cisco 8a2c.11de.ad01 up", "cisco <MAC> up"},
+        {"raw 8a2c11dead01 end", "raw <MAC> end"},
+        {"arp 8a:2c:11:de:ad:1 (ether)", "arp <MAC> (ether)"},
+        {"arp 8:0:27:a:b:c on en0", "arp <MAC> on en0"},
+        {"MAC:8a:2c:11:de:ad:01", "MAC:<MAC>"},
+        {"inet6 fe80::882c:11ff:fede:ad01%en0", "inet6 fe80::<MAC>%en0"},
+        {"inet6 fe80::ff:fe00:1 zero first group", "inet6 fe80::<MAC> zero first group"},
+        {"ECID_a1b2c3d4e5f60718_x", "ECID_<ECID>_x"},
+        {"ecid0xA1B2C3D4E5F60718g", "ecid<ECID>g"},
+        {"chip11651590505119483672.", "chip<ECID>."},
+        {"on Alices-MacBook-Pro.local today", "on <host> today"},
+        {"on Alice-Liddells-MacBook-Air, ssh", "on <host>, ssh"},
+        {"file:///Users/alice/VM%20bundle", "file://~/VM%20bundle"},
+        {"path=%2FUsers%2Falice%2FVM.bundle", "path=~%2FVM.bundle"},
+        {"file:///Users/Bob%20Smith/x", "file://~/x"},
+        {"{\"p\":\"\\/Users\\/alice\\/x\"}", "{\"p\":\"~\\/x\"}"},
+        /* not secrets: a pointer, a UUID, an IPv6 address that holds no MAC, longer chains */
+        {"at 0x600003a1c000", "at 0x600003a1c000"},
+        {"id 6ba7b810-9dad-11d1-80b4-00c04fd430c8", "id 6ba7b810-9dad-11d1-80b4-00c04fd430c8"},
+        {"fe80::1c2b:3a4d:5e6f:7a8b", "fe80::1c2b:3a4d:5e6f:7a8b"},
+        {"fe80:0:0:0:1:2:3:4", "fe80:0:0:0:1:2:3:4"},
+        {"8a:2c:11:de:ad:01:02", "8a:2c:11:de:ad:01:02"},
+        {"com.alice.x and malice", "com.alice.x and malice"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *got = tf_redacted(cases[i][0], &r);
+        tk_expect_str(got, cases[i][1], cases[i][0]);
+        free(got);
+    }
+}
+
+/* A small deterministic generator, so a failure can be reproduced. */
+static uint64_t tf_rand(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/* One secret of Alice's in a random spelling; *core is the part that must not survive. */
+static void tf_random_secret(uint64_t *s, char *out, size_t size, char *core, size_t core_size)
+{
+    static const char *const seps[] = {":", "-"};
+    uint8_t m[6];
+    for (int i = 0; i < 6; i++)
+        m[i] = (uint8_t)tf_rand(s);
+    switch (tf_rand(s) % 9) {
+    case 0: snprintf(out, size, "%02x%s%02x%s%02x%s%02x%s%02x%s%02x", m[0], seps[m[0] & 1], m[1], seps[m[0] & 1],
+                     m[2], seps[m[0] & 1], m[3], seps[m[0] & 1], m[4], seps[m[0] & 1], m[5]);
+            break;
+    case 1: snprintf(out, size, "%x:%x:%x:%x:%x:%x", m[0], m[1], m[2], m[3], m[4], m[5]); break;
+    case 2: snprintf(out, size, "%02x%02x.%02x%02x.%02x%02x", m[0], m[1], m[2], m[3], m[4], m[5]); break;
+    case 3: snprintf(out, size, "%02X%02X%02X%02X%02X%02X", m[0], m[1], m[2], m[3], m[4], m[5]); break;
+    case 4: snprintf(out, size, "fe80::%x:%xff:fe%02x:%x", (m[0] ^ 2) << 8 | m[1], m[2], m[3], m[4] << 8 | m[5]);
+            snprintf(core, core_size, "ff:fe%02x:%x", m[3], m[4] << 8 | m[5]);
+            return;
+    case 5: snprintf(out, size, "%s", (const char *[]){"0xa1b2c3d4e5f60718", "A1B2C3D4E5F60718", "11651590505119483672",
+                                                       "ECID_a1b2c3d4e5f60718"}[tf_rand(s) % 4]);
+            snprintf(core, core_size, "%s", strstr(out, "11651590505119483672") ? "11651590505119483672" : "a1b2c3d4e5f60718");
+            return;
+    case 6: snprintf(out, size, "%s", (const char *[]){"Alice Liddell", "alice", "ALICE", "Alice-Liddells-MacBook-Pro.local",
+                                                       "Alices-iMac", "/Users/alice/x", "%2FUsers%2Falice"}[tf_rand(s) % 7]);
+            snprintf(core, core_size, "%s", strstr(out, "Liddell") ? "Liddell" : "alice");
+            return;
+    case 7: snprintf(out, size, "/Users/alice%s", tf_rand(s) % 2 ? "/Library" : "");
+            snprintf(core, core_size, "alice");
+            return;
+    default: snprintf(out, size, "file:///Users/alice/VM%%20bundle"); snprintf(core, core_size, "alice"); return;
+    }
+    snprintf(core, core_size, "%s", out);
+}
+
+/* Random secrets in random text, between the characters that end words: none survives. */
+Test(feedback, no_random_secret_survives_in_random_text)
+{
+    static const char word_chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-:/";
+    static const char ends[] = " \t\n,;()[]\"'=";
+    struct redaction r = tf_alice();
+    uint64_t seed = 0x9e3779b97f4a7c15ull;
+    for (int round = 0; round < 3000; round++) {
+        struct buf text = {0};
+        char secret[128], core[128];
+        tf_random_secret(&seed, secret, sizeof secret, core, sizeof core);
+        int words = (int)(tf_rand(&seed) % 6), at = (int)(tf_rand(&seed) % (uint64_t)(words + 1));
+        for (int w = 0; w <= words; w++) {
+            if (w == at) {
+                buf_puts(&text, secret);
+                buf_add(&text, &ends[tf_rand(&seed) % (sizeof ends - 1)], 1);
+            }
+            for (int k = (int)(tf_rand(&seed) % 12); k > 0; k--)
+                buf_add(&text, &word_chars[tf_rand(&seed) % (sizeof word_chars - 1)], 1);
+            buf_add(&text, &ends[tf_rand(&seed) % (sizeof ends - 1)], 1);
+        }
+        char *got = tf_redacted(text.data, &r);
+        cr_expect(strcasestr(got, core) == NULL, "round %d: \"%s\" survived:\n  text: %s\n  got:  %s", round, core,
+                  text.data, got);
+        char *again = tf_redacted(got, &r);
+        tk_expect_str(again, got, "redacting twice changes nothing");
+        free(again);
+        free(got);
+        buf_free(&text);
+    }
+}
+
+/* The title cuts a long error message at 120 characters: after redacting
+ * it, so no half of an ECID that straddled the cut survives. */
+Test(feedback, title_is_redacted_before_it_is_cut, .init = t_tmp_init, .fini = t_tmp_fini, .timeout = 60)
+{
+    char outcome[512];
+    snprintf(outcome, sizeof outcome, "error:VZErrorDomain:1:%0110d board 0x%016" PRIx64 " failed", 7,
+             (uint64_t)TF_ECID_BIG);
+    struct tf_env e;
+    tf_setup(&e, "alice", "VM.bundle", NULL, "", outcome);
+    struct proc_result r = tf_feedback_ok(true, e.bundle, NULL, NULL, NULL);
+    char *title = tf_section(r.out, "**Suggested title:**");
+    cr_expect(strstr(title, "a1b2c3d4") == NULL, "a part of the ECID survived in the title:\n%s", title);
+    tf_expect_has(title, "board <EC\" running", "the title, redacted then cut");
+    free(title);
+    proc_result_free(&r);
+    tf_env_free(&e);
+}
+
+/* Users named like words of the report: the report's own sentences stay whole. */
+Test(feedback, only_data_is_redacted_never_the_report_s_sentences, .init = t_tmp_init, .fini = t_tmp_fini,
+     .timeout = 60)
+{
+    char *line = tf_event("Default", "com.apple.Virtualization.VirtualMachine",
+                          "Guest requested binary version: 9, setting binary version to: 7, guest session");
+    struct tf_env e;
+    tf_setup(&e, "guest", "VM.bundle", NULL, line, NULL);
+    struct proc_result r = tf_feedback_ok(true, e.bundle, NULL, NULL, NULL);
+    tf_expect_has(r.out, "## Guest", "USER=guest: the heading");
+    tf_expect_has(r.out, "- verdict: the guest asked for renderer version 9", "USER=guest: the verdict");
+    tf_expect_has(r.out, "older than the guest expects (9 > 7) with a macOS 14.5 guest on macOS", "USER=guest: the title");
+    tf_expect_has(r.out, "setting binary version to: 7, <user> session", "USER=guest: the log line is data");
+    proc_result_free(&r);
+    r = tf_feedback_ok(true, e.bundle, "--json", NULL, NULL);
+    char *out = tk_save(t_tmp, "guest.json", r.out, r.out_len);
+    char *v = tk_py(out, false, "d['pvg']['negotiation']['explanation'][:40] + ' | ' + d['title'][-37:]");
+    tk_expect_str(v, "the guest asked for renderer version 9 b | with a macOS 14.5 guest on macOS 14.5",
+                  "USER=guest: the JSON's sentences");
+    free(v);
+    free(out);
+    proc_result_free(&r);
+    tf_env_free(&e);
+    free(line);
+}
+
+Test(feedback, a_user_named_mac_keeps_the_word_mac, .init = t_tmp_init, .fini = t_tmp_fini, .timeout = 60)
+{
+    struct tf_env e;
+    tf_setup(&e, "mac", "VM.bundle", NULL, "", NULL);
+    struct proc_result r = tf_feedback_ok(true, e.bundle, NULL, NULL, NULL);
+    tf_expect_has(r.out, "- MAC address: <MAC>", "USER=mac: the label");
+    tf_expect_has(r.out, "they hold the ECID and MAC address.", "USER=mac: the attachments' sentence");
+    proc_result_free(&r);
+    tf_env_free(&e);
+}
+
+/* A redacted report says what redaction cannot know; an unredacted one does not pretend to be redacted. */
+Test(feedback, says_what_redaction_cannot_know, .init = t_tmp_init, .fini = t_tmp_fini, .timeout = 60)
+{
+    struct tf_env e;
+    tf_setup(&e, "alice", "VM.bundle", NULL, NULL, NULL);
+    struct proc_result r = tf_feedback_ok(false, e.bundle, NULL, NULL, NULL);
+    tf_expect_has(r.out, "**Redaction:** ", "Markdown");
+    tf_expect_has(r.out, "appear nowhere there", "Markdown: the limit");
+    proc_result_free(&r);
+    r = tf_feedback_ok(false, e.bundle, "--json", NULL, NULL);
+    char *out = tk_save(t_tmp, "r.json", r.out, r.out_len);
+    char *v = tk_py(out, false, "str('appear nowhere there' in d['redaction'])");
+    tk_expect_str(v, "True", "JSON: the redaction member");
+    free(v);
+    proc_result_free(&r);
+    r = tf_feedback_ok(false, e.bundle, "--no-redact", NULL, NULL);
+    cr_expect(strstr(r.out, "Redaction") == NULL, "--no-redact says nothing of redaction:\n%s", r.out);
+    proc_result_free(&r);
+    free(out);
+    tf_env_free(&e);
+}
+
+/* Control characters of a log line are shown, never sent to the terminal. */
+Test(feedback, control_characters_are_escaped, .init = t_tmp_init, .fini = t_tmp_fini, .timeout = 60)
+{
+    char *text = t_strdup("");
+    tf_add_line(&text, "red \\u001b[31m alert\\r\\n## Forged heading");
+    struct tf_env e;
+    tf_setup(&e, "alice", "VM.bundle", NULL, text, NULL);
+    struct proc_result r = tf_feedback_ok(true, e.bundle, NULL, NULL, NULL);
+    cr_expect(strchr(r.out, 0x1b) == NULL && strchr(r.out, '\r') == NULL, "a control character reached the output");
+    tf_expect_has(r.out, "red \\x1b[31m alert\\r\\n## Forged heading", "the escaped line");
+    cr_expect(strstr(r.out, "\n## Forged heading") == NULL, "a log line began a line of the report:\n%s", r.out);
+    proc_result_free(&r);
+    tf_env_free(&e);
+    free(text);
 }
 
 /* ============================== -o FILE ============================== */

@@ -43,6 +43,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <spawn.h>
@@ -71,6 +72,7 @@
 #include <sys/sysctl.h>
 #else
 #include <linux/fs.h>
+#include <sys/prctl.h>
 #endif
 
 #include "bridge.h"
@@ -3826,9 +3828,13 @@ static bool installer_error_in(const char *path, struct bridge_error *out)
 
 /* --- Capture during a run --- */
 
-/* The `log stream` child that records a run's log. */
+/* The capture of a run's log: a small supervisor process (a fork of macvm)
+ * that runs `log stream` and ends it when macvm closes its pipe, which the
+ * kernel does when macvm dies, even of kill -9.  `log stream` must never
+ * outlive macvm: it would run forever with vz.ndjson open. */
 struct log_capture {
-    pid_t pid;
+    pid_t pid;              /* the supervisor */
+    int eof_fd;             /* macvm's end of the pipe; closing it stops the capture */
     char err_path[VM_PATH_MAX];
 };
 
@@ -3839,67 +3845,144 @@ static const char *log_tool(void)
     return t && *t ? t : LOG_TOOL;
 }
 
+static volatile sig_atomic_t capture_orphaned;
+
+static void on_capture_orphaned(int sig)
+{
+    (void)sig;
+    capture_orphaned = 1;
+}
+
+/* In a fork of the supervisor: becomes the tool, writing to out_path (its
+ * errors to err_path), with default signals (the supervisor ignores some). */
+static void capture_exec_tool(char **argv, const char *out_path, const char *err_path)
+{
+#ifdef __linux__
+    prctl(PR_SET_PDEATHSIG, SIGINT);   /* a supervisor that dies ends its tool too */
+#endif
+    int in = open("/dev/null", O_RDONLY), out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644),
+        err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+        _exit(127);
+    for (int sig = 1; sig < NSIG; sig++)
+        signal(sig, SIG_DFL);
+    execv(argv[0], argv);
+    _exit(127);
+}
+
+/* The supervisor, in the forked child: runs the tool, then waits until either
+ * it exits or eof_fd reads end-of-file (macvm closed it, or died; on Linux
+ * macvm's death is also a SIGTERM); then SIGINT (log stream flushes and
+ * exits), SIGKILL after 3 s.  Exits with the tool's status, 127 when it could
+ * not start.  Calls only what is safe in a fork of a threaded process. */
+static void capture_supervise(int eof_fd, pid_t parent, char **argv, const char *out_path, const char *err_path)
+{
+    struct sigaction sa = {.sa_handler = on_capture_orphaned};   /* no SA_RESTART: poll returns */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGINT, SIG_IGN);    /* Ctrl-C and a closed terminal are for the VM; */
+    signal(SIGHUP, SIG_IGN);    /* the capture ends after it */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+#ifdef __linux__
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
+        _exit(EX_OSERR);   /* macvm is already gone */
+#else
+    (void)parent;
+#endif
+    pid_t tool = fork();
+    if (tool == 0)
+        capture_exec_tool(argv, out_path, err_path);
+    if (tool < 0)
+        _exit(127);
+    int status = 0;
+    struct pollfd pfd = {.fd = eof_fd, .events = POLLIN};
+    while (!capture_orphaned) {
+        if (waitpid(tool, &status, WNOHANG) == tool)
+            _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+        char byte;
+        if (poll(&pfd, 1, 50) > 0 && read(eof_fd, &byte, 1) <= 0)
+            break;
+    }
+    kill(tool, SIGINT);
+    struct timespec tick = {0, 50 * 1000 * 1000};
+    for (int i = 0; i < 60; i++) {
+        if (waitpid(tool, &status, WNOHANG) == tool)
+            _exit(0);
+        nanosleep(&tick, NULL);
+    }
+    kill(tool, SIGKILL);
+    waitpid(tool, &status, 0);
+    _exit(0);
+}
+
 /* Starts `log stream --style ndjson --level debug --predicate ...` writing
- * to out_path, from an argv and never a shell.  Returns 0, or an exit code
- * with *e (callers warn: a capture failure never fails a run). */
+ * to out_path, from an argv and never a shell, under its supervisor.
+ * Returns 0, or an exit code with *e (callers warn: a capture failure never
+ * fails a run). */
 static int log_capture_start(struct log_capture *c, const char *out_path, const char *dir,
                              struct error *e)
 {
     char *argv[] = {(char *)log_tool(), "stream", "--style", "ndjson", "--level", "debug",
                     "--predicate", LOG_PREDICATE, NULL};
-    *c = (struct log_capture){.pid = -1};
+    *c = (struct log_capture){.pid = -1, .eof_fd = -1};
     if (!path_join(c->err_path, sizeof c->err_path, dir, "log-stream.stderr"))
         return fail(e, EX_CANTCREAT, "path too long");
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, c->err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    /* Its own process group: the terminal's Ctrl-C is for the VM, and must not
-     * end the capture before the VM's last lines are in. */
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-    posix_spawnattr_setpgroup(&attr, 0);
-    int rc = posix_spawn(&c->pid, argv[0], &fa, &attr, argv, environ);
-    posix_spawnattr_destroy(&attr);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) {
-        c->pid = -1;
-        unlink(out_path);   /* no capture, no log file: reports must not point at one */
-        return fail(e, EX_UNAVAILABLE, "cannot start %s: %s", argv[0], strerror(rc));
+    int fds[2];
+    if (pipe(fds) != 0)
+        return fail(e, EX_OSERR, "cannot start %s: %s", argv[0], strerror(errno));
+    fcntl(fds[1], F_SETFD, FD_CLOEXEC);   /* no other child may hold the capture open */
+    pid_t parent = getpid();
+    c->pid = fork();
+    if (c->pid == 0) {
+        close(fds[1]);
+        /* Its own process group: the terminal's Ctrl-C is for the VM, and must
+         * not end the capture before the VM's last lines are in. */
+        setpgid(0, 0);
+        capture_supervise(fds[0], parent, argv, out_path, c->err_path);
     }
-    /* A tool that cannot read the log (no permission) exits at once: say so now. */
+    int saved = errno;
+    close(fds[0]);
+    if (c->pid < 0) {
+        close(fds[1]);
+        return fail(e, EX_OSERR, "cannot start %s: %s", argv[0], strerror(saved));
+    }
+    c->eof_fd = fds[1];
+    /* A tool that cannot start or read the log (no permission) exits at once: say so now. */
     struct timespec pause = {0, 200 * 1000 * 1000};
     nanosleep(&pause, NULL);
     int status;
     if (waitpid(c->pid, &status, WNOHANG) == c->pid) {
-        c->pid = -1;
-        unlink(out_path);
+        close(c->eof_fd);
+        c->pid = c->eof_fd = -1;
+        unlink(out_path);   /* no capture, no log file: reports must not point at one */
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+            return fail(e, EX_UNAVAILABLE, "cannot start %s: not found or not executable", argv[0]);
         return fail(e, EX_UNAVAILABLE, "%s stopped at once (exit %d); see %s", argv[0],
                     WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), c->err_path);
     }
     return 0;
 }
 
-/* Stops the capture: SIGINT (log stream flushes and exits), SIGKILL after 3 s.
- * Removes its stderr file when empty. */
+/* Stops the capture: closes the pipe, so the supervisor ends `log stream`
+ * (SIGINT, SIGKILL after 3 s), and waits for it.  Removes the stderr file when empty. */
 static void log_capture_stop(struct log_capture *c)
 {
     if (c->pid > 0) {
         /* `log stream` delivers lines a moment late: let the last ones arrive. */
         struct timespec pause = {0, 500 * 1000 * 1000}, tick = {0, 50 * 1000 * 1000};
         nanosleep(&pause, NULL);
-        kill(c->pid, SIGINT);
+        close(c->eof_fd);
         int status;
         bool reaped = false;
-        for (int i = 0; i < 60 && !(reaped = waitpid(c->pid, &status, WNOHANG) == c->pid); i++)
+        for (int i = 0; i < 80 && !(reaped = waitpid(c->pid, &status, WNOHANG) == c->pid); i++)
             nanosleep(&tick, NULL);
         if (!reaped) {   /* still ours: a reaped pid could belong to another process by now */
-            kill(c->pid, SIGKILL);
+            kill(-c->pid, SIGKILL);   /* the supervisor's group: it and the tool */
             waitpid(c->pid, &status, 0);
         }
-        c->pid = -1;
+        c->pid = c->eof_fd = -1;
     }
     struct stat st;
     if (c->err_path[0] && stat(c->err_path, &st) == 0 && st.st_size == 0)

@@ -1132,3 +1132,36 @@ Test(log_capture, only_the_newest_20_runs_stay, .init = t_tmp_init, .fini = t_tm
     proc_result_free(&r);
     tl_capture_end(&c);
 }
+
+/* kill -9 of macvm during a run: the log tool ends with it (the supervisor
+ * sees its pipe close, and on Linux macvm's death is a signal too), instead
+ * of running on forever with vz.ndjson open. */
+Test(log_capture, kill_9_of_macvm_ends_the_capture, .init = t_tmp_init, .fini = t_tmp_fini, .timeout = 60)
+{
+    struct tl_capture c;
+    tl_capture_begin(&c);
+    setenv("MACVM_FAKE_RUN_SECONDS", "30", 1);
+    const char *bin = getenv("MACVM_FAKE_BIN") ? getenv("MACVM_FAKE_BIN") : "build/macvm-fake";
+    const char *argv[] = {bin, "run", "--headless", c.bundle, NULL};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    pid_t macvm;
+    cr_assert_eq(posix_spawn(&macvm, bin, &fa, NULL, (char *const *)argv, environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    struct timespec tick = {0, 2 * 1000 * 1000};
+    pid_t tool = -1;
+    for (int i = 0; i < 5000 && (tool = tk_stand_in_pid(c.tool)) <= 0; i++)
+        nanosleep(&tick, NULL);
+    cr_assert(tool > 0, "the log tool never started");
+    cr_assert_eq(kill(macvm, SIGKILL), 0);
+    cr_assert_eq(waitpid(macvm, NULL, 0), macvm);
+    for (int i = 0; i < 1000 && tk_alive(tool); i++)
+        nanosleep(&tick, NULL);
+    cr_expect(!tk_alive(tool), "the log tool (pid %d) outlived macvm's kill -9", (int)tool);
+    if (tk_alive(tool))
+        kill(tool, SIGKILL);
+    unsetenv("MACVM_FAKE_RUN_SECONDS");
+    tl_capture_end(&c);
+}

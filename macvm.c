@@ -495,17 +495,44 @@ static const char *home_dir(void)
     return pw && pw->pw_dir ? pw->pw_dir : "/";
 }
 
-/* Reads a whole file of at most max bytes into a NUL-terminated buffer.
- * Returns 0, EX_NOINPUT (missing, unreadable, a directory) or EX_DATAERR (too large). */
-static int read_file(const char *path, size_t max, char **data, size_t *len, struct error *e)
+/* Returns what a file that is not a regular one is, for messages. */
+static const char *file_kind(mode_t mode)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    return S_ISDIR(mode) ? "a folder" : S_ISFIFO(mode) ? "a FIFO" : S_ISCHR(mode) ? "a character device"
+         : S_ISBLK(mode) ? "a block device" : S_ISSOCK(mode) ? "a socket" : S_ISLNK(mode) ? "a symbolic link"
+         : S_ISREG(mode) ? "a regular file" : "not a regular file";
+}
+
+/* Opens a file to read, which must be a regular one: opened without blocking,
+ * so a FIFO or a device where a file belongs is reported, never waited on.
+ * Returns the descriptor (blocking again, close-on-exec), or -1 with EX_NOINPUT in *e. */
+static int open_regular(const char *path, struct error *e)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
-        return fail(e, EX_NOINPUT, "cannot open: %s", strerror(errno));
+        return fail(e, EX_NOINPUT, "cannot open: %s", strerror(errno)), -1;
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        int saved = errno;
         close(fd);
-        return fail(e, EX_NOINPUT, "not a regular file");
+        return fail(e, EX_NOINPUT, "is %s, not a regular file", S_ISREG(st.st_mode) ? strerror(saved)
+                    : file_kind(st.st_mode)), -1;
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    return fd;
+}
+
+/* Reads a whole file of at most max bytes into a NUL-terminated buffer.
+ * Returns 0, EX_NOINPUT (missing, unreadable, not a regular file) or EX_DATAERR (too large). */
+static int read_file(const char *path, size_t max, char **data, size_t *len, struct error *e)
+{
+    int fd = open_regular(path, e);
+    if (fd < 0)
+        return e->code;
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return fail(e, EX_IOERR, "cannot read: %s", strerror(errno));
     }
     if ((uint64_t)st.st_size > max) {
         close(fd);
@@ -2258,12 +2285,12 @@ static int zip_read_zip64_end(struct zip *z, uint64_t eocd, uint64_t *end_of_cd,
 static int zip_open(struct zip *z, const char *path, struct error *e)
 {
     *z = (struct zip){.fd = -1};
-    z->fd = open(path, O_RDONLY | O_CLOEXEC);
+    z->fd = open_regular(path, e);
     struct stat st;
     if (z->fd < 0)
-        return fail(e, EX_NOINPUT, "cannot open: %s", strerror(errno));
-    if (fstat(z->fd, &st) != 0 || !S_ISREG(st.st_mode))
-        return fail(e, EX_NOINPUT, "not a regular file");
+        return e->code;
+    if (fstat(z->fd, &st) != 0)
+        return fail(e, EX_IOERR, "cannot read: %s", strerror(errno));
     z->size = (uint64_t)st.st_size;
     uint64_t eocd = 0, end_of_cd;
     uint8_t rec[ZIP_EOCD_SIZE];
@@ -2784,8 +2811,12 @@ static int bundle_check(const char *path, struct error *e)
     int rc = bundle_found(path, e);
     if (rc)
         return rc;
-    if (!path_join(disk, sizeof disk, path, BUNDLE_DISK) || access(disk, F_OK) != 0)
+    struct stat st;
+    if (!path_join(disk, sizeof disk, path, BUNDLE_DISK) || stat(disk, &st) != 0)
         return fail(e, EX_NOINPUT, "not a VM bundle (no Disk.img); install one with 'macvm install'");
+    if (!S_ISREG(st.st_mode))
+        return fail(e, EX_DATAERR, "damaged: Disk.img is %s, not a regular file; restore the bundle from a clone "
+                    "or backup", file_kind(st.st_mode));
     return 0;
 }
 
@@ -2865,16 +2896,92 @@ static bool bundle_in_use(const char *bundle)
     char aux[VM_PATH_MAX];
     if (!path_join(aux, sizeof aux, bundle, BUNDLE_AUX))
         return false;
-    int fd = open(aux, O_RDONLY | O_CLOEXEC);
+    int fd = open(aux, O_RDONLY | O_NONBLOCK | O_CLOEXEC);   /* a FIFO there is damage, not a VM */
     if (fd < 0)
         return false;
-    bool busy = flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    /* A shared test: two macvm processes testing at once never take each other for the VM. */
+    bool busy = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
     if (!busy) {
         struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
         busy = fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
     }
     close(fd);   /* also releases the flock if we took it */
     return busy;
+}
+
+/* --- The bundle lock --- */
+
+/* macvm's own lock on a bundle: flock on BUNDLE_LOCK in it, shared while a
+ * clone reads the bundle, exclusive while a VM runs from it or a clone is
+ * made into it.  The holder writes "PID what" into the file, so whoever is
+ * refused learns who holds it.  The kernel lets go when macvm exits, however
+ * it exits: a lock never outlives its holder. */
+#define BUNDLE_LOCK ".macvm.lock"
+
+enum bundle_use { USE_CLONE_SOURCE, USE_CLONE_DESTINATION, USE_RUN };
+
+/* Takes the lock for use.  Returns 0 with the lock's descriptor in *fd (-1:
+ * a read-only bundle, which nobody can run, cloned without one), EX_TEMPFAIL
+ * naming the holder, or another exit code. */
+static int bundle_lock(const char *bundle, enum bundle_use use, int *fd, struct error *e)
+{
+    char path[VM_PATH_MAX];
+    bool shared = use == USE_CLONE_SOURCE;
+    *fd = -1;
+    if (!path_join(path, sizeof path, bundle, BUNDLE_LOCK))
+        return fail(e, EX_USAGE, "path too long");
+    int lock = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+    if (lock < 0 && shared && (errno == EROFS || errno == EACCES || errno == EPERM))
+        lock = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (lock < 0 && shared && (errno == EROFS || errno == EACCES || errno == EPERM || errno == ENOENT))
+        return 0;
+    if (lock < 0)
+        return fail(e, errno == ELOOP ? EX_DATAERR : EX_CANTCREAT, "cannot lock the bundle: %s: %s", BUNDLE_LOCK,
+                    errno == ELOOP ? "a symbolic link; remove it" : strerror(errno));
+    struct stat st;
+    if (fstat(lock, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(lock);
+        return fail(e, EX_DATAERR, "damaged: %s is %s, not a regular file; remove it", BUNDLE_LOCK,
+                    file_kind(st.st_mode));
+    }
+    if (flock(lock, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
+        int saved = errno;
+        char who[64] = "";
+        ssize_t n = pread(lock, who, sizeof who - 1, 0);
+        who[n > 0 ? n : 0] = 0;
+        int pid = 0;
+        char what[16] = "";
+        close(lock);
+        if (saved != EWOULDBLOCK)   /* a file system without locks: no worse than before there was one */
+            return warn("could not lock %s: %s", bundle, strerror(saved)), 0;
+        if (sscanf(who, "%d %15[a-z]", &pid, what) == 2 && pid > 0)
+            return fail(e, EX_TEMPFAIL, "busy: macvm (PID %d) is %s it; wait until it is done", pid, what);
+        return fail(e, EX_TEMPFAIL, "busy: another macvm is using it; wait until it is done");
+    }
+    char who[64];
+    int n = snprintf(who, sizeof who, "%d %s\n", (int)getpid(), use == USE_RUN ? "running" : "cloning");
+    if ((st.st_mode & 0200) && pwrite(lock, who, (size_t)n, 0) == n)
+        (void)!ftruncate(lock, n);
+    *fd = lock;
+    return 0;
+}
+
+/* Returns true when macvm holds the lock of bundle: a run or a clone is under way. */
+static bool bundle_locked(const char *bundle)
+{
+    char path[VM_PATH_MAX];
+    int fd = path_join(path, sizeof path, bundle, BUNDLE_LOCK) ? open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+                                                                      O_CLOEXEC) : -1;
+    bool busy = fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    if (fd >= 0)
+        close(fd);
+    return busy;
+}
+
+static void bundle_unlock(int fd)
+{
+    if (fd >= 0)
+        close(fd);
 }
 
 /* Gives fd the permissions and times of st, as cp -a would (umask trimmed the mode at creation). */
@@ -3002,9 +3109,15 @@ static int copy_sparse(int src_fd, int dst_fd, uint64_t size, struct error *e)
 static int clone_file(const char *src, const char *dst, mode_t mode, enum clone_method *method,
                       struct error *e)
 {
-    int in = open(src, O_RDONLY | O_CLOEXEC);
+    int in = open_regular(src, e);   /* through a link: its data is what is cloned */
     if (in < 0)
-        return fail(e, EX_NOINPUT, "cannot open %s: %s", src, strerror(errno));
+        return fail_prefix(e, src);
+#ifdef __APPLE__
+    if (fclonefileat(in, AT_FDCWD, dst, 0) == 0) {
+        close(in);
+        return 0;
+    }
+#endif
     int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode & 0777);
     if (out < 0) {
         int saved = errno;
@@ -3037,7 +3150,9 @@ done:
 static int clone_tree(const char *src, const char *dst, enum clone_method *method, struct error *e);
 
 /* Clones what the directory src holds into the existing directory dst:
- * directories, regular files and links.  Returns 0 or an exit code. */
+ * directories, regular files, and the data behind links to regular files (a
+ * Disk.img on another volume): a clone never shares a byte with its source.
+ * Anything else is refused.  macvm's lock is not copied.  Returns 0 or an exit code. */
 static int clone_contents(const char *src, const char *dst, enum clone_method *method, struct error *e)
 {
     struct stat st;
@@ -3047,7 +3162,7 @@ static int clone_contents(const char *src, const char *dst, enum clone_method *m
     int rc = 0;
     struct dirent *de;
     while (rc == 0 && (de = readdir(d))) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 || strcmp(de->d_name, BUNDLE_LOCK) == 0)
             continue;
         char s[VM_PATH_MAX], t[VM_PATH_MAX];
         if (!path_join(s, sizeof s, src, de->d_name) || !path_join(t, sizeof t, dst, de->d_name)) {
@@ -3061,10 +3176,17 @@ static int clone_contents(const char *src, const char *dst, enum clone_method *m
         } else if (S_ISREG(st.st_mode)) {
             rc = clone_file(s, t, st.st_mode, method, e);
         } else if (S_ISLNK(st.st_mode)) {
-            char target[VM_PATH_MAX];
-            ssize_t n = readlink(s, target, sizeof target - 1);
-            if (n < 0 || (target[n] = 0, symlink(target, t) != 0))
-                rc = fail(e, EX_CANTCREAT, "cannot copy the link %s", s);
+            struct stat target;
+            if (stat(s, &target) != 0)
+                rc = fail(e, EX_DATAERR, "%s is a symbolic link to nothing (%s); remove it or restore what it "
+                          "points to", s, strerror(errno));
+            else if (!S_ISREG(target.st_mode))
+                rc = fail(e, EX_DATAERR, "%s is a symbolic link to %s; macvm copies the data behind links to "
+                          "files only: put the folder itself in the bundle", s, file_kind(target.st_mode));
+            else
+                rc = clone_file(s, t, target.st_mode, method, e);
+        } else {
+            rc = fail(e, EX_DATAERR, "damaged: %s is %s, not a regular file; remove it", s, file_kind(st.st_mode));
         }
     }
     closedir(d);
@@ -3087,10 +3209,77 @@ static int clone_tree(const char *src, const char *dst, enum clone_method *metho
     return clone_contents(src, dst, method, e);
 }
 
+/* A clone is made in a hidden folder beside its destination,
+ * .NAME-clone-XXXXXX/NAME, and renamed to its name when complete: a clone
+ * killed half way never leaves a bundle under the final name, and `info`
+ * names the folder it left. */
+#define CLONE_MARK "-clone-"
+
+#ifdef __APPLE__
+/* nftw's callback for tree_is_plain: stops at anything but folders and regular files. */
+static int plain_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)path;
+    (void)ftw;
+    return flag == FTW_D || (flag == FTW_F && S_ISREG(st->st_mode)) ? 0 : 1;
+}
+
+/* Returns true when the tree holds only folders and regular files: then
+ * clonefile may clone it whole (it would clone a link as a link). */
+static bool tree_is_plain(const char *path)
+{
+    return nftw(path, plain_entry, 16, FTW_PHYS) == 0;
+}
+#endif
+
+/* Renames the finished clone to its name, never over something that appeared there meanwhile. */
+static int rename_new(const char *from, const char *to)
+{
+#if defined(__APPLE__)
+    return renamex_np(from, to, RENAME_EXCL);
+#else
+#ifdef RENAME_NOREPLACE
+    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno != EINVAL && errno != ENOSYS)   /* else a file system that cannot: check, then rename */
+        return -1;
+#endif
+    struct stat st;
+    if (lstat(to, &st) == 0)
+        return errno = EEXIST, -1;
+    return rename(from, to);
+#endif
+}
+
+/* Copies src into the folder inner (which does not exist yet), copy-on-write
+ * where the filesystem allows.  Returns 0 or an exit code. */
+static int clone_into(const char *src, const char *inner, enum clone_method *method, struct error *e)
+{
+#ifdef __APPLE__
+    /* clonefile clones a whole directory tree in one call on APFS. */
+    if (tree_is_plain(src)) {
+        if (clonefile(src, inner, 0) == 0) {
+            char lock[VM_PATH_MAX];
+            if (path_join(lock, sizeof lock, inner, BUNDLE_LOCK))
+                unlink(lock);   /* the source's, with its holder in it */
+            return 0;
+        }
+        if (errno != ENOTSUP && errno != EXDEV)
+            return fail(e, EX_CANTCREAT, "cannot clone to %s: %s", inner, strerror(errno));
+    }
+#endif
+    if (mkdir(inner, 0755) != 0)
+        return fail(e, EX_CANTCREAT, "cannot create %s: %s", inner, strerror(errno));
+    return clone_contents(src, inner, method, e);
+}
+
 /* Clones bundle src to dst, copy-on-write where the filesystem allows.  dst
- * must not exist; on any failure or Ctrl-C it is removed, and src is only
- * ever read.  Returns 0 with *method, EXIT_INTERRUPTED, or an exit code. */
-static int bundle_clone(const char *src, const char *dst, enum clone_method *method, struct error *e)
+ * must not exist; src is only ever read, under a shared lock (a run waits);
+ * dst appears whole or not at all.  On success *dst_lock holds dst's
+ * exclusive lock (NULL: let go).  Returns 0 with *method, EXIT_INTERRUPTED,
+ * or an exit code. */
+static int bundle_clone(const char *src, const char *dst, enum clone_method *method, int *dst_lock,
+                        struct error *e)
 {
     struct stat st;
     int rc = bundle_check(src, e);
@@ -3098,39 +3287,50 @@ static int bundle_clone(const char *src, const char *dst, enum clone_method *met
         return fail_prefix(e, src);
     if (lstat(dst, &st) == 0)
         return fail(e, EX_CANTCREAT, "%s already exists; macvm never overwrites: name a new path", dst);
-    char src_real[PATH_MAX], dst_dir[VM_PATH_MAX], dst_real[PATH_MAX];
+    char src_real[PATH_MAX], dst_dir[VM_PATH_MAX], dst_real[PATH_MAX], name[256];
     path_dir(dst_dir, sizeof dst_dir, dst);
+    path_base(name, sizeof name, dst);
     if (!realpath(dst_dir, dst_real))
         return fail(e, EX_CANTCREAT, "cannot create %s: %s", dst, strerror(errno));
     size_t n = realpath(src, src_real) ? strlen(src_real) : 0;
     if (n && strncmp(dst_real, src_real, n) == 0 && (dst_real[n] == 0 || dst_real[n] == '/'))
         return fail(e, EX_USAGE, "%s lies inside the bundle it would copy; name a path outside it", dst);
+    char folder[VM_PATH_MAX], inner[VM_PATH_MAX];
+    if (snprintf(folder, sizeof folder, "%s/.%s" CLONE_MARK "XXXXXX", dst_real, name) >= (int)sizeof folder ||
+        !path_join(inner, sizeof inner, folder, name))
+        return fail(e, EX_USAGE, "%s: path too long", dst);
     if (bundle_in_use(src))
         return fail(e, EX_TEMPFAIL, "%s: its VM is running (AuxiliaryStorage is locked), so a copy would not be "
                     "consistent; stop the VM, then clone", src);
-    *method = CLONE_COW;
-#ifdef __APPLE__
-    /* clonefile clones a whole directory tree in one call on APFS. */
-    if (clonefile(src, dst, 0) == 0)
-        return 0;
-    if (errno != ENOTSUP && errno != EXDEV)
-        return fail(e, EX_CANTCREAT, "cannot clone to %s: %s", dst, strerror(errno));
-#endif
+    int src_lock = -1, lock = -1;
+    if ((rc = bundle_lock(src, USE_CLONE_SOURCE, &src_lock, e)))
+        return fail_prefix(e, src);
     void (*old_xfsz)(int) = signal(SIGXFSZ, SIG_IGN);   /* a file-size limit is an error, not a kill */
-    catch_interrupts();   /* before dst exists: from here on, Ctrl-C removes it */
-    if (mkdir(dst, 0755) != 0) {
-        signal(SIGXFSZ, old_xfsz);
-        return fail(e, EX_CANTCREAT, "cannot create %s: %s", dst, strerror(errno));
+    catch_interrupts();   /* before the folder exists: from here on, Ctrl-C removes it */
+    if (!mkdtemp(folder)) {
+        rc = fail(e, EX_CANTCREAT, "cannot create a folder beside %s: %s", dst, strerror(errno));
+    } else {
+        path_join(inner, sizeof inner, folder, name);   /* with the name mkdtemp chose */
+        *method = CLONE_COW;
+        rc = interrupted ? EXIT_INTERRUPTED : clone_into(src, inner, method, e);
+        if (rc == 0 && interrupted)
+            rc = EXIT_INTERRUPTED;
+        if (rc == 0)
+            rc = bundle_lock(inner, USE_CLONE_DESTINATION, &lock, e);
+        if (rc == 0 && rename_new(inner, dst) != 0)
+            rc = fail(e, EX_CANTCREAT, "cannot name the clone %s: %s", dst, strerror(errno));
+        bool removed = rc == 0 ? rmdir(folder) == 0 : remove_tree(folder) == 0;
+        if (!removed)
+            warn("could not remove %s (%s): remove it with rm -r", folder, strerror(errno));
+        if (rc == EXIT_INTERRUPTED)
+            fail(e, EXIT_INTERRUPTED, "interrupted; the partial clone %s was %s", dst, removed ? "removed" : "left");
     }
-    rc = interrupted ? EXIT_INTERRUPTED : clone_contents(src, dst, method, e);
-    if (rc == 0 && interrupted)
-        rc = EXIT_INTERRUPTED;
-    bool removed = rc == 0 || remove_tree(dst) == 0;
     signal(SIGXFSZ, old_xfsz);
-    if (!removed)
-        warn("could not remove the partial clone %s (%s): remove it with rm -r", dst, strerror(errno));
-    if (rc == EXIT_INTERRUPTED)
-        fail(e, EXIT_INTERRUPTED, "interrupted; the partial clone %s was %s", dst, removed ? "removed" : "left");
+    bundle_unlock(src_lock);
+    if (rc == 0 && dst_lock)
+        *dst_lock = lock;
+    else
+        bundle_unlock(lock);
     return rc;
 }
 
@@ -3880,6 +4080,11 @@ static void capture_supervise(int eof_fd, pid_t parent, char **argv, const char 
     struct sigaction sa = {.sa_handler = on_capture_orphaned};   /* no SA_RESTART: poll returns */
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
+    /* Nothing of macvm's stays open here: a bundle's lock must end with macvm. */
+    long max_fd = sysconf(_SC_OPEN_MAX);
+    for (int fd = 3; fd < (max_fd > 0 && max_fd < 65536 ? max_fd : 65536); fd++)
+        if (fd != eof_fd)
+            close(fd);
     signal(SIGINT, SIG_IGN);    /* Ctrl-C and a closed terminal are for the VM; */
     signal(SIGHUP, SIG_IGN);    /* the capture ends after it */
     sigset_t none;
@@ -4539,7 +4744,7 @@ static int feedback_gather(struct feedback *f, const char *bundle, const char *r
         f->run_dir[0] = 0;   /* no run yet: a report on the bundle alone */
     }
     if (f->has_log) {
-        int fd = open(f->log_path, O_RDONLY | O_CLOEXEC);
+        int fd = open_regular(f->log_path, &ignored);
         struct log_scan s = {.fn = feedback_event, .ctx = f};
         if (fd >= 0) {
             log_scan_fd(&s, fd, &ignored);
@@ -5668,23 +5873,26 @@ static bool ephemeral_clone_path(char *out, size_t size, const char *folder, con
     return path_join(out, size, folder, name);
 }
 
-/* Lists the disposable clones beside bundle that no VM runs from: what a
- * --ephemeral run that was killed left behind.  Returns their count; *dirs
+/* Lists the clones beside bundle that no macvm works on: what a killed
+ * --ephemeral run of it, or a killed clone to its path, left behind.  Returns their count; *dirs
  * holds their folders (free with free_names). */
 static size_t leftover_clones(const char *bundle, char ***dirs)
 {
-    char dir[VM_PATH_MAX], name[256], prefix[300];
+    char dir[VM_PATH_MAX], name[256], prefix[2][300];
     size_t n = 0;
     *dirs = NULL;
     path_dir(dir, sizeof dir, bundle);
     path_base(name, sizeof name, bundle);
-    snprintf(prefix, sizeof prefix, ".%s" EPHEMERAL_MARK, name);
+    snprintf(prefix[0], sizeof prefix[0], ".%s" EPHEMERAL_MARK, name);
+    snprintf(prefix[1], sizeof prefix[1], ".%s" CLONE_MARK, name);
     DIR *d = opendir(dir);
     for (struct dirent *de; d && (de = readdir(d));) {
         char folder[VM_PATH_MAX], clone[VM_PATH_MAX];
-        if (strncmp(de->d_name, prefix, strlen(prefix)) != 0 || strlen(de->d_name) != strlen(prefix) + 6 ||
+        int k = strncmp(de->d_name, prefix[0], strlen(prefix[0])) == 0 ? 0 : 1;
+        if (strncmp(de->d_name, prefix[k], strlen(prefix[k])) != 0 || strlen(de->d_name) != strlen(prefix[k]) + 6 ||
             !path_join(folder, sizeof folder, dir, de->d_name) ||
-            !ephemeral_clone_path(clone, sizeof clone, folder, bundle) || bundle_in_use(clone))
+            !ephemeral_clone_path(clone, sizeof clone, folder, bundle) || bundle_locked(clone) ||
+            bundle_in_use(clone))
             continue;
         *dirs = xrealloc(*dirs, (n + 1) * sizeof **dirs);
         (*dirs)[n++] = xstrdup(folder);
@@ -5692,6 +5900,13 @@ static size_t leftover_clones(const char *bundle, char ***dirs)
     if (d)
         closedir(d);
     return n;
+}
+
+/* Returns true when a leftover folder is a clone's (.NAME-clone-XXXXXX), not a disposable run's. */
+static bool leftover_of_clone(const char *folder)
+{
+    size_t n = strlen(folder), mark = strlen(CLONE_MARK) + 6;
+    return n >= mark && strncmp(folder + n - mark, CLONE_MARK, strlen(CLONE_MARK)) == 0;
 }
 
 /* Returns "macOS 15.0", or "the installed macOS" when Config.plist does not say. */
@@ -7250,6 +7465,18 @@ static size_t same_identity(const char *bundle, uint64_t ecid, char ***dirs)
     return n;
 }
 
+/* Says what is wrong with a bundle file that is missing or not a regular file. */
+static const char *bundle_file_problem(const char *path)
+{
+    static char text[128];
+    struct stat st;
+    if (stat(path, &st) != 0)
+        snprintf(text, sizeof text, "missing: %s", strerror(errno));
+    else
+        snprintf(text, sizeof text, "damaged: %s, not a regular file", file_kind(st.st_mode));
+    return text;
+}
+
 /* Reads everything info shows, noting each missing or damaged file. */
 static void bundle_inspect(const char *bundle, struct bundle_info *bi)
 {
@@ -7271,18 +7498,18 @@ static void bundle_inspect(const char *bundle, struct bundle_info *bi)
     if (!(bi->has_ecid = machine_identifier_read(path, &bi->ecid, &e) == 0))
         info_problem(bi, BUNDLE_MACHINE_IDENTIFIER, &e);
     path_join(path, sizeof path, bundle, BUNDLE_DISK);
-    if ((bi->has_disk = stat(path, &st) == 0)) {
+    if ((bi->has_disk = stat(path, &st) == 0 && S_ISREG(st.st_mode))) {
         bi->disk_logical = (uint64_t)st.st_size;
         bi->disk_allocated = allocated_bytes(&st);
     } else {
-        fail(&e, EX_DATAERR, "missing: %s", strerror(errno));
+        fail(&e, EX_DATAERR, "%s", bundle_file_problem(path));
         info_problem(bi, BUNDLE_DISK, &e);
     }
     path_join(path, sizeof path, bundle, BUNDLE_AUX);
-    if ((bi->has_aux = stat(path, &st) == 0)) {
+    if ((bi->has_aux = stat(path, &st) == 0 && S_ISREG(st.st_mode))) {
         bi->aux_bytes = (uint64_t)st.st_size;
     } else {
-        fail(&e, EX_DATAERR, "missing: %s (the VM cannot boot without its NVRAM)", strerror(errno));
+        fail(&e, EX_DATAERR, "%s (the VM cannot boot without its NVRAM)", bundle_file_problem(path));
         info_problem(bi, BUNDLE_AUX, &e);
     }
     path_join(path, sizeof path, bundle, BUNDLE_MACHINE_IDENTIFIER);
@@ -7479,9 +7706,12 @@ static void info_text(struct buf *b, const char *bundle, const struct bundle_inf
         buf_printf(b, "  %s  %s%s\n", name, run_result(bi->runs[i], outcome, sizeof outcome),
                    ephemeral ? " (disposable)" : "");
     }
-    for (size_t i = 0; i < bi->n_leftovers; i++)
-        buf_printf(b, "Leftover copy:      %s (a disposable run was killed; remove it: rm -r %s)\n",
-                   bi->leftovers[i], bi->leftovers[i]);
+    for (size_t i = 0; i < bi->n_leftovers; i++) {
+        buf_printf(b, "Leftover copy:      %s (%s was killed; remove it: rm -r ", bi->leftovers[i],
+                   leftover_of_clone(bi->leftovers[i]) ? "a clone" : "a disposable run");
+        shell_quote(b, bi->leftovers[i]);
+        buf_puts(b, ")\n");
+    }
 }
 
 /* macvm info [BUNDLE] [--json] */
@@ -7496,8 +7726,21 @@ static int cmd_info(int argc, char **argv)
     char bundle[VM_PATH_MAX];
     bundle_path(bundle, sizeof bundle, optind < argc ? argv[optind] : NULL);
     struct error e = {0};
-    if (bundle_found(bundle, &e))
+    if (bundle_found(bundle, &e)) {
+        char **left;
+        size_t n = leftover_clones(bundle, &left);
+        struct buf b = {0};
+        for (size_t i = 0; i < n; i++) {   /* a clone to this path that was killed left this */
+            buf_printf(&b, "; %s was killed and left %s: remove it with rm -r ",
+                       leftover_of_clone(left[i]) ? "a clone to this path" : "a disposable run", left[i]);
+            shell_quote(&b, left[i]);
+        }
+        if (n)
+            fail(&e, e.code, "%.400s%.600s", e.text, b.data);
+        buf_free(&b);
+        free_names(left, n);
         return report(bundle, &e);
+    }
     struct bundle_info bi;
     bundle_inspect(bundle, &bi);
     struct buf out = {0};
@@ -7577,7 +7820,7 @@ static int cmd_clone(int argc, char **argv)
     enum clone_method how = CLONE_NONE;
     struct error e = {0};
     int rc = new_identity ? new_identity_preflight(src, &e) : 0;
-    if (rc || (rc = bundle_clone(src, dst, &how, &e)))   /* the message names the path at fault */
+    if (rc || (rc = bundle_clone(src, dst, &how, NULL, &e)))   /* the message names the path at fault */
         return report("clone", &e);
     printf("%s -> %s: %s%s\n", src, dst, how == CLONE_COW ? "copy-on-write clone (takes no space until either changes)"
                                                           : "sparse copy (this filesystem cannot clone; holes kept)",
@@ -7949,7 +8192,7 @@ static int run_ephemeral(struct vm_spec *spec, const struct host_info *host, con
         return fail(&e, EX_CANTCREAT, "cannot create a folder for the disposable copy: %s", strerror(errno)),
                report(spec->source_bundle, &e);
     ephemeral_clone_path(clone, sizeof clone, tmp, spec->source_bundle);
-    int rc = bundle_clone(spec->source_bundle, clone, &how, &e);
+    int lock, rc = bundle_clone(spec->source_bundle, clone, &how, &lock, &e);
     if (rc) {
         rmdir(tmp);
         return report(spec->source_bundle, &e);
@@ -7961,6 +8204,7 @@ static int run_ephemeral(struct vm_spec *spec, const struct host_info *host, con
     rc = run_vm(spec, host, c, argc, argv);
     if (remove_tree(tmp) != 0)
         warn("could not remove the disposable copy %s: %s", tmp, strerror(errno));
+    bundle_unlock(lock);
     return rc;
 }
 
@@ -8024,9 +8268,12 @@ static int cmd_run(int argc, char **argv)
         return fail(&e, EX_TEMPFAIL, "its VM runs already (AuxiliaryStorage is locked%s%s): stop it first",
                     holders[0] ? " by " : "", holders), report(bundle, &e);
     }
-    if (spec.ephemeral)
-        return run_ephemeral(&spec, &host, &c, argc, argv);
-    return run_vm(&spec, &host, &c, argc, argv);
+    int lock = -1;   /* a disposable run only reads the bundle: the clone takes the lock it needs */
+    if (!spec.ephemeral && (rc = bundle_lock(bundle, USE_RUN, &lock, &e)))
+        return report(bundle, &e);
+    rc = spec.ephemeral ? run_ephemeral(&spec, &host, &c, argc, argv) : run_vm(&spec, &host, &c, argc, argv);
+    bundle_unlock(lock);
+    return rc;
 }
 
 /* --- macvm install --- */
@@ -8387,17 +8634,15 @@ static int run_log(const char *bundle, const char *name, char *out, size_t size,
                             "with 'macvm run', or use --log FILE");
 }
 
-/* Opens a log file for reading.  Returns the descriptor, or -1 with *e (EX_NOINPUT). */
+/* Opens a log file for reading: a regular file, or standard input for "-"
+ * (a pipe from `log show`, on purpose).  Returns the descriptor, or -1 with *e (EX_NOINPUT). */
 static int open_log(const char *path, struct error *e)
 {
-    struct stat st;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd >= 0 && fstat(fd, &st) == 0 && !S_ISDIR(st.st_mode))
-        return fd;
-    fail(e, EX_NOINPUT, "cannot read: %s", fd < 0 ? strerror(errno) : "a directory");
-    if (fd >= 0)
-        close(fd);
-    return -1;
+    if (strcmp(path, "-") == 0) {
+        int fd = fcntl(0, F_DUPFD_CLOEXEC, 0);
+        return fd >= 0 ? fd : (fail(e, EX_NOINPUT, "cannot read standard input: %s", strerror(errno)), -1);
+    }
+    return open_regular(path, e);
 }
 
 /* macvm pvg-log [BUNDLE [--run NAME] | --log FILE | --last DURATION] [--json] */
@@ -8440,14 +8685,14 @@ static int cmd_pvg_log(int argc, char **argv)
             return report("pvg-log", &e);
     } else {
         if (file) {
-            snprintf(source, sizeof source, "%s", file);
+            snprintf(source, sizeof source, "%s", strcmp(file, "-") == 0 ? "standard input" : file);
         } else {
             char bundle[VM_PATH_MAX];
             bundle_path(bundle, sizeof bundle, optind < argc ? argv[optind] : NULL);
             if (run_log(bundle, run, source, sizeof source, &e))
                 return report(bundle, &e);
         }
-        if ((fd = open_log(source, &e)) < 0)
+        if ((fd = open_log(file ? file : source, &e)) < 0)
             return report(source, &e);
     }
     struct log_scan s = {.needle = PVG_NEEDLE, .fn = pvg_print_event, .ctx = &p};

@@ -5,6 +5,13 @@
  *     stays sparse: DST's Disk.img occupies no more blocks than SRC's.
  *   - An existing DST (folder, file or link) is refused with 73 and not touched;
  *     a missing SRC with 66 and nothing created.
+ *   - The copy is made in a hidden folder beside DST (.NAME-clone-XXXXXX) and
+ *     renamed at the end: kill -9 mid-copy leaves no DST, and `info DST`
+ *     names the folder left with the command that removes it.
+ *   - Links to files are copied as data, never as links; a link to a folder,
+ *     a dangling link, a FIFO or device in SRC: refused in one line, no DST.
+ *   - macvm's lock: two clones of one source both succeed; a clone of a bundle
+ *     macvm runs, or a run of one being cloned: 75, "busy: macvm (PID N)".
  *   - Ctrl-C mid-copy: exit 130 and no DST.  A full disk (RLIMIT_FSIZE: writes
  *     fail with EFBIG): exit 74 and no DST.
  *   - A running VM (AuxiliaryStorage locked): exit 75 and nothing written.
@@ -188,7 +195,7 @@ Test(clone, interrupted_removes_the_partial_copy, .init = vt_init, .fini = t_tmp
         pid_t pid = vt_spawn(argv, out, err, -1);
         int status;
         bool signaled;
-        if (!vt_wait_for_entry(dst, pid, &status, &signaled)) {
+        if (!vt_wait_for_clone(t_tmp, name, pid, &status, &signaled)) {
             cr_assert_eq(status, 0, "clone failed before it could be interrupted: exit %d", status);
             t_remove_tree(dst);
             free(before);
@@ -208,6 +215,9 @@ Test(clone, interrupted_removes_the_partial_copy, .init = vt_init, .fini = t_tmp
         cr_expect(!signaled, "macvm was killed by the signal instead of handling it (status %d)", status);
         cr_expect_eq(status, 130, "exit %d, want 130; stderr: %s", status, errtext);
         cr_expect(!vt_exists(dst), "the partial copy %s was left behind", dst);
+        char *hidden = vt_find_prefix(t_tmp, ".Copy-");
+        cr_expect(hidden == NULL, "the folder of the partial copy %s was left behind", hidden);
+        free(hidden);
         cr_expect(strstr(errtext, "interrupted") != NULL, "stderr should say interrupted: %s", errtext);
         cr_expect_eq(count_lines(errtext), 1, "one line on stderr: %s", errtext);
         vt_expect_unchanged(src, before, "interrupted clone");
@@ -329,5 +339,149 @@ Test(clone, into_its_own_source_is_refused_without_writing_it, .init = vt_init, 
     free(dotted);
     vt_expect_unchanged(src, before, "clone into its own source");
     free(dst);
+    free(src);
+}
+
+/* ------------------------- links, FIFOs, kill -9, the lock ------------------------- */
+
+/* A Disk.img on another volume, linked into the bundle: the clone gets its
+ * data, never the link, so writing the clone never writes the user's disk. */
+Test(clone, a_link_to_a_file_is_copied_as_data, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *src = vt_bundle(t_tmp, "Source.bundle", "configured", 0);
+    char *elsewhere = t_path_join(t_tmp, "other-volume-disk.img"), *disk = t_path_join(src, "Disk.img");
+    vt_sparse(elsewhere, 64 * VT_MIB);
+    vt_fill(elsewhere, 4096, 8192, 7);
+    cr_assert_eq(symlink(elsewhere, disk), 0);
+    char *dst = t_path_join(t_tmp, "Copy.bundle"), *copy = t_path_join(dst, "Disk.img");
+    struct proc_result r = run_macvm("clone", src, dst, NULL);
+    cr_assert_eq(r.status, 0, "clone: exit %d; stderr: %s", r.status, r.err);
+    struct stat st;
+    cr_assert_eq(lstat(copy, &st), 0);
+    cr_expect(S_ISREG(st.st_mode), "the clone's Disk.img should be a file of its own, not a link");
+    char why[256] = "";
+    cr_expect(vt_same_content(elsewhere, copy, why, sizeof why), "the clone's Disk.img: %s", why);
+    uint64_t h = vt_hash_file(elsewhere);
+    vt_fill(copy, 4096, 4096, 9);
+    cr_expect_eq(vt_hash_file(elsewhere), h, "writing the clone wrote the disk the source links to");
+    proc_result_free(&r);
+    free(copy);
+    free(dst);
+    free(disk);
+    free(elsewhere);
+    free(src);
+}
+
+/* What a bundle must not hold: refused in one line, with no clone and no folder left. */
+Test(clone, refuses_links_to_folders_dangling_links_and_fifos, .init = vt_init, .fini = t_tmp_fini, .timeout = 10)
+{
+    static const char *const kinds[] = {"a link to a folder", "a dangling link", "a FIFO"};
+    for (int i = 0; i < 3; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "Source%d.bundle", i);
+        char *src = vt_bundle(t_tmp, name, "configured", VT_MIB), *odd = t_path_join(src, "logs");
+        int rc = i == 0 ? symlink(t_tmp, odd) : i == 1 ? symlink("/nonexistent/macvm", odd) : mkfifo(odd, 0644);
+        cr_assert_eq(rc, 0, "%s: %s", kinds[i], strerror(errno));
+        char *dst = t_path_join(t_tmp, "Copy.bundle");
+        struct proc_result r = run_macvm("clone", src, dst, NULL);
+        cr_expect_eq(r.status, EX_DATAERR, "%s: exit %d, want 65; stderr: %s", kinds[i], r.status, r.err);
+        cr_expect(strstr(r.err, odd) != NULL && count_lines(r.err) == 1, "%s: one line naming %s: %s", kinds[i], odd,
+                  r.err);
+        cr_expect(!vt_exists(dst), "%s: %s was made", kinds[i], dst);
+        char *left = vt_find_prefix(t_tmp, ".Copy.bundle");
+        cr_expect(left == NULL, "%s: %s was left", kinds[i], left);
+        free(left);
+        proc_result_free(&r);
+        free(dst);
+        free(odd);
+        free(src);
+    }
+}
+
+/* kill -9 at any moment of a clone: either the whole clone is there under its
+ * name, or none is, and `info` names the folder left with the command that
+ * removes it. */
+Test(clone, kill_9_never_leaves_a_partial_bundle, .init = vt_init, .fini = t_tmp_fini, .timeout = 30)
+{
+    char *src = vt_bundle(t_tmp, "Source.bundle", "configured", 2 * VT_GIB);
+    char *disk = t_path_join(src, "Disk.img");
+    vt_fill(disk, 0, 32 * VT_MIB, 3);
+    char *dst = t_path_join(t_tmp, "Copy.bundle");
+    char *out = t_path_join(t_tmp, "out.txt"), *err = t_path_join(t_tmp, "err.txt");
+    const char *argv[] = {t_env_or("MACVM_BIN", "./macvm"), "clone", src, dst, NULL};
+    pid_t pid = vt_spawn(argv, out, err, -1);
+    int status;
+    bool signaled, copying = vt_wait_for_clone(t_tmp, "Copy.bundle", pid, &status, &signaled);
+    if (copying) {
+        kill(pid, SIGKILL);
+        vt_wait(pid, &signaled);
+    }
+    char *left = vt_find_prefix(t_tmp, ".Copy.bundle-clone-");
+    if (vt_exists(dst)) {   /* it finished first: then it is whole */
+        vt_expect_copy(src, dst);
+        cr_expect(left == NULL, "a finished clone left %s", left);
+    } else {
+        cr_assert(left != NULL, "no clone and no folder of one");
+        struct proc_result r = run_macvm("info", dst, NULL);
+        cr_expect_eq(r.status, EX_NOINPUT, "info of a killed clone: exit %d; stderr: %s", r.status, r.err);
+        char want[4200];
+        snprintf(want, sizeof want, "rm -r %s", left);
+        cr_expect(strstr(r.err, want) != NULL, "info should name %s with its rm -r: %s", left, r.err);
+        proc_result_free(&r);
+    }
+    free(left);
+    free(out);
+    free(err);
+    free(dst);
+    free(disk);
+    free(src);
+}
+
+/* Two clones of one source at once both succeed: the lock is shared for reading. */
+Test(clone, two_clones_of_one_source_both_succeed, .init = vt_init, .fini = t_tmp_fini, .timeout = 30)
+{
+    char *src = vt_bundle(t_tmp, "Source.bundle", "configured", VT_GIB);
+    const char *bin = t_env_or("MACVM_BIN", "./macvm");
+    for (int round = 0; round < 10; round++) {
+        pid_t pids[2];
+        char *dsts[2], *outs[2];
+        for (int k = 0; k < 2; k++) {
+            char name[64];
+            snprintf(name, sizeof name, "Copy-%d-%d.bundle", round, k);
+            dsts[k] = t_path_join(t_tmp, name);
+            snprintf(name, sizeof name, "err-%d-%d.txt", round, k);
+            outs[k] = t_path_join(t_tmp, name);
+            const char *argv[] = {bin, "clone", src, dsts[k], NULL};
+            pids[k] = vt_spawn(argv, "/dev/null", outs[k], -1);
+        }
+        for (int k = 0; k < 2; k++) {
+            int status = vt_wait(pids[k], NULL);
+            size_t n;
+            char *text = (char *)t_read_file(outs[k], &n);
+            cr_expect_eq(status, 0, "round %d, clone %d: exit %d; stderr: %s", round, k, status, text);
+            free(text);
+            t_remove_tree(dsts[k]);
+            free(dsts[k]);
+            free(outs[k]);
+        }
+    }
+    free(src);
+}
+
+/* A bundle whose lock a cloner holds (shared, its PID recorded): a clone
+ * still runs beside it; the lock file itself must be a regular file. */
+Test(clone, the_lock_file_must_be_a_regular_file, .init = vt_init, .fini = t_tmp_fini, .timeout = 10)
+{
+    char *src = vt_bundle(t_tmp, "Source.bundle", "configured", VT_MIB);
+    char *lock = t_path_join(src, ".macvm.lock"), *dst = t_path_join(t_tmp, "Copy.bundle");
+    cr_assert_eq(unlink(lock), 0);
+    cr_assert_eq(mkfifo(lock, 0644), 0);
+    struct proc_result r = run_macvm("clone", src, dst, NULL);
+    cr_expect_eq(r.status, EX_DATAERR, "a FIFO as the lock: exit %d; stderr: %s", r.status, r.err);
+    cr_expect(strstr(r.err, "FIFO") != NULL, "stderr should say what the lock file is: %s", r.err);
+    cr_expect(!vt_exists(dst), "no clone");
+    proc_result_free(&r);
+    free(dst);
+    free(lock);
     free(src);
 }

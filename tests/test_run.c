@@ -1268,7 +1268,7 @@ Test(ephemeral, dot_paths_leave_the_source_untouched, .init = vt_init, .fini = t
         struct proc_result r = run_argv((const char *[]){fake, "run", "--ephemeral", "--no-log", arg[i], NULL});
         cr_expect_eq(r.status, 0, "run --ephemeral %s: exit %d; stderr: %s", arg[i], r.status, r.err);
         proc_result_free(&r);
-        char *inside = vt_find_prefix(b, ".");
+        char *inside = vt_find_prefix(b, ".VM.bundle");
         cr_expect(inside == NULL, "run --ephemeral %s left %s inside the source", arg[i], inside ? inside : "");
         free(inside);
         char *next = vt_find_prefix(t_tmp, ".VM.bundle-ephemeral-");
@@ -1375,5 +1375,137 @@ Test(run, quit_saves_where_the_host_can, .init = vt_init, .fini = t_tmp_fini)
                   "macOS %s %s: %s", cases[i].os, cases[i].flag ? cases[i].flag : "", r.out);
         proc_result_free(&r);
     }
+    free(b);
+}
+
+/* ------------------------- the bundle lock, links, FIFOs ------------------------- */
+
+/* A disposable run of a bundle whose Disk.img links to the user's real disk
+ * elsewhere: the guest writes its clone, never a byte of that disk. */
+Test(ephemeral, never_writes_the_disk_a_link_points_to, .init = vt_init, .fini = t_tmp_fini, .timeout = 30)
+{
+    setenv("MACVM_FAKE_WRITE_DISK", "1", 1);
+    char *b = vt_bundle(t_tmp, "VM.bundle", "configured", 0);
+    char *real = t_path_join(t_tmp, "real-disk.img"), *disk = t_path_join(b, "Disk.img");
+    vt_sparse(real, 64 * VT_MIB);
+    cr_assert_eq(symlink(real, disk), 0);
+    uint64_t h = vt_hash_file(real);
+    struct proc_result r = run_argv((const char *[]){vt_fake(), "run", "--ephemeral", "--no-log", b, NULL});
+    cr_expect_eq(r.status, 0, "run --ephemeral: exit %d; stderr: %s", r.status, r.err);
+    cr_expect_eq(vt_hash_file(real), h, "the disposable run wrote the disk Disk.img links to");
+    proc_result_free(&r);
+    free(disk);
+    free(real);
+    free(b);
+}
+
+/* Starts a fake run of bundle that lasts until SIGINT; returns its pid once the "VM" runs. */
+static pid_t vt_start_long_run(const char *bundle, const char *spec)
+{
+    setenv("MACVM_FAKE_RUN_SECONDS", "30", 1);
+    char *out = t_path_join(t_tmp, "long-out.txt"), *err = t_path_join(t_tmp, "long-err.txt");
+    const char *argv[] = {vt_fake(), "run", "--no-log", bundle, NULL};
+    pid_t pid = vt_spawn(argv, out, err, -1);
+    unsetenv("MACVM_FAKE_RUN_SECONDS");
+    struct timespec tick = {0, 500 * 1000};
+    for (int i = 0; i < 20000 && !vt_exists(spec); i++) {
+        int st;
+        cr_assert_neq(waitpid(pid, &st, WNOHANG), pid, "the run ended before the bridge ran the VM");
+        nanosleep(&tick, NULL);
+    }
+    cr_assert(vt_exists(spec), "the bridge never ran the VM");
+    free(out);
+    free(err);
+    return pid;
+}
+
+/* macvm's lock: a second run, a disposable run and a clone of a bundle macvm
+ * runs are refused, naming the macvm that runs it. */
+Test(run, a_running_bundle_is_busy_for_runs_and_clones, .init = vt_init, .fini = t_tmp_fini, .timeout = 30)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "configured", 4 * VT_GIB);
+    char *spec = vt_spec_file("spec.txt"), *dst = t_path_join(t_tmp, "Copy.bundle");
+    pid_t pid = vt_start_long_run(b, spec);
+    char want[64];
+    snprintf(want, sizeof want, "busy: macvm (PID %d) is running it", (int)pid);
+    struct proc_result r[3] = {
+        run_argv((const char *[]){vt_fake(), "run", "--no-log", b, NULL}),
+        run_argv((const char *[]){vt_fake(), "run", "--ephemeral", "--no-log", b, NULL}),
+        run_macvm("clone", b, dst, NULL),
+    };
+    static const char *const what[] = {"a second run", "a disposable run", "a clone"};
+    for (int i = 0; i < 3; i++) {
+        cr_expect_eq(r[i].status, EX_TEMPFAIL, "%s: exit %d, want 75; stderr: %s", what[i], r[i].status, r[i].err);
+        cr_expect(strstr(r[i].err, want) != NULL && count_lines(r[i].err) == 1, "%s: one line with \"%s\": %s",
+                  what[i], want, r[i].err);
+        proc_result_free(&r[i]);
+    }
+    cr_expect(!vt_exists(dst), "the clone of a running VM was made");
+    kill(pid, SIGINT);
+    vt_wait(pid, NULL);
+    free(dst);
+    free(spec);
+    free(b);
+}
+
+/* A bundle being cloned (the lock held shared, the cloner's PID in it): a run is refused. */
+Test(run, a_bundle_being_cloned_is_busy_for_a_run, .init = vt_init, .fini = t_tmp_fini, .timeout = 10)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "configured", 4 * VT_GIB);
+    char *lock = t_path_join(b, ".macvm.lock");
+    vt_write_text(lock, "4242 cloning\n");
+    int fd = open(lock, O_RDONLY);
+    cr_assert(fd >= 0 && flock(fd, LOCK_SH) == 0);
+    char *spec = vt_spec_file("spec.txt");
+    struct proc_result r = run_argv((const char *[]){vt_fake(), "run", "--no-log", b, NULL});
+    cr_expect_eq(r.status, EX_TEMPFAIL, "exit %d, want 75; stderr: %s", r.status, r.err);
+    cr_expect(strstr(r.err, "busy: macvm (PID 4242) is cloning it") != NULL, "stderr: %s", r.err);
+    cr_expect(!vt_exists(spec), "the bridge ran the VM");
+    proc_result_free(&r);
+    close(fd);
+    free(spec);
+    free(lock);
+    free(b);
+}
+
+/* A FIFO where a file belongs is reported, never waited on, by every command that reads it. */
+Test(run, a_fifo_in_a_bundle_never_hangs_a_command, .init = vt_init, .fini = t_tmp_fini, .timeout = 20)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "configured", VT_MIB);
+    char *runs = t_path_join(b, "logs"), *run = t_path_join(runs, "2026-01-02T03-04-05");
+    vt_mkdir(runs);
+    vt_mkdir(run);
+    static const char *const files[] = {"Config.plist", "HardwareModel", "MachineIdentifier", "AuxiliaryStorage"};
+    for (size_t i = 0; i < 4; i++) {
+        char *p = t_path_join(b, files[i]);
+        cr_assert_eq(unlink(p), 0);
+        cr_assert_eq(mkfifo(p, 0644), 0);
+        free(p);
+    }
+    char *log = t_path_join(run, "vz.ndjson"), *json = t_path_join(run, "run.json"), *ipsw = t_path_join(t_tmp, "x.ipsw");
+    cr_assert(mkfifo(log, 0644) == 0 && mkfifo(json, 0644) == 0 && mkfifo(ipsw, 0644) == 0);
+    char *dst = t_path_join(t_tmp, "Copy.bundle");
+    struct proc_result r[] = {
+        run_macvm("info", b, NULL),
+        run_macvm("feedback", b, NULL),
+        run_macvm("pvg-log", b, NULL),
+        run_macvm("pvg-log", "--log", log, NULL),
+        run_macvm("ipsw", ipsw, NULL),
+        run_macvm("doctor", "--ipsw", ipsw, NULL),
+        run_macvm("clone", b, dst, NULL),
+        run_argv((const char *[]){vt_fake(), "run", "--dry-run", b, NULL}),
+    };
+    for (size_t i = 0; i < sizeof r / sizeof *r; i++) {
+        cr_expect(r[i].status > 0 && r[i].status < 128, "command %zu: exit %d; stderr: %s", i, r[i].status, r[i].err);
+        cr_expect(strstr(r[i].err, "FIFO") != NULL, "command %zu should say what is there: %s", i, r[i].err);
+        proc_result_free(&r[i]);
+    }
+    cr_expect(!vt_exists(dst), "a clone of a damaged bundle was made");
+    free(dst);
+    free(ipsw);
+    free(json);
+    free(log);
+    free(run);
+    free(runs);
     free(b);
 }

@@ -123,7 +123,8 @@ static uint64_t vt_allocated(const char *path)
 }
 
 /* Makes parent/name from tests/fixtures/bundles/<fixture_dir> (every regular
- * file copied), plus a sparse Disk.img of disk_size bytes unless 0.  Returns
+ * file copied), plus a sparse Disk.img of disk_size bytes unless 0, and an
+ * empty .macvm.lock as in a bundle macvm has used.  Returns
  * the bundle's path (free it). */
 static char *vt_bundle(const char *parent, const char *name, const char *fixture_dir, uint64_t disk_size)
 {
@@ -150,6 +151,9 @@ static char *vt_bundle(const char *parent, const char *name, const char *fixture
         vt_sparse(disk, disk_size);
         free(disk);
     }
+    char *lock = t_path_join(dst, ".macvm.lock");
+    vt_write_text(lock, "");
+    free(lock);
     free(src);
     return dst;
 }
@@ -180,6 +184,33 @@ static char *vt_find_prefix(const char *dir, const char *prefix)
             found = t_path_join(dir, de->d_name);
     closedir(d);
     return found;
+}
+
+/* Polls (every 0.1 ms, at most 60 s) until the hidden folder of a clone to
+ * dir/name (.NAME-clone-XXXXXX/NAME) holds an entry.  Returns true then;
+ * false when pid exited first (its status in *status). */
+static bool vt_wait_for_clone(const char *dir, const char *name, pid_t pid, int *status, bool *signaled)
+{
+    char prefix[300];
+    snprintf(prefix, sizeof prefix, ".%s-clone-", name);
+    struct timespec tick = {0, 100 * 1000};
+    for (int i = 0; i < 600000; i++) {
+        char *folder = vt_find_prefix(dir, prefix);
+        char *inner = folder ? t_path_join(folder, name) : NULL;
+        bool copying = inner && vt_count_entries(inner) > 0;
+        free(inner);
+        free(folder);
+        if (copying)
+            return true;
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            *signaled = WIFSIGNALED(st);
+            *status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+            return false;
+        }
+        nanosleep(&tick, NULL);
+    }
+    return false;
 }
 
 /* Returns true when files in dir can be cloned copy-on-write (btrfs, XFS,
@@ -326,6 +357,13 @@ static int vt_snap_entry(const char *path, const struct stat *st, int flag, stru
     (void)ftw;
     char line[4096 + 256], target[1024] = "";
     const char *rel = path[vt_snap_root_len] ? path + vt_snap_root_len + 1 : ".";
+    /* macvm's lock (.macvm.lock) is the one file a clone writes in a bundle
+     * it only reads: the holder's PID.  It is left out (vt_bundle makes one,
+     * as in a bundle macvm has used, so its first appearance does not change
+     * the folder's mtime). */
+    const char *base = strrchr(path, '/');
+    if (strcmp(base ? base + 1 : path, ".macvm.lock") == 0)
+        return 0;
     char type = S_ISDIR(st->st_mode) ? 'd' : S_ISREG(st->st_mode) ? 'f' : S_ISLNK(st->st_mode) ? 'l' : '?';
     uint64_t hash = 0;
     if (type == 'f' && vt_snap_mtimes)

@@ -4854,10 +4854,17 @@ static bool word_at(const char *p, const char *start, const char *w)
     return !joins_right(p + n) && !(p[n] == '.' && joins_right(p + n + 1));
 }
 
-/* Returns true when the character before p is a hex digit (a placeholder counts as one). */
+/* Returns true when redaction's output ends just before p: a placeholder, or
+ * the ~ of a home.  What it replaced may have ended in hex digits. */
+static bool replaced_before(const char *start, const char *p)
+{
+    return placeholder_before(start, p) || (p > start && p[-1] == '~');
+}
+
+/* Returns true when the character before p is a hex digit (or may have been, before redaction). */
 static bool hex_before(const char *start, const char *p)
 {
-    return p > start && (isxdigit((unsigned char)p[-1]) || placeholder_before(start, p));
+    return p > start && (isxdigit((unsigned char)p[-1]) || replaced_before(start, p));
 }
 
 /* Returns true when the character at p is a hex digit (a placeholder counts as one). */
@@ -4881,6 +4888,8 @@ static bool chain_before(const char *start, const char *p, char sep)
 {
     if (p - start < 2 || p[-1] != sep)
         return false;
+    if (replaced_before(start, p - 1))
+        return true;   /* what it replaced may have been such a group: decide as the first pass did */
     const char *q = p - 1;
     size_t k = 0;
     while (k < 2 && q > start && isxdigit((unsigned char)q[-1]))

@@ -597,6 +597,24 @@ Test(feedback, redacts_every_common_spelling)
     }
 }
 
+/* Inputs the fuzz target found where a second redaction changed the first's output. */
+Test(feedback, redacting_twice_changes_nothing)
+{
+    struct redaction r = tf_alice();
+    static const char *const texts[] = {
+        "e:892c:11ff:fede:ac-2c-11-de-ad-0-01* 8a21",        /* a group before the MAC became <MAC> */
+        "etha %2FUsers%2Fal-2c-11-9a:2c:11:de:ad:18:08: fe",  /* ... or the ~ of a home */
+        "/Users/alice-8a2c11dead01",                          /* a UUID-like tail after a home */
+        "mac <MAC> <ECID> <user> <host> ~",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+        char *once = tf_redacted(texts[i], &r), *twice = tf_redacted(once, &r);
+        tk_expect_str(twice, once, texts[i]);
+        free(twice);
+        free(once);
+    }
+}
+
 /* A small deterministic generator, so a failure can be reproduced. */
 static uint64_t tf_rand(uint64_t *s)
 {

@@ -115,13 +115,12 @@ static int fail_prefix(struct error *e, const char *prefix)
     return fail(e, e->code, "%s: %.900s", prefix, text);
 }
 
-/* Prints "macvm: SUBJECT: text" on stderr.  Returns the error's exit code. */
+static void say(const char *kind, const char *subject, const char *text);
+
+/* Prints "macvm: SUBJECT: text" on stderr, in one line.  Returns the error's exit code. */
 static int report(const char *subject, const struct error *e)
 {
-    if (subject && *subject)
-        fprintf(stderr, "macvm: %s: %s\n", subject, e->text);
-    else
-        fprintf(stderr, "macvm: %s\n", e->text);
+    say("", subject, e->text);
     return e->code;
 }
 
@@ -135,7 +134,9 @@ static int usage_error(const char *command, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "macvm: %s: %s; see 'macvm help %s'\n", command, text, command);
+    char line[640];
+    snprintf(line, sizeof line, "%s; see 'macvm help %s'", text, command);
+    say("", command, line);
     return EX_USAGE;
 }
 
@@ -143,12 +144,12 @@ static int usage_error(const char *command, const char *fmt, ...)
 static void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void warn(const char *fmt, ...)
 {
+    char text[2048];
     va_list ap;
     va_start(ap, fmt);
-    fputs("macvm: warning: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
+    say("warning: ", NULL, text);
 }
 
 /* Out of memory is the one error macvm does not try to survive. */
@@ -315,13 +316,16 @@ static void json_string(struct buf *b, const char *s, size_t n)
 
 /* Appends s for a terminal: control characters (C0, DEL, C1) and bytes that
  * are not UTF-8 become escapes ("\n", "\x1b", "\u009b"), so a name or a
- * plist string can neither move the cursor nor begin a line of its own. */
-static void text_escaped(struct buf *b, const char *s, size_t n)
+ * plist string can neither move the cursor nor begin a line of its own.
+ * With lines, newlines stay (for a whole text whose data was escaped already). */
+static void text_escaped(struct buf *b, const char *s, size_t n, bool lines)
 {
     const unsigned char *p = (const unsigned char *)s;
     for (size_t i = 0; i < n;) {
         size_t len = utf8_sequence(p + i, n - i);
-        if (len == 1 && p[i] == '\n')
+        if (len == 1 && p[i] == '\n' && lines)
+            buf_add(b, "\n", 1);
+        else if (len == 1 && p[i] == '\n')
             buf_puts(b, "\\n");
         else if (len == 1 && p[i] == '\r')
             buf_puts(b, "\\r");
@@ -335,6 +339,43 @@ static void text_escaped(struct buf *b, const char *s, size_t n)
             buf_add(b, p + i, len);
         i += len ? len : 1;
     }
+}
+
+/* Appends a value from a file or a path to text output, escaped (text_escaped). */
+static void buf_text(struct buf *b, const char *s)
+{
+    text_escaped(b, s, strlen(s), false);
+}
+
+/* Prints one line on stderr, "macvm: KIND[SUBJECT: ]text", whatever the
+ * subject and text hold: an error is one line, also under --json. */
+static void say(const char *kind, const char *subject, const char *text)
+{
+    struct buf b = {0};
+    buf_printf(&b, "macvm: %s", kind);
+    if (subject && *subject) {
+        buf_text(&b, subject);
+        buf_puts(&b, ": ");
+    }
+    buf_text(&b, text);
+    buf_add(&b, "\n", 1);
+    fputs(b.data, stderr);
+    buf_free(&b);
+}
+
+/* Flushes standard output and says once, in one line, when what was written
+ * there was lost (a full disk, a file-size limit): "standard output: No
+ * space left on device".  Returns 0 or EX_IOERR. */
+static int flush_stdout(void)
+{
+    static bool said;
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return 0;
+    int err = errno ? errno : EIO;
+    if (!said)
+        say("", "standard output", strerror(err));
+    said = true;
+    return EX_IOERR;
 }
 
 /* Appends at most max bytes of s, never cutting a UTF-8 character in two. */
@@ -441,10 +482,13 @@ static void json_null(struct json *j, const char *key)
 static int print_buf(const struct buf *b)
 {
     size_t len = b->len && b->data[b->len - 1] == '\n' ? b->len - 1 : b->len;
-    if (len)
-        fwrite(b->data, 1, len, stdout);
+    struct buf shown = {0};   /* no control character reaches the terminal, whatever a value held */
+    text_escaped(&shown, b->data ? b->data : "", len, true);
+    if (shown.len)
+        fwrite(shown.data, 1, shown.len, stdout);
     fputc('\n', stdout);
-    return fflush(stdout) == 0 ? 0 : EX_IOERR;
+    buf_free(&shown);
+    return flush_stdout();
 }
 
 /* Joins dir and name into out.  Returns false when the result does not fit. */
@@ -5250,7 +5294,7 @@ static void md_data(struct buf *b, const struct feedback *f, const char *s)
 {
     struct buf t = {0};
     feedback_data(&t, f, s);
-    text_escaped(b, t.data ? t.data : "", t.len);
+    text_escaped(b, t.data ? t.data : "", t.len, false);
     buf_free(&t);
 }
 
@@ -5616,7 +5660,7 @@ static void feedback_markdown(struct buf *b, const struct feedback *f, bool on_h
     struct buf t = {0};
     feedback_title(&t, f);
     buf_puts(b, "# Feedback report: Virtualization\n\n**Suggested title:** ");
-    text_escaped(b, t.data, t.len);
+    text_escaped(b, t.data, t.len, false);
     buf_puts(b, "\n\n**Area:** Virtualization\n\n");
     if (f->redaction)
         buf_printf(b, "**Redaction:** %s\n\n", redaction_limits);
@@ -7660,11 +7704,18 @@ static void info_text(struct buf *b, const char *bundle, const struct bundle_inf
 {
     const struct vm_config *c = &bi->config;
     char a[32], d[32], outcome[32];
-    buf_printf(b, "Bundle:             %s\n", bundle);
-    if (c->installed_version[0])
-        buf_printf(b, "Installed:          macOS %s (%s) from %s\n", c->installed_version, c->installed_build,
-                   c->installed_from);
-    else if (bi->config_damaged)
+    buf_puts(b, "Bundle:             ");
+    buf_text(b, bundle);
+    buf_puts(b, "\n");
+    if (c->installed_version[0]) {
+        buf_puts(b, "Installed:          macOS ");
+        buf_text(b, c->installed_version);
+        buf_puts(b, " (");
+        buf_text(b, c->installed_build);
+        buf_puts(b, ") from ");
+        buf_text(b, c->installed_from);
+        buf_puts(b, "\n");
+    } else if (bi->config_damaged)
         buf_puts(b, "Installed:          unknown (Config.plist is damaged, see below; the values shown are defaults)\n");
     else
         buf_puts(b, "Installed:          not recorded (no Config.plist: a bundle made outside macvm)\n");
@@ -7674,11 +7725,12 @@ static void info_text(struct buf *b, const char *bundle, const struct bundle_inf
         buf_puts(b, "\n");
     }
     const char *unreadable = "missing or damaged (see below)\n";
-    if (bi->has_hw)
+    if (bi->has_hw) {
         buf_printf(b, "Hardware model:     DataRepresentationVersion %" PRIu64 ", PlatformVersion %" PRIu64
-                      ", MinimumSupportedOS %s\n", bi->hw.data_representation_version, bi->hw.platform_version,
-                   bi->hw.minimum_supported_os);
-    else
+                      ", MinimumSupportedOS ", bi->hw.data_representation_version, bi->hw.platform_version);
+        buf_text(b, bi->hw.minimum_supported_os);
+        buf_puts(b, "\n");
+    } else
         buf_printf(b, "Hardware model:     %s", unreadable);
     if (bi->has_ecid)
         buf_printf(b, "Machine identifier: ECID 0x%016" PRIx64 "%s%s\n", bi->ecid,
@@ -7716,8 +7768,10 @@ static void info_text(struct buf *b, const char *bundle, const struct bundle_inf
                    ephemeral ? " (disposable)" : "");
     }
     for (size_t i = 0; i < bi->n_leftovers; i++) {
-        buf_printf(b, "Leftover copy:      %s (%s was killed; remove it: rm -r ", bi->leftovers[i],
-                   leftover_of_clone(bi->leftovers[i]) ? "a clone" : "a disposable run");
+        buf_puts(b, "Leftover copy:      ");
+        buf_text(b, bi->leftovers[i]);
+        buf_printf(b, " (%s was killed; remove it: rm -r ", leftover_of_clone(bi->leftovers[i]) ? "a clone"
+                                                                                                : "a disposable run");
         shell_quote(b, bi->leftovers[i]);
         buf_puts(b, ")\n");
     }
@@ -7831,11 +7885,18 @@ static int cmd_clone(int argc, char **argv)
     int rc = new_identity ? new_identity_preflight(src, &e) : 0;
     if (rc || (rc = bundle_clone(src, dst, &how, NULL, &e)))   /* the message names the path at fault */
         return report("clone", &e);
-    printf("%s -> %s: %s%s\n", src, dst, how == CLONE_COW ? "copy-on-write clone (takes no space until either changes)"
-                                                          : "sparse copy (this filesystem cannot clone; holes kept)",
-           new_identity ? "" : "; it has its original's identity (ECID, serial number): run one of them at a time, or "
-                               "clone with --new-identity (experimental) to run both");
-    return new_identity ? give_new_identity(dst) : 0;
+    struct buf b = {0};
+    buf_text(&b, src);
+    buf_puts(&b, " -> ");
+    buf_text(&b, dst);
+    buf_puts(&b, how == CLONE_COW ? ": copy-on-write clone (takes no space until either changes)"
+                                  : ": sparse copy (this filesystem cannot clone; holes kept)");
+    if (!new_identity)
+        buf_puts(&b, "; it has its original's identity (ECID, serial number): run one of them at a time, or clone "
+                     "with --new-identity (experimental) to run both");
+    rc = print_buf(&b);
+    buf_free(&b);
+    return rc ? rc : new_identity ? give_new_identity(dst) : 0;
 }
 
 /* --- macvm run --- */
@@ -8595,7 +8656,10 @@ static void pvg_print_event(void *ctx, const struct log_event *ev)
         json_close(&j, '}');
         buf_add(&p->out, "\n", 1);
     } else if (!p->json) {
-        buf_printf(&p->out, "%s  %-9s %s\n", ev->timestamp, ev->category, ev->message);
+        buf_text(&p->out, ev->timestamp);
+        buf_printf(&p->out, "  %-9s ", ev->category);
+        buf_text(&p->out, ev->message);
+        buf_add(&p->out, "\n", 1);
     }
     if (p->out.len)
         fwrite(p->out.data, 1, p->out.len, stdout);
@@ -8764,6 +8828,35 @@ static int cmd_pvg_log(int argc, char **argv)
 
 /* --- macvm feedback --- */
 
+/* Checks where -o FILE may write: a new file, or (with --force) a regular
+ * file to replace; never a device, FIFO, folder or link, and never anywhere
+ * inside a VM bundle, whose files and run records are not a report's to
+ * replace.  Returns 0 or EX_CANTCREAT. */
+static int output_allowed(const char *path, bool force, struct error *e)
+{
+    struct stat st;
+    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return fail(e, EX_CANTCREAT, "is %s, not a regular file; name a new file", file_kind(st.st_mode));
+    if (lstat(path, &st) == 0 && !force)
+        return fail(e, EX_CANTCREAT, "already exists; use --force to replace it, or name another file");
+    char dir[VM_PATH_MAX], real[PATH_MAX];
+    path_dir(dir, sizeof dir, path);
+    if (!realpath(dir, real))
+        return fail(e, EX_CANTCREAT, "cannot write in %s: %s", dir, strerror(errno));
+    static const char *const marks[] = {BUNDLE_DISK, BUNDLE_AUX, BUNDLE_HARDWARE_MODEL, BUNDLE_MACHINE_IDENTIFIER};
+    for (;;) {   /* the folder and each one above it */
+        for (size_t i = 0; i < sizeof marks / sizeof *marks; i++) {
+            char p[VM_PATH_MAX];
+            if (path_join(p, sizeof p, real, marks[i]) && lstat(p, &st) == 0)
+                return fail(e, EX_CANTCREAT, "is inside the VM bundle %s; write the report outside it", real);
+        }
+        char *slash = strrchr(real, '/');
+        if (!slash || slash == real)
+            return 0;
+        *slash = 0;
+    }
+}
+
 /* macvm feedback [BUNDLE] [-o FILE] [--force] [--json] [--no-redact] [--run NAME] */
 static int cmd_feedback(int argc, char **argv)
 {
@@ -8789,9 +8882,8 @@ static int cmd_feedback(int argc, char **argv)
     char bundle[VM_PATH_MAX];
     bundle_path(bundle, sizeof bundle, optind < argc ? argv[optind] : NULL);
     struct error e = {0};
-    if (output && !force && access(output, F_OK) == 0)
-        return fail(&e, EX_CANTCREAT, "already exists; use --force to replace it, or name another file"),
-               report(output, &e);
+    if (output && output_allowed(output, force, &e))
+        return report(output, &e);
     struct feedback f = {0};
     int rc = feedback_gather(&f, bundle, run, &e);
     if (rc) {
@@ -8823,7 +8915,7 @@ static int cmd_feedback(int argc, char **argv)
             report(output, &e);
     } else {
         fwrite(out.data, 1, out.len, stdout);
-        rc = fflush(stdout) == 0 ? 0 : EX_IOERR;
+        rc = flush_stdout();
     }
     buf_free(&out);
     return rc;
@@ -9226,11 +9318,13 @@ int main(int argc, char **argv)
         return print_help(stdout);
     if (strcmp(argv[1], "--version") == 0) {
         puts("macvm " MACVM_VERSION);
-        return 0;
+        return flush_stdout();
     }
     const struct command *c = find_command(argv[1]);
     if (!c)
         return not_a_command(argv[1]);
     optind = 1;
-    return c->run(argc - 1, argv + 1);
+    signal(SIGXFSZ, SIG_IGN);   /* a file-size limit is an error to report, not a kill */
+    int rc = c->run(argc - 1, argv + 1);
+    return flush_stdout() ? EX_IOERR : rc;   /* output lost is never a success */
 }

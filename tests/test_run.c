@@ -1509,3 +1509,112 @@ Test(run, a_fifo_in_a_bundle_never_hangs_a_command, .init = vt_init, .fini = t_t
     free(runs);
     free(b);
 }
+
+/* ------------------------- outputs ------------------------- */
+
+/* -o FILE writes a new file or (with --force) replaces a regular one: never a
+ * FIFO, a folder or a link, and nothing inside a VM bundle. */
+Test(outputs, o_file_refuses_what_is_not_a_report_s_to_replace, .init = vt_init, .fini = t_tmp_fini, .timeout = 20)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "configured", VT_MIB);
+    char *runs = t_path_join(b, "logs"), *run = t_path_join(runs, "2026-01-02T03-04-05");
+    vt_mkdir(runs);
+    vt_mkdir(run);
+    char *record = t_path_join(run, "run.json"), *config = t_path_join(b, "Config.plist");
+    vt_write_text(record, "{\"outcome\":{\"result\":\"guest-stopped\"}}\n");
+    char *fifo = t_path_join(t_tmp, "report.fifo"), *dir = t_path_join(t_tmp, "folder"), *link = t_path_join(t_tmp, "link.md");
+    char *target = t_path_join(t_tmp, "target.md"), *inside = t_path_join(b, "report.md");
+    cr_assert_eq(mkfifo(fifo, 0644), 0);
+    vt_mkdir(dir);
+    vt_write_text(target, "mine\n");
+    cr_assert_eq(symlink(target, link), 0);
+    char *before = vt_snapshot(b);
+    const char *const targets[] = {fifo, dir, link, config, record, inside};
+    for (size_t i = 0; i < sizeof targets / sizeof *targets; i++) {
+        struct proc_result r = run_macvm("feedback", b, "-o", targets[i], "--force", NULL);
+        cr_expect_eq(r.status, EX_CANTCREAT, "-o %s --force: exit %d, want 73; stderr: %s", targets[i], r.status, r.err);
+        cr_expect_eq(count_lines(r.err), 1, "-o %s: one line: %s", targets[i], r.err);
+        proc_result_free(&r);
+    }
+    struct stat st;
+    cr_expect(lstat(link, &st) == 0 && S_ISLNK(st.st_mode), "the link was replaced");
+    cr_expect(lstat(fifo, &st) == 0 && S_ISFIFO(st.st_mode), "the FIFO was replaced");
+    vt_expect_unchanged(b, before, "feedback -o into the bundle");
+    struct proc_result r = run_macvm("feedback", b, "-o", target, "--force", NULL);
+    cr_expect_eq(r.status, 0, "-o a regular file --force: exit %d; stderr: %s", r.status, r.err);
+    proc_result_free(&r);
+    free(inside);
+    free(target);
+    free(link);
+    free(dir);
+    free(fifo);
+    free(config);
+    free(record);
+    free(run);
+    free(runs);
+    free(b);
+}
+
+/* Output that cannot be written (a full disk; here a file-size limit) is an
+ * error of one line and exit 74, never a silent success. */
+Test(outputs, a_full_standard_output_is_exit_74_with_one_line, .init = vt_init, .fini = t_tmp_fini, .timeout = 20)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "configured", VT_MIB);
+    char *out = t_path_join(t_tmp, "out.txt"), *err = t_path_join(t_tmp, "err.txt");
+    const char *bin = t_env_or("MACVM_BIN", "./macvm");
+    const char *const cmds[][5] = {
+        {bin, "info", b, NULL}, {bin, "info", "--json", b, NULL}, {bin, "feedback", b, NULL},
+        {bin, "feedback", "--json", b, NULL}, {bin, "ipsw", "tests/fixtures/ipsw/macOS-14.5-vm.ipsw", NULL},
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
+        pid_t pid = vt_spawn(cmds[i], out, err, 64);
+        bool signaled;
+        int status = vt_wait(pid, &signaled);
+        size_t n;
+        char *text = (char *)t_read_file(err, &n);
+        cr_expect(!signaled && status == EX_IOERR, "%s %s: exit %d%s, want 74; stderr: %s", cmds[i][1], cmds[i][2],
+                  status, signaled ? " (killed)" : "", text);
+        cr_expect(strncmp(text, "macvm: standard output: ", 24) == 0 && count_lines(text) == 1,
+                  "%s %s: one line about standard output: %s", cmds[i][1], cmds[i][2], text);
+        free(text);
+    }
+    free(err);
+    free(out);
+    free(b);
+}
+
+/* Control characters in a bundle's path and its Config.plist strings are
+ * shown escaped: they never reach the terminal, and errors stay one line
+ * (under --json too). */
+Test(outputs, control_characters_are_escaped, .init = vt_init, .fini = t_tmp_fini, .timeout = 20)
+{
+    char *b = vt_bundle(t_tmp, "VM\x1b[2J\rbundle\nFAKE", "configured", VT_MIB);
+    char *config = t_path_join(b, "Config.plist");
+    size_t n;
+    char *plist = (char *)t_read_file(config, &n);
+    char *at = strstr(plist, "<key>InstalledFromIPSW</key>");
+    cr_assert_not_null(at);
+    at = strstr(at, "<string>") + strlen("<string>");
+    char *end = strstr(at, "</string>");
+    char *edited;
+    cr_assert(asprintf(&edited, "%.*s&#27;]0;owned&#7;\nline%s", (int)(at - plist), plist, end) > 0);
+    vt_write_text(config, edited);
+    struct proc_result r = run_macvm("info", b, NULL);
+    cr_expect_eq(r.status, 0, "info: exit %d; stderr: %s", r.status, r.err);
+    cr_expect(strpbrk(r.out, "\x1b\r\x07") == NULL, "a control character reached the terminal:\n%s", r.out);
+    cr_expect(strstr(r.out, "VM\\x1b[2J\\rbundle\\nFAKE") != NULL, "the path, escaped:\n%s", r.out);
+    cr_expect(strstr(r.out, "\\x1b]0;owned\\x07\\nline") != NULL, "the plist string, escaped:\n%s", r.out);
+    cr_expect(strstr(r.out, "\nFAKE") == NULL && strstr(r.out, "\nline") == NULL, "a value began a line:\n%s", r.out);
+    proc_result_free(&r);
+    char *missing = t_path_join(t_tmp, "no\nsuch\x1b bundle");
+    r = run_macvm("info", "--json", missing, NULL);
+    cr_expect_eq(r.status, EX_NOINPUT, "info --json of a missing bundle: exit %d", r.status);
+    cr_expect(count_lines(r.err) == 1 && strchr(r.err, 0x1b) == NULL, "one line, escaped: %s", r.err);
+    cr_expect_eq(r.out_len, 0, "nothing on standard output: %s", r.out);
+    proc_result_free(&r);
+    free(missing);
+    free(edited);
+    free(plist);
+    free(config);
+    free(b);
+}

@@ -1760,6 +1760,8 @@ static struct plist *plist_parse_binary(const uint8_t *buf, size_t len, struct a
 /* Parses a plist of either form.  Returns the root, or NULL with *err set. */
 static struct plist *plist_parse(const char *buf, size_t len, struct arena *a, struct error *err)
 {
+    if (len == 0)
+        return fail(err, EX_DATAERR, "empty (0 bytes), not a property list"), NULL;
     if (len >= 8 && memcmp(buf, "bplist", 6) == 0)
         return plist_parse_binary((const uint8_t *)buf, len, a, err);
     return plist_parse_xml(buf, len, a, err, NULL);
@@ -2336,6 +2338,8 @@ static int zip_open(struct zip *z, const char *path, struct error *e)
     if (fstat(z->fd, &st) != 0)
         return fail(e, EX_IOERR, "cannot read: %s", strerror(errno));
     z->size = (uint64_t)st.st_size;
+    if (z->size == 0)
+        return fail(e, EX_DATAERR, "empty (0 bytes), not a restore image");
     uint64_t eocd = 0, end_of_cd;
     uint8_t rec[ZIP_EOCD_SIZE];
     int rc = zip_find_eocd(z, &eocd, e);
@@ -2603,23 +2607,41 @@ static bool valid_mac(const char *s)
 }
 
 /* Refuses a Config.plist key whose value macvm cannot use.  Returns EX_DATAERR. */
-static int config_bad(struct error *e, const char *key)
+#define VM_MAX_CPUS 1024   /* what Config.plist and --cpus accept; a run checks the host's own range */
+
+/* Notes one bad key of Config.plist in problems ("KEY is VALUE; RULE"), so
+ * that every bad key is named, not only the first. */
+static void config_bad(struct buf *problems, const char *key, const struct plist *value, const char *rule)
 {
-    return fail(e, EX_DATAERR, "Config.plist: %s has a value macvm cannot use; correct it, or remove the key to use "
-                "the default", key);
+    buf_printf(problems, "%s%s is ", problems->len ? "; " : "", key);
+    if (value->type == PLIST_INTEGER)
+        buf_printf(problems, "%s%" PRIu64, value->negative ? "-" : "", value->magnitude);
+    else if (value->type == PLIST_STRING)
+        buf_printf(problems, "\"%.60s\", a string", value->string);
+    else
+        buf_printf(problems, "%s %s", value->type == PLIST_ARRAY || value->type == PLIST_INTEGER ? "an" : "a",
+                   plist_type_name(value->type));
+    buf_printf(problems, ", not %s", rule);
 }
 
 /* Reads the integer key in [min, max] when Config.plist has it, setting the
- * `field` bit of *set.  Returns 0, or EX_DATAERR naming the key. */
-static int config_uint(const struct plist *root, const char *key, uint64_t min, uint64_t max, uint64_t *out,
-                       unsigned *set, unsigned field, struct error *e)
+ * `field` bit of *set; notes it in problems when it is not such an integer. */
+static void config_uint(const struct plist *root, const char *key, uint64_t min, uint64_t max, uint64_t *out,
+                        unsigned *set, unsigned field, struct buf *problems)
 {
-    if (!plist_get(root, key))
-        return 0;
-    if (!plist_uint(root, key, max, out) || *out < min)
-        return config_bad(e, key);
-    *set |= field;
-    return 0;
+    const struct plist *v = plist_get(root, key);
+    if (!v)
+        return;
+    if (plist_uint(root, key, max, out) && *out >= min) {
+        *set |= field;
+        return;
+    }
+    char rule[96];
+    if (max == UINT64_MAX)
+        snprintf(rule, sizeof rule, "a whole number of at least %" PRIu64, min);
+    else
+        snprintf(rule, sizeof rule, "a whole number from %" PRIu64 " to %" PRIu64, min, max);
+    config_bad(problems, key, v, rule);
 }
 
 /* Copies the string at key, when there is one, into out. */
@@ -2630,25 +2652,33 @@ static void config_string(const struct plist *root, const char *key, char *out, 
         snprintf(out, size, "%s", s);
 }
 
-/* Reads the keys of a parsed Config.plist into *c.  Returns 0, or EX_DATAERR
- * naming the first bad key. */
+/* Reads the keys of a parsed Config.plist into *c (the defaults where a key
+ * is bad).  Returns 0, or EX_DATAERR naming every bad key, its value and the rule. */
 static int config_read(const struct plist *root, struct vm_config *c, struct error *e)
 {
+    static const char *const display_keys[] = {"DisplayWidth", "DisplayHeight", "DisplayPixelsPerInch"};
     uint64_t cpus = 0, w = 0, h = 0, ppi = 0, min_cpus = 0;
-    unsigned display = 0;
-    int rc = config_uint(root, "CPUCount", 1, 1024, &cpus, &c->set, CONFIG_CPU, e);
-    rc = rc ? rc : config_uint(root, "MemorySize", 1u << 20, UINT64_MAX, &c->memory_bytes, &c->set, CONFIG_MEMORY, e);
-    rc = rc ? rc : config_uint(root, "DisplayWidth", 1, 16384, &w, &display, 1, e);
-    rc = rc ? rc : config_uint(root, "DisplayHeight", 1, 16384, &h, &display, 2, e);
-    rc = rc ? rc : config_uint(root, "DisplayPixelsPerInch", 1, 1000, &ppi, &display, 4, e);
-    rc = rc ? rc : config_uint(root, "InstalledMinCPUCount", 0, 1024, &min_cpus, &c->set, CONFIG_MIN_CPU, e);
-    rc = rc ? rc : config_uint(root, "InstalledMinMemorySize", 0, UINT64_MAX, &c->min_memory_bytes, &c->set,
-                               CONFIG_MIN_MEMORY, e);
-    if (rc)
-        return rc;
-    if (display && display != 7)   /* the three make one display: all or none */
-        return config_bad(e, "DisplayWidth/DisplayHeight/DisplayPixelsPerInch");
-    if (display) {
+    unsigned display = 0, present = 0;
+    struct buf problems = {0};
+    config_uint(root, "CPUCount", 1, VM_MAX_CPUS, &cpus, &c->set, CONFIG_CPU, &problems);
+    config_uint(root, "MemorySize", 1u << 20, UINT64_MAX, &c->memory_bytes, &c->set, CONFIG_MEMORY, &problems);
+    config_uint(root, display_keys[0], 1, 16384, &w, &display, 1, &problems);
+    config_uint(root, display_keys[1], 1, 16384, &h, &display, 2, &problems);
+    config_uint(root, display_keys[2], 1, 1000, &ppi, &display, 4, &problems);
+    config_uint(root, "InstalledMinCPUCount", 0, VM_MAX_CPUS, &min_cpus, &c->set, CONFIG_MIN_CPU, &problems);
+    config_uint(root, "InstalledMinMemorySize", 0, UINT64_MAX, &c->min_memory_bytes, &c->set, CONFIG_MIN_MEMORY,
+                &problems);
+    for (int i = 0; i < 3; i++)
+        present |= plist_get(root, display_keys[i]) ? 1u << i : 0;
+    if (present && present != 7) {   /* the three make one display: all or none */
+        buf_printf(&problems, "%sDisplayWidth, DisplayHeight and DisplayPixelsPerInch make one display: give all "
+                   "three or none (this one has %s%s%s%s%s)", problems.len ? "; " : "",
+                   present & 1 ? display_keys[0] : "", (present & 1) && (present & 6) ? " and " : "",
+                   present & 2 ? display_keys[1] : "", (present & 2) && (present & 4) ? " and " : "",
+                   present & 4 ? display_keys[2] : "");
+        display = 0;
+    }
+    if (display == 7) {
         c->display_width = (unsigned)w;
         c->display_height = (unsigned)h;
         c->display_ppi = (unsigned)ppi;
@@ -2658,15 +2688,18 @@ static int config_read(const struct plist *root, struct vm_config *c, struct err
     c->min_cpu_count = (unsigned)min_cpus;
     if (plist_get(root, "MACAddress")) {
         const char *mac = plist_string(root, "MACAddress");
-        if (!mac || !valid_mac(mac))
-            return config_bad(e, "MACAddress");
-        snprintf(c->mac_address, sizeof c->mac_address, "%s", mac);
-        c->set |= CONFIG_MAC;
+        if (!mac || !valid_mac(mac)) {
+            config_bad(&problems, "MACAddress", plist_get(root, "MACAddress"),
+                       "a MAC address such as 8a:2c:11:de:ad:01 (six pairs of hex digits)");
+        } else {
+            snprintf(c->mac_address, sizeof c->mac_address, "%s", mac);
+            c->set |= CONFIG_MAC;
+        }
     }
     const struct plist *done = plist_get(root, "InstallCompleted");
-    if (done) {
-        if (done->type != PLIST_BOOL)
-            return config_bad(e, "InstallCompleted");
+    if (done && done->type != PLIST_BOOL) {
+        config_bad(&problems, "InstallCompleted", done, "true or false");
+    } else if (done) {
         c->install_completed = done->boolean;
         c->set |= CONFIG_INSTALL;
     }
@@ -2674,7 +2707,13 @@ static int config_read(const struct plist *root, struct vm_config *c, struct err
     config_string(root, "InstalledFromIPSW", c->installed_from, sizeof c->installed_from);
     config_string(root, "InstalledProductVersion", c->installed_version, sizeof c->installed_version);
     config_string(root, "InstalledBuild", c->installed_build, sizeof c->installed_build);
-    return 0;
+    int rc = 0;
+    if (problems.len)
+        rc = fail(e, EX_DATAERR, "Config.plist: %.900s; correct %s, or remove %s to use the default%s", problems.data,
+                  strchr(problems.data, ';') ? "them" : "it", strchr(problems.data, ';') ? "the keys" : "the key",
+                  strchr(problems.data, ';') ? "s" : "");
+    buf_free(&problems);
+    return rc;
 }
 
 /* Reads Config.plist into *c (defaults for what it lacks).  A missing file is
@@ -6013,6 +6052,8 @@ static int check_resources(const struct vm_spec *s, const struct host_info *host
         return fail(e, code, "%u CPU%s: this Mac allows %u to %u; %s", s->cpu_count, s->cpu_count == 1 ? "" : "s",
                     host->min_cpu_count, host->max_cpu_count, fix);
     }
+    if (!host->max_cpu_count && s->cpu_count > VM_MAX_CPUS)   /* off a Mac: what any VM can have */
+        return fail(e, EX_USAGE, "%u CPUs: a VM can have 1 to %u; use --cpus within that", s->cpu_count, VM_MAX_CPUS);
     if (host->max_memory_bytes && (s->memory_bytes < host->min_memory_bytes || s->memory_bytes > host->max_memory_bytes)) {
         snprintf(value, sizeof value, "%" PRIu64, s->memory_bytes < host->min_memory_bytes ? mem_min : host->max_memory_bytes);
         int code = resource_fix(fix, sizeof fix, mem_opt, mem_conf, "use --memory within that", "MemorySize", "integer",
@@ -7223,6 +7264,28 @@ static int print_command_help(const struct command *c, FILE *to);
 /* Parses a command's options with getopt_long.  Handles --help and unknown
  * options.  Returns the option character, -1 at the end, or '?' after printing
  * the error (the caller returns EX_USAGE). */
+/* Lists in out ("--debug-stub, --dfu or --dry-run") the long options that
+ * arg ("--d", "--d=1") is a prefix of, when it is a prefix of more than one;
+ * else leaves out empty. */
+static void ambiguous_option(const char *arg, const struct option *longs, char *out, size_t size)
+{
+    if (strncmp(arg, "--", 2) != 0)
+        return;
+    size_t n = strcspn(arg + 2, "="), count = 0, total = 0;
+    for (const struct option *o = longs; o->name; o++)
+        total += strncmp(o->name, arg + 2, n) == 0;
+    if (total < 2)
+        return;
+    size_t used = 0;
+    for (const struct option *o = longs; o->name && used < size; o++)
+        if (strncmp(o->name, arg + 2, n) == 0) {
+            count++;
+            int k = snprintf(out + used, size - used, "%s--%s", count == 1 ? "" : count == total ? " or " : ", ",
+                             o->name);
+            used += k > 0 ? (size_t)k : 0;
+        }
+}
+
 static int next_option(const char *command, int argc, char **argv, const char *shorts,
                        const struct option *longs)
 {
@@ -7240,8 +7303,13 @@ static int next_option(const char *command, int argc, char **argv, const char *s
         const struct option *o = longs;
         while (o->name && (optopt == 0 || o->val != optopt || strncmp(argv[optind - 1], "--", 2) != 0))
             o++;
+        char could[512] = "";
+        if (!o->name)
+            ambiguous_option(argv[optind - 1], longs, could, sizeof could);
         if (o->name)   /* "--json=1": getopt names a long option by its value */
             usage_error(command, "option --%s takes no value", o->name);
+        else if (could[0])
+            usage_error(command, "option %s is ambiguous: it could be %s", argv[optind - 1], could);
         else if (optopt > 0 && optopt < 128 && isprint(optopt))
             usage_error(command, "option -%c is unknown", optopt);
         else
@@ -7987,6 +8055,18 @@ void macvm_window_size(const struct vm_spec *spec, double scale, double *width, 
 }
 
 /* Parses run's options into *o.  Returns 0, or EX_USAGE after saying why. */
+/* Parses the value of --cpus: any whole number of 1 or more, so that one
+ * too large is refused where the host's range is known, naming it (check_resources,
+ * install_preflight).  Returns 0, or EX_USAGE after saying why. */
+static int parse_cpus(const char *command, const char *arg, unsigned *out)
+{
+    unsigned long long n;
+    if (!parse_uint(arg, 1, UINT_MAX, &n))
+        return usage_error(command, "--cpus '%s' is not a whole number of CPUs (1 or more)", arg);
+    *out = (unsigned)n;
+    return 0;
+}
+
 static int parse_run_options(int argc, char **argv, struct run_options *o)
 {
     enum { O_DRY = 256, O_RECOVERY, O_DFU, O_IBOOT1, O_IBOOT2, O_STUB, O_STUB_ALL, O_BOOT_ARGS, O_HEADLESS,
@@ -8036,9 +8116,8 @@ static int parse_run_options(int argc, char **argv, struct run_options *o)
         case O_EPHEMERAL: o->ephemeral = true; break;
         case O_NO_LOG: o->no_log = true; break;
         case O_CPUS:
-            if (!parse_uint(optarg, 1, 1024, &n))
-                return usage_error("run", "--cpus '%s' is not a number of CPUs", optarg);
-            o->cpu_count = (unsigned)n;
+            if (parse_cpus("run", optarg, &o->cpu_count))
+                return EX_USAGE;
             break;
         case O_MEMORY:
             if (!parse_size(optarg, &o->memory_bytes))
@@ -8571,7 +8650,6 @@ static int cmd_install(int argc, char **argv)
         {"help", no_argument, NULL, 'h'}, {0},
     };
     struct install_options o = {.disk_size = DEFAULT_DISK_SIZE};
-    unsigned long long n;
     for (int c; (c = next_option("install", argc, argv, ":h", longs)) != -1;) {
         switch (c) {
         case 'i': o.ipsw = optarg; break;
@@ -8581,9 +8659,8 @@ static int cmd_install(int argc, char **argv)
                 return usage_error("install", "--disk-size '%s' is not a size of at least 1G (e.g. 80G, 1T)", optarg);
             break;
         case 'c':
-            if (!parse_uint(optarg, 1, 1024, &n))
-                return usage_error("install", "--cpus '%s' is not a number of CPUs", optarg);
-            o.cpu_count = (unsigned)n;
+            if (parse_cpus("install", optarg, &o.cpu_count))
+                return EX_USAGE;
             break;
         case 'm':
             if (!parse_size(optarg, &o.memory_bytes))

@@ -1618,3 +1618,87 @@ Test(outputs, control_characters_are_escaped, .init = vt_init, .fini = t_tmp_fin
     free(config);
     free(b);
 }
+
+/* ------------------------- messages that name the value and the rule ------------------------- */
+
+/* Writes bundle/Config.plist from the configured fixture with python's plistlib, changed by code (d is the dict). */
+static void vt_edit_config(const char *bundle, const char *code)
+{
+    char *config = t_path_join(bundle, "Config.plist");
+    char script[1024];
+    snprintf(script, sizeof script, "import plistlib, sys\np = sys.argv[1]\nd = plistlib.load(open(p, 'rb'))\n%s\n"
+                                    "plistlib.dump(d, open(p, 'wb'))\n", code);
+    struct proc_result r = run_argv((const char *[]){"python3", "-c", script, config, NULL});
+    cr_assert_eq(r.status, 0, "python3: %s", r.err);
+    proc_result_free(&r);
+    free(config);
+}
+
+/* Every bad key of Config.plist is named with its value and the rule, not only the first. */
+Test(messages, config_plist_names_every_bad_value_and_its_rule, .init = vt_init, .fini = t_tmp_fini, .timeout = 20)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "configured", VT_MIB);
+    vt_edit_config(b, "d['CPUCount'] = 0\nd['MemorySize'] = 'lots'\ndel d['DisplayHeight']\nd['MACAddress'] = 'zz'");
+    struct proc_result r = run_macvm("info", b, NULL);
+    cr_expect_eq(r.status, EX_DATAERR, "info: exit %d; stderr: %s", r.status, r.err);
+    static const char *const wants[] = {
+        "CPUCount is 0, not a whole number from 1 to 1024",
+        "MemorySize is \"lots\", a string, not a whole number of at least 1048576",
+        "give all three or none (this one has DisplayWidth and DisplayPixelsPerInch)",
+        "MACAddress is \"zz\", a string, not a MAC address",
+        "correct them, or remove the keys to use the defaults",
+    };
+    for (size_t i = 0; i < sizeof wants / sizeof *wants; i++)
+        cr_expect(strstr(r.err, wants[i]) != NULL, "info should say \"%s\": %s", wants[i], r.err);
+    cr_expect_eq(count_lines(r.err), 1, "one line: %s", r.err);
+    proc_result_free(&r);
+    free(b);
+}
+
+/* An empty file says it is empty. */
+Test(messages, an_empty_file_says_empty, .init = vt_init, .fini = t_tmp_fini, .timeout = 20)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "configured", VT_MIB);
+    char *config = t_path_join(b, "Config.plist"), *hw = t_path_join(b, "HardwareModel"), *ipsw = t_path_join(t_tmp, "x.ipsw");
+    vt_write_text(config, "");
+    vt_write_text(hw, "");
+    vt_write_text(ipsw, "");
+    struct proc_result r[] = {run_macvm("info", b, NULL), run_macvm("ipsw", ipsw, NULL)};
+    for (size_t i = 0; i < 2; i++) {
+        cr_expect(r[i].status == EX_DATAERR, "exit %d; stderr: %s", r[i].status, r[i].err);
+        cr_expect(strstr(r[i].err, "empty (0 bytes)") != NULL, "should say empty: %s", r[i].err);
+        proc_result_free(&r[i]);
+    }
+    free(ipsw);
+    free(hw);
+    free(config);
+    free(b);
+}
+
+/* --cpus beyond the range names it: this Mac's (the fake says 1 to 8), or what a VM can have. */
+Test(messages, cpus_out_of_range_names_the_range, .init = vt_init, .fini = t_tmp_fini, .timeout = 20)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "configured", VT_MIB);
+    struct proc_result r = run_argv((const char *[]){vt_fake(), "run", "--dry-run", "--cpus", "1025", b, NULL});
+    cr_expect_eq(r.status, EX_USAGE, "exit %d; stderr: %s", r.status, r.err);
+    cr_expect(strstr(r.err, "1025 CPUs: this Mac allows 1 to 8; use --cpus within that") != NULL, "%s", r.err);
+    proc_result_free(&r);
+    r = run_macvm("run", "--dry-run", "--cpus", "1025", b, NULL);
+    cr_expect_eq(r.status, EX_USAGE, "exit %d; stderr: %s", r.status, r.err);
+    cr_expect(strstr(r.err, "1025 CPUs: a VM can have 1 to 1024") != NULL, "%s", r.err);
+    proc_result_free(&r);
+    free(b);
+}
+
+/* An ambiguous prefix of an option says which options it could be. */
+Test(messages, an_ambiguous_option_lists_what_it_could_be, .init = vt_init, .fini = t_tmp_fini, .timeout = 20)
+{
+    struct proc_result r = run_macvm("run", "--d", "VM.bundle", NULL);
+    cr_expect_eq(r.status, EX_USAGE, "exit %d; stderr: %s", r.status, r.err);
+    cr_expect(strstr(r.err, "option --d is ambiguous: it could be ") != NULL && strstr(r.err, "--dfu") &&
+              strstr(r.err, "--dry-run") && strstr(r.err, "--debug-stub"), "%s", r.err);
+    proc_result_free(&r);
+    r = run_macvm("run", "--dry", "--no-such", NULL);
+    cr_expect(strstr(r.err, "ambiguous") == NULL, "a unique prefix is no ambiguity: %s", r.err);
+    proc_result_free(&r);
+}

@@ -8986,8 +8986,11 @@ static int cmd_feedback(int argc, char **argv)
     feedback_free(&f);
     if (output) {
         rc = write_file_atomic(output, out.data, out.len, force, &e);
+        char text[VM_PATH_MAX + 128];
+        snprintf(text, sizeof text, "wrote %s%s", output, redacted ? " (redacted: ECID, MAC, user, host and home; "
+                 "the report says what redaction cannot know)" : "");
         if (rc == 0)
-            fprintf(stderr, "macvm: wrote %s%s\n", output, redacted ? " (redacted: ECID, MAC, user and home)" : "");
+            say("", NULL, text);
         else
             report(output, &e);
     } else {
@@ -9377,7 +9380,9 @@ static int not_a_command(const char *name)
             fprintf(stderr, "macvm: '%s' is not a command; %s\n", name, habits[i].instead);
             return EX_USAGE;
         }
-    fprintf(stderr, "macvm: '%s' is not a command; 'macvm help' lists them\n", name);
+    char text[600];
+    snprintf(text, sizeof text, "'%.500s' is not a command; 'macvm help' lists them", name);
+    say("", NULL, text);   /* escaped: a name with control characters stays one line */
     return EX_USAGE;
 }
 

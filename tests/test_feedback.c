@@ -689,15 +689,36 @@ Test(feedback, no_random_secret_survives_in_random_text)
     }
 }
 
+/* A run of bundle written by hand (fast: no fake run, no log capture): a
+ * run.json whose outcome is the JSON object outcome, and log_text as its
+ * vz.ndjson unless NULL. */
+static void tf_run_by_hand(const char *bundle, const char *outcome, const char *log_text)
+{
+    char *run = tk_mkdirs(bundle, "logs/2026-01-01T10-00-00"), *json = t_path_join(run, "run.json"), *text;
+    cr_assert(asprintf(&text, "{\"command\":[\"run\",\"VM.bundle\"],\"spec\":{\"cpu_count\":2,"
+                              "\"mac_address\":\"8a:2c:11:de:ad:01\"},\"host\":{\"os_version\":\"15.1\","
+                              "\"os_build\":\"24B83\"},\"outcome\":%s,\"log\":\"vz.ndjson\"}\n", outcome) > 0);
+    tk_write_text(json, text);
+    if (log_text) {
+        char *log = t_path_join(run, "vz.ndjson");
+        tk_write_text(log, log_text);
+        free(log);
+    }
+    free(text);
+    free(json);
+    free(run);
+}
+
 /* The title cuts a long error message at 120 characters: after redacting
  * it, so no half of an ECID that straddled the cut survives. */
 Test(feedback, title_is_redacted_before_it_is_cut, .init = t_tmp_init, .fini = t_tmp_fini, .timeout = 60)
 {
     char outcome[512];
-    snprintf(outcome, sizeof outcome, "error:VZErrorDomain:1:%0110d board 0x%016" PRIx64 " failed", 7,
-             (uint64_t)TF_ECID_BIG);
+    snprintf(outcome, sizeof outcome, "{\"result\":\"error\",\"error\":{\"domain\":\"VZErrorDomain\",\"code\":1,"
+             "\"message\":\"%0110d board 0x%016" PRIx64 " failed\"}}", 7, (uint64_t)TF_ECID_BIG);
     struct tf_env e;
-    tf_setup(&e, "alice", "VM.bundle", NULL, "", outcome);
+    tf_setup(&e, "alice", "VM.bundle", NULL, NULL, NULL);
+    tf_run_by_hand(e.bundle, outcome, NULL);
     struct proc_result r = tf_feedback_ok(true, e.bundle, NULL, NULL, NULL);
     char *title = tf_section(r.out, "**Suggested title:**");
     cr_expect(strstr(title, "a1b2c3d4") == NULL, "a part of the ECID survived in the title:\n%s", title);
@@ -714,17 +735,19 @@ Test(feedback, only_data_is_redacted_never_the_report_s_sentences, .init = t_tmp
     char *line = tf_event("Default", "com.apple.Virtualization.VirtualMachine",
                           "Guest requested binary version: 9, setting binary version to: 7, guest session");
     struct tf_env e;
-    tf_setup(&e, "guest", "VM.bundle", NULL, line, NULL);
+    tf_setup(&e, "guest", "VM.bundle", NULL, NULL, NULL);
+    tf_run_by_hand(e.bundle, "{\"result\":\"guest-stopped\"}", line);
     struct proc_result r = tf_feedback_ok(true, e.bundle, NULL, NULL, NULL);
     tf_expect_has(r.out, "## Guest", "USER=guest: the heading");
     tf_expect_has(r.out, "- verdict: the guest asked for renderer version 9", "USER=guest: the verdict");
-    tf_expect_has(r.out, "older than the guest expects (9 > 7) with a macOS 14.5 guest on macOS", "USER=guest: the title");
+    tf_expect_has(r.out, "older than the guest expects (9 > 7) with a macOS 14.5 guest on macOS 15.1",
+                  "USER=guest: the title");
     tf_expect_has(r.out, "setting binary version to: 7, <user> session", "USER=guest: the log line is data");
     proc_result_free(&r);
     r = tf_feedback_ok(true, e.bundle, "--json", NULL, NULL);
     char *out = tk_save(t_tmp, "guest.json", r.out, r.out_len);
     char *v = tk_py(out, false, "d['pvg']['negotiation']['explanation'][:40] + ' | ' + d['title'][-37:]");
-    tk_expect_str(v, "the guest asked for renderer version 9 b | with a macOS 14.5 guest on macOS 14.5",
+    tk_expect_str(v, "the guest asked for renderer version 9 b | with a macOS 14.5 guest on macOS 15.1",
                   "USER=guest: the JSON's sentences");
     free(v);
     free(out);
@@ -736,7 +759,8 @@ Test(feedback, only_data_is_redacted_never_the_report_s_sentences, .init = t_tmp
 Test(feedback, a_user_named_mac_keeps_the_word_mac, .init = t_tmp_init, .fini = t_tmp_fini, .timeout = 60)
 {
     struct tf_env e;
-    tf_setup(&e, "mac", "VM.bundle", NULL, "", NULL);
+    tf_setup(&e, "mac", "VM.bundle", NULL, NULL, NULL);
+    tf_run_by_hand(e.bundle, "{\"result\":\"guest-stopped\"}", NULL);
     struct proc_result r = tf_feedback_ok(true, e.bundle, NULL, NULL, NULL);
     tf_expect_has(r.out, "- MAC address: <MAC>", "USER=mac: the label");
     tf_expect_has(r.out, "they hold the ECID and MAC address.", "USER=mac: the attachments' sentence");
@@ -772,7 +796,8 @@ Test(feedback, control_characters_are_escaped, .init = t_tmp_init, .fini = t_tmp
     char *text = t_strdup("");
     tf_add_line(&text, "red \\u001b[31m alert\\r\\n## Forged heading");
     struct tf_env e;
-    tf_setup(&e, "alice", "VM.bundle", NULL, text, NULL);
+    tf_setup(&e, "alice", "VM.bundle", NULL, NULL, NULL);
+    tf_run_by_hand(e.bundle, "{\"result\":\"guest-stopped\"}", text);
     struct proc_result r = tf_feedback_ok(true, e.bundle, NULL, NULL, NULL);
     cr_expect(strchr(r.out, 0x1b) == NULL && strchr(r.out, '\r') == NULL, "a control character reached the output");
     tf_expect_has(r.out, "red \\x1b[31m alert\\r\\n## Forged heading", "the escaped line");

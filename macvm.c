@@ -7254,6 +7254,7 @@ static void probe_text(struct buf *b, const struct probe *p)
 struct command {
     const char *name;
     int (*run)(int argc, char **argv);
+    const char *summary;    /* what it does, in a line of `macvm help` */
     const char *synopsis;
     const char *help;       /* what it does, then its options */
 };
@@ -9149,17 +9150,20 @@ static int cmd_doctor(int argc, char **argv)
 static int cmd_help(int argc, char **argv);
 
 static const struct command commands[] = {
-    {"ipsw", cmd_ipsw, "ipsw FILE [--json]",
+    {"ipsw", cmd_ipsw, "inspect a restore image without extracting it",
+     "ipsw FILE [--json]",
      "Inspects a macOS restore image (IPSW) without extracting it: version, build,\n"
      "whether it installs in a VM, and what that VM needs.  Reads a few MiB of\n"
      "a 20 GB image.\n"
      "  --json                 one JSON object (keys in macvm(1))\n"},
-    {"info", cmd_info, "info [BUNDLE] [--json]",
+    {"info", cmd_info, "show a bundle: hardware, ECID, disk, configuration, runs",
+     "info [BUNDLE] [--json]",
      "Shows a VM bundle: hardware model, ECID, disk size and real use, auxiliary\n"
      "storage, configuration (and which values are defaults), the installed macOS,\n"
      "saved state and recorded runs.  Names every missing or damaged file (exit 65).\n"
      "  --json                 one JSON object (keys in macvm(1))\n"},
-    {"install", cmd_install, "install [--ipsw FILE | --latest] [--disk-size SIZE] [--cpus N] [--memory SIZE]\n"
+    {"install", cmd_install, "create a bundle and install macOS into it (on a Mac)",
+     "install [--ipsw FILE | --latest] [--disk-size SIZE] [--cpus N] [--memory SIZE]\n"
      "              [--serial-number S] [BUNDLE]",
      "Creates a new bundle and installs macOS into it (macOS on Apple Silicon only).\n"
      "Checks the image first; never touches an existing bundle.  Records the install\n"
@@ -9173,7 +9177,8 @@ static const struct command commands[] = {
      "                         the image needs)\n"
      "  --serial-number S      experimental: the VM's serial number (10 capital letters\n"
      "                         and digits; macOS 13+, the private entitlement)\n"},
-    {"run", cmd_run, "run [options] [BUNDLE]",
+    {"run", cmd_run, "boot a VM in a window or headless, recording its log",
+     "run [options] [BUNDLE]",
      "Boots a VM in a window or headless, and records its log under logs/.  Quit\n"
      "saves the state where the run can (macOS 14+ host and guest, normal start;\n"
      "--dry-run says why not), else asks the guest to shut down.\n"
@@ -9205,13 +9210,15 @@ static const struct command commands[] = {
      "                         guest: /Volumes/My Shared Files/NAME (up to 4)\n"
      "  --screenshot           experimental: save the display to screen.png when an error\n"
      "                         or a Ctrl-C ends the run (macOS 14+)\n"},
-    {"clone", cmd_clone, "clone [--new-identity] SRC DST",
+    {"clone", cmd_clone, "copy a bundle, copy-on-write where the filesystem can",
+     "clone [--new-identity] SRC DST",
      "Clones a bundle: copy-on-write where the filesystem can (APFS, btrfs, XFS),\n"
      "else a copy that keeps Disk.img sparse.  DST must not exist; a partial DST is\n"
      "removed on any failure or Ctrl-C.  The clone has its original's identity.\n"
      "  --new-identity         experimental: give the clone its own ECID (macOS 13+), so\n"
      "                         it runs beside its original\n"},
-    {"pvg-log", cmd_pvg_log, "pvg-log [BUNDLE [--run NAME] | --log FILE | --last DURATION] [--json]",
+    {"pvg-log", cmd_pvg_log, "show a run's paravirtualized-graphics negotiation",
+     "pvg-log [BUNDLE [--run NAME] | --log FILE | --last DURATION] [--json]",
      "Prints the paravirtualized-graphics lines of the bundle's newest run (or of a\n"
      "log file in ndjson, json or text style, or of this Mac's log), the renderer\n"
      "version negotiation with a verdict, the renderer resets (a reset loop is the\n"
@@ -9221,7 +9228,8 @@ static const struct command commands[] = {
      "  --log FILE             read this file (from log stream/show)\n"
      "  --last DURATION        read this Mac's unified log, e.g. 1h (macOS only)\n"
      "  --json                 NDJSON: one object per negotiation, then the counts\n"},
-    {"feedback", cmd_feedback, "feedback [BUNDLE] [-o FILE] [--force] [--json] [--no-redact] [--run NAME]",
+    {"feedback", cmd_feedback, "write a report for Apple's Feedback Assistant",
+     "feedback [BUNDLE] [-o FILE] [--force] [--json] [--no-redact] [--run NAME]",
      "Writes a report for Apple's Feedback Assistant (area: Virtualization) from the\n"
      "bundle's newest run.  ECID, MAC addresses, user name and home are redacted.\n"
      "  -o, --output FILE      write to FILE (atomically) instead of stdout\n"
@@ -9230,7 +9238,8 @@ static const struct command commands[] = {
      "  --no-redact            keep ECID, MAC addresses, user name and paths\n"
      "  --run NAME             report on this run (a folder name under logs/, or under\n"
      "                         NAME.ephemeral-logs/ for a disposable run)\n"},
-    {"doctor", cmd_doctor, "doctor [--probe] [--ipsw FILE] [--json] [BUNDLE]",
+    {"doctor", cmd_doctor, "check this host (and an image) before running VMs",
+     "doctor [--probe] [--ipsw FILE] [--json] [BUNDLE]",
      "Checks this host: Apple Silicon, macOS, entitlements, free space, running VMs,\n"
      "and with --ipsw what that image needs of the host.  Exit 69 when a check fails.\n"
      "  --probe                instead: look up every feature macvm uses on this Mac\n"
@@ -9240,7 +9249,8 @@ static const struct command commands[] = {
      "                         also load it)\n"
      "  --json                 one JSON array of {check, status, detail}, or with\n"
      "                         --probe of {feature, status, detail}\n"},
-    {"help", cmd_help, "help [COMMAND]", "Shows the commands, or one command's options.\n"},
+    {"help", cmd_help, "list the commands, or show one command's options",
+     "help [COMMAND]", "Shows the commands, or one command's options.\n"},
 };
 
 static const struct command *find_command(const char *name)
@@ -9264,7 +9274,7 @@ static int print_help(FILE *to)
     fputs("macvm " MACVM_VERSION " -- a reference and debug harness for macOS VMs on Apple Silicon\n\n"
           "usage: macvm COMMAND [options] [args]\n\ncommands:\n", to);
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
-        fprintf(to, "  macvm %s\n", commands[i].synopsis);
+        fprintf(to, "  %-9s %s\n", commands[i].name, commands[i].summary);
     fputs("\n'macvm help COMMAND' or 'macvm COMMAND --help' shows a command's options.\n"
           "BUNDLE defaults to ~/" DEFAULT_BUNDLE ".  See macvm(1).\n", to);
     return 0;

@@ -31,3 +31,39 @@ Test(commands, unknown_command_points_to_help)
     cr_expect(strstr(r.err, "'frobnicate' is not a command; 'macvm help' lists them") != NULL, "%s", r.err);
     proc_result_free(&r);
 }
+
+/* `macvm help` is the map: one line per command, its name then what it does,
+ * and then how to get a command's options. */
+Test(commands, help_lists_one_line_per_command_with_what_it_does)
+{
+    struct proc_result r = run_macvm("help", NULL);
+    cr_assert_eq(r.status, 0, "macvm help: exit %d\n%s", r.status, r.err);
+    const char *list = strstr(r.out, "\ncommands:\n");
+    cr_assert(list, "macvm help has no \"commands:\" heading:\n%s", r.out);
+    list += strlen("\ncommands:\n");
+    const char *end = strstr(list, "\n\n");
+    cr_assert(end, "the command list does not end with a blank line:\n%s", r.out);
+    cr_expect(strstr(end, "macvm help COMMAND"), "after the list, how to see a command's options:\n%s", r.out);
+
+    size_t n_commands = sizeof commands / sizeof *commands, lines = 0;
+    size_t seen[sizeof commands / sizeof *commands] = {0};
+    for (const char *line = list; line <= end; line = strchr(line, '\n') + 1) {
+        const char *eol = strchr(line, '\n');
+        char name[32] = "", rest[128] = "";
+        cr_expect_eq(sscanf(line, " %31s %127[^\n]", name, rest), 2, "not \"NAME  summary\": %.*s",
+                     (int)(eol - line), line);
+        lines++;
+        size_t i = 0;
+        while (i < n_commands && strcmp(commands[i].name, name) != 0)
+            i++;
+        cr_expect(i < n_commands, "macvm help lists '%s', which is not a command", name);
+        if (i < n_commands)
+            seen[i]++;
+        cr_expect(strlen(rest) >= 20 && eol - line <= 80, "'%s': a summary that says something, on one line: %.*s",
+                  name, (int)(eol - line), line);
+    }
+    cr_expect_eq(lines, n_commands, "macvm help: %zu lines for %zu commands:\n%s", lines, n_commands, r.out);
+    for (size_t i = 0; i < n_commands; i++)
+        cr_expect_eq(seen[i], 1, "macvm help lists '%s' %zu times, want once:\n%s", commands[i].name, seen[i], r.out);
+    proc_result_free(&r);
+}

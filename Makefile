@@ -11,6 +11,9 @@
 #   make install    into $(DESTDIR)$(PREFIX)/bin and share/man/man1
 #   make mac-check BUNDLE=~/VM.bundle [RUN_SECONDS=90]   once on a new Mac: probe, boot
 #                   disposable clones in each start mode it has, one table for bug reports
+#   make sign-private   on a Mac set up for it (SIP off, amfi_get_out_of_my_way=1; README,
+#                   Debugging the guest): ./macvm re-signed with com.apple.private.virtualization
+#   make clean      removes ./macvm and build/
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g

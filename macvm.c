@@ -9217,7 +9217,7 @@ static const struct command commands[] = {
      "removed on any failure or Ctrl-C.  The clone has its original's identity.\n"
      "  --new-identity         experimental: give the clone its own ECID (macOS 13+), so\n"
      "                         it runs beside its original\n"},
-    {"pvg-log", cmd_pvg_log, "show a run's paravirtualized-graphics negotiation",
+    {"pvg-log", cmd_pvg_log, "show a run's paravirtualized-graphics negotiation and resets",
      "pvg-log [BUNDLE [--run NAME] | --log FILE | --last DURATION] [--json]",
      "Prints the paravirtualized-graphics lines of the bundle's newest run (or of a\n"
      "log file in ndjson, json or text style, or of this Mac's log), the renderer\n"

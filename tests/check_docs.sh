@@ -74,8 +74,8 @@ fi
 # The options of one command's function and of the functions it calls.
 options_of() {
     fn=$1
-    callees=$(echo "$facts" | awk -v fn="$fn" '$1 == fn && $2 == "calls" { print $3 }')
-    echo "$facts" | awk -v fn="$fn" -v callees=" $(echo $callees) " '
+    callees=$(echo "$facts" | awk -v fn="$fn" '$1 == fn && $2 == "calls" { print $3 }' | tr '\n' ' ')
+    echo "$facts" | awk -v fn="$fn" -v callees=" $callees" '
         $2 == "opt" && ($1 == fn || index(callees, " " $1 " ")) { print $3 }' | sort -u
 }
 

@@ -564,7 +564,7 @@ Test(save, a_network_disconnect_is_recorded, .init = vt_init, .fini = t_tmp_fini
 /* A version that is not one (control characters, words) counts as unknown and is never printed. */
 Test(save, a_hostile_guest_version_counts_as_unknown, .init = vt_init, .fini = t_tmp_fini)
 {
-    static const char *const versions[] = {"\x1b]0;owned\x07" "14.5", "fourteen", "14.5\n", ""};
+    static const char *const versions[] = {("\x1b]0;owned\x07" "14.5"), "fourteen", "14.5\n", ""};
     for (int i = 0; i < 4; i++) {
         char name[32];
         snprintf(name, sizeof name, "VM%d.bundle", i);

@@ -1,16 +1,23 @@
 /* bridge.h -- the contract between macvm.c (portable C) and bridge.m (Apple API).
  *
- * macvm.c decides everything: which files, how many CPUs, which start mode,
- * whether a debug stub may be attached.  It writes those decisions into one
- * struct vm_spec and hands it to the bridge, which turns it into
- * Virtualization.framework calls and reports back facts and outcomes.  The
- * bridge never re-decides a value it was given.
+ * macvm.c decides everything: which files, how many CPUs and how much memory,
+ * which start mode, which keyboards and pointing devices, whether the run
+ * saves and restores its state, where the panic action goes, whether a debug
+ * stub may be attached, and what each Quit, Ctrl-C or menu item does
+ * (macvm_stop_action).  It writes those decisions into one struct vm_spec and
+ * hands it to the bridge, which turns it into Virtualization.framework calls
+ * and reports back facts and outcomes.  The bridge never re-decides a value it
+ * was given; what only a Mac can tell (a class or method present, a
+ * validation error) it reports, and macvm.c records.
  *
  * A few things are fixed in the bridge, as in Apple's sample, and not options:
- * the window captures system keys; after trying to restore save_file the
- * bridge removes it, restored or not, since once the VM runs the disk no
- * longer matches it (macvm.c refuses a run that could not restore it before it
- * gets that far).
+ * one display, NAT networking, sound to the host's output only (an input would
+ * ask for the microphone); the window captures system keys, and on macOS 14+
+ * the guest's display follows the window's size; after trying to restore
+ * save_file the bridge removes it, restored or not, since once the VM runs the
+ * disk no longer matches it.  A saved state that cannot be restored into this
+ * configuration never gets that far: macvm.c refuses the run from what it
+ * knows, and bridge_run from what Virtualization says (restore_refused).
  *
  * Off macOS, macvm.c supplies bridge functions that answer BRIDGE_UNAVAILABLE,
  * and the tests link a fake bridge (tests/fake_bridge.c) that records what it
@@ -248,6 +255,45 @@ int bridge_run(const struct vm_spec *spec, struct run_outcome *outcome);
  * tell the user how to attach. Defined in macvm.c. */
 void macvm_vm_started(const struct vm_spec *spec, unsigned reported_port);
 
+/* Ctrl-C: who has SIGINT when, and what each Ctrl-C does.
+ *
+ * macvm.c's handler (catch_interrupts, installed for run and clone) catches
+ * SIGINT, SIGTERM and SIGHUP for the rest of the command.  It kills nothing:
+ * it sets a flag (macvm_interrupted) and counts (macvm_interrupts), and the
+ * command ends by its own path, with its record written and its partial work
+ * undone.  While bridge_run runs, the handler turns SIGTERM and SIGHUP into
+ * SIGINT, so the bridge sees every way of asking as a Ctrl-C.
+ *
+ * While the bridge waits (bridge_run, bridge_download, bridge_install) it
+ * watches SIGINT too, from the main queue, and gives SIGINT back its previous
+ * disposition when it returns.  With macvm.c's handler in place it counts
+ * with macvm_interrupts(), so a Ctrl-C that both the handler and the watch
+ * see, or that comes while the watch is being set up, counts once.  Without
+ * it (install and its download), the bridge ignores SIGINT instead of dying
+ * of it, and counts what its watch sees.
+ *
+ * - Before the VM starts: macvm.c does not call bridge_run once
+ *   macvm_interrupted(), and bridge_run asks again once its watch is in
+ *   place, so a Ctrl-C in between is not lost either: the VM is not started
+ *   (BRIDGE_INTERRUPTED).
+ * - While the VM runs: each Ctrl-C is STOP_EVENT_INTERRUPT, and
+ *   macvm_stop_action says what it does: the first saves the state
+ *   (save_on_stop) or asks the guest to shut down, and one that comes while a
+ *   stop is under way stops the VM at once.  With spec->screenshot, the
+ *   screen is saved first (once, and not when a stop is under way).
+ * - During a download or an installation: the first Ctrl-C cancels it (a
+ *   download keeps its resume data) and the call returns BRIDGE_INTERRUPTED;
+ *   a second gives SIGINT its default action back and raises it, so macvm
+ *   ends at once: the user means it.
+ */
+
+/* Returns whether macvm.c's handler has seen an interrupt (Ctrl-C, SIGTERM,
+ * SIGHUP) since the command began.  Defined in macvm.c. */
+bool macvm_interrupted(void);
+
+/* Returns how many interrupts macvm.c's handler has counted.  Defined in macvm.c. */
+unsigned macvm_interrupts(void);
+
 /* What asks a run to end. */
 enum stop_event {
     STOP_EVENT_QUIT,                      /* the window's Quit or close button, the Dock's Quit, logout */
@@ -278,11 +324,6 @@ enum stop_action macvm_stop_action(const struct vm_spec *spec, const struct run_
 enum stop_action macvm_save_failed(struct run_outcome *outcome, const char *step, const char *why,
                                    bool guest_running);
 
-/* Returns how many interrupts (Ctrl-C, SIGTERM, SIGHUP) macvm.c's handler has
- * seen, so the bridge counts each once whichever of its handlers sees it.
- * Defined in macvm.c. */
-unsigned macvm_interrupts(void);
-
 /* Returns the window's content size in points for a display of *spec on a
  * screen with backing scale (pixels per point).  Defined in macvm.c. */
 void macvm_window_size(const struct vm_spec *spec, double scale, double *width, double *height);
@@ -293,14 +334,5 @@ void macvm_window_size(const struct vm_spec *spec, double scale, double *width, 
  * turned off (private, macOS 13+).  Returns BRIDGE_OK, BRIDGE_UNAVAILABLE
  * (this macOS lacks it) or BRIDGE_FAILED with *err. */
 int bridge_clone_identity(const char *machine_identifier, struct bridge_error *err);
-
-/* Called by the bridge once the VM has started (the debug stub's real port
- * is known then), so macvm.c can tell the user how to attach. Defined in macvm.c. */
-void macvm_vm_started(const struct vm_spec *spec, unsigned debug_stub_port);
-
-/* Returns true when the user asked macvm to stop (Ctrl-C, SIGTERM, SIGHUP)
- * before the bridge took SIGINT over.  bridge_run asks right after it has,
- * and then does not start the VM (BRIDGE_INTERRUPTED).  Defined in macvm.c. */
-bool macvm_interrupted(void);
 
 #endif

@@ -1,10 +1,10 @@
 /* bridge.m -- the only file that speaks to Apple's frameworks.
  *
- * macvm.c decides everything and hands the bridge fully resolved values
- * (bridge.h).  Each bridge_* function turns them into Virtualization.framework
- * calls (with Foundation, AppKit and Security around them) and turns what comes
- * back into the plain C structs of bridge.h: an NSError becomes a struct
- * bridge_error, a missing API BRIDGE_UNAVAILABLE, Ctrl-C BRIDGE_INTERRUPTED.
+ * Each bridge_* function takes the values macvm.c decided (bridge.h), turns
+ * them into Virtualization.framework calls (with Foundation, AppKit and
+ * Security around them), and turns what comes back into the plain C structs of
+ * bridge.h: an NSError becomes a struct bridge_error, a missing API
+ * BRIDGE_UNAVAILABLE, Ctrl-C BRIDGE_INTERRUPTED.
  *
  * Every function is called on the main thread and returns when its work is
  * done: Apple's asynchronous calls report on the main queue while the bridge
@@ -12,11 +12,9 @@
  *
  * Built for arm64 with a macOS 12 deployment target: API of macOS 13 and 14 is
  * called behind @available, and declared here when the SDK predates it.
- * Private API (GDB stub, DFU, iBoot stops, Recovery on 12, NVRAM, the PL011
- * UART, the panic action and device, screenshots, serial numbers and clone
- * identities) is looked up at run time: classes with NSClassFromString, methods with a
- * respondsToSelector: check before each call.  A macOS that lacks one gets
- * BRIDGE_UNAVAILABLE and a message naming it, never a crash.
+ * Private API is looked up at run time: classes with NSClassFromString, methods
+ * with a respondsToSelector: check before each call.  A macOS that lacks one
+ * gets BRIDGE_UNAVAILABLE and a message naming it, never a crash.
  */
 #import <AppKit/AppKit.h>
 #import <Foundation/Foundation.h>
@@ -41,6 +39,7 @@ NS_ASSUME_NONNULL_BEGIN
 - (void)saveMachineStateToURL:(NSURL *)saveFileURL
             completionHandler:(void (^)(NSError *_Nullable errorOrNil))completionHandler
     API_AVAILABLE(macos(14.0));
+@property(readonly) NSArray *graphicsDevices API_AVAILABLE(macos(14.0));   /* of VZGraphicsDevice, with displays */
 @end
 
 @interface VZVirtualMachineConfiguration (MacvmMacOS14)
@@ -54,22 +53,14 @@ NS_ASSUME_NONNULL_BEGIN
 @interface NSApplication (MacvmMacOS14)
 - (void)activate API_AVAILABLE(macos(14.0));
 @end
-
-@interface VZVirtualMachine (MacvmMacOS14Graphics)
-@property(readonly) NSArray *graphicsDevices API_AVAILABLE(macos(14.0));   /* of VZGraphicsDevice, with displays */
-@end
 #endif
 
 /* Private methods of public classes, as class dumps of Virtualization show them:
- * declared only to type the calls, each made after a respondsToSelector: check. */
+ * declared only to type the calls, each made after a respondsToSelector: check.
+ * Setters are called by name instead (set_private_value, set_private_object). */
 @interface VZVirtualMachine (MacvmPrivate)
 - (void)_startWithOptions:(id)options completionHandler:(void (^)(NSError *_Nullable))completionHandler;
 - (nullable id)_debugStub;
-@end
-
-@interface VZVirtualMachineConfiguration (MacvmPrivate)
-- (void)_setDebugStub:(id)debugStub;
-- (void)_setPanicDevice:(id)panicDevice;
 @end
 
 @interface VZMacMachineIdentifier (MacvmPrivate)
@@ -86,22 +77,20 @@ NS_ASSUME_NONNULL_BEGIN
 - (nullable id)_valueForNVRAMVariableNamed:(NSString *)name error:(NSError **)error;
 @end
 
-/* Methods of the private classes _VZGDBDebugStubConfiguration and _VZGDBDebugStub. */
+/* Methods of the private classes _VZGDBDebugStubConfiguration, _VZGDBDebugStub
+ * and _VZMacSerialNumber, and of VZGraphicsDisplay (macOS 14+). */
 @protocol MacvmGDBStubConfiguration <NSObject>
 - (instancetype)initWithPort:(unsigned short)port;
-- (void)setListensOnAllNetworkInterfaces:(BOOL)listensOnAllNetworkInterfaces;
 @end
 
 @protocol MacvmGDBStub <NSObject>
 - (unsigned short)port;
 @end
 
-/* _VZMacSerialNumber */
 @protocol MacvmSerialNumber <NSObject>
 - (nullable instancetype)initWithString:(NSString *)string;
 @end
 
-/* -[VZGraphicsDisplay _takeScreenshotWithCompletionHandler:] (macOS 14+): an NSImage, or an error. */
 @protocol MacvmScreenshot <NSObject>
 - (void)_takeScreenshotWithCompletionHandler:(void (^)(id _Nullable image, NSError *_Nullable error))handler;
 @end
@@ -118,7 +107,6 @@ static NSString *ns(const char *s)
     return [NSString stringWithUTF8String:s] ?: @"";
 }
 
-/* Returns a file URL for path. */
 static NSURL *file_url(const char *path)
 {
     return [NSURL fileURLWithPath:ns(path)];
@@ -130,18 +118,21 @@ static bool copy_string(char *dst, size_t size, NSString *_Nullable s)
     return strlcpy(dst, s.UTF8String ?: "", size) < size;
 }
 
+/* "" when there is none. */
+static void sysctl_string(const char *name, char *out, size_t size)
+{
+    if (sysctlbyname(name, out, &size, NULL, 0) != 0)
+        out[0] = '\0';
+}
+
 /* Returns the host's macOS version, "14.5" or "13.6.1": the kernel's, since
  * NSProcessInfo says 16.0 under SYSTEM_VERSION_COMPAT=1 and to binaries built
  * with SDKs before 26. */
 static NSString *host_os_version(void)
 {
-    char kernel[32];
-    size_t size = sizeof kernel;
-    if (sysctlbyname("kern.osproductversion", kernel, &size, NULL, 0) == 0 && size > 1)
-        return ns(kernel);
-    NSOperatingSystemVersion v = NSProcessInfo.processInfo.operatingSystemVersion;
-    NSString *version = [NSString stringWithFormat:@"%ld.%ld", (long)v.majorVersion, (long)v.minorVersion];
-    return v.patchVersion ? [version stringByAppendingFormat:@".%ld", (long)v.patchVersion] : version;
+    char version[32];
+    sysctl_string("kern.osproductversion", version, sizeof version);
+    return ns(version);
 }
 
 /* Returns an error of the bridge's own; its code is the bridge status it stands for. */
@@ -150,9 +141,13 @@ static NSError *macvm_error(int status, NSString *message)
     return [NSError errorWithDomain:macvm_domain code:status userInfo:@{NSLocalizedDescriptionKey : message}];
 }
 
-/* Sets *error to a failure described by message; returns NO. */
-static BOOL failed(NSString *message, NSError **error)
+/* Sets *error to a failure described by format; returns NO. */
+NS_FORMAT_FUNCTION(2, 3) static BOOL failed(NSError **error, NSString *format, ...)
 {
+    va_list args;
+    va_start(args, format);
+    NSString *message = [[NSString alloc] initWithFormat:format arguments:args];
+    va_end(args);
     if (error)
         *error = macvm_error(BRIDGE_FAILED, message);
     return NO;
@@ -167,7 +162,6 @@ static BOOL lacks(NSString *what, NSError **error)
     return NO;
 }
 
-/* Returns the private class called name, or Nil with *error. */
 static Class _Nullable private_class(NSString *name, NSError **error)
 {
     Class cls = NSClassFromString(name);
@@ -176,35 +170,42 @@ static Class _Nullable private_class(NSString *name, NSError **error)
     return cls;
 }
 
-/* Returns whether instances of cls answer sel; otherwise sets *error naming the method. */
+/* Returns whether instances of cls answer sel; otherwise sets *error naming the
+ * method.  For a class method, pass the metaclass: object_getClass(cls). */
 static BOOL has_method(Class cls, SEL sel, NSError **error)
 {
-    if ([cls instancesRespondToSelector:sel])
+    if (class_respondsToSelector(cls, sel))
         return YES;
-    return lacks([NSString stringWithFormat:@"-[%@ %@]", NSStringFromClass(cls), NSStringFromSelector(sel)], error);
+    return lacks([NSString stringWithFormat:@"%c[%@ %@]", class_isMetaClass(cls) ? '+' : '-', NSStringFromClass(cls),
+                                            NSStringFromSelector(sel)],
+                 error);
 }
 
-/* Sets a private BOOL property of target to YES through its setter; returns NO
- * (with *error) when this macOS lacks the setter. */
-static BOOL set_private_flag(id target, const char *setter, NSError **error)
+/* Returns the selector called name when target answers it; else NULL with *error. */
+static SEL _Nullable private_method(id target, const char *name, NSError **error)
 {
-    SEL sel = sel_registerName(setter);
-    if (!has_method([target class], sel, error))
-        return NO;
-    ((void (*)(id, SEL, BOOL))objc_msgSend)(target, sel, YES);
-    return YES;
+    SEL sel = sel_registerName(name);
+    return has_method([target class], sel, error) ? sel : NULL;
 }
 
-/* Sets a private long long property of target (the panic action) through
- * its setter; returns NO (with *error) when this macOS lacks the setter.  A
- * setter taking a BOOL reads the low byte of the same register. */
+/* Sets a private integer or BOOL property of target through the setter called
+ * setter (one taking a BOOL reads the low byte of the same register); returns
+ * NO with *error when this macOS lacks it. */
 static BOOL set_private_value(id target, const char *setter, long long value, NSError **error)
 {
-    SEL sel = sel_registerName(setter);
-    if (!has_method([target class], sel, error))
-        return NO;
-    ((void (*)(id, SEL, long long))objc_msgSend)(target, sel, value);
-    return YES;
+    SEL sel = private_method(target, setter, error);
+    if (sel)
+        ((void (*)(id, SEL, long long))objc_msgSend)(target, sel, value);
+    return sel != NULL;
+}
+
+/* The same for a private property that holds an object. */
+static BOOL set_private_object(id target, const char *setter, id value, NSError **error)
+{
+    SEL sel = private_method(target, setter, error);
+    if (sel)
+        ((void (*)(id, SEL, id))objc_msgSend)(target, sel, value);
+    return sel != NULL;
 }
 
 /* Returns e's description followed by its underlying error's, where
@@ -229,39 +230,35 @@ static int report(struct bridge_error *err, NSError *_Nullable e)
     return BRIDGE_FAILED;
 }
 
-/* ---- the main run loop and Ctrl-C ------------------------------------------------------------------- */
+/* ---- waiting, progress and Ctrl-C ------------------------------------------------------------------- */
 
-/* Runs the main run loop, AppKit's event loop when there is a window, until
- * stop_main_loop; callers loop on their own "finished" flag around it. */
-static void run_main_loop(void)
+/* Calls begin with the block that ends the wait, then runs the main run loop
+ * (AppKit's event loop when there is a window) until that block is called. */
+static void wait_for(void (^begin)(dispatch_block_t finish))
 {
-    if (NSApp)
-        [NSApp run];
-    else
-        CFRunLoopRun();
-}
-
-/* Makes run_main_loop return. */
-static void stop_main_loop(void)
-{
-    CFRunLoopStop(CFRunLoopGetMain());
-    if (!NSApp)
-        return;
-    [NSApp stop:nil];
-    /* -stop: takes effect once AppKit has handled an event: hand it one. */
-    [NSApp postEvent:[NSEvent otherEventWithType:NSEventTypeApplicationDefined location:NSZeroPoint modifierFlags:0
-                                       timestamp:0 windowNumber:0 context:nil subtype:0 data1:0 data2:0]
-             atStart:YES];
+    __block bool finished = false;
+    begin(^{
+        finished = true;
+        CFRunLoopStop(CFRunLoopGetMain());
+        if (!NSApp)
+            return;
+        [NSApp stop:nil];
+        /* -stop: takes effect once AppKit has handled an event: hand it one. */
+        [NSApp postEvent:[NSEvent otherEventWithType:NSEventTypeApplicationDefined location:NSZeroPoint modifierFlags:0
+                                           timestamp:0 windowNumber:0 context:nil subtype:0 data1:0 data2:0]
+                 atStart:YES];
+    });
+    while (!finished) {
+        if (NSApp)
+            [NSApp run];
+        else
+            CFRunLoopRun();
+    }
 }
 
 /* Calls on_interrupt on the main queue once for each Ctrl-C; returns the
  * block that stops watching and gives SIGINT back its previous disposition.
- * A handler macvm.c installed stays and counts each interrupt
- * (macvm_interrupts), also one that comes before the source is registered;
- * the source's registration and event handlers both catch up with that
- * count, so a Ctrl-C both of them see counts once.  Without macvm.c's
- * handler, only the default action, which would kill macvm, is replaced by
- * ignoring, and the source counts. */
+ * How the count is kept with and without macvm.c's handler: bridge.h, "Ctrl-C". */
 static dispatch_block_t watch_interrupts(dispatch_block_t on_interrupt)
 {
     struct sigaction previous;
@@ -295,21 +292,56 @@ static dispatch_block_t watch_interrupts(dispatch_block_t on_interrupt)
     };
 }
 
-/* The second Ctrl-C while a download or install winds down: the user means it. */
-static void interrupt_now(void)
+typedef void (^progress_measure)(uint64_t *done, uint64_t *total);
+
+/* Waits as wait_for does for work that begin starts (a download, an
+ * installation), passing what measure reports to progress when it has
+ * changed, four times a second on the main queue: polled rather than
+ * observed, since KVO would call from other threads and macvm.c expects the
+ * main one.  Ctrl-C is watched only once begin has returned (cancelling an
+ * installation's progress before it has begun raises): the first calls
+ * cancel, which must lead to finish; a second ends macvm (bridge.h).
+ * Returns whether the user interrupted. */
+static bool wait_cancellable(void (^begin)(dispatch_block_t finish), void (^cancel)(dispatch_block_t finish),
+                             progress_measure measure, bridge_progress_fn progress, void *ctx)
 {
-    signal(SIGINT, SIG_DFL);
-    raise(SIGINT);
+    __block bool finished = false, interrupted = false;
+    __block uint64_t reported = UINT64_MAX;
+    dispatch_block_t tick = ^{
+        uint64_t done, total;
+        measure(&done, &total);
+        if (progress && done != reported)
+            progress(ctx, reported = done, total);
+    };
+    dispatch_source_t timer = dispatch_source_create(DISPATCH_SOURCE_TYPE_TIMER, 0, 0, dispatch_get_main_queue());
+    dispatch_source_set_timer(timer, DISPATCH_TIME_NOW, NSEC_PER_SEC / 4, NSEC_PER_SEC / 20);
+    dispatch_source_set_event_handler(timer, tick);
+    __block dispatch_block_t unwatch = nil;
+    wait_for(^(dispatch_block_t finish) {
+        dispatch_block_t end = ^{
+            finished = true;
+            finish();
+        };
+        begin(end);
+        unwatch = watch_interrupts(^{
+            if (finished)
+                return;
+            if (interrupted) {
+                signal(SIGINT, SIG_DFL);
+                raise(SIGINT);
+            }
+            interrupted = true;
+            cancel(end);
+        });
+        dispatch_resume(timer);
+    });
+    dispatch_source_cancel(timer);
+    tick();
+    unwatch();
+    return interrupted;
 }
 
 /* ---- host ------------------------------------------------------------------------------------------------ */
-
-/* Copies the sysctl string called name into out ("" when there is none). */
-static void sysctl_string(const char *name, char *out, size_t size)
-{
-    if (sysctlbyname(name, out, &size, NULL, 0) != 0)
-        out[0] = '\0';
-}
 
 /* Returns whether the running binary is signed with entitlement set to true. */
 static bool entitled(CFStringRef entitlement)
@@ -364,29 +396,26 @@ bool bridge_has(const char *class_name, const char *selector)
 typedef void (^restore_image_handler)(VZMacOSRestoreImage *_Nullable, NSError *_Nullable);
 
 /* Runs request, which hands its completion handler to a VZMacOSRestoreImage
- * class method (those answer on any thread), and the main run loop until it
- * answers.  Returns the image, or nil with *error. */
+ * class method (those answer on any thread), and waits for the answer.
+ * Returns the image, or nil with *error. */
 static VZMacOSRestoreImage *_Nullable await_restore_image(void (^request)(restore_image_handler), NSError **error)
 {
     __block VZMacOSRestoreImage *image = nil;
     __block NSError *failure = nil;
-    __block bool finished = false;
-    request(^(VZMacOSRestoreImage *i, NSError *e) {
-        dispatch_async(dispatch_get_main_queue(), ^{
-            image = i;
-            failure = e;
-            finished = true;
-            stop_main_loop();
+    wait_for(^(dispatch_block_t finish) {
+        request(^(VZMacOSRestoreImage *i, NSError *e) {
+            dispatch_async(dispatch_get_main_queue(), ^{
+                image = i;
+                failure = e;
+                finish();
+            });
         });
     });
-    while (!finished)
-        run_main_loop();
     if (!image && error)
         *error = failure;
     return image;
 }
 
-/* Returns the restore image at path as Virtualization loads it, or nil with *error. */
 static VZMacOSRestoreImage *_Nullable load_restore_image(const char *path, NSError **error)
 {
     NSURL *url = file_url(path);
@@ -404,8 +433,7 @@ int bridge_latest_image_url(char *url, size_t url_size, struct bridge_error *err
         }, &error);
         NSString *address = image.URL.absoluteString;
         if (image && !copy_string(url, url_size, address))
-            failed([NSString stringWithFormat:@"the image's URL is longer than %zu bytes: %@", url_size, address],
-                   &error);
+            failed(&error, @"the image's URL is longer than %zu bytes: %@", url_size, address);
         return error ? report(err, error) : BRIDGE_OK;
     }
 }
@@ -430,32 +458,7 @@ int bridge_load_restore_image(const char *path, struct restore_image_info *info,
     }
 }
 
-/* ---- progress and downloads ---------------------------------------------------------------------------- */
-
-typedef void (^progress_measure)(uint64_t *done, uint64_t *total);
-
-/* Passes what measure reports to progress, when it has changed, four times a
- * second on the main queue; returns the block that reports a last time and
- * stops.  Polled rather than observed: KVO would call from other threads, and
- * macvm.c expects the main one. */
-static dispatch_block_t report_progress(progress_measure measure, bridge_progress_fn progress, void *ctx)
-{
-    __block uint64_t reported = UINT64_MAX;
-    dispatch_block_t tick = ^{
-        uint64_t done, total;
-        measure(&done, &total);
-        if (progress && done != reported)
-            progress(ctx, reported = done, total);
-    };
-    dispatch_source_t timer = dispatch_source_create(DISPATCH_SOURCE_TYPE_TIMER, 0, 0, dispatch_get_main_queue());
-    dispatch_source_set_timer(timer, DISPATCH_TIME_NOW, NSEC_PER_SEC / 4, NSEC_PER_SEC / 20);
-    dispatch_source_set_event_handler(timer, tick);
-    dispatch_resume(timer);
-    return ^{
-        dispatch_source_cancel(timer);
-        tick();
-    };
-}
+/* ---- downloads ----------------------------------------------------------------------------------------- */
 
 /* Moves a finished download from location (deleted once the completion handler
  * returns) to destination; returns nil, or the error. */
@@ -490,53 +493,41 @@ int bridge_download(const char *url, const char *dest, const char *resume_data, 
         NSString *resume_path = ns(resume_data);
         if (!source)
             return report(err, macvm_error(BRIDGE_FAILED, [@"not a URL: " stringByAppendingString:ns(url)]));
-        __block bool finished = false, interrupted = false, complete = false;
-        __block NSError *failure = nil;
-        dispatch_block_t finish = ^{
-            finished = true;
-            stop_main_loop();
-        };
-        void (^completion)(NSURL *, NSURLResponse *, NSError *) = ^(NSURL *location, NSURLResponse *response,
-                                                                    NSError *error) {
-            if (interrupted && error)
-                return; /* cancelled: the resume-data callback finishes */
-            failure = error ?: keep_download(location, response, destination);
-            complete = !failure;
-            /* Resume data comes with a transfer error. */
-            keep_resume_data(resume_path, complete, error.userInfo[NSURLSessionDownloadTaskResumeData]);
-            finish();
-        };
         /* Completion on the main queue, which the bridge keeps running while it waits. */
-        NSURLSessionConfiguration *configuration = NSURLSessionConfiguration.defaultSessionConfiguration;
-        NSURLSession *session = [NSURLSession sessionWithConfiguration:configuration delegate:nil
+        NSURLSession *session = [NSURLSession sessionWithConfiguration:NSURLSessionConfiguration.defaultSessionConfiguration
+                                                              delegate:nil
                                                          delegateQueue:NSOperationQueue.mainQueue];
-        NSData *resume = [NSData dataWithContentsOfFile:resume_path];
-        NSURLSessionDownloadTask *task =
-            resume ? [session downloadTaskWithResumeData:resume completionHandler:completion] : nil;
-        if (!task) /* no resume data, or data NSURLSession cannot read */
-            task = [session downloadTaskWithURL:source completionHandler:completion];
-        dispatch_block_t unwatch = watch_interrupts(^{
-            if (finished)
-                return;
-            if (interrupted)
-                interrupt_now();
-            interrupted = true;
+        __block NSURLSessionDownloadTask *task = nil;
+        __block bool cancelled = false, complete = false;
+        __block NSError *failure = nil;
+        bool interrupted = wait_cancellable(^(dispatch_block_t finish) {
+            void (^completion)(NSURL *, NSURLResponse *, NSError *) = ^(NSURL *location, NSURLResponse *response,
+                                                                        NSError *error) {
+                if (cancelled && error)
+                    return; /* the resume-data callback finishes */
+                failure = error ?: keep_download(location, response, destination);
+                complete = !failure;
+                /* Resume data comes with a transfer error. */
+                keep_resume_data(resume_path, complete, error.userInfo[NSURLSessionDownloadTaskResumeData]);
+                finish();
+            };
+            NSData *resume = [NSData dataWithContentsOfFile:resume_path];
+            task = resume ? [session downloadTaskWithResumeData:resume completionHandler:completion] : nil;
+            if (!task) /* no resume data, or data NSURLSession cannot read */
+                task = [session downloadTaskWithURL:source completionHandler:completion];
+            [task resume];
+        }, ^(dispatch_block_t finish) {
+            cancelled = true;
             [task cancelByProducingResumeData:^(NSData *data) {
                 dispatch_async(dispatch_get_main_queue(), ^{
                     keep_resume_data(resume_path, false, data);
                     finish();
                 });
             }];
-        });
-        dispatch_block_t stop_reporting = report_progress(^(uint64_t *done, uint64_t *total) {
+        }, ^(uint64_t *done, uint64_t *total) {
             *done = (uint64_t)task.countOfBytesReceived;
             *total = (uint64_t)MAX(task.countOfBytesExpectedToReceive, 0); /* -1: unknown */
         }, progress, ctx);
-        [task resume];
-        while (!finished)
-            run_main_loop();
-        stop_reporting();
-        unwatch();
         [session invalidateAndCancel];
         /* A download that completed as Ctrl-C came is kept, and counts as done. */
         return failure ? report(err, failure) : complete || !interrupted ? BRIDGE_OK : BRIDGE_INTERRUPTED;
@@ -548,14 +539,21 @@ int bridge_download(const char *url, const char *dest, const char *resume_data, 
 /* Returns whether model runs on this host; otherwise sets *error naming source. */
 static BOOL supported_model(VZMacHardwareModel *model, NSString *source, NSError **error)
 {
-    if (model.supported)
-        return YES;
-    return failed([NSString stringWithFormat:@"the hardware model of %@ is not supported on this host (macOS %@)",
-                                             source, host_os_version()],
-                  error);
+    return model.supported || failed(error, @"the hardware model of %@ is not supported on this host (macOS %@)",
+                                     source, host_os_version());
 }
 
-/* Returns the Mac platform made of the three pieces. */
+/* Returns what cls (VZMacHardwareModel or VZMacMachineIdentifier) makes of the
+ * data in the file at path, what it should be; or nil with *error. */
+static id _Nullable read_data_representation(Class cls, const char *path, NSString *what, NSError **error)
+{
+    NSData *data = [NSData dataWithContentsOfFile:ns(path) options:0 error:error];
+    id object = data ? [[cls alloc] initWithDataRepresentation:data] : nil;
+    if (data && !object)
+        failed(error, @"Virtualization does not accept %@ as a %@", ns(path), what);
+    return object;
+}
+
 static VZMacPlatformConfiguration *mac_platform(VZMacHardwareModel *model, VZMacMachineIdentifier *identifier,
                                                 VZMacAuxiliaryStorage *auxiliary)
 {
@@ -569,22 +567,13 @@ static VZMacPlatformConfiguration *mac_platform(VZMacHardwareModel *model, VZMac
 /* Returns the platform stored in an installed bundle, or nil with *error. */
 static VZMacPlatformConfiguration *_Nullable bundle_platform(const struct vm_spec *s, NSError **error)
 {
-    NSData *model_data = [NSData dataWithContentsOfFile:ns(s->hardware_model) options:0 error:error];
-    NSData *identifier_data = model_data ? [NSData dataWithContentsOfFile:ns(s->machine_identifier) options:0
-                                                                    error:error]
-                                         : nil;
-    if (!identifier_data)
-        return nil;
-    VZMacHardwareModel *model = [[VZMacHardwareModel alloc] initWithDataRepresentation:model_data];
-    VZMacMachineIdentifier *identifier = [[VZMacMachineIdentifier alloc] initWithDataRepresentation:identifier_data];
-    if (!model || !identifier) {
-        failed([NSString stringWithFormat:@"Virtualization does not accept %@ as a %@",
-                                          ns(model ? s->machine_identifier : s->hardware_model),
-                                          model ? @"machine identifier" : @"hardware model"],
-               error);
-        return nil;
-    }
-    if (!supported_model(model, ns(s->hardware_model), error))
+    VZMacHardwareModel *model = read_data_representation(VZMacHardwareModel.class, s->hardware_model,
+                                                         @"hardware model", error);
+    VZMacMachineIdentifier *identifier = model ? read_data_representation(VZMacMachineIdentifier.class,
+                                                                          s->machine_identifier,
+                                                                          @"machine identifier", error)
+                                               : nil;
+    if (!identifier || !supported_model(model, ns(s->hardware_model), error))
         return nil;
     NSURL *auxiliary_url = file_url(s->auxiliary_storage);
     VZMacAuxiliaryStorage *auxiliary;
@@ -600,17 +589,15 @@ static VZMacPlatformConfiguration *_Nullable bundle_platform(const struct vm_spe
 static VZMacMachineIdentifier *_Nullable identifier_with_serial(const char *serial, NSError **error)
 {
     Class serial_class = private_class(@"_VZMacSerialNumber", error);
-    if (!serial_class || !has_method(serial_class, @selector(initWithString:), error))
+    if (!serial_class || !has_method(serial_class, @selector(initWithString:), error)
+        || !has_method(object_getClass(VZMacMachineIdentifier.class), @selector(_machineIdentifierWithSerialNumber:),
+                       error))
         return nil;
-    if (![VZMacMachineIdentifier respondsToSelector:@selector(_machineIdentifierWithSerialNumber:)]) {
-        lacks(@"+[VZMacMachineIdentifier _machineIdentifierWithSerialNumber:]", error);
-        return nil;
-    }
     id number = [(id<MacvmSerialNumber>)[serial_class alloc] initWithString:ns(serial)];
     VZMacMachineIdentifier *identifier = number ? [VZMacMachineIdentifier _machineIdentifierWithSerialNumber:number]
                                                 : nil;
     if (!identifier)
-        failed([NSString stringWithFormat:@"Virtualization does not take %@ as a serial number", ns(serial)], error);
+        failed(error, @"Virtualization does not take %@ as a serial number", ns(serial));
     return identifier;
 }
 
@@ -639,29 +626,25 @@ static VZMacPlatformConfiguration *_Nullable new_platform(const struct vm_spec *
     return mac_platform(model, identifier, auxiliary);
 }
 
-/* Returns the keyboards *s names.  The Mac keyboard by name: SDKs before 14
- * do not declare the class; macvm.c names it only for macOS 14+ hosts. */
-static NSArray<VZKeyboardConfiguration *> *keyboards(const struct vm_spec *s)
+/* Gives config the keyboards and pointing devices *s names.  The Mac keyboard
+ * by name: SDKs before 14 do not declare the class; macvm.c names it only for
+ * macOS 14+ hosts, as the trackpad for 13+. */
+static void add_input_devices(VZVirtualMachineConfiguration *config, const struct vm_spec *s)
 {
-    NSMutableArray<VZKeyboardConfiguration *> *list = [NSMutableArray array];
+    NSMutableArray<VZKeyboardConfiguration *> *keyboards = [NSMutableArray array];
+    NSMutableArray<VZPointingDeviceConfiguration *> *pointers = [NSMutableArray array];
     Class mac_keyboard = NSClassFromString(@"VZMacKeyboardConfiguration");
     if (s->mac_keyboard && mac_keyboard)
-        [list addObject:[[mac_keyboard alloc] init]];
+        [keyboards addObject:[[mac_keyboard alloc] init]];
     if (s->usb_keyboard)
-        [list addObject:[[VZUSBKeyboardConfiguration alloc] init]];
-    return list;
-}
-
-/* Returns the pointing devices *s names (the trackpad only on macOS 13+ hosts, as macvm.c decides). */
-static NSArray<VZPointingDeviceConfiguration *> *pointing_devices(const struct vm_spec *s)
-{
-    NSMutableArray<VZPointingDeviceConfiguration *> *list = [NSMutableArray array];
+        [keyboards addObject:[[VZUSBKeyboardConfiguration alloc] init]];
     if (@available(macOS 13, *))
         if (s->mac_trackpad)
-            [list addObject:[[VZMacTrackpadConfiguration alloc] init]];
+            [pointers addObject:[[VZMacTrackpadConfiguration alloc] init]];
     if (s->usb_pointer)
-        [list addObject:[[VZUSBScreenCoordinatePointingDeviceConfiguration alloc] init]];
-    return list;
+        [pointers addObject:[[VZUSBScreenCoordinatePointingDeviceConfiguration alloc] init]];
+    config.keyboards = keyboards;
+    config.pointingDevices = pointers;
 }
 
 /* Returns a virtio sound device playing on the host's output.  No input
@@ -685,7 +668,7 @@ static VZVirtioNetworkDeviceConfiguration *_Nullable network_device(const char *
         return network;
     VZMACAddress *address = [[VZMACAddress alloc] initWithString:ns(mac)];
     if (!address) {
-        failed([NSString stringWithFormat:@"%@ is not a MAC address", ns(mac)], error);
+        failed(error, @"%@ is not a MAC address", ns(mac));
         return nil;
     }
     network.MACAddress = address;
@@ -750,10 +733,7 @@ static BOOL configure_panic(VZVirtualMachineConfiguration *config, const struct 
     if (!s->panic_device)
         return YES;
     Class device_class = private_class(@"_VZPvPanicDeviceConfiguration", error);
-    if (!device_class || !has_method(VZVirtualMachineConfiguration.class, @selector(_setPanicDevice:), error))
-        return NO;
-    [config _setPanicDevice:[[device_class alloc] init]];
-    return YES;
+    return device_class && set_private_object(config, "_setPanicDevice:", [[device_class alloc] init], error);
 }
 
 /* Returns the configuration *s describes around platform, or nil with *error. */
@@ -788,8 +768,7 @@ static VZVirtualMachineConfiguration *_Nullable configuration_for(const struct v
     config.graphicsDevices = @[ graphics ];
     config.storageDevices = @[ [[VZVirtioBlockDeviceConfiguration alloc] initWithAttachment:disk] ];
     config.networkDevices = @[ network ];
-    config.keyboards = keyboards(s);
-    config.pointingDevices = pointing_devices(s);
+    add_input_devices(config, s);
     if (s->audio)
         config.audioDevices = @[ sound_device() ];
     NSArray<VZSerialPortConfiguration *> *ports = serial_ports(s, error);
@@ -807,21 +786,15 @@ static BOOL attach_debug_stub(VZVirtualMachineConfiguration *config, const struc
 {
     Class stub_class = private_class(@"_VZGDBDebugStubConfiguration", error);
     SEL init = s->debug_stub_port ? @selector(initWithPort:) : @selector(init);
-    if (!stub_class || !has_method(stub_class, init, error)
-        || !has_method(VZVirtualMachineConfiguration.class, @selector(_setDebugStub:), error))
+    if (!stub_class || !has_method(stub_class, init, error))
         return NO;
     /* init: the system chooses the port. */
     id<MacvmGDBStubConfiguration> stub = [stub_class alloc];
     stub = s->debug_stub_port ? [stub initWithPort:(unsigned short)s->debug_stub_port] : [(id)stub init];
     if (!stub)
-        return failed(@"the GDB stub could not be created (is the port free?)", error);
-    if (s->debug_stub_all_interfaces) {
-        if (!has_method(stub_class, @selector(setListensOnAllNetworkInterfaces:), error))
-            return NO;
-        [stub setListensOnAllNetworkInterfaces:YES];
-    }
-    [config _setDebugStub:stub];
-    return YES;
+        return failed(error, @"the GDB stub could not be created (is the port free?)");
+    return (!s->debug_stub_all_interfaces || set_private_value(stub, "setListensOnAllNetworkInterfaces:", YES, error))
+        && set_private_object(config, "_setDebugStub:", stub, error);
 }
 
 /* Returns whether the NVRAM in auxiliary has the variable name (YES when this
@@ -852,65 +825,46 @@ static BOOL write_boot_args(VZMacAuxiliaryStorage *auxiliary, const char *boot_a
 
 /* ---- starting -------------------------------------------------------------------------------------------- */
 
-typedef void (^vm_start_fn)(VZVirtualMachine *vm, void (^done)(NSError *_Nullable));
-
-/* Whether *s sets the panic action on the start options (12 to 15, as macvm.c decided). */
-static bool panic_in_start_options(const struct vm_spec *s)
+/* Sets *options to the start options *s needs (nil: none); returns NO with
+ * *error when this macOS lacks them.  Modes other than the normal one, and the
+ * panic action where macvm.c put it there (12 to 15), are start options: on
+ * macOS 13+ public ones with private flags, on 12 properties of the private
+ * _VZVirtualMachineStartOptions. */
+static BOOL start_options(const struct vm_spec *s, id _Nullable __autoreleasing *_Nonnull options, NSError **error)
 {
-    return s->panic_action &&
-           (s->panic_path == PANIC_VIA_START_OPTIONS || s->panic_path == PANIC_VIA_START_OPTIONS_12);
-}
-
-/* Returns how to start *s on macOS 13+ (public options; private flags for
- * DFU, the iBoot stops and the panic action), or nil with *error when this
- * macOS lacks a flag. */
-static vm_start_fn _Nullable macos13_starter(const struct vm_spec *s, NSError **error) API_AVAILABLE(macos(13.0))
-{
-    static const char *const flags[] = {
+    static const char *const flags_13[] = {
         [START_DFU] = "_setForceDFU:",
         [START_IBOOT_STAGE1] = "_setStopInIBootStage1:",
         [START_IBOOT_STAGE2] = "_setStopInIBootStage2:",
     };
-    VZMacOSVirtualMachineStartOptions *options = [[VZMacOSVirtualMachineStartOptions alloc] init];
-    if (s->start_mode == START_RECOVERY)
-        options.startUpFromMacOSRecovery = YES;
-    else if (s->start_mode != START_NORMAL && !set_private_flag(options, flags[s->start_mode], error))
-        return nil;
-    if (panic_in_start_options(s) && !set_private_value(options, "_setPanicAction:", s->panic_action_value, error))
-        return nil;
-    return ^(VZVirtualMachine *vm, void (^done)(NSError *)) { [vm startWithOptions:options completionHandler:done]; };
-}
-
-/* Returns how to start *s on macOS 12, where every mode but the normal one
- * and the panic action are properties of the private
- * _VZVirtualMachineStartOptions; nil with *error. */
-static vm_start_fn _Nullable macos12_starter(const struct vm_spec *s, NSError **error)
-{
-    static const char *const flags[] = {
+    static const char *const flags_12[] = {
         [START_RECOVERY] = "setBootMacOSRecovery:",
         [START_DFU] = "setForceDFU:",
         [START_IBOOT_STAGE1] = "setStopInIBootStage1:",
         [START_IBOOT_STAGE2] = "setStopInIBootStage2:",
     };
-    Class options_class = private_class(@"_VZVirtualMachineStartOptions", error);
-    if (!options_class || !has_method(VZVirtualMachine.class, @selector(_startWithOptions:completionHandler:), error))
-        return nil;
-    id options = [[options_class alloc] init];
-    if (s->start_mode != START_NORMAL && !set_private_flag(options, flags[s->start_mode], error))
-        return nil;
-    if (panic_in_start_options(s) && !set_private_value(options, "setPanicAction:", s->panic_action_value, error))
-        return nil;
-    return ^(VZVirtualMachine *vm, void (^done)(NSError *)) { [vm _startWithOptions:options completionHandler:done]; };
-}
-
-/* Returns how to start *s, or nil with *error when this macOS cannot. */
-static vm_start_fn _Nullable starter_for(const struct vm_spec *s, NSError **error)
-{
-    if (s->start_mode == START_NORMAL && !panic_in_start_options(s))
-        return ^(VZVirtualMachine *vm, void (^done)(NSError *)) { [vm startWithCompletionHandler:done]; };
-    if (@available(macOS 13, *))
-        return macos13_starter(s, error);
-    return macos12_starter(s, error);
+    bool panic = s->panic_action &&
+                 (s->panic_path == PANIC_VIA_START_OPTIONS || s->panic_path == PANIC_VIA_START_OPTIONS_12);
+    *options = nil;
+    if (s->start_mode == START_NORMAL && !panic)
+        return YES;
+    const char *flag = flags_12[s->start_mode], *panic_setter = "setPanicAction:";
+    if (@available(macOS 13, *)) {
+        VZMacOSVirtualMachineStartOptions *public_options = [[VZMacOSVirtualMachineStartOptions alloc] init];
+        if (s->start_mode == START_RECOVERY)
+            public_options.startUpFromMacOSRecovery = YES;
+        *options = public_options;
+        flag = flags_13[s->start_mode];
+        panic_setter = "_setPanicAction:";
+    } else {
+        Class options_class = private_class(@"_VZVirtualMachineStartOptions", error);
+        if (!options_class
+            || !has_method(VZVirtualMachine.class, @selector(_startWithOptions:completionHandler:), error))
+            return NO;
+        *options = [[options_class alloc] init];
+    }
+    return (!flag || set_private_value(*options, flag, YES, error))
+        && (!panic || set_private_value(*options, panic_setter, s->panic_action_value, error));
 }
 
 /* Writes image (an NSImage) to path as PNG; returns nil, or why not. */
@@ -934,20 +888,15 @@ static NSString *_Nullable write_png(id image, const char *path)
  * at Quit, Ctrl-C and the menu's items is macvm.c's (macvm_stop_action); the
  * run carries it out. */
 @interface MacvmRun : NSObject <VZVirtualMachineDelegate, NSWindowDelegate, NSApplicationDelegate>
-@property(readonly) bool finished;
 @property(readonly) int status;
-- (instancetype)initWithSpec:(const struct vm_spec *)spec outcome:(struct run_outcome *)outcome
-               configuration:(VZVirtualMachineConfiguration *)config starter:(vm_start_fn)start;
-- (void)begin;
-- (void)interrupt;
 @end
 
 @implementation MacvmRun {
     const struct vm_spec *_spec;
     struct run_outcome *_outcome;
-    VZVirtualMachineConfiguration *_config;
     VZVirtualMachine *_vm;
-    vm_start_fn _start;
+    id _options;   /* start_options' */
+    dispatch_block_t _finish;
     NSWindow *_window;
     /* How far the run is toward its end.  Each step is taken once, and a step
      * the VM cannot take yet (it is still starting, pausing or saving) is kept
@@ -956,28 +905,27 @@ static NSString *_Nullable write_png(id image, const char *path)
     bool _started, _request_pending, _save_pending, _force_pending, _screenshot_tried;
 }
 
+/* Opens the window unless headless, then starts (or restores) the VM;
+ * finish is called once it has stopped. */
 - (instancetype)initWithSpec:(const struct vm_spec *)spec outcome:(struct run_outcome *)outcome
-               configuration:(VZVirtualMachineConfiguration *)config starter:(vm_start_fn)start
+               configuration:(VZVirtualMachineConfiguration *)config options:(nullable id)options
+                      finish:(dispatch_block_t)finish
 {
-    if ((self = [super init])) {
-        _spec = spec;
-        _outcome = outcome;
-        _config = config;
-        _start = start;
-        _vm = [[VZVirtualMachine alloc] initWithConfiguration:config];
-        _vm.delegate = self;
-    }
-    return self;
-}
-
-- (void)begin
-{
+    if (!(self = [super init]))
+        return nil;
+    _spec = spec;
+    _outcome = outcome;
+    _options = options;
+    _finish = finish;
+    _vm = [[VZVirtualMachine alloc] initWithConfiguration:config];
+    _vm.delegate = self;
     if (!_spec->headless)
         [self openWindow];
     if (_spec->restore_saved_state)
         [self restore];
     else
         [self startFresh];
+    return self;
 }
 
 /* A window showing the VM, in an application whose menu drives the run. */
@@ -985,11 +933,14 @@ static NSString *_Nullable write_png(id image, const char *path)
 {
     [NSApplication sharedApplication];
     [NSApp setActivationPolicy:NSApplicationActivationPolicyRegular];
+    /* Each item's tag is the stop_event it stands for. */
     NSMenu *menu = [[NSMenu alloc] initWithTitle:@"macvm"];
-    [menu addItemWithTitle:@"Stop" action:@selector(stopItem:) keyEquivalent:@""].target = self;
-    [menu addItemWithTitle:@"Force Stop" action:@selector(forceStopItem:) keyEquivalent:@""].target = self;
+    [menu addItemWithTitle:@"Stop" action:@selector(menuItem:) keyEquivalent:@""].tag = STOP_EVENT_STOP_ITEM;
+    [menu addItemWithTitle:@"Force Stop" action:@selector(menuItem:) keyEquivalent:@""].tag = STOP_EVENT_FORCE_ITEM;
     [menu addItem:NSMenuItem.separatorItem];
-    [menu addItemWithTitle:@"Quit" action:@selector(quit:) keyEquivalent:@"q"].target = self;
+    [menu addItemWithTitle:@"Quit" action:@selector(menuItem:) keyEquivalent:@"q"].tag = STOP_EVENT_QUIT;
+    for (NSMenuItem *item in menu.itemArray)
+        item.target = self;
     NSMenuItem *app_item = [[NSMenuItem alloc] init];
     app_item.submenu = menu;
     NSApp.mainMenu = [[NSMenu alloc] init];
@@ -1016,7 +967,7 @@ static NSString *_Nullable write_png(id image, const char *path)
     [_window makeKeyAndOrderFront:nil];
 }
 
-/* Comes to the front once AppKit has finished launching (run_main_loop runs it). */
+/* Comes to the front once AppKit has finished launching (wait_for runs it). */
 - (void)applicationDidFinishLaunching:(NSNotification *)notification
 {
     if (@available(macOS 14, *))
@@ -1027,61 +978,53 @@ static NSString *_Nullable write_png(id image, const char *path)
 
 - (void)startFresh
 {
-    _start(_vm, ^(NSError *error) {
-        if (error)
-            [self fail:error];
-        else
-            [self didStart];
-    });
+    void (^done)(NSError *) = ^(NSError *error) {
+        [self started:error];
+    };
+    if (!_options)
+        [_vm startWithCompletionHandler:done];
+    else if (@available(macOS 13, *))
+        [_vm startWithOptions:_options completionHandler:done];
+    else
+        [_vm _startWithOptions:_options completionHandler:done];
 }
 
 /* Restores the saved state and resumes, or starts fresh when the restore
  * fails.  bridge_run has made sure Virtualization accepts this configuration
- * for it; the save file goes only once it was tried, as in Apple's sample:
- * once the guest runs, the disk no longer matches it. */
+ * for it; the save file goes once it was tried (bridge.h). */
 - (void)restore
 {
     if (@available(macOS 14, *)) {
         _outcome->restore_attempted = true;
         [_vm restoreMachineStateFromURL:file_url(_spec->save_file) completionHandler:^(NSError *failure) {
-            [self discardSaveFile];
-            if (failure)
-                [self startFreshAfterRestoreFailure:failure];
-            else
-                [self resumeRestored];
+            /* One that cannot be removed is left for the next restore to reject. */
+            [NSFileManager.defaultManager removeItemAtURL:file_url(self->_spec->save_file) error:nil];
+            if (failure) {
+                copy_string(self->_outcome->restore_failure, sizeof self->_outcome->restore_failure, describe(failure));
+                [self startFresh];
+                return;
+            }
+            [self->_vm resumeWithCompletionHandler:^(NSError *error) {
+                self->_outcome->restored_state = !error;
+                [self started:error];
+            }];
         }];
         return;
     }
     [self fail:macvm_error(BRIDGE_UNAVAILABLE, @"restoring a saved state needs macOS 14")];
 }
 
-- (void)resumeRestored
+/* The VM runs, unless error: tell macvm.c, then take a step that waited for it. */
+- (void)started:(nullable NSError *)error
 {
-    [_vm resumeWithCompletionHandler:^(NSError *error) {
-        if (error) {
-            [self fail:error];
-        } else {
-            self->_outcome->restored_state = true;
-            [self didStart];
-        }
-    }];
-}
-
-- (void)startFreshAfterRestoreFailure:(nullable NSError *)why
-{
-    copy_string(_outcome->restore_failure, sizeof _outcome->restore_failure, describe(why));
-    [self startFresh];
-}
-
-/* A save file that cannot be removed is left for the next restore to reject. */
-- (void)discardSaveFile
-{
-    [NSFileManager.defaultManager removeItemAtURL:file_url(_spec->save_file) error:nil];
-}
-
-- (void)didStart
-{
-    unsigned port = _spec->debug_stub ? [self debugStubPort] : 0;
+    if (error) {
+        [self fail:error];
+        return;
+    }
+    /* The running stub's port, where this macOS tells it: the only way to learn
+     * one the system chose.  0 otherwise: macvm.c decides what to say. */
+    id stub = _spec->debug_stub && [_vm respondsToSelector:@selector(_debugStub)] ? [_vm _debugStub] : nil;
+    unsigned port = [stub respondsToSelector:@selector(port)] ? [(id<MacvmGDBStub>)stub port] : 0;
     _outcome->debug_stub_port = port;
     _started = true;
     macvm_vm_started(_spec, port);
@@ -1091,15 +1034,6 @@ static NSString *_Nullable write_png(id image, const char *path)
         [self saveAndStop];
     else if (_request_pending)
         [self requestStop];
-}
-
-/* Returns the port the running GDB stub reports where this macOS exposes it
- * (the only way to learn a port the system chose), else 0: macvm.c decides
- * what to tell the user. */
-- (unsigned)debugStubPort
-{
-    id stub = [_vm respondsToSelector:@selector(_debugStub)] ? [_vm _debugStub] : nil;
-    return [stub respondsToSelector:@selector(port)] ? [(id<MacvmGDBStub>)stub port] : 0;
 }
 
 /* ---- how the run ends: macvm.c decides, the run carries it out ---- */
@@ -1126,11 +1060,11 @@ static NSString *_Nullable write_png(id image, const char *path)
     }
 }
 
-/* Ctrl-C: what macvm_stop_action says, after saving the screen first when the
- * spec asks (once; a Ctrl-C while it waits counts as the next one). */
+/* Ctrl-C (bridge.h): with a screenshot asked for, the screen is saved first,
+ * once; a Ctrl-C while it waits counts as the next one. */
 - (void)interrupt
 {
-    if (_phase != RUNNING || !_spec->screenshot || _screenshot_tried) {
+    if (_phase != RUNNING) {
         [self handle:STOP_EVENT_INTERRUPT];
         return;
     }
@@ -1139,19 +1073,9 @@ static NSString *_Nullable write_png(id image, const char *path)
     }];
 }
 
-- (void)stopItem:(id)sender
+- (void)menuItem:(NSMenuItem *)item
 {
-    [self handle:STOP_EVENT_STOP_ITEM];
-}
-
-- (void)forceStopItem:(id)sender
-{
-    [self handle:STOP_EVENT_FORCE_ITEM];
-}
-
-- (void)quit:(id)sender
-{
-    [self handle:STOP_EVENT_QUIT];
+    [self handle:(enum stop_event)item.tag];
 }
 
 - (BOOL)windowShouldClose:(NSWindow *)window
@@ -1182,15 +1106,13 @@ static NSString *_Nullable write_png(id image, const char *path)
     id display = nil;
     if (@available(macOS 14, *))
         display = [[_vm.graphicsDevices.firstObject displays] firstObject];
-    SEL take = @selector(_takeScreenshotWithCompletionHandler:);
-    NSString *why_not = _vm.state != VZVirtualMachineStateRunning && _vm.state != VZVirtualMachineStatePaused
-                          ? @"the VM had stopped before its screen could be saved"
-                      : ![display respondsToSelector:take]
-                          ? [NSString stringWithFormat:@"-[VZGraphicsDisplay _takeScreenshotWithCompletionHandler:] is "
-                                                        "not available on macOS %@", host_os_version()]
-                          : nil;
+    NSError *why_not = nil;
+    if (_vm.state != VZVirtualMachineStateRunning && _vm.state != VZVirtualMachineStatePaused)
+        failed(&why_not, @"the VM had stopped before its screen could be saved");
+    else if (![display respondsToSelector:@selector(_takeScreenshotWithCompletionHandler:)])
+        lacks(@"-[VZGraphicsDisplay _takeScreenshotWithCompletionHandler:]", &why_not);
     if (why_not) {
-        copy_string(_outcome->screenshot_failure, sizeof _outcome->screenshot_failure, why_not);
+        copy_string(_outcome->screenshot_failure, sizeof _outcome->screenshot_failure, describe(why_not));
         next();
         return;
     }
@@ -1332,9 +1254,8 @@ static NSString *_Nullable write_png(id image, const char *path)
 
 - (void)finish
 {
-    _finished = true;
     [_window close];
-    stop_main_loop();
+    _finish();
 }
 @end
 
@@ -1379,8 +1300,8 @@ int bridge_run(const struct vm_spec *spec, struct run_outcome *outcome)
     @autoreleasepool {
         NSError *error = nil;
         VZVirtualMachineConfiguration *config = run_configuration(spec, &error);
-        vm_start_fn start = config ? starter_for(spec, &error) : nil;
-        if (!start)
+        id options = nil;
+        if (!config || !start_options(spec, &options, &error))
             return report(&outcome->error, error);
         /* What macvm.c predicted, Virtualization confirms: a saved state it would not take is kept, and the VM
          * not started; a run it would not save says so now, and Quit asks the guest to shut down instead. */
@@ -1398,22 +1319,22 @@ int bridge_run(const struct vm_spec *spec, struct run_outcome *outcome)
         /* Interrupts reach the run from the main queue, which runs only once the run has begun. */
         __block MacvmRun *run = nil;
         dispatch_block_t unwatch = watch_interrupts(^{ [run interrupt]; });
-        if (macvm_interrupted()) {   /* Ctrl-C came before the bridge could take it */
-            unwatch();
-            return BRIDGE_INTERRUPTED;
-        }
-        /* NVRAM after a last look for Ctrl-C, and before the VM exists, which reads it. */
+        /* NVRAM after a last look for Ctrl-C (bridge.h), and before the VM exists, which reads it. */
         VZMacAuxiliaryStorage *auxiliary = ((VZMacPlatformConfiguration *)config.platform).auxiliaryStorage;
-        if (spec->set_boot_args && !write_boot_args(auxiliary, spec->boot_args, &error)) {
-            unwatch();
-            return report(&outcome->error, error);
+        int status;
+        if (macvm_interrupted()) {
+            status = BRIDGE_INTERRUPTED;
+        } else if (spec->set_boot_args && !write_boot_args(auxiliary, spec->boot_args, &error)) {
+            status = report(&outcome->error, error);
+        } else {
+            wait_for(^(dispatch_block_t finish) {
+                run = [[MacvmRun alloc] initWithSpec:spec outcome:outcome configuration:config options:options
+                                              finish:finish];
+            });
+            status = run.status;
         }
-        run = [[MacvmRun alloc] initWithSpec:spec outcome:outcome configuration:config starter:start];
-        [run begin];
-        while (!run.finished)
-            run_main_loop();
         unwatch();
-        return run.status;
+        return status;
     }
 }
 
@@ -1423,67 +1344,26 @@ int bridge_clone_identity(const char *machine_identifier, struct bridge_error *e
 {
     @autoreleasepool {
         NSError *error = nil;
-        NSString *path = ns(machine_identifier);
-        NSData *data = [NSData dataWithContentsOfFile:path options:0 error:&error];
-        VZMacMachineIdentifier *original = data ? [[VZMacMachineIdentifier alloc] initWithDataRepresentation:data]
-                                                : nil;
-        if (!original)
-            return report(err, error ?: macvm_error(BRIDGE_FAILED, [path stringByAppendingString:@" is not a "
-                                                                                                 "machine identifier"]));
-        Class cls = VZMacMachineIdentifier.class;
+        VZMacMachineIdentifier *original = read_data_representation(VZMacMachineIdentifier.class, machine_identifier,
+                                                                    @"machine identifier", &error);
         id serial = [original respondsToSelector:@selector(_serialNumber)] ? [original _serialNumber] : nil;
         SEL make = serial ? @selector(_machineIdentifierForVirtualMachineCloneWithSerialNumber:)
                           : @selector(_machineIdentifierForVirtualMachineClone);
-        if (![cls respondsToSelector:make]) {
-            lacks([NSString stringWithFormat:@"+[VZMacMachineIdentifier %@]", NSStringFromSelector(make)], &error);
+        Class cls = VZMacMachineIdentifier.class;
+        if (!original || !has_method(object_getClass(cls), make, &error))
             return report(err, error);
-        }
         /* The original's serial number stays: a clone is the same Mac, run twice. */
         VZMacMachineIdentifier *clone = serial ? [cls _machineIdentifierForVirtualMachineCloneWithSerialNumber:serial]
                                                : [cls _machineIdentifierForVirtualMachineClone];
         if (!clone)
             return report(err, macvm_error(BRIDGE_FAILED, @"Virtualization made no clone identifier"));
-        if (![clone.dataRepresentation writeToFile:path options:NSDataWritingAtomic error:&error])
+        if (![clone.dataRepresentation writeToFile:ns(machine_identifier) options:NSDataWritingAtomic error:&error])
             return report(err, error);
         return BRIDGE_OK;
     }
 }
 
 /* ---- installing ------------------------------------------------------------------------------------------ */
-
-/* Installs the restore image at image_path into the VM config describes; returns a bridge status. */
-static int install(VZVirtualMachineConfiguration *config, const char *image_path, bridge_progress_fn progress,
-                   void *ctx, struct bridge_error *err)
-{
-    VZVirtualMachine *vm = [[VZVirtualMachine alloc] initWithConfiguration:config];
-    VZMacOSInstaller *installer = [[VZMacOSInstaller alloc] initWithVirtualMachine:vm
-                                                                  restoreImageURL:file_url(image_path)];
-    __block bool finished = false, interrupted = false;
-    __block NSError *failure = nil;
-    [installer installWithCompletionHandler:^(NSError *error) {
-        failure = error;
-        finished = true;
-        stop_main_loop();
-    }];
-    /* Only now: cancelling the progress before the installation starts raises. */
-    dispatch_block_t unwatch = watch_interrupts(^{
-        if (interrupted)
-            interrupt_now();
-        interrupted = true;
-        [installer.progress cancel];
-    });
-    dispatch_block_t stop_reporting = report_progress(^(uint64_t *done, uint64_t *total) {
-        *done = (uint64_t)(installer.progress.fractionCompleted * 1000);
-        *total = 1000;
-    }, progress, ctx);
-    while (!finished)
-        run_main_loop();
-    stop_reporting();
-    unwatch();
-    if (!failure)
-        return BRIDGE_OK;
-    return interrupted ? BRIDGE_INTERRUPTED : report(err, failure);
-}
 
 int bridge_install(const struct install_spec *spec, bridge_progress_fn progress, void *ctx, struct bridge_error *err)
 {
@@ -1492,14 +1372,30 @@ int bridge_install(const struct install_spec *spec, bridge_progress_fn progress,
         VZMacOSRestoreImage *image = load_restore_image(spec->restore_image, &error);
         VZMacOSConfigurationRequirements *requirements = image.mostFeaturefulSupportedConfiguration;
         if (image && !requirements)
-            failed([NSString stringWithFormat:@"no hardware model of %@ is supported on this host (macOS %@)",
-                                              ns(spec->restore_image), host_os_version()],
-                   &error);
+            failed(&error, @"no hardware model of %@ is supported on this host (macOS %@)", ns(spec->restore_image),
+                   host_os_version());
         VZMacPlatformConfiguration *platform =
             requirements ? new_platform(&spec->vm, requirements.hardwareModel, spec->serial_number, &error) : nil;
         VZVirtualMachineConfiguration *config = platform ? configuration_for(&spec->vm, platform, &error) : nil;
         if (!config || ![config validateWithError:&error])
             return report(err, error);
-        return install(config, spec->restore_image, progress, ctx, err);
+        VZVirtualMachine *vm = [[VZVirtualMachine alloc] initWithConfiguration:config];
+        VZMacOSInstaller *installer = [[VZMacOSInstaller alloc] initWithVirtualMachine:vm
+                                                                      restoreImageURL:file_url(spec->restore_image)];
+        __block NSError *failure = nil;
+        bool interrupted = wait_cancellable(^(dispatch_block_t finish) {
+            [installer installWithCompletionHandler:^(NSError *e) {
+                failure = e;
+                finish();
+            }];
+        }, ^(dispatch_block_t __unused finish) {
+            [installer.progress cancel];
+        }, ^(uint64_t *done, uint64_t *total) {
+            *done = (uint64_t)(installer.progress.fractionCompleted * 1000);
+            *total = 1000;
+        }, progress, ctx);
+        if (!failure)
+            return BRIDGE_OK;
+        return interrupted ? BRIDGE_INTERRUPTED : report(err, failure);
     }
 }

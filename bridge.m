@@ -1,14 +1,10 @@
-/* bridge.m -- the only file that speaks to Apple's frameworks.
- *
- * Each bridge_* function takes the values macvm.c decided (bridge.h), turns
- * them into Virtualization.framework calls (with Foundation, AppKit and
- * Security around them), and turns what comes back into the plain C structs of
- * bridge.h: an NSError becomes a struct bridge_error, a missing API
- * BRIDGE_UNAVAILABLE, Ctrl-C BRIDGE_INTERRUPTED.
+/* bridge.m -- the only file that speaks to Apple's frameworks; its contract is bridge.h.
  *
  * Every function is called on the main thread and returns when its work is
  * done: Apple's asynchronous calls report on the main queue while the bridge
- * runs the main run loop (AppKit's event loop when a VM has a window).
+ * runs the main run loop (AppKit's event loop when a VM has a window).  What
+ * comes back becomes the plain C of bridge.h: an NSError a struct
+ * bridge_error, a missing API BRIDGE_UNAVAILABLE, Ctrl-C BRIDGE_INTERRUPTED.
  *
  * Built for arm64 with a macOS 12 deployment target: API of macOS 13 and 14 is
  * called behind @available, and declared here when the SDK predates it.
@@ -347,13 +343,12 @@ static bool wait_cancellable(void (^begin)(dispatch_block_t finish), void (^canc
 static bool entitled(CFStringRef entitlement)
 {
     SecTaskRef task = SecTaskCreateFromSelf(NULL);
-    if (!task)
-        return false;
-    CFTypeRef value = SecTaskCopyValueForEntitlement(task, entitlement, NULL);
-    bool yes = value && CFGetTypeID(value) == CFBooleanGetTypeID() && CFBooleanGetValue((CFBooleanRef)value);
+    CFTypeRef value = task ? SecTaskCopyValueForEntitlement(task, entitlement, NULL) : NULL;
+    bool yes = value && CFEqual(value, kCFBooleanTrue);
     if (value)
         CFRelease(value);
-    CFRelease(task);
+    if (task)
+        CFRelease(task);
     return yes;
 }
 
@@ -385,52 +380,44 @@ bool bridge_has(const char *class_name, const char *selector)
         Class cls = NSClassFromString(ns(class_name));
         if (!cls || !selector)
             return cls != Nil;
-        /* "+name": a class method (or class property) */
-        return selector[0] == '+' ? [cls respondsToSelector:sel_registerName(selector + 1)]
-                                  : [cls instancesRespondToSelector:sel_registerName(selector)];
+        bool class_method = selector[0] == '+';   /* "+name": a class method (or class property) */
+        return class_respondsToSelector(class_method ? object_getClass(cls) : cls,
+                                        sel_registerName(selector + class_method));
     }
 }
 
 /* ---- restore images ------------------------------------------------------------------------------------ */
 
-typedef void (^restore_image_handler)(VZMacOSRestoreImage *_Nullable, NSError *_Nullable);
-
-/* Runs request, which hands its completion handler to a VZMacOSRestoreImage
- * class method (those answer on any thread), and waits for the answer.
- * Returns the image, or nil with *error. */
-static VZMacOSRestoreImage *_Nullable await_restore_image(void (^request)(restore_image_handler), NSError **error)
+/* Returns the restore image at path, or with path NULL the latest this Mac
+ * supports (to download), as Virtualization answers (on any thread); nil with
+ * *error. */
+static VZMacOSRestoreImage *_Nullable restore_image(const char *_Nullable path, NSError **error)
 {
     __block VZMacOSRestoreImage *image = nil;
     __block NSError *failure = nil;
     wait_for(^(dispatch_block_t finish) {
-        request(^(VZMacOSRestoreImage *i, NSError *e) {
+        void (^answer)(VZMacOSRestoreImage *, NSError *) = ^(VZMacOSRestoreImage *i, NSError *e) {
             dispatch_async(dispatch_get_main_queue(), ^{
                 image = i;
                 failure = e;
                 finish();
             });
-        });
+        };
+        if (path)
+            [VZMacOSRestoreImage loadFileURL:file_url(path) completionHandler:answer];
+        else
+            [VZMacOSRestoreImage fetchLatestSupportedWithCompletionHandler:answer];
     });
     if (!image && error)
         *error = failure;
     return image;
 }
 
-static VZMacOSRestoreImage *_Nullable load_restore_image(const char *path, NSError **error)
-{
-    NSURL *url = file_url(path);
-    return await_restore_image(^(restore_image_handler done) {
-        [VZMacOSRestoreImage loadFileURL:url completionHandler:done];
-    }, error);
-}
-
 int bridge_latest_image_url(char *url, size_t url_size, struct bridge_error *err)
 {
     @autoreleasepool {
         NSError *error = nil;
-        VZMacOSRestoreImage *image = await_restore_image(^(restore_image_handler done) {
-            [VZMacOSRestoreImage fetchLatestSupportedWithCompletionHandler:done];
-        }, &error);
+        VZMacOSRestoreImage *image = restore_image(NULL, &error);
         NSString *address = image.URL.absoluteString;
         if (image && !copy_string(url, url_size, address))
             failed(&error, @"the image's URL is longer than %zu bytes: %@", url_size, address);
@@ -443,7 +430,7 @@ int bridge_load_restore_image(const char *path, struct restore_image_info *info,
     memset(info, 0, sizeof *info);
     @autoreleasepool {
         NSError *error = nil;
-        VZMacOSRestoreImage *image = load_restore_image(path, &error);
+        VZMacOSRestoreImage *image = restore_image(path, &error);
         if (!image)
             return report(err, error);
         VZMacOSConfigurationRequirements *requirements = image.mostFeaturefulSupportedConfiguration;
@@ -494,8 +481,8 @@ int bridge_download(const char *url, const char *dest, const char *resume_data, 
         if (!source)
             return report(err, macvm_error(BRIDGE_FAILED, [@"not a URL: " stringByAppendingString:ns(url)]));
         /* Completion on the main queue, which the bridge keeps running while it waits. */
-        NSURLSession *session = [NSURLSession sessionWithConfiguration:NSURLSessionConfiguration.defaultSessionConfiguration
-                                                              delegate:nil
+        NSURLSessionConfiguration *configuration = NSURLSessionConfiguration.defaultSessionConfiguration;
+        NSURLSession *session = [NSURLSession sessionWithConfiguration:configuration delegate:nil
                                                          delegateQueue:NSOperationQueue.mainQueue];
         __block NSURLSessionDownloadTask *task = nil;
         __block bool cancelled = false, complete = false;
@@ -1064,13 +1051,13 @@ static NSString *_Nullable write_png(id image, const char *path)
  * once; a Ctrl-C while it waits counts as the next one. */
 - (void)interrupt
 {
-    if (_phase != RUNNING) {
+    dispatch_block_t handle = ^{
         [self handle:STOP_EVENT_INTERRUPT];
-        return;
-    }
-    [self takeScreenshotThen:^{
-        [self handle:STOP_EVENT_INTERRUPT];
-    }];
+    };
+    if (_phase == RUNNING)
+        [self takeScreenshotThen:handle];
+    else
+        handle();
 }
 
 - (void)menuItem:(NSMenuItem *)item
@@ -1103,19 +1090,6 @@ static NSString *_Nullable write_png(id image, const char *path)
         return;
     }
     _screenshot_tried = true;
-    id display = nil;
-    if (@available(macOS 14, *))
-        display = [[_vm.graphicsDevices.firstObject displays] firstObject];
-    NSError *why_not = nil;
-    if (_vm.state != VZVirtualMachineStateRunning && _vm.state != VZVirtualMachineStatePaused)
-        failed(&why_not, @"the VM had stopped before its screen could be saved");
-    else if (![display respondsToSelector:@selector(_takeScreenshotWithCompletionHandler:)])
-        lacks(@"-[VZGraphicsDisplay _takeScreenshotWithCompletionHandler:]", &why_not);
-    if (why_not) {
-        copy_string(_outcome->screenshot_failure, sizeof _outcome->screenshot_failure, describe(why_not));
-        next();
-        return;
-    }
     __block bool answered = false;
     void (^done)(NSString *) = ^(NSString *failure) {
         if (answered)
@@ -1125,15 +1099,26 @@ static NSString *_Nullable write_png(id image, const char *path)
         copy_string(self->_outcome->screenshot_failure, sizeof self->_outcome->screenshot_failure, failure);
         next();
     };
+    id display = nil;
+    if (@available(macOS 14, *))
+        display = [[_vm.graphicsDevices.firstObject displays] firstObject];
+    NSError *unavailable = nil;
     unsigned limit = _spec->screenshot_timeout_ms;
-    dispatch_after(dispatch_time(DISPATCH_TIME_NOW, (int64_t)limit * NSEC_PER_MSEC), dispatch_get_main_queue(), ^{
-        done([NSString stringWithFormat:@"the display gave no picture within %u ms", limit]);
-    });
-    [(id<MacvmScreenshot>)display _takeScreenshotWithCompletionHandler:^(id image, NSError *error) {
-        dispatch_async(dispatch_get_main_queue(), ^{
-            done(image ? write_png(image, self->_spec->screenshot_path) : describe(error) ?: @"no picture");
+    if (_vm.state != VZVirtualMachineStateRunning && _vm.state != VZVirtualMachineStatePaused) {
+        done(@"the VM had stopped before its screen could be saved");
+    } else if (![display respondsToSelector:@selector(_takeScreenshotWithCompletionHandler:)]) {
+        lacks(@"-[VZGraphicsDisplay _takeScreenshotWithCompletionHandler:]", &unavailable);
+        done(describe(unavailable));
+    } else {
+        dispatch_after(dispatch_time(DISPATCH_TIME_NOW, (int64_t)limit * NSEC_PER_MSEC), dispatch_get_main_queue(), ^{
+            done([NSString stringWithFormat:@"the display gave no picture within %u ms", limit]);
         });
-    }];
+        [(id<MacvmScreenshot>)display _takeScreenshotWithCompletionHandler:^(id image, NSError *error) {
+            dispatch_async(dispatch_get_main_queue(), ^{
+                done(image ? write_png(image, self->_spec->screenshot_path) : describe(error) ?: @"no picture");
+            });
+        }];
+    }
 }
 
 /* Asks the guest to shut down; kept for later while the VM cannot take the
@@ -1260,22 +1245,20 @@ static NSString *_Nullable write_png(id image, const char *path)
 @end
 
 /* Returns the validated configuration of the installed VM *s describes, with
- * its debug stub when asked for; nil with *error. */
-static VZVirtualMachineConfiguration *_Nullable run_configuration(const struct vm_spec *s, NSError **error)
+ * its debug stub when asked for, and says in *saves whether Virtualization can
+ * save and restore it (when not, why in *unsavable); nil with *error. */
+static VZVirtualMachineConfiguration *_Nullable run_configuration(const struct vm_spec *s, bool *saves,
+                                                                  NSError **unsavable, NSError **error)
 {
     VZMacPlatformConfiguration *platform = bundle_platform(s, error);
     VZVirtualMachineConfiguration *config = platform ? configuration_for(s, platform, error) : nil;
     if (!config || (s->debug_stub && !attach_debug_stub(config, s, error)) || ![config validateWithError:error])
         return nil;
-    return config;
-}
-
-/* Returns whether Virtualization can save and restore a VM of config; else NO with *error. */
-static BOOL save_supported(VZVirtualMachineConfiguration *config, NSError **error)
-{
     if (@available(macOS 14, *))
-        return [config validateSaveRestoreSupportWithError:error];
-    return lacks(@"saving a VM's state", error);
+        *saves = [config validateSaveRestoreSupportWithError:unsavable];
+    else
+        *saves = lacks(@"saving a VM's state", unsavable);
+    return config;
 }
 
 int bridge_check_configuration(const struct vm_spec *spec, bool *saves, struct bridge_error *err,
@@ -1284,10 +1267,8 @@ int bridge_check_configuration(const struct vm_spec *spec, bool *saves, struct b
     *saves = false;
     @autoreleasepool {
         NSError *error = nil, *unsavable = nil;
-        VZVirtualMachineConfiguration *config = run_configuration(spec, &error);
-        if (!config)
+        if (!run_configuration(spec, saves, &unsavable, &error))
             return report(err, error);
-        *saves = save_supported(config, &unsavable);
         if (!*saves)
             report(save_err, unsavable);
         return BRIDGE_OK;
@@ -1298,24 +1279,22 @@ int bridge_run(const struct vm_spec *spec, struct run_outcome *outcome)
 {
     memset(outcome, 0, sizeof *outcome);
     @autoreleasepool {
-        NSError *error = nil;
-        VZVirtualMachineConfiguration *config = run_configuration(spec, &error);
+        NSError *error = nil, *unsavable = nil;
+        bool saves = false;
+        VZVirtualMachineConfiguration *config = run_configuration(spec, &saves, &unsavable, &error);
         id options = nil;
         if (!config || !start_options(spec, &options, &error))
             return report(&outcome->error, error);
         /* What macvm.c predicted, Virtualization confirms: a saved state it would not take is kept, and the VM
          * not started; a run it would not save says so now, and Quit asks the guest to shut down instead. */
-        NSError *unsavable = nil;
-        bool saves = save_supported(config, &unsavable);
         if (@available(macOS 14, *))
             outcome->save_check = saves ? SAVE_CHECK_SUPPORTED : SAVE_CHECK_REFUSED;
-        if ((spec->restore_saved_state || spec->save_possible) && !saves) {
-            if (spec->restore_saved_state) {
-                outcome->restore_refused = true;
-                return report(&outcome->error, unsavable);
-            }
-            macvm_save_failed(outcome, "validation", describe(unsavable).UTF8String ?: "", true);
+        if (spec->restore_saved_state && !saves) {
+            outcome->restore_refused = true;
+            return report(&outcome->error, unsavable);
         }
+        if (spec->save_possible && !saves)
+            macvm_save_failed(outcome, "validation", describe(unsavable).UTF8String ?: "", true);
         /* Interrupts reach the run from the main queue, which runs only once the run has begun. */
         __block MacvmRun *run = nil;
         dispatch_block_t unwatch = watch_interrupts(^{ [run interrupt]; });
@@ -1369,7 +1348,7 @@ int bridge_install(const struct install_spec *spec, bridge_progress_fn progress,
 {
     @autoreleasepool {
         NSError *error = nil;
-        VZMacOSRestoreImage *image = load_restore_image(spec->restore_image, &error);
+        VZMacOSRestoreImage *image = restore_image(spec->restore_image, &error);
         VZMacOSConfigurationRequirements *requirements = image.mostFeaturefulSupportedConfiguration;
         if (image && !requirements)
             failed(&error, @"no hardware model of %@ is supported on this host (macOS %@)", ns(spec->restore_image),

@@ -523,7 +523,6 @@ int bridge_download(const char *url, const char *dest, const char *resume_data, 
 
 /* ---- configuration ------------------------------------------------------------------------------------- */
 
-/* Returns whether model runs on this host; otherwise sets *error naming source. */
 static BOOL supported_model(VZMacHardwareModel *model, NSString *source, NSError **error)
 {
     return model.supported || failed(error, @"the hardware model of %@ is not supported on this host (macOS %@)",
@@ -1047,8 +1046,7 @@ static NSString *_Nullable write_png(id image, const char *path)
     }
 }
 
-/* Ctrl-C (bridge.h): with a screenshot asked for, the screen is saved first,
- * once; a Ctrl-C while it waits counts as the next one. */
+/* Ctrl-C (bridge.h); one that comes while the screenshot is awaited acts first. */
 - (void)interrupt
 {
     dispatch_block_t handle = ^{
@@ -1222,7 +1220,6 @@ static NSString *_Nullable write_png(id image, const char *path)
     copy_string(_outcome->network_disconnected, sizeof _outcome->network_disconnected, describe(error));
 }
 
-/* Keeps the first error of the run for the outcome. */
 - (void)note:(NSError *)error
 {
     if (_status == BRIDGE_OK)

@@ -260,9 +260,9 @@ void macvm_vm_started(const struct vm_spec *spec, unsigned reported_port);
  * macvm.c's handler (catch_interrupts, installed for run and clone) catches
  * SIGINT, SIGTERM and SIGHUP for the rest of the command.  It kills nothing:
  * it sets a flag (macvm_interrupted) and counts (macvm_interrupts), and the
- * command ends by its own path, with its record written and its partial work
- * undone.  While bridge_run runs, the handler turns SIGTERM and SIGHUP into
- * SIGINT, so the bridge sees every way of asking as a Ctrl-C.
+ * command ends by its own path: a run writes its record, a clone removes what
+ * it had copied.  While bridge_run runs, the handler turns SIGTERM and SIGHUP
+ * into SIGINT, so the bridge sees every way of asking as a Ctrl-C.
  *
  * While the bridge waits (bridge_run, bridge_download, bridge_install) it
  * watches SIGINT too, from the main queue, and gives SIGINT back its previous

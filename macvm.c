@@ -14,22 +14,28 @@
  * macOS the bridge functions at the end of this file answer "unavailable";
  * the tests link a fake bridge instead (tests/fake_bridge.c).
  *
- * The file reads top to bottom as data flows:
+ * The file tells the story of a VM first and keeps the formats it reads for
+ * the appendix at the end:
  *
- *   1. Utilities       errors, memory, buffers, JSON output, files, sizes
- *   2. Property lists  one tree for XML and binary plists; the XML writer
- *   3. JSON input      a small reader into the same tree (run.json, log lines)
- *   4. Zip archives    end records, Zip64, central directory, one entry
- *   5. Bundles         Apple's layout, Config.plist, info, create, clone
- *   6. Restore images  BuildManifest.plist and what it says about VMs
- *   7. Logs            unified-log capture, the PVG negotiation, run records
- *   8. Advice          Virtualization errors turned into what to do
- *   9. Reports         the Feedback report and its redaction
- *  10. VM description  options -> struct vm_spec, validated; --dry-run
- *  11. Host checks     macvm doctor
- *  12. Commands        one function per command
- *  13. Bridge stubs    what the bridge answers where there is no Virtualization
- *  14. main
+ *      Foundations     errors, memory, buffers, Ctrl-C; the appendix's contract
+ *   1. Bundles         Apple's layout on disk, Config.plist, info, create, clone
+ *   2. VM description  options -> struct vm_spec, validated; --dry-run
+ *   3. Restore images  BuildManifest.plist and what it says about VMs
+ *   4. Logs            unified-log capture, the PVG negotiation, run records
+ *   5. Advice          Virtualization errors turned into what to do
+ *   6. Reports         the Feedback report and its redaction
+ *   7. Host checks     macvm doctor, doctor --probe
+ *   8. Commands        one function per command: run, install, logs, feedback...
+ *   9. main
+ *   Appendix
+ *   A. Utilities       output, JSON output, paths, files, sizes, processes
+ *   B. Property lists  one tree for XML and binary plists; the XML writer
+ *   C. JSON input      a small reader into the same tree (run.json, log lines)
+ *   D. Zip archives    end records, Zip64, central directory, one entry
+ *   E. Bridge stubs    what the bridge answers where there is no Virtualization
+ *
+ * To understand everything else, start reading main() (section 9), then
+ * cmd_run and cmd_install (section 8), which lead to the VM description.
  */
 #define _GNU_SOURCE
 #define _DARWIN_C_SOURCE
@@ -84,7 +90,8 @@
 
 extern char **environ;
 
-/* ============================== 1. Utilities ============================== */
+/* ============================= Foundations ============================== */
+
 
 /* An error on its way up to the command that reports it: the exit code
  * (sysexits.h) and one line saying what is wrong and, after "; ", what to do. */
@@ -264,585 +271,6 @@ static void buf_free(struct buf *b)
     *b = (struct buf){0};
 }
 
-/* Returns the length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
-static size_t utf8_sequence(const unsigned char *s, size_t n)
-{
-    if (s[0] < 0x80)
-        return 1;
-    size_t len = s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 ? 2 : 0;
-    if (len == 0 || len > n || s[0] > 0xF4)
-        return 0;
-    for (size_t i = 1; i < len; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    if (len == 3 && ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] >= 0xA0)))
-        return 0;   /* overlong, or a UTF-16 surrogate */
-    if (len == 4 && ((s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] >= 0x90)))
-        return 0;
-    return len;
-}
-
-/* Appends s as a JSON string: quotes, escapes, and U+FFFD for bytes that are not UTF-8. */
-static void json_string(struct buf *b, const char *s, size_t n)
-{
-    buf_add(b, "\"", 1);
-    const unsigned char *p = (const unsigned char *)s;
-    for (size_t i = 0; i < n;) {
-        unsigned char c = p[i];
-        if (c == '"' || c == '\\') {
-            char esc[2] = {'\\', (char)c};
-            buf_add(b, esc, 2);
-            i++;
-        } else if (c < 0x20) {
-            const char *named = c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r" : NULL;
-            if (named)
-                buf_puts(b, named);
-            else
-                buf_printf(b, "\\u%04x", c);
-            i++;
-        } else {
-            size_t len = utf8_sequence(p + i, n - i);
-            if (len == 0) {
-                buf_puts(b, "\xEF\xBF\xBD");
-                i++;
-            } else {
-                buf_add(b, p + i, len);
-                i += len;
-            }
-        }
-    }
-    buf_add(b, "\"", 1);
-}
-
-/* Appends s for a terminal: control characters (C0, DEL, C1) and bytes that
- * are not UTF-8 become escapes ("\n", "\x1b", "\u009b"), so a name or a
- * plist string can neither move the cursor nor begin a line of its own.
- * With lines, newlines stay (for a whole text whose data was escaped already). */
-static void text_escaped(struct buf *b, const char *s, size_t n, bool lines)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    for (size_t i = 0; i < n;) {
-        size_t len = utf8_sequence(p + i, n - i);
-        if (len == 1 && p[i] == '\n' && lines)
-            buf_add(b, "\n", 1);
-        else if (len == 1 && p[i] == '\n')
-            buf_puts(b, "\\n");
-        else if (len == 1 && p[i] == '\r')
-            buf_puts(b, "\\r");
-        else if (len == 1 && p[i] != '\t' && (p[i] < 0x20 || p[i] == 0x7f))
-            buf_printf(b, "\\x%02x", p[i]);
-        else if (len == 2 && p[i] == 0xC2 && p[i + 1] < 0xA0)
-            buf_printf(b, "\\u%04x", p[i + 1]);
-        else if (len == 0)
-            buf_printf(b, "\\x%02x", p[i]);
-        else
-            buf_add(b, p + i, len);
-        i += len ? len : 1;
-    }
-}
-
-/* Appends a value from a file or a path to text output, escaped (text_escaped). */
-static void buf_text(struct buf *b, const char *s)
-{
-    text_escaped(b, s, strlen(s), false);
-}
-
-/* Prints one line on stderr, "macvm: KIND[SUBJECT: ]text", whatever the
- * subject and text hold: an error is one line, also under --json. */
-static void say(const char *kind, const char *subject, const char *text)
-{
-    struct buf b = {0};
-    buf_printf(&b, "macvm: %s", kind);
-    if (subject && *subject) {
-        buf_text(&b, subject);
-        buf_puts(&b, ": ");
-    }
-    buf_text(&b, text);
-    buf_add(&b, "\n", 1);
-    fputs(b.data, stderr);
-    buf_free(&b);
-}
-
-/* Flushes standard output and says once, in one line, when what was written
- * there was lost (a full disk, a file-size limit): "standard output: No
- * space left on device".  Returns 0 or EX_IOERR. */
-static int flush_stdout(void)
-{
-    static bool said;
-    if (fflush(stdout) == 0 && !ferror(stdout))
-        return 0;
-    int err = errno ? errno : EIO;
-    if (!said)
-        say("", "standard output", strerror(err));
-    said = true;
-    return EX_IOERR;
-}
-
-/* Appends at most max bytes of s, never cutting a UTF-8 character in two. */
-static void buf_add_cut(struct buf *b, const char *s, size_t max)
-{
-    size_t n = strlen(s);
-    if (n > max) {
-        n = max;
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-            n--;
-    }
-    buf_add(b, s, n);
-}
-
-/* A JSON writer: compact output, keys in the order written.  Each level
- * remembers whether it needs a comma before the next member. */
-#define JSON_MAX_DEPTH 300   /* above the readers' nesting limit, so what they read can be written */
-
-struct json {
-    struct buf *out;
-    int depth;
-    bool comma[JSON_MAX_DEPTH];
-    /* Applied to every string value, never to keys, before it is escaped:
-     * the reports' redaction sees the text, not its JSON spelling. */
-    void (*filter)(struct buf *to, const char *s, const void *ctx);
-    const void *filter_ctx;
-};
-
-static void json_member(struct json *j, const char *key)
-{
-    if (j->comma[j->depth])
-        buf_add(j->out, ",", 1);
-    j->comma[j->depth] = true;
-    if (key) {
-        json_string(j->out, key, strlen(key));
-        buf_add(j->out, ":", 1);
-    }
-}
-
-static void json_open(struct json *j, const char *key, char bracket)
-{
-    json_member(j, key);
-    buf_add(j->out, &bracket, 1);
-    j->comma[++j->depth] = false;
-}
-
-static void json_close(struct json *j, char bracket)
-{
-    buf_add(j->out, &bracket, 1);
-    j->depth--;
-}
-
-static void json_str(struct json *j, const char *key, const char *value)
-{
-    json_member(j, key);
-    if (!value) {
-        buf_puts(j->out, "null");
-    } else if (j->filter) {
-        struct buf t = {0};
-        j->filter(&t, value, j->filter_ctx);
-        json_string(j->out, t.data ? t.data : "", t.len);
-        buf_free(&t);
-    } else {
-        json_string(j->out, value, strlen(value));
-    }
-}
-
-/* Writes one of the program's own sentences, which the filter must not touch. */
-static void json_sentence(struct json *j, const char *key, const char *value)
-{
-    json_member(j, key);
-    if (value)
-        json_string(j->out, value, strlen(value));
-    else
-        buf_puts(j->out, "null");
-}
-
-static void json_int(struct json *j, const char *key, long long value)
-{
-    json_member(j, key);
-    buf_printf(j->out, "%lld", value);
-}
-
-static void json_uint(struct json *j, const char *key, unsigned long long value)
-{
-    json_member(j, key);
-    buf_printf(j->out, "%llu", value);
-}
-
-static void json_bool(struct json *j, const char *key, bool value)
-{
-    json_member(j, key);
-    buf_puts(j->out, value ? "true" : "false");
-}
-
-static void json_null(struct json *j, const char *key)
-{
-    json_member(j, key);
-    buf_puts(j->out, "null");
-}
-
-/* Writes b to stdout as lines: one newline at its end, whether b has one or
- * not.  Returns 0 or EX_IOERR. */
-static int print_buf(const struct buf *b)
-{
-    size_t len = b->len && b->data[b->len - 1] == '\n' ? b->len - 1 : b->len;
-    struct buf shown = {0};   /* no control character reaches the terminal, whatever a value held */
-    text_escaped(&shown, b->data ? b->data : "", len, true);
-    if (shown.len)
-        fwrite(shown.data, 1, shown.len, stdout);
-    fputc('\n', stdout);
-    buf_free(&shown);
-    return flush_stdout();
-}
-
-/* Joins dir and name into out.  Returns false when the result does not fit. */
-static bool path_join(char *out, size_t size, const char *dir, const char *name)
-{
-    size_t dl = strlen(dir);
-    while (dl > 0 && dir[dl - 1] == '/')
-        dl--;   /* "/" itself becomes "", so its children are "/name" */
-    int n = snprintf(out, size, "%.*s/%s", (int)dl, dir, name);
-    return n >= 0 && (size_t)n < size;
-}
-
-/* Returns the last path component of path (no trailing slashes) in out. */
-static void path_base(char *out, size_t size, const char *path)
-{
-    size_t len = strlen(path);
-    while (len > 1 && path[len - 1] == '/')
-        len--;
-    size_t start = len;
-    while (start > 0 && path[start - 1] != '/')
-        start--;
-    snprintf(out, size, "%.*s", (int)(len - start), path + start);
-}
-
-/* Returns the directory part of path in out ("." when there is none). */
-static void path_dir(char *out, size_t size, const char *path)
-{
-    size_t len = strlen(path);
-    while (len > 1 && path[len - 1] == '/')
-        len--;
-    while (len > 0 && path[len - 1] != '/')
-        len--;
-    while (len > 1 && path[len - 1] == '/')
-        len--;
-    if (len == 0)
-        snprintf(out, size, ".");
-    else
-        snprintf(out, size, "%.*s", (int)len, path);
-}
-
-/* Returns the user's home directory ($HOME, else the password database). */
-static const char *home_dir(void)
-{
-    const char *home = getenv("HOME");
-    if (home && *home)
-        return home;
-    struct passwd *pw = getpwuid(getuid());
-    return pw && pw->pw_dir ? pw->pw_dir : "/";
-}
-
-/* Returns what a file that is not a regular one is, for messages. */
-static const char *file_kind(mode_t mode)
-{
-    return S_ISDIR(mode) ? "a folder" : S_ISFIFO(mode) ? "a FIFO" : S_ISCHR(mode) ? "a character device"
-         : S_ISBLK(mode) ? "a block device" : S_ISSOCK(mode) ? "a socket" : S_ISLNK(mode) ? "a symbolic link"
-         : S_ISREG(mode) ? "a regular file" : "not a regular file";
-}
-
-/* Opens a file to read, which must be a regular one: opened without blocking,
- * so a FIFO or a device where a file belongs is reported, never waited on.
- * Returns the descriptor (blocking again, close-on-exec), or -1 with EX_NOINPUT in *e. */
-static int open_regular(const char *path, struct error *e)
-{
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0)
-        return fail(e, EX_NOINPUT, "cannot open: %s", strerror(errno)), -1;
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        int saved = errno;
-        close(fd);
-        return fail(e, EX_NOINPUT, "is %s, not a regular file", S_ISREG(st.st_mode) ? strerror(saved)
-                    : file_kind(st.st_mode)), -1;
-    }
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-    return fd;
-}
-
-/* Reads a whole file of at most max bytes into a NUL-terminated buffer.
- * Returns 0, EX_NOINPUT (missing, unreadable, not a regular file) or EX_DATAERR (too large). */
-static int read_file(const char *path, size_t max, char **data, size_t *len, struct error *e)
-{
-    int fd = open_regular(path, e);
-    if (fd < 0)
-        return e->code;
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        close(fd);
-        return fail(e, EX_IOERR, "cannot read: %s", strerror(errno));
-    }
-    if ((uint64_t)st.st_size > max) {
-        close(fd);
-        return fail(e, EX_DATAERR, "is %lld bytes, more than the %zu this file can be",
-                    (long long)st.st_size, max);
-    }
-    char *p = xmalloc((size_t)st.st_size + 1);
-    size_t got = 0;
-    errno = 0;   /* a read that returns 0 sets none */
-    while (got < (size_t)st.st_size) {
-        ssize_t n = read(fd, p + got, (size_t)st.st_size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    int saved = errno;
-    close(fd);
-    if (got != (size_t)st.st_size) {
-        free(p);
-        return fail(e, EX_IOERR, "read failed: %s", got < (size_t)st.st_size && saved == 0 ? "the file shrank while "
-                    "being read" : strerror(saved));
-    }
-    p[got] = 0;
-    *data = p;
-    *len = got;
-    return 0;
-}
-
-/* Returns the permissions a file written to path gets: those of the file it
- * replaces, else what the user's umask allows (mkstemp's 0600 would hide it,
- * a fixed 0644 would expose a report the user keeps private). */
-static mode_t file_mode_for(const char *path)
-{
-    struct stat st;
-    if (stat(path, &st) == 0)
-        return st.st_mode & 07777;
-    mode_t mask = umask(0);
-    umask(mask);
-    return 0666 & ~mask;
-}
-
-/* Writes data to path atomically: a temporary file next to it, fsync, rename.
- * Refuses to replace an existing file unless overwrite.  Returns 0 or an exit code. */
-static int write_file_atomic(const char *path, const void *data, size_t len, bool overwrite,
-                             struct error *e)
-{
-    char tmp[VM_PATH_MAX + 16];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", path) >= (int)sizeof tmp)
-        return fail(e, EX_CANTCREAT, "path too long");
-    if (!overwrite && access(path, F_OK) == 0)
-        return fail(e, EX_CANTCREAT, "already exists; use --force to replace it, or name another file");
-    int fd = mkstemp(tmp);
-    if (fd < 0)
-        return fail(e, EX_CANTCREAT, "cannot create: %s", strerror(errno));
-    const char *p = data;
-    size_t left = len;
-    while (left > 0) {
-        ssize_t n = write(fd, p, left);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            if (n == 0)
-                errno = EIO;
-            break;
-        }
-        p += n;
-        left -= (size_t)n;
-    }
-    int saved = errno;
-    bool ok = left == 0 && fsync(fd) == 0 && fchmod(fd, file_mode_for(path)) == 0;
-    if (!ok && left == 0)
-        saved = errno;
-    if (close(fd) != 0 && ok) {
-        ok = false;
-        saved = errno;
-    }
-    if (ok && !overwrite) {
-        /* link() fails if path appeared meanwhile; rename() would replace it. */
-        ok = link(tmp, path) == 0;
-        saved = errno;
-        unlink(tmp);
-        if (!ok && saved == EEXIST)
-            return fail(e, EX_CANTCREAT, "already exists; use --force to replace it, or name another file");
-    } else if (ok) {
-        ok = rename(tmp, path) == 0;
-        saved = errno;
-    }
-    if (!ok) {
-        unlink(tmp);
-        return fail(e, EX_IOERR, "cannot write: %s", strerror(saved));
-    }
-    return 0;
-}
-
-/* Parses a size with a unit: "512M", "80G", "1T", "4GiB", "8192K".
- * Returns true and the bytes in *out; false for nonsense or overflow. */
-static bool parse_size(const char *s, uint64_t *out)
-{
-    if (!s || !isdigit((unsigned char)*s))
-        return false;
-    errno = 0;
-    char *end;
-    unsigned long long n = strtoull(s, &end, 10);
-    if (errno || end == s)
-        return false;
-    unsigned shift;
-    switch (toupper((unsigned char)*end)) {
-    case 'K': shift = 10; break;
-    case 'M': shift = 20; break;
-    case 'G': shift = 30; break;
-    case 'T': shift = 40; break;
-    default: return false;
-    }
-    end++;
-    if (strcmp(end, "") != 0 && strcasecmp(end, "B") != 0 && strcasecmp(end, "iB") != 0)
-        return false;
-    if (n == 0 || n > (UINT64_MAX >> shift))
-        return false;
-    *out = (uint64_t)n << shift;
-    return true;
-}
-
-/* Parses a whole decimal number in [min, max].  Returns false otherwise. */
-static bool parse_uint(const char *s, unsigned long long min, unsigned long long max,
-                       unsigned long long *out)
-{
-    if (!s || !isdigit((unsigned char)*s))
-        return false;
-    errno = 0;
-    char *end;
-    unsigned long long n = strtoull(s, &end, 10);
-    if (errno || *end || n < min || n > max)
-        return false;
-    *out = n;
-    return true;
-}
-
-/* Formats bytes for people: "64 GiB", "1.5 GiB", "512 KiB", "17 bytes". */
-static const char *human_size(char *out, size_t size, uint64_t bytes)
-{
-    static const char *units[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
-    if (bytes < 1024) {
-        snprintf(out, size, "%" PRIu64 " bytes", bytes);
-        return out;
-    }
-    double v = (double)bytes;
-    int u = -1;
-    while (v >= 1024 && u < 4) {
-        v /= 1024;
-        u++;
-    }
-    if (v == (double)(uint64_t)v)
-        snprintf(out, size, "%.0f %s", v, units[u]);
-    else
-        snprintf(out, size, "%.1f %s", v, units[u]);
-    return out;
-}
-
-/* Compares dotted versions ("13.0.0" vs "13.1"), missing parts as zero.
- * Returns <0, 0 or >0. */
-static int version_compare(const char *a, const char *b)
-{
-    while (*a || *b) {
-        unsigned long x = strtoul(a, (char **)&a, 10);
-        unsigned long y = strtoul(b, (char **)&b, 10);
-        if (x != y)
-            return x < y ? -1 : 1;
-        while (*a && *a != '.')
-            a++;
-        while (*b && *b != '.')
-            b++;
-        if (*a == '.')
-            a++;
-        if (*b == '.')
-            b++;
-    }
-    return 0;
-}
-
-/* Formats a time as local ISO 8601 with offset: "2026-11-26T14:41:39+0100". */
-static const char *iso_time(char *out, size_t size, time_t t)
-{
-    struct tm tm;
-    localtime_r(&t, &tm);
-    strftime(out, size, "%Y-%m-%dT%H:%M:%S%z", &tm);
-    return out;
-}
-
-/* Returns true when path is a directory (following links). */
-static bool is_directory(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* Creates path and its missing parents (mkdir -p).  Returns 0 or -1 with errno. */
-static int make_directories(const char *path)
-{
-    char parent[VM_PATH_MAX];
-    if (is_directory(path))
-        return 0;
-    path_dir(parent, sizeof parent, path);
-    if (strcmp(parent, path) != 0 && make_directories(parent) != 0)
-        return -1;
-    if (mkdir(path, 0755) == 0 || (errno == EEXIST && is_directory(path)))
-        return 0;
-    if (errno == EEXIST)
-        errno = ENOTDIR;
-    return -1;
-}
-
-/* nftw's callback for remove_tree: removes one entry. */
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)ftw;
-    return (flag == FTW_DP ? rmdir(path) : unlink(path)) == 0 || errno == ENOENT ? 0 : -1;
-}
-
-/* Removes a file tree without following links.  Returns 0 or -1. */
-static int remove_tree(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0)
-        return errno == ENOENT ? 0 : -1;
-    if (!S_ISDIR(st.st_mode))
-        return unlink(path);
-    return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* Spawns argv[0] (a full path) with its stdout on a pipe and its stderr
- * silenced.  Returns its pid with the pipe's read end in *fd, or -1. */
-static pid_t spawn_reader(char *const argv[], int *fd, struct error *e)
-{
-    int pipefd[2];
-    if (pipe(pipefd) != 0)
-        return fail(e, EX_OSERR, "pipe: %s", strerror(errno)), -1;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
-    posix_spawn_file_actions_addclose(&fa, pipefd[0]);
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    pid_t pid;
-    int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(pipefd[1]);
-    if (rc != 0) {
-        close(pipefd[0]);
-        return fail(e, EX_UNAVAILABLE, "cannot start %s: %s", argv[0], strerror(rc)), -1;
-    }
-    *fd = pipefd[0];
-    return pid;
-}
-
-/* Returns true when macvm was built for macOS. */
-static bool on_macos(void)
-{
-#ifdef __APPLE__
-    return true;
-#else
-    return false;
-#endif
-}
-
 /* Ctrl-C, SIGTERM and SIGHUP (a closed terminal) never kill macvm in the
  * middle of work that leaves something behind: they set `interrupted`, and
  * the loop that polls it undoes its partial work (a clone) or skips what has
@@ -882,8 +310,27 @@ static void catch_interrupts(void)
     sigaction(SIGHUP, &sa, NULL);
 }
 
-/* ============================ 2. Property lists ============================ */
+/* ========================= The appendix's contract ========================= */
 
+/* The story below uses these types and functions; the appendix (A-E, after
+ * main) defines them.  A reader can take each one on its word. */
+
+/* A. The JSON writer: struct json and json_* below */
+/* A JSON writer: compact output, keys in the order written.  Each level
+ * remembers whether it needs a comma before the next member. */
+#define JSON_MAX_DEPTH 300   /* above the readers' nesting limit, so what they read can be written */
+
+struct json {
+    struct buf *out;
+    int depth;
+    bool comma[JSON_MAX_DEPTH];
+    /* Applied to every string value, never to keys, before it is escaped:
+     * the reports' redaction sees the text, not its JSON spelling. */
+    void (*filter)(struct buf *to, const char *s, const void *ctx);
+    const void *filter_ctx;
+};
+
+/* B. Property lists: one tree, read from XML, binary or JSON */
 /* One tree for both plist forms.  Dates are seconds since 2001-01-01 (Apple's
  * epoch), stored as reals.  Integers keep a sign and a 64-bit magnitude, which
  * holds every value the 1- to 16-byte binary forms carry in practice. */
@@ -908,1286 +355,7 @@ struct plist {
 
 #define PLIST_MAX_DEPTH 256         /* deeper nesting is an error, never a stack overflow */
 
-static const char *plist_type_name(enum plist_type t)
-{
-    static const char *names[] = {"dict", "array", "string", "integer", "real", "bool", "data", "date", "null"};
-    return names[t];
-}
-
-/* Returns the value for key in a dict, or NULL. */
-static const struct plist *plist_get(const struct plist *dict, const char *key)
-{
-    if (!dict || dict->type != PLIST_DICT)
-        return NULL;
-    for (size_t i = 0; i < dict->count; i++)
-        if (strcmp(dict->keys[i], key) == 0)
-            return dict->items[i];
-    return NULL;
-}
-
-/* Returns the dict at key, or NULL when absent or not a dict. */
-static const struct plist *plist_dict(const struct plist *dict, const char *key)
-{
-    const struct plist *v = plist_get(dict, key);
-    return v && v->type == PLIST_DICT ? v : NULL;
-}
-
-/* Returns the string at key, or NULL when absent or not a string. */
-static const char *plist_string(const struct plist *dict, const char *key)
-{
-    const struct plist *v = plist_get(dict, key);
-    return v && v->type == PLIST_STRING ? v->string : NULL;
-}
-
-/* Returns the string at key, or "" when absent or not a string. */
-static const char *plist_string_or_empty(const struct plist *dict, const char *key)
-{
-    const char *s = plist_string(dict, key);
-    return s ? s : "";
-}
-
-/* Returns true and the non-negative integer at key (at most max) in *out. */
-static bool plist_uint(const struct plist *dict, const char *key, uint64_t max, uint64_t *out)
-{
-    const struct plist *v = plist_get(dict, key);
-    if (!v || v->type != PLIST_INTEGER || v->negative || v->magnitude > max)
-        return false;
-    *out = v->magnitude;
-    return true;
-}
-
-/* Returns the bool at key, or dflt when absent or not a bool. */
-static bool plist_bool(const struct plist *dict, const char *key, bool dflt)
-{
-    const struct plist *v = plist_get(dict, key);
-    return v && v->type == PLIST_BOOL ? v->boolean : dflt;
-}
-
-static struct plist *plist_new(struct arena *a, enum plist_type type)
-{
-    struct plist *p = arena_alloc(a, sizeof *p);
-    p->type = type;
-    return p;
-}
-
-/* Appends v (under key, for a dict) to a dict or array built in the arena.
- * Room doubles at 8, 16, 32...: it follows from the count, so builders keep no capacity. */
-static void plist_append(struct arena *a, struct plist *node, const char *key, struct plist *v)
-{
-    size_t n = node->count;
-    bool dict = node->type == PLIST_DICT;
-    if (n == 0 || (n >= 8 && (n & (n - 1)) == 0)) {
-        size_t room = n ? n * 2 : 8;
-        struct plist **items = arena_alloc(a, room * sizeof *items);
-        const char **keys = dict ? arena_alloc(a, room * sizeof *keys) : NULL;
-        if (n) {
-            memcpy(items, node->items, n * sizeof *items);
-            if (dict)
-                memcpy(keys, node->keys, n * sizeof *keys);
-        }
-        node->items = items;
-        node->keys = keys;
-    }
-    if (dict)
-        node->keys[n] = key;
-    node->items[n] = v;
-    node->count++;
-}
-
-/* --- XML plists --- */
-
-struct xml_parser {
-    const char *p, *end, *start;
-    struct arena *arena;
-    struct error *err;
-    const char *skip_key;       /* values of dict members with this key are skipped, not built */
-};
-
-static int xml_fail(struct xml_parser *x, const char *what)
-{
-    if (x->err->code == 0)
-        fail(x->err, EX_DATAERR, "XML plist: %s (at byte %td)", what, x->p - x->start);
-    return EX_DATAERR;
-}
-
-static bool xml_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-static void xml_skip_space(struct xml_parser *x)
-{
-    while (x->p < x->end && xml_space(*x->p))
-        x->p++;
-}
-
-static bool xml_starts(struct xml_parser *x, const char *s)
-{
-    size_t n = strlen(s);
-    return (size_t)(x->end - x->p) >= n && memcmp(x->p, s, n) == 0;
-}
-
-/* Skips from the current position past the next occurrence of s.  Returns false if absent. */
-static bool xml_skip_past(struct xml_parser *x, const char *s)
-{
-    size_t n = strlen(s);
-    const char *hit = memmem(x->p, (size_t)(x->end - x->p), s, n);
-    if (!hit)
-        return false;
-    x->p = hit + n;
-    return true;
-}
-
-/* Skips white space, comments, processing instructions and the DOCTYPE.
- * Returns false on an unterminated one. */
-static bool xml_skip_misc(struct xml_parser *x)
-{
-    for (;;) {
-        xml_skip_space(x);
-        if (x->end - x->p < 2 || x->p[0] != '<' || (x->p[1] != '!' && x->p[1] != '?'))
-            return true;   /* the common case: a tag */
-        if (xml_starts(x, "<!--")) {
-            if (!xml_skip_past(x, "-->"))
-                return false;
-        } else if (xml_starts(x, "<?")) {
-            if (!xml_skip_past(x, "?>"))
-                return false;
-        } else if (xml_starts(x, "<!DOCTYPE")) {
-            if (!xml_skip_past(x, ">"))
-                return false;
-        } else {
-            return true;
-        }
-    }
-}
-
-/* Reads a tag "<name ...>" or "<name/>" or "</name>".  Returns false when
- * the input has no well-formed tag here. */
-static bool xml_tag(struct xml_parser *x, char *name, size_t size, bool *closing, bool *empty)
-{
-    if (!xml_skip_misc(x) || x->p >= x->end || *x->p != '<')
-        return false;
-    x->p++;
-    *closing = x->p < x->end && *x->p == '/';
-    if (*closing)
-        x->p++;
-    size_t n = 0;
-    while (x->p < x->end && ((*x->p >= 'a' && *x->p <= 'z') || (*x->p >= 'A' && *x->p <= 'Z') ||
-                             (*x->p >= '0' && *x->p <= '9') || *x->p == '_' || *x->p == '-')) {
-        if (n + 1 >= size)
-            return false;
-        name[n++] = *x->p++;
-    }
-    name[n] = 0;
-    const char *gt = memchr(x->p, '>', (size_t)(x->end - x->p));
-    if (n == 0 || !gt)
-        return false;
-    *empty = gt > x->p && gt[-1] == '/';
-    x->p = gt + 1;
-    return true;
-}
-
-/* Appends the code point c to b as UTF-8. */
-static void utf8_put(struct buf *b, uint32_t c)
-{
-    char s[4];
-    if (c < 0x80) {
-        s[0] = (char)c;
-        buf_add(b, s, 1);
-    } else if (c < 0x800) {
-        s[0] = (char)(0xC0 | c >> 6);
-        s[1] = (char)(0x80 | (c & 0x3F));
-        buf_add(b, s, 2);
-    } else if (c < 0x10000) {
-        s[0] = (char)(0xE0 | c >> 12);
-        s[1] = (char)(0x80 | ((c >> 6) & 0x3F));
-        s[2] = (char)(0x80 | (c & 0x3F));
-        buf_add(b, s, 3);
-    } else {
-        s[0] = (char)(0xF0 | c >> 18);
-        s[1] = (char)(0x80 | ((c >> 12) & 0x3F));
-        s[2] = (char)(0x80 | ((c >> 6) & 0x3F));
-        s[3] = (char)(0x80 | (c & 0x3F));
-        buf_add(b, s, 4);
-    }
-}
-
-/* Decodes one entity at p ("&amp;", "&#60;", "&#x3C;") into b.
- * Returns the bytes consumed, or 0 for an unknown or malformed entity. */
-static size_t xml_entity(const char *p, const char *end, struct buf *b)
-{
-    static const struct { const char *name; char c; } named[] = {
-        {"&lt;", '<'}, {"&gt;", '>'}, {"&amp;", '&'}, {"&quot;", '"'}, {"&apos;", '\''},
-    };
-    for (size_t i = 0; i < sizeof named / sizeof *named; i++) {
-        size_t n = strlen(named[i].name);
-        if ((size_t)(end - p) >= n && memcmp(p, named[i].name, n) == 0) {
-            buf_add(b, &named[i].c, 1);
-            return n;
-        }
-    }
-    if (end - p < 4 || p[1] != '#')
-        return 0;
-    bool hex = p[2] == 'x' || p[2] == 'X';
-    const char *q = p + (hex ? 3 : 2);
-    uint32_t c = 0;
-    size_t digits = 0;
-    for (; q < end && *q != ';'; q++, digits++) {
-        int d = isdigit((unsigned char)*q) ? *q - '0'
-              : hex && isxdigit((unsigned char)*q) ? tolower((unsigned char)*q) - 'a' + 10 : -1;
-        if (d < 0 || digits >= 8)
-            return 0;
-        c = c * (hex ? 16 : 10) + (uint32_t)d;
-    }
-    if (q >= end || digits == 0 || c == 0 || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-        return 0;
-    utf8_put(b, c);
-    return (size_t)(q + 1 - p);
-}
-
-/* Reads character data up to "</name>", decoding entities and CDATA.
- * Returns the text in the arena (its length in *len), or NULL on bad input. */
-static const char *xml_text(struct xml_parser *x, const char *name, size_t *len)
-{
-    char close[64];   /* "</name>", built by hand: this runs for every element of a 200 KB manifest */
-    size_t name_len = strlen(name), close_len = name_len + 3;
-    if (close_len >= sizeof close)
-        return NULL;
-    close[0] = '<';
-    close[1] = '/';
-    memcpy(close + 2, name, name_len);
-    close[name_len + 2] = '>';
-    close[close_len] = 0;
-    /* Most text has no entity and no CDATA: copy it straight into the arena. */
-    const char *lt = memchr(x->p, '<', (size_t)(x->end - x->p));
-    if (lt && !memchr(x->p, '&', (size_t)(lt - x->p)) && (size_t)(x->end - lt) >= close_len &&
-        memcmp(lt, close, close_len) == 0) {
-        *len = (size_t)(lt - x->p);
-        const char *s = arena_strndup(x->arena, x->p, *len);
-        x->p = lt + close_len;
-        return s;
-    }
-    struct buf b = {0};
-    while (x->p < x->end && !xml_starts(x, close)) {
-        if (xml_starts(x, "<![CDATA[")) {
-            const char *start = x->p + 9;
-            x->p = start;
-            if (!xml_skip_past(x, "]]>"))
-                goto bad;
-            buf_add(&b, start, (size_t)(x->p - 3 - start));
-        } else if (xml_starts(x, "<!--") || xml_starts(x, "<?")) {
-            /* a comment or processing instruction inside text, as a hand edit leaves
-             * one: "<string>a<!-- was b -->c</string>" is "ac" */
-            if (!xml_skip_past(x, x->p[1] == '!' ? "-->" : "?>"))
-                goto bad;
-        } else if (*x->p == '<') {
-            goto bad;
-        } else if (*x->p == '&') {
-            size_t n = xml_entity(x->p, x->end, &b);
-            if (n == 0)
-                goto bad;
-            x->p += n;
-        } else {
-            const char *run = x->p;
-            while (x->p < x->end && *x->p != '<' && *x->p != '&')
-                x->p++;
-            buf_add(&b, run, (size_t)(x->p - run));
-        }
-    }
-    if (x->p >= x->end)
-        goto bad;
-    x->p += close_len;
-    *len = b.len;
-    const char *s = arena_strndup(x->arena, b.data ? b.data : "", b.len);
-    buf_free(&b);
-    return s;
-bad:
-    buf_free(&b);
-    return NULL;
-}
-
-/* Decodes base64, ignoring white space, into out (room for n * 3 / 4 + 3
- * bytes).  Returns the decoded length, or -1 on a bad character. */
-static long base64_decode(const char *s, size_t n, uint8_t *out)
-{
-    uint32_t acc = 0;
-    int bits = 0;
-    long len = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        int v = c >= 'A' && c <= 'Z' ? c - 'A' : c >= 'a' && c <= 'z' ? c - 'a' + 26
-              : c >= '0' && c <= '9' ? c - '0' + 52 : c == '+' ? 62 : c == '/' ? 63 : -1;
-        if (v < 0) {
-            if (xml_space((char)c) || c == '=')
-                continue;
-            return -1;
-        }
-        acc = acc << 6 | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[len++] = (uint8_t)(acc >> bits);
-        }
-    }
-    return len;
-}
-
-/* Parses a plist integer text ("-12", "42", "0x1F").  Returns false when malformed. */
-static bool parse_plist_integer(const char *s, struct plist *out)
-{
-    while (isspace((unsigned char)*s))
-        s++;
-    out->negative = *s == '-';
-    if (*s == '-' || *s == '+')
-        s++;
-    int base = s[0] == '0' && (s[1] == 'x' || s[1] == 'X') ? 16 : 10;
-    if (base == 16)
-        s += 2;
-    if (!isxdigit((unsigned char)*s))
-        return false;
-    errno = 0;
-    char *end;
-    out->magnitude = strtoull(s, &end, base);
-    while (isspace((unsigned char)*end))
-        end++;
-    if (errno || *end)
-        return false;
-    if (out->negative && out->magnitude > (uint64_t)INT64_MAX + 1)
-        return false;
-    if (out->magnitude == 0)
-        out->negative = false;
-    return true;
-}
-
-/* Parses "2001-01-01T00:00:00Z" into seconds since Apple's epoch. */
-static bool parse_plist_date(const char *s, double *out)
-{
-    struct tm tm = {0};
-    char z = 0;
-    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-               &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &z) != 7 || z != 'Z')
-        return false;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    *out = (double)timegm(&tm) - 978307200.0;
-    return true;
-}
-
-static struct plist *xml_value(struct xml_parser *x, int depth);
-
-/* Skips one value element and everything in it without building anything:
- * it only counts nested <dict> and <array>.  Returns false when the input
- * ends first. */
-static bool xml_skip_value(struct xml_parser *x)
-{
-    char name[32];
-    bool closing, empty;
-    if (!xml_tag(x, name, sizeof name, &closing, &empty) || closing) {
-        xml_fail(x, "expected a value element");
-        return false;
-    }
-    if (empty)
-        return true;
-    bool container = strcmp(name, "dict") == 0 || strcmp(name, "array") == 0;
-    int depth = 1;
-    while (depth > 0) {
-        const char *lt = memchr(x->p, '<', (size_t)(x->end - x->p));
-        if (!lt)
-            break;
-        x->p = lt;
-        /* CDATA, comments and processing instructions may hold "<dict>" that is no tag */
-        const char *stop = xml_starts(x, "<![CDATA[") ? "]]>" : xml_starts(x, "<!--") ? "-->"
-                         : xml_starts(x, "<?") ? "?>" : NULL;
-        if (stop) {
-            if (!xml_skip_past(x, stop))
-                break;
-            continue;
-        }
-        const char *n = x->p + 1 + (x->end - x->p > 1 && x->p[1] == '/');
-        if (container && n < x->end && *n != 'd' && *n != 'a') {
-            /* neither <dict> nor <array>: only the end of the tag matters */
-            const char *gt = memchr(x->p, '>', (size_t)(x->end - x->p));
-            if (!gt)
-                break;
-            x->p = gt + 1;
-            continue;
-        }
-        if (!xml_tag(x, name, sizeof name, &closing, &empty))
-            break;
-        bool nests = strcmp(name, "dict") == 0 || strcmp(name, "array") == 0;
-        if (!empty && (!container || nests))
-            depth += closing ? -1 : 1;
-    }
-    if (depth > 0) {
-        xml_fail(x, "an element that never closes");
-        return false;
-    }
-    return true;
-}
-
-/* Parses the members of <dict> or <array> up to its closing tag. */
-static struct plist *xml_container(struct xml_parser *x, bool is_dict, int depth)
-{
-    struct plist *node = plist_new(x->arena, is_dict ? PLIST_DICT : PLIST_ARRAY);
-    for (;;) {
-        const char *mark = x->p;
-        char name[32];
-        bool closing, empty;
-        if (!xml_tag(x, name, sizeof name, &closing, &empty)) {
-            xml_fail(x, is_dict ? "unterminated <dict>" : "unterminated <array>");
-            return NULL;
-        }
-        if (closing) {
-            if (strcmp(name, is_dict ? "dict" : "array") != 0) {
-                xml_fail(x, "mismatched closing tag");
-                return NULL;
-            }
-            return node;
-        }
-        const char *key = NULL;
-        if (is_dict) {
-            size_t len;
-            if (strcmp(name, "key") != 0 || !(key = empty ? "" : xml_text(x, "key", &len))) {
-                xml_fail(x, "a <dict> member without a well-formed <key>");
-                return NULL;
-            }
-        } else {
-            x->p = mark;
-        }
-        if (key && x->skip_key && strcmp(key, x->skip_key) == 0) {
-            if (!xml_skip_value(x))
-                return NULL;
-            continue;
-        }
-        struct plist *v = xml_value(x, depth + 1);
-        if (!v)
-            return NULL;
-        plist_append(x->arena, node, key, v);
-    }
-}
-
-/* Parses one value element.  Returns it, or NULL with x->err set. */
-static struct plist *xml_value(struct xml_parser *x, int depth)
-{
-    if (depth > PLIST_MAX_DEPTH) {
-        xml_fail(x, "nested more than 256 levels deep");
-        return NULL;
-    }
-    char name[32];
-    bool closing, empty;
-    if (!xml_tag(x, name, sizeof name, &closing, &empty) || closing) {
-        xml_fail(x, "expected a value element");
-        return NULL;
-    }
-    if (strcmp(name, "dict") == 0 || strcmp(name, "array") == 0) {
-        bool is_dict = name[0] == 'd';
-        return empty ? plist_new(x->arena, is_dict ? PLIST_DICT : PLIST_ARRAY)
-                     : xml_container(x, is_dict, depth);
-    }
-    if (strcmp(name, "true") == 0 || strcmp(name, "false") == 0) {
-        struct plist *v = plist_new(x->arena, PLIST_BOOL);
-        v->boolean = name[0] == 't';
-        size_t len;
-        if (!empty && (!xml_text(x, name, &len) || len != 0)) {
-            xml_fail(x, "<true> or <false> with content");
-            return NULL;
-        }
-        return v;
-    }
-    size_t len = 0;
-    const char *text = empty ? "" : xml_text(x, name, &len);
-    if (!text) {
-        xml_fail(x, "malformed text, an unknown entity, or a missing closing tag");
-        return NULL;
-    }
-    struct plist *v;
-    if (strcmp(name, "string") == 0) {
-        v = plist_new(x->arena, PLIST_STRING);
-        v->string = text;
-        v->count = len;
-    } else if (strcmp(name, "integer") == 0) {
-        v = plist_new(x->arena, PLIST_INTEGER);
-        if (!parse_plist_integer(text, v)) {
-            xml_fail(x, "an <integer> that is not a 64-bit number");
-            return NULL;
-        }
-    } else if (strcmp(name, "real") == 0) {
-        v = plist_new(x->arena, PLIST_REAL);
-        char *end;
-        v->real = strtod(text, &end);
-        if (end == text) {
-            xml_fail(x, "a <real> that is not a number");
-            return NULL;
-        }
-    } else if (strcmp(name, "data") == 0) {
-        v = plist_new(x->arena, PLIST_DATA);
-        uint8_t *data = arena_alloc(x->arena, len / 4 * 3 + 3);
-        long n = base64_decode(text, len, data);
-        if (n < 0) {
-            xml_fail(x, "<data> that is not base64");
-            return NULL;
-        }
-        v->data = data;
-        v->count = (size_t)n;
-    } else if (strcmp(name, "date") == 0) {
-        v = plist_new(x->arena, PLIST_DATE);
-        if (!parse_plist_date(text, &v->real)) {
-            xml_fail(x, "a <date> not of the form 2001-01-01T00:00:00Z");
-            return NULL;
-        }
-    } else {
-        xml_fail(x, "an unknown element");
-        return NULL;
-    }
-    return v;
-}
-
-/* Parses an XML plist.  Returns the root, or NULL with *err set (EX_DATAERR). */
-static struct plist *plist_parse_xml(const char *buf, size_t len, struct arena *a, struct error *err,
-                                     const char *skip_key)
-{
-    struct xml_parser x = {buf, buf + len, buf, a, err, skip_key};
-    char name[32];
-    bool closing, empty;
-    const char *mark;
-    if (len >= 2 && ((buf[0] == '\xFF' && buf[1] == '\xFE') || (buf[0] == '\xFE' && buf[1] == '\xFF') ||
-                     (buf[0] == '<' && buf[1] == 0) || (buf[0] == 0 && buf[1] == '<'))) {
-        fail(err, EX_DATAERR, "XML plist in UTF-16; only UTF-8 is read (plutil -convert xml1 rewrites it in UTF-8)");
-        return NULL;
-    }
-    if (xml_starts(&x, "\xEF\xBB\xBF"))
-        x.p += 3;   /* a UTF-8 byte-order mark, as some editors save one */
-    if (!xml_skip_misc(&x))
-        goto bad;
-    mark = x.p;
-    if (!xml_tag(&x, name, sizeof name, &closing, &empty) || closing)
-        goto bad;
-    if (strcmp(name, "plist") != 0)
-        x.p = mark;   /* tolerate a bare value without the <plist> wrapper */
-    struct plist *root = xml_value(&x, 0);
-    if (!root)
-        return NULL;
-    if (strcmp(name, "plist") == 0 &&
-        (!xml_tag(&x, name, sizeof name, &closing, &empty) || !closing || strcmp(name, "plist") != 0)) {
-        xml_fail(&x, "no closing </plist>");
-        return NULL;
-    }
-    if (!xml_skip_misc(&x) || x.p != x.end) {
-        xml_fail(&x, "content after the end of the plist");
-        return NULL;
-    }
-    return root;
-bad:
-    xml_fail(&x, "not an XML property list");
-    return NULL;
-}
-
-/* --- Binary plists (bplist00) --- */
-
-struct bplist {
-    const uint8_t *buf;
-    size_t len;
-    unsigned offset_size, ref_size;
-    uint64_t objects, table;
-    struct plist **done;            /* parsed objects, shared by every reference */
-    uint8_t *visiting;              /* on the current path: seeing one again is a cycle */
-    struct arena *arena;
-    struct error *err;
-};
-
-static struct plist *bplist_fail(struct bplist *b, const char *what)
-{
-    if (b->err->code == 0)
-        fail(b->err, EX_DATAERR, "binary plist: %s", what);
-    return NULL;
-}
-
-/* Returns the big-endian unsigned integer of n bytes (n <= 8) at p. */
-static uint64_t read_be(const uint8_t *p, unsigned n)
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i < n; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
-/* Reads an integer object at off into out.  Returns false when malformed. */
-static bool bplist_int_at(struct bplist *b, uint64_t off, struct plist *out, uint64_t *next)
-{
-    unsigned n = 1u << (b->buf[off] & 0x0F);
-    if ((b->buf[off] & 0x0F) > 4 || off + 1 + n > b->table)
-        return false;
-    const uint8_t *p = b->buf + off + 1;
-    out->type = PLIST_INTEGER;
-    out->negative = false;
-    if (n < 8) {
-        out->magnitude = read_be(p, n);
-    } else if (n == 8) {
-        int64_t s = (int64_t)read_be(p, 8);
-        out->negative = s < 0;
-        out->magnitude = s < 0 ? (uint64_t)0 - (uint64_t)s : (uint64_t)s;
-    } else {
-        /* 16 bytes: Apple writes unsigned values above 2^63 and, in
-         * HardwareModel, small ones this way.  Keep what fits 64 bits. */
-        uint64_t hi = read_be(p, 8), lo = read_be(p + 8, 8);
-        if (hi == 0) {
-            out->magnitude = lo;
-        } else if (hi == UINT64_MAX && (lo >> 63)) {
-            out->negative = true;
-            out->magnitude = (uint64_t)0 - lo;
-        } else {
-            return false;
-        }
-    }
-    if (next)
-        *next = off + 1 + n;
-    return true;
-}
-
-/* Reads the count of the object at off (the marker's low nibble, or a
- * following integer when it is 0xF).  Returns false when malformed. */
-static bool bplist_count(struct bplist *b, uint64_t off, uint64_t *count, uint64_t *start)
-{
-    unsigned nibble = b->buf[off] & 0x0F;
-    if (nibble != 0x0F) {
-        *count = nibble;
-        *start = off + 1;
-        return true;
-    }
-    struct plist n;
-    if (off + 1 >= b->table || (b->buf[off + 1] & 0xF0) != 0x10 ||
-        !bplist_int_at(b, off + 1, &n, start) || n.negative)
-        return false;
-    *count = n.magnitude;
-    return true;
-}
-
-/* Converts n UTF-16BE code units at p to UTF-8 in the arena. */
-static const char *utf16be_to_utf8(struct arena *a, const uint8_t *p, uint64_t n, size_t *len)
-{
-    struct buf b = {0};
-    for (uint64_t i = 0; i < n; i++) {
-        uint32_t c = (uint32_t)p[2 * i] << 8 | p[2 * i + 1];
-        if (c >= 0xD800 && c <= 0xDBFF && i + 1 < n) {
-            uint32_t d = (uint32_t)p[2 * i + 2] << 8 | p[2 * i + 3];
-            if (d >= 0xDC00 && d <= 0xDFFF) {
-                c = 0x10000 + ((c - 0xD800) << 10) + (d - 0xDC00);
-                i++;
-            }
-        }
-        if (c >= 0xD800 && c <= 0xDFFF)
-            c = 0xFFFD;   /* a lone surrogate */
-        utf8_put(&b, c);
-    }
-    *len = b.len;
-    const char *s = arena_strndup(a, b.data ? b.data : "", b.len);
-    buf_free(&b);
-    return s;
-}
-
-static struct plist *bplist_object(struct bplist *b, uint64_t ref, int depth);
-
-/* Returns whether any of the n bytes at p is above 127. */
-static bool has_high_byte(const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i] > 127)
-            return true;
-    return false;
-}
-
-/* Reads the object reference number i of a container whose refs start at start. */
-static uint64_t bplist_ref(struct bplist *b, uint64_t start, uint64_t i)
-{
-    return read_be(b->buf + start + i * b->ref_size, b->ref_size);
-}
-
-/* Parses an array, set or dict with count members whose refs start at start. */
-static struct plist *bplist_container(struct bplist *b, uint8_t kind, uint64_t count,
-                                      uint64_t start, int depth)
-{
-    uint64_t refs = kind == 0xD ? count * 2 : count;
-    if (count > b->len || start + refs * b->ref_size > b->table)
-        return bplist_fail(b, "a container runs past the object table");
-    struct plist *node = plist_new(b->arena, kind == 0xD ? PLIST_DICT : PLIST_ARRAY);
-    node->count = (size_t)count;
-    node->items = arena_alloc(b->arena, (size_t)count * sizeof *node->items);
-    if (kind == 0xD)
-        node->keys = arena_alloc(b->arena, (size_t)count * sizeof *node->keys);
-    for (uint64_t i = 0; i < count; i++) {
-        if (kind == 0xD) {
-            struct plist *k = bplist_object(b, bplist_ref(b, start, i), depth + 1);
-            if (!k)
-                return NULL;
-            if (k->type != PLIST_STRING)
-                return bplist_fail(b, "a dict key that is not a string");
-            node->keys[i] = k->string;
-        }
-        uint64_t vref = bplist_ref(b, start, kind == 0xD ? count + i : i);
-        if (!(node->items[i] = bplist_object(b, vref, depth + 1)))
-            return NULL;
-    }
-    return node;
-}
-
-/* Parses object number ref.  Returns it (shared when referenced twice), or NULL. */
-static struct plist *bplist_object(struct bplist *b, uint64_t ref, int depth)
-{
-    if (ref >= b->objects)
-        return bplist_fail(b, "an object reference out of range");
-    if (b->done[ref])
-        return b->done[ref];
-    if (b->visiting[ref])
-        return bplist_fail(b, "an object contains itself (a reference cycle)");
-    if (depth > PLIST_MAX_DEPTH)
-        return bplist_fail(b, "nested more than 256 levels deep");
-    uint64_t off = read_be(b->buf + b->table + ref * b->offset_size, b->offset_size);
-    if (off < 8 || off >= b->table)
-        return bplist_fail(b, "an object offset outside the object area");
-    b->visiting[ref] = 1;
-    uint8_t marker = b->buf[off], kind = marker >> 4;
-    struct plist *v = NULL;
-    uint64_t count, start;
-    switch (kind) {
-    case 0x0:
-        if (marker == 0x08 || marker == 0x09) {
-            v = plist_new(b->arena, PLIST_BOOL);
-            v->boolean = marker == 0x09;
-        } else {
-            bplist_fail(b, "a null or fill object where a value belongs");
-        }
-        break;
-    case 0x1:
-    case 0x8:   /* UID: keyed archives only; kept as its integer */
-        v = plist_new(b->arena, PLIST_INTEGER);
-        if (kind == 0x8) {
-            unsigned n = (marker & 0x0F) + 1u;
-            if (n > 8 || off + 1 + n > b->table)
-                v = bplist_fail(b, "a malformed UID");
-            else
-                v->magnitude = read_be(b->buf + off + 1, n);
-        } else if (!bplist_int_at(b, off, v, NULL)) {
-            v = bplist_fail(b, "a malformed or over-wide integer");
-        }
-        break;
-    case 0x2:
-    case 0x3: {
-        unsigned n = kind == 0x3 ? 8 : 1u << (marker & 0x0F);
-        if ((kind == 0x3 && marker != 0x33) || (n != 4 && n != 8) || off + 1 + n > b->table) {
-            bplist_fail(b, "a malformed real or date");
-            break;
-        }
-        v = plist_new(b->arena, kind == 0x3 ? PLIST_DATE : PLIST_REAL);
-        uint64_t bits = read_be(b->buf + off + 1, n);
-        if (n == 4) {
-            uint32_t w = (uint32_t)bits;
-            float f;
-            memcpy(&f, &w, 4);
-            v->real = f;
-        } else {
-            memcpy(&v->real, &bits, 8);
-        }
-        break;
-    }
-    case 0x4:
-    case 0x5:
-    case 0x6: {
-        if (!bplist_count(b, off, &count, &start)) {
-            bplist_fail(b, "a malformed length");
-            break;
-        }
-        uint64_t bytes = kind == 0x6 ? count * 2 : count;
-        if (count > b->len || start + bytes > b->table) {
-            bplist_fail(b, "a string or data object runs past the object table");
-            break;
-        }
-        if (kind == 0x5 && has_high_byte(b->buf + start, (size_t)count)) {
-            bplist_fail(b, "an ASCII string with a byte above 127");
-            break;
-        }
-        v = plist_new(b->arena, kind == 0x4 ? PLIST_DATA : PLIST_STRING);
-        size_t len = (size_t)count;
-        if (kind == 0x4)
-            v->data = (const uint8_t *)arena_strndup(b->arena, (const char *)b->buf + start, len);
-        else if (kind == 0x5)
-            v->string = arena_strndup(b->arena, (const char *)b->buf + start, len);
-        else
-            v->string = utf16be_to_utf8(b->arena, b->buf + start, count, &len);
-        v->count = len;
-        break;
-    }
-    case 0xA:
-    case 0xC:
-    case 0xD:
-        if (!bplist_count(b, off, &count, &start))
-            bplist_fail(b, "a malformed length");
-        else
-            v = bplist_container(b, kind, count, start, depth);
-        break;
-    default:
-        bplist_fail(b, "an unknown object type");
-    }
-    b->visiting[ref] = 0;
-    b->done[ref] = v;
-    return v;
-}
-
-/* Parses a binary plist.  Returns the root, or NULL with *err set (EX_DATAERR). */
-static struct plist *plist_parse_binary(const uint8_t *buf, size_t len, struct arena *a,
-                                        struct error *err)
-{
-    struct bplist b = {.buf = buf, .len = len, .arena = a, .err = err};
-    if (len < 8 + 1 + 32 || memcmp(buf, "bplist00", 8) != 0)
-        return bplist_fail(&b, "too short, or not a bplist00 file");
-    const uint8_t *t = buf + len - 32;
-    b.offset_size = t[6];
-    b.ref_size = t[7];
-    b.objects = read_be(t + 8, 8);
-    uint64_t top = read_be(t + 16, 8);
-    b.table = read_be(t + 24, 8);
-    if (b.offset_size < 1 || b.offset_size > 8 || b.ref_size < 1 || b.ref_size > 8 ||
-        b.objects == 0 || top >= b.objects || b.table < 9 || b.table >= len - 32 ||
-        b.objects > (len - 32 - b.table) / b.offset_size)
-        return bplist_fail(&b, "a trailer that does not describe this file");
-    b.done = xcalloc((size_t)b.objects, sizeof *b.done);
-    b.visiting = xcalloc((size_t)b.objects, 1);
-    struct plist *root = bplist_object(&b, top, 0);
-    free(b.done);
-    free(b.visiting);
-    return root;
-}
-
-/* Parses a plist of either form.  Returns the root, or NULL with *err set. */
-static struct plist *plist_parse(const char *buf, size_t len, struct arena *a, struct error *err)
-{
-    if (len == 0)
-        return fail(err, EX_DATAERR, "empty (0 bytes), not a property list"), NULL;
-    if (len >= 8 && memcmp(buf, "bplist", 6) == 0)
-        return plist_parse_binary((const uint8_t *)buf, len, a, err);
-    return plist_parse_xml(buf, len, a, err, NULL);
-}
-
-/* Reads and parses the plist file at path (at most max bytes).
- * Returns the root, or NULL with *err naming what is wrong. */
-static struct plist *plist_read_file(const char *path, size_t max, struct arena *a, struct error *err)
-{
-    char *data;
-    size_t len;
-    if (read_file(path, max, &data, &len, err) != 0)
-        return NULL;
-    struct plist *root = plist_parse(data, len, a, err);
-    free(data);
-    return root;
-}
-
-/* --- The XML writer (Config.plist): dicts of strings, integers and bools --- */
-
-static void xml_escaped(struct buf *b, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '<': buf_puts(b, "&lt;"); break;
-        case '>': buf_puts(b, "&gt;"); break;
-        case '&': buf_puts(b, "&amp;"); break;
-        default: buf_add(b, s, 1);
-        }
-    }
-}
-
-static void plist_write_value(struct buf *b, const struct plist *v, int indent);
-
-static void plist_write_indent(struct buf *b, int indent)
-{
-    for (int i = 0; i < indent; i++)
-        buf_add(b, "\t", 1);
-}
-
-static void plist_write_value(struct buf *b, const struct plist *v, int indent)
-{
-    switch (v->type) {
-    case PLIST_DICT:
-    case PLIST_ARRAY: {
-        bool dict = v->type == PLIST_DICT;
-        if (v->count == 0) {
-            buf_puts(b, dict ? "<dict/>\n" : "<array/>\n");
-            break;
-        }
-        buf_puts(b, dict ? "<dict>\n" : "<array>\n");
-        for (size_t i = 0; i < v->count; i++) {
-            enum plist_type t = v->items[i]->type;
-            if (t == PLIST_DATA || t == PLIST_DATE || t == PLIST_NULL)
-                continue;   /* macvm writes none of these, and a key must not stand without its value */
-            if (dict) {
-                plist_write_indent(b, indent + 1);
-                buf_puts(b, "<key>");
-                xml_escaped(b, v->keys[i]);
-                buf_puts(b, "</key>\n");
-            }
-            plist_write_indent(b, indent + 1);
-            plist_write_value(b, v->items[i], indent + 1);
-        }
-        plist_write_indent(b, indent);
-        buf_puts(b, dict ? "</dict>\n" : "</array>\n");
-        break;
-    }
-    case PLIST_STRING:
-        buf_puts(b, "<string>");
-        xml_escaped(b, v->string);
-        buf_puts(b, "</string>\n");
-        break;
-    case PLIST_INTEGER:
-        buf_printf(b, "<integer>%s%" PRIu64 "</integer>\n", v->negative ? "-" : "", v->magnitude);
-        break;
-    case PLIST_BOOL:
-        buf_puts(b, v->boolean ? "<true/>\n" : "<false/>\n");
-        break;
-    case PLIST_REAL:
-        buf_printf(b, "<real>%.17g</real>\n", v->real);
-        break;
-    case PLIST_DATA:
-    case PLIST_DATE:
-    case PLIST_NULL:
-        break;   /* passed over by the loop above */
-    }
-}
-
-/* Appends a complete XML plist document for root to b, as plutil would write it. */
-static void plist_write_xml(struct buf *b, const struct plist *root)
-{
-    buf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                "<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" "
-                "\"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n"
-                "<plist version=\"1.0\">\n");
-    plist_write_value(b, root, 0);
-    buf_puts(b, "</plist>\n");
-}
-
-/* Builders for the writer: add a member to a dict made with plist_new.  Returns the new value. */
-static struct plist *plist_dict_add(struct arena *a, struct plist *dict, const char *key, enum plist_type type)
-{
-    struct plist *v = plist_new(a, type);
-    plist_append(a, dict, key, v);
-    return v;
-}
-
-static void plist_add_string(struct arena *a, struct plist *dict, const char *key, const char *s)
-{
-    struct plist *v = plist_dict_add(a, dict, key, PLIST_STRING);
-    v->string = arena_strndup(a, s, strlen(s));
-    v->count = strlen(s);
-}
-
-static void plist_add_uint(struct arena *a, struct plist *dict, const char *key, uint64_t n)
-{
-    plist_dict_add(a, dict, key, PLIST_INTEGER)->magnitude = n;
-}
-
-static void plist_add_bool(struct arena *a, struct plist *dict, const char *key, bool value)
-{
-    plist_dict_add(a, dict, key, PLIST_BOOL)->boolean = value;
-}
-
-/* ============================== 3. JSON input ============================== */
-
-/* A JSON reader into the plist tree, for run.json and unified-log lines.  With
- * a list of wanted keys it keeps only those members of the top-level object
- * and skips the rest without building them: a log line costs one pass and no
- * tree beyond the fields macvm reads.  null becomes a PLIST_NULL node. */
-struct json_parser {
-    const char *p, *end;
-    struct arena *arena;
-    const char *const *wanted;
-};
-
-static struct plist json_skipped;   /* what a value not kept returns */
-
-static void json_space(struct json_parser *j)
-{
-    while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
-        j->p++;
-}
-
-/* Returns the value of 4 hex digits at p, or -1. */
-static long hex4(const char *p, const char *end)
-{
-    if (end - p < 4)
-        return -1;
-    long v = 0;
-    for (int i = 0; i < 4; i++) {
-        int c = (unsigned char)p[i];
-        int d = isdigit(c) ? c - '0' : isxdigit(c) ? tolower(c) - 'a' + 10 : -1;
-        if (d < 0)
-            return -1;
-        v = v * 16 + d;
-    }
-    return v;
-}
-
-/* Returns the first byte in [p, end) that ends a stretch of a JSON string:
- * a quote, a backslash or a control character (which a string may not
- * hold); end when there is none.  Eight bytes at a time, since a log line is
- * mostly long strings. */
-static const char *json_string_stop(const char *p, const char *end)
-{
-    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-    for (; end - p >= 8; p += 8) {
-        uint64_t w, q, b;
-        memcpy(&w, p, 8);
-        q = w ^ ('"' * ones);
-        b = w ^ ('\\' * ones);
-        /* a zero byte in q or b, or a byte of w below 0x20 (bytes of 0x80 and up never count) */
-        if ((((q - ones) & ~q) | ((b - ones) & ~b) | ((w - 0x20 * ones) & ~w)) & highs)
-            break;
-    }
-    while (p < end && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20)
-        p++;
-    return p;
-}
-
-/* Reads a JSON string at j->p (the opening quote).  With out, decodes it
- * there; without, only skips it.  Returns false when malformed. */
-static bool json_read_string(struct json_parser *j, struct buf *out)
-{
-    j->p++;
-    /* From escape to escape (a log line is mostly long plain strings). */
-    for (;;) {
-        const char *stop = json_string_stop(j->p, j->end);
-        if (stop == j->end || (unsigned char)*stop < 0x20 || (*stop == '\\' && j->end - stop < 2))
-            return false;
-        if (out && stop > j->p)
-            buf_add(out, j->p, (size_t)(stop - j->p));
-        if (*stop == '"') {
-            j->p = stop + 1;
-            return true;
-        }
-        char c = stop[1], lit = 0;
-        j->p = stop + 2;
-        switch (c) {
-        case '"': case '\\': case '/': lit = c; break;
-        case 'b': lit = '\b'; break;
-        case 'f': lit = '\f'; break;
-        case 'n': lit = '\n'; break;
-        case 'r': lit = '\r'; break;
-        case 't': lit = '\t'; break;
-        case 'u': {
-            long u = hex4(j->p, j->end);
-            if (u < 0)
-                return false;
-            j->p += 4;
-            if (u >= 0xD800 && u <= 0xDBFF && j->end - j->p >= 6 && j->p[0] == '\\' && j->p[1] == 'u') {
-                long v = hex4(j->p + 2, j->end);
-                if (v >= 0xDC00 && v <= 0xDFFF) {
-                    u = 0x10000 + ((u - 0xD800) << 10) + (v - 0xDC00);
-                    j->p += 6;
-                }
-            }
-            if (u >= 0xD800 && u <= 0xDFFF)
-                u = 0xFFFD;
-            if (out)
-                utf8_put(out, (uint32_t)u);
-            continue;
-        }
-        default:
-            return false;
-        }
-        if (out)
-            buf_add(out, &lit, 1);
-    }
-}
-
-static bool json_wanted(struct json_parser *j, const char *key, size_t n)
-{
-    if (!j->wanted)
-        return true;
-    for (const char *const *w = j->wanted; *w; w++)
-        if ((*w)[0] == key[0] && strlen(*w) == n && memcmp(*w, key, n) == 0)
-            return true;
-    return false;
-}
-
-/* Returns the length of the string at j->p (its opening quote) when it holds
- * no escape and no control character, else SIZE_MAX. */
-static size_t json_plain_string(const struct json_parser *j)
-{
-    const char *s = j->p + 1, *stop = json_string_stop(s, j->end);
-    return stop < j->end && *stop == '"' ? (size_t)(stop - s) : SIZE_MAX;
-}
-
-static struct plist *json_value(struct json_parser *j, int depth, bool keep);
-
-/* Skips the digits at j->p.  Returns how many there were. */
-static size_t json_digits(struct json_parser *j)
-{
-    const char *start = j->p;
-    while (j->p < j->end && isdigit((unsigned char)*j->p))
-        j->p++;
-    return (size_t)(j->p - start);
-}
-
-/* Moves past a number as JSON spells it: -?(0|[1-9]d*)(.d+)?([eE][+-]?d+)?
- * Returns false when there is none; *is_real when it has a fraction or exponent. */
-static bool json_number(struct json_parser *j, bool *is_real)
-{
-    if (j->p < j->end && *j->p == '-')
-        j->p++;
-    const char *int_start = j->p;
-    size_t n = json_digits(j);
-    if (n == 0 || (n > 1 && *int_start == '0'))
-        return false;
-    if (j->p < j->end && *j->p == '.') {
-        j->p++;
-        *is_real = true;
-        if (json_digits(j) == 0)
-            return false;
-    }
-    if (j->p < j->end && (*j->p == 'e' || *j->p == 'E')) {
-        j->p++;
-        *is_real = true;
-        if (j->p < j->end && (*j->p == '+' || *j->p == '-'))
-            j->p++;
-        if (json_digits(j) == 0)
-            return false;
-    }
-    return true;
-}
-
-/* Parses an object or array at j->p.  Returns the node (or &json_skipped
- * when not kept), or NULL when malformed. */
-static struct plist *json_container(struct json_parser *j, int depth, bool keep)
-{
-    bool object = *j->p == '{';
-    char close = object ? '}' : ']';
-    struct plist *node = keep ? plist_new(j->arena, object ? PLIST_DICT : PLIST_ARRAY) : NULL;
-    j->p++;
-    json_space(j);
-    if (j->p < j->end && *j->p == close) {
-        j->p++;
-        return keep ? node : &json_skipped;
-    }
-    for (;;) {
-        const char *key = NULL;
-        bool keep_member = keep;
-        json_space(j);
-        if (object) {
-            if (j->p >= j->end || *j->p != '"')
-                return NULL;
-            /* A plain key, the usual one, is judged where it lies and copied only when kept:
-             * a log line has some 25 keys and macvm wants 6. */
-            size_t n = keep ? json_plain_string(j) : SIZE_MAX;
-            if (n != SIZE_MAX) {
-                keep_member = depth > 0 || json_wanted(j, j->p + 1, n);
-                key = keep_member ? arena_strndup(j->arena, j->p + 1, n) : NULL;
-                j->p += n + 2;
-            } else {
-                struct buf k = {0};
-                if (!json_read_string(j, keep ? &k : NULL)) {
-                    buf_free(&k);
-                    return NULL;
-                }
-                if (keep) {
-                    key = arena_strndup(j->arena, k.data ? k.data : "", k.len);
-                    keep_member = depth > 0 || json_wanted(j, key, k.len);
-                }
-                buf_free(&k);
-            }
-            json_space(j);
-            if (j->p >= j->end || *j->p != ':')
-                return NULL;
-            j->p++;
-        }
-        struct plist *v = json_value(j, depth + 1, keep_member);
-        if (!v)
-            return NULL;
-        if (keep_member)
-            plist_append(j->arena, node, key, v);
-        json_space(j);
-        if (j->p < j->end && *j->p == ',') {
-            j->p++;
-            continue;
-        }
-        if (j->p < j->end && *j->p == close) {
-            j->p++;
-            return keep ? node : &json_skipped;
-        }
-        return NULL;
-    }
-}
-
-/* Parses one JSON value.  Returns it, &json_skipped for a value not kept,
- * or NULL when malformed. */
-static struct plist *json_value(struct json_parser *j, int depth, bool keep)
-{
-    json_space(j);
-    if (j->p >= j->end || depth > PLIST_MAX_DEPTH)
-        return NULL;
-    char c = *j->p;
-    if (c == '{' || c == '[')
-        return json_container(j, depth, keep);
-    if (c == '"') {
-        size_t n = keep ? json_plain_string(j) : SIZE_MAX;
-        if (n != SIZE_MAX) {   /* no escapes: straight into the arena */
-            struct plist *v = plist_new(j->arena, PLIST_STRING);
-            v->string = arena_strndup(j->arena, j->p + 1, n);
-            v->count = n;
-            j->p += n + 2;
-            return v;
-        }
-        struct buf s = {0};
-        if (!json_read_string(j, keep ? &s : NULL)) {
-            buf_free(&s);
-            return NULL;
-        }
-        if (!keep)
-            return &json_skipped;
-        struct plist *v = plist_new(j->arena, PLIST_STRING);
-        v->string = arena_strndup(j->arena, s.data ? s.data : "", s.len);
-        v->count = s.len;
-        buf_free(&s);
-        return v;
-    }
-    static const char *const words[] = {"true", "false", "null"};
-    for (int i = 0; i < 3 && strchr("tfn", c); i++) {
-        size_t n = strlen(words[i]);
-        if ((size_t)(j->end - j->p) >= n && memcmp(j->p, words[i], n) == 0) {
-            j->p += n;
-            if (!keep)
-                return &json_skipped;
-            struct plist *v = plist_new(j->arena, i == 2 ? PLIST_NULL : PLIST_BOOL);
-            v->boolean = i == 0;
-            return v;
-        }
-    }
-    const char *start = j->p;
-    bool is_real = false;
-    if (!json_number(j, &is_real))
-        return NULL;
-    if (!keep)
-        return &json_skipped;
-    char num[64];
-    snprintf(num, sizeof num, "%.*s", (int)(j->p - start < 63 ? j->p - start : 63), start);
-    struct plist *v = plist_new(j->arena, is_real ? PLIST_REAL : PLIST_INTEGER);
-    if (is_real || !parse_plist_integer(num, v)) {
-        v->type = PLIST_REAL;
-        v->real = strtod(num, NULL);
-    }
-    return v;
-}
-
-/* Parses a JSON document (keeping only the wanted top-level keys, when given).
- * Returns the root, or NULL when malformed. */
-static struct plist *json_parse(const char *buf, size_t len, struct arena *a,
-                                const char *const *wanted)
-{
-    struct json_parser j = {buf, buf + len, a, wanted};
-    struct plist *root = json_value(&j, 0, true);
-    json_space(&j);
-    if (!root || root == &json_skipped || j.p != j.end)
-        return NULL;
-    return root;
-}
-
-/* ============================= 4. Zip archives ============================= */
-
+/* D. Zip archives: an open archive and one of its entries */
 /* Restore images are Zip64 archives of 12-23 GB.  macvm reads the end
  * records, the central directory and the one entry it needs, so inspecting an
  * image reads a few MiB at most, wherever the entry lies. */
@@ -2214,334 +382,81 @@ struct zip_entry {
     uint64_t compressed, uncompressed, local_offset;
 };
 
-static uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t le32(const uint8_t *p) { return (uint32_t)le16(p) | (uint32_t)le16(p + 2) << 16; }
-static uint64_t le64(const uint8_t *p) { return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32; }
+/* Told later in the story (4. Logs, 6. Reports), needed earlier by the VM description */
+static size_t bundle_runs(const char *bundle, char ***dirs);
+static void free_names(char **names, size_t n);
+static bool framework_version(const char *root, const char *framework, char *out, size_t size);
+static void shell_quote(struct buf *b, const char *s);
+static const char *run_string(const struct plist *run, const char *a, const char *b);
 
-/* Reads exactly n bytes at off.  Returns 0, or EX_DATAERR when the file ends first. */
-static int zip_read(struct zip *z, void *buf, size_t n, uint64_t off, const char *what,
-                    struct error *e)
-{
-    if (off > z->size || n > z->size - off)
-        return fail(e, EX_DATAERR, "the %s lies outside the file (truncated download?)", what);
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = pread(z->fd, (char *)buf + got, n - got, (off_t)(off + got));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return fail(e, EX_IOERR, "read error: %s", strerror(errno));
-        if (r == 0)
-            return fail(e, EX_DATAERR, "the file ends inside the %s (truncated download?)", what);
-        got += (size_t)r;
-    }
-    z->bytes_read += n;
-    return 0;
-}
+/* A. Utilities: output on a terminal, JSON output, paths, files, sizes, processes */
+static void text_escaped(struct buf *b, const char *s, size_t n, bool lines);
+static void buf_text(struct buf *b, const char *s);
+static void say(const char *kind, const char *subject, const char *text);
+static int flush_stdout(void);
+static void buf_add_cut(struct buf *b, const char *s, size_t max);
+static void json_member(struct json *j, const char *key);
+static void json_open(struct json *j, const char *key, char bracket);
+static void json_close(struct json *j, char bracket);
+static void json_str(struct json *j, const char *key, const char *value);
+static void json_sentence(struct json *j, const char *key, const char *value);
+static void json_int(struct json *j, const char *key, long long value);
+static void json_uint(struct json *j, const char *key, unsigned long long value);
+static void json_bool(struct json *j, const char *key, bool value);
+static void json_null(struct json *j, const char *key);
+static int print_buf(const struct buf *b);
+static bool path_join(char *out, size_t size, const char *dir, const char *name);
+static void path_base(char *out, size_t size, const char *path);
+static void path_dir(char *out, size_t size, const char *path);
+static const char *home_dir(void);
+static const char *file_kind(mode_t mode);
+static int open_regular(const char *path, struct error *e);
+static int read_file(const char *path, size_t max, char **data, size_t *len, struct error *e);
+static int write_file_atomic(const char *path, const void *data, size_t len, bool overwrite,
+                             struct error *e);
+static bool parse_size(const char *s, uint64_t *out);
+static bool parse_uint(const char *s, unsigned long long min, unsigned long long max,
+                       unsigned long long *out);
+static const char *human_size(char *out, size_t size, uint64_t bytes);
+static int version_compare(const char *a, const char *b);
+static const char *iso_time(char *out, size_t size, time_t t);
+static bool is_directory(const char *path);
+static int make_directories(const char *path);
+static int remove_tree(const char *path);
+static pid_t spawn_reader(char *const argv[], int *fd, struct error *e);
+static bool on_macos(void);
 
-/* Finds the end-of-central-directory record in the file's last 64 KiB: the
- * one whose comment ends the file or, when bytes follow it (padding, a copy
- * that appended a byte), the last one whose comment fits in the file, as Go's
- * archive/zip and Python's zipfile find it.  Returns 0 with its offset in
- * *eocd, or EX_DATAERR. */
-static int zip_find_eocd(struct zip *z, uint64_t *eocd, struct error *e)
-{
-    size_t tail = z->size < 65535 + ZIP_EOCD_SIZE ? (size_t)z->size : 65535 + ZIP_EOCD_SIZE;
-    if (tail < ZIP_EOCD_SIZE)
-        return fail(e, EX_DATAERR, "not a zip archive (too short to be a restore image)");
-    uint8_t *buf = xmalloc(tail);
-    int rc = zip_read(z, buf, tail, z->size - tail, "end of the archive", e);
-    size_t fits = SIZE_MAX;
-    bool cut_comment = false;
-    for (size_t i = tail - ZIP_EOCD_SIZE + 1; rc == 0 && i-- > 0;) {
-        if (le32(buf + i) != 0x06054b50)
-            continue;
-        size_t end = i + ZIP_EOCD_SIZE + le16(buf + i + 20);
-        if (end == tail) {
-            fits = i;
-            break;
-        }
-        if (end < tail && fits == SIZE_MAX)
-            fits = i;
-        cut_comment |= end > tail;
-    }
-    free(buf);
-    if (rc)
-        return rc;
-    if (fits != SIZE_MAX) {
-        *eocd = z->size - tail + fits;
-        return 0;
-    }
-    if (cut_comment)
-        return fail(e, EX_DATAERR, "the end record's comment runs past the end of the file (truncated download?)");
-    return fail(e, EX_DATAERR, "not a zip archive (no end-of-central-directory record in its last 64 KiB; "
-                               "truncated download?)");
-}
+/* B. Property lists: look-ups, parsing (XML or binary), the XML writer */
+static const char *plist_type_name(enum plist_type t);
+static const struct plist *plist_get(const struct plist *dict, const char *key);
+static const struct plist *plist_dict(const struct plist *dict, const char *key);
+static const char *plist_string(const struct plist *dict, const char *key);
+static const char *plist_string_or_empty(const struct plist *dict, const char *key);
+static bool plist_uint(const struct plist *dict, const char *key, uint64_t max, uint64_t *out);
+static bool plist_bool(const struct plist *dict, const char *key, bool dflt);
+static struct plist *plist_new(struct arena *a, enum plist_type type);
+static struct plist *plist_parse_xml(const char *buf, size_t len, struct arena *a, struct error *err,
+                                     const char *skip_key);
+static struct plist *plist_parse(const char *buf, size_t len, struct arena *a, struct error *err);
+static struct plist *plist_read_file(const char *path, size_t max, struct arena *a, struct error *err);
+static void plist_write_xml(struct buf *b, const struct plist *root);
+static void plist_add_string(struct arena *a, struct plist *dict, const char *key, const char *s);
+static void plist_add_uint(struct arena *a, struct plist *dict, const char *key, uint64_t n);
+static void plist_add_bool(struct arena *a, struct plist *dict, const char *key, bool value);
 
-/* Returns whether the 4-byte signature sig lies at off. */
-static bool zip_signature_at(struct zip *z, uint64_t off, uint32_t sig)
-{
-    uint8_t b[4];
-    struct error ignored = {0};
-    return zip_read(z, b, 4, off, "record", &ignored) == 0 && le32(b) == sig;
-}
+/* C. JSON input: JSON read into the plist tree, keeping only the wanted keys */
+static struct plist *json_parse(const char *buf, size_t len, struct arena *a,
+                                const char *const *wanted);
 
-/* Refuses an archive found `shift` bytes later than its own offsets say:
- * something was put in front of it (a self-extractor's stub). */
-static int zip_prepended(struct error *e, uint64_t shift)
-{
-    return fail(e, EX_DATAERR, "%" PRIu64 " bytes come before the archive (a self-extractor?); macvm reads "
-                "restore images as Apple ships them", shift);
-}
-
-/* Reads the Zip64 end locator just before the classic end record and, when
- * it is there, the Zip64 end record it points at, whose values replace the
- * classic ones.  Without a locator the classic values stand as written, even
- * one at its maximum (65,535 entries, a directory at 0xFFFFFFFF), as Go and
- * Python read them.  Returns 0, or EX_DATAERR when the Zip64 records are
- * inconsistent. */
-static int zip_read_zip64_end(struct zip *z, uint64_t eocd, uint64_t *end_of_cd, struct error *e)
-{
-    uint8_t loc[ZIP64_LOCATOR_SIZE], rec[ZIP64_EOCD_SIZE];
-    if (eocd < ZIP64_LOCATOR_SIZE)
-        return 0;
-    int rc = zip_read(z, loc, sizeof loc, eocd - ZIP64_LOCATOR_SIZE, "Zip64 end locator", e);
-    if (rc || le32(loc) != 0x07064b50)
-        return rc;
-    uint64_t off = le64(loc + 8);
-    if (off > eocd - ZIP64_LOCATOR_SIZE || eocd - ZIP64_LOCATOR_SIZE - off < ZIP64_EOCD_SIZE)
-        return fail(e, EX_DATAERR, "the Zip64 end record lies outside the file");
-    if ((rc = zip_read(z, rec, sizeof rec, off, "Zip64 end record", e)))
-        return rc;
-    if (le32(rec) != 0x06064b50) {
-        uint64_t usual = eocd - ZIP64_LOCATOR_SIZE - ZIP64_EOCD_SIZE;   /* where writers put it */
-        if (usual > off && zip_signature_at(z, usual, 0x06064b50))
-            return zip_prepended(e, usual - off);
-        return fail(e, EX_DATAERR, "the Zip64 end locator points at no Zip64 end record");
-    }
-    z->entries = le64(rec + 32);
-    z->cd_size = le64(rec + 40);
-    z->cd_offset = le64(rec + 48);
-    *end_of_cd = off;
-    return 0;
-}
-
-/* Opens an archive and reads its central directory.  Returns 0, EX_NOINPUT
- * (missing, unreadable, not a file) or EX_DATAERR (not a valid archive). */
-static int zip_open(struct zip *z, const char *path, struct error *e)
-{
-    *z = (struct zip){.fd = -1};
-    z->fd = open_regular(path, e);
-    struct stat st;
-    if (z->fd < 0)
-        return e->code;
-    if (fstat(z->fd, &st) != 0)
-        return fail(e, EX_IOERR, "cannot read: %s", strerror(errno));
-    z->size = (uint64_t)st.st_size;
-    if (z->size == 0)
-        return fail(e, EX_DATAERR, "empty (0 bytes), not a restore image");
-    uint64_t eocd = 0, end_of_cd;
-    uint8_t rec[ZIP_EOCD_SIZE];
-    int rc = zip_find_eocd(z, &eocd, e);
-    if (rc || (rc = zip_read(z, rec, sizeof rec, eocd, "end record", e)))
-        return rc;
-    z->entries = le16(rec + 10);
-    z->cd_size = le32(rec + 12);
-    z->cd_offset = le32(rec + 16);
-    end_of_cd = eocd;
-    if ((rc = zip_read_zip64_end(z, eocd, &end_of_cd, e)))
-        return rc;
-    if (z->cd_offset > end_of_cd || z->cd_size > end_of_cd - z->cd_offset)
-        return fail(e, EX_DATAERR, "the central directory lies outside the file (truncated download?)");
-    if (z->cd_size > ZIP_MAX_CENTRAL_DIRECTORY)
-        return fail(e, EX_DATAERR, "a central directory of %" PRIu64 " bytes, more than a restore image has",
-                    z->cd_size);
-    z->cd = xmalloc((size_t)z->cd_size);
-    if ((rc = zip_read(z, z->cd, (size_t)z->cd_size, z->cd_offset, "central directory", e)))
-        return rc;
-    /* A directory that is not where the end record says but right before the
-     * end record: every offset is short by what was put in front of the archive. */
-    uint64_t usual = end_of_cd - z->cd_size;
-    if (z->cd_size >= 4 && le32(z->cd) != 0x02014b50 && usual > z->cd_offset &&
-        zip_signature_at(z, usual, 0x02014b50))
-        return zip_prepended(e, usual - z->cd_offset);
-    return 0;
-}
-
-static void zip_close(struct zip *z)
-{
-    if (z->fd >= 0)
-        close(z->fd);
-    free(z->cd);
-    z->fd = -1;
-    z->cd = NULL;
-}
-
-/* Replaces the central directory's 32-bit values that are 0xFFFFFFFF with
- * the 64-bit ones of the Zip64 extra field, which holds only those, in the
- * specification's order: uncompressed size, compressed size, local-header
- * offset.  Without the field, or when it ends before a value, the 32-bit
- * value is taken literally: Info-ZIP and libarchive write an entry of exactly
- * 4,294,967,295 bytes, or a local header at that offset, that way, and Go and
- * Python read it so.  A wrong literal value cannot slip through: the local
- * header's signature, the data's bounds, its length and its CRC are checked. */
-static void zip_apply_zip64_extra(const uint8_t *extra, size_t len, struct zip_entry *ent)
-{
-    uint64_t *fields[] = {&ent->uncompressed, &ent->compressed, &ent->local_offset};
-    for (size_t i = 0; i + 4 <= len;) {
-        uint16_t id = le16(extra + i), size = le16(extra + i + 2);
-        if (i + 4 + size > len)
-            return;
-        if (id == 0x0001) {
-            const uint8_t *p = extra + i + 4, *end = p + size;
-            for (size_t f = 0; f < sizeof fields / sizeof *fields && end - p >= 8; f++) {
-                if (*fields[f] != 0xFFFFFFFF)
-                    continue;
-                *fields[f] = le64(p);
-                p += 8;
-            }
-            return;
-        }
-        i += 4 + (size_t)size;
-    }
-}
-
-/* Reads the central-directory record at *pos into *ent and advances *pos.
- * Returns 0, or EX_DATAERR for a malformed record. */
-static int zip_next(struct zip *z, size_t *pos, struct zip_entry *ent, struct error *e)
-{
-    const uint8_t *p = z->cd + *pos;
-    size_t left = (size_t)z->cd_size - *pos;
-    if (left < 46 || le32(p) != 0x02014b50)
-        return fail(e, EX_DATAERR, "a damaged central directory (record %zu)", *pos);
-    size_t name_len = le16(p + 28), extra_len = le16(p + 30), comment_len = le16(p + 32);
-    if (46 + name_len + extra_len + comment_len > left)
-        return fail(e, EX_DATAERR, "a central directory record runs past its end");
-    *ent = (struct zip_entry){
-        .name = (const char *)p + 46, .name_len = name_len,
-        .flags = le16(p + 8), .method = le16(p + 10), .crc = le32(p + 16),
-        .compressed = le32(p + 20), .uncompressed = le32(p + 24), .local_offset = le32(p + 42),
-    };
-    zip_apply_zip64_extra(p + 46 + name_len, extra_len, ent);
-    *pos += 46 + name_len + extra_len + comment_len;
-    return 0;
-}
-
-/* Looks up the entry named name (exact, at the root).  Also counts all
- * entries into z->entries.  Returns 0 (found or not: *found), or EX_DATAERR. */
+/* D. Zip archives: open, find an entry, extract it (bounded) */
+static int zip_open(struct zip *z, const char *path, struct error *e);
+static void zip_close(struct zip *z);
 static int zip_find(struct zip *z, const char *name, struct zip_entry *out, bool *found,
-                    struct error *e)
-{
-    size_t pos = 0, n = 0, want = strlen(name);
-    *found = false;
-    while (pos < z->cd_size) {
-        struct zip_entry ent;
-        int rc = zip_next(z, &pos, &ent, e);
-        if (rc)
-            return rc;
-        n++;
-        if (!*found && ent.name_len == want && memcmp(ent.name, name, want) == 0) {
-            *out = ent;
-            *found = true;
-        }
-    }
-    if (n != z->entries)
-        return fail(e, EX_DATAERR, "the end record counts %" PRIu64 " entries, the central directory %zu",
-                    z->entries, n);
-    return 0;
-}
-
-/* Reads an entry's data, inflating it when deflated, and checks its CRC.
- * Refuses entries larger than max (a decompression bomb is refused before any
- * inflating, and one that lies about its size is stopped when it passes it).
- * Returns 0 with a malloc'd buffer, or EX_DATAERR. */
+                    struct error *e);
 static int zip_extract(struct zip *z, const struct zip_entry *ent, size_t max, char **out,
-                       size_t *out_len, struct error *e)
-{
-    char name[256];
-    snprintf(name, sizeof name, "%.*s", (int)(ent->name_len < 255 ? ent->name_len : 255), ent->name);
-    if (ent->flags & 1)
-        return fail(e, EX_DATAERR, "%s is encrypted", name);
-    if (ent->method != 0 && ent->method != 8)
-        return fail(e, EX_DATAERR, "%s uses compression method %u (only stored and deflated are used)",
-                    name, ent->method);
-    if (ent->uncompressed > max)
-        return fail(e, EX_DATAERR, "%s claims %" PRIu64 " bytes, more than the %zu it can be "
-                    "(a decompression bomb?)", name, ent->uncompressed, max);
-    uint8_t local[30];
-    int rc = zip_read(z, local, sizeof local, ent->local_offset, "local header", e);
-    if (rc)
-        return rc;
-    if (le32(local) != 0x04034b50)
-        return fail(e, EX_DATAERR, "%s: the central directory points at no local header", name);
-    uint64_t data = ent->local_offset + 30 + le16(local + 26) + le16(local + 28);
-    if (data > z->cd_offset || ent->compressed > z->cd_offset - data)
-        return fail(e, EX_DATAERR, "%s runs past the end of the file's data (truncated download?)", name);
-    if (ent->method == 0 && ent->compressed != ent->uncompressed)
-        return fail(e, EX_DATAERR, "%s is stored but its two sizes differ", name);
+                       size_t *out_len, struct error *e);
 
-    char *result = xmalloc((size_t)ent->uncompressed + 1);
-    size_t produced = 0;
-    uint8_t chunk[1 << 16];
-    z_stream zs = {0};
-    if (ent->method == 8 && inflateInit2(&zs, -MAX_WBITS) != Z_OK) {
-        free(result);
-        return fail(e, EX_SOFTWARE, "zlib failed to start");
-    }
-    int zrc = Z_OK;
-    for (uint64_t done = 0; done < ent->compressed && rc == 0 && zrc != Z_STREAM_END;) {
-        size_t n = ent->compressed - done < sizeof chunk ? (size_t)(ent->compressed - done) : sizeof chunk;
-        if ((rc = zip_read(z, chunk, n, data + done, "entry data", e)))
-            break;
-        done += n;
-        if (ent->method == 0) {
-            memcpy(result + produced, chunk, n);
-            produced += n;
-            continue;
-        }
-        zs.next_in = chunk;
-        zs.avail_in = (uInt)n;
-        while (zs.avail_in > 0 && zrc == Z_OK) {
-            uint8_t spill;
-            bool full = produced == ent->uncompressed;
-            zs.next_out = full ? &spill : (uint8_t *)result + produced;
-            zs.avail_out = full ? 1 : (uInt)(ent->uncompressed - produced > (1u << 30) ? (1u << 30)
-                                                                            : ent->uncompressed - produced);
-            uInt before = zs.avail_out;
-            zrc = inflate(&zs, Z_NO_FLUSH);
-            if (full && zs.avail_out == 0) {
-                rc = fail(e, EX_DATAERR, "%s inflates to more than its declared %" PRIu64 " bytes "
-                          "(a decompression bomb?)", name, ent->uncompressed);
-                break;
-            }
-            if (!full)
-                produced += before - zs.avail_out;
-            if (zrc == Z_BUF_ERROR && zs.avail_in > 0)
-                zrc = Z_OK;   /* output room was exhausted; loop gives more */
-        }
-        if (rc == 0 && zrc != Z_OK && zrc != Z_STREAM_END && zrc != Z_BUF_ERROR)
-            rc = fail(e, EX_DATAERR, "%s is not valid deflate data", name);
-    }
-    if (ent->method == 8)
-        inflateEnd(&zs);
-    if (rc == 0 && ent->method == 8 && zrc != Z_STREAM_END)
-        rc = fail(e, EX_DATAERR, "%s: the deflate stream ends early", name);
-    if (rc == 0 && produced != ent->uncompressed)
-        rc = fail(e, EX_DATAERR, "%s is %zu bytes, not the declared %" PRIu64, name, produced,
-                  ent->uncompressed);
-    if (rc == 0 && crc32(0L, (const Bytef *)result, (uInt)produced) != ent->crc)
-        rc = fail(e, EX_DATAERR, "%s fails its CRC check (a damaged download?)", name);
-    if (rc) {
-        free(result);
-        return rc;
-    }
-    result[produced] = 0;
-    *out = result;
-    *out_len = produced;
-    return 0;
-}
-
-/* =============================== 5. Bundles =============================== */
+/* ============================== 1. Bundles ============================== */
 
 /* A bundle is a directory laid out as Apple's sample project lays it out, so
  * the same VM runs in Apple's sample and in macvm.  macvm adds an optional
@@ -3417,7 +1332,931 @@ static int bundle_clone(const char *src, const char *dst, enum clone_method *met
     return rc;
 }
 
-/* ============================ 6. Restore images ============================ */
+/* ========================== 2. VM description =========================== */
+
+/* What the user asked for on the command line of `macvm run`. */
+struct run_options {
+    const char *bundle;
+    unsigned cpu_count;                 /* 0: from Config.plist or the default */
+    uint64_t memory_bytes;              /* 0: likewise */
+    bool recovery, dfu, iboot_stage1, iboot_stage2;
+    bool debug_stub, debug_stub_all_interfaces;
+    unsigned debug_stub_port;           /* 0: the system chooses */
+    const char *boot_args;              /* NULL: leave NVRAM alone */
+    enum disk_caching disk_caching;
+    enum disk_sync disk_sync;
+    bool headless, audio, save_on_stop, ephemeral, no_log, dry_run, json;
+    bool console, serial, screenshot;
+    enum vm_panic_action panic;
+    const char *shares[VM_SHARES_MAX];    /* DIR[:ro] as given */
+    unsigned n_shares;
+};
+
+/* The names of the disk modes, as --disk-cache and --disk-sync take them and run.json keeps them. */
+static const char *const disk_caching_names[] = {"automatic", "cached", "uncached", NULL};
+static const char *const disk_sync_names[] = {"full", "fsync", "none", NULL};
+
+/* Returns the index of name in names (NULL-terminated), or -1. */
+static int name_index(const char *const *names, const char *name)
+{
+    for (int i = 0; names[i]; i++)
+        if (strcmp(names[i], name) == 0)
+            return i;
+    return -1;
+}
+
+static const char *start_mode_name(enum vm_start_mode m)
+{
+    static const char *names[] = {"normal", "recovery", "dfu", "iboot-stage1", "iboot-stage2"};
+    return names[m];
+}
+
+static const char *start_mode_title(enum vm_start_mode m)
+{
+    static const char *titles[] = {"", "macOS Recovery", "DFU", "stopped in iBoot stage 1",
+                                   "stopped in iBoot stage 2"};
+    return titles[m];
+}
+
+/* Returns the number of CPUs as Apple's sample computes it: all host cores
+ * but one, at least one, within what Virtualization allows when known. */
+static unsigned compute_cpu_count(const struct host_info *host)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned n = cores > 1 ? (unsigned)cores - 1 : 1;
+    if (host->max_cpu_count && n > host->max_cpu_count)
+        n = host->max_cpu_count;
+    if (host->min_cpu_count && n < host->min_cpu_count)
+        n = host->min_cpu_count;
+    return n;
+}
+
+/* Returns Apple's sample's memory size, 4 GiB, within what Virtualization allows when known. */
+static uint64_t compute_memory_size(const struct host_info *host)
+{
+    uint64_t m = DEFAULT_MEMORY;
+    if (host->max_memory_bytes && m > host->max_memory_bytes)
+        m = host->max_memory_bytes;
+    if (host->min_memory_bytes && m < host->min_memory_bytes)
+        m = host->min_memory_bytes;
+    return m;
+}
+
+/* Returns the CPUs a run gets when neither --cpus nor Config.plist says:
+ * Apple's default, raised to what the installed macOS needs. */
+static unsigned default_cpu_count(const struct vm_config *c, const struct host_info *host)
+{
+    unsigned n = compute_cpu_count(host);
+    return n > c->min_cpu_count ? n : c->min_cpu_count;
+}
+
+/* Returns the memory a run gets when neither --memory nor Config.plist says:
+ * Apple's 4 GiB, raised to what the installed macOS needs. */
+static uint64_t default_memory_size(const struct vm_config *c, const struct host_info *host)
+{
+    uint64_t m = compute_memory_size(host);
+    return m > c->min_memory_bytes ? m : c->min_memory_bytes;
+}
+
+/* Returns how a CPU count or memory size was chosen, for people: "" when the
+ * user chose it on the command line, else where it came from. */
+static const char *value_origin(bool option, bool config, bool raised, bool cpus)
+{
+    if (option)
+        return "";
+    if (config)
+        return " (Config.plist)";
+    if (raised)
+        return cpus ? " (default: host cores - 1, raised to what the installed macOS needs)"
+                    : " (default, raised to what the installed macOS needs)";
+    return cpus ? " (default: host cores - 1)" : " (default)";
+}
+
+/* Points every file of the spec into bundle (the source, or its clone). */
+static bool spec_set_bundle(struct vm_spec *s, const char *bundle)
+{
+    return snprintf(s->bundle, sizeof s->bundle, "%s", bundle) < (int)sizeof s->bundle &&
+           path_join(s->disk_image, sizeof s->disk_image, bundle, BUNDLE_DISK) &&
+           path_join(s->auxiliary_storage, sizeof s->auxiliary_storage, bundle, BUNDLE_AUX) &&
+           path_join(s->hardware_model, sizeof s->hardware_model, bundle, BUNDLE_HARDWARE_MODEL) &&
+           path_join(s->machine_identifier, sizeof s->machine_identifier, bundle, BUNDLE_MACHINE_IDENTIFIER) &&
+           path_join(s->save_file, sizeof s->save_file, bundle, BUNDLE_SAVE_FILE);
+}
+
+/* A disposable run's clone lives in a hidden folder beside the bundle (the
+ * same volume, so the clone is copy-on-write): .NAME-ephemeral-XXXXXX/NAME.
+ * Returns false when the path does not fit. */
+#define EPHEMERAL_MARK "-ephemeral-"
+
+static bool ephemeral_folder(char *out, size_t size, const char *bundle)
+{
+    char dir[VM_PATH_MAX], name[256];
+    path_dir(dir, sizeof dir, bundle);
+    path_base(name, sizeof name, bundle);
+    int n = snprintf(out, size, "%s/.%s" EPHEMERAL_MARK "XXXXXX", strcmp(dir, "/") == 0 ? "" : dir, name);
+    return n > 0 && (size_t)n < size;
+}
+
+/* Returns the clone's path inside folder (the template, or the folder made from it). */
+static bool ephemeral_clone_path(char *out, size_t size, const char *folder, const char *bundle)
+{
+    char name[256];
+    path_base(name, sizeof name, bundle);
+    return path_join(out, size, folder, name);
+}
+
+/* Lists the clones beside bundle that no macvm works on: what a killed
+ * --ephemeral run of it, or a killed clone to its path, left behind.  Returns their count; *dirs
+ * holds their folders (free with free_names). */
+static size_t leftover_clones(const char *bundle, char ***dirs)
+{
+    char dir[VM_PATH_MAX], name[256], prefix[2][300];
+    size_t n = 0;
+    *dirs = NULL;
+    path_dir(dir, sizeof dir, bundle);
+    path_base(name, sizeof name, bundle);
+    snprintf(prefix[0], sizeof prefix[0], ".%s" EPHEMERAL_MARK, name);
+    snprintf(prefix[1], sizeof prefix[1], ".%s" CLONE_MARK, name);
+    DIR *d = opendir(dir);
+    for (struct dirent *de; d && (de = readdir(d));) {
+        char folder[VM_PATH_MAX], clone[VM_PATH_MAX];
+        int k = strncmp(de->d_name, prefix[0], strlen(prefix[0])) == 0 ? 0 : 1;
+        if (strncmp(de->d_name, prefix[k], strlen(prefix[k])) != 0 || strlen(de->d_name) != strlen(prefix[k]) + 6 ||
+            !path_join(folder, sizeof folder, dir, de->d_name) ||
+            !ephemeral_clone_path(clone, sizeof clone, folder, bundle) || bundle_locked(clone) ||
+            bundle_in_use(clone))
+            continue;
+        *dirs = xrealloc(*dirs, (n + 1) * sizeof **dirs);
+        (*dirs)[n++] = xstrdup(folder);
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* Returns true when a leftover folder is a clone's (.NAME-clone-XXXXXX), not a disposable run's. */
+static bool leftover_of_clone(const char *folder)
+{
+    size_t n = strlen(folder), mark = strlen(CLONE_MARK) + 6;
+    return n >= mark && strncmp(folder + n - mark, CLONE_MARK, strlen(CLONE_MARK)) == 0;
+}
+
+/* Returns "macOS 15.0", or "the installed macOS" when Config.plist does not say. */
+static const char *installed_name(const struct vm_config *c)
+{
+    static char name[48];
+    if (!c->installed_version[0])
+        return "the installed macOS";
+    snprintf(name, sizeof name, "macOS %s", c->installed_version);
+    return name;
+}
+
+/* Returns how to change a CPU count or memory size that came from where: the
+ * option, Config.plist (with the plutil command), or nowhere (the default). */
+static int resource_fix(char *out, size_t size, bool option, bool config, const char *opt_hint, const char *key,
+                        const char *type, const char *value, const char *bundle)
+{
+    if (option) {
+        snprintf(out, size, "%s", opt_hint);
+    } else if (config) {
+        struct buf path = {0};
+        buf_printf(&path, "%s/" BUNDLE_CONFIG, bundle);
+        struct buf quoted = {0};
+        shell_quote(&quoted, path.data);
+        snprintf(out, size, "change Config.plist: plutil -replace %s -%s %s %s", key, type, value, quoted.data);
+        buf_free(&path);
+        buf_free(&quoted);
+    }
+    else {
+        snprintf(out, size, "this Mac cannot run it");
+    }
+    return option ? EX_USAGE : config ? EX_CONFIG : EX_UNAVAILABLE;
+}
+
+/* Checks the CPU count and memory size against the host's limits and what
+ * the installed macOS needs, naming where a bad value came from.  Returns 0,
+ * or EX_USAGE (an option), EX_CONFIG (Config.plist) or EX_UNAVAILABLE (the
+ * defaults do not fit this Mac), with *e. */
+static int check_resources(const struct vm_spec *s, const struct host_info *host, const struct vm_config *c,
+                           const struct run_options *o, struct error *e)
+{
+    char have[32], lo[32], hi[32], fix[256], value[32];
+    bool cpu_opt = o->cpu_count, cpu_conf = !cpu_opt && (c->set & CONFIG_CPU);
+    bool mem_opt = o->memory_bytes, mem_conf = !mem_opt && (c->set & CONFIG_MEMORY);
+    unsigned cpu_min = host->min_cpu_count > c->min_cpu_count ? host->min_cpu_count : c->min_cpu_count;
+    uint64_t mem_min = host->min_memory_bytes > c->min_memory_bytes ? host->min_memory_bytes : c->min_memory_bytes;
+    if (host->max_cpu_count && (s->cpu_count < host->min_cpu_count || s->cpu_count > host->max_cpu_count)) {
+        snprintf(value, sizeof value, "%u", s->cpu_count < host->min_cpu_count ? cpu_min : host->max_cpu_count);
+        int code = resource_fix(fix, sizeof fix, cpu_opt, cpu_conf, "use --cpus within that", "CPUCount", "integer",
+                                value, s->source_bundle);
+        return fail(e, code, "%u CPU%s: this Mac allows %u to %u; %s", s->cpu_count, s->cpu_count == 1 ? "" : "s",
+                    host->min_cpu_count, host->max_cpu_count, fix);
+    }
+    if (!host->max_cpu_count && s->cpu_count > VM_MAX_CPUS)   /* off a Mac: what any VM can have */
+        return fail(e, EX_USAGE, "%u CPUs: a VM can have 1 to %u; use --cpus within that", s->cpu_count, VM_MAX_CPUS);
+    if (host->max_memory_bytes && (s->memory_bytes < host->min_memory_bytes || s->memory_bytes > host->max_memory_bytes)) {
+        snprintf(value, sizeof value, "%" PRIu64, s->memory_bytes < host->min_memory_bytes ? mem_min : host->max_memory_bytes);
+        int code = resource_fix(fix, sizeof fix, mem_opt, mem_conf, "use --memory within that", "MemorySize", "integer",
+                                value, s->source_bundle);
+        return fail(e, code, "%s of memory: this Mac allows %s to %s; %s", human_size(have, sizeof have, s->memory_bytes),
+                    human_size(lo, sizeof lo, host->min_memory_bytes), human_size(hi, sizeof hi, host->max_memory_bytes),
+                    fix);
+    }
+    if (c->min_cpu_count && s->cpu_count < c->min_cpu_count) {
+        char hint[64];
+        snprintf(value, sizeof value, "%u", c->min_cpu_count);
+        snprintf(hint, sizeof hint, "use --cpus %u or more", c->min_cpu_count);
+        int code = resource_fix(fix, sizeof fix, cpu_opt, cpu_conf, hint, "CPUCount", "integer", value,
+                                s->source_bundle);
+        return fail(e, code, "%u CPU%s %s fewer than the %u that %s needs; %s", s->cpu_count,
+                    s->cpu_count == 1 ? "" : "s", s->cpu_count == 1 ? "is" : "are", c->min_cpu_count,
+                    installed_name(c), fix);
+    }
+    if (c->min_memory_bytes && s->memory_bytes < c->min_memory_bytes) {
+        char hint[64];
+        snprintf(value, sizeof value, "%" PRIu64, c->min_memory_bytes);
+        snprintf(hint, sizeof hint, "use --memory %" PRIu64 "M or more", c->min_memory_bytes >> 20);
+        int code = resource_fix(fix, sizeof fix, mem_opt, mem_conf, hint, "MemorySize", "integer", value,
+                                s->source_bundle);
+        return fail(e, code, "%s of memory is less than the %s that %s needs; %s",
+                    human_size(have, sizeof have, s->memory_bytes), human_size(lo, sizeof lo, c->min_memory_bytes),
+                    installed_name(c), fix);
+    }
+    return 0;
+}
+
+/* Checks the options that contradict each other, whatever the bundle.
+ * Returns 0 or EX_USAGE with *e. */
+static int check_run_options(const struct run_options *o, struct error *e)
+{
+    if (o->dfu && o->recovery)
+        return fail(e, EX_USAGE, "--dfu and --recovery exclude each other: pick one start mode");
+    if (o->recovery + o->dfu + o->iboot_stage1 + o->iboot_stage2 > 1)
+        return fail(e, EX_USAGE, "--iboot-stage1 and --iboot-stage2 exclude --recovery, --dfu and each other: "
+                    "pick one start mode");
+    if (o->debug_stub_all_interfaces && !o->debug_stub)
+        return fail(e, EX_USAGE, "--debug-stub-all-interfaces needs --debug-stub");
+    if (o->boot_args && strlen(o->boot_args) >= sizeof ((struct vm_spec *)0)->boot_args)
+        return fail(e, EX_USAGE, "--boot-args is longer than the %zu bytes NVRAM takes",
+                    sizeof ((struct vm_spec *)0)->boot_args - 1);
+    if (o->ephemeral && o->save_on_stop)
+        return fail(e, EX_USAGE, "--save-on-stop saves into the disposable clone, which --ephemeral removes: "
+                    "use one or the other");
+    return 0;
+}
+
+/* A saved state restores only into the configuration that saved it, and a
+ * failed restore costs it (the bridge removes it, as Apple's sample does,
+ * since the fresh start changes the disk).  So compare with the run that
+ * saved it, as its run.json recorded, before anything starts.  Returns 0 (also
+ * when no record says), or EX_USAGE with the options that match. */
+static int check_saved_state(const char *bundle, const struct vm_spec *s, struct error *e)
+{
+    char **runs, path[VM_PATH_MAX], *data;
+    size_t n = bundle_runs(bundle, &runs), len;
+    int rc = 0;
+    for (size_t i = n; i-- > 0 && rc == 0;) {
+        struct error ignored = {0};
+        if (!path_join(path, sizeof path, runs[i], "run.json") ||
+            read_file(path, SMALL_FILE_MAX, &data, &len, &ignored) != 0)
+            continue;
+        struct arena a = {0};
+        const struct plist *run = json_parse(data, len, &a, NULL), *spec = plist_dict(run, "spec");
+        const char *result = run_string(run, "outcome", "result"), *mac = plist_string(spec, "mac_address");
+        uint64_t cpus = 0, memory = 0;
+        bool saver = result && strcmp(result, "saved") == 0 && plist_uint(spec, "cpu_count", 1024, &cpus) &&
+                     plist_uint(spec, "memory_bytes", UINT64_MAX, &memory);
+        if (saver && (cpus != s->cpu_count || memory != s->memory_bytes || strcmp(mac ? mac : "", s->mac_address)))
+            rc = fail(e, EX_USAGE, "the saved state was made with %" PRIu64 " CPUs, %" PRIu64 "M of memory and MAC %s; "
+                      "it restores only into the same: run with --cpus %" PRIu64 " --memory %" PRIu64 "M (and that "
+                      "MACAddress in Config.plist), or remove SaveFile.vzvmsave to start fresh", cpus, memory >> 20,
+                      mac ? mac : "(Virtualization's)", cpus, memory >> 20);
+        arena_free(&a);
+        free(data);
+        if (saver)
+            break;   /* the newest saving run is the one that counts */
+    }
+    free_names(runs, n);
+    return rc;
+}
+
+/* --- Seeing inside the guest: console, serial, panic, shared folders, screenshot --- */
+
+#define SHARE_AUTOMOUNT_TAG "com.apple.virtio-fs.automount"  /* macOSGuestAutomountTag (13+) */
+#define SHARE_TAG_12 "macvm"                                 /* macOS 12 guests mount it by hand */
+#define SHARES_IN_GUEST "/Volumes/My Shared Files"
+#define SCREENSHOT_TIMEOUT_MS 5000
+
+/* Returns the private value of a panic action.  Apple publishes none; the
+ * peers that halt on panic (VirtualApple's "halt on panic", super-tart's
+ * stopOnPanic) pass YES, 1, to the same setters, on 12 (panicAction of the
+ * private start options) as on 13+ (a long long); 0 is what a new options
+ * object holds, Virtualization's default, under which the guest restarts. */
+static long long panic_value(enum vm_panic_action a)
+{
+    return a == PANIC_HALT ? 1 : 0;
+}
+
+/* Returns where this host takes the panic action: it moved from the private
+ * start options (12.x) to _setPanicAction: of the start options (13 to 15)
+ * to the configuration (26), as class dumps show.  Off a Mac: decided there. */
+static enum vm_panic_path panic_path_for(const struct host_info *host)
+{
+    if (!host->available)
+        return PANIC_VIA_NONE;
+    return version_compare(host->os_version, "13") < 0 ? PANIC_VIA_START_OPTIONS_12
+         : version_compare(host->os_version, "26") < 0 ? PANIC_VIA_START_OPTIONS : PANIC_VIA_CONFIGURATION;
+}
+
+static const char *panic_path_name(enum vm_panic_path p)
+{
+    static const char *names[] = {NULL, "start-options-12", "start-options", "configuration"};
+    return names[p];
+}
+
+/* Resolves --share DIR[:ro|:rw] into *sh: the folder, which must exist, its
+ * name in the guest, and whether the guest may only read it.  Returns 0, or
+ * EX_NOINPUT or EX_USAGE with *e. */
+static int share_resolve(const char *arg, struct vm_share *sh, struct error *e)
+{
+    char dir[VM_PATH_MAX], real[PATH_MAX];
+    size_t n = strlen(arg), mode = n > 3 && (!strcmp(arg + n - 3, ":ro") || !strcmp(arg + n - 3, ":rw")) ? 3 : 0;
+    if (n - mode >= sizeof dir)
+        return fail(e, EX_USAGE, "--share: the path is too long");
+    snprintf(dir, sizeof dir, "%.*s", (int)(n - mode), arg);
+    if (!realpath(dir, real))
+        return fail(e, EX_NOINPUT, "--share %s: %s", dir, strerror(errno));
+    if (!is_directory(real) || strcmp(real, "/") == 0)
+        return fail(e, EX_USAGE, "--share %s: not a folder that can be shared; share a folder (not a file, not /)", dir);
+    if (strlen(real) >= sizeof sh->path)
+        return fail(e, EX_USAGE, "--share %s: the path is too long", dir);
+    snprintf(sh->path, sizeof sh->path, "%.*s", (int)sizeof sh->path - 1, real);
+    path_base(sh->name, sizeof sh->name, real);
+    for (const char *p = sh->name; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return fail(e, EX_USAGE, "--share %s: its name has control characters, which the guest would show as its "
+                        "folder's name; share a folder named plainly", dir);
+    sh->read_only = mode && arg[n - 1] == 'o';
+    return 0;
+}
+
+/* Fills the guest-inspection fields of *s: console, serial, panic action,
+ * shared folders, screenshot.  The files get their paths once the run's
+ * folder exists (run_vm).  Returns 0, or an exit code with *e. */
+static int resolve_inspection(const struct run_options *o, const struct host_info *host, struct vm_spec *s,
+                              struct error *e)
+{
+    s->console = o->console;
+    s->serial = o->serial;
+    s->panic_action = o->panic;
+    if (o->panic) {
+        s->panic_action_value = panic_value(o->panic);
+        s->panic_path = panic_path_for(host);
+        s->panic_device = host->available && version_compare(host->os_version, "14") >= 0;
+    }
+    for (unsigned i = 0; i < o->n_shares; i++) {
+        int rc = share_resolve(o->shares[i], &s->shares[i], e);
+        if (rc)
+            return rc;
+        for (unsigned k = 0; k < i; k++)
+            if (strcmp(s->shares[k].name, s->shares[i].name) == 0)
+                return fail(e, EX_USAGE, "two shared folders named %s (%s and %s): the guest shows each by its name; "
+                            "share one folder that holds both", s->shares[i].name, s->shares[k].path,
+                            s->shares[i].path);
+    }
+    s->n_shares = o->n_shares;
+    snprintf(s->share_tag, sizeof s->share_tag, "%s", host->available && version_compare(host->os_version, "13") < 0
+             ? SHARE_TAG_12 : SHARE_AUTOMOUNT_TAG);
+    if (o->screenshot && host->available && version_compare(host->os_version, "14") < 0)
+        return fail(e, EX_UNAVAILABLE, "--screenshot needs macOS 14 or later on the host (this Mac runs %s)",
+                    host->os_version);
+    s->screenshot = o->screenshot;
+    s->screenshot_timeout_ms = o->screenshot ? SCREENSHOT_TIMEOUT_MS : 0;
+    return 0;
+}
+
+/* Returns the device that keeps Virtualization from saving this run on this
+ * host, or NULL: macOS 14.x before 15.5 refuses to save or restore a
+ * configuration with a console or a shared folder ("Unsupported console
+ * device in configuration"); 15.5 accepts both. */
+static const char *device_blocking_save(const struct vm_spec *s, const struct host_info *host)
+{
+    if (!host->available || version_compare(host->os_version, "14") < 0 ||
+        version_compare(host->os_version, "15.5") >= 0)
+        return NULL;
+    return s->console ? "the console (--console)" : s->n_shares ? "a shared folder (--share)" : NULL;
+}
+
+/* Returns the major version of a macOS version string ("14.5" -> 14), 0 when unknown. */
+static unsigned macos_major(const char *version)
+{
+    return version && isdigit((unsigned char)version[0]) ? (unsigned)strtoul(version, NULL, 10) : 0;
+}
+
+/* Returns the installed macOS's version when it looks like one ("14.5"), else
+ * NULL, unknown: Config.plist and an image's manifest are the user's files,
+ * and their text goes into messages. */
+static const char *guest_version(const struct vm_config *c)
+{
+    const char *v = c->installed_version;
+    if (!isdigit((unsigned char)v[0]) || strspn(v, "0123456789.") != strlen(v))
+        return NULL;
+    return v;
+}
+
+/* Chooses the keyboards and pointing devices from the host's and the guest's
+ * macOS (0: unknown).  Every guest gets a keyboard and a pointer it knows: the
+ * Mac keyboard from macOS 14, the Mac trackpad from 13, where the host has
+ * them; the USB ones only when the guest needs them, since a USB keyboard or
+ * pointer keeps Virtualization from saving the run (Apple's save set has the
+ * Mac keyboard and trackpad only).  A guest of unknown version gets both
+ * kinds: a guest without a keyboard it knows is worse than a Quit that asks it
+ * to shut down instead of saving.  An unknown host (a dry run off macOS) is
+ * taken for a new one. */
+static void decide_input_devices(struct vm_spec *s, unsigned host, unsigned guest)
+{
+    s->mac_keyboard = (!host || host >= 14) && (!guest || guest >= 14);
+    s->usb_keyboard = !s->mac_keyboard || !guest;
+    s->mac_trackpad = (!host || host >= 13) && (!guest || guest >= 13);
+    s->usb_pointer = !s->mac_trackpad || !guest;
+}
+
+/* Returns NULL when Virtualization can save and restore a run of *s on host,
+ * as macvm.c knows it (the bridge confirms with
+ * validateSaveRestoreSupportWithError:); else writes why into why, with what
+ * to do, and returns it.  One rule per fact of the host or device of the
+ * configuration that keeps a VM from saving. */
+static const char *save_blocker(const struct vm_spec *s, const struct host_info *host, const struct vm_config *c,
+                                char *why, size_t size)
+{
+    if (host->available && !host->can_save_restore) {
+        snprintf(why, size, "this Mac runs macOS %s, and saving a VM's state needs macOS 14 or later on the host",
+                 host->os_version);
+        return why;
+    }
+    const char *device = device_blocking_save(s, host);
+    if (device) {
+        snprintf(why, size, "macOS %s cannot save or restore a VM with %s (\"Unsupported console device in "
+                 "configuration\"; fixed in 15.5): leave it out of runs that save", host->os_version, device);
+        return why;
+    }
+    if (s->usb_keyboard || s->usb_pointer) {
+        struct buf path = {0}, fix = {0};
+        buf_printf(&path, "%s/" BUNDLE_CONFIG, s->source_bundle);
+        if (access(path.data, F_OK) != 0) {
+            buf_puts(&fix, "plutil -create xml1 ");
+            shell_quote(&fix, path.data);
+            buf_puts(&fix, " && ");
+        }
+        buf_puts(&fix, "plutil -replace InstalledProductVersion -string 14.0 ");
+        shell_quote(&fix, path.data);
+        const char *device = s->usb_keyboard ? "keyboard" : "pointer";
+        if (guest_version(c))
+            snprintf(why, size, "macOS %s in the VM needs the USB %s, with which Virtualization cannot save a VM's "
+                     "state (it saves the Mac keyboard and trackpad, which macOS 14+ guests know); if the VM runs "
+                     "macOS 14 or later by now, record that: %s", guest_version(c), device, fix.data);
+        else
+            snprintf(why, size, "the VM's macOS version is unknown (no usable InstalledProductVersion in Config.plist), so "
+                     "it gets the USB %s as well, with which Virtualization cannot save a VM's state; if the VM runs "
+                     "macOS 14 or later, record that: %s", device, fix.data);
+        buf_free(&path);
+        buf_free(&fix);
+        return why;
+    }
+    return NULL;
+}
+
+/* Decides whether the run saves its state (on Quit, or at Ctrl-C with
+ * --save-on-stop) and when not, why: what keeps the configuration from saving
+ * (blocker, from save_blocker) first, then what the run is. */
+static void decide_save(struct vm_spec *s, const char *blocker)
+{
+    char mode[128];
+    snprintf(mode, sizeof mode, "a %s start is not saved: the next normal run would resume it",
+             start_mode_name(s->start_mode));
+    const char *why = blocker ? blocker
+                    : s->start_mode != START_NORMAL ? mode
+                    : s->ephemeral ? "a disposable run (--ephemeral) is removed when it stops: nothing to resume"
+                    : s->headless && !s->save_on_stop ? "a headless run has no Quit; --save-on-stop saves at Ctrl-C"
+                    : NULL;
+    s->save_possible = !why;
+    snprintf(s->save_why_not, sizeof s->save_why_not, "%s", why ? why : "");
+    s->save_on_quit = s->save_possible && !s->headless;
+}
+
+/* Resolves the one description of a run from the options (which passed
+ * check_run_options), the bundle's configuration and the host, and validates
+ * it.  Decides every value the bridge will use.  Returns 0, or EX_USAGE,
+ * EX_CONFIG or EX_UNAVAILABLE with *e. */
+static int resolve_vm_spec(const struct run_options *o, const char *bundle, const struct vm_config *c,
+                           uint64_t ecid, const struct host_info *host, struct vm_spec *s, struct error *e)
+{
+    *s = (struct vm_spec){0};
+    int rc;
+    s->start_mode = o->recovery ? START_RECOVERY : o->dfu ? START_DFU : o->iboot_stage1 ? START_IBOOT_STAGE1
+                  : o->iboot_stage2 ? START_IBOOT_STAGE2 : START_NORMAL;
+
+    snprintf(s->source_bundle, sizeof s->source_bundle, "%s", bundle);
+    char folder[VM_PATH_MAX], clone[VM_PATH_MAX];
+    if ((o->ephemeral && !(ephemeral_folder(folder, sizeof folder, bundle) &&
+                           ephemeral_clone_path(clone, sizeof clone, folder, bundle))) ||
+        !spec_set_bundle(s, o->ephemeral ? clone : bundle))
+        return fail(e, EX_USAGE, "the bundle path is too long");
+
+    /* Apple's defaults give way to what the installed macOS needs; values the user chose do not. */
+    s->cpu_count = o->cpu_count ? o->cpu_count : (c->set & CONFIG_CPU) ? c->cpu_count : default_cpu_count(c, host);
+    s->memory_bytes = o->memory_bytes ? o->memory_bytes : (c->set & CONFIG_MEMORY) ? c->memory_bytes
+                    : default_memory_size(c, host);
+    rc = check_resources(s, host, c, o, e);
+    if (rc)
+        return rc;
+    s->display_width = c->display_width;
+    s->display_height = c->display_height;
+    s->display_ppi = c->display_ppi;
+    snprintf(s->mac_address, sizeof s->mac_address, "%s", c->mac_address);
+
+    s->debug_stub = o->debug_stub;
+    s->debug_stub_port = o->debug_stub_port;
+    s->debug_stub_all_interfaces = o->debug_stub_all_interfaces;
+    s->set_boot_args = o->boot_args != NULL;
+    snprintf(s->boot_args, sizeof s->boot_args, "%s", o->boot_args ? o->boot_args : "");
+    s->disk_caching = o->disk_caching;
+    s->disk_sync = o->disk_sync;
+    s->headless = o->headless;
+    decide_input_devices(s, host->available ? macos_major(host->os_version) : 0, macos_major(guest_version(c)));
+    s->audio = o->audio;
+    s->ephemeral = o->ephemeral;
+    s->capture_log = !o->no_log;
+    s->ecid = ecid;
+    if ((rc = resolve_inspection(o, host, s, e)))
+        return rc;
+
+    char save[VM_PATH_MAX];
+    bool saved = path_join(save, sizeof save, bundle, BUNDLE_SAVE_FILE) && access(save, F_OK) == 0;
+    if (saved && s->start_mode != START_NORMAL)
+        return fail(e, EX_USAGE, "the bundle has a saved state (SaveFile.vzvmsave), and a %s start would leave it "
+                    "stale against the disk: run it normally first, or remove SaveFile.vzvmsave to discard it",
+                    start_mode_name(s->start_mode));
+    if (host->available && !host->can_save_restore && o->save_on_stop)
+        return fail(e, EX_UNAVAILABLE, "--save-on-stop needs macOS 14 or later on the host (this Mac runs %s)",
+                    host->os_version);
+    if (host->available && !host->can_save_restore && saved)
+        return fail(e, EX_UNAVAILABLE, "the bundle has a saved state (SaveFile.vzvmsave) that only macOS 14 or later "
+                    "can restore, and this Mac runs %s; a fresh start would leave it stale against the disk: run it "
+                    "on macOS 14+, or remove SaveFile.vzvmsave to discard it", host->os_version);
+    char why[512];
+    const char *blocker = save_blocker(s, host, c, why, sizeof why);
+    if (saved && blocker)
+        return fail(e, EX_CONFIG, "the bundle has a saved state (SaveFile.vzvmsave) that this run could not "
+                    "restore, so it is kept and the VM not started: %s; or remove SaveFile.vzvmsave to start fresh",
+                    blocker);
+    if (o->save_on_stop && blocker)
+        return fail(e, EX_CONFIG, "--save-on-stop: %s", blocker);
+    if (o->save_on_stop && s->start_mode != START_NORMAL)
+        return fail(e, EX_USAGE, "--save-on-stop saves only normal starts: the next normal run would resume a %s "
+                    "start", start_mode_name(s->start_mode));
+    s->restore_saved_state = saved;
+    if (saved && (rc = check_saved_state(bundle, s, e)))
+        return rc;
+    s->save_on_stop = o->save_on_stop;
+    /* Quit saves where the run can, as Apple's sample does. */
+    decide_save(s, blocker);
+
+    char name[256];
+    path_base(name, sizeof name, bundle);
+    if (s->start_mode == START_DFU)
+        snprintf(s->title, sizeof s->title, "%.160s \xE2\x80\x94 DFU (ECID 0x%016" PRIx64 "), waiting as a USB DFU device",
+                 name, ecid);
+    else if (s->start_mode != START_NORMAL)
+        snprintf(s->title, sizeof s->title, "%.160s \xE2\x80\x94 %s", name, start_mode_title(s->start_mode));
+    else
+        snprintf(s->title, sizeof s->title, "%.200s", name);
+    return 0;
+}
+
+/* Returns the port a debugger attaches to: the one the running stub reported
+ * (reported; 0 when this macOS did not say), else the one asked for with
+ * --debug-stub PORT, else 0, unknown.  *source says which, for run.json. */
+static unsigned debug_stub_port(const struct vm_spec *spec, unsigned reported, const char **source)
+{
+    *source = reported ? "reported" : spec->debug_stub_port ? "requested" : "unknown";
+    return reported ? reported : spec->debug_stub_port;
+}
+
+/* Appends {"log": PATH} for a console or serial port that is on (PATH is the
+ * file's name alone before the run's folder exists: a dry run), else null. */
+static void port_json(struct json *j, const char *key, bool on, const char *path, const char *file)
+{
+    if (!on) {
+        json_null(j, key);
+        return;
+    }
+    json_open(j, key, '{');
+    json_str(j, "log", path[0] ? path : file);
+    json_close(j, '}');
+}
+
+/* Appends the console, serial, panic action, shared folders and screenshot of the spec. */
+static void inspection_json(struct json *j, const struct vm_spec *s)
+{
+    port_json(j, "console", s->console, s->console_log, "console.log");
+    port_json(j, "serial", s->serial, s->serial_log, "serial.log");
+    if (s->panic_action) {
+        json_open(j, "panic_action", '{');
+        json_str(j, "action", s->panic_action == PANIC_HALT ? "halt" : "restart");
+        json_int(j, "value", s->panic_action_value);
+        json_str(j, "via", panic_path_name(s->panic_path));
+        json_bool(j, "panic_device", s->panic_device);
+        json_close(j, '}');
+    } else {
+        json_null(j, "panic_action");
+    }
+    json_open(j, "shares", '[');
+    for (unsigned i = 0; i < s->n_shares; i++) {
+        char guest[VM_PATH_MAX];
+        snprintf(guest, sizeof guest, SHARES_IN_GUEST "/%s", s->shares[i].name);
+        json_open(j, NULL, '{');
+        json_str(j, "path", s->shares[i].path);
+        json_str(j, "name", s->shares[i].name);
+        json_bool(j, "read_only", s->shares[i].read_only);
+        json_str(j, "tag", s->share_tag);
+        json_str(j, "guest_path", strcmp(s->share_tag, SHARE_AUTOMOUNT_TAG) == 0 ? guest : NULL);
+        json_close(j, '}');
+    }
+    json_close(j, ']');
+    if (s->screenshot) {
+        json_open(j, "screenshot", '{');
+        json_str(j, "file", s->screenshot_path[0] ? s->screenshot_path : "screen.png");
+        json_uint(j, "timeout_ms", s->screenshot_timeout_ms);
+        json_close(j, '}');
+    } else {
+        json_null(j, "screenshot");
+    }
+}
+
+/* Appends the spec as the JSON object --dry-run --json prints and run.json keeps. */
+static void spec_json(struct json *j, const char *key, const struct vm_spec *s)
+{
+    char ecid[32];
+    snprintf(ecid, sizeof ecid, "0x%016" PRIx64, s->ecid);
+    json_open(j, key, '{');
+    json_str(j, "bundle", s->bundle);
+    json_str(j, "source_bundle", s->source_bundle);
+    json_str(j, "disk_image", s->disk_image);
+    json_str(j, "auxiliary_storage", s->auxiliary_storage);
+    json_str(j, "hardware_model", s->hardware_model);
+    json_str(j, "machine_identifier", s->machine_identifier);
+    json_str(j, "save_file", s->save_file);
+    json_open(j, "disk", '{');
+    json_str(j, "caching", disk_caching_names[s->disk_caching]);
+    json_str(j, "sync", disk_sync_names[s->disk_sync]);
+    json_close(j, '}');
+    json_uint(j, "cpu_count", s->cpu_count);
+    json_uint(j, "memory_bytes", s->memory_bytes);
+    json_open(j, "display", '{');
+    json_uint(j, "width", s->display_width);
+    json_uint(j, "height", s->display_height);
+    json_uint(j, "pixels_per_inch", s->display_ppi);
+    json_close(j, '}');
+    json_str(j, "network", "nat");
+    json_str(j, "mac_address", s->mac_address[0] ? s->mac_address : NULL);
+    json_str(j, "start_mode", start_mode_name(s->start_mode));
+    json_open(j, "debug_stub", '{');
+    json_bool(j, "enabled", s->debug_stub);
+    if (s->debug_stub && s->debug_stub_port)
+        json_uint(j, "port", s->debug_stub_port);
+    else
+        json_null(j, "port");
+    json_bool(j, "all_interfaces", s->debug_stub_all_interfaces);
+    json_close(j, '}');
+    json_str(j, "boot_args", s->set_boot_args ? s->boot_args : NULL);
+    json_bool(j, "headless", s->headless);
+    json_open(j, "keyboards", '[');
+    if (s->mac_keyboard)
+        json_str(j, NULL, "mac");
+    if (s->usb_keyboard)
+        json_str(j, NULL, "usb");
+    json_close(j, ']');
+    json_open(j, "pointing_devices", '[');
+    if (s->mac_trackpad)
+        json_str(j, NULL, "mac");
+    if (s->usb_pointer)
+        json_str(j, NULL, "usb");
+    json_close(j, ']');
+    json_bool(j, "audio", s->audio);
+    json_open(j, "save", '{');
+    json_bool(j, "possible", s->save_possible);
+    json_str(j, "why_not", s->save_possible ? NULL : s->save_why_not);
+    json_close(j, '}');
+    json_bool(j, "restore_saved_state", s->restore_saved_state);
+    json_bool(j, "save_on_stop", s->save_on_stop);
+    json_bool(j, "save_on_quit", s->save_on_quit);
+    json_bool(j, "ephemeral", s->ephemeral);
+    json_bool(j, "capture_log", s->capture_log);
+    json_str(j, "ecid", ecid);
+    json_str(j, "title", s->title);
+    inspection_json(j, s);
+    json_close(j, '}');
+}
+
+/* Appends the spec for people: what the bridge would be asked to do, and
+ * where the CPUs and memory came from. */
+static void spec_text(struct buf *b, const struct vm_spec *s, const struct vm_config *c, const struct run_options *o,
+                      const struct host_info *host)
+{
+    char mem[32];
+    buf_printf(b, "bundle              %s\n", s->source_bundle);
+    if (s->ephemeral)
+        buf_printf(b, "runs from           %s (a disposable clone, removed when the VM stops)\n", s->bundle);
+    buf_printf(b, "disk image          %s\n", s->disk_image);
+    buf_printf(b, "disk modes          caching %s, sync %s%s\n", disk_caching_names[s->disk_caching],
+               disk_sync_names[s->disk_sync], s->disk_caching || s->disk_sync ? "" : " (Apple's defaults)");
+    buf_printf(b, "auxiliary storage   %s\n", s->auxiliary_storage);
+    buf_printf(b, "hardware model      %s\n", s->hardware_model);
+    buf_printf(b, "machine identifier  %s (ECID 0x%016" PRIx64 ")\n", s->machine_identifier, s->ecid);
+    buf_printf(b, "CPUs                %u%s\n", s->cpu_count,
+               value_origin(o->cpu_count, c->set & CONFIG_CPU, default_cpu_count(c, host) > compute_cpu_count(host), true));
+    buf_printf(b, "memory              %s%s\n", human_size(mem, sizeof mem, s->memory_bytes),
+               value_origin(o->memory_bytes, c->set & CONFIG_MEMORY,
+                            default_memory_size(c, host) > compute_memory_size(host), false));
+    buf_printf(b, "display             %ux%u at %u ppi\n", s->display_width, s->display_height, s->display_ppi);
+    buf_printf(b, "network             NAT, MAC %s\n", s->mac_address[0] ? s->mac_address : "chosen by Virtualization");
+    buf_printf(b, "start mode          %s\n", start_mode_name(s->start_mode));
+    if (s->debug_stub && s->debug_stub_port)
+        buf_printf(b, "debug stub          GDB stub on port %u, %s\n", s->debug_stub_port,
+                   s->debug_stub_all_interfaces ? "all network interfaces" : "127.0.0.1 only");
+    else if (s->debug_stub)
+        buf_printf(b, "debug stub          GDB stub on a port the system chooses, %s\n",
+                   s->debug_stub_all_interfaces ? "all network interfaces" : "127.0.0.1 only");
+    else
+        buf_puts(b, "debug stub          none\n");
+    if (s->set_boot_args && s->boot_args[0])
+        buf_printf(b, "NVRAM boot-args     set to \"%s\"\n", s->boot_args);
+    else if (s->set_boot_args)
+        buf_puts(b, "NVRAM boot-args     cleared\n");
+    else
+        buf_puts(b, "NVRAM boot-args     left as they are\n");
+    buf_printf(b, "window              %s\n", s->headless ? "none (headless)" : s->title);
+    buf_printf(b, "keyboards           %s%s%s\n", s->mac_keyboard ? "Mac" : "", s->mac_keyboard && s->usb_keyboard
+               ? ", " : "", s->usb_keyboard ? "USB" : "");
+    buf_printf(b, "pointing devices    %s%s%s\n", s->mac_trackpad ? "Mac trackpad" : "",
+               s->mac_trackpad && s->usb_pointer ? ", " : "", s->usb_pointer ? "USB pointer" : "");
+    buf_printf(b, "audio               %s\n", s->audio ? "on" : "off");
+    buf_printf(b, "saved state         %s\n", s->restore_saved_state ? "restore from SaveFile.vzvmsave" : "none");
+    if (s->save_possible)
+        buf_printf(b, "save                yes: %s\n", s->save_on_stop && s->save_on_quit ? "Quit and Ctrl-C save the state"
+                   : s->save_on_stop ? "Ctrl-C saves the state" : "the window's Quit saves the state");
+    else
+        buf_printf(b, "save                no: %s\n", s->save_why_not);
+    buf_printf(b, "console             %s\n", s->console ? "virtio console (the guest's /dev/cu.virtio) to "
+               "<run folder>/console.log" : "none");
+    buf_printf(b, "serial              %s\n", s->serial ? "PL011 UART (experimental, private) to <run folder>/serial.log"
+                                                       : "none");
+    if (s->panic_action)
+        buf_printf(b, "on panic            %s (experimental, private: value %lld%s%s%s)\n",
+                   s->panic_action == PANIC_HALT ? "halt" : "restart", s->panic_action_value,
+                   s->panic_path ? " via " : ", the path is decided on the Mac",
+                   s->panic_path ? panic_path_name(s->panic_path) : "", s->panic_device ? ", with a panic device" : "");
+    else
+        buf_puts(b, "on panic            Virtualization's default (the guest restarts)\n");
+    for (unsigned i = 0; i < s->n_shares; i++)
+        buf_printf(b, "shared folder       %s, %s, in the guest %s%s%s\n", s->shares[i].path,
+                   s->shares[i].read_only ? "read-only" : "read-write",
+                   strcmp(s->share_tag, SHARE_AUTOMOUNT_TAG) == 0 ? SHARES_IN_GUEST "/" : "by hand: mount_virtiofs ",
+                   strcmp(s->share_tag, SHARE_AUTOMOUNT_TAG) == 0 ? s->shares[i].name : s->share_tag,
+                   strcmp(s->share_tag, SHARE_AUTOMOUNT_TAG) == 0 ? "" : " DIR");
+    if (!s->n_shares)
+        buf_puts(b, "shared folder       none\n");
+    buf_printf(b, "screenshot          %s\n", s->screenshot ? "experimental: <run folder>/screen.png when an error or "
+               "Ctrl-C ends the run" : "none");
+    buf_printf(b, "log capture         %s\n", !s->capture_log ? "off" : s->ephemeral
+               ? "on (NAME.ephemeral-logs/<start time>/vz.ndjson, beside the bundle)" : "on (logs/<start time>/vz.ndjson)");
+}
+
+/* --- The record of a run: run.json --- */
+
+struct run_record {
+    const char *kind;                   /* "run" or "install" */
+    char dir[VM_PATH_MAX];
+    time_t started, stopped;
+    long long start_ms;                 /* from bridge_run until the VM ran; -1: it did not start */
+    int status;                         /* bridge_run's (or bridge_install's) answer */
+    struct run_outcome outcome;
+    struct bridge_error installer_error;   /* what the installer's log names (domain "" when nothing) */
+    const char *advice;
+    char held_by[512];                  /* who holds a lock the error names ("" when none or unknown) */
+    bool logged;
+};
+
+/* What Virtualization's save check said, as run.json keeps it. */
+static const char *const save_check_names[] = {"not-asked", "supported", "refused"};
+
+/* Returns the outcome's short name for run.json and info. */
+static const char *outcome_name(const struct run_record *r)
+{
+    if (r->status == BRIDGE_INTERRUPTED)
+        return "interrupted";
+    if (r->status == BRIDGE_UNAVAILABLE)
+        return "unavailable";
+    if (r->status != BRIDGE_OK)
+        return "error";
+    if (strcmp(r->kind, "install") == 0)
+        return "installed";
+    return r->outcome.saved_state ? "saved" : r->outcome.guest_stopped ? "guest-stopped" : "forced-stop";
+}
+
+static void error_json(struct json *j, const char *key, const struct bridge_error *err)
+{
+    json_open(j, key, '{');
+    json_str(j, "domain", err->domain);
+    json_int(j, "code", err->code);
+    json_str(j, "message", err->message);
+    json_close(j, '}');
+}
+
+struct probe;
+static void probe_json(struct json *j, const char *key, const struct probe *p);
+
+/* Writes run.json into the run's folder, with what the host could do (probe).
+ * Returns 0 or an exit code. */
+static int run_record_write(const struct run_record *r, const struct vm_spec *s, const struct host_info *host,
+                            const struct probe *probe, const struct vm_config *c, int argc, char **argv,
+                            struct error *e)
+{
+    struct buf b = {0};
+    struct json j = {.out = &b};
+    char t[64], path[VM_PATH_MAX], version[128];
+    json_open(&j, NULL, '{');
+    json_str(&j, "macvm_version", MACVM_VERSION);
+    json_str(&j, "kind", r->kind);
+    json_open(&j, "command", '[');
+    for (int i = 0; i < argc; i++)
+        json_str(&j, NULL, argv[i]);
+    json_close(&j, ']');
+    spec_json(&j, "spec", s);
+    json_open(&j, "host", '{');
+    json_str(&j, "os_version", host->os_version);
+    json_str(&j, "os_build", host->os_build);
+    json_str(&j, "model", host->model);
+    json_str(&j, "chip", host->chip);
+    json_str(&j, "virtualization_version",
+             framework_version("", "Frameworks/Virtualization", version, sizeof version) ? version : NULL);
+    json_str(&j, "pvg_version",
+             framework_version("", "Frameworks/ParavirtualizedGraphics", version, sizeof version) ? version : NULL);
+    json_close(&j, '}');
+    probe_json(&j, "probe", probe);
+    json_open(&j, "guest", '{');
+    json_str(&j, "product_version", c->installed_version[0] ? c->installed_version : NULL);
+    json_str(&j, "build", c->installed_build[0] ? c->installed_build : NULL);
+    json_close(&j, '}');
+    json_str(&j, "started", iso_time(t, sizeof t, r->started));
+    json_str(&j, "stopped", iso_time(t, sizeof t, r->stopped));
+    json_int(&j, "started_unix", (long long)r->started);
+    json_int(&j, "stopped_unix", (long long)r->stopped);
+    json_open(&j, "outcome", '{');
+    json_str(&j, "result", outcome_name(r));
+    if (r->status == BRIDGE_FAILED || r->status == BRIDGE_UNAVAILABLE)
+        error_json(&j, "error", &r->outcome.error);
+    if (r->installer_error.domain[0])
+        error_json(&j, "installer_error", &r->installer_error);
+    json_str(&j, "advice", r->advice);
+    json_bool(&j, "vm_started", r->start_ms >= 0);
+    if (r->start_ms >= 0)
+        json_int(&j, "start_ms", r->start_ms);
+    else
+        json_null(&j, "start_ms");
+    json_str(&j, "held_by", r->held_by[0] ? r->held_by : NULL);
+    json_bool(&j, "restored_state", r->outcome.restored_state);
+    json_bool(&j, "restore_attempted", r->outcome.restore_attempted);
+    json_bool(&j, "restore_refused", r->outcome.restore_refused);
+    json_str(&j, "restore_failure", r->outcome.restore_failure[0] ? r->outcome.restore_failure : NULL);
+    json_str(&j, "save_failure", r->outcome.save_failure[0] ? r->outcome.save_failure : NULL);
+    json_str(&j, "save_check", save_check_names[r->outcome.save_check]);
+    json_str(&j, "network_disconnected", r->outcome.network_disconnected[0] ? r->outcome.network_disconnected : NULL);
+    if (s->debug_stub) {
+        const char *source;
+        unsigned port = debug_stub_port(s, r->outcome.debug_stub_port, &source);
+        if (port)
+            json_uint(&j, "debug_stub_port", port);
+        else
+            json_null(&j, "debug_stub_port");
+        json_str(&j, "debug_stub_port_source", source);
+    }
+    if (s->screenshot) {
+        json_str(&j, "screenshot", r->outcome.screenshot_taken ? "screen.png" : NULL);
+        json_str(&j, "screenshot_failure", r->outcome.screenshot_failure[0] ? r->outcome.screenshot_failure : NULL);
+    }
+    json_close(&j, '}');
+    json_str(&j, "log", r->logged ? "vz.ndjson" : NULL);
+    json_close(&j, '}');
+    buf_add(&b, "\n", 1);
+    int rc = path_join(path, sizeof path, r->dir, "run.json") ? write_file_atomic(path, b.data, b.len, true, e)
+                                                               : fail(e, EX_CANTCREAT, "path too long");
+    buf_free(&b);
+    return rc;
+}
+
+/* ========================== 3. Restore images =========================== */
 
 /* What BuildManifest.plist says about an IPSW.  An image installs in a VM
  * when it lists VirtualMac2,1 and has a build identity whose Info.DeviceClass
@@ -3595,7 +2434,7 @@ static void ipsw_text(struct buf *out, const char *path, const struct ipsw_info 
                    info->min_host_os);
 }
 
-/* ================================= 7. Logs ================================= */
+/* =============================== 4. Logs ================================ */
 
 /* Virtualization logs through the unified log: its XPC service process, and
  * paravirtualized graphics (PVG) under its own subsystem; an installation
@@ -4444,7 +3283,7 @@ static void runs_prune(const char *logs_dir, const char *current)
     free_names(names, n);
 }
 
-/* ================================ 8. Advice ================================ */
+/* ============================== 5. Advice =============================== */
 
 /* Virtualization's errors are terse ("Internal Virtualization error").  This
  * table turns domain, code and message into what to do, from what users hit
@@ -4550,7 +3389,7 @@ static const char *advise(const char *domain, long code, const char *message)
     return NULL;
 }
 
-/* ================================ 9. Reports ================================ */
+/* ============================== 6. Reports ============================== */
 
 /* `macvm feedback` writes what Apple's engineers ask for in a Virtualization
  * Feedback report, from a bundle and its newest run: the host and guest, the
@@ -5832,931 +4671,7 @@ static void feedback_json(struct buf *b, const struct feedback *f, bool on_host)
     json_close(&j, '}');
 }
 
-/* ============================= 10. VM description ============================= */
-
-/* What the user asked for on the command line of `macvm run`. */
-struct run_options {
-    const char *bundle;
-    unsigned cpu_count;                 /* 0: from Config.plist or the default */
-    uint64_t memory_bytes;              /* 0: likewise */
-    bool recovery, dfu, iboot_stage1, iboot_stage2;
-    bool debug_stub, debug_stub_all_interfaces;
-    unsigned debug_stub_port;           /* 0: the system chooses */
-    const char *boot_args;              /* NULL: leave NVRAM alone */
-    enum disk_caching disk_caching;
-    enum disk_sync disk_sync;
-    bool headless, audio, save_on_stop, ephemeral, no_log, dry_run, json;
-    bool console, serial, screenshot;
-    enum vm_panic_action panic;
-    const char *shares[VM_SHARES_MAX];    /* DIR[:ro] as given */
-    unsigned n_shares;
-};
-
-/* The names of the disk modes, as --disk-cache and --disk-sync take them and run.json keeps them. */
-static const char *const disk_caching_names[] = {"automatic", "cached", "uncached", NULL};
-static const char *const disk_sync_names[] = {"full", "fsync", "none", NULL};
-
-/* Returns the index of name in names (NULL-terminated), or -1. */
-static int name_index(const char *const *names, const char *name)
-{
-    for (int i = 0; names[i]; i++)
-        if (strcmp(names[i], name) == 0)
-            return i;
-    return -1;
-}
-
-static const char *start_mode_name(enum vm_start_mode m)
-{
-    static const char *names[] = {"normal", "recovery", "dfu", "iboot-stage1", "iboot-stage2"};
-    return names[m];
-}
-
-static const char *start_mode_title(enum vm_start_mode m)
-{
-    static const char *titles[] = {"", "macOS Recovery", "DFU", "stopped in iBoot stage 1",
-                                   "stopped in iBoot stage 2"};
-    return titles[m];
-}
-
-/* Returns the number of CPUs as Apple's sample computes it: all host cores
- * but one, at least one, within what Virtualization allows when known. */
-static unsigned compute_cpu_count(const struct host_info *host)
-{
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned n = cores > 1 ? (unsigned)cores - 1 : 1;
-    if (host->max_cpu_count && n > host->max_cpu_count)
-        n = host->max_cpu_count;
-    if (host->min_cpu_count && n < host->min_cpu_count)
-        n = host->min_cpu_count;
-    return n;
-}
-
-/* Returns Apple's sample's memory size, 4 GiB, within what Virtualization allows when known. */
-static uint64_t compute_memory_size(const struct host_info *host)
-{
-    uint64_t m = DEFAULT_MEMORY;
-    if (host->max_memory_bytes && m > host->max_memory_bytes)
-        m = host->max_memory_bytes;
-    if (host->min_memory_bytes && m < host->min_memory_bytes)
-        m = host->min_memory_bytes;
-    return m;
-}
-
-/* Returns the CPUs a run gets when neither --cpus nor Config.plist says:
- * Apple's default, raised to what the installed macOS needs. */
-static unsigned default_cpu_count(const struct vm_config *c, const struct host_info *host)
-{
-    unsigned n = compute_cpu_count(host);
-    return n > c->min_cpu_count ? n : c->min_cpu_count;
-}
-
-/* Returns the memory a run gets when neither --memory nor Config.plist says:
- * Apple's 4 GiB, raised to what the installed macOS needs. */
-static uint64_t default_memory_size(const struct vm_config *c, const struct host_info *host)
-{
-    uint64_t m = compute_memory_size(host);
-    return m > c->min_memory_bytes ? m : c->min_memory_bytes;
-}
-
-/* Returns how a CPU count or memory size was chosen, for people: "" when the
- * user chose it on the command line, else where it came from. */
-static const char *value_origin(bool option, bool config, bool raised, bool cpus)
-{
-    if (option)
-        return "";
-    if (config)
-        return " (Config.plist)";
-    if (raised)
-        return cpus ? " (default: host cores - 1, raised to what the installed macOS needs)"
-                    : " (default, raised to what the installed macOS needs)";
-    return cpus ? " (default: host cores - 1)" : " (default)";
-}
-
-/* Points every file of the spec into bundle (the source, or its clone). */
-static bool spec_set_bundle(struct vm_spec *s, const char *bundle)
-{
-    return snprintf(s->bundle, sizeof s->bundle, "%s", bundle) < (int)sizeof s->bundle &&
-           path_join(s->disk_image, sizeof s->disk_image, bundle, BUNDLE_DISK) &&
-           path_join(s->auxiliary_storage, sizeof s->auxiliary_storage, bundle, BUNDLE_AUX) &&
-           path_join(s->hardware_model, sizeof s->hardware_model, bundle, BUNDLE_HARDWARE_MODEL) &&
-           path_join(s->machine_identifier, sizeof s->machine_identifier, bundle, BUNDLE_MACHINE_IDENTIFIER) &&
-           path_join(s->save_file, sizeof s->save_file, bundle, BUNDLE_SAVE_FILE);
-}
-
-/* A disposable run's clone lives in a hidden folder beside the bundle (the
- * same volume, so the clone is copy-on-write): .NAME-ephemeral-XXXXXX/NAME.
- * Returns false when the path does not fit. */
-#define EPHEMERAL_MARK "-ephemeral-"
-
-static bool ephemeral_folder(char *out, size_t size, const char *bundle)
-{
-    char dir[VM_PATH_MAX], name[256];
-    path_dir(dir, sizeof dir, bundle);
-    path_base(name, sizeof name, bundle);
-    int n = snprintf(out, size, "%s/.%s" EPHEMERAL_MARK "XXXXXX", strcmp(dir, "/") == 0 ? "" : dir, name);
-    return n > 0 && (size_t)n < size;
-}
-
-/* Returns the clone's path inside folder (the template, or the folder made from it). */
-static bool ephemeral_clone_path(char *out, size_t size, const char *folder, const char *bundle)
-{
-    char name[256];
-    path_base(name, sizeof name, bundle);
-    return path_join(out, size, folder, name);
-}
-
-/* Lists the clones beside bundle that no macvm works on: what a killed
- * --ephemeral run of it, or a killed clone to its path, left behind.  Returns their count; *dirs
- * holds their folders (free with free_names). */
-static size_t leftover_clones(const char *bundle, char ***dirs)
-{
-    char dir[VM_PATH_MAX], name[256], prefix[2][300];
-    size_t n = 0;
-    *dirs = NULL;
-    path_dir(dir, sizeof dir, bundle);
-    path_base(name, sizeof name, bundle);
-    snprintf(prefix[0], sizeof prefix[0], ".%s" EPHEMERAL_MARK, name);
-    snprintf(prefix[1], sizeof prefix[1], ".%s" CLONE_MARK, name);
-    DIR *d = opendir(dir);
-    for (struct dirent *de; d && (de = readdir(d));) {
-        char folder[VM_PATH_MAX], clone[VM_PATH_MAX];
-        int k = strncmp(de->d_name, prefix[0], strlen(prefix[0])) == 0 ? 0 : 1;
-        if (strncmp(de->d_name, prefix[k], strlen(prefix[k])) != 0 || strlen(de->d_name) != strlen(prefix[k]) + 6 ||
-            !path_join(folder, sizeof folder, dir, de->d_name) ||
-            !ephemeral_clone_path(clone, sizeof clone, folder, bundle) || bundle_locked(clone) ||
-            bundle_in_use(clone))
-            continue;
-        *dirs = xrealloc(*dirs, (n + 1) * sizeof **dirs);
-        (*dirs)[n++] = xstrdup(folder);
-    }
-    if (d)
-        closedir(d);
-    return n;
-}
-
-/* Returns true when a leftover folder is a clone's (.NAME-clone-XXXXXX), not a disposable run's. */
-static bool leftover_of_clone(const char *folder)
-{
-    size_t n = strlen(folder), mark = strlen(CLONE_MARK) + 6;
-    return n >= mark && strncmp(folder + n - mark, CLONE_MARK, strlen(CLONE_MARK)) == 0;
-}
-
-/* Returns "macOS 15.0", or "the installed macOS" when Config.plist does not say. */
-static const char *installed_name(const struct vm_config *c)
-{
-    static char name[48];
-    if (!c->installed_version[0])
-        return "the installed macOS";
-    snprintf(name, sizeof name, "macOS %s", c->installed_version);
-    return name;
-}
-
-/* Returns how to change a CPU count or memory size that came from where: the
- * option, Config.plist (with the plutil command), or nowhere (the default). */
-static int resource_fix(char *out, size_t size, bool option, bool config, const char *opt_hint, const char *key,
-                        const char *type, const char *value, const char *bundle)
-{
-    if (option) {
-        snprintf(out, size, "%s", opt_hint);
-    } else if (config) {
-        struct buf path = {0};
-        buf_printf(&path, "%s/" BUNDLE_CONFIG, bundle);
-        struct buf quoted = {0};
-        shell_quote(&quoted, path.data);
-        snprintf(out, size, "change Config.plist: plutil -replace %s -%s %s %s", key, type, value, quoted.data);
-        buf_free(&path);
-        buf_free(&quoted);
-    }
-    else {
-        snprintf(out, size, "this Mac cannot run it");
-    }
-    return option ? EX_USAGE : config ? EX_CONFIG : EX_UNAVAILABLE;
-}
-
-/* Checks the CPU count and memory size against the host's limits and what
- * the installed macOS needs, naming where a bad value came from.  Returns 0,
- * or EX_USAGE (an option), EX_CONFIG (Config.plist) or EX_UNAVAILABLE (the
- * defaults do not fit this Mac), with *e. */
-static int check_resources(const struct vm_spec *s, const struct host_info *host, const struct vm_config *c,
-                           const struct run_options *o, struct error *e)
-{
-    char have[32], lo[32], hi[32], fix[256], value[32];
-    bool cpu_opt = o->cpu_count, cpu_conf = !cpu_opt && (c->set & CONFIG_CPU);
-    bool mem_opt = o->memory_bytes, mem_conf = !mem_opt && (c->set & CONFIG_MEMORY);
-    unsigned cpu_min = host->min_cpu_count > c->min_cpu_count ? host->min_cpu_count : c->min_cpu_count;
-    uint64_t mem_min = host->min_memory_bytes > c->min_memory_bytes ? host->min_memory_bytes : c->min_memory_bytes;
-    if (host->max_cpu_count && (s->cpu_count < host->min_cpu_count || s->cpu_count > host->max_cpu_count)) {
-        snprintf(value, sizeof value, "%u", s->cpu_count < host->min_cpu_count ? cpu_min : host->max_cpu_count);
-        int code = resource_fix(fix, sizeof fix, cpu_opt, cpu_conf, "use --cpus within that", "CPUCount", "integer",
-                                value, s->source_bundle);
-        return fail(e, code, "%u CPU%s: this Mac allows %u to %u; %s", s->cpu_count, s->cpu_count == 1 ? "" : "s",
-                    host->min_cpu_count, host->max_cpu_count, fix);
-    }
-    if (!host->max_cpu_count && s->cpu_count > VM_MAX_CPUS)   /* off a Mac: what any VM can have */
-        return fail(e, EX_USAGE, "%u CPUs: a VM can have 1 to %u; use --cpus within that", s->cpu_count, VM_MAX_CPUS);
-    if (host->max_memory_bytes && (s->memory_bytes < host->min_memory_bytes || s->memory_bytes > host->max_memory_bytes)) {
-        snprintf(value, sizeof value, "%" PRIu64, s->memory_bytes < host->min_memory_bytes ? mem_min : host->max_memory_bytes);
-        int code = resource_fix(fix, sizeof fix, mem_opt, mem_conf, "use --memory within that", "MemorySize", "integer",
-                                value, s->source_bundle);
-        return fail(e, code, "%s of memory: this Mac allows %s to %s; %s", human_size(have, sizeof have, s->memory_bytes),
-                    human_size(lo, sizeof lo, host->min_memory_bytes), human_size(hi, sizeof hi, host->max_memory_bytes),
-                    fix);
-    }
-    if (c->min_cpu_count && s->cpu_count < c->min_cpu_count) {
-        char hint[64];
-        snprintf(value, sizeof value, "%u", c->min_cpu_count);
-        snprintf(hint, sizeof hint, "use --cpus %u or more", c->min_cpu_count);
-        int code = resource_fix(fix, sizeof fix, cpu_opt, cpu_conf, hint, "CPUCount", "integer", value,
-                                s->source_bundle);
-        return fail(e, code, "%u CPU%s %s fewer than the %u that %s needs; %s", s->cpu_count,
-                    s->cpu_count == 1 ? "" : "s", s->cpu_count == 1 ? "is" : "are", c->min_cpu_count,
-                    installed_name(c), fix);
-    }
-    if (c->min_memory_bytes && s->memory_bytes < c->min_memory_bytes) {
-        char hint[64];
-        snprintf(value, sizeof value, "%" PRIu64, c->min_memory_bytes);
-        snprintf(hint, sizeof hint, "use --memory %" PRIu64 "M or more", c->min_memory_bytes >> 20);
-        int code = resource_fix(fix, sizeof fix, mem_opt, mem_conf, hint, "MemorySize", "integer", value,
-                                s->source_bundle);
-        return fail(e, code, "%s of memory is less than the %s that %s needs; %s",
-                    human_size(have, sizeof have, s->memory_bytes), human_size(lo, sizeof lo, c->min_memory_bytes),
-                    installed_name(c), fix);
-    }
-    return 0;
-}
-
-/* Checks the options that contradict each other, whatever the bundle.
- * Returns 0 or EX_USAGE with *e. */
-static int check_run_options(const struct run_options *o, struct error *e)
-{
-    if (o->dfu && o->recovery)
-        return fail(e, EX_USAGE, "--dfu and --recovery exclude each other: pick one start mode");
-    if (o->recovery + o->dfu + o->iboot_stage1 + o->iboot_stage2 > 1)
-        return fail(e, EX_USAGE, "--iboot-stage1 and --iboot-stage2 exclude --recovery, --dfu and each other: "
-                    "pick one start mode");
-    if (o->debug_stub_all_interfaces && !o->debug_stub)
-        return fail(e, EX_USAGE, "--debug-stub-all-interfaces needs --debug-stub");
-    if (o->boot_args && strlen(o->boot_args) >= sizeof ((struct vm_spec *)0)->boot_args)
-        return fail(e, EX_USAGE, "--boot-args is longer than the %zu bytes NVRAM takes",
-                    sizeof ((struct vm_spec *)0)->boot_args - 1);
-    if (o->ephemeral && o->save_on_stop)
-        return fail(e, EX_USAGE, "--save-on-stop saves into the disposable clone, which --ephemeral removes: "
-                    "use one or the other");
-    return 0;
-}
-
-/* A saved state restores only into the configuration that saved it, and a
- * failed restore costs it (the bridge removes it, as Apple's sample does,
- * since the fresh start changes the disk).  So compare with the run that
- * saved it, as its run.json recorded, before anything starts.  Returns 0 (also
- * when no record says), or EX_USAGE with the options that match. */
-static int check_saved_state(const char *bundle, const struct vm_spec *s, struct error *e)
-{
-    char **runs, path[VM_PATH_MAX], *data;
-    size_t n = bundle_runs(bundle, &runs), len;
-    int rc = 0;
-    for (size_t i = n; i-- > 0 && rc == 0;) {
-        struct error ignored = {0};
-        if (!path_join(path, sizeof path, runs[i], "run.json") ||
-            read_file(path, SMALL_FILE_MAX, &data, &len, &ignored) != 0)
-            continue;
-        struct arena a = {0};
-        const struct plist *run = json_parse(data, len, &a, NULL), *spec = plist_dict(run, "spec");
-        const char *result = run_string(run, "outcome", "result"), *mac = plist_string(spec, "mac_address");
-        uint64_t cpus = 0, memory = 0;
-        bool saver = result && strcmp(result, "saved") == 0 && plist_uint(spec, "cpu_count", 1024, &cpus) &&
-                     plist_uint(spec, "memory_bytes", UINT64_MAX, &memory);
-        if (saver && (cpus != s->cpu_count || memory != s->memory_bytes || strcmp(mac ? mac : "", s->mac_address)))
-            rc = fail(e, EX_USAGE, "the saved state was made with %" PRIu64 " CPUs, %" PRIu64 "M of memory and MAC %s; "
-                      "it restores only into the same: run with --cpus %" PRIu64 " --memory %" PRIu64 "M (and that "
-                      "MACAddress in Config.plist), or remove SaveFile.vzvmsave to start fresh", cpus, memory >> 20,
-                      mac ? mac : "(Virtualization's)", cpus, memory >> 20);
-        arena_free(&a);
-        free(data);
-        if (saver)
-            break;   /* the newest saving run is the one that counts */
-    }
-    free_names(runs, n);
-    return rc;
-}
-
-/* --- Seeing inside the guest: console, serial, panic, shared folders, screenshot --- */
-
-#define SHARE_AUTOMOUNT_TAG "com.apple.virtio-fs.automount"  /* macOSGuestAutomountTag (13+) */
-#define SHARE_TAG_12 "macvm"                                 /* macOS 12 guests mount it by hand */
-#define SHARES_IN_GUEST "/Volumes/My Shared Files"
-#define SCREENSHOT_TIMEOUT_MS 5000
-
-/* Returns the private value of a panic action.  Apple publishes none; the
- * peers that halt on panic (VirtualApple's "halt on panic", super-tart's
- * stopOnPanic) pass YES, 1, to the same setters, on 12 (panicAction of the
- * private start options) as on 13+ (a long long); 0 is what a new options
- * object holds, Virtualization's default, under which the guest restarts. */
-static long long panic_value(enum vm_panic_action a)
-{
-    return a == PANIC_HALT ? 1 : 0;
-}
-
-/* Returns where this host takes the panic action: it moved from the private
- * start options (12.x) to _setPanicAction: of the start options (13 to 15)
- * to the configuration (26), as class dumps show.  Off a Mac: decided there. */
-static enum vm_panic_path panic_path_for(const struct host_info *host)
-{
-    if (!host->available)
-        return PANIC_VIA_NONE;
-    return version_compare(host->os_version, "13") < 0 ? PANIC_VIA_START_OPTIONS_12
-         : version_compare(host->os_version, "26") < 0 ? PANIC_VIA_START_OPTIONS : PANIC_VIA_CONFIGURATION;
-}
-
-static const char *panic_path_name(enum vm_panic_path p)
-{
-    static const char *names[] = {NULL, "start-options-12", "start-options", "configuration"};
-    return names[p];
-}
-
-/* Resolves --share DIR[:ro|:rw] into *sh: the folder, which must exist, its
- * name in the guest, and whether the guest may only read it.  Returns 0, or
- * EX_NOINPUT or EX_USAGE with *e. */
-static int share_resolve(const char *arg, struct vm_share *sh, struct error *e)
-{
-    char dir[VM_PATH_MAX], real[PATH_MAX];
-    size_t n = strlen(arg), mode = n > 3 && (!strcmp(arg + n - 3, ":ro") || !strcmp(arg + n - 3, ":rw")) ? 3 : 0;
-    if (n - mode >= sizeof dir)
-        return fail(e, EX_USAGE, "--share: the path is too long");
-    snprintf(dir, sizeof dir, "%.*s", (int)(n - mode), arg);
-    if (!realpath(dir, real))
-        return fail(e, EX_NOINPUT, "--share %s: %s", dir, strerror(errno));
-    if (!is_directory(real) || strcmp(real, "/") == 0)
-        return fail(e, EX_USAGE, "--share %s: not a folder that can be shared; share a folder (not a file, not /)", dir);
-    if (strlen(real) >= sizeof sh->path)
-        return fail(e, EX_USAGE, "--share %s: the path is too long", dir);
-    snprintf(sh->path, sizeof sh->path, "%.*s", (int)sizeof sh->path - 1, real);
-    path_base(sh->name, sizeof sh->name, real);
-    for (const char *p = sh->name; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            return fail(e, EX_USAGE, "--share %s: its name has control characters, which the guest would show as its "
-                        "folder's name; share a folder named plainly", dir);
-    sh->read_only = mode && arg[n - 1] == 'o';
-    return 0;
-}
-
-/* Fills the guest-inspection fields of *s: console, serial, panic action,
- * shared folders, screenshot.  The files get their paths once the run's
- * folder exists (run_vm).  Returns 0, or an exit code with *e. */
-static int resolve_inspection(const struct run_options *o, const struct host_info *host, struct vm_spec *s,
-                              struct error *e)
-{
-    s->console = o->console;
-    s->serial = o->serial;
-    s->panic_action = o->panic;
-    if (o->panic) {
-        s->panic_action_value = panic_value(o->panic);
-        s->panic_path = panic_path_for(host);
-        s->panic_device = host->available && version_compare(host->os_version, "14") >= 0;
-    }
-    for (unsigned i = 0; i < o->n_shares; i++) {
-        int rc = share_resolve(o->shares[i], &s->shares[i], e);
-        if (rc)
-            return rc;
-        for (unsigned k = 0; k < i; k++)
-            if (strcmp(s->shares[k].name, s->shares[i].name) == 0)
-                return fail(e, EX_USAGE, "two shared folders named %s (%s and %s): the guest shows each by its name; "
-                            "share one folder that holds both", s->shares[i].name, s->shares[k].path,
-                            s->shares[i].path);
-    }
-    s->n_shares = o->n_shares;
-    snprintf(s->share_tag, sizeof s->share_tag, "%s", host->available && version_compare(host->os_version, "13") < 0
-             ? SHARE_TAG_12 : SHARE_AUTOMOUNT_TAG);
-    if (o->screenshot && host->available && version_compare(host->os_version, "14") < 0)
-        return fail(e, EX_UNAVAILABLE, "--screenshot needs macOS 14 or later on the host (this Mac runs %s)",
-                    host->os_version);
-    s->screenshot = o->screenshot;
-    s->screenshot_timeout_ms = o->screenshot ? SCREENSHOT_TIMEOUT_MS : 0;
-    return 0;
-}
-
-/* Returns the device that keeps Virtualization from saving this run on this
- * host, or NULL: macOS 14.x before 15.5 refuses to save or restore a
- * configuration with a console or a shared folder ("Unsupported console
- * device in configuration"); 15.5 accepts both. */
-static const char *device_blocking_save(const struct vm_spec *s, const struct host_info *host)
-{
-    if (!host->available || version_compare(host->os_version, "14") < 0 ||
-        version_compare(host->os_version, "15.5") >= 0)
-        return NULL;
-    return s->console ? "the console (--console)" : s->n_shares ? "a shared folder (--share)" : NULL;
-}
-
-/* Returns the major version of a macOS version string ("14.5" -> 14), 0 when unknown. */
-static unsigned macos_major(const char *version)
-{
-    return version && isdigit((unsigned char)version[0]) ? (unsigned)strtoul(version, NULL, 10) : 0;
-}
-
-/* Returns the installed macOS's version when it looks like one ("14.5"), else
- * NULL, unknown: Config.plist and an image's manifest are the user's files,
- * and their text goes into messages. */
-static const char *guest_version(const struct vm_config *c)
-{
-    const char *v = c->installed_version;
-    if (!isdigit((unsigned char)v[0]) || strspn(v, "0123456789.") != strlen(v))
-        return NULL;
-    return v;
-}
-
-/* Chooses the keyboards and pointing devices from the host's and the guest's
- * macOS (0: unknown).  Every guest gets a keyboard and a pointer it knows: the
- * Mac keyboard from macOS 14, the Mac trackpad from 13, where the host has
- * them; the USB ones only when the guest needs them, since a USB keyboard or
- * pointer keeps Virtualization from saving the run (Apple's save set has the
- * Mac keyboard and trackpad only).  A guest of unknown version gets both
- * kinds: a guest without a keyboard it knows is worse than a Quit that asks it
- * to shut down instead of saving.  An unknown host (a dry run off macOS) is
- * taken for a new one. */
-static void decide_input_devices(struct vm_spec *s, unsigned host, unsigned guest)
-{
-    s->mac_keyboard = (!host || host >= 14) && (!guest || guest >= 14);
-    s->usb_keyboard = !s->mac_keyboard || !guest;
-    s->mac_trackpad = (!host || host >= 13) && (!guest || guest >= 13);
-    s->usb_pointer = !s->mac_trackpad || !guest;
-}
-
-/* Returns NULL when Virtualization can save and restore a run of *s on host,
- * as macvm.c knows it (the bridge confirms with
- * validateSaveRestoreSupportWithError:); else writes why into why, with what
- * to do, and returns it.  One rule per fact of the host or device of the
- * configuration that keeps a VM from saving. */
-static const char *save_blocker(const struct vm_spec *s, const struct host_info *host, const struct vm_config *c,
-                                char *why, size_t size)
-{
-    if (host->available && !host->can_save_restore) {
-        snprintf(why, size, "this Mac runs macOS %s, and saving a VM's state needs macOS 14 or later on the host",
-                 host->os_version);
-        return why;
-    }
-    const char *device = device_blocking_save(s, host);
-    if (device) {
-        snprintf(why, size, "macOS %s cannot save or restore a VM with %s (\"Unsupported console device in "
-                 "configuration\"; fixed in 15.5): leave it out of runs that save", host->os_version, device);
-        return why;
-    }
-    if (s->usb_keyboard || s->usb_pointer) {
-        struct buf path = {0}, fix = {0};
-        buf_printf(&path, "%s/" BUNDLE_CONFIG, s->source_bundle);
-        if (access(path.data, F_OK) != 0) {
-            buf_puts(&fix, "plutil -create xml1 ");
-            shell_quote(&fix, path.data);
-            buf_puts(&fix, " && ");
-        }
-        buf_puts(&fix, "plutil -replace InstalledProductVersion -string 14.0 ");
-        shell_quote(&fix, path.data);
-        const char *device = s->usb_keyboard ? "keyboard" : "pointer";
-        if (guest_version(c))
-            snprintf(why, size, "macOS %s in the VM needs the USB %s, with which Virtualization cannot save a VM's "
-                     "state (it saves the Mac keyboard and trackpad, which macOS 14+ guests know); if the VM runs "
-                     "macOS 14 or later by now, record that: %s", guest_version(c), device, fix.data);
-        else
-            snprintf(why, size, "the VM's macOS version is unknown (no usable InstalledProductVersion in Config.plist), so "
-                     "it gets the USB %s as well, with which Virtualization cannot save a VM's state; if the VM runs "
-                     "macOS 14 or later, record that: %s", device, fix.data);
-        buf_free(&path);
-        buf_free(&fix);
-        return why;
-    }
-    return NULL;
-}
-
-/* Decides whether the run saves its state (on Quit, or at Ctrl-C with
- * --save-on-stop) and when not, why: what keeps the configuration from saving
- * (blocker, from save_blocker) first, then what the run is. */
-static void decide_save(struct vm_spec *s, const char *blocker)
-{
-    char mode[128];
-    snprintf(mode, sizeof mode, "a %s start is not saved: the next normal run would resume it",
-             start_mode_name(s->start_mode));
-    const char *why = blocker ? blocker
-                    : s->start_mode != START_NORMAL ? mode
-                    : s->ephemeral ? "a disposable run (--ephemeral) is removed when it stops: nothing to resume"
-                    : s->headless && !s->save_on_stop ? "a headless run has no Quit; --save-on-stop saves at Ctrl-C"
-                    : NULL;
-    s->save_possible = !why;
-    snprintf(s->save_why_not, sizeof s->save_why_not, "%s", why ? why : "");
-    s->save_on_quit = s->save_possible && !s->headless;
-}
-
-/* Resolves the one description of a run from the options (which passed
- * check_run_options), the bundle's configuration and the host, and validates
- * it.  Decides every value the bridge will use.  Returns 0, or EX_USAGE,
- * EX_CONFIG or EX_UNAVAILABLE with *e. */
-static int resolve_vm_spec(const struct run_options *o, const char *bundle, const struct vm_config *c,
-                           uint64_t ecid, const struct host_info *host, struct vm_spec *s, struct error *e)
-{
-    *s = (struct vm_spec){0};
-    int rc;
-    s->start_mode = o->recovery ? START_RECOVERY : o->dfu ? START_DFU : o->iboot_stage1 ? START_IBOOT_STAGE1
-                  : o->iboot_stage2 ? START_IBOOT_STAGE2 : START_NORMAL;
-
-    snprintf(s->source_bundle, sizeof s->source_bundle, "%s", bundle);
-    char folder[VM_PATH_MAX], clone[VM_PATH_MAX];
-    if ((o->ephemeral && !(ephemeral_folder(folder, sizeof folder, bundle) &&
-                           ephemeral_clone_path(clone, sizeof clone, folder, bundle))) ||
-        !spec_set_bundle(s, o->ephemeral ? clone : bundle))
-        return fail(e, EX_USAGE, "the bundle path is too long");
-
-    /* Apple's defaults give way to what the installed macOS needs; values the user chose do not. */
-    s->cpu_count = o->cpu_count ? o->cpu_count : (c->set & CONFIG_CPU) ? c->cpu_count : default_cpu_count(c, host);
-    s->memory_bytes = o->memory_bytes ? o->memory_bytes : (c->set & CONFIG_MEMORY) ? c->memory_bytes
-                    : default_memory_size(c, host);
-    rc = check_resources(s, host, c, o, e);
-    if (rc)
-        return rc;
-    s->display_width = c->display_width;
-    s->display_height = c->display_height;
-    s->display_ppi = c->display_ppi;
-    snprintf(s->mac_address, sizeof s->mac_address, "%s", c->mac_address);
-
-    s->debug_stub = o->debug_stub;
-    s->debug_stub_port = o->debug_stub_port;
-    s->debug_stub_all_interfaces = o->debug_stub_all_interfaces;
-    s->set_boot_args = o->boot_args != NULL;
-    snprintf(s->boot_args, sizeof s->boot_args, "%s", o->boot_args ? o->boot_args : "");
-    s->disk_caching = o->disk_caching;
-    s->disk_sync = o->disk_sync;
-    s->headless = o->headless;
-    decide_input_devices(s, host->available ? macos_major(host->os_version) : 0, macos_major(guest_version(c)));
-    s->audio = o->audio;
-    s->ephemeral = o->ephemeral;
-    s->capture_log = !o->no_log;
-    s->ecid = ecid;
-    if ((rc = resolve_inspection(o, host, s, e)))
-        return rc;
-
-    char save[VM_PATH_MAX];
-    bool saved = path_join(save, sizeof save, bundle, BUNDLE_SAVE_FILE) && access(save, F_OK) == 0;
-    if (saved && s->start_mode != START_NORMAL)
-        return fail(e, EX_USAGE, "the bundle has a saved state (SaveFile.vzvmsave), and a %s start would leave it "
-                    "stale against the disk: run it normally first, or remove SaveFile.vzvmsave to discard it",
-                    start_mode_name(s->start_mode));
-    if (host->available && !host->can_save_restore && o->save_on_stop)
-        return fail(e, EX_UNAVAILABLE, "--save-on-stop needs macOS 14 or later on the host (this Mac runs %s)",
-                    host->os_version);
-    if (host->available && !host->can_save_restore && saved)
-        return fail(e, EX_UNAVAILABLE, "the bundle has a saved state (SaveFile.vzvmsave) that only macOS 14 or later "
-                    "can restore, and this Mac runs %s; a fresh start would leave it stale against the disk: run it "
-                    "on macOS 14+, or remove SaveFile.vzvmsave to discard it", host->os_version);
-    char why[512];
-    const char *blocker = save_blocker(s, host, c, why, sizeof why);
-    if (saved && blocker)
-        return fail(e, EX_CONFIG, "the bundle has a saved state (SaveFile.vzvmsave) that this run could not "
-                    "restore, so it is kept and the VM not started: %s; or remove SaveFile.vzvmsave to start fresh",
-                    blocker);
-    if (o->save_on_stop && blocker)
-        return fail(e, EX_CONFIG, "--save-on-stop: %s", blocker);
-    if (o->save_on_stop && s->start_mode != START_NORMAL)
-        return fail(e, EX_USAGE, "--save-on-stop saves only normal starts: the next normal run would resume a %s "
-                    "start", start_mode_name(s->start_mode));
-    s->restore_saved_state = saved;
-    if (saved && (rc = check_saved_state(bundle, s, e)))
-        return rc;
-    s->save_on_stop = o->save_on_stop;
-    /* Quit saves where the run can, as Apple's sample does. */
-    decide_save(s, blocker);
-
-    char name[256];
-    path_base(name, sizeof name, bundle);
-    if (s->start_mode == START_DFU)
-        snprintf(s->title, sizeof s->title, "%.160s \xE2\x80\x94 DFU (ECID 0x%016" PRIx64 "), waiting as a USB DFU device",
-                 name, ecid);
-    else if (s->start_mode != START_NORMAL)
-        snprintf(s->title, sizeof s->title, "%.160s \xE2\x80\x94 %s", name, start_mode_title(s->start_mode));
-    else
-        snprintf(s->title, sizeof s->title, "%.200s", name);
-    return 0;
-}
-
-/* Returns the port a debugger attaches to: the one the running stub reported
- * (reported; 0 when this macOS did not say), else the one asked for with
- * --debug-stub PORT, else 0, unknown.  *source says which, for run.json. */
-static unsigned debug_stub_port(const struct vm_spec *spec, unsigned reported, const char **source)
-{
-    *source = reported ? "reported" : spec->debug_stub_port ? "requested" : "unknown";
-    return reported ? reported : spec->debug_stub_port;
-}
-
-/* Appends {"log": PATH} for a console or serial port that is on (PATH is the
- * file's name alone before the run's folder exists: a dry run), else null. */
-static void port_json(struct json *j, const char *key, bool on, const char *path, const char *file)
-{
-    if (!on) {
-        json_null(j, key);
-        return;
-    }
-    json_open(j, key, '{');
-    json_str(j, "log", path[0] ? path : file);
-    json_close(j, '}');
-}
-
-/* Appends the console, serial, panic action, shared folders and screenshot of the spec. */
-static void inspection_json(struct json *j, const struct vm_spec *s)
-{
-    port_json(j, "console", s->console, s->console_log, "console.log");
-    port_json(j, "serial", s->serial, s->serial_log, "serial.log");
-    if (s->panic_action) {
-        json_open(j, "panic_action", '{');
-        json_str(j, "action", s->panic_action == PANIC_HALT ? "halt" : "restart");
-        json_int(j, "value", s->panic_action_value);
-        json_str(j, "via", panic_path_name(s->panic_path));
-        json_bool(j, "panic_device", s->panic_device);
-        json_close(j, '}');
-    } else {
-        json_null(j, "panic_action");
-    }
-    json_open(j, "shares", '[');
-    for (unsigned i = 0; i < s->n_shares; i++) {
-        char guest[VM_PATH_MAX];
-        snprintf(guest, sizeof guest, SHARES_IN_GUEST "/%s", s->shares[i].name);
-        json_open(j, NULL, '{');
-        json_str(j, "path", s->shares[i].path);
-        json_str(j, "name", s->shares[i].name);
-        json_bool(j, "read_only", s->shares[i].read_only);
-        json_str(j, "tag", s->share_tag);
-        json_str(j, "guest_path", strcmp(s->share_tag, SHARE_AUTOMOUNT_TAG) == 0 ? guest : NULL);
-        json_close(j, '}');
-    }
-    json_close(j, ']');
-    if (s->screenshot) {
-        json_open(j, "screenshot", '{');
-        json_str(j, "file", s->screenshot_path[0] ? s->screenshot_path : "screen.png");
-        json_uint(j, "timeout_ms", s->screenshot_timeout_ms);
-        json_close(j, '}');
-    } else {
-        json_null(j, "screenshot");
-    }
-}
-
-/* Appends the spec as the JSON object --dry-run --json prints and run.json keeps. */
-static void spec_json(struct json *j, const char *key, const struct vm_spec *s)
-{
-    char ecid[32];
-    snprintf(ecid, sizeof ecid, "0x%016" PRIx64, s->ecid);
-    json_open(j, key, '{');
-    json_str(j, "bundle", s->bundle);
-    json_str(j, "source_bundle", s->source_bundle);
-    json_str(j, "disk_image", s->disk_image);
-    json_str(j, "auxiliary_storage", s->auxiliary_storage);
-    json_str(j, "hardware_model", s->hardware_model);
-    json_str(j, "machine_identifier", s->machine_identifier);
-    json_str(j, "save_file", s->save_file);
-    json_open(j, "disk", '{');
-    json_str(j, "caching", disk_caching_names[s->disk_caching]);
-    json_str(j, "sync", disk_sync_names[s->disk_sync]);
-    json_close(j, '}');
-    json_uint(j, "cpu_count", s->cpu_count);
-    json_uint(j, "memory_bytes", s->memory_bytes);
-    json_open(j, "display", '{');
-    json_uint(j, "width", s->display_width);
-    json_uint(j, "height", s->display_height);
-    json_uint(j, "pixels_per_inch", s->display_ppi);
-    json_close(j, '}');
-    json_str(j, "network", "nat");
-    json_str(j, "mac_address", s->mac_address[0] ? s->mac_address : NULL);
-    json_str(j, "start_mode", start_mode_name(s->start_mode));
-    json_open(j, "debug_stub", '{');
-    json_bool(j, "enabled", s->debug_stub);
-    if (s->debug_stub && s->debug_stub_port)
-        json_uint(j, "port", s->debug_stub_port);
-    else
-        json_null(j, "port");
-    json_bool(j, "all_interfaces", s->debug_stub_all_interfaces);
-    json_close(j, '}');
-    json_str(j, "boot_args", s->set_boot_args ? s->boot_args : NULL);
-    json_bool(j, "headless", s->headless);
-    json_open(j, "keyboards", '[');
-    if (s->mac_keyboard)
-        json_str(j, NULL, "mac");
-    if (s->usb_keyboard)
-        json_str(j, NULL, "usb");
-    json_close(j, ']');
-    json_open(j, "pointing_devices", '[');
-    if (s->mac_trackpad)
-        json_str(j, NULL, "mac");
-    if (s->usb_pointer)
-        json_str(j, NULL, "usb");
-    json_close(j, ']');
-    json_bool(j, "audio", s->audio);
-    json_open(j, "save", '{');
-    json_bool(j, "possible", s->save_possible);
-    json_str(j, "why_not", s->save_possible ? NULL : s->save_why_not);
-    json_close(j, '}');
-    json_bool(j, "restore_saved_state", s->restore_saved_state);
-    json_bool(j, "save_on_stop", s->save_on_stop);
-    json_bool(j, "save_on_quit", s->save_on_quit);
-    json_bool(j, "ephemeral", s->ephemeral);
-    json_bool(j, "capture_log", s->capture_log);
-    json_str(j, "ecid", ecid);
-    json_str(j, "title", s->title);
-    inspection_json(j, s);
-    json_close(j, '}');
-}
-
-/* Appends the spec for people: what the bridge would be asked to do, and
- * where the CPUs and memory came from. */
-static void spec_text(struct buf *b, const struct vm_spec *s, const struct vm_config *c, const struct run_options *o,
-                      const struct host_info *host)
-{
-    char mem[32];
-    buf_printf(b, "bundle              %s\n", s->source_bundle);
-    if (s->ephemeral)
-        buf_printf(b, "runs from           %s (a disposable clone, removed when the VM stops)\n", s->bundle);
-    buf_printf(b, "disk image          %s\n", s->disk_image);
-    buf_printf(b, "disk modes          caching %s, sync %s%s\n", disk_caching_names[s->disk_caching],
-               disk_sync_names[s->disk_sync], s->disk_caching || s->disk_sync ? "" : " (Apple's defaults)");
-    buf_printf(b, "auxiliary storage   %s\n", s->auxiliary_storage);
-    buf_printf(b, "hardware model      %s\n", s->hardware_model);
-    buf_printf(b, "machine identifier  %s (ECID 0x%016" PRIx64 ")\n", s->machine_identifier, s->ecid);
-    buf_printf(b, "CPUs                %u%s\n", s->cpu_count,
-               value_origin(o->cpu_count, c->set & CONFIG_CPU, default_cpu_count(c, host) > compute_cpu_count(host), true));
-    buf_printf(b, "memory              %s%s\n", human_size(mem, sizeof mem, s->memory_bytes),
-               value_origin(o->memory_bytes, c->set & CONFIG_MEMORY,
-                            default_memory_size(c, host) > compute_memory_size(host), false));
-    buf_printf(b, "display             %ux%u at %u ppi\n", s->display_width, s->display_height, s->display_ppi);
-    buf_printf(b, "network             NAT, MAC %s\n", s->mac_address[0] ? s->mac_address : "chosen by Virtualization");
-    buf_printf(b, "start mode          %s\n", start_mode_name(s->start_mode));
-    if (s->debug_stub && s->debug_stub_port)
-        buf_printf(b, "debug stub          GDB stub on port %u, %s\n", s->debug_stub_port,
-                   s->debug_stub_all_interfaces ? "all network interfaces" : "127.0.0.1 only");
-    else if (s->debug_stub)
-        buf_printf(b, "debug stub          GDB stub on a port the system chooses, %s\n",
-                   s->debug_stub_all_interfaces ? "all network interfaces" : "127.0.0.1 only");
-    else
-        buf_puts(b, "debug stub          none\n");
-    if (s->set_boot_args && s->boot_args[0])
-        buf_printf(b, "NVRAM boot-args     set to \"%s\"\n", s->boot_args);
-    else if (s->set_boot_args)
-        buf_puts(b, "NVRAM boot-args     cleared\n");
-    else
-        buf_puts(b, "NVRAM boot-args     left as they are\n");
-    buf_printf(b, "window              %s\n", s->headless ? "none (headless)" : s->title);
-    buf_printf(b, "keyboards           %s%s%s\n", s->mac_keyboard ? "Mac" : "", s->mac_keyboard && s->usb_keyboard
-               ? ", " : "", s->usb_keyboard ? "USB" : "");
-    buf_printf(b, "pointing devices    %s%s%s\n", s->mac_trackpad ? "Mac trackpad" : "",
-               s->mac_trackpad && s->usb_pointer ? ", " : "", s->usb_pointer ? "USB pointer" : "");
-    buf_printf(b, "audio               %s\n", s->audio ? "on" : "off");
-    buf_printf(b, "saved state         %s\n", s->restore_saved_state ? "restore from SaveFile.vzvmsave" : "none");
-    if (s->save_possible)
-        buf_printf(b, "save                yes: %s\n", s->save_on_stop && s->save_on_quit ? "Quit and Ctrl-C save the state"
-                   : s->save_on_stop ? "Ctrl-C saves the state" : "the window's Quit saves the state");
-    else
-        buf_printf(b, "save                no: %s\n", s->save_why_not);
-    buf_printf(b, "console             %s\n", s->console ? "virtio console (the guest's /dev/cu.virtio) to "
-               "<run folder>/console.log" : "none");
-    buf_printf(b, "serial              %s\n", s->serial ? "PL011 UART (experimental, private) to <run folder>/serial.log"
-                                                       : "none");
-    if (s->panic_action)
-        buf_printf(b, "on panic            %s (experimental, private: value %lld%s%s%s)\n",
-                   s->panic_action == PANIC_HALT ? "halt" : "restart", s->panic_action_value,
-                   s->panic_path ? " via " : ", the path is decided on the Mac",
-                   s->panic_path ? panic_path_name(s->panic_path) : "", s->panic_device ? ", with a panic device" : "");
-    else
-        buf_puts(b, "on panic            Virtualization's default (the guest restarts)\n");
-    for (unsigned i = 0; i < s->n_shares; i++)
-        buf_printf(b, "shared folder       %s, %s, in the guest %s%s%s\n", s->shares[i].path,
-                   s->shares[i].read_only ? "read-only" : "read-write",
-                   strcmp(s->share_tag, SHARE_AUTOMOUNT_TAG) == 0 ? SHARES_IN_GUEST "/" : "by hand: mount_virtiofs ",
-                   strcmp(s->share_tag, SHARE_AUTOMOUNT_TAG) == 0 ? s->shares[i].name : s->share_tag,
-                   strcmp(s->share_tag, SHARE_AUTOMOUNT_TAG) == 0 ? "" : " DIR");
-    if (!s->n_shares)
-        buf_puts(b, "shared folder       none\n");
-    buf_printf(b, "screenshot          %s\n", s->screenshot ? "experimental: <run folder>/screen.png when an error or "
-               "Ctrl-C ends the run" : "none");
-    buf_printf(b, "log capture         %s\n", !s->capture_log ? "off" : s->ephemeral
-               ? "on (NAME.ephemeral-logs/<start time>/vz.ndjson, beside the bundle)" : "on (logs/<start time>/vz.ndjson)");
-}
-
-/* --- The record of a run: run.json --- */
-
-struct run_record {
-    const char *kind;                   /* "run" or "install" */
-    char dir[VM_PATH_MAX];
-    time_t started, stopped;
-    long long start_ms;                 /* from bridge_run until the VM ran; -1: it did not start */
-    int status;                         /* bridge_run's (or bridge_install's) answer */
-    struct run_outcome outcome;
-    struct bridge_error installer_error;   /* what the installer's log names (domain "" when nothing) */
-    const char *advice;
-    char held_by[512];                  /* who holds a lock the error names ("" when none or unknown) */
-    bool logged;
-};
-
-/* What Virtualization's save check said, as run.json keeps it. */
-static const char *const save_check_names[] = {"not-asked", "supported", "refused"};
-
-/* Returns the outcome's short name for run.json and info. */
-static const char *outcome_name(const struct run_record *r)
-{
-    if (r->status == BRIDGE_INTERRUPTED)
-        return "interrupted";
-    if (r->status == BRIDGE_UNAVAILABLE)
-        return "unavailable";
-    if (r->status != BRIDGE_OK)
-        return "error";
-    if (strcmp(r->kind, "install") == 0)
-        return "installed";
-    return r->outcome.saved_state ? "saved" : r->outcome.guest_stopped ? "guest-stopped" : "forced-stop";
-}
-
-static void error_json(struct json *j, const char *key, const struct bridge_error *err)
-{
-    json_open(j, key, '{');
-    json_str(j, "domain", err->domain);
-    json_int(j, "code", err->code);
-    json_str(j, "message", err->message);
-    json_close(j, '}');
-}
-
-struct probe;
-static void probe_json(struct json *j, const char *key, const struct probe *p);
-
-/* Writes run.json into the run's folder, with what the host could do (probe).
- * Returns 0 or an exit code. */
-static int run_record_write(const struct run_record *r, const struct vm_spec *s, const struct host_info *host,
-                            const struct probe *probe, const struct vm_config *c, int argc, char **argv,
-                            struct error *e)
-{
-    struct buf b = {0};
-    struct json j = {.out = &b};
-    char t[64], path[VM_PATH_MAX], version[128];
-    json_open(&j, NULL, '{');
-    json_str(&j, "macvm_version", MACVM_VERSION);
-    json_str(&j, "kind", r->kind);
-    json_open(&j, "command", '[');
-    for (int i = 0; i < argc; i++)
-        json_str(&j, NULL, argv[i]);
-    json_close(&j, ']');
-    spec_json(&j, "spec", s);
-    json_open(&j, "host", '{');
-    json_str(&j, "os_version", host->os_version);
-    json_str(&j, "os_build", host->os_build);
-    json_str(&j, "model", host->model);
-    json_str(&j, "chip", host->chip);
-    json_str(&j, "virtualization_version",
-             framework_version("", "Frameworks/Virtualization", version, sizeof version) ? version : NULL);
-    json_str(&j, "pvg_version",
-             framework_version("", "Frameworks/ParavirtualizedGraphics", version, sizeof version) ? version : NULL);
-    json_close(&j, '}');
-    probe_json(&j, "probe", probe);
-    json_open(&j, "guest", '{');
-    json_str(&j, "product_version", c->installed_version[0] ? c->installed_version : NULL);
-    json_str(&j, "build", c->installed_build[0] ? c->installed_build : NULL);
-    json_close(&j, '}');
-    json_str(&j, "started", iso_time(t, sizeof t, r->started));
-    json_str(&j, "stopped", iso_time(t, sizeof t, r->stopped));
-    json_int(&j, "started_unix", (long long)r->started);
-    json_int(&j, "stopped_unix", (long long)r->stopped);
-    json_open(&j, "outcome", '{');
-    json_str(&j, "result", outcome_name(r));
-    if (r->status == BRIDGE_FAILED || r->status == BRIDGE_UNAVAILABLE)
-        error_json(&j, "error", &r->outcome.error);
-    if (r->installer_error.domain[0])
-        error_json(&j, "installer_error", &r->installer_error);
-    json_str(&j, "advice", r->advice);
-    json_bool(&j, "vm_started", r->start_ms >= 0);
-    if (r->start_ms >= 0)
-        json_int(&j, "start_ms", r->start_ms);
-    else
-        json_null(&j, "start_ms");
-    json_str(&j, "held_by", r->held_by[0] ? r->held_by : NULL);
-    json_bool(&j, "restored_state", r->outcome.restored_state);
-    json_bool(&j, "restore_attempted", r->outcome.restore_attempted);
-    json_bool(&j, "restore_refused", r->outcome.restore_refused);
-    json_str(&j, "restore_failure", r->outcome.restore_failure[0] ? r->outcome.restore_failure : NULL);
-    json_str(&j, "save_failure", r->outcome.save_failure[0] ? r->outcome.save_failure : NULL);
-    json_str(&j, "save_check", save_check_names[r->outcome.save_check]);
-    json_str(&j, "network_disconnected", r->outcome.network_disconnected[0] ? r->outcome.network_disconnected : NULL);
-    if (s->debug_stub) {
-        const char *source;
-        unsigned port = debug_stub_port(s, r->outcome.debug_stub_port, &source);
-        if (port)
-            json_uint(&j, "debug_stub_port", port);
-        else
-            json_null(&j, "debug_stub_port");
-        json_str(&j, "debug_stub_port_source", source);
-    }
-    if (s->screenshot) {
-        json_str(&j, "screenshot", r->outcome.screenshot_taken ? "screen.png" : NULL);
-        json_str(&j, "screenshot_failure", r->outcome.screenshot_failure[0] ? r->outcome.screenshot_failure : NULL);
-    }
-    json_close(&j, '}');
-    json_str(&j, "log", r->logged ? "vz.ndjson" : NULL);
-    json_close(&j, '}');
-    buf_add(&b, "\n", 1);
-    int rc = path_join(path, sizeof path, r->dir, "run.json") ? write_file_atomic(path, b.data, b.len, true, e)
-                                                               : fail(e, EX_CANTCREAT, "path too long");
-    buf_free(&b);
-    return rc;
-}
-
-/* ============================== 11. Host checks ============================== */
+/* ============================ 7. Host checks ============================ */
 
 /* `macvm doctor`: what this host can do, each check with what to do about it.
  * The facts come from the bridge (entitlements, limits), from the system's
@@ -7247,7 +5162,7 @@ static void probe_text(struct buf *b, const struct probe *p)
                    p->rows[i].detail);
 }
 
-/* =============================== 12. Commands =============================== */
+/* ============================= 8. Commands ============================== */
 
 /* Each command parses its own options and returns the process's exit code. */
 
@@ -9295,7 +7210,2236 @@ static int cmd_help(int argc, char **argv)
     return print_command_help(c, stdout);
 }
 
-/* ============================== 13. Bridge stubs ============================== */
+/* What users of tart or Apple's sample type, and macvm's way to do it. */
+static const struct {
+    const char *habit, *instead;
+} habits[] = {
+    {"create", "to make a VM: macvm install [BUNDLE]"},
+    {"get", "to show a VM: macvm info [BUNDLE]"},
+    {"delete", "to delete a VM: stop it, then rm -r BUNDLE"},
+    {"stop", "to stop a VM: Ctrl-C where macvm runs it (twice forces it), or kill PID"},
+    {"set", "to change a VM: run's --cpus and --memory, or plutil -replace KEY -integer N BUNDLE/Config.plist"},
+};
+
+/* Refuses an unknown command, with macvm's way when it is another tool's
+ * habit.  Returns EX_USAGE. */
+static int not_a_command(const char *name)
+{
+    for (size_t i = 0; i < sizeof habits / sizeof *habits; i++)
+        if (strcmp(habits[i].habit, name) == 0) {
+            fprintf(stderr, "macvm: '%s' is not a command; %s\n", name, habits[i].instead);
+            return EX_USAGE;
+        }
+    char text[600];
+    snprintf(text, sizeof text, "'%.500s' is not a command; 'macvm help' lists them", name);
+    say("", NULL, text);   /* escaped: a name with control characters stays one line */
+    return EX_USAGE;
+}
+
+/* =============================== 9. main ================================ */
+
+#ifdef MACVM_TEST
+#define main macvm_main   /* tests/unit.c includes this file and has its own main */
+#endif
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return print_help(stderr), EX_USAGE;
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+        return print_help(stdout);
+    if (strcmp(argv[1], "--version") == 0) {
+        puts("macvm " MACVM_VERSION);
+        return flush_stdout();
+    }
+    const struct command *c = find_command(argv[1]);
+    if (!c)
+        return not_a_command(argv[1]);
+    optind = 1;
+    signal(SIGXFSZ, SIG_IGN);   /* a file-size limit is an error to report, not a kill */
+    int rc = c->run(argc - 1, argv + 1);
+    return flush_stdout() ? EX_IOERR : rc;   /* output lost is never a success */
+}
+
+/* ============================= A. Utilities ============================= */
+
+/* Returns the length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
+static size_t utf8_sequence(const unsigned char *s, size_t n)
+{
+    if (s[0] < 0x80)
+        return 1;
+    size_t len = s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 ? 2 : 0;
+    if (len == 0 || len > n || s[0] > 0xF4)
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    if (len == 3 && ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] >= 0xA0)))
+        return 0;   /* overlong, or a UTF-16 surrogate */
+    if (len == 4 && ((s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] >= 0x90)))
+        return 0;
+    return len;
+}
+
+/* Appends s as a JSON string: quotes, escapes, and U+FFFD for bytes that are not UTF-8. */
+static void json_string(struct buf *b, const char *s, size_t n)
+{
+    buf_add(b, "\"", 1);
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = p[i];
+        if (c == '"' || c == '\\') {
+            char esc[2] = {'\\', (char)c};
+            buf_add(b, esc, 2);
+            i++;
+        } else if (c < 0x20) {
+            const char *named = c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r" : NULL;
+            if (named)
+                buf_puts(b, named);
+            else
+                buf_printf(b, "\\u%04x", c);
+            i++;
+        } else {
+            size_t len = utf8_sequence(p + i, n - i);
+            if (len == 0) {
+                buf_puts(b, "\xEF\xBF\xBD");
+                i++;
+            } else {
+                buf_add(b, p + i, len);
+                i += len;
+            }
+        }
+    }
+    buf_add(b, "\"", 1);
+}
+
+/* Appends s for a terminal: control characters (C0, DEL, C1) and bytes that
+ * are not UTF-8 become escapes ("\n", "\x1b", "\u009b"), so a name or a
+ * plist string can neither move the cursor nor begin a line of its own.
+ * With lines, newlines stay (for a whole text whose data was escaped already). */
+static void text_escaped(struct buf *b, const char *s, size_t n, bool lines)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < n;) {
+        size_t len = utf8_sequence(p + i, n - i);
+        if (len == 1 && p[i] == '\n' && lines)
+            buf_add(b, "\n", 1);
+        else if (len == 1 && p[i] == '\n')
+            buf_puts(b, "\\n");
+        else if (len == 1 && p[i] == '\r')
+            buf_puts(b, "\\r");
+        else if (len == 1 && p[i] != '\t' && (p[i] < 0x20 || p[i] == 0x7f))
+            buf_printf(b, "\\x%02x", p[i]);
+        else if (len == 2 && p[i] == 0xC2 && p[i + 1] < 0xA0)
+            buf_printf(b, "\\u%04x", p[i + 1]);
+        else if (len == 0)
+            buf_printf(b, "\\x%02x", p[i]);
+        else
+            buf_add(b, p + i, len);
+        i += len ? len : 1;
+    }
+}
+
+/* Appends a value from a file or a path to text output, escaped (text_escaped). */
+static void buf_text(struct buf *b, const char *s)
+{
+    text_escaped(b, s, strlen(s), false);
+}
+
+/* Prints one line on stderr, "macvm: KIND[SUBJECT: ]text", whatever the
+ * subject and text hold: an error is one line, also under --json. */
+static void say(const char *kind, const char *subject, const char *text)
+{
+    struct buf b = {0};
+    buf_printf(&b, "macvm: %s", kind);
+    if (subject && *subject) {
+        buf_text(&b, subject);
+        buf_puts(&b, ": ");
+    }
+    buf_text(&b, text);
+    buf_add(&b, "\n", 1);
+    fputs(b.data, stderr);
+    buf_free(&b);
+}
+
+/* Flushes standard output and says once, in one line, when what was written
+ * there was lost (a full disk, a file-size limit): "standard output: No
+ * space left on device".  Returns 0 or EX_IOERR. */
+static int flush_stdout(void)
+{
+    static bool said;
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return 0;
+    int err = errno ? errno : EIO;
+    if (!said)
+        say("", "standard output", strerror(err));
+    said = true;
+    return EX_IOERR;
+}
+
+/* Appends at most max bytes of s, never cutting a UTF-8 character in two. */
+static void buf_add_cut(struct buf *b, const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n > max) {
+        n = max;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--;
+    }
+    buf_add(b, s, n);
+}
+
+
+static void json_member(struct json *j, const char *key)
+{
+    if (j->comma[j->depth])
+        buf_add(j->out, ",", 1);
+    j->comma[j->depth] = true;
+    if (key) {
+        json_string(j->out, key, strlen(key));
+        buf_add(j->out, ":", 1);
+    }
+}
+
+static void json_open(struct json *j, const char *key, char bracket)
+{
+    json_member(j, key);
+    buf_add(j->out, &bracket, 1);
+    j->comma[++j->depth] = false;
+}
+
+static void json_close(struct json *j, char bracket)
+{
+    buf_add(j->out, &bracket, 1);
+    j->depth--;
+}
+
+static void json_str(struct json *j, const char *key, const char *value)
+{
+    json_member(j, key);
+    if (!value) {
+        buf_puts(j->out, "null");
+    } else if (j->filter) {
+        struct buf t = {0};
+        j->filter(&t, value, j->filter_ctx);
+        json_string(j->out, t.data ? t.data : "", t.len);
+        buf_free(&t);
+    } else {
+        json_string(j->out, value, strlen(value));
+    }
+}
+
+/* Writes one of the program's own sentences, which the filter must not touch. */
+static void json_sentence(struct json *j, const char *key, const char *value)
+{
+    json_member(j, key);
+    if (value)
+        json_string(j->out, value, strlen(value));
+    else
+        buf_puts(j->out, "null");
+}
+
+static void json_int(struct json *j, const char *key, long long value)
+{
+    json_member(j, key);
+    buf_printf(j->out, "%lld", value);
+}
+
+static void json_uint(struct json *j, const char *key, unsigned long long value)
+{
+    json_member(j, key);
+    buf_printf(j->out, "%llu", value);
+}
+
+static void json_bool(struct json *j, const char *key, bool value)
+{
+    json_member(j, key);
+    buf_puts(j->out, value ? "true" : "false");
+}
+
+static void json_null(struct json *j, const char *key)
+{
+    json_member(j, key);
+    buf_puts(j->out, "null");
+}
+
+/* Writes b to stdout as lines: one newline at its end, whether b has one or
+ * not.  Returns 0 or EX_IOERR. */
+static int print_buf(const struct buf *b)
+{
+    size_t len = b->len && b->data[b->len - 1] == '\n' ? b->len - 1 : b->len;
+    struct buf shown = {0};   /* no control character reaches the terminal, whatever a value held */
+    text_escaped(&shown, b->data ? b->data : "", len, true);
+    if (shown.len)
+        fwrite(shown.data, 1, shown.len, stdout);
+    fputc('\n', stdout);
+    buf_free(&shown);
+    return flush_stdout();
+}
+
+/* Joins dir and name into out.  Returns false when the result does not fit. */
+static bool path_join(char *out, size_t size, const char *dir, const char *name)
+{
+    size_t dl = strlen(dir);
+    while (dl > 0 && dir[dl - 1] == '/')
+        dl--;   /* "/" itself becomes "", so its children are "/name" */
+    int n = snprintf(out, size, "%.*s/%s", (int)dl, dir, name);
+    return n >= 0 && (size_t)n < size;
+}
+
+/* Returns the last path component of path (no trailing slashes) in out. */
+static void path_base(char *out, size_t size, const char *path)
+{
+    size_t len = strlen(path);
+    while (len > 1 && path[len - 1] == '/')
+        len--;
+    size_t start = len;
+    while (start > 0 && path[start - 1] != '/')
+        start--;
+    snprintf(out, size, "%.*s", (int)(len - start), path + start);
+}
+
+/* Returns the directory part of path in out ("." when there is none). */
+static void path_dir(char *out, size_t size, const char *path)
+{
+    size_t len = strlen(path);
+    while (len > 1 && path[len - 1] == '/')
+        len--;
+    while (len > 0 && path[len - 1] != '/')
+        len--;
+    while (len > 1 && path[len - 1] == '/')
+        len--;
+    if (len == 0)
+        snprintf(out, size, ".");
+    else
+        snprintf(out, size, "%.*s", (int)len, path);
+}
+
+/* Returns the user's home directory ($HOME, else the password database). */
+static const char *home_dir(void)
+{
+    const char *home = getenv("HOME");
+    if (home && *home)
+        return home;
+    struct passwd *pw = getpwuid(getuid());
+    return pw && pw->pw_dir ? pw->pw_dir : "/";
+}
+
+/* Returns what a file that is not a regular one is, for messages. */
+static const char *file_kind(mode_t mode)
+{
+    return S_ISDIR(mode) ? "a folder" : S_ISFIFO(mode) ? "a FIFO" : S_ISCHR(mode) ? "a character device"
+         : S_ISBLK(mode) ? "a block device" : S_ISSOCK(mode) ? "a socket" : S_ISLNK(mode) ? "a symbolic link"
+         : S_ISREG(mode) ? "a regular file" : "not a regular file";
+}
+
+/* Opens a file to read, which must be a regular one: opened without blocking,
+ * so a FIFO or a device where a file belongs is reported, never waited on.
+ * Returns the descriptor (blocking again, close-on-exec), or -1 with EX_NOINPUT in *e. */
+static int open_regular(const char *path, struct error *e)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return fail(e, EX_NOINPUT, "cannot open: %s", strerror(errno)), -1;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        int saved = errno;
+        close(fd);
+        return fail(e, EX_NOINPUT, "is %s, not a regular file", S_ISREG(st.st_mode) ? strerror(saved)
+                    : file_kind(st.st_mode)), -1;
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    return fd;
+}
+
+/* Reads a whole file of at most max bytes into a NUL-terminated buffer.
+ * Returns 0, EX_NOINPUT (missing, unreadable, not a regular file) or EX_DATAERR (too large). */
+static int read_file(const char *path, size_t max, char **data, size_t *len, struct error *e)
+{
+    int fd = open_regular(path, e);
+    if (fd < 0)
+        return e->code;
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return fail(e, EX_IOERR, "cannot read: %s", strerror(errno));
+    }
+    if ((uint64_t)st.st_size > max) {
+        close(fd);
+        return fail(e, EX_DATAERR, "is %lld bytes, more than the %zu this file can be",
+                    (long long)st.st_size, max);
+    }
+    char *p = xmalloc((size_t)st.st_size + 1);
+    size_t got = 0;
+    errno = 0;   /* a read that returns 0 sets none */
+    while (got < (size_t)st.st_size) {
+        ssize_t n = read(fd, p + got, (size_t)st.st_size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    int saved = errno;
+    close(fd);
+    if (got != (size_t)st.st_size) {
+        free(p);
+        return fail(e, EX_IOERR, "read failed: %s", got < (size_t)st.st_size && saved == 0 ? "the file shrank while "
+                    "being read" : strerror(saved));
+    }
+    p[got] = 0;
+    *data = p;
+    *len = got;
+    return 0;
+}
+
+/* Returns the permissions a file written to path gets: those of the file it
+ * replaces, else what the user's umask allows (mkstemp's 0600 would hide it,
+ * a fixed 0644 would expose a report the user keeps private). */
+static mode_t file_mode_for(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0)
+        return st.st_mode & 07777;
+    mode_t mask = umask(0);
+    umask(mask);
+    return 0666 & ~mask;
+}
+
+/* Writes data to path atomically: a temporary file next to it, fsync, rename.
+ * Refuses to replace an existing file unless overwrite.  Returns 0 or an exit code. */
+static int write_file_atomic(const char *path, const void *data, size_t len, bool overwrite,
+                             struct error *e)
+{
+    char tmp[VM_PATH_MAX + 16];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", path) >= (int)sizeof tmp)
+        return fail(e, EX_CANTCREAT, "path too long");
+    if (!overwrite && access(path, F_OK) == 0)
+        return fail(e, EX_CANTCREAT, "already exists; use --force to replace it, or name another file");
+    int fd = mkstemp(tmp);
+    if (fd < 0)
+        return fail(e, EX_CANTCREAT, "cannot create: %s", strerror(errno));
+    const char *p = data;
+    size_t left = len;
+    while (left > 0) {
+        ssize_t n = write(fd, p, left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0)
+                errno = EIO;
+            break;
+        }
+        p += n;
+        left -= (size_t)n;
+    }
+    int saved = errno;
+    bool ok = left == 0 && fsync(fd) == 0 && fchmod(fd, file_mode_for(path)) == 0;
+    if (!ok && left == 0)
+        saved = errno;
+    if (close(fd) != 0 && ok) {
+        ok = false;
+        saved = errno;
+    }
+    if (ok && !overwrite) {
+        /* link() fails if path appeared meanwhile; rename() would replace it. */
+        ok = link(tmp, path) == 0;
+        saved = errno;
+        unlink(tmp);
+        if (!ok && saved == EEXIST)
+            return fail(e, EX_CANTCREAT, "already exists; use --force to replace it, or name another file");
+    } else if (ok) {
+        ok = rename(tmp, path) == 0;
+        saved = errno;
+    }
+    if (!ok) {
+        unlink(tmp);
+        return fail(e, EX_IOERR, "cannot write: %s", strerror(saved));
+    }
+    return 0;
+}
+
+/* Parses a size with a unit: "512M", "80G", "1T", "4GiB", "8192K".
+ * Returns true and the bytes in *out; false for nonsense or overflow. */
+static bool parse_size(const char *s, uint64_t *out)
+{
+    if (!s || !isdigit((unsigned char)*s))
+        return false;
+    errno = 0;
+    char *end;
+    unsigned long long n = strtoull(s, &end, 10);
+    if (errno || end == s)
+        return false;
+    unsigned shift;
+    switch (toupper((unsigned char)*end)) {
+    case 'K': shift = 10; break;
+    case 'M': shift = 20; break;
+    case 'G': shift = 30; break;
+    case 'T': shift = 40; break;
+    default: return false;
+    }
+    end++;
+    if (strcmp(end, "") != 0 && strcasecmp(end, "B") != 0 && strcasecmp(end, "iB") != 0)
+        return false;
+    if (n == 0 || n > (UINT64_MAX >> shift))
+        return false;
+    *out = (uint64_t)n << shift;
+    return true;
+}
+
+/* Parses a whole decimal number in [min, max].  Returns false otherwise. */
+static bool parse_uint(const char *s, unsigned long long min, unsigned long long max,
+                       unsigned long long *out)
+{
+    if (!s || !isdigit((unsigned char)*s))
+        return false;
+    errno = 0;
+    char *end;
+    unsigned long long n = strtoull(s, &end, 10);
+    if (errno || *end || n < min || n > max)
+        return false;
+    *out = n;
+    return true;
+}
+
+/* Formats bytes for people: "64 GiB", "1.5 GiB", "512 KiB", "17 bytes". */
+static const char *human_size(char *out, size_t size, uint64_t bytes)
+{
+    static const char *units[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
+    if (bytes < 1024) {
+        snprintf(out, size, "%" PRIu64 " bytes", bytes);
+        return out;
+    }
+    double v = (double)bytes;
+    int u = -1;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        u++;
+    }
+    if (v == (double)(uint64_t)v)
+        snprintf(out, size, "%.0f %s", v, units[u]);
+    else
+        snprintf(out, size, "%.1f %s", v, units[u]);
+    return out;
+}
+
+/* Compares dotted versions ("13.0.0" vs "13.1"), missing parts as zero.
+ * Returns <0, 0 or >0. */
+static int version_compare(const char *a, const char *b)
+{
+    while (*a || *b) {
+        unsigned long x = strtoul(a, (char **)&a, 10);
+        unsigned long y = strtoul(b, (char **)&b, 10);
+        if (x != y)
+            return x < y ? -1 : 1;
+        while (*a && *a != '.')
+            a++;
+        while (*b && *b != '.')
+            b++;
+        if (*a == '.')
+            a++;
+        if (*b == '.')
+            b++;
+    }
+    return 0;
+}
+
+/* Formats a time as local ISO 8601 with offset: "2026-11-26T14:41:39+0100". */
+static const char *iso_time(char *out, size_t size, time_t t)
+{
+    struct tm tm;
+    localtime_r(&t, &tm);
+    strftime(out, size, "%Y-%m-%dT%H:%M:%S%z", &tm);
+    return out;
+}
+
+/* Returns true when path is a directory (following links). */
+static bool is_directory(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Creates path and its missing parents (mkdir -p).  Returns 0 or -1 with errno. */
+static int make_directories(const char *path)
+{
+    char parent[VM_PATH_MAX];
+    if (is_directory(path))
+        return 0;
+    path_dir(parent, sizeof parent, path);
+    if (strcmp(parent, path) != 0 && make_directories(parent) != 0)
+        return -1;
+    if (mkdir(path, 0755) == 0 || (errno == EEXIST && is_directory(path)))
+        return 0;
+    if (errno == EEXIST)
+        errno = ENOTDIR;
+    return -1;
+}
+
+/* nftw's callback for remove_tree: removes one entry. */
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    return (flag == FTW_DP ? rmdir(path) : unlink(path)) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+/* Removes a file tree without following links.  Returns 0 or -1. */
+static int remove_tree(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? 0 : -1;
+    if (!S_ISDIR(st.st_mode))
+        return unlink(path);
+    return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Spawns argv[0] (a full path) with its stdout on a pipe and its stderr
+ * silenced.  Returns its pid with the pipe's read end in *fd, or -1. */
+static pid_t spawn_reader(char *const argv[], int *fd, struct error *e)
+{
+    int pipefd[2];
+    if (pipe(pipefd) != 0)
+        return fail(e, EX_OSERR, "pipe: %s", strerror(errno)), -1;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+    posix_spawn_file_actions_addclose(&fa, pipefd[0]);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    pid_t pid;
+    int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(pipefd[1]);
+    if (rc != 0) {
+        close(pipefd[0]);
+        return fail(e, EX_UNAVAILABLE, "cannot start %s: %s", argv[0], strerror(rc)), -1;
+    }
+    *fd = pipefd[0];
+    return pid;
+}
+
+/* Returns true when macvm was built for macOS. */
+static bool on_macos(void)
+{
+#ifdef __APPLE__
+    return true;
+#else
+    return false;
+#endif
+}
+
+
+/* ========================== B. Property lists =========================== */
+
+static const char *plist_type_name(enum plist_type t)
+{
+    static const char *names[] = {"dict", "array", "string", "integer", "real", "bool", "data", "date", "null"};
+    return names[t];
+}
+
+/* Returns the value for key in a dict, or NULL. */
+static const struct plist *plist_get(const struct plist *dict, const char *key)
+{
+    if (!dict || dict->type != PLIST_DICT)
+        return NULL;
+    for (size_t i = 0; i < dict->count; i++)
+        if (strcmp(dict->keys[i], key) == 0)
+            return dict->items[i];
+    return NULL;
+}
+
+/* Returns the dict at key, or NULL when absent or not a dict. */
+static const struct plist *plist_dict(const struct plist *dict, const char *key)
+{
+    const struct plist *v = plist_get(dict, key);
+    return v && v->type == PLIST_DICT ? v : NULL;
+}
+
+/* Returns the string at key, or NULL when absent or not a string. */
+static const char *plist_string(const struct plist *dict, const char *key)
+{
+    const struct plist *v = plist_get(dict, key);
+    return v && v->type == PLIST_STRING ? v->string : NULL;
+}
+
+/* Returns the string at key, or "" when absent or not a string. */
+static const char *plist_string_or_empty(const struct plist *dict, const char *key)
+{
+    const char *s = plist_string(dict, key);
+    return s ? s : "";
+}
+
+/* Returns true and the non-negative integer at key (at most max) in *out. */
+static bool plist_uint(const struct plist *dict, const char *key, uint64_t max, uint64_t *out)
+{
+    const struct plist *v = plist_get(dict, key);
+    if (!v || v->type != PLIST_INTEGER || v->negative || v->magnitude > max)
+        return false;
+    *out = v->magnitude;
+    return true;
+}
+
+/* Returns the bool at key, or dflt when absent or not a bool. */
+static bool plist_bool(const struct plist *dict, const char *key, bool dflt)
+{
+    const struct plist *v = plist_get(dict, key);
+    return v && v->type == PLIST_BOOL ? v->boolean : dflt;
+}
+
+static struct plist *plist_new(struct arena *a, enum plist_type type)
+{
+    struct plist *p = arena_alloc(a, sizeof *p);
+    p->type = type;
+    return p;
+}
+
+/* Appends v (under key, for a dict) to a dict or array built in the arena.
+ * Room doubles at 8, 16, 32...: it follows from the count, so builders keep no capacity. */
+static void plist_append(struct arena *a, struct plist *node, const char *key, struct plist *v)
+{
+    size_t n = node->count;
+    bool dict = node->type == PLIST_DICT;
+    if (n == 0 || (n >= 8 && (n & (n - 1)) == 0)) {
+        size_t room = n ? n * 2 : 8;
+        struct plist **items = arena_alloc(a, room * sizeof *items);
+        const char **keys = dict ? arena_alloc(a, room * sizeof *keys) : NULL;
+        if (n) {
+            memcpy(items, node->items, n * sizeof *items);
+            if (dict)
+                memcpy(keys, node->keys, n * sizeof *keys);
+        }
+        node->items = items;
+        node->keys = keys;
+    }
+    if (dict)
+        node->keys[n] = key;
+    node->items[n] = v;
+    node->count++;
+}
+
+/* --- XML plists --- */
+
+struct xml_parser {
+    const char *p, *end, *start;
+    struct arena *arena;
+    struct error *err;
+    const char *skip_key;       /* values of dict members with this key are skipped, not built */
+};
+
+static int xml_fail(struct xml_parser *x, const char *what)
+{
+    if (x->err->code == 0)
+        fail(x->err, EX_DATAERR, "XML plist: %s (at byte %td)", what, x->p - x->start);
+    return EX_DATAERR;
+}
+
+static bool xml_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static void xml_skip_space(struct xml_parser *x)
+{
+    while (x->p < x->end && xml_space(*x->p))
+        x->p++;
+}
+
+static bool xml_starts(struct xml_parser *x, const char *s)
+{
+    size_t n = strlen(s);
+    return (size_t)(x->end - x->p) >= n && memcmp(x->p, s, n) == 0;
+}
+
+/* Skips from the current position past the next occurrence of s.  Returns false if absent. */
+static bool xml_skip_past(struct xml_parser *x, const char *s)
+{
+    size_t n = strlen(s);
+    const char *hit = memmem(x->p, (size_t)(x->end - x->p), s, n);
+    if (!hit)
+        return false;
+    x->p = hit + n;
+    return true;
+}
+
+/* Skips white space, comments, processing instructions and the DOCTYPE.
+ * Returns false on an unterminated one. */
+static bool xml_skip_misc(struct xml_parser *x)
+{
+    for (;;) {
+        xml_skip_space(x);
+        if (x->end - x->p < 2 || x->p[0] != '<' || (x->p[1] != '!' && x->p[1] != '?'))
+            return true;   /* the common case: a tag */
+        if (xml_starts(x, "<!--")) {
+            if (!xml_skip_past(x, "-->"))
+                return false;
+        } else if (xml_starts(x, "<?")) {
+            if (!xml_skip_past(x, "?>"))
+                return false;
+        } else if (xml_starts(x, "<!DOCTYPE")) {
+            if (!xml_skip_past(x, ">"))
+                return false;
+        } else {
+            return true;
+        }
+    }
+}
+
+/* Reads a tag "<name ...>" or "<name/>" or "</name>".  Returns false when
+ * the input has no well-formed tag here. */
+static bool xml_tag(struct xml_parser *x, char *name, size_t size, bool *closing, bool *empty)
+{
+    if (!xml_skip_misc(x) || x->p >= x->end || *x->p != '<')
+        return false;
+    x->p++;
+    *closing = x->p < x->end && *x->p == '/';
+    if (*closing)
+        x->p++;
+    size_t n = 0;
+    while (x->p < x->end && ((*x->p >= 'a' && *x->p <= 'z') || (*x->p >= 'A' && *x->p <= 'Z') ||
+                             (*x->p >= '0' && *x->p <= '9') || *x->p == '_' || *x->p == '-')) {
+        if (n + 1 >= size)
+            return false;
+        name[n++] = *x->p++;
+    }
+    name[n] = 0;
+    const char *gt = memchr(x->p, '>', (size_t)(x->end - x->p));
+    if (n == 0 || !gt)
+        return false;
+    *empty = gt > x->p && gt[-1] == '/';
+    x->p = gt + 1;
+    return true;
+}
+
+/* Appends the code point c to b as UTF-8. */
+static void utf8_put(struct buf *b, uint32_t c)
+{
+    char s[4];
+    if (c < 0x80) {
+        s[0] = (char)c;
+        buf_add(b, s, 1);
+    } else if (c < 0x800) {
+        s[0] = (char)(0xC0 | c >> 6);
+        s[1] = (char)(0x80 | (c & 0x3F));
+        buf_add(b, s, 2);
+    } else if (c < 0x10000) {
+        s[0] = (char)(0xE0 | c >> 12);
+        s[1] = (char)(0x80 | ((c >> 6) & 0x3F));
+        s[2] = (char)(0x80 | (c & 0x3F));
+        buf_add(b, s, 3);
+    } else {
+        s[0] = (char)(0xF0 | c >> 18);
+        s[1] = (char)(0x80 | ((c >> 12) & 0x3F));
+        s[2] = (char)(0x80 | ((c >> 6) & 0x3F));
+        s[3] = (char)(0x80 | (c & 0x3F));
+        buf_add(b, s, 4);
+    }
+}
+
+/* Decodes one entity at p ("&amp;", "&#60;", "&#x3C;") into b.
+ * Returns the bytes consumed, or 0 for an unknown or malformed entity. */
+static size_t xml_entity(const char *p, const char *end, struct buf *b)
+{
+    static const struct { const char *name; char c; } named[] = {
+        {"&lt;", '<'}, {"&gt;", '>'}, {"&amp;", '&'}, {"&quot;", '"'}, {"&apos;", '\''},
+    };
+    for (size_t i = 0; i < sizeof named / sizeof *named; i++) {
+        size_t n = strlen(named[i].name);
+        if ((size_t)(end - p) >= n && memcmp(p, named[i].name, n) == 0) {
+            buf_add(b, &named[i].c, 1);
+            return n;
+        }
+    }
+    if (end - p < 4 || p[1] != '#')
+        return 0;
+    bool hex = p[2] == 'x' || p[2] == 'X';
+    const char *q = p + (hex ? 3 : 2);
+    uint32_t c = 0;
+    size_t digits = 0;
+    for (; q < end && *q != ';'; q++, digits++) {
+        int d = isdigit((unsigned char)*q) ? *q - '0'
+              : hex && isxdigit((unsigned char)*q) ? tolower((unsigned char)*q) - 'a' + 10 : -1;
+        if (d < 0 || digits >= 8)
+            return 0;
+        c = c * (hex ? 16 : 10) + (uint32_t)d;
+    }
+    if (q >= end || digits == 0 || c == 0 || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+        return 0;
+    utf8_put(b, c);
+    return (size_t)(q + 1 - p);
+}
+
+/* Reads character data up to "</name>", decoding entities and CDATA.
+ * Returns the text in the arena (its length in *len), or NULL on bad input. */
+static const char *xml_text(struct xml_parser *x, const char *name, size_t *len)
+{
+    char close[64];   /* "</name>", built by hand: this runs for every element of a 200 KB manifest */
+    size_t name_len = strlen(name), close_len = name_len + 3;
+    if (close_len >= sizeof close)
+        return NULL;
+    close[0] = '<';
+    close[1] = '/';
+    memcpy(close + 2, name, name_len);
+    close[name_len + 2] = '>';
+    close[close_len] = 0;
+    /* Most text has no entity and no CDATA: copy it straight into the arena. */
+    const char *lt = memchr(x->p, '<', (size_t)(x->end - x->p));
+    if (lt && !memchr(x->p, '&', (size_t)(lt - x->p)) && (size_t)(x->end - lt) >= close_len &&
+        memcmp(lt, close, close_len) == 0) {
+        *len = (size_t)(lt - x->p);
+        const char *s = arena_strndup(x->arena, x->p, *len);
+        x->p = lt + close_len;
+        return s;
+    }
+    struct buf b = {0};
+    while (x->p < x->end && !xml_starts(x, close)) {
+        if (xml_starts(x, "<![CDATA[")) {
+            const char *start = x->p + 9;
+            x->p = start;
+            if (!xml_skip_past(x, "]]>"))
+                goto bad;
+            buf_add(&b, start, (size_t)(x->p - 3 - start));
+        } else if (xml_starts(x, "<!--") || xml_starts(x, "<?")) {
+            /* a comment or processing instruction inside text, as a hand edit leaves
+             * one: "<string>a<!-- was b -->c</string>" is "ac" */
+            if (!xml_skip_past(x, x->p[1] == '!' ? "-->" : "?>"))
+                goto bad;
+        } else if (*x->p == '<') {
+            goto bad;
+        } else if (*x->p == '&') {
+            size_t n = xml_entity(x->p, x->end, &b);
+            if (n == 0)
+                goto bad;
+            x->p += n;
+        } else {
+            const char *run = x->p;
+            while (x->p < x->end && *x->p != '<' && *x->p != '&')
+                x->p++;
+            buf_add(&b, run, (size_t)(x->p - run));
+        }
+    }
+    if (x->p >= x->end)
+        goto bad;
+    x->p += close_len;
+    *len = b.len;
+    const char *s = arena_strndup(x->arena, b.data ? b.data : "", b.len);
+    buf_free(&b);
+    return s;
+bad:
+    buf_free(&b);
+    return NULL;
+}
+
+/* Decodes base64, ignoring white space, into out (room for n * 3 / 4 + 3
+ * bytes).  Returns the decoded length, or -1 on a bad character. */
+static long base64_decode(const char *s, size_t n, uint8_t *out)
+{
+    uint32_t acc = 0;
+    int bits = 0;
+    long len = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        int v = c >= 'A' && c <= 'Z' ? c - 'A' : c >= 'a' && c <= 'z' ? c - 'a' + 26
+              : c >= '0' && c <= '9' ? c - '0' + 52 : c == '+' ? 62 : c == '/' ? 63 : -1;
+        if (v < 0) {
+            if (xml_space((char)c) || c == '=')
+                continue;
+            return -1;
+        }
+        acc = acc << 6 | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[len++] = (uint8_t)(acc >> bits);
+        }
+    }
+    return len;
+}
+
+/* Parses a plist integer text ("-12", "42", "0x1F").  Returns false when malformed. */
+static bool parse_plist_integer(const char *s, struct plist *out)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    out->negative = *s == '-';
+    if (*s == '-' || *s == '+')
+        s++;
+    int base = s[0] == '0' && (s[1] == 'x' || s[1] == 'X') ? 16 : 10;
+    if (base == 16)
+        s += 2;
+    if (!isxdigit((unsigned char)*s))
+        return false;
+    errno = 0;
+    char *end;
+    out->magnitude = strtoull(s, &end, base);
+    while (isspace((unsigned char)*end))
+        end++;
+    if (errno || *end)
+        return false;
+    if (out->negative && out->magnitude > (uint64_t)INT64_MAX + 1)
+        return false;
+    if (out->magnitude == 0)
+        out->negative = false;
+    return true;
+}
+
+/* Parses "2001-01-01T00:00:00Z" into seconds since Apple's epoch. */
+static bool parse_plist_date(const char *s, double *out)
+{
+    struct tm tm = {0};
+    char z = 0;
+    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+               &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &z) != 7 || z != 'Z')
+        return false;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    *out = (double)timegm(&tm) - 978307200.0;
+    return true;
+}
+
+static struct plist *xml_value(struct xml_parser *x, int depth);
+
+/* Skips one value element and everything in it without building anything:
+ * it only counts nested <dict> and <array>.  Returns false when the input
+ * ends first. */
+static bool xml_skip_value(struct xml_parser *x)
+{
+    char name[32];
+    bool closing, empty;
+    if (!xml_tag(x, name, sizeof name, &closing, &empty) || closing) {
+        xml_fail(x, "expected a value element");
+        return false;
+    }
+    if (empty)
+        return true;
+    bool container = strcmp(name, "dict") == 0 || strcmp(name, "array") == 0;
+    int depth = 1;
+    while (depth > 0) {
+        const char *lt = memchr(x->p, '<', (size_t)(x->end - x->p));
+        if (!lt)
+            break;
+        x->p = lt;
+        /* CDATA, comments and processing instructions may hold "<dict>" that is no tag */
+        const char *stop = xml_starts(x, "<![CDATA[") ? "]]>" : xml_starts(x, "<!--") ? "-->"
+                         : xml_starts(x, "<?") ? "?>" : NULL;
+        if (stop) {
+            if (!xml_skip_past(x, stop))
+                break;
+            continue;
+        }
+        const char *n = x->p + 1 + (x->end - x->p > 1 && x->p[1] == '/');
+        if (container && n < x->end && *n != 'd' && *n != 'a') {
+            /* neither <dict> nor <array>: only the end of the tag matters */
+            const char *gt = memchr(x->p, '>', (size_t)(x->end - x->p));
+            if (!gt)
+                break;
+            x->p = gt + 1;
+            continue;
+        }
+        if (!xml_tag(x, name, sizeof name, &closing, &empty))
+            break;
+        bool nests = strcmp(name, "dict") == 0 || strcmp(name, "array") == 0;
+        if (!empty && (!container || nests))
+            depth += closing ? -1 : 1;
+    }
+    if (depth > 0) {
+        xml_fail(x, "an element that never closes");
+        return false;
+    }
+    return true;
+}
+
+/* Parses the members of <dict> or <array> up to its closing tag. */
+static struct plist *xml_container(struct xml_parser *x, bool is_dict, int depth)
+{
+    struct plist *node = plist_new(x->arena, is_dict ? PLIST_DICT : PLIST_ARRAY);
+    for (;;) {
+        const char *mark = x->p;
+        char name[32];
+        bool closing, empty;
+        if (!xml_tag(x, name, sizeof name, &closing, &empty)) {
+            xml_fail(x, is_dict ? "unterminated <dict>" : "unterminated <array>");
+            return NULL;
+        }
+        if (closing) {
+            if (strcmp(name, is_dict ? "dict" : "array") != 0) {
+                xml_fail(x, "mismatched closing tag");
+                return NULL;
+            }
+            return node;
+        }
+        const char *key = NULL;
+        if (is_dict) {
+            size_t len;
+            if (strcmp(name, "key") != 0 || !(key = empty ? "" : xml_text(x, "key", &len))) {
+                xml_fail(x, "a <dict> member without a well-formed <key>");
+                return NULL;
+            }
+        } else {
+            x->p = mark;
+        }
+        if (key && x->skip_key && strcmp(key, x->skip_key) == 0) {
+            if (!xml_skip_value(x))
+                return NULL;
+            continue;
+        }
+        struct plist *v = xml_value(x, depth + 1);
+        if (!v)
+            return NULL;
+        plist_append(x->arena, node, key, v);
+    }
+}
+
+/* Parses one value element.  Returns it, or NULL with x->err set. */
+static struct plist *xml_value(struct xml_parser *x, int depth)
+{
+    if (depth > PLIST_MAX_DEPTH) {
+        xml_fail(x, "nested more than 256 levels deep");
+        return NULL;
+    }
+    char name[32];
+    bool closing, empty;
+    if (!xml_tag(x, name, sizeof name, &closing, &empty) || closing) {
+        xml_fail(x, "expected a value element");
+        return NULL;
+    }
+    if (strcmp(name, "dict") == 0 || strcmp(name, "array") == 0) {
+        bool is_dict = name[0] == 'd';
+        return empty ? plist_new(x->arena, is_dict ? PLIST_DICT : PLIST_ARRAY)
+                     : xml_container(x, is_dict, depth);
+    }
+    if (strcmp(name, "true") == 0 || strcmp(name, "false") == 0) {
+        struct plist *v = plist_new(x->arena, PLIST_BOOL);
+        v->boolean = name[0] == 't';
+        size_t len;
+        if (!empty && (!xml_text(x, name, &len) || len != 0)) {
+            xml_fail(x, "<true> or <false> with content");
+            return NULL;
+        }
+        return v;
+    }
+    size_t len = 0;
+    const char *text = empty ? "" : xml_text(x, name, &len);
+    if (!text) {
+        xml_fail(x, "malformed text, an unknown entity, or a missing closing tag");
+        return NULL;
+    }
+    struct plist *v;
+    if (strcmp(name, "string") == 0) {
+        v = plist_new(x->arena, PLIST_STRING);
+        v->string = text;
+        v->count = len;
+    } else if (strcmp(name, "integer") == 0) {
+        v = plist_new(x->arena, PLIST_INTEGER);
+        if (!parse_plist_integer(text, v)) {
+            xml_fail(x, "an <integer> that is not a 64-bit number");
+            return NULL;
+        }
+    } else if (strcmp(name, "real") == 0) {
+        v = plist_new(x->arena, PLIST_REAL);
+        char *end;
+        v->real = strtod(text, &end);
+        if (end == text) {
+            xml_fail(x, "a <real> that is not a number");
+            return NULL;
+        }
+    } else if (strcmp(name, "data") == 0) {
+        v = plist_new(x->arena, PLIST_DATA);
+        uint8_t *data = arena_alloc(x->arena, len / 4 * 3 + 3);
+        long n = base64_decode(text, len, data);
+        if (n < 0) {
+            xml_fail(x, "<data> that is not base64");
+            return NULL;
+        }
+        v->data = data;
+        v->count = (size_t)n;
+    } else if (strcmp(name, "date") == 0) {
+        v = plist_new(x->arena, PLIST_DATE);
+        if (!parse_plist_date(text, &v->real)) {
+            xml_fail(x, "a <date> not of the form 2001-01-01T00:00:00Z");
+            return NULL;
+        }
+    } else {
+        xml_fail(x, "an unknown element");
+        return NULL;
+    }
+    return v;
+}
+
+/* Parses an XML plist.  Returns the root, or NULL with *err set (EX_DATAERR). */
+static struct plist *plist_parse_xml(const char *buf, size_t len, struct arena *a, struct error *err,
+                                     const char *skip_key)
+{
+    struct xml_parser x = {buf, buf + len, buf, a, err, skip_key};
+    char name[32];
+    bool closing, empty;
+    const char *mark;
+    if (len >= 2 && ((buf[0] == '\xFF' && buf[1] == '\xFE') || (buf[0] == '\xFE' && buf[1] == '\xFF') ||
+                     (buf[0] == '<' && buf[1] == 0) || (buf[0] == 0 && buf[1] == '<'))) {
+        fail(err, EX_DATAERR, "XML plist in UTF-16; only UTF-8 is read (plutil -convert xml1 rewrites it in UTF-8)");
+        return NULL;
+    }
+    if (xml_starts(&x, "\xEF\xBB\xBF"))
+        x.p += 3;   /* a UTF-8 byte-order mark, as some editors save one */
+    if (!xml_skip_misc(&x))
+        goto bad;
+    mark = x.p;
+    if (!xml_tag(&x, name, sizeof name, &closing, &empty) || closing)
+        goto bad;
+    if (strcmp(name, "plist") != 0)
+        x.p = mark;   /* tolerate a bare value without the <plist> wrapper */
+    struct plist *root = xml_value(&x, 0);
+    if (!root)
+        return NULL;
+    if (strcmp(name, "plist") == 0 &&
+        (!xml_tag(&x, name, sizeof name, &closing, &empty) || !closing || strcmp(name, "plist") != 0)) {
+        xml_fail(&x, "no closing </plist>");
+        return NULL;
+    }
+    if (!xml_skip_misc(&x) || x.p != x.end) {
+        xml_fail(&x, "content after the end of the plist");
+        return NULL;
+    }
+    return root;
+bad:
+    xml_fail(&x, "not an XML property list");
+    return NULL;
+}
+
+/* --- Binary plists (bplist00) --- */
+
+struct bplist {
+    const uint8_t *buf;
+    size_t len;
+    unsigned offset_size, ref_size;
+    uint64_t objects, table;
+    struct plist **done;            /* parsed objects, shared by every reference */
+    uint8_t *visiting;              /* on the current path: seeing one again is a cycle */
+    struct arena *arena;
+    struct error *err;
+};
+
+static struct plist *bplist_fail(struct bplist *b, const char *what)
+{
+    if (b->err->code == 0)
+        fail(b->err, EX_DATAERR, "binary plist: %s", what);
+    return NULL;
+}
+
+/* Returns the big-endian unsigned integer of n bytes (n <= 8) at p. */
+static uint64_t read_be(const uint8_t *p, unsigned n)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* Reads an integer object at off into out.  Returns false when malformed. */
+static bool bplist_int_at(struct bplist *b, uint64_t off, struct plist *out, uint64_t *next)
+{
+    unsigned n = 1u << (b->buf[off] & 0x0F);
+    if ((b->buf[off] & 0x0F) > 4 || off + 1 + n > b->table)
+        return false;
+    const uint8_t *p = b->buf + off + 1;
+    out->type = PLIST_INTEGER;
+    out->negative = false;
+    if (n < 8) {
+        out->magnitude = read_be(p, n);
+    } else if (n == 8) {
+        int64_t s = (int64_t)read_be(p, 8);
+        out->negative = s < 0;
+        out->magnitude = s < 0 ? (uint64_t)0 - (uint64_t)s : (uint64_t)s;
+    } else {
+        /* 16 bytes: Apple writes unsigned values above 2^63 and, in
+         * HardwareModel, small ones this way.  Keep what fits 64 bits. */
+        uint64_t hi = read_be(p, 8), lo = read_be(p + 8, 8);
+        if (hi == 0) {
+            out->magnitude = lo;
+        } else if (hi == UINT64_MAX && (lo >> 63)) {
+            out->negative = true;
+            out->magnitude = (uint64_t)0 - lo;
+        } else {
+            return false;
+        }
+    }
+    if (next)
+        *next = off + 1 + n;
+    return true;
+}
+
+/* Reads the count of the object at off (the marker's low nibble, or a
+ * following integer when it is 0xF).  Returns false when malformed. */
+static bool bplist_count(struct bplist *b, uint64_t off, uint64_t *count, uint64_t *start)
+{
+    unsigned nibble = b->buf[off] & 0x0F;
+    if (nibble != 0x0F) {
+        *count = nibble;
+        *start = off + 1;
+        return true;
+    }
+    struct plist n;
+    if (off + 1 >= b->table || (b->buf[off + 1] & 0xF0) != 0x10 ||
+        !bplist_int_at(b, off + 1, &n, start) || n.negative)
+        return false;
+    *count = n.magnitude;
+    return true;
+}
+
+/* Converts n UTF-16BE code units at p to UTF-8 in the arena. */
+static const char *utf16be_to_utf8(struct arena *a, const uint8_t *p, uint64_t n, size_t *len)
+{
+    struct buf b = {0};
+    for (uint64_t i = 0; i < n; i++) {
+        uint32_t c = (uint32_t)p[2 * i] << 8 | p[2 * i + 1];
+        if (c >= 0xD800 && c <= 0xDBFF && i + 1 < n) {
+            uint32_t d = (uint32_t)p[2 * i + 2] << 8 | p[2 * i + 3];
+            if (d >= 0xDC00 && d <= 0xDFFF) {
+                c = 0x10000 + ((c - 0xD800) << 10) + (d - 0xDC00);
+                i++;
+            }
+        }
+        if (c >= 0xD800 && c <= 0xDFFF)
+            c = 0xFFFD;   /* a lone surrogate */
+        utf8_put(&b, c);
+    }
+    *len = b.len;
+    const char *s = arena_strndup(a, b.data ? b.data : "", b.len);
+    buf_free(&b);
+    return s;
+}
+
+static struct plist *bplist_object(struct bplist *b, uint64_t ref, int depth);
+
+/* Returns whether any of the n bytes at p is above 127. */
+static bool has_high_byte(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] > 127)
+            return true;
+    return false;
+}
+
+/* Reads the object reference number i of a container whose refs start at start. */
+static uint64_t bplist_ref(struct bplist *b, uint64_t start, uint64_t i)
+{
+    return read_be(b->buf + start + i * b->ref_size, b->ref_size);
+}
+
+/* Parses an array, set or dict with count members whose refs start at start. */
+static struct plist *bplist_container(struct bplist *b, uint8_t kind, uint64_t count,
+                                      uint64_t start, int depth)
+{
+    uint64_t refs = kind == 0xD ? count * 2 : count;
+    if (count > b->len || start + refs * b->ref_size > b->table)
+        return bplist_fail(b, "a container runs past the object table");
+    struct plist *node = plist_new(b->arena, kind == 0xD ? PLIST_DICT : PLIST_ARRAY);
+    node->count = (size_t)count;
+    node->items = arena_alloc(b->arena, (size_t)count * sizeof *node->items);
+    if (kind == 0xD)
+        node->keys = arena_alloc(b->arena, (size_t)count * sizeof *node->keys);
+    for (uint64_t i = 0; i < count; i++) {
+        if (kind == 0xD) {
+            struct plist *k = bplist_object(b, bplist_ref(b, start, i), depth + 1);
+            if (!k)
+                return NULL;
+            if (k->type != PLIST_STRING)
+                return bplist_fail(b, "a dict key that is not a string");
+            node->keys[i] = k->string;
+        }
+        uint64_t vref = bplist_ref(b, start, kind == 0xD ? count + i : i);
+        if (!(node->items[i] = bplist_object(b, vref, depth + 1)))
+            return NULL;
+    }
+    return node;
+}
+
+/* Parses object number ref.  Returns it (shared when referenced twice), or NULL. */
+static struct plist *bplist_object(struct bplist *b, uint64_t ref, int depth)
+{
+    if (ref >= b->objects)
+        return bplist_fail(b, "an object reference out of range");
+    if (b->done[ref])
+        return b->done[ref];
+    if (b->visiting[ref])
+        return bplist_fail(b, "an object contains itself (a reference cycle)");
+    if (depth > PLIST_MAX_DEPTH)
+        return bplist_fail(b, "nested more than 256 levels deep");
+    uint64_t off = read_be(b->buf + b->table + ref * b->offset_size, b->offset_size);
+    if (off < 8 || off >= b->table)
+        return bplist_fail(b, "an object offset outside the object area");
+    b->visiting[ref] = 1;
+    uint8_t marker = b->buf[off], kind = marker >> 4;
+    struct plist *v = NULL;
+    uint64_t count, start;
+    switch (kind) {
+    case 0x0:
+        if (marker == 0x08 || marker == 0x09) {
+            v = plist_new(b->arena, PLIST_BOOL);
+            v->boolean = marker == 0x09;
+        } else {
+            bplist_fail(b, "a null or fill object where a value belongs");
+        }
+        break;
+    case 0x1:
+    case 0x8:   /* UID: keyed archives only; kept as its integer */
+        v = plist_new(b->arena, PLIST_INTEGER);
+        if (kind == 0x8) {
+            unsigned n = (marker & 0x0F) + 1u;
+            if (n > 8 || off + 1 + n > b->table)
+                v = bplist_fail(b, "a malformed UID");
+            else
+                v->magnitude = read_be(b->buf + off + 1, n);
+        } else if (!bplist_int_at(b, off, v, NULL)) {
+            v = bplist_fail(b, "a malformed or over-wide integer");
+        }
+        break;
+    case 0x2:
+    case 0x3: {
+        unsigned n = kind == 0x3 ? 8 : 1u << (marker & 0x0F);
+        if ((kind == 0x3 && marker != 0x33) || (n != 4 && n != 8) || off + 1 + n > b->table) {
+            bplist_fail(b, "a malformed real or date");
+            break;
+        }
+        v = plist_new(b->arena, kind == 0x3 ? PLIST_DATE : PLIST_REAL);
+        uint64_t bits = read_be(b->buf + off + 1, n);
+        if (n == 4) {
+            uint32_t w = (uint32_t)bits;
+            float f;
+            memcpy(&f, &w, 4);
+            v->real = f;
+        } else {
+            memcpy(&v->real, &bits, 8);
+        }
+        break;
+    }
+    case 0x4:
+    case 0x5:
+    case 0x6: {
+        if (!bplist_count(b, off, &count, &start)) {
+            bplist_fail(b, "a malformed length");
+            break;
+        }
+        uint64_t bytes = kind == 0x6 ? count * 2 : count;
+        if (count > b->len || start + bytes > b->table) {
+            bplist_fail(b, "a string or data object runs past the object table");
+            break;
+        }
+        if (kind == 0x5 && has_high_byte(b->buf + start, (size_t)count)) {
+            bplist_fail(b, "an ASCII string with a byte above 127");
+            break;
+        }
+        v = plist_new(b->arena, kind == 0x4 ? PLIST_DATA : PLIST_STRING);
+        size_t len = (size_t)count;
+        if (kind == 0x4)
+            v->data = (const uint8_t *)arena_strndup(b->arena, (const char *)b->buf + start, len);
+        else if (kind == 0x5)
+            v->string = arena_strndup(b->arena, (const char *)b->buf + start, len);
+        else
+            v->string = utf16be_to_utf8(b->arena, b->buf + start, count, &len);
+        v->count = len;
+        break;
+    }
+    case 0xA:
+    case 0xC:
+    case 0xD:
+        if (!bplist_count(b, off, &count, &start))
+            bplist_fail(b, "a malformed length");
+        else
+            v = bplist_container(b, kind, count, start, depth);
+        break;
+    default:
+        bplist_fail(b, "an unknown object type");
+    }
+    b->visiting[ref] = 0;
+    b->done[ref] = v;
+    return v;
+}
+
+/* Parses a binary plist.  Returns the root, or NULL with *err set (EX_DATAERR). */
+static struct plist *plist_parse_binary(const uint8_t *buf, size_t len, struct arena *a,
+                                        struct error *err)
+{
+    struct bplist b = {.buf = buf, .len = len, .arena = a, .err = err};
+    if (len < 8 + 1 + 32 || memcmp(buf, "bplist00", 8) != 0)
+        return bplist_fail(&b, "too short, or not a bplist00 file");
+    const uint8_t *t = buf + len - 32;
+    b.offset_size = t[6];
+    b.ref_size = t[7];
+    b.objects = read_be(t + 8, 8);
+    uint64_t top = read_be(t + 16, 8);
+    b.table = read_be(t + 24, 8);
+    if (b.offset_size < 1 || b.offset_size > 8 || b.ref_size < 1 || b.ref_size > 8 ||
+        b.objects == 0 || top >= b.objects || b.table < 9 || b.table >= len - 32 ||
+        b.objects > (len - 32 - b.table) / b.offset_size)
+        return bplist_fail(&b, "a trailer that does not describe this file");
+    b.done = xcalloc((size_t)b.objects, sizeof *b.done);
+    b.visiting = xcalloc((size_t)b.objects, 1);
+    struct plist *root = bplist_object(&b, top, 0);
+    free(b.done);
+    free(b.visiting);
+    return root;
+}
+
+/* Parses a plist of either form.  Returns the root, or NULL with *err set. */
+static struct plist *plist_parse(const char *buf, size_t len, struct arena *a, struct error *err)
+{
+    if (len == 0)
+        return fail(err, EX_DATAERR, "empty (0 bytes), not a property list"), NULL;
+    if (len >= 8 && memcmp(buf, "bplist", 6) == 0)
+        return plist_parse_binary((const uint8_t *)buf, len, a, err);
+    return plist_parse_xml(buf, len, a, err, NULL);
+}
+
+/* Reads and parses the plist file at path (at most max bytes).
+ * Returns the root, or NULL with *err naming what is wrong. */
+static struct plist *plist_read_file(const char *path, size_t max, struct arena *a, struct error *err)
+{
+    char *data;
+    size_t len;
+    if (read_file(path, max, &data, &len, err) != 0)
+        return NULL;
+    struct plist *root = plist_parse(data, len, a, err);
+    free(data);
+    return root;
+}
+
+/* --- The XML writer (Config.plist): dicts of strings, integers and bools --- */
+
+static void xml_escaped(struct buf *b, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '<': buf_puts(b, "&lt;"); break;
+        case '>': buf_puts(b, "&gt;"); break;
+        case '&': buf_puts(b, "&amp;"); break;
+        default: buf_add(b, s, 1);
+        }
+    }
+}
+
+static void plist_write_value(struct buf *b, const struct plist *v, int indent);
+
+static void plist_write_indent(struct buf *b, int indent)
+{
+    for (int i = 0; i < indent; i++)
+        buf_add(b, "\t", 1);
+}
+
+static void plist_write_value(struct buf *b, const struct plist *v, int indent)
+{
+    switch (v->type) {
+    case PLIST_DICT:
+    case PLIST_ARRAY: {
+        bool dict = v->type == PLIST_DICT;
+        if (v->count == 0) {
+            buf_puts(b, dict ? "<dict/>\n" : "<array/>\n");
+            break;
+        }
+        buf_puts(b, dict ? "<dict>\n" : "<array>\n");
+        for (size_t i = 0; i < v->count; i++) {
+            enum plist_type t = v->items[i]->type;
+            if (t == PLIST_DATA || t == PLIST_DATE || t == PLIST_NULL)
+                continue;   /* macvm writes none of these, and a key must not stand without its value */
+            if (dict) {
+                plist_write_indent(b, indent + 1);
+                buf_puts(b, "<key>");
+                xml_escaped(b, v->keys[i]);
+                buf_puts(b, "</key>\n");
+            }
+            plist_write_indent(b, indent + 1);
+            plist_write_value(b, v->items[i], indent + 1);
+        }
+        plist_write_indent(b, indent);
+        buf_puts(b, dict ? "</dict>\n" : "</array>\n");
+        break;
+    }
+    case PLIST_STRING:
+        buf_puts(b, "<string>");
+        xml_escaped(b, v->string);
+        buf_puts(b, "</string>\n");
+        break;
+    case PLIST_INTEGER:
+        buf_printf(b, "<integer>%s%" PRIu64 "</integer>\n", v->negative ? "-" : "", v->magnitude);
+        break;
+    case PLIST_BOOL:
+        buf_puts(b, v->boolean ? "<true/>\n" : "<false/>\n");
+        break;
+    case PLIST_REAL:
+        buf_printf(b, "<real>%.17g</real>\n", v->real);
+        break;
+    case PLIST_DATA:
+    case PLIST_DATE:
+    case PLIST_NULL:
+        break;   /* passed over by the loop above */
+    }
+}
+
+/* Appends a complete XML plist document for root to b, as plutil would write it. */
+static void plist_write_xml(struct buf *b, const struct plist *root)
+{
+    buf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                "<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" "
+                "\"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n"
+                "<plist version=\"1.0\">\n");
+    plist_write_value(b, root, 0);
+    buf_puts(b, "</plist>\n");
+}
+
+/* Builders for the writer: add a member to a dict made with plist_new.  Returns the new value. */
+static struct plist *plist_dict_add(struct arena *a, struct plist *dict, const char *key, enum plist_type type)
+{
+    struct plist *v = plist_new(a, type);
+    plist_append(a, dict, key, v);
+    return v;
+}
+
+static void plist_add_string(struct arena *a, struct plist *dict, const char *key, const char *s)
+{
+    struct plist *v = plist_dict_add(a, dict, key, PLIST_STRING);
+    v->string = arena_strndup(a, s, strlen(s));
+    v->count = strlen(s);
+}
+
+static void plist_add_uint(struct arena *a, struct plist *dict, const char *key, uint64_t n)
+{
+    plist_dict_add(a, dict, key, PLIST_INTEGER)->magnitude = n;
+}
+
+static void plist_add_bool(struct arena *a, struct plist *dict, const char *key, bool value)
+{
+    plist_dict_add(a, dict, key, PLIST_BOOL)->boolean = value;
+}
+
+/* ============================ C. JSON input ============================= */
+
+/* A JSON reader into the plist tree, for run.json and unified-log lines.  With
+ * a list of wanted keys it keeps only those members of the top-level object
+ * and skips the rest without building them: a log line costs one pass and no
+ * tree beyond the fields macvm reads.  null becomes a PLIST_NULL node. */
+struct json_parser {
+    const char *p, *end;
+    struct arena *arena;
+    const char *const *wanted;
+};
+
+static struct plist json_skipped;   /* what a value not kept returns */
+
+static void json_space(struct json_parser *j)
+{
+    while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
+        j->p++;
+}
+
+/* Returns the value of 4 hex digits at p, or -1. */
+static long hex4(const char *p, const char *end)
+{
+    if (end - p < 4)
+        return -1;
+    long v = 0;
+    for (int i = 0; i < 4; i++) {
+        int c = (unsigned char)p[i];
+        int d = isdigit(c) ? c - '0' : isxdigit(c) ? tolower(c) - 'a' + 10 : -1;
+        if (d < 0)
+            return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+/* Returns the first byte in [p, end) that ends a stretch of a JSON string:
+ * a quote, a backslash or a control character (which a string may not
+ * hold); end when there is none.  Eight bytes at a time, since a log line is
+ * mostly long strings. */
+static const char *json_string_stop(const char *p, const char *end)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    for (; end - p >= 8; p += 8) {
+        uint64_t w, q, b;
+        memcpy(&w, p, 8);
+        q = w ^ ('"' * ones);
+        b = w ^ ('\\' * ones);
+        /* a zero byte in q or b, or a byte of w below 0x20 (bytes of 0x80 and up never count) */
+        if ((((q - ones) & ~q) | ((b - ones) & ~b) | ((w - 0x20 * ones) & ~w)) & highs)
+            break;
+    }
+    while (p < end && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20)
+        p++;
+    return p;
+}
+
+/* Reads a JSON string at j->p (the opening quote).  With out, decodes it
+ * there; without, only skips it.  Returns false when malformed. */
+static bool json_read_string(struct json_parser *j, struct buf *out)
+{
+    j->p++;
+    /* From escape to escape (a log line is mostly long plain strings). */
+    for (;;) {
+        const char *stop = json_string_stop(j->p, j->end);
+        if (stop == j->end || (unsigned char)*stop < 0x20 || (*stop == '\\' && j->end - stop < 2))
+            return false;
+        if (out && stop > j->p)
+            buf_add(out, j->p, (size_t)(stop - j->p));
+        if (*stop == '"') {
+            j->p = stop + 1;
+            return true;
+        }
+        char c = stop[1], lit = 0;
+        j->p = stop + 2;
+        switch (c) {
+        case '"': case '\\': case '/': lit = c; break;
+        case 'b': lit = '\b'; break;
+        case 'f': lit = '\f'; break;
+        case 'n': lit = '\n'; break;
+        case 'r': lit = '\r'; break;
+        case 't': lit = '\t'; break;
+        case 'u': {
+            long u = hex4(j->p, j->end);
+            if (u < 0)
+                return false;
+            j->p += 4;
+            if (u >= 0xD800 && u <= 0xDBFF && j->end - j->p >= 6 && j->p[0] == '\\' && j->p[1] == 'u') {
+                long v = hex4(j->p + 2, j->end);
+                if (v >= 0xDC00 && v <= 0xDFFF) {
+                    u = 0x10000 + ((u - 0xD800) << 10) + (v - 0xDC00);
+                    j->p += 6;
+                }
+            }
+            if (u >= 0xD800 && u <= 0xDFFF)
+                u = 0xFFFD;
+            if (out)
+                utf8_put(out, (uint32_t)u);
+            continue;
+        }
+        default:
+            return false;
+        }
+        if (out)
+            buf_add(out, &lit, 1);
+    }
+}
+
+static bool json_wanted(struct json_parser *j, const char *key, size_t n)
+{
+    if (!j->wanted)
+        return true;
+    for (const char *const *w = j->wanted; *w; w++)
+        if ((*w)[0] == key[0] && strlen(*w) == n && memcmp(*w, key, n) == 0)
+            return true;
+    return false;
+}
+
+/* Returns the length of the string at j->p (its opening quote) when it holds
+ * no escape and no control character, else SIZE_MAX. */
+static size_t json_plain_string(const struct json_parser *j)
+{
+    const char *s = j->p + 1, *stop = json_string_stop(s, j->end);
+    return stop < j->end && *stop == '"' ? (size_t)(stop - s) : SIZE_MAX;
+}
+
+static struct plist *json_value(struct json_parser *j, int depth, bool keep);
+
+/* Skips the digits at j->p.  Returns how many there were. */
+static size_t json_digits(struct json_parser *j)
+{
+    const char *start = j->p;
+    while (j->p < j->end && isdigit((unsigned char)*j->p))
+        j->p++;
+    return (size_t)(j->p - start);
+}
+
+/* Moves past a number as JSON spells it: -?(0|[1-9]d*)(.d+)?([eE][+-]?d+)?
+ * Returns false when there is none; *is_real when it has a fraction or exponent. */
+static bool json_number(struct json_parser *j, bool *is_real)
+{
+    if (j->p < j->end && *j->p == '-')
+        j->p++;
+    const char *int_start = j->p;
+    size_t n = json_digits(j);
+    if (n == 0 || (n > 1 && *int_start == '0'))
+        return false;
+    if (j->p < j->end && *j->p == '.') {
+        j->p++;
+        *is_real = true;
+        if (json_digits(j) == 0)
+            return false;
+    }
+    if (j->p < j->end && (*j->p == 'e' || *j->p == 'E')) {
+        j->p++;
+        *is_real = true;
+        if (j->p < j->end && (*j->p == '+' || *j->p == '-'))
+            j->p++;
+        if (json_digits(j) == 0)
+            return false;
+    }
+    return true;
+}
+
+/* Parses an object or array at j->p.  Returns the node (or &json_skipped
+ * when not kept), or NULL when malformed. */
+static struct plist *json_container(struct json_parser *j, int depth, bool keep)
+{
+    bool object = *j->p == '{';
+    char close = object ? '}' : ']';
+    struct plist *node = keep ? plist_new(j->arena, object ? PLIST_DICT : PLIST_ARRAY) : NULL;
+    j->p++;
+    json_space(j);
+    if (j->p < j->end && *j->p == close) {
+        j->p++;
+        return keep ? node : &json_skipped;
+    }
+    for (;;) {
+        const char *key = NULL;
+        bool keep_member = keep;
+        json_space(j);
+        if (object) {
+            if (j->p >= j->end || *j->p != '"')
+                return NULL;
+            /* A plain key, the usual one, is judged where it lies and copied only when kept:
+             * a log line has some 25 keys and macvm wants 6. */
+            size_t n = keep ? json_plain_string(j) : SIZE_MAX;
+            if (n != SIZE_MAX) {
+                keep_member = depth > 0 || json_wanted(j, j->p + 1, n);
+                key = keep_member ? arena_strndup(j->arena, j->p + 1, n) : NULL;
+                j->p += n + 2;
+            } else {
+                struct buf k = {0};
+                if (!json_read_string(j, keep ? &k : NULL)) {
+                    buf_free(&k);
+                    return NULL;
+                }
+                if (keep) {
+                    key = arena_strndup(j->arena, k.data ? k.data : "", k.len);
+                    keep_member = depth > 0 || json_wanted(j, key, k.len);
+                }
+                buf_free(&k);
+            }
+            json_space(j);
+            if (j->p >= j->end || *j->p != ':')
+                return NULL;
+            j->p++;
+        }
+        struct plist *v = json_value(j, depth + 1, keep_member);
+        if (!v)
+            return NULL;
+        if (keep_member)
+            plist_append(j->arena, node, key, v);
+        json_space(j);
+        if (j->p < j->end && *j->p == ',') {
+            j->p++;
+            continue;
+        }
+        if (j->p < j->end && *j->p == close) {
+            j->p++;
+            return keep ? node : &json_skipped;
+        }
+        return NULL;
+    }
+}
+
+/* Parses one JSON value.  Returns it, &json_skipped for a value not kept,
+ * or NULL when malformed. */
+static struct plist *json_value(struct json_parser *j, int depth, bool keep)
+{
+    json_space(j);
+    if (j->p >= j->end || depth > PLIST_MAX_DEPTH)
+        return NULL;
+    char c = *j->p;
+    if (c == '{' || c == '[')
+        return json_container(j, depth, keep);
+    if (c == '"') {
+        size_t n = keep ? json_plain_string(j) : SIZE_MAX;
+        if (n != SIZE_MAX) {   /* no escapes: straight into the arena */
+            struct plist *v = plist_new(j->arena, PLIST_STRING);
+            v->string = arena_strndup(j->arena, j->p + 1, n);
+            v->count = n;
+            j->p += n + 2;
+            return v;
+        }
+        struct buf s = {0};
+        if (!json_read_string(j, keep ? &s : NULL)) {
+            buf_free(&s);
+            return NULL;
+        }
+        if (!keep)
+            return &json_skipped;
+        struct plist *v = plist_new(j->arena, PLIST_STRING);
+        v->string = arena_strndup(j->arena, s.data ? s.data : "", s.len);
+        v->count = s.len;
+        buf_free(&s);
+        return v;
+    }
+    static const char *const words[] = {"true", "false", "null"};
+    for (int i = 0; i < 3 && strchr("tfn", c); i++) {
+        size_t n = strlen(words[i]);
+        if ((size_t)(j->end - j->p) >= n && memcmp(j->p, words[i], n) == 0) {
+            j->p += n;
+            if (!keep)
+                return &json_skipped;
+            struct plist *v = plist_new(j->arena, i == 2 ? PLIST_NULL : PLIST_BOOL);
+            v->boolean = i == 0;
+            return v;
+        }
+    }
+    const char *start = j->p;
+    bool is_real = false;
+    if (!json_number(j, &is_real))
+        return NULL;
+    if (!keep)
+        return &json_skipped;
+    char num[64];
+    snprintf(num, sizeof num, "%.*s", (int)(j->p - start < 63 ? j->p - start : 63), start);
+    struct plist *v = plist_new(j->arena, is_real ? PLIST_REAL : PLIST_INTEGER);
+    if (is_real || !parse_plist_integer(num, v)) {
+        v->type = PLIST_REAL;
+        v->real = strtod(num, NULL);
+    }
+    return v;
+}
+
+/* Parses a JSON document (keeping only the wanted top-level keys, when given).
+ * Returns the root, or NULL when malformed. */
+static struct plist *json_parse(const char *buf, size_t len, struct arena *a,
+                                const char *const *wanted)
+{
+    struct json_parser j = {buf, buf + len, a, wanted};
+    struct plist *root = json_value(&j, 0, true);
+    json_space(&j);
+    if (!root || root == &json_skipped || j.p != j.end)
+        return NULL;
+    return root;
+}
+
+/* =========================== D. Zip archives ============================ */
+
+static uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static uint32_t le32(const uint8_t *p) { return (uint32_t)le16(p) | (uint32_t)le16(p + 2) << 16; }
+static uint64_t le64(const uint8_t *p) { return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32; }
+
+/* Reads exactly n bytes at off.  Returns 0, or EX_DATAERR when the file ends first. */
+static int zip_read(struct zip *z, void *buf, size_t n, uint64_t off, const char *what,
+                    struct error *e)
+{
+    if (off > z->size || n > z->size - off)
+        return fail(e, EX_DATAERR, "the %s lies outside the file (truncated download?)", what);
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(z->fd, (char *)buf + got, n - got, (off_t)(off + got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return fail(e, EX_IOERR, "read error: %s", strerror(errno));
+        if (r == 0)
+            return fail(e, EX_DATAERR, "the file ends inside the %s (truncated download?)", what);
+        got += (size_t)r;
+    }
+    z->bytes_read += n;
+    return 0;
+}
+
+/* Finds the end-of-central-directory record in the file's last 64 KiB: the
+ * one whose comment ends the file or, when bytes follow it (padding, a copy
+ * that appended a byte), the last one whose comment fits in the file, as Go's
+ * archive/zip and Python's zipfile find it.  Returns 0 with its offset in
+ * *eocd, or EX_DATAERR. */
+static int zip_find_eocd(struct zip *z, uint64_t *eocd, struct error *e)
+{
+    size_t tail = z->size < 65535 + ZIP_EOCD_SIZE ? (size_t)z->size : 65535 + ZIP_EOCD_SIZE;
+    if (tail < ZIP_EOCD_SIZE)
+        return fail(e, EX_DATAERR, "not a zip archive (too short to be a restore image)");
+    uint8_t *buf = xmalloc(tail);
+    int rc = zip_read(z, buf, tail, z->size - tail, "end of the archive", e);
+    size_t fits = SIZE_MAX;
+    bool cut_comment = false;
+    for (size_t i = tail - ZIP_EOCD_SIZE + 1; rc == 0 && i-- > 0;) {
+        if (le32(buf + i) != 0x06054b50)
+            continue;
+        size_t end = i + ZIP_EOCD_SIZE + le16(buf + i + 20);
+        if (end == tail) {
+            fits = i;
+            break;
+        }
+        if (end < tail && fits == SIZE_MAX)
+            fits = i;
+        cut_comment |= end > tail;
+    }
+    free(buf);
+    if (rc)
+        return rc;
+    if (fits != SIZE_MAX) {
+        *eocd = z->size - tail + fits;
+        return 0;
+    }
+    if (cut_comment)
+        return fail(e, EX_DATAERR, "the end record's comment runs past the end of the file (truncated download?)");
+    return fail(e, EX_DATAERR, "not a zip archive (no end-of-central-directory record in its last 64 KiB; "
+                               "truncated download?)");
+}
+
+/* Returns whether the 4-byte signature sig lies at off. */
+static bool zip_signature_at(struct zip *z, uint64_t off, uint32_t sig)
+{
+    uint8_t b[4];
+    struct error ignored = {0};
+    return zip_read(z, b, 4, off, "record", &ignored) == 0 && le32(b) == sig;
+}
+
+/* Refuses an archive found `shift` bytes later than its own offsets say:
+ * something was put in front of it (a self-extractor's stub). */
+static int zip_prepended(struct error *e, uint64_t shift)
+{
+    return fail(e, EX_DATAERR, "%" PRIu64 " bytes come before the archive (a self-extractor?); macvm reads "
+                "restore images as Apple ships them", shift);
+}
+
+/* Reads the Zip64 end locator just before the classic end record and, when
+ * it is there, the Zip64 end record it points at, whose values replace the
+ * classic ones.  Without a locator the classic values stand as written, even
+ * one at its maximum (65,535 entries, a directory at 0xFFFFFFFF), as Go and
+ * Python read them.  Returns 0, or EX_DATAERR when the Zip64 records are
+ * inconsistent. */
+static int zip_read_zip64_end(struct zip *z, uint64_t eocd, uint64_t *end_of_cd, struct error *e)
+{
+    uint8_t loc[ZIP64_LOCATOR_SIZE], rec[ZIP64_EOCD_SIZE];
+    if (eocd < ZIP64_LOCATOR_SIZE)
+        return 0;
+    int rc = zip_read(z, loc, sizeof loc, eocd - ZIP64_LOCATOR_SIZE, "Zip64 end locator", e);
+    if (rc || le32(loc) != 0x07064b50)
+        return rc;
+    uint64_t off = le64(loc + 8);
+    if (off > eocd - ZIP64_LOCATOR_SIZE || eocd - ZIP64_LOCATOR_SIZE - off < ZIP64_EOCD_SIZE)
+        return fail(e, EX_DATAERR, "the Zip64 end record lies outside the file");
+    if ((rc = zip_read(z, rec, sizeof rec, off, "Zip64 end record", e)))
+        return rc;
+    if (le32(rec) != 0x06064b50) {
+        uint64_t usual = eocd - ZIP64_LOCATOR_SIZE - ZIP64_EOCD_SIZE;   /* where writers put it */
+        if (usual > off && zip_signature_at(z, usual, 0x06064b50))
+            return zip_prepended(e, usual - off);
+        return fail(e, EX_DATAERR, "the Zip64 end locator points at no Zip64 end record");
+    }
+    z->entries = le64(rec + 32);
+    z->cd_size = le64(rec + 40);
+    z->cd_offset = le64(rec + 48);
+    *end_of_cd = off;
+    return 0;
+}
+
+/* Opens an archive and reads its central directory.  Returns 0, EX_NOINPUT
+ * (missing, unreadable, not a file) or EX_DATAERR (not a valid archive). */
+static int zip_open(struct zip *z, const char *path, struct error *e)
+{
+    *z = (struct zip){.fd = -1};
+    z->fd = open_regular(path, e);
+    struct stat st;
+    if (z->fd < 0)
+        return e->code;
+    if (fstat(z->fd, &st) != 0)
+        return fail(e, EX_IOERR, "cannot read: %s", strerror(errno));
+    z->size = (uint64_t)st.st_size;
+    if (z->size == 0)
+        return fail(e, EX_DATAERR, "empty (0 bytes), not a restore image");
+    uint64_t eocd = 0, end_of_cd;
+    uint8_t rec[ZIP_EOCD_SIZE];
+    int rc = zip_find_eocd(z, &eocd, e);
+    if (rc || (rc = zip_read(z, rec, sizeof rec, eocd, "end record", e)))
+        return rc;
+    z->entries = le16(rec + 10);
+    z->cd_size = le32(rec + 12);
+    z->cd_offset = le32(rec + 16);
+    end_of_cd = eocd;
+    if ((rc = zip_read_zip64_end(z, eocd, &end_of_cd, e)))
+        return rc;
+    if (z->cd_offset > end_of_cd || z->cd_size > end_of_cd - z->cd_offset)
+        return fail(e, EX_DATAERR, "the central directory lies outside the file (truncated download?)");
+    if (z->cd_size > ZIP_MAX_CENTRAL_DIRECTORY)
+        return fail(e, EX_DATAERR, "a central directory of %" PRIu64 " bytes, more than a restore image has",
+                    z->cd_size);
+    z->cd = xmalloc((size_t)z->cd_size);
+    if ((rc = zip_read(z, z->cd, (size_t)z->cd_size, z->cd_offset, "central directory", e)))
+        return rc;
+    /* A directory that is not where the end record says but right before the
+     * end record: every offset is short by what was put in front of the archive. */
+    uint64_t usual = end_of_cd - z->cd_size;
+    if (z->cd_size >= 4 && le32(z->cd) != 0x02014b50 && usual > z->cd_offset &&
+        zip_signature_at(z, usual, 0x02014b50))
+        return zip_prepended(e, usual - z->cd_offset);
+    return 0;
+}
+
+static void zip_close(struct zip *z)
+{
+    if (z->fd >= 0)
+        close(z->fd);
+    free(z->cd);
+    z->fd = -1;
+    z->cd = NULL;
+}
+
+/* Replaces the central directory's 32-bit values that are 0xFFFFFFFF with
+ * the 64-bit ones of the Zip64 extra field, which holds only those, in the
+ * specification's order: uncompressed size, compressed size, local-header
+ * offset.  Without the field, or when it ends before a value, the 32-bit
+ * value is taken literally: Info-ZIP and libarchive write an entry of exactly
+ * 4,294,967,295 bytes, or a local header at that offset, that way, and Go and
+ * Python read it so.  A wrong literal value cannot slip through: the local
+ * header's signature, the data's bounds, its length and its CRC are checked. */
+static void zip_apply_zip64_extra(const uint8_t *extra, size_t len, struct zip_entry *ent)
+{
+    uint64_t *fields[] = {&ent->uncompressed, &ent->compressed, &ent->local_offset};
+    for (size_t i = 0; i + 4 <= len;) {
+        uint16_t id = le16(extra + i), size = le16(extra + i + 2);
+        if (i + 4 + size > len)
+            return;
+        if (id == 0x0001) {
+            const uint8_t *p = extra + i + 4, *end = p + size;
+            for (size_t f = 0; f < sizeof fields / sizeof *fields && end - p >= 8; f++) {
+                if (*fields[f] != 0xFFFFFFFF)
+                    continue;
+                *fields[f] = le64(p);
+                p += 8;
+            }
+            return;
+        }
+        i += 4 + (size_t)size;
+    }
+}
+
+/* Reads the central-directory record at *pos into *ent and advances *pos.
+ * Returns 0, or EX_DATAERR for a malformed record. */
+static int zip_next(struct zip *z, size_t *pos, struct zip_entry *ent, struct error *e)
+{
+    const uint8_t *p = z->cd + *pos;
+    size_t left = (size_t)z->cd_size - *pos;
+    if (left < 46 || le32(p) != 0x02014b50)
+        return fail(e, EX_DATAERR, "a damaged central directory (record %zu)", *pos);
+    size_t name_len = le16(p + 28), extra_len = le16(p + 30), comment_len = le16(p + 32);
+    if (46 + name_len + extra_len + comment_len > left)
+        return fail(e, EX_DATAERR, "a central directory record runs past its end");
+    *ent = (struct zip_entry){
+        .name = (const char *)p + 46, .name_len = name_len,
+        .flags = le16(p + 8), .method = le16(p + 10), .crc = le32(p + 16),
+        .compressed = le32(p + 20), .uncompressed = le32(p + 24), .local_offset = le32(p + 42),
+    };
+    zip_apply_zip64_extra(p + 46 + name_len, extra_len, ent);
+    *pos += 46 + name_len + extra_len + comment_len;
+    return 0;
+}
+
+/* Looks up the entry named name (exact, at the root).  Also counts all
+ * entries into z->entries.  Returns 0 (found or not: *found), or EX_DATAERR. */
+static int zip_find(struct zip *z, const char *name, struct zip_entry *out, bool *found,
+                    struct error *e)
+{
+    size_t pos = 0, n = 0, want = strlen(name);
+    *found = false;
+    while (pos < z->cd_size) {
+        struct zip_entry ent;
+        int rc = zip_next(z, &pos, &ent, e);
+        if (rc)
+            return rc;
+        n++;
+        if (!*found && ent.name_len == want && memcmp(ent.name, name, want) == 0) {
+            *out = ent;
+            *found = true;
+        }
+    }
+    if (n != z->entries)
+        return fail(e, EX_DATAERR, "the end record counts %" PRIu64 " entries, the central directory %zu",
+                    z->entries, n);
+    return 0;
+}
+
+/* Reads an entry's data, inflating it when deflated, and checks its CRC.
+ * Refuses entries larger than max (a decompression bomb is refused before any
+ * inflating, and one that lies about its size is stopped when it passes it).
+ * Returns 0 with a malloc'd buffer, or EX_DATAERR. */
+static int zip_extract(struct zip *z, const struct zip_entry *ent, size_t max, char **out,
+                       size_t *out_len, struct error *e)
+{
+    char name[256];
+    snprintf(name, sizeof name, "%.*s", (int)(ent->name_len < 255 ? ent->name_len : 255), ent->name);
+    if (ent->flags & 1)
+        return fail(e, EX_DATAERR, "%s is encrypted", name);
+    if (ent->method != 0 && ent->method != 8)
+        return fail(e, EX_DATAERR, "%s uses compression method %u (only stored and deflated are used)",
+                    name, ent->method);
+    if (ent->uncompressed > max)
+        return fail(e, EX_DATAERR, "%s claims %" PRIu64 " bytes, more than the %zu it can be "
+                    "(a decompression bomb?)", name, ent->uncompressed, max);
+    uint8_t local[30];
+    int rc = zip_read(z, local, sizeof local, ent->local_offset, "local header", e);
+    if (rc)
+        return rc;
+    if (le32(local) != 0x04034b50)
+        return fail(e, EX_DATAERR, "%s: the central directory points at no local header", name);
+    uint64_t data = ent->local_offset + 30 + le16(local + 26) + le16(local + 28);
+    if (data > z->cd_offset || ent->compressed > z->cd_offset - data)
+        return fail(e, EX_DATAERR, "%s runs past the end of the file's data (truncated download?)", name);
+    if (ent->method == 0 && ent->compressed != ent->uncompressed)
+        return fail(e, EX_DATAERR, "%s is stored but its two sizes differ", name);
+
+    char *result = xmalloc((size_t)ent->uncompressed + 1);
+    size_t produced = 0;
+    uint8_t chunk[1 << 16];
+    z_stream zs = {0};
+    if (ent->method == 8 && inflateInit2(&zs, -MAX_WBITS) != Z_OK) {
+        free(result);
+        return fail(e, EX_SOFTWARE, "zlib failed to start");
+    }
+    int zrc = Z_OK;
+    for (uint64_t done = 0; done < ent->compressed && rc == 0 && zrc != Z_STREAM_END;) {
+        size_t n = ent->compressed - done < sizeof chunk ? (size_t)(ent->compressed - done) : sizeof chunk;
+        if ((rc = zip_read(z, chunk, n, data + done, "entry data", e)))
+            break;
+        done += n;
+        if (ent->method == 0) {
+            memcpy(result + produced, chunk, n);
+            produced += n;
+            continue;
+        }
+        zs.next_in = chunk;
+        zs.avail_in = (uInt)n;
+        while (zs.avail_in > 0 && zrc == Z_OK) {
+            uint8_t spill;
+            bool full = produced == ent->uncompressed;
+            zs.next_out = full ? &spill : (uint8_t *)result + produced;
+            zs.avail_out = full ? 1 : (uInt)(ent->uncompressed - produced > (1u << 30) ? (1u << 30)
+                                                                            : ent->uncompressed - produced);
+            uInt before = zs.avail_out;
+            zrc = inflate(&zs, Z_NO_FLUSH);
+            if (full && zs.avail_out == 0) {
+                rc = fail(e, EX_DATAERR, "%s inflates to more than its declared %" PRIu64 " bytes "
+                          "(a decompression bomb?)", name, ent->uncompressed);
+                break;
+            }
+            if (!full)
+                produced += before - zs.avail_out;
+            if (zrc == Z_BUF_ERROR && zs.avail_in > 0)
+                zrc = Z_OK;   /* output room was exhausted; loop gives more */
+        }
+        if (rc == 0 && zrc != Z_OK && zrc != Z_STREAM_END && zrc != Z_BUF_ERROR)
+            rc = fail(e, EX_DATAERR, "%s is not valid deflate data", name);
+    }
+    if (ent->method == 8)
+        inflateEnd(&zs);
+    if (rc == 0 && ent->method == 8 && zrc != Z_STREAM_END)
+        rc = fail(e, EX_DATAERR, "%s: the deflate stream ends early", name);
+    if (rc == 0 && produced != ent->uncompressed)
+        rc = fail(e, EX_DATAERR, "%s is %zu bytes, not the declared %" PRIu64, name, produced,
+                  ent->uncompressed);
+    if (rc == 0 && crc32(0L, (const Bytef *)result, (uInt)produced) != ent->crc)
+        rc = fail(e, EX_DATAERR, "%s fails its CRC check (a damaged download?)", name);
+    if (rc) {
+        free(result);
+        return rc;
+    }
+    result[produced] = 0;
+    *out = result;
+    *out_len = produced;
+    return 0;
+}
+
+/* =========================== E. Bridge stubs ============================ */
 
 /* Where Virtualization.framework does not exist, the bridge says so.  The
  * tests replace these with tests/fake_bridge.c (MACVM_EXTERNAL_BRIDGE). */
@@ -9369,54 +9513,3 @@ int bridge_clone_identity(const char *machine_identifier, struct bridge_error *e
     return unavailable(err);
 }
 #endif
-
-/* What users of tart or Apple's sample type, and macvm's way to do it. */
-static const struct {
-    const char *habit, *instead;
-} habits[] = {
-    {"create", "to make a VM: macvm install [BUNDLE]"},
-    {"get", "to show a VM: macvm info [BUNDLE]"},
-    {"delete", "to delete a VM: stop it, then rm -r BUNDLE"},
-    {"stop", "to stop a VM: Ctrl-C where macvm runs it (twice forces it), or kill PID"},
-    {"set", "to change a VM: run's --cpus and --memory, or plutil -replace KEY -integer N BUNDLE/Config.plist"},
-};
-
-/* Refuses an unknown command, with macvm's way when it is another tool's
- * habit.  Returns EX_USAGE. */
-static int not_a_command(const char *name)
-{
-    for (size_t i = 0; i < sizeof habits / sizeof *habits; i++)
-        if (strcmp(habits[i].habit, name) == 0) {
-            fprintf(stderr, "macvm: '%s' is not a command; %s\n", name, habits[i].instead);
-            return EX_USAGE;
-        }
-    char text[600];
-    snprintf(text, sizeof text, "'%.500s' is not a command; 'macvm help' lists them", name);
-    say("", NULL, text);   /* escaped: a name with control characters stays one line */
-    return EX_USAGE;
-}
-
-/* ================================== 14. main ================================== */
-
-#ifdef MACVM_TEST
-#define main macvm_main   /* tests/unit.c includes this file and has its own main */
-#endif
-
-int main(int argc, char **argv)
-{
-    if (argc < 2)
-        return print_help(stderr), EX_USAGE;
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
-        return print_help(stdout);
-    if (strcmp(argv[1], "--version") == 0) {
-        puts("macvm " MACVM_VERSION);
-        return flush_stdout();
-    }
-    const struct command *c = find_command(argv[1]);
-    if (!c)
-        return not_a_command(argv[1]);
-    optind = 1;
-    signal(SIGXFSZ, SIG_IGN);   /* a file-size limit is an error to report, not a kill */
-    int rc = c->run(argc - 1, argv + 1);
-    return flush_stdout() ? EX_IOERR : rc;   /* output lost is never a success */
-}

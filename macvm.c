@@ -730,6 +730,19 @@ static int hardware_model_read(const char *path, struct hardware_model *hw, stru
     return rc;
 }
 
+/* An ECID as macvm writes it everywhere: 0x and sixteen hex digits, the
+ * spelling Apple's tools print. */
+struct ecid_text {
+    char s[19];
+};
+
+static struct ecid_text ecid_text(uint64_t ecid)
+{
+    struct ecid_text t;
+    snprintf(t.s, sizeof t.s, "0x%016" PRIx64, ecid);
+    return t;
+}
+
 /* Decodes a MachineIdentifier file's ECID.  Returns 0, EX_NOINPUT or EX_DATAERR. */
 /* Reads the serial number a MachineIdentifier carries (one made with a
  * custom or clone serial, macOS 13+): the string under a key naming it.
@@ -1925,8 +1938,8 @@ static int resolve_vm_spec(const struct run_options *o, const char *bundle, cons
     char name[256];
     path_base(name, sizeof name, bundle);
     if (s->start_mode == START_DFU)
-        snprintf(s->title, sizeof s->title, "%.160s \xE2\x80\x94 DFU (ECID 0x%016" PRIx64 "), waiting as a USB DFU device",
-                 name, ecid);
+        snprintf(s->title, sizeof s->title, "%.160s \xE2\x80\x94 DFU (ECID %s), waiting as a USB DFU device",
+                 name, ecid_text(ecid).s);
     else if (s->start_mode != START_NORMAL)
         snprintf(s->title, sizeof s->title, "%.160s \xE2\x80\x94 %s", name, start_mode_title(s->start_mode));
     else
@@ -1997,8 +2010,6 @@ static void inspection_json(struct json *j, const struct vm_spec *s)
 /* Appends the spec as the JSON object --dry-run --json prints and run.json keeps. */
 static void spec_json(struct json *j, const char *key, const struct vm_spec *s)
 {
-    char ecid[32];
-    snprintf(ecid, sizeof ecid, "0x%016" PRIx64, s->ecid);
     json_open(j, key, '{');
     json_str(j, "bundle", s->bundle);
     json_str(j, "source_bundle", s->source_bundle);
@@ -2053,7 +2064,7 @@ static void spec_json(struct json *j, const char *key, const struct vm_spec *s)
     json_bool(j, "save_on_quit", s->save_on_quit);
     json_bool(j, "ephemeral", s->ephemeral);
     json_bool(j, "capture_log", s->capture_log);
-    json_str(j, "ecid", ecid);
+    json_str(j, "ecid", ecid_text(s->ecid).s);
     json_str(j, "title", s->title);
     inspection_json(j, s);
     json_close(j, '}');
@@ -2073,7 +2084,7 @@ static void spec_text(struct buf *b, const struct vm_spec *s, const struct vm_co
                disk_sync_names[s->disk_sync], s->disk_caching || s->disk_sync ? "" : " (Apple's defaults)");
     buf_printf(b, "auxiliary storage   %s\n", s->auxiliary_storage);
     buf_printf(b, "hardware model      %s\n", s->hardware_model);
-    buf_printf(b, "machine identifier  %s (ECID 0x%016" PRIx64 ")\n", s->machine_identifier, s->ecid);
+    buf_printf(b, "machine identifier  %s (ECID %s)\n", s->machine_identifier, ecid_text(s->ecid).s);
     buf_printf(b, "CPUs                %u%s\n", s->cpu_count,
                value_origin(o->cpu_count, c->set & CONFIG_CPU, default_cpu_count(c, host) > compute_cpu_count(host), true));
     buf_printf(b, "memory              %s%s\n", human_size(mem, sizeof mem, s->memory_bytes),
@@ -4065,7 +4076,7 @@ static void redaction_for(struct redaction *r, const struct feedback *f, const c
 {
     *r = (struct redaction){0};
     if ((r->has_ecid = f->has_ecid)) {
-        snprintf(r->ecid[0], sizeof r->ecid[0], "0x%016" PRIx64, f->ecid);
+        snprintf(r->ecid[0], sizeof r->ecid[0], "%s", ecid_text(f->ecid).s);
         snprintf(r->ecid[1], sizeof r->ecid[1], "0x%" PRIx64, f->ecid);
         snprintf(r->ecid[2], sizeof r->ecid[2], "%016" PRIx64, f->ecid);
         snprintf(r->ecid[3], sizeof r->ecid[3], "%" PRIx64, f->ecid);
@@ -4270,9 +4281,7 @@ static void md_guest(struct buf *b, const struct feedback *f)
         buf_add(b, "\n", 1);
     }
     if (f->has_ecid) {
-        char ecid[32];
-        snprintf(ecid, sizeof ecid, "0x%016" PRIx64, f->ecid);
-        md_item(b, f, "ECID", ecid);
+        md_item(b, f, "ECID", ecid_text(f->ecid).s);
     }
 }
 
@@ -4587,9 +4596,7 @@ static void feedback_json(struct buf *b, const struct feedback *f, bool on_host)
         json_close(&j, '}');
     }
     if (f->has_ecid) {
-        char ecid[32];
-        snprintf(ecid, sizeof ecid, "0x%016" PRIx64, f->ecid);
-        json_str(&j, "ecid", ecid);
+        json_str(&j, "ecid", ecid_text(f->ecid).s);
     }
     json_close(&j, '}');
     const struct plist *spec = f->has_run ? plist_dict(f->run, "spec") : NULL;
@@ -5594,7 +5601,7 @@ static void info_json(struct buf *b, const char *bundle, const struct bundle_inf
 {
     struct json j = {.out = b};
     const struct vm_config *c = &bi->config;
-    char ecid[32], outcome[32];
+    char outcome[32];
     json_open(&j, NULL, '{');
     json_str(&j, "bundle", bundle);
     if (bi->has_hw) {
@@ -5607,9 +5614,8 @@ static void info_json(struct buf *b, const char *bundle, const struct bundle_inf
         json_null(&j, "hardware_model");
     }
     if (bi->has_ecid) {
-        snprintf(ecid, sizeof ecid, "0x%016" PRIx64, bi->ecid);
         json_open(&j, "machine_identifier", '{');
-        json_str(&j, "ecid", ecid);
+        json_str(&j, "ecid", ecid_text(bi->ecid).s);
         json_str(&j, "serial_number", bi->serial_number[0] ? bi->serial_number : NULL);
         json_open(&j, "same_ecid", '[');
         for (size_t i = 0; i < bi->n_twins; i++)
@@ -5717,7 +5723,7 @@ static void info_text(struct buf *b, const char *bundle, const struct bundle_inf
     } else
         buf_printf(b, "Hardware model:     %s", unreadable);
     if (bi->has_ecid)
-        buf_printf(b, "Machine identifier: ECID 0x%016" PRIx64 "%s%s\n", bi->ecid,
+        buf_printf(b, "Machine identifier: ECID %s%s%s\n", ecid_text(bi->ecid).s,
                    bi->serial_number[0] ? ", serial number " : "", bi->serial_number);
     for (size_t i = 0; i < bi->n_twins; i++)
         buf_printf(b, "                    the same ECID as %s (a clone): run one at a time, or make clones with "
@@ -5845,8 +5851,8 @@ static int give_new_identity(const char *dst)
         warn("the clone %s %s: it had no identity of its own", dst, removed ? "was removed" : "could not be removed");
         return report_bridge_error("clone --new-identity", status, &err);
     }
-    printf("macvm: %s has its own identity (ECID 0x%016" PRIx64 ") and runs beside its original; a macOS 15 or "
-           "later guest sees a new Mac: sign in to iCloud again in it\n", dst, ecid);
+    printf("macvm: %s has its own identity (ECID %s) and runs beside its original; a macOS 15 or "
+           "later guest sees a new Mac: sign in to iCloud again in it\n", dst, ecid_text(ecid).s);
     return 0;
 }
 
@@ -5904,8 +5910,8 @@ void macvm_vm_started(const struct vm_spec *spec, unsigned reported_port)
         printf("macvm: GDB stub attached, port unknown: this macOS does not report the port the system chose; "
                "run with --debug-stub PORT to choose one\n");
     if (spec->start_mode == START_DFU)
-        printf("macvm: DFU: the screen stays black; the VM waits as a USB DFU device with ECID 0x%016" PRIx64 "\n",
-               spec->ecid);
+        printf("macvm: DFU: the screen stays black; the VM waits as a USB DFU device with ECID %s\n",
+               ecid_text(spec->ecid).s);
     fflush(stdout);
 }
 

@@ -730,6 +730,23 @@ static int hardware_model_read(const char *path, struct hardware_model *hw, stru
     return rc;
 }
 
+/* Writes a hardware model as info and the Feedback report show it.  Its
+ * minimum macOS is made of numbers, so it needs no escaping. */
+static void hardware_model_text(struct buf *b, const struct hardware_model *hw)
+{
+    buf_printf(b, "DataRepresentationVersion %" PRIu64 ", PlatformVersion %" PRIu64 ", MinimumSupportedOS %s",
+               hw->data_representation_version, hw->platform_version, hw->minimum_supported_os);
+}
+
+static void hardware_model_json(struct json *j, const char *key, const struct hardware_model *hw)
+{
+    json_open(j, key, '{');
+    json_uint(j, "data_representation_version", hw->data_representation_version);
+    json_uint(j, "platform_version", hw->platform_version);
+    json_str(j, "minimum_supported_os", hw->minimum_supported_os);
+    json_close(j, '}');
+}
+
 /* An ECID as macvm writes it everywhere: 0x and sixteen hex digits, the
  * spelling Apple's tools print. */
 struct ecid_text {
@@ -4275,14 +4292,12 @@ static void md_guest(struct buf *b, const struct feedback *f)
         buf_puts(b, "- macOS: not recorded (a bundle made outside macvm)\n");
     md_item(b, f, "installed from", f->config.installed_from);
     if (f->has_hw) {
-        buf_printf(b, "- hardware model: DataRepresentationVersion %" PRIu64 ", PlatformVersion %" PRIu64
-                      ", MinimumSupportedOS ", f->hw.data_representation_version, f->hw.platform_version);
-        md_data(b, f, f->hw.minimum_supported_os);
+        buf_puts(b, "- hardware model: ");
+        hardware_model_text(b, &f->hw);
         buf_add(b, "\n", 1);
     }
-    if (f->has_ecid) {
+    if (f->has_ecid)
         md_item(b, f, "ECID", ecid_text(f->ecid).s);
-    }
 }
 
 /* The configuration and start options of the run (or of the bundle, without one). */
@@ -4588,16 +4603,10 @@ static void feedback_json(struct buf *b, const struct feedback *f, bool on_host)
     json_str(&j, "product_version", f->config.installed_version[0] ? f->config.installed_version : NULL);
     json_str(&j, "build", f->config.installed_build[0] ? f->config.installed_build : NULL);
     json_str(&j, "installed_from", f->config.installed_from[0] ? f->config.installed_from : NULL);
-    if (f->has_hw) {
-        json_open(&j, "hardware_model", '{');
-        json_uint(&j, "data_representation_version", f->hw.data_representation_version);
-        json_uint(&j, "platform_version", f->hw.platform_version);
-        json_str(&j, "minimum_supported_os", f->hw.minimum_supported_os);
-        json_close(&j, '}');
-    }
-    if (f->has_ecid) {
+    if (f->has_hw)
+        hardware_model_json(&j, "hardware_model", &f->hw);
+    if (f->has_ecid)
         json_str(&j, "ecid", ecid_text(f->ecid).s);
-    }
     json_close(&j, '}');
     const struct plist *spec = f->has_run ? plist_dict(f->run, "spec") : NULL;
     if (spec)
@@ -5604,15 +5613,10 @@ static void info_json(struct buf *b, const char *bundle, const struct bundle_inf
     char outcome[32];
     json_open(&j, NULL, '{');
     json_str(&j, "bundle", bundle);
-    if (bi->has_hw) {
-        json_open(&j, "hardware_model", '{');
-        json_uint(&j, "data_representation_version", bi->hw.data_representation_version);
-        json_uint(&j, "platform_version", bi->hw.platform_version);
-        json_str(&j, "minimum_supported_os", bi->hw.minimum_supported_os);
-        json_close(&j, '}');
-    } else {
+    if (bi->has_hw)
+        hardware_model_json(&j, "hardware_model", &bi->hw);
+    else
         json_null(&j, "hardware_model");
-    }
     if (bi->has_ecid) {
         json_open(&j, "machine_identifier", '{');
         json_str(&j, "ecid", ecid_text(bi->ecid).s);
@@ -5716,9 +5720,8 @@ static void info_text(struct buf *b, const char *bundle, const struct bundle_inf
     }
     const char *unreadable = "missing or damaged (see below)\n";
     if (bi->has_hw) {
-        buf_printf(b, "Hardware model:     DataRepresentationVersion %" PRIu64 ", PlatformVersion %" PRIu64
-                      ", MinimumSupportedOS ", bi->hw.data_representation_version, bi->hw.platform_version);
-        buf_text(b, bi->hw.minimum_supported_os);
+        buf_puts(b, "Hardware model:     ");
+        hardware_model_text(b, &bi->hw);
         buf_puts(b, "\n");
     } else
         buf_printf(b, "Hardware model:     %s", unreadable);

@@ -1635,6 +1635,21 @@ static int check_run_options(const struct run_options *o, struct error *e)
     return 0;
 }
 
+/* Reads the record of the run in dir (its run.json) into a's tree.  Returns
+ * its top dict, or NULL when there is none or it is damaged: a run killed
+ * before its end has no record, and what reads one says so in its own way. */
+static const struct plist *run_record_read(const char *dir, struct arena *a)
+{
+    char path[VM_PATH_MAX], *data;
+    size_t len;
+    struct error ignored = {0};
+    if (!path_join(path, sizeof path, dir, "run.json") || read_file(path, SMALL_FILE_MAX, &data, &len, &ignored) != 0)
+        return NULL;
+    const struct plist *run = json_parse(data, len, a, NULL);
+    free(data);
+    return run && run->type == PLIST_DICT ? run : NULL;
+}
+
 /* A saved state restores only into the configuration that saved it, and a
  * failed restore costs it (the bridge removes it, as Apple's sample does,
  * since the fresh start changes the disk).  So compare with the run that
@@ -1642,16 +1657,12 @@ static int check_run_options(const struct run_options *o, struct error *e)
  * when no record says), or EX_USAGE with the options that match. */
 static int check_saved_state(const char *bundle, const struct vm_spec *s, struct error *e)
 {
-    char **runs, path[VM_PATH_MAX], *data;
-    size_t n = bundle_runs(bundle, &runs), len;
+    char **runs;
+    size_t n = bundle_runs(bundle, &runs);
     int rc = 0;
     for (size_t i = n; i-- > 0 && rc == 0;) {
-        struct error ignored = {0};
-        if (!path_join(path, sizeof path, runs[i], "run.json") ||
-            read_file(path, SMALL_FILE_MAX, &data, &len, &ignored) != 0)
-            continue;
         struct arena a = {0};
-        const struct plist *run = json_parse(data, len, &a, NULL), *spec = plist_dict(run, "spec");
+        const struct plist *run = run_record_read(runs[i], &a), *spec = plist_dict(run, "spec");
         const char *result = run_string(run, "outcome", "result"), *mac = plist_string(spec, "mac_address");
         uint64_t cpus = 0, memory = 0;
         bool saver = result && strcmp(result, "saved") == 0 && plist_uint(spec, "cpu_count", 1024, &cpus) &&
@@ -1662,7 +1673,6 @@ static int check_saved_state(const char *bundle, const struct vm_spec *s, struct
                       "MACAddress in Config.plist), or remove SaveFile.vzvmsave to start fresh", cpus, memory >> 20,
                       mac ? mac : "(Virtualization's)", cpus, memory >> 20);
         arena_free(&a);
-        free(data);
         if (saver)
             break;   /* the newest saving run is the one that counts */
     }
@@ -3512,11 +3522,6 @@ static void shell_quote(struct buf *b, const char *s)
 struct redaction;
 static void redact(struct buf *out, const char *text, const struct redaction *r);
 
-/* A line of the log kept for the report. */
-struct report_line {
-    char *text;     /* "TIMESTAMP [subsystem:category] message" */
-};
-
 #define PORT_TAIL_LINES 20          /* of a console or serial log, in a report */
 #define PORT_TAIL_BYTES 65536
 
@@ -3674,14 +3679,8 @@ static int feedback_gather(struct feedback *f, const char *bundle, const char *r
     if ((rc = find_run(bundle, run_name, f->run_dir, sizeof f->run_dir, e)) != 0 && run_name)
         return rc;
     if (rc == 0) {
-        char *data;
-        size_t len;
-        if (path_join(path, sizeof path, f->run_dir, "run.json") &&
-            read_file(path, SMALL_FILE_MAX, &data, &len, &ignored) == 0) {
-            f->run = json_parse(data, len, &f->arena, NULL);
-            free(data);
-        }
-        f->has_run = f->run && f->run->type == PLIST_DICT;
+        f->run = run_record_read(f->run_dir, &f->arena);
+        f->has_run = f->run != NULL;
         f->has_log = path_join(f->log_path, sizeof f->log_path, f->run_dir, "vz.ndjson") &&
                      access(f->log_path, R_OK) == 0;
         port_tail_read(&f->console, f->run_dir, "console.log");
@@ -5579,19 +5578,10 @@ static void bundle_inspect(const char *bundle, struct bundle_info *bi)
 /* Returns the recorded outcome of the run in dir ("guest-stopped", "error", ...) in out. */
 static const char *run_result(const char *dir, char *out, size_t size)
 {
-    char path[VM_PATH_MAX];
-    char *data;
-    size_t len;
-    struct error e = {0};
-    snprintf(out, size, "unrecorded");
-    if (!path_join(path, sizeof path, dir, "run.json") || read_file(path, SMALL_FILE_MAX, &data, &len, &e) != 0)
-        return out;
     struct arena a = {0};
-    const char *result = run_string(json_parse(data, len, &a, NULL), "outcome", "result");
-    if (result)
-        snprintf(out, size, "%s", result);
+    const char *result = run_string(run_record_read(dir, &a), "outcome", "result");
+    snprintf(out, size, "%s", result ? result : "unrecorded");
     arena_free(&a);
-    free(data);
     return out;
 }
 

@@ -8717,71 +8717,32 @@ static void xml_escaped(struct buf *b, const char *s)
     }
 }
 
-static void plist_write_value(struct buf *b, const struct plist *v, int indent);
-
-static void plist_write_indent(struct buf *b, int indent)
-{
-    for (int i = 0; i < indent; i++)
-        buf_add(b, "\t", 1);
-}
-
-static void plist_write_value(struct buf *b, const struct plist *v, int indent)
-{
-    switch (v->type) {
-    case PLIST_DICT:
-    case PLIST_ARRAY: {
-        bool dict = v->type == PLIST_DICT;
-        if (v->count == 0) {
-            buf_puts(b, dict ? "<dict/>\n" : "<array/>\n");
-            break;
-        }
-        buf_puts(b, dict ? "<dict>\n" : "<array>\n");
-        for (size_t i = 0; i < v->count; i++) {
-            enum plist_type t = v->items[i]->type;
-            if (t == PLIST_DATA || t == PLIST_DATE || t == PLIST_NULL)
-                continue;   /* macvm writes none of these, and a key must not stand without its value */
-            if (dict) {
-                plist_write_indent(b, indent + 1);
-                buf_puts(b, "<key>");
-                xml_escaped(b, v->keys[i]);
-                buf_puts(b, "</key>\n");
-            }
-            plist_write_indent(b, indent + 1);
-            plist_write_value(b, v->items[i], indent + 1);
-        }
-        plist_write_indent(b, indent);
-        buf_puts(b, dict ? "</dict>\n" : "</array>\n");
-        break;
-    }
-    case PLIST_STRING:
-        buf_puts(b, "<string>");
-        xml_escaped(b, v->string);
-        buf_puts(b, "</string>\n");
-        break;
-    case PLIST_INTEGER:
-        buf_printf(b, "<integer>%s%" PRIu64 "</integer>\n", v->negative ? "-" : "", v->magnitude);
-        break;
-    case PLIST_BOOL:
-        buf_puts(b, v->boolean ? "<true/>\n" : "<false/>\n");
-        break;
-    case PLIST_REAL:
-        buf_printf(b, "<real>%.17g</real>\n", v->real);
-        break;
-    case PLIST_DATA:
-    case PLIST_DATE:
-    case PLIST_NULL:
-        break;   /* passed over by the loop above */
-    }
-}
-
-/* Appends a complete XML plist document for root to b, as plutil would write it. */
-static void plist_write_xml(struct buf *b, const struct plist *root)
+/* Appends a complete XML plist document, as plutil would write it, for a
+ * flat dict of strings, integers and bools: all that Config.plist holds. */
+static void plist_write_xml(struct buf *b, const struct plist *dict)
 {
     buf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                 "<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" "
                 "\"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n"
                 "<plist version=\"1.0\">\n");
-    plist_write_value(b, root, 0);
+    buf_puts(b, dict->count ? "<dict>\n" : "<dict/>\n");
+    for (size_t i = 0; i < dict->count; i++) {
+        const struct plist *v = dict->items[i];
+        buf_puts(b, "\t<key>");
+        xml_escaped(b, dict->keys[i]);
+        buf_puts(b, "</key>\n\t");
+        if (v->type == PLIST_STRING) {
+            buf_puts(b, "<string>");
+            xml_escaped(b, v->string);
+            buf_puts(b, "</string>\n");
+        } else if (v->type == PLIST_INTEGER) {
+            buf_printf(b, "<integer>%" PRIu64 "</integer>\n", v->magnitude);
+        } else {
+            buf_puts(b, v->boolean ? "<true/>\n" : "<false/>\n");
+        }
+    }
+    if (dict->count)
+        buf_puts(b, "</dict>\n");
     buf_puts(b, "</plist>\n");
 }
 

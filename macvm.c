@@ -5243,6 +5243,8 @@ static int next_option(const char *command, int argc, char **argv, const char *s
             usage_error(command, "option %s is ambiguous: it could be %s", argv[optind - 1], could);
         else if (optopt > 0 && optopt < 128 && isprint(optopt))
             usage_error(command, "option -%c is unknown", optopt);
+        else if (strcmp(command, "run") == 0 && strcmp(argv[optind - 1], "--no-graphics") == 0)
+            usage_error(command, "option --no-graphics is unknown; for a VM without a window: --headless");
         else
             usage_error(command, "option %s is unknown", argv[optind - 1]);
     }

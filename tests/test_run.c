@@ -1702,3 +1702,15 @@ Test(messages, an_ambiguous_option_lists_what_it_could_be, .init = vt_init, .fin
     cr_expect(strstr(r.err, "ambiguous") == NULL, "a unique prefix is no ambiguity: %s", r.err);
     proc_result_free(&r);
 }
+
+/* tart's --no-graphics gets macvm's way, not just "unknown". */
+Test(messages, no_graphics_points_to_headless, .init = vt_init, .fini = t_tmp_fini, .timeout = 20)
+{
+    struct proc_result r = run_macvm("run", "--no-graphics", "VM.bundle", NULL);
+    cr_expect_eq(r.status, EX_USAGE, "exit %d; stderr: %s", r.status, r.err);
+    cr_expect(strstr(r.err, "--no-graphics is unknown") && strstr(r.err, "--headless"), "%s", r.err);
+    proc_result_free(&r);
+    r = run_macvm("install", "--no-graphics", NULL);
+    cr_expect(strstr(r.err, "--headless") == NULL, "only run has --headless: %s", r.err);
+    proc_result_free(&r);
+}

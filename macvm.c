@@ -324,10 +324,6 @@ struct json {
     struct buf *out;
     int depth;
     bool comma[JSON_MAX_DEPTH];
-    /* Applied to every string value, never to keys, before it is escaped:
-     * the reports' redaction sees the text, not its JSON spelling. */
-    void (*filter)(struct buf *to, const char *s, const void *ctx);
-    const void *filter_ctx;
 };
 
 /* B. Property lists: one tree, read from XML, binary or JSON */
@@ -399,7 +395,6 @@ static void json_member(struct json *j, const char *key);
 static void json_open(struct json *j, const char *key, char bracket);
 static void json_close(struct json *j, char bracket);
 static void json_str(struct json *j, const char *key, const char *value);
-static void json_sentence(struct json *j, const char *key, const char *value);
 static void json_int(struct json *j, const char *key, long long value);
 static void json_uint(struct json *j, const char *key, unsigned long long value);
 static void json_bool(struct json *j, const char *key, bool value);
@@ -3461,43 +3456,6 @@ static bool framework_version(const char *root, const char *framework, char *out
     return version != NULL;
 }
 
-/* Appends v to a JSON document (plist trees from run.json go back out this way). */
-static void plist_to_json(struct json *j, const char *key, const struct plist *v)
-{
-    if (j->depth >= JSON_MAX_DEPTH - 1) {
-        json_null(j, key);   /* deeper than any JSON macvm reads; never reached with its own files */
-        return;
-    }
-    switch (v->type) {
-    case PLIST_DICT:
-    case PLIST_ARRAY:
-        json_open(j, key, v->type == PLIST_DICT ? '{' : '[');
-        for (size_t i = 0; i < v->count; i++)
-            plist_to_json(j, v->type == PLIST_DICT ? v->keys[i] : NULL, v->items[i]);
-        json_close(j, v->type == PLIST_DICT ? '}' : ']');
-        break;
-    case PLIST_STRING:
-        json_str(j, key, v->string);
-        break;
-    case PLIST_INTEGER:
-        json_member(j, key);
-        buf_printf(j->out, "%s%" PRIu64, v->negative ? "-" : "", v->magnitude);
-        break;
-    case PLIST_REAL:
-    case PLIST_DATE:
-        json_member(j, key);
-        buf_printf(j->out, "%.17g", isfinite(v->real) ? v->real : 0.0);
-        break;
-    case PLIST_BOOL:
-        json_bool(j, key, v->boolean);
-        break;
-    case PLIST_DATA:
-    case PLIST_NULL:
-        json_null(j, key);
-        break;
-    }
-}
-
 /* Appends s quoted for a POSIX shell when it needs quoting. */
 static void shell_quote(struct buf *b, const char *s)
 {
@@ -4042,12 +4000,6 @@ static void redact(struct buf *out, const char *text, const struct redaction *r)
     }
 }
 
-/* The JSON writer's filter: redacts one string value before it is escaped. */
-static void redact_filter(struct buf *to, const char *s, const void *ctx)
-{
-    redact(to, s, ctx);
-}
-
 /* Adds a name to redact, without the punctuation around it ("Jr." is "Jr"),
  * keeping the list longest first so a full name goes before the login in it. */
 static void redaction_add_name(struct redaction *r, const char *name, size_t len)
@@ -4577,113 +4529,6 @@ static void feedback_markdown(struct buf *b, const struct feedback *f, bool on_h
     md_ports(b, f);
     md_attachments(b, f);
     buf_printf(b, "\n## Note\n\n%s\n", sample_note);
-}
-
-/* Renders the report as one JSON document with the same content: every data
- * string redacted when the report is (the writer's filter), the report's own
- * sentences written as they are. */
-static void feedback_json(struct buf *b, const struct feedback *f, bool on_host)
-{
-    struct json j = {.out = b, .filter = f->redaction ? redact_filter : NULL, .filter_ctx = f->redaction};
-    struct buf t = {0};
-    feedback_title(&t, f);
-    json_open(&j, NULL, '{');
-    json_sentence(&j, "title", t.data);
-    json_sentence(&j, "area", "Virtualization");
-    json_sentence(&j, "redaction", f->redaction ? redaction_limits : NULL);
-    buf_free(&t);
-    const struct plist *host = f->has_run ? plist_dict(f->run, "host") : NULL;
-    if (host)
-        plist_to_json(&j, "host", host);
-    else
-        json_null(&j, "host");
-    json_bool(&j, "made_on_host", on_host);
-    json_open(&j, "guest", '{');
-    json_str(&j, "product_version", f->config.installed_version[0] ? f->config.installed_version : NULL);
-    json_str(&j, "build", f->config.installed_build[0] ? f->config.installed_build : NULL);
-    json_str(&j, "installed_from", f->config.installed_from[0] ? f->config.installed_from : NULL);
-    if (f->has_hw)
-        hardware_model_json(&j, "hardware_model", &f->hw);
-    if (f->has_ecid)
-        json_str(&j, "ecid", ecid_text(f->ecid).s);
-    json_close(&j, '}');
-    const struct plist *spec = f->has_run ? plist_dict(f->run, "spec") : NULL;
-    if (spec)
-        plist_to_json(&j, "configuration", spec);
-    else
-        json_null(&j, "configuration");
-    struct buf cmd = {0};
-    feedback_command(&cmd, f);
-    json_str(&j, "reproduce", cmd.data);
-    buf_free(&cmd);
-    const struct plist *outcome = f->has_run ? plist_dict(f->run, "outcome") : NULL;
-    if (outcome)
-        plist_to_json(&j, "outcome", outcome);
-    else
-        json_null(&j, "outcome");
-    const struct plist *probe = f->has_run ? plist_get(f->run, "probe") : NULL;
-    if (probe)
-        plist_to_json(&j, "probe", probe);
-    else
-        json_null(&j, "probe");
-    json_open(&j, "pvg", '{');
-    if (f->has_negotiation) {
-        char verdict[512];
-        pvg_verdict_text(verdict, sizeof verdict, &f->negotiation);
-        json_open(&j, "negotiation", '{');
-        json_str(&j, "timestamp", f->negotiation.timestamp);
-        json_uint(&j, "guest_version", f->negotiation.guest_version);
-        json_uint(&j, "host_version", f->negotiation.host_version);
-        json_sentence(&j, "verdict", pvg_verdict(&f->negotiation));
-        json_sentence(&j, "explanation", verdict);
-        json_close(&j, '}');
-    } else {
-        json_null(&j, "negotiation");
-    }
-    pvg_watch_json(&j, &f->pvg);
-    json_open(&j, "lines", '[');
-    for (size_t i = 0; i < f->n_pvg; i++)
-        json_str(&j, NULL, f->pvg_lines[i]);
-    json_close(&j, ']');
-    json_close(&j, '}');
-    json_open(&j, "errors", '[');
-    for (size_t i = 0; i < f->n_errors; i++)
-        json_str(&j, NULL, f->errors[i]);
-    json_close(&j, ']');
-    const struct port_tail *ports[] = {&f->console, &f->serial};
-    const char *keys[] = {"console", "serial"};
-    for (int i = 0; i < 2; i++) {
-        if (!ports[i]->exists) {
-            json_null(&j, keys[i]);
-            continue;
-        }
-        json_open(&j, keys[i], '{');
-        json_str(&j, "file", ports[i]->path);
-        json_open(&j, "last_lines", '[');
-        for (size_t k = 0; k < ports[i]->n; k++)
-            json_str(&j, NULL, ports[i]->lines[k]);
-        json_close(&j, ']');
-        json_close(&j, '}');
-    }
-    json_str(&j, "screenshot", f->screenshot[0] ? f->screenshot : NULL);
-    json_open(&j, "attachments", '[');
-    if (f->has_log)
-        json_str(&j, NULL, f->log_path);
-    for (int i = 0; i < 2; i++)
-        if (ports[i]->exists)
-            json_str(&j, NULL, ports[i]->path);
-    if (f->screenshot[0])
-        json_str(&j, NULL, f->screenshot);
-    if (f->has_run) {
-        char record[VM_PATH_MAX];
-        if (path_join(record, sizeof record, f->run_dir, "run.json"))
-            json_str(&j, NULL, record);
-    }
-    for (size_t i = 0; i < f->n_crash; i++)
-        json_str(&j, NULL, f->crash_reports[i]);
-    json_close(&j, ']');
-    json_sentence(&j, "note", sample_note);
-    json_close(&j, '}');
 }
 
 /* ============================ 7. Host checks ============================ */
@@ -6851,20 +6696,19 @@ static int output_allowed(const char *path, bool force, struct error *e)
     }
 }
 
-/* macvm feedback [BUNDLE] [-o FILE] [--force] [--json] [--no-redact] [--run NAME] */
+/* macvm feedback [BUNDLE] [-o FILE] [--force] [--no-redact] [--run NAME] */
 static int cmd_feedback(int argc, char **argv)
 {
     static const struct option longs[] = {
-        {"output", required_argument, NULL, 'o'}, {"json", no_argument, NULL, 'j'},
+        {"output", required_argument, NULL, 'o'},
         {"no-redact", no_argument, NULL, 'n'}, {"force", no_argument, NULL, 'f'},
         {"run", required_argument, NULL, 'r'}, {"help", no_argument, NULL, 'h'}, {0},
     };
     const char *output = NULL, *run = NULL;
-    bool json = false, redacted = true, force = false;
+    bool redacted = true, force = false;
     for (int c; (c = next_option("feedback", argc, argv, ":o:h", longs)) != -1;) {
         switch (c) {
         case 'o': output = optarg; break;
-        case 'j': json = true; break;
         case 'n': redacted = false; break;
         case 'f': force = true; break;
         case 'r': run = optarg; break;
@@ -6894,12 +6738,7 @@ static int cmd_feedback(int argc, char **argv)
     redaction_for(&r, &f, raw.data);
     buf_free(&raw);
     f.redaction = redacted ? &r : NULL;
-    if (json) {
-        feedback_json(&out, &f, on_host);
-        buf_add(&out, "\n", 1);
-    } else {
-        feedback_markdown(&out, &f, on_host);
-    }
+    feedback_markdown(&out, &f, on_host);
     feedback_free(&f);
     if (output) {
         rc = write_file_atomic(output, out.data, out.len, force, &e);
@@ -7145,12 +6984,11 @@ static const struct command commands[] = {
      "  --last DURATION        read this Mac's unified log, e.g. 1h (macOS only)\n"
      "  --json                 NDJSON: one object per negotiation, then the counts\n"},
     {"feedback", cmd_feedback, "write a report for Apple's Feedback Assistant",
-     "feedback [BUNDLE] [-o FILE] [--force] [--json] [--no-redact] [--run NAME]",
+     "feedback [BUNDLE] [-o FILE] [--force] [--no-redact] [--run NAME]",
      "Writes a report for Apple's Feedback Assistant (area: Virtualization) from the\n"
      "bundle's newest run.  ECID, MAC addresses, user name and home are redacted.\n"
      "  -o, --output FILE      write to FILE (atomically) instead of stdout\n"
      "  --force                replace an existing FILE\n"
-     "  --json                 the same content as one JSON document\n"
      "  --no-redact            keep ECID, MAC addresses, user name and paths\n"
      "  --run NAME             report on this run (a folder name under logs/, or under\n"
      "                         NAME.ephemeral-logs/ for a disposable run)\n"},
@@ -7420,24 +7258,9 @@ static void json_str(struct json *j, const char *key, const char *value)
     json_member(j, key);
     if (!value) {
         buf_puts(j->out, "null");
-    } else if (j->filter) {
-        struct buf t = {0};
-        j->filter(&t, value, j->filter_ctx);
-        json_string(j->out, t.data ? t.data : "", t.len);
-        buf_free(&t);
     } else {
         json_string(j->out, value, strlen(value));
     }
-}
-
-/* Writes one of the program's own sentences, which the filter must not touch. */
-static void json_sentence(struct json *j, const char *key, const char *value)
-{
-    json_member(j, key);
-    if (value)
-        json_string(j->out, value, strlen(value));
-    else
-        buf_puts(j->out, "null");
 }
 
 static void json_int(struct json *j, const char *key, long long value)

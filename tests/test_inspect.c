@@ -151,14 +151,6 @@ Test(inspect, console_serial_and_screen_land_in_the_run_folder, .init = vt_init,
     cr_expect(strstr(r.out, "- the guest's console: `") && strstr(r.out, "- the screen as the run ended: `"),
               "attachments: %s", r.out);
     proc_result_free(&r);
-    r = run_fake("feedback", "--json", b, NULL);
-    char *out = tk_save(t_tmp, "fb.json", r.out, r.out_len);
-    char *v = tk_py(out, false, "'%s %d %s' % (d['console']['last_lines'][-1], len(d['attachments']), "
-                    "d['screenshot'].endswith('screen.png'))");
-    tk_expect_str(v, "last line 5 True", "feedback --json: log, record, console, serial, screen");
-    free(v);
-    free(out);
-    proc_result_free(&r);
     free(json);
     free(screen);
     free(serial);

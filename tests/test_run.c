@@ -1564,7 +1564,7 @@ Test(outputs, a_full_standard_output_is_exit_74_with_one_line, .init = vt_init, 
     const char *bin = t_env_or("MACVM_BIN", "./macvm");
     const char *const cmds[][5] = {
         {bin, "info", b, NULL}, {bin, "info", "--json", b, NULL}, {bin, "feedback", b, NULL},
-        {bin, "feedback", "--json", b, NULL}, {bin, "ipsw", "tests/fixtures/ipsw/macOS-14.5-vm.ipsw", NULL},
+        {bin, "ipsw", "tests/fixtures/ipsw/macOS-14.5-vm.ipsw", NULL},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
         pid_t pid = vt_spawn(cmds[i], out, err, 64);

@@ -809,6 +809,16 @@ static void bundle_path(char *out, size_t size, const char *given)
     snprintf(out, size, "%s", path);
 }
 
+/* Takes a command's optional BUNDLE operand into bundle (the default bundle
+ * without one).  Returns 0, or EX_USAGE after saying so when there are more. */
+static int bundle_operand(const char *command, int argc, char **argv, char *bundle, size_t size)
+{
+    if (argc - optind > 1)
+        return usage_error(command, "give at most one bundle");
+    bundle_path(bundle, size, optind < argc ? argv[optind] : NULL);
+    return 0;
+}
+
 /* Checks that path is a bundle at all: a folder holding any of a bundle's
  * files.  Reports are made from bundles copied without their large Disk.img,
  * so that one is not required here.  Returns 0, or EX_NOINPUT with what to do. */
@@ -5614,10 +5624,9 @@ static int cmd_info(int argc, char **argv)
     int rc = parse_json_option("info", argc, argv, &json);
     if (rc)
         return rc < 0 ? 0 : rc;
-    if (argc - optind > 1)
-        return usage_error("info", "give at most one bundle");
     char bundle[VM_PATH_MAX];
-    bundle_path(bundle, sizeof bundle, optind < argc ? argv[optind] : NULL);
+    if (bundle_operand("info", argc, argv, bundle, sizeof bundle))
+        return EX_USAGE;
     struct error e = {0};
     if (bundle_found(bundle, &e)) {
         char **left;
@@ -6439,10 +6448,9 @@ static int cmd_install(int argc, char **argv)
     }
     if (o.ipsw && o.latest)
         return usage_error("install", "--ipsw and --latest exclude each other");
-    if (argc - optind > 1)
-        return usage_error("install", "give at most one bundle");
     char bundle[VM_PATH_MAX], ipsw[VM_PATH_MAX];
-    bundle_path(bundle, sizeof bundle, optind < argc ? argv[optind] : NULL);
+    if (bundle_operand("install", argc, argv, bundle, sizeof bundle))
+        return EX_USAGE;
     struct host_info host;
     if (bridge_host_info(&host) != BRIDGE_OK || !host.available)
         return unavailable_here("install");
@@ -6715,10 +6723,9 @@ static int cmd_feedback(int argc, char **argv)
         default: return c == 'H' ? 0 : EX_USAGE;
         }
     }
-    if (argc - optind > 1)
-        return usage_error("feedback", "give at most one bundle");
     char bundle[VM_PATH_MAX];
-    bundle_path(bundle, sizeof bundle, optind < argc ? argv[optind] : NULL);
+    if (bundle_operand("feedback", argc, argv, bundle, sizeof bundle))
+        return EX_USAGE;
     struct error e = {0};
     if (output && output_allowed(output, force, &e))
         return report(output, &e);
@@ -6858,10 +6865,9 @@ static int cmd_doctor(int argc, char **argv)
         default: return c == 'H' ? 0 : EX_USAGE;
         }
     }
-    if (argc - optind > 1)
-        return usage_error("doctor", "give at most one bundle");
     char bundle[VM_PATH_MAX];
-    bundle_path(bundle, sizeof bundle, optind < argc ? argv[optind] : NULL);
+    if (bundle_operand("doctor", argc, argv, bundle, sizeof bundle))
+        return EX_USAGE;
     struct host_info host;
     bridge_host_info(&host);
     if (probe)

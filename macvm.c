@@ -2494,8 +2494,10 @@ static void ipsw_text(struct buf *out, const char *path, const struct ipsw_info 
 #define PVG_SUBSYSTEM "com.apple.gpusw.ParavirtualizedGraphics"
 #define PVG_NEEDLE "ParavirtualizedGraphics"    /* in every PVG line, in every style */
 #define LOG_TOOL "/usr/bin/log"
+#ifndef LOG_BLOCK   /* the fuzz target makes both small, so short inputs cross their edges */
 #define LOG_RECORD_MAX (1u << 20)               /* longer records are skipped and counted */
 #define LOG_BLOCK (4u << 20)
+#endif
 
 /* One unified-log event, as far as macvm reads it.  Strings may be "". */
 struct log_event {

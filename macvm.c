@@ -850,12 +850,18 @@ static int bundle_check(const char *path, struct error *e)
     if (!S_ISREG(st.st_mode))
         return fail(e, EX_DATAERR, "damaged: Disk.img is %s, not a regular file; restore the bundle from a clone "
                     "or backup", file_kind(st.st_mode));
+    /* The files Virtualization opens: a FIFO or device there would be handed to it. */
+    static const char *const files[] = {BUNDLE_AUX, BUNDLE_HARDWARE_MODEL, BUNDLE_MACHINE_IDENTIFIER, BUNDLE_SAVE_FILE};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        char file[VM_PATH_MAX];
+        if (path_join(file, sizeof file, path, files[i]) && stat(file, &st) == 0 && !S_ISREG(st.st_mode))
+            return fail(e, EX_DATAERR, "damaged: %s is %s, not a regular file; %s", files[i],
+                        file_kind(st.st_mode), strcmp(files[i], BUNDLE_SAVE_FILE) == 0 ? "move it out of the bundle (the saved state is lost)"
+                                                     : "restore the bundle from a clone or backup");
+    }
     return 0;
 }
 
-/* Returns true when the VM of this bundle runs now.  Virtualization holds a
- * lock on AuxiliaryStorage while the VM runs ("Failed to lock auxiliary
- * storage" is what a second start gets), so try the same lock and let go. */
 /* Appends "NAME (pid N)" to the list in out. */
 static void holder_add(char *out, size_t size, int *found, const char *name, long pid)
 {
@@ -3508,7 +3514,9 @@ struct port_tail {
 static void port_tail_read(struct port_tail *t, const char *dir, const char *name)
 {
     struct stat st;
-    int fd = path_join(t->path, sizeof t->path, dir, name) ? open(t->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
+    /* Without blocking: a FIFO where the log belongs is passed over, never waited on. */
+    int fd = path_join(t->path, sizeof t->path, dir, name)
+           ? open(t->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW) : -1;
     if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         if (fd >= 0)
             close(fd);
@@ -7091,10 +7099,11 @@ static int not_a_command(const char *name)
 
 int main(int argc, char **argv)
 {
+    signal(SIGXFSZ, SIG_IGN);   /* a file-size limit is an error to report, not a kill */
     if (argc < 2)
         return print_help(stderr), EX_USAGE;
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
-        return print_help(stdout);
+        return print_help(stdout), flush_stdout();
     if (strcmp(argv[1], "--version") == 0) {
         puts("macvm " MACVM_VERSION);
         return flush_stdout();
@@ -7103,7 +7112,6 @@ int main(int argc, char **argv)
     if (!c)
         return not_a_command(argv[1]);
     optind = 1;
-    signal(SIGXFSZ, SIG_IGN);   /* a file-size limit is an error to report, not a kill */
     int rc = c->run(argc - 1, argv + 1);
     return flush_stdout() ? EX_IOERR : rc;   /* output lost is never a success */
 }
@@ -7374,11 +7382,14 @@ static int open_regular(const char *path, struct error *e)
     if (fd < 0)
         return fail(e, EX_NOINPUT, "cannot open: %s", strerror(errno)), -1;
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fd, &st) != 0) {
         int saved = errno;
         close(fd);
-        return fail(e, EX_NOINPUT, "is %s, not a regular file", S_ISREG(st.st_mode) ? strerror(saved)
-                    : file_kind(st.st_mode)), -1;
+        return fail(e, EX_NOINPUT, "cannot read: %s", strerror(saved)), -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return fail(e, EX_NOINPUT, "is %s, not a regular file", file_kind(st.st_mode)), -1;
     }
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     return fd;

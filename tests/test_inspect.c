@@ -151,6 +151,13 @@ Test(inspect, console_serial_and_screen_land_in_the_run_folder, .init = vt_init,
     cr_expect(strstr(r.out, "- the guest's console: `") && strstr(r.out, "- the screen as the run ended: `"),
               "attachments: %s", r.out);
     proc_result_free(&r);
+
+    /* A FIFO where console.log belongs is passed over, never waited on. */
+    cr_assert(unlink(console) == 0 && mkfifo(console, 0644) == 0);
+    r = run_fake("feedback", b, NULL);
+    cr_expect_eq(r.status, 0, "feedback with a FIFO for console.log: exit %d; %s", r.status, r.err);
+    cr_expect(strstr(r.out, "- the guest's console: `") == NULL, "a FIFO is no console to attach: %s", r.out);
+    proc_result_free(&r);
     free(json);
     free(screen);
     free(serial);

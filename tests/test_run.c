@@ -1510,6 +1510,27 @@ Test(run, a_fifo_in_a_bundle_never_hangs_a_command, .init = vt_init, .fini = t_t
     free(b);
 }
 
+/* What Virtualization opens (AuxiliaryStorage, the saved state) must be a
+ * regular file before a run hands it over: one FIFO alone is refused (65). */
+Test(run, a_fifo_virtualization_would_open_is_refused, .init = vt_init, .fini = t_tmp_fini, .timeout = 20)
+{
+    static const char *const files[] = {"AuxiliaryStorage", "SaveFile.vzvmsave"};
+    for (size_t i = 0; i < 2; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "F%zu.bundle", i);
+        char *b = vt_bundle(t_tmp, name, "configured", VT_MIB);
+        char *p = t_path_join(b, files[i]);
+        unlink(p);
+        cr_assert_eq(mkfifo(p, 0644), 0);
+        struct proc_result r = run_argv((const char *[]){vt_fake(), "run", "--dry-run", b, NULL});
+        cr_expect_eq(r.status, 65, "%s a FIFO: exit %d; stderr: %s", files[i], r.status, r.err);
+        cr_expect(strstr(r.err, files[i]) && strstr(r.err, "FIFO"), "name the file and what it is: %s", r.err);
+        proc_result_free(&r);
+        free(p);
+        free(b);
+    }
+}
+
 /* ------------------------- outputs ------------------------- */
 
 /* -o FILE writes a new file or (with --force) replaces a regular one: never a
@@ -1564,7 +1585,7 @@ Test(outputs, a_full_standard_output_is_exit_74_with_one_line, .init = vt_init, 
     const char *bin = t_env_or("MACVM_BIN", "./macvm");
     const char *const cmds[][5] = {
         {bin, "info", b, NULL}, {bin, "info", "--json", b, NULL}, {bin, "feedback", b, NULL},
-        {bin, "ipsw", "tests/fixtures/ipsw/macOS-14.5-vm.ipsw", NULL},
+        {bin, "ipsw", "tests/fixtures/ipsw/macOS-14.5-vm.ipsw", NULL}, {bin, "--help", NULL}, {bin, "help", NULL},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
         pid_t pid = vt_spawn(cmds[i], out, err, 64);
@@ -1572,10 +1593,11 @@ Test(outputs, a_full_standard_output_is_exit_74_with_one_line, .init = vt_init, 
         int status = vt_wait(pid, &signaled);
         size_t n;
         char *text = (char *)t_read_file(err, &n);
-        cr_expect(!signaled && status == EX_IOERR, "%s %s: exit %d%s, want 74; stderr: %s", cmds[i][1], cmds[i][2],
+        const char *arg = cmds[i][2] ? cmds[i][2] : "";
+        cr_expect(!signaled && status == EX_IOERR, "%s %s: exit %d%s, want 74; stderr: %s", cmds[i][1], arg,
                   status, signaled ? " (killed)" : "", text);
         cr_expect(strncmp(text, "macvm: standard output: ", 24) == 0 && count_lines(text) == 1,
-                  "%s %s: one line about standard output: %s", cmds[i][1], cmds[i][2], text);
+                  "%s %s: one line about standard output: %s", cmds[i][1], arg, text);
         free(text);
     }
     free(err);

@@ -634,8 +634,9 @@ static int config_load(const char *bundle, struct vm_config *c, struct error *e)
     *c = config_defaults();
     if (!path_join(path, sizeof path, bundle, BUNDLE_CONFIG))
         return fail(e, EX_USAGE, "bundle path too long");
-    if (access(path, F_OK) != 0)
-        return 0;
+    struct stat st;
+    if (lstat(path, &st) != 0 && errno == ENOENT)
+        return 0;   /* none: the defaults (a dangling link is no "none": reading it says what is wrong) */
     struct arena a = {0};
     struct plist *root = plist_read_file(path, SMALL_FILE_MAX, &a, e);
     int rc;

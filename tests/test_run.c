@@ -1531,6 +1531,22 @@ Test(run, a_fifo_virtualization_would_open_is_refused, .init = vt_init, .fini = 
     }
 }
 
+/* A Config.plist that is a dangling link is no missing Config.plist: the run
+ * would otherwise get the defaults (a new MAC) and the advice to write through it. */
+Test(run, a_dangling_config_link_is_refused, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "configured", VT_MIB);
+    char *config = t_path_join(b, "Config.plist");
+    cr_assert(unlink(config) == 0 && symlink("/nonexistent/macvm/Config.plist", config) == 0);
+    struct proc_result r = run_argv((const char *[]){vt_fake(), "run", "--dry-run", b, NULL});
+    cr_expect_eq(r.status, 66, "exit %d; stderr: %s", r.status, r.err);
+    cr_expect(strstr(r.err, "Config.plist") != NULL, "name the file: %s", r.err);
+    cr_expect_eq(r.out_len, 0, "no description of a run: %s", r.out);
+    proc_result_free(&r);
+    free(config);
+    free(b);
+}
+
 /* ------------------------- outputs ------------------------- */
 
 /* -o FILE writes a new file or (with --force) replaces a regular one: never a

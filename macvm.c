@@ -387,6 +387,7 @@ static const char *run_string(const struct plist *run, const char *a, const char
 
 /* A. Utilities: output on a terminal, JSON output, paths, files, sizes, processes */
 static void text_escaped(struct buf *b, const char *s, size_t n, bool lines);
+static void tell(FILE *to, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void buf_text(struct buf *b, const char *s);
 static void say(const char *kind, const char *subject, const char *text);
 static int flush_stdout(void);
@@ -5253,18 +5254,18 @@ static void progress_end(struct progress *p)
 static int report_failure(const char *subject, int status, const struct bridge_error *err,
                           const struct bridge_error *cause, const char *advice)
 {
-    if (status == BRIDGE_INTERRUPTED) {
-        fprintf(stderr, "macvm: %s: interrupted\n", subject);
-        return EXIT_INTERRUPTED;
-    }
-    if (status == BRIDGE_UNAVAILABLE) {
-        fprintf(stderr, "macvm: %s: %s\n", subject, err->message[0] ? err->message : "not available on this host");
-        return EX_UNAVAILABLE;
-    }
-    fprintf(stderr, "macvm: %s: %s (%s code %ld)", subject, err->message, err->domain, err->code);
+    if (status == BRIDGE_INTERRUPTED)
+        return say("", subject, "interrupted"), EXIT_INTERRUPTED;
+    if (status == BRIDGE_UNAVAILABLE)
+        return say("", subject, err->message[0] ? err->message : "not available on this host"), EX_UNAVAILABLE;
+    struct buf b = {0};
+    buf_printf(&b, "%s (%s code %ld)", err->message, err->domain, err->code);
     if (cause && cause->domain[0])
-        fprintf(stderr, "; the installer's log names %s code %ld", cause->domain, cause->code);
-    fprintf(stderr, "%s%s\n", advice ? "; " : "", advice ? advice : "");
+        buf_printf(&b, "; the installer's log names %s code %ld", cause->domain, cause->code);
+    if (advice)
+        buf_printf(&b, "; %s", advice);
+    say("", subject, b.data);
+    buf_free(&b);
     return EXIT_VZ_FAILED;
 }
 
@@ -6092,17 +6093,17 @@ static int run_vm(struct vm_spec *spec, const struct host_info *host, const stru
     if (have_dir && run_record_write(&r, spec, host, &probe, c, argc, argv, &e) != 0)
         warn("cannot write run.json: %s", e.text);
     if (have_dir)
-        fprintf(stderr, "macvm: this run's log: %s\n", r.dir);
+        tell(stderr, "macvm: this run's log: %s", r.dir);
     if (r.outcome.restore_refused) {
-        fprintf(stderr, "macvm: %s: the saved state is kept and the VM was not started: Virtualization cannot "
-                "restore it into this configuration (%s); run it with the configuration that saved it, or remove "
-                "SaveFile.vzvmsave to start fresh\n", spec->source_bundle, r.outcome.error.message);
+        tell(stderr, "macvm: %s: the saved state is kept and the VM was not started: Virtualization cannot "
+             "restore it into this configuration (%s); run it with the configuration that saved it, or remove "
+             "SaveFile.vzvmsave to start fresh", spec->source_bundle, r.outcome.error.message);
         return EX_CONFIG;
     }
     if (r.status == BRIDGE_OK && (r.outcome.guest_stopped || r.outcome.saved_state))
         return 0;
     if (r.status == BRIDGE_OK) {
-        fprintf(stderr, "macvm: %s: stopped by force before the guest shut down\n", spec->source_bundle);
+        tell(stderr, "macvm: %s: stopped by force before the guest shut down", spec->source_bundle);
         return EXIT_INTERRUPTED;
     }
     return report_bridge_error(spec->source_bundle, r.status, &r.outcome.error);
@@ -6385,7 +6386,7 @@ static int install_into(const char *bundle, const char *ipsw, const struct insta
     struct run_record r = {.kind = "install", .started = time(NULL), .start_ms = -1};   /* no VM runs */
     struct log_capture cap = {.pid = -1};
     bool have_dir = record_begin(&r, logs[0], logs[1], INSTALL_SUFFIX, true, &cap);
-    printf("macvm: installing macOS %s (%s) into %s\n", c.installed_version, c.installed_build, bundle);
+    tell(stdout, "macvm: installing macOS %s (%s) into %s", c.installed_version, c.installed_build, bundle);
     struct progress p;
     progress_init(&p, "install", false);
     status = r.status = bridge_install(&spec, progress_update, &p, &r.outcome.error);
@@ -6401,13 +6402,13 @@ static int install_into(const char *bundle, const char *ipsw, const struct insta
     if (have_dir && run_record_write(&r, &spec.vm, host, &probe, &c, argc, argv, &e) != 0)
         warn("cannot write run.json: %s", e.text);
     if (have_dir)
-        fprintf(stderr, "macvm: this install's record: %s\n", r.dir);
+        tell(stderr, "macvm: this install's record: %s", r.dir);
     if (status != BRIDGE_OK) {
         rc = report_failure(bundle, status, &r.outcome.error, &r.installer_error, r.advice);
         struct buf b = {0};
         retry_install_command(&b, bundle, ipsw, o->disk_size, &c);
-        fprintf(stderr, "macvm: %s: the install did not complete; the bundle stays, marked incomplete. Retry with: "
-                "%s\n", bundle, b.data);
+        tell(stderr, "macvm: %s: the install did not complete; the bundle stays, marked incomplete. Retry with: "
+             "%s", bundle, b.data);
         buf_free(&b);
         return rc;
     }
@@ -6418,7 +6419,7 @@ static int install_into(const char *bundle, const char *ipsw, const struct insta
     }
     if (rc)
         return report(bundle, &e);
-    printf("macvm: installed; boot it with: macvm run %s\n", bundle);
+    tell(stdout, "macvm: installed; boot it with: macvm run %s", bundle);
     return 0;
 }
 
@@ -7215,6 +7216,23 @@ static void say(const char *kind, const char *subject, const char *text)
     buf_text(&b, text);
     buf_add(&b, "\n", 1);
     fputs(b.data, stderr);
+    buf_free(&b);
+}
+
+/* Prints one line of macvm's own words with paths in it (stdout or stderr),
+ * escaped as say() escapes: a name with ESC or a newline cannot draw. */
+static void tell(FILE *to, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void tell(FILE *to, const char *fmt, ...)
+{
+    char text[2 * VM_PATH_MAX + 256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    struct buf b = {0};
+    buf_text(&b, text);
+    buf_add(&b, "\n", 1);
+    fputs(b.data, to);
     buf_free(&b);
 }
 

@@ -712,3 +712,24 @@ Test(install, a_finished_install_is_recorded_too, .init = vt_init, .fini = t_tmp
     free(b);
     free(tool);
 }
+
+/* A bundle name with ESC, CR and a newline never reaches the terminal raw:
+ * every line install prints about it, failure included, stays one line. */
+Test(install, control_characters_in_the_name_are_escaped, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *spec = vt_install_spec();
+    char *b = t_path_join(t_tmp, "E\nvil\x1b[31m\rX.bundle");
+    setenv("MACVM_FAKE_INSTALL", "fail", 1);
+    struct proc_result r = run_fake("install", "--ipsw", VT_IPSW_14, "--disk-size", "1G", b, NULL);
+    cr_expect_neq(r.status, 0, "the install was made to fail; stderr: %s", r.err);
+    cr_expect(strstr(r.out, "installing macOS") != NULL, "stdout: %s", r.out);
+    cr_expect(!strpbrk(r.out, "\x1b\r") && !strpbrk(r.err, "\x1b\r"), "raw ESC or CR printed:\n%s\n%s", r.out, r.err);
+    cr_expect(strstr(r.err, "E\\nvil\\x1b[31m\\rX.bundle: ") != NULL, "the name escaped: %s", r.err);
+    for (const char *p = r.err; (p = strchr(p, '\n')); p++)
+        cr_expect(p[1] == 0 || strncmp(p + 1, "macvm: ", 7) == 0 || strncmp(p + 1, "install [", 9) == 0,
+                  "a line that is not macvm's own: %s", p + 1);
+    proc_result_free(&r);
+    unsetenv("MACVM_FAKE_INSTALL");
+    free(b);
+    free(spec);
+}

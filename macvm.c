@@ -3682,9 +3682,13 @@ static int feedback_gather(struct feedback *f, const char *bundle, const char *r
         f->stats = s.stats;
     }
     uint64_t from, to;
+    struct stat dir, log;
     if (f->has_run && plist_uint(f->run, "started_unix", UINT32_MAX * 4ull, &from) &&
         plist_uint(f->run, "stopped_unix", UINT32_MAX * 4ull, &to))
         find_crash_reports(f, (time_t)from - 60, (time_t)to + 600);
+    else if (f->run_dir[0] && stat(f->run_dir, &dir) == 0)   /* a killed run, no run.json: the folder's times */
+        find_crash_reports(f, dir.st_mtime - 60, (f->has_log && stat(f->log_path, &log) == 0 &&
+                                                  log.st_mtime > dir.st_mtime ? log.st_mtime : dir.st_mtime) + 600);
     return 0;
 }
 
@@ -4249,9 +4253,11 @@ static void md_host(struct buf *b, const struct feedback *f, bool on_host)
         if (!on_host)
             buf_puts(b, "- (recorded on the host at run time; this report was made on another machine)\n");
     } else {
-        buf_puts(b, on_host ? "- not recorded: the bundle has no run yet; run it with 'macvm run' first\n"
-                            : "- not collected on the host: this report was made off the Mac, from a copied "
-                              "bundle with no recorded run; run 'macvm feedback' on the Mac\n");
+        buf_puts(b, f->run_dir[0] ? "- not recorded: the run has no run.json (macvm was killed, or the file is "
+                                    "damaged)\n"
+                    : on_host ? "- not recorded: the bundle has no run yet; run it with 'macvm run' first\n"
+                              : "- not collected on the host: this report was made off the Mac, from a copied "
+                                "bundle with no recorded run; run 'macvm feedback' on the Mac\n");
     }
 }
 

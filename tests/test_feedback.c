@@ -861,3 +861,29 @@ Test(feedback, run_whose_capture_failed_says_no_log, .init = t_tmp_init, .fini =
     free(tool);
     tf_env_free(&e);
 }
+
+/* A run whose macvm was killed has no run.json: the report says so (not "no
+ * run yet") and still looks for the VM's crash reports around the run's
+ * folder, since a crash is when a report needs them most. */
+Test(feedback, a_killed_run_still_finds_its_crash_reports, .init = t_tmp_init, .fini = t_tmp_fini, .timeout = 60)
+{
+    struct tf_env e;
+    tf_setup(&e, "alice", "VM.bundle", NULL, "", NULL);
+    char *json = t_path_join(e.run, "run.json"), *log = t_path_join(e.run, "vz.ndjson");
+    cr_assert_eq(unlink(json), 0);
+    struct timeval start[2] = {{(time_t)e.started, 0}, {(time_t)e.started, 0}};
+    struct timeval stop[2] = {{(time_t)e.stopped, 0}, {(time_t)e.stopped, 0}};
+    cr_assert(utimes(log, stop) == 0 && utimes(e.run, start) == 0);
+    struct proc_result r = tf_feedback_ok(true, e.bundle, NULL, NULL, NULL);
+    char *host = tf_section(r.out, "## Host"), *att = tf_section(r.out, "## Attachments");
+    tf_expect_has(host, "the run has no run.json", "Host: a killed run is no missing run");
+    cr_expect(strstr(host, "no run yet") == NULL, "Host contradicts the run folder: %s", host);
+    tf_expect_has(att, "com.apple.Virtualization.VirtualMachine-2026-01-02-030405.ips", "the crash report of the run");
+    cr_expect(strstr(att, "VirtualMachine-2020-01-01-000000.ips") == NULL, "a crash report from before the run: %s", att);
+    free(att);
+    free(host);
+    proc_result_free(&r);
+    free(log);
+    free(json);
+    tf_env_free(&e);
+}

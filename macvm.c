@@ -1753,6 +1753,13 @@ static int share_resolve(const char *arg, struct vm_share *sh, struct error *e)
     return 0;
 }
 
+/* Returns true when path is folder or lies inside it (both real paths). */
+static bool path_within(const char *path, const char *folder)
+{
+    size_t n = strlen(folder);
+    return strncmp(path, folder, n) == 0 && (path[n] == 0 || path[n] == '/' || (n && folder[n - 1] == '/'));
+}
+
 /* Fills the guest-inspection fields of *s: console, serial, panic action,
  * shared folders, screenshot.  The files get their paths once the run's
  * folder exists (run_vm).  Returns 0, or an exit code with *e. */
@@ -1771,6 +1778,11 @@ static int resolve_inspection(const struct run_options *o, const struct host_inf
         int rc = share_resolve(o->shares[i], &s->shares[i], e);
         if (rc)
             return rc;
+        const char *path = s->shares[i].path;
+        if (!s->shares[i].read_only && (path_within(path, s->source_bundle) || path_within(s->source_bundle, path)))
+            return fail(e, EX_USAGE, "--share %s: it overlaps the VM's bundle %s, so the guest could write its "
+                        "own disk and records; share it read-only (%s:ro) or another folder", path, s->source_bundle,
+                        path);
         for (unsigned k = 0; k < i; k++)
             if (strcmp(s->shares[k].name, s->shares[i].name) == 0)
                 return fail(e, EX_USAGE, "two shared folders named %s (%s and %s): the guest shows each by its name; "

@@ -207,7 +207,7 @@ Test(inspect, panic_path_follows_the_host, .init = vt_init, .fini = t_tmp_fini)
         proc_result_free(&r);
     }
     setenv("MACVM_FAKE_OS", "12.6", 1);
-    struct proc_result r = run_fake("run", "--dry-run", "--json", "--share", t_tmp, b, NULL);
+    struct proc_result r = run_fake("run", "--dry-run", "--json", "--share", "tests/fixtures", b, NULL);
     const struct plist *j = vt_expect_json_ok(&r, "a share on 12");
     vt_json_str(j, "shares.0.tag", "macvm", r.out);
     vt_json_null(j, "shares.0.guest_path", r.out);
@@ -248,6 +248,21 @@ Test(inspect, shares_that_cannot_be, .init = vt_init, .fini = t_tmp_fini)
     r = run_fake("run", "--dry-run", "--share", odd, b, NULL);
     vt_expect_refusal(&r, EX_USAGE, "control characters", "a control character in the name");
     proc_result_free(&r);
+    /* The guest must not write the VM's own files: the bundle, a folder holding it, one inside it. */
+    char *logs = t_path_join(b, "logs");
+    vt_mkdir(logs);
+    const char *overlapping[] = {b, t_tmp, logs};
+    for (size_t i = 0; i < 3; i++) {
+        r = run_fake("run", "--dry-run", "--ephemeral", "--share", overlapping[i], b, NULL);
+        vt_expect_refusal(&r, EX_USAGE, "overlaps the VM's bundle", overlapping[i]);
+        proc_result_free(&r);
+    }
+    char ro[4096];
+    snprintf(ro, sizeof ro, "%s:ro", b);
+    r = run_fake("run", "--dry-run", "--share", ro, b, NULL);
+    cr_expect_eq(r.status, 0, "the bundle shared read-only: exit %d; %s", r.status, r.err);
+    proc_result_free(&r);
+    free(logs);
     free(odd);
     free(same1);
     free(same2);
@@ -275,7 +290,7 @@ Test(inspect, refusals_before_the_bridge, .init = vt_init, .fini = t_tmp_fini)
     r = run_fake("run", "--dry-run", "--save-on-stop", "--console", b, NULL);
     vt_expect_refusal(&r, EX_CONFIG, "Unsupported console device", "--save-on-stop with a console on 14.5");
     proc_result_free(&r);
-    r = run_fake("run", "--dry-run", "--json", "--share", t_tmp, b, NULL);
+    r = run_fake("run", "--dry-run", "--json", "--share", "tests/fixtures", b, NULL);
     const struct plist *j = vt_expect_json_ok(&r, "a share on 14.5");
     vt_json_bool(j, "save_on_quit", false, r.out);
     vt_json_bool(j, "save.possible", false, r.out);

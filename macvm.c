@@ -384,6 +384,7 @@ static void free_names(char **names, size_t n);
 static bool framework_version(const char *root, const char *framework, char *out, size_t size);
 static void shell_quote(struct buf *b, const char *s);
 static const char *run_string(const struct plist *run, const char *a, const char *b);
+static void spec_json(struct json *j, const char *key, const struct vm_spec *s);   /* 2., after the checks */
 
 /* A. Utilities: output on a terminal, JSON output, paths, files, sizes, processes */
 static void text_escaped(struct buf *b, const char *s, size_t n, bool lines);
@@ -1663,33 +1664,137 @@ static const struct plist *run_record_read(const char *dir, struct arena *a)
     return run && run->type == PLIST_DICT ? run : NULL;
 }
 
+/* The parts of a run's spec that make up the VM's configuration, which a
+ * saved state restores only into (Virtualization's error 12), as spec_json
+ * writes them into run.json, and where each comes from.  Not in it: what a run
+ * does rather than what the VM is (start mode, --headless: the same graphics
+ * device either way, boot-args in NVRAM, the debug stub's port and the logs).
+ * The disk modes and the debug stub are in the configuration object, and
+ * whether Virtualization compares them is not known: a needless refusal costs
+ * a rerun, a failed restore costs the state.  A "?" path compares only whether
+ * the member is set: the console's and serial port's logs are in each run's
+ * own folder. */
+static const struct { const char *path, *what; } saved_configuration[] = {
+    {"cpu_count", "CPU count (--cpus)"},
+    {"memory_bytes", "memory size (--memory)"},
+    {"display", "display (DisplayWidth, DisplayHeight, DisplayPixelsPerInch in Config.plist)"},
+    {"mac_address", "MAC address (MACAddress in Config.plist)"},
+    {"keyboards", "keyboards (they follow the host's and the guest's macOS)"},
+    {"pointing_devices", "pointing devices (they follow the host's and the guest's macOS)"},
+    {"audio", "audio (--audio)"},
+    {"disk", "disk modes (--disk-cache, --disk-sync)"},
+    {"?console", "console (--console)"},
+    {"?serial", "serial port (--serial)"},
+    {"panic_action/action", "panic action (--panic)"},
+    {"panic_action/panic_device", "panic device (--panic)"},
+    {"shares", "shared folders (--share)"},
+    {"debug_stub/enabled", "debug stub (--debug-stub)"},
+};
+
+/* Returns the member of spec at path ("a" or "a/b"), NULL when the record
+ * lacks it; under a null parent (no panic action) the null itself, a known "none". */
+static const struct plist *spec_member(const struct plist *spec, const char *path)
+{
+    const char *slash = strchr(path, '/');
+    if (!slash)
+        return plist_get(spec, path);
+    char parent[64];
+    snprintf(parent, sizeof parent, "%.*s", (int)(slash - path), path);
+    const struct plist *p = plist_get(spec, parent);
+    return p && p->type == PLIST_NULL ? p : p && p->type == PLIST_DICT ? plist_get(p, slash + 1) : NULL;
+}
+
+/* Returns whether two trees hold the same values (members of a dict in any order). */
+static bool plist_equal(const struct plist *a, const struct plist *b)
+{
+    if (a->type != b->type)
+        return false;
+    switch (a->type) {
+    case PLIST_DICT:
+    case PLIST_ARRAY:
+        if (a->count != b->count)
+            return false;
+        for (size_t i = 0; i < a->count; i++) {
+            const struct plist *other = a->type == PLIST_DICT ? plist_get(b, a->keys[i]) : b->items[i];
+            if (!other || !plist_equal(a->items[i], other))
+                return false;
+        }
+        return true;
+    case PLIST_STRING:
+        return strcmp(a->string, b->string) == 0;
+    case PLIST_DATA:
+        return a->count == b->count && (a->count == 0 || memcmp(a->data, b->data, a->count) == 0);
+    case PLIST_INTEGER:
+        return a->magnitude == b->magnitude && a->negative == b->negative;
+    case PLIST_REAL:
+    case PLIST_DATE:
+        return a->real == b->real;
+    case PLIST_BOOL:
+        return a->boolean == b->boolean;
+    case PLIST_NULL:
+        return true;
+    }
+    return false;
+}
+
+/* Appends to differ the parts of the configuration in which the recorded spec
+ * and this run's (both as run.json has them) differ.  A part the record lacks
+ * (an older macvm wrote it) is unknown and passes: refusing would leave the
+ * user only the removal of the state, where the restore may well work. */
+static void configuration_differences(const struct plist *recorded, const struct plist *now, struct buf *differ)
+{
+    for (size_t i = 0; i < sizeof saved_configuration / sizeof *saved_configuration; i++) {
+        const char *path = saved_configuration[i].path;
+        bool presence = path[0] == '?';
+        const struct plist *was = spec_member(recorded, path + presence), *is = spec_member(now, path + presence);
+        if (!was || !is)
+            continue;
+        bool same = presence ? (was->type == PLIST_NULL) == (is->type == PLIST_NULL) : plist_equal(was, is);
+        if (!same)
+            buf_printf(differ, "%s%s", differ->len ? ", " : "", saved_configuration[i].what);
+    }
+}
+
 /* A saved state restores only into the configuration that saved it, and a
  * failed restore costs it (the bridge removes it, as Apple's sample does,
  * since the fresh start changes the disk).  So compare with the run that
  * saved it, as its run.json recorded, before anything starts.  Returns 0 (also
- * when no record says), or EX_USAGE with the options that match. */
+ * when no record says), or EX_CONFIG naming what differs and what restores. */
 static int check_saved_state(const char *bundle, const struct vm_spec *s, struct error *e)
 {
-    char **runs;
-    size_t n = bundle_runs(bundle, &runs);
+    struct buf text = {0}, differ = {0};
+    struct json j = {.out = &text};
+    struct arena mine = {0};
+    spec_json(&j, NULL, s);
+    const struct plist *now = json_parse(text.data, text.len, &mine, NULL);
+    char **runs = NULL;
+    size_t n = now ? bundle_runs(bundle, &runs) : 0;
     int rc = 0;
-    for (size_t i = n; i-- > 0 && rc == 0;) {
+    for (size_t i = n; i-- > 0;) {
         struct arena a = {0};
         const struct plist *run = run_record_read(runs[i], &a), *spec = plist_dict(run, "spec");
-        const char *result = run_string(run, "outcome", "result"), *mac = plist_string(spec, "mac_address");
-        uint64_t cpus = 0, memory = 0;
-        bool saver = result && strcmp(result, "saved") == 0 && plist_uint(spec, "cpu_count", 1024, &cpus) &&
-                     plist_uint(spec, "memory_bytes", UINT64_MAX, &memory);
-        if (saver && (cpus != s->cpu_count || memory != s->memory_bytes || strcmp(mac ? mac : "", s->mac_address)))
-            rc = fail(e, EX_USAGE, "the saved state was made with %" PRIu64 " CPUs, %" PRIu64 "M of memory and MAC %s; "
-                      "it restores only into the same: run with --cpus %" PRIu64 " --memory %" PRIu64 "M (and that "
-                      "MACAddress in Config.plist), or remove SaveFile.vzvmsave to start fresh", cpus, memory >> 20,
-                      mac ? mac : "(Virtualization's)", cpus, memory >> 20);
+        const char *result = run_string(run, "outcome", "result");
+        bool saver = result && strcmp(result, "saved") == 0;
+        uint64_t cpus = s->cpu_count, memory = s->memory_bytes;   /* unknown: not what differs */
+        if (saver && spec) {
+            configuration_differences(spec, now, &differ);
+            plist_uint(spec, "cpu_count", 1024, &cpus);
+            plist_uint(spec, "memory_bytes", UINT64_MAX, &memory);
+        }
+        if (differ.len)
+            rc = fail(e, EX_CONFIG, "the saved state (SaveFile.vzvmsave) was made by a run whose configuration differs "
+                      "from this one's in %s, and restores only into the configuration that saved it, so it is kept "
+                      "and the VM not started: run with --cpus %" PRIu64 " --memory %" PRIu64 "M and the other options and "
+                      "Config.plist values of the run that saved it (%s/run.json records them under \"spec\"), or "
+                      "remove SaveFile.vzvmsave to start fresh", differ.data, cpus, memory >> 20, runs[i]);
         arena_free(&a);
         if (saver)
             break;   /* the newest saving run is the one that counts */
     }
     free_names(runs, n);
+    arena_free(&mine);
+    buf_free(&text);
+    buf_free(&differ);
     return rc;
 }
 

@@ -1333,28 +1333,96 @@ Test(run, contradictions_come_before_the_bundle, .init = vt_init, .fini = t_tmp_
     proc_result_free(&r);
 }
 
+/* Replaces the first from in path's text with to (the test's own copy of a bundle file). */
+static void vt_replace_in_file(const char *path, const char *from, const char *to)
+{
+    size_t len;
+    char *text = (char *)t_read_file(path, &len);
+    cr_assert(text != NULL, "read %s", path);
+    char *at = strstr(text, from);
+    cr_assert(at != NULL, "%s has no %s", path, from);
+    size_t head = (size_t)(at - text), nf = strlen(from), nt = strlen(to);
+    char *out = malloc(len - nf + nt);
+    cr_assert(out != NULL);
+    memcpy(out, text, head);
+    memcpy(out + head, to, nt);
+    memcpy(out + head + nt, at + nf, len - head - nf);
+    cr_assert_eq(t_write_file(path, out, len - nf + nt), 0);
+    free(out);
+    free(text);
+}
+
 /* A saved state restores only into the configuration that saved it: a run
- * that would fail the restore (and so lose the state) is refused up front. */
+ * that differs from the saving run (as its run.json recorded it) in anything
+ * the configuration holds would fail the restore, which costs the state, so it
+ * is refused up front (78), the file left byte for byte; the same
+ * configuration restores, and a part an older record lacks is not held
+ * against the run. */
 Test(run, saved_state_needs_the_configuration_that_saved_it, .init = vt_init, .fini = t_tmp_fini)
 {
     char *b = vt_bundle(t_tmp, "VM.bundle", "configured", 1ull << 30);
+    char *config = t_path_join(b, "Config.plist"), *folder = t_path_join(t_tmp, "shared");
+    vt_mkdir(folder);
     setenv("MACVM_FAKE_OUTCOME", "saved", 1);
     struct proc_result r = run_fake("run", "--headless", "--no-log", "--save-on-stop", b, NULL);
     cr_assert_eq(r.status, 0, "saving run: exit %d; %s", r.status, r.err);
     proc_result_free(&r);
-    char *save = t_path_join(b, "SaveFile.vzvmsave");   /* what the real bridge would have written */
-    cr_assert_eq(t_write_file(save, "state", 5), 0);
     unsetenv("MACVM_FAKE_OUTCOME");
+    char *save = t_path_join(b, "SaveFile.vzvmsave");   /* what the real bridge would have written */
+    vt_fill(save, 0, 64 * 1024, 7);
+    uint64_t hash = vt_hash_file(save);
+    static const struct { const char *option, *value, *names; } options[] = {
+        {"--cpus", "2", "CPU count"},       {"--memory", "4096M", "memory size"},
+        {"--audio", NULL, "audio"},         {"--panic", "halt", "panic action"},
+        {"--console", NULL, "console"},     {"--serial", NULL, "serial"},
+        {"--share", NULL, "shared folders"}, {"--disk-cache", "uncached", "disk modes"},
+        {"--disk-sync", "none", "disk modes"}, {"--debug-stub", NULL, "debug stub"},
+    };
+    for (size_t i = 0; i < sizeof options / sizeof *options; i++) {
+        const char *value = strcmp(options[i].option, "--share") == 0 ? folder : options[i].value;
+        r = value ? run_fake("run", "--dry-run", options[i].option, value, b, NULL)
+                  : run_fake("run", "--dry-run", options[i].option, b, NULL);
+        vt_expect_refusal(&r, EX_CONFIG, "SaveFile.vzvmsave", options[i].option);
+        cr_expect(strstr(r.err, options[i].names) || strstr(r.err, options[i].option + 2),
+                  "%s: names what differs: %s", options[i].option, r.err);
+        proc_result_free(&r);
+        cr_expect_eq(vt_hash_file(save), hash, "%s: the saved state is byte for byte kept", options[i].option);
+    }
     r = run_fake("run", "--dry-run", "--cpus", "2", b, NULL);
-    cr_expect_eq(r.status, EX_USAGE, "other CPUs than the saving run's: exit %d; %s", r.status, r.err);
-    cr_expect(strstr(r.err, "--cpus 4 --memory 8192M"), "names the configuration that restores: %s", r.err);
+    cr_expect(strstr(r.err, "--cpus 4 --memory 8192M") && strstr(r.err, "run.json"),
+              "names the configuration that restores and where it is recorded: %s", r.err);
     proc_result_free(&r);
+    static const struct { const char *from, *to, *names; } edits[] = {
+        {"<integer>2560</integer>", "<integer>1920</integer>", "display"},
+        {"<integer>1600</integer>", "<integer>1200</integer>", "display"},
+        {"<integer>144</integer>", "<integer>80</integer>", "display"},
+        {"8a:2c:11:de:ad:01", "8a:2c:11:de:ad:02", "MAC address"},
+    };
+    for (size_t i = 0; i < sizeof edits / sizeof *edits; i++) {
+        vt_replace_in_file(config, edits[i].from, edits[i].to);
+        r = run_fake("run", "--dry-run", b, NULL);
+        vt_expect_refusal(&r, EX_CONFIG, edits[i].names, edits[i].to);
+        proc_result_free(&r);
+        vt_replace_in_file(config, edits[i].to, edits[i].from);
+        cr_expect_eq(vt_hash_file(save), hash, "Config.plist %s: the saved state is kept", edits[i].to);
+    }
     r = run_fake("run", "--dry-run", "--json", b, NULL);
     cr_expect_eq(r.status, 0, "the same configuration restores: exit %d; %s", r.status, r.err);
     cr_expect(strstr(r.out, "\"restore_saved_state\":true"), "%s", r.out);
     proc_result_free(&r);
-    cr_expect(vt_exists(save), "the saved state is kept");
+    /* A record from before macvm kept the audio device: unknown, so not a reason to refuse. */
+    char *logs = t_path_join(b, "logs"), *dir = vt_find_prefix(logs, ""), *record = t_path_join(dir, "run.json");
+    vt_replace_in_file(record, "\"audio\":false,", "");
+    r = run_fake("run", "--dry-run", "--audio", "--json", b, NULL);
+    cr_expect_eq(r.status, 0, "a part the record lacks passes: exit %d; %s", r.status, r.err);
+    proc_result_free(&r);
+    cr_expect_eq(vt_hash_file(save), hash, "the saved state is kept");
+    free(record);
+    free(dir);
+    free(logs);
     free(save);
+    free(folder);
+    free(config);
     free(b);
 }
 

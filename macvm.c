@@ -954,28 +954,29 @@ static bool bundle_in_use(const char *bundle)
 /* --- The bundle lock --- */
 
 /* macvm's own lock on a bundle: flock on BUNDLE_LOCK in it, shared while a
- * clone reads the bundle, exclusive while a VM runs from it or a clone is
- * made into it.  The holder writes "PID what" into the file, so whoever is
+ * clone reads the bundle, exclusive while a VM runs from it, a disposable run
+ * copies and runs it (two such VMs would share its ECID and MAC address) or a
+ * clone is made into it (or into the temporary folder that holds it).  The holder writes "PID what" into the file, so whoever is
  * refused learns who holds it.  The kernel lets go when macvm exits, however
  * it exits: a lock never outlives its holder. */
 #define BUNDLE_LOCK ".macvm.lock"
 
-enum bundle_use { USE_CLONE_SOURCE, USE_CLONE_DESTINATION, USE_RUN };
+enum bundle_use { USE_CLONE_SOURCE, USE_CLONE_DESTINATION, USE_RUN, USE_DISPOSABLE_RUN };
 
 /* Takes the lock for use.  Returns 0 with the lock's descriptor in *fd (-1:
- * a read-only bundle, which nobody can run, cloned without one), EX_TEMPFAIL
- * naming the holder, or another exit code. */
+ * a read-only bundle, which no VM runs from but a clone or a disposable run
+ * may read, without one), EX_TEMPFAIL naming the holder, or another exit code. */
 static int bundle_lock(const char *bundle, enum bundle_use use, int *fd, struct error *e)
 {
     char path[VM_PATH_MAX];
-    bool shared = use == USE_CLONE_SOURCE;
+    bool shared = use == USE_CLONE_SOURCE, reads_only = shared || use == USE_DISPOSABLE_RUN;
     *fd = -1;
     if (!path_join(path, sizeof path, bundle, BUNDLE_LOCK))
         return fail(e, EX_USAGE, "path too long");
     int lock = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
-    if (lock < 0 && shared && (errno == EROFS || errno == EACCES || errno == EPERM))
+    if (lock < 0 && reads_only && (errno == EROFS || errno == EACCES || errno == EPERM))
         lock = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    if (lock < 0 && shared && (errno == EROFS || errno == EACCES || errno == EPERM || errno == ENOENT))
+    if (lock < 0 && reads_only && (errno == EROFS || errno == EACCES || errno == EPERM || errno == ENOENT))
         return 0;
     if (lock < 0)
         return fail(e, errno == ELOOP ? EX_DATAERR : EX_CANTCREAT, "cannot lock the bundle: %s: %s", BUNDLE_LOCK,
@@ -1001,7 +1002,8 @@ static int bundle_lock(const char *bundle, enum bundle_use use, int *fd, struct 
         return fail(e, EX_TEMPFAIL, "busy: another macvm is using it; wait until it is done");
     }
     char who[64];
-    int n = snprintf(who, sizeof who, "%d %s\n", (int)getpid(), use == USE_RUN ? "running" : "cloning");
+    int n = snprintf(who, sizeof who, "%d %s\n", (int)getpid(),
+                     use == USE_RUN || use == USE_DISPOSABLE_RUN ? "running" : "cloning");
     if ((st.st_mode & 0200) && pwrite(lock, who, (size_t)n, 0) == n)
         (void)!ftruncate(lock, n);
     *fd = lock;
@@ -1315,13 +1317,18 @@ static int clone_into(const char *src, const char *inner, enum clone_method *met
     return clone_contents(src, inner, method, e);
 }
 
+static int give_new_identity(const char *dst, uint64_t *ecid, struct error *e);
+
 /* Clones bundle src to dst, copy-on-write where the filesystem allows.  dst
- * must not exist; src is only ever read, under a shared lock (a run waits);
- * dst appears whole or not at all.  On success *dst_lock holds dst's
- * exclusive lock (NULL: let go).  Returns 0 with *method, EXIT_INTERRUPTED,
- * or an exit code. */
-static int bundle_clone(const char *src, const char *dst, enum clone_method *method, int *dst_lock,
-                        struct error *e)
+ * must not exist; src is only ever read, under a shared lock (a run waits)
+ * unless the caller holds src's lock (src_locked).  With new_ecid, the copy
+ * gets its own identity (its ECID in *new_ecid) before it gets its name, so
+ * dst appears whole, with the identity asked for, or not at all; the copy
+ * is locked from the start, so info never calls it a leftover.  On success
+ * *dst_lock holds dst's exclusive lock (NULL: let go).  Returns 0 with
+ * *method, EXIT_INTERRUPTED, or an exit code. */
+static int bundle_clone(const char *src, const char *dst, bool src_locked, uint64_t *new_ecid,
+                        enum clone_method *method, int *dst_lock, struct error *e)
 {
     struct stat st;
     int rc = bundle_check(src, e);
@@ -1344,8 +1351,8 @@ static int bundle_clone(const char *src, const char *dst, enum clone_method *met
     if (bundle_in_use(src))
         return fail(e, EX_TEMPFAIL, "%s: its VM is running (AuxiliaryStorage is locked), so a copy would not be "
                     "consistent; stop the VM, then clone", src);
-    int src_lock = -1, lock = -1;
-    if ((rc = bundle_lock(src, USE_CLONE_SOURCE, &src_lock, e)))
+    int src_lock = -1, folder_lock = -1, lock = -1;
+    if (!src_locked && (rc = bundle_lock(src, USE_CLONE_SOURCE, &src_lock, e)))
         return fail_prefix(e, src);
     void (*old_xfsz)(int) = signal(SIGXFSZ, SIG_IGN);   /* a file-size limit is an error, not a kill */
     catch_interrupts();   /* before the folder exists: from here on, Ctrl-C removes it */
@@ -1353,15 +1360,25 @@ static int bundle_clone(const char *src, const char *dst, enum clone_method *met
         rc = fail(e, EX_CANTCREAT, "cannot create a folder beside %s: %s", dst, strerror(errno));
     } else {
         path_join(inner, sizeof inner, folder, name);   /* with the name mkdtemp chose */
+        char folder_lock_path[VM_PATH_MAX];
+        path_join(folder_lock_path, sizeof folder_lock_path, folder, BUNDLE_LOCK);
         *method = CLONE_COW;
-        rc = interrupted ? EXIT_INTERRUPTED : clone_into(src, inner, method, e);
+        rc = bundle_lock(folder, USE_CLONE_DESTINATION, &folder_lock, e);
+        if (rc == 0)
+            rc = interrupted ? EXIT_INTERRUPTED : clone_into(src, inner, method, e);
+        if (rc == 0 && new_ecid && (rc = give_new_identity(inner, new_ecid, e)) && rc != EXIT_INTERRUPTED) {
+            char what[VM_PATH_MAX + 80];
+            snprintf(what, sizeof what, "%s was not made: it could not get an identity of its own", dst);
+            fail_prefix(e, what);
+        }
         if (rc == 0 && interrupted)
             rc = EXIT_INTERRUPTED;
         if (rc == 0)
             rc = bundle_lock(inner, USE_CLONE_DESTINATION, &lock, e);
         if (rc == 0 && rename_new(inner, dst) != 0)
             rc = fail(e, EX_CANTCREAT, "cannot name the clone %s: %s", dst, strerror(errno));
-        bool removed = rc == 0 ? rmdir(folder) == 0 : remove_tree(folder) == 0;
+        bool removed = rc == 0 ? (unlink(folder_lock_path), rmdir(folder) == 0) : remove_tree(folder) == 0;
+        bundle_unlock(folder_lock);
         if (!removed)
             warn("could not remove %s (%s): remove it with rm -r", folder, strerror(errno));
         if (rc == EXIT_INTERRUPTED)
@@ -1527,8 +1544,8 @@ static size_t leftover_clones(const char *bundle, char ***dirs)
         int k = strncmp(de->d_name, prefix[0], strlen(prefix[0])) == 0 ? 0 : 1;
         if (strncmp(de->d_name, prefix[k], strlen(prefix[k])) != 0 || strlen(de->d_name) != strlen(prefix[k]) + 6 ||
             !path_join(folder, sizeof folder, dir, de->d_name) ||
-            !ephemeral_clone_path(clone, sizeof clone, folder, bundle) || bundle_locked(clone) ||
-            bundle_in_use(clone))
+            !ephemeral_clone_path(clone, sizeof clone, folder, bundle) || bundle_locked(folder) ||
+            bundle_locked(clone) || bundle_in_use(clone))
             continue;
         *dirs = xrealloc(*dirs, (n + 1) * sizeof **dirs);
         (*dirs)[n++] = xstrdup(folder);
@@ -5817,27 +5834,28 @@ static int new_identity_preflight(const char *src, struct error *e)
     return 0;
 }
 
-/* Gives the clone at dst its own identity (bridge_clone_identity); on
- * failure removes the clone, which is not what was asked for.  Returns 0 or
- * an exit code. */
-static int give_new_identity(const char *dst)
+/* Puts a bridge failure, with macvm's advice, in e.  Returns the exit code. */
+static int bridge_failure(struct error *e, int status, const struct bridge_error *err)
+{
+    if (status == BRIDGE_INTERRUPTED)
+        return fail(e, EXIT_INTERRUPTED, "interrupted");
+    if (status == BRIDGE_UNAVAILABLE)
+        return fail(e, EX_UNAVAILABLE, "%.900s", err->message[0] ? err->message : "not available on this host");
+    const char *advice = advise(err->domain, err->code, err->message);
+    return fail(e, EXIT_VZ_FAILED, "%.600s (%.100s code %ld)%s%.200s", err->message, err->domain, err->code,
+                advice ? "; " : "", advice ? advice : "");
+}
+
+/* Gives the clone at dst, still in its temporary folder, its own identity
+ * (bridge_clone_identity); *ecid is the new ECID.  Returns 0 or an exit code. */
+static int give_new_identity(const char *dst, uint64_t *ecid, struct error *e)
 {
     char mi[VM_PATH_MAX];
     struct bridge_error err = {0};
-    struct error e = {0};
-    uint64_t ecid = 0;
-    int status = path_join(mi, sizeof mi, dst, BUNDLE_MACHINE_IDENTIFIER) ? bridge_clone_identity(mi, &err)
-               : (snprintf(err.message, sizeof err.message, "path too long"), BRIDGE_FAILED);
-    if (status == BRIDGE_OK && machine_identifier_read(mi, &ecid, &e) != 0)
-        status = (snprintf(err.message, sizeof err.message, "%.900s", e.text), BRIDGE_FAILED);
-    if (status != BRIDGE_OK) {
-        bool removed = remove_tree(dst) == 0;
-        warn("the clone %s %s: it had no identity of its own", dst, removed ? "was removed" : "could not be removed");
-        return report_bridge_error("clone --new-identity", status, &err);
-    }
-    printf("macvm: %s has its own identity (ECID %s) and runs beside its original; a macOS 15 or "
-           "later guest sees a new Mac: sign in to iCloud again in it\n", dst, ecid_text(ecid).s);
-    return 0;
+    if (!path_join(mi, sizeof mi, dst, BUNDLE_MACHINE_IDENTIFIER))
+        return fail(e, EX_USAGE, "%s: path too long", dst);
+    int status = bridge_clone_identity(mi, &err);
+    return status != BRIDGE_OK ? bridge_failure(e, status, &err) : machine_identifier_read(mi, ecid, e);
 }
 
 /* macvm clone [--new-identity] SRC DST */
@@ -5856,9 +5874,10 @@ static int cmd_clone(int argc, char **argv)
     const char *src = argv[optind], *dst = argv[optind + 1];
     enum clone_method how = CLONE_NONE;
     struct error e = {0};
+    uint64_t ecid = 0;
     int rc = new_identity ? new_identity_preflight(src, &e) : 0;
-    if (rc || (rc = bundle_clone(src, dst, &how, NULL, &e)))   /* the message names the path at fault */
-        return report("clone", &e);
+    if (rc || (rc = bundle_clone(src, dst, false, new_identity ? &ecid : NULL, &how, NULL, &e)))
+        return report("clone", &e);   /* the message names the path at fault */
     struct buf b = {0};
     buf_text(&b, src);
     buf_puts(&b, " -> ");
@@ -5868,9 +5887,12 @@ static int cmd_clone(int argc, char **argv)
     if (!new_identity)
         buf_puts(&b, "; it has its original's identity (ECID, serial number): run one of them at a time, or clone "
                      "with --new-identity (experimental) to run both");
+    else
+        buf_printf(&b, "; it has its own identity (ECID %s) and runs beside its original; a macOS 15 or later guest "
+                   "sees a new Mac: sign in to iCloud again in it", ecid_text(ecid).s);
     rc = print_buf(&b);
     buf_free(&b);
-    return rc ? rc : new_identity ? give_new_identity(dst) : 0;
+    return rc;
 }
 
 /* --- macvm run --- */
@@ -6233,8 +6255,10 @@ static int run_vm(struct vm_spec *spec, const struct host_info *host, const stru
 }
 
 /* Runs an ephemeral VM: clones the bundle next to itself, runs the clone,
- * and removes it however the run ends.  The source is only read; the run's
- * log goes next to the bundle, in NAME.ephemeral-logs/. */
+ * and removes it however the run ends.  The source is only read, under the
+ * lock the caller holds; the copy's folder is locked from the moment it
+ * exists, so info never calls it a leftover.  The run's log goes next to the
+ * bundle, in NAME.ephemeral-logs/. */
 static int run_ephemeral(struct vm_spec *spec, const struct host_info *host, const struct vm_config *c,
                          int argc, char **argv)
 {
@@ -6247,10 +6271,14 @@ static int run_ephemeral(struct vm_spec *spec, const struct host_info *host, con
         return fail(&e, EX_CANTCREAT, "cannot create a folder for the disposable copy: %s", strerror(errno)),
                report(spec->source_bundle, &e);
     ephemeral_clone_path(clone, sizeof clone, tmp, spec->source_bundle);
-    int lock, rc = bundle_clone(spec->source_bundle, clone, &how, &lock, &e);
+    int tmp_lock, lock = -1, rc = bundle_lock(tmp, USE_CLONE_DESTINATION, &tmp_lock, &e);
+    if (rc == 0)
+        rc = bundle_clone(spec->source_bundle, clone, true, NULL, &how, &lock, &e);
     if (rc) {
-        rmdir(tmp);
-        return report(spec->source_bundle, &e);
+        if (remove_tree(tmp) != 0)
+            warn("could not remove %s: %s", tmp, strerror(errno));
+        bundle_unlock(tmp_lock);
+        return report("run", &e);   /* the message names the path at fault */
     }
     spec_set_bundle(spec, clone);
     printf("macvm: running a disposable %s of %s; it is removed when the VM stops\n",
@@ -6260,6 +6288,7 @@ static int run_ephemeral(struct vm_spec *spec, const struct host_info *host, con
     if (remove_tree(tmp) != 0)
         warn("could not remove the disposable copy %s: %s", tmp, strerror(errno));
     bundle_unlock(lock);
+    bundle_unlock(tmp_lock);
     return rc;
 }
 
@@ -6323,8 +6352,8 @@ static int cmd_run(int argc, char **argv)
         return fail(&e, EX_TEMPFAIL, "its VM runs already (AuxiliaryStorage is locked%s%s): stop it first",
                     holders[0] ? " by " : "", holders), report(bundle, &e);
     }
-    int lock = -1;   /* a disposable run only reads the bundle: the clone takes the lock it needs */
-    if (!spec.ephemeral && (rc = bundle_lock(bundle, USE_RUN, &lock, &e)))
+    int lock = -1;   /* a disposable run too: its VM has the bundle's ECID and MAC address */
+    if ((rc = bundle_lock(bundle, spec.ephemeral ? USE_DISPOSABLE_RUN : USE_RUN, &lock, &e)))
         return report(bundle, &e);
     rc = spec.ephemeral ? run_ephemeral(&spec, &host, &c, argc, argv) : run_vm(&spec, &host, &c, argc, argv);
     bundle_unlock(lock);

@@ -18,8 +18,9 @@
  *   - install --serial-number: 10 capital letters and digits (64 otherwise),
  *     macOS 13+ and the private entitlement (69), handed to the bridge.
  *   - clone --new-identity: a new ECID from the bridge, the iCloud note; a
- *     failing bridge removes the clone; a saved state is refused (64); off a
- *     Mac 69.  info decodes a serial number and names a bundle beside it
+ *     failing bridge leaves no clone; a saved state is refused (64); off a
+ *     Mac 69.  The identity is given before the clone has its name: a clone
+ *     whose report cannot be written (exit 74) still has its own ECID.  info decodes a serial number and names a bundle beside it
  *     with the same ECID.
  */
 #include "test_vm_common.c"
@@ -374,8 +375,11 @@ Test(inspect, clone_with_a_new_identity, .init = vt_init, .fini = t_tmp_fini)
     struct vt_spec s;
     cr_assert(vt_spec_load(&s, spec));
     cr_expect_str_eq(vt_spec_get(&s, "call"), "clone_identity");
-    char *mi = t_path_join(own, "MachineIdentifier");
-    cr_expect_str_eq(vt_spec_get(&s, "machine_identifier"), mi);
+    /* Given in the clone's temporary folder, before the clone has its name. */
+    char *mi = t_path_join(t_tmp, ".Own.bundle-clone-");
+    const char *got = vt_spec_get(&s, "machine_identifier");
+    cr_expect(strncmp(got, mi, strlen(mi)) == 0 && strstr(got, "/Own.bundle/MachineIdentifier"),
+              "the identity is given before the clone is named: %s", got);
     vt_spec_free(&s);
     r = run_fake("info", own, NULL);
     cr_expect(!strstr(r.out, "the same ECID as "), "a new identity shares nothing: %s", r.out);
@@ -384,9 +388,12 @@ Test(inspect, clone_with_a_new_identity, .init = vt_init, .fini = t_tmp_fini)
     /* The bridge fails: no clone is left; a saved state, off a Mac: refused before copying. */
     char *failed = t_path_join(t_tmp, "Failed.bundle");
     setenv("MACVM_FAKE_IDENTITY", "fail", 1);
+    int entries = vt_count_entries(t_tmp);
     r = run_fake("clone", "--new-identity", b, failed, NULL);
     cr_expect_eq(r.status, EX_UNAVAILABLE, "exit %d; %s", r.status, r.err);
-    cr_expect(!vt_exists(failed) && strstr(r.err, "was removed"), "the clone should be gone: %s", r.err);
+    cr_expect(!vt_exists(failed) && strstr(r.err, "was not made") && count_lines(r.err) == 1,
+              "the clone should be gone: %s", r.err);
+    cr_expect_eq(vt_count_entries(t_tmp), entries, "nothing left beside the bundles: no temporary folder");
     proc_result_free(&r);
     char *save = t_path_join(b, "SaveFile.vzvmsave");
     vt_write_text(save, "state");
@@ -404,6 +411,44 @@ Test(inspect, clone_with_a_new_identity, .init = vt_init, .fini = t_tmp_fini)
     free(spec);
     free(own);
     free(plain);
+    free(b);
+}
+
+/* clone --new-identity whose stdout cannot be written (a pipe nobody reads,
+ * SIGPIPE ignored: EPIPE, as /dev/full gives ENOSPC): exit 74, and the clone
+ * it made has its own ECID, not its original's. */
+Test(inspect, clone_with_a_new_identity_and_an_unwritable_report, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "configured", 4 * VT_GIB);
+    char *own = t_path_join(t_tmp, "Own.bundle"), *err = t_path_join(t_tmp, "err.txt");
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    close(p[0]);   /* before the fork: no process ever reads it */
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        signal(SIGPIPE, SIG_IGN);
+        int fd = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0 || dup2(p[1], 1) < 0 || dup2(fd, 2) < 0)
+            _exit(126);
+        execl(vt_fake(), vt_fake(), "clone", "--new-identity", b, own, (char *)NULL);
+        _exit(127);
+    }
+    close(p[1]);
+    int status = vt_wait(pid, NULL);
+    size_t len;
+    char *text = (char *)t_read_file(err, &len);
+    cr_expect_eq(status, EX_IOERR, "exit %d, want 74: %s", status, text);
+    cr_assert(vt_exists(own), "the clone was made before the report: %s", text);
+    struct proc_result r = run_fake("info", b, NULL);
+    cr_expect(!strstr(r.out, "the same ECID as "), "the clone has an ECID of its own: %s", r.out);
+    proc_result_free(&r);
+    r = run_fake("info", own, NULL);
+    cr_expect(strstr(r.out, "0x0011223344556677") != NULL, "the new ECID: %s", r.out);
+    proc_result_free(&r);
+    free(text);
+    free(err);
+    free(own);
     free(b);
 }
 

@@ -1516,6 +1516,141 @@ Test(run, a_running_bundle_is_busy_for_runs_and_clones, .init = vt_init, .fini =
     free(b);
 }
 
+/* A disposable run holds its bundle's lock, exclusively, for the whole run:
+ * its VM has the bundle's ECID and MAC address, so a run, a second disposable
+ * run and a clone of the bundle are refused, in one line naming the bundle
+ * once; when it ends, a run works again. */
+Test(run, a_disposable_run_keeps_its_bundle_busy, .init = vt_init, .fini = t_tmp_fini, .timeout = 30)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "configured", 4 * VT_GIB);
+    char *spec = vt_spec_file("spec.txt"), *dst = t_path_join(t_tmp, "Copy.bundle");
+    char *out = t_path_join(t_tmp, "long-out.txt"), *err = t_path_join(t_tmp, "long-err.txt");
+    setenv("MACVM_FAKE_RUN_SECONDS", "30", 1);
+    pid_t pid = vt_spawn((const char *[]){vt_fake(), "run", "--ephemeral", "--no-log", b, NULL}, out, err, -1);
+    unsetenv("MACVM_FAKE_RUN_SECONDS");
+    struct timespec tick = {0, 500 * 1000};
+    for (int i = 0; i < 20000 && !vt_exists(spec); i++) {
+        int st;
+        cr_assert_neq(waitpid(pid, &st, WNOHANG), pid, "the disposable run ended before the bridge ran the VM");
+        nanosleep(&tick, NULL);
+    }
+    cr_assert(vt_exists(spec), "the bridge never ran the VM");
+    unlink(spec);
+    char want[300];
+    snprintf(want, sizeof want, "macvm: %s: busy: macvm (PID %d) is running it", b, (int)pid);
+    struct proc_result r[3] = {
+        run_argv((const char *[]){vt_fake(), "run", "--no-log", b, NULL}),
+        run_argv((const char *[]){vt_fake(), "run", "--ephemeral", "--no-log", b, NULL}),
+        run_macvm("clone", b, dst, NULL),
+    };
+    static const char *const what[] = {"a run", "a second disposable run", "a clone"};
+    for (int i = 0; i < 3; i++) {
+        cr_expect_eq(r[i].status, EX_TEMPFAIL, "%s: exit %d, want 75; stderr: %s", what[i], r[i].status, r[i].err);
+        const char *at = strstr(r[i].err, b);
+        cr_expect(count_lines(r[i].err) == 1 && at && !strstr(at + strlen(b), b), "%s: one line naming %s once: %s",
+                  what[i], b, r[i].err);
+        if (i < 2)
+            cr_expect(strstr(r[i].err, want) == r[i].err, "%s: \"%s\": %s", what[i], want, r[i].err);
+        else
+            cr_expect(strstr(r[i].err, "busy: macvm (PID") != NULL, "%s: %s", what[i], r[i].err);
+        proc_result_free(&r[i]);
+    }
+    cr_expect(!vt_exists(spec), "the bridge ran a second VM of one identity");
+    cr_expect(!vt_exists(dst), "the clone was made");
+    kill(pid, SIGINT);
+    cr_expect_eq(vt_wait(pid, NULL), 130);
+    struct proc_result after = run_fake("run", "--no-log", b, NULL);
+    cr_expect_eq(after.status, 0, "the lock outlived the disposable run: %s", after.err);
+    proc_result_free(&after);
+    free(out);
+    free(err);
+    free(dst);
+    free(spec);
+    free(b);
+}
+
+/* Starts argv and stops it (SIGSTOP) as soon as a folder dir/prefix* holds
+ * an entry named inside*: the copy (or its folder), before the copy is done.
+ * Returns its pid, stopped, or 0 when it ended first (*status: its exit). */
+static pid_t vt_stop_mid_copy(const char *const argv[], const char *dir, const char *prefix, const char *inside,
+                              int *status)
+{
+    char *out = t_path_join(t_tmp, "stopped-out.txt"), *err = t_path_join(t_tmp, "stopped-err.txt");
+    pid_t pid = vt_spawn(argv, out, err, -1);
+    struct timespec tick = {0, 50 * 1000};
+    for (int i = 0; i < 600000 && pid; i++) {
+        char *folder = vt_find_prefix(dir, prefix);
+        char *copy = folder ? vt_find_prefix(folder, inside) : NULL;
+        free(folder);
+        free(copy);
+        if (copy) {
+            cr_assert_eq(kill(pid, SIGSTOP), 0);
+            break;
+        }
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid)
+            pid = 0, *status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        else
+            nanosleep(&tick, NULL);
+    }
+    free(out);
+    free(err);
+    return pid;
+}
+
+/* A copy in the making (a disposable run's or a clone's), caught while the
+ * data is copied, is busy, not a leftover: info never tells the user to
+ * rm -r it.  Let go, it finishes, and leaves no folder behind. */
+Test(run, info_never_calls_a_copy_in_the_making_a_leftover, .init = vt_init, .fini = t_tmp_fini, .timeout = 120)
+{
+    VT_SKIP_ON_COPY_ON_WRITE();
+    char *b = vt_bundle(t_tmp, "VM.bundle", "configured", 4 * VT_GIB);
+    char *disk = t_path_join(b, "Disk.img"), *spec = vt_spec_file("spec.txt");
+    setenv("MACVM_FAKE_RUN_SECONDS", "30", 1);
+    static const char *const prefixes[] = {".VM.bundle-ephemeral-", ".Copy"}, *const inside[] = {".VM.bundle-clone-",
+                                                                                                   "Copy"};
+    uint64_t data = 32 * VT_MIB;
+    for (int i = 0, attempt = 0; i < 2; attempt++) {
+        cr_assert(attempt < 6, "the copy of %llu MiB always finished before it was seen", (unsigned long long)(data >> 20));
+        vt_fill(disk, 0, data, (unsigned)attempt + 1);
+        char name[64];
+        snprintf(name, sizeof name, "Copy%d.bundle", attempt);
+        char *dst = t_path_join(t_tmp, name);
+        const char *const ephemeral[] = {vt_fake(), "run", "--ephemeral", "--no-log", b, NULL};
+        const char *const clone[] = {vt_fake(), "clone", b, dst, NULL};
+        const char *const *cmd = i == 0 ? ephemeral : clone;
+        int status = 0;
+        pid_t pid = vt_stop_mid_copy(cmd, t_tmp, prefixes[i], inside[i], &status);
+        if (!pid) {   /* finished first: more data */
+            cr_assert_eq(status, 0, "%s: exit %d", cmd[1], status);
+            t_remove_tree(dst);
+            free(dst);
+            data *= 2;
+            continue;
+        }
+        struct proc_result r[2] = {run_fake("info", b, NULL), run_fake("info", dst, NULL)};
+        for (int k = 0; k < 2; k++) {
+            cr_expect(!strstr(r[k].out, "Leftover copy") && !strstr(r[k].out, "rm -r") && !strstr(r[k].err, "rm -r"),
+                      "%s: a copy in the making is no leftover: %s%s", cmd[1], r[k].out, r[k].err);
+            proc_result_free(&r[k]);
+        }
+        kill(pid, SIGCONT);
+        if (i == 0)
+            kill(pid, SIGINT);   /* the disposable run: stop it, wherever it is */
+        status = vt_wait(pid, NULL);
+        cr_expect(status == (i == 0 ? 130 : 0), "%s: exit %d", cmd[1], status);
+        char *left = vt_find_prefix(t_tmp, prefixes[i]);
+        cr_expect(left == NULL, "%s left %s", cmd[1], left);
+        free(left);
+        free(dst);
+        i++;
+    }
+    unsetenv("MACVM_FAKE_RUN_SECONDS");
+    free(spec);
+    free(disk);
+    free(b);
+}
+
 /* A bundle being cloned (the lock held shared, the cloner's PID in it): a run is refused. */
 Test(run, a_bundle_being_cloned_is_busy_for_a_run, .init = vt_init, .fini = t_tmp_fini, .timeout = 10)
 {

@@ -982,7 +982,12 @@ static int bundle_lock(const char *bundle, enum bundle_use use, int *fd, struct 
         return fail(e, errno == ELOOP ? EX_DATAERR : EX_CANTCREAT, "cannot lock the bundle: %s: %s", BUNDLE_LOCK,
                     errno == ELOOP ? "a symbolic link; remove it" : strerror(errno));
     struct stat st;
-    if (fstat(lock, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(lock, &st) != 0) {
+        int saved = errno;
+        close(lock);
+        return fail(e, EX_IOERR, "cannot lock the bundle: %s: %s", BUNDLE_LOCK, strerror(saved));
+    }
+    if (!S_ISREG(st.st_mode)) {
         close(lock);
         return fail(e, EX_DATAERR, "damaged: %s is %s, not a regular file; remove it", BUNDLE_LOCK,
                     file_kind(st.st_mode));
@@ -1319,6 +1324,13 @@ static int clone_into(const char *src, const char *inner, enum clone_method *met
 
 static int give_new_identity(const char *dst, uint64_t *ecid, struct error *e);
 
+/* Returns true when path is folder or lies inside it (both real paths). */
+static bool path_within(const char *path, const char *folder)
+{
+    size_t n = strlen(folder);
+    return strncmp(path, folder, n) == 0 && (path[n] == 0 || path[n] == '/' || (n && folder[n - 1] == '/'));
+}
+
 /* Clones bundle src to dst, copy-on-write where the filesystem allows.  dst
  * must not exist; src is only ever read, under a shared lock (a run waits)
  * unless the caller holds src's lock (src_locked).  With new_ecid, the copy
@@ -1341,8 +1353,7 @@ static int bundle_clone(const char *src, const char *dst, bool src_locked, uint6
     path_base(name, sizeof name, dst);
     if (!realpath(dst_dir, dst_real))
         return fail(e, EX_CANTCREAT, "cannot create %s: %s", dst, strerror(errno));
-    size_t n = realpath(src, src_real) ? strlen(src_real) : 0;
-    if (n && strncmp(dst_real, src_real, n) == 0 && (dst_real[n] == 0 || dst_real[n] == '/'))
+    if (realpath(src, src_real) && path_within(dst_real, src_real))
         return fail(e, EX_USAGE, "%s lies inside the bundle it would copy; name a path outside it", dst);
     char folder[VM_PATH_MAX], inner[VM_PATH_MAX];
     if (snprintf(folder, sizeof folder, "%s/.%s" CLONE_MARK "XXXXXX", dst_real, name) >= (int)sizeof folder ||
@@ -1873,13 +1884,6 @@ static int share_resolve(const char *arg, struct vm_share *sh, struct error *e)
                         "folder's name; share a folder named plainly", dir);
     sh->read_only = mode && arg[n - 1] == 'o';
     return 0;
-}
-
-/* Returns true when path is folder or lies inside it (both real paths). */
-static bool path_within(const char *path, const char *folder)
-{
-    size_t n = strlen(folder);
-    return strncmp(path, folder, n) == 0 && (path[n] == 0 || path[n] == '/' || (n && folder[n - 1] == '/'));
 }
 
 /* Fills the guest-inspection fields of *s: console, serial, panic action,
@@ -5389,6 +5393,18 @@ static void progress_end(struct progress *p)
     fflush(stdout);
 }
 
+/* Appends what Virtualization said, the cause a log named (NULL: none) and
+ * the advice (NULL: none), as one line's text. */
+static void failure_text(struct buf *b, const struct bridge_error *err, const struct bridge_error *cause,
+                         const char *advice)
+{
+    buf_printf(b, "%s (%s code %ld)", err->message, err->domain, err->code);
+    if (cause && cause->domain[0])
+        buf_printf(b, "; the installer's log names %s code %ld", cause->domain, cause->code);
+    if (advice)
+        buf_printf(b, "; %s", advice);
+}
+
 /* Reports a bridge failure: the error, the cause a log named (NULL: none)
  * and the advice.  Returns the exit code. */
 static int report_failure(const char *subject, int status, const struct bridge_error *err,
@@ -5399,11 +5415,7 @@ static int report_failure(const char *subject, int status, const struct bridge_e
     if (status == BRIDGE_UNAVAILABLE)
         return say("", subject, err->message[0] ? err->message : "not available on this host"), EX_UNAVAILABLE;
     struct buf b = {0};
-    buf_printf(&b, "%s (%s code %ld)", err->message, err->domain, err->code);
-    if (cause && cause->domain[0])
-        buf_printf(&b, "; the installer's log names %s code %ld", cause->domain, cause->code);
-    if (advice)
-        buf_printf(&b, "; %s", advice);
+    failure_text(&b, err, cause, advice);
     say("", subject, b.data);
     buf_free(&b);
     return EXIT_VZ_FAILED;
@@ -5841,9 +5853,11 @@ static int bridge_failure(struct error *e, int status, const struct bridge_error
         return fail(e, EXIT_INTERRUPTED, "interrupted");
     if (status == BRIDGE_UNAVAILABLE)
         return fail(e, EX_UNAVAILABLE, "%.900s", err->message[0] ? err->message : "not available on this host");
-    const char *advice = advise(err->domain, err->code, err->message);
-    return fail(e, EXIT_VZ_FAILED, "%.600s (%.100s code %ld)%s%.200s", err->message, err->domain, err->code,
-                advice ? "; " : "", advice ? advice : "");
+    struct buf b = {0};
+    failure_text(&b, err, NULL, advise(err->domain, err->code, err->message));
+    fail(e, EXIT_VZ_FAILED, "%.1000s", b.data);
+    buf_free(&b);
+    return EXIT_VZ_FAILED;
 }
 
 /* Gives the clone at dst, still in its temporary folder, its own identity

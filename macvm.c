@@ -2248,21 +2248,32 @@ static void spec_json(struct json *j, const char *key, const struct vm_spec *s)
     json_close(j, '}');
 }
 
+/* Appends one line of the description whose value comes from a path (a
+ * path, the window's title): escaped, so a name with a newline or ESC stays
+ * on its line and draws nothing. */
+static void spec_path(struct buf *b, const char *label, const char *path, const char *after)
+{
+    buf_puts(b, label);
+    buf_text(b, path);
+    buf_puts(b, after);
+}
+
 /* Appends the spec for people: what the bridge would be asked to do, and
  * where the CPUs and memory came from. */
 static void spec_text(struct buf *b, const struct vm_spec *s, const struct vm_config *c, const struct run_options *o,
                       const struct host_info *host)
 {
     char mem[32];
-    buf_printf(b, "bundle              %s\n", s->source_bundle);
+    spec_path(b, "bundle              ", s->source_bundle, "\n");
     if (s->ephemeral)
-        buf_printf(b, "runs from           %s (a disposable clone, removed when the VM stops)\n", s->bundle);
-    buf_printf(b, "disk image          %s\n", s->disk_image);
+        spec_path(b, "runs from           ", s->bundle, " (a disposable clone, removed when the VM stops)\n");
+    spec_path(b, "disk image          ", s->disk_image, "\n");
     buf_printf(b, "disk modes          caching %s, sync %s%s\n", disk_caching_names[s->disk_caching],
                disk_sync_names[s->disk_sync], s->disk_caching || s->disk_sync ? "" : " (Apple's defaults)");
-    buf_printf(b, "auxiliary storage   %s\n", s->auxiliary_storage);
-    buf_printf(b, "hardware model      %s\n", s->hardware_model);
-    buf_printf(b, "machine identifier  %s (ECID %s)\n", s->machine_identifier, ecid_text(s->ecid).s);
+    spec_path(b, "auxiliary storage   ", s->auxiliary_storage, "\n");
+    spec_path(b, "hardware model      ", s->hardware_model, "\n");
+    spec_path(b, "machine identifier  ", s->machine_identifier, "");
+    buf_printf(b, " (ECID %s)\n", ecid_text(s->ecid).s);
     buf_printf(b, "CPUs                %u%s\n", s->cpu_count,
                value_origin(o->cpu_count, c->set & CONFIG_CPU, default_cpu_count(c, host) > compute_cpu_count(host), true));
     buf_printf(b, "memory              %s%s\n", human_size(mem, sizeof mem, s->memory_bytes),
@@ -2285,7 +2296,7 @@ static void spec_text(struct buf *b, const struct vm_spec *s, const struct vm_co
         buf_puts(b, "NVRAM boot-args     cleared\n");
     else
         buf_puts(b, "NVRAM boot-args     left as they are\n");
-    buf_printf(b, "window              %s\n", s->headless ? "none (headless)" : s->title);
+    spec_path(b, "window              ", s->headless ? "none (headless)" : s->title, "\n");
     buf_printf(b, "keyboards           %s%s%s\n", s->mac_keyboard ? "Mac" : "", s->mac_keyboard && s->usb_keyboard
                ? ", " : "", s->usb_keyboard ? "USB" : "");
     buf_printf(b, "pointing devices    %s%s%s\n", s->mac_trackpad ? "Mac trackpad" : "",

@@ -1750,6 +1750,24 @@ Test(run, a_dangling_config_link_is_refused, .init = vt_init, .fini = t_tmp_fini
     free(b);
 }
 
+/* A bundle named with a newline and ESC: the dry run keeps one line per
+ * fact, as many as for a plain name, and no raw control character. */
+Test(run, dry_run_keeps_a_strange_name_on_its_lines, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *plain = vt_bundle(t_tmp, "Plain.bundle", "configured", VT_MIB);
+    char *odd = vt_bundle(t_tmp, "N\nX\x1b[31m.bundle", "configured", VT_MIB);
+    struct proc_result a = run_argv((const char *[]){vt_fake(), "run", "--dry-run", plain, NULL});
+    struct proc_result b = run_argv((const char *[]){vt_fake(), "run", "--dry-run", odd, NULL});
+    cr_assert(a.status == 0 && b.status == 0, "exit %d and %d: %s%s", a.status, b.status, a.err, b.err);
+    cr_expect_eq(count_lines(b.out), count_lines(a.out), "lines: %s", b.out);
+    cr_expect(!strchr(b.out, '\x1b'), "a raw ESC: %s", b.out);
+    cr_expect(strstr(b.out, "N\\nX\\x1b[31m.bundle") != NULL, "the name escaped: %s", b.out);
+    proc_result_free(&a);
+    proc_result_free(&b);
+    free(odd);
+    free(plain);
+}
+
 /* ------------------------- outputs ------------------------- */
 
 /* -o FILE writes a new file or (with --force) replaces a regular one: never a

@@ -174,6 +174,11 @@ static void *xcalloc(size_t n, size_t m) { return check_alloc(calloc(n ? n : 1, 
 static void *xrealloc(void *p, size_t n) { return check_alloc(realloc(p, n ? n : 1)); }
 static char *xstrdup(const char *s) { return check_alloc(strdup(s)); }
 
+/* A string that lives to the end of its block is declared `autofree char *`:
+ * the compiler frees it on every way out, so early returns cannot leak. */
+#define autofree __attribute__((cleanup(free_string)))
+static __attribute__((unused)) void free_string(char **s) { free(*s); }
+
 /* An arena owns every node of a parsed tree, so a parser that fails half way
  * frees everything with one call and no path can leak. */
 struct arena_block {
@@ -402,9 +407,12 @@ static void json_uint(struct json *j, const char *key, unsigned long long value)
 static void json_bool(struct json *j, const char *key, bool value);
 static void json_null(struct json *j, const char *key);
 static int print_buf(const struct buf *b);
-static bool path_join(char *out, size_t size, const char *dir, const char *name);
-static void path_base(char *out, size_t size, const char *path);
-static void path_dir(char *out, size_t size, const char *path);
+static char *path_join(const char *dir, const char *name);
+static char *path_base(const char *path);
+static char *path_dir(const char *path);
+static bool path_join_fixed(char *out, size_t size, const char *dir, const char *name);
+static void path_base_fixed(char *out, size_t size, const char *path);
+static void path_dir_fixed(char *out, size_t size, const char *path);
 static const char *home_dir(void);
 static const char *file_kind(mode_t mode);
 static int open_regular(const char *path, struct error *e);
@@ -634,7 +642,7 @@ static int config_load(const char *bundle, struct vm_config *c, struct error *e)
 {
     char path[VM_PATH_MAX];
     *c = config_defaults();
-    if (!path_join(path, sizeof path, bundle, BUNDLE_CONFIG))
+    if (!path_join_fixed(path, sizeof path, bundle, BUNDLE_CONFIG))
         return fail(e, EX_USAGE, "bundle path too long");
     struct stat st;
     if (lstat(path, &st) != 0 && errno == ENOENT)
@@ -662,7 +670,7 @@ static int config_load(const char *bundle, struct vm_config *c, struct error *e)
 static int config_save(const char *bundle, const struct vm_config *c, struct error *e)
 {
     char path[VM_PATH_MAX];
-    if (!path_join(path, sizeof path, bundle, BUNDLE_CONFIG))
+    if (!path_join_fixed(path, sizeof path, bundle, BUNDLE_CONFIG))
         return fail(e, EX_USAGE, "bundle path too long");
     struct arena a = {0};
     struct plist *root = plist_new(&a, PLIST_DICT);
@@ -797,17 +805,17 @@ static void bundle_path(char *out, size_t size, const char *given)
     char path[VM_PATH_MAX], dir[VM_PATH_MAX], real[PATH_MAX], name[256];
     if (given)
         snprintf(path, sizeof path, "%s", given);
-    else if (!path_join(path, sizeof path, home_dir(), DEFAULT_BUNDLE))
+    else if (!path_join_fixed(path, sizeof path, home_dir(), DEFAULT_BUNDLE))
         snprintf(path, sizeof path, "%s", DEFAULT_BUNDLE);
     if (realpath(path, real) && strlen(real) < size) {
         memcpy(out, real, strlen(real) + 1);
         return;
     }
     /* Not there yet (install creates it): resolve its folder. */
-    path_dir(dir, sizeof dir, path);
-    path_base(name, sizeof name, path);
+    path_dir_fixed(dir, sizeof dir, path);
+    path_base_fixed(name, sizeof name, path);
     if (realpath(dir, real) && strcmp(name, ".") != 0 && strcmp(name, "..") != 0 &&
-        path_join(out, size, real, name))
+        path_join_fixed(out, size, real, name))
         return;
     snprintf(out, size, "%s", path);
 }
@@ -833,7 +841,7 @@ static int bundle_found(const char *path, struct error *e)
     if (!is_directory(path))
         return fail(e, EX_NOINPUT, "no VM bundle here; create one with 'macvm install %s'", path);
     for (size_t i = 0; i < sizeof files / sizeof *files; i++)
-        if (path_join(p, sizeof p, path, files[i]) && access(p, F_OK) == 0)
+        if (path_join_fixed(p, sizeof p, path, files[i]) && access(p, F_OK) == 0)
             return 0;
     return fail(e, EX_NOINPUT, "not a VM bundle (none of Disk.img, HardwareModel, MachineIdentifier, Config.plist "
                 "or logs/ is there); name a bundle folder, such as ~/VM.bundle");
@@ -848,7 +856,7 @@ static int bundle_check(const char *path, struct error *e)
     if (rc)
         return rc;
     struct stat st;
-    if (!path_join(disk, sizeof disk, path, BUNDLE_DISK) || stat(disk, &st) != 0)
+    if (!path_join_fixed(disk, sizeof disk, path, BUNDLE_DISK) || stat(disk, &st) != 0)
         return fail(e, EX_NOINPUT, "not a VM bundle (no Disk.img); install one with 'macvm install'");
     if (!S_ISREG(st.st_mode))
         return fail(e, EX_DATAERR, "damaged: Disk.img is %s, not a regular file; restore the bundle from a clone "
@@ -857,7 +865,7 @@ static int bundle_check(const char *path, struct error *e)
     static const char *const files[] = {BUNDLE_AUX, BUNDLE_HARDWARE_MODEL, BUNDLE_MACHINE_IDENTIFIER, BUNDLE_SAVE_FILE};
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
         char file[VM_PATH_MAX];
-        if (path_join(file, sizeof file, path, files[i]) && stat(file, &st) == 0 && !S_ISREG(st.st_mode))
+        if (path_join_fixed(file, sizeof file, path, files[i]) && stat(file, &st) == 0 && !S_ISREG(st.st_mode))
             return fail(e, EX_DATAERR, "damaged: %s is %s, not a regular file; %s", files[i],
                         file_kind(st.st_mode), strcmp(files[i], BUNDLE_SAVE_FILE) == 0 ? "move it out of the bundle (the saved state is lost)"
                                                      : "restore the bundle from a clone or backup");
@@ -936,7 +944,7 @@ static int file_holders(const char *path, char *out, size_t size)
 static bool bundle_in_use(const char *bundle)
 {
     char aux[VM_PATH_MAX];
-    if (!path_join(aux, sizeof aux, bundle, BUNDLE_AUX))
+    if (!path_join_fixed(aux, sizeof aux, bundle, BUNDLE_AUX))
         return false;
     int fd = open(aux, O_RDONLY | O_NONBLOCK | O_CLOEXEC);   /* a FIFO there is damage, not a VM */
     if (fd < 0)
@@ -971,7 +979,7 @@ static int bundle_lock(const char *bundle, enum bundle_use use, int *fd, struct 
     char path[VM_PATH_MAX];
     bool shared = use == USE_CLONE_SOURCE, reads_only = shared || use == USE_DISPOSABLE_RUN;
     *fd = -1;
-    if (!path_join(path, sizeof path, bundle, BUNDLE_LOCK))
+    if (!path_join_fixed(path, sizeof path, bundle, BUNDLE_LOCK))
         return fail(e, EX_USAGE, "path too long");
     int lock = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
     if (lock < 0 && reads_only && (errno == EROFS || errno == EACCES || errno == EPERM))
@@ -1019,7 +1027,7 @@ static int bundle_lock(const char *bundle, enum bundle_use use, int *fd, struct 
 static bool bundle_locked(const char *bundle)
 {
     char path[VM_PATH_MAX];
-    int fd = path_join(path, sizeof path, bundle, BUNDLE_LOCK) ? open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+    int fd = path_join_fixed(path, sizeof path, bundle, BUNDLE_LOCK) ? open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
                                                                       O_CLOEXEC) : -1;
     bool busy = fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
     if (fd >= 0)
@@ -1061,7 +1069,7 @@ static int bundle_can_create(const char *path, struct error *e)
     if (lstat(path, &st) == 0)
         return fail(e, EX_CANTCREAT, "already exists; macvm never touches an existing bundle: name another path, "
                     "e.g. 'macvm install %s-2'", path);
-    path_dir(dir, sizeof dir, path);
+    path_dir_fixed(dir, sizeof dir, path);
     if (!is_directory(dir))
         return fail(e, EX_CANTCREAT, "the folder %s does not exist; create it (mkdir -p %s) or name another path",
                     dir, dir);
@@ -1079,7 +1087,7 @@ static int bundle_create(const char *path, uint64_t disk_size, struct error *e)
     int rc = bundle_can_create(path, e);
     if (rc)
         return rc;
-    if (!path_join(disk, sizeof disk, path, BUNDLE_DISK))
+    if (!path_join_fixed(disk, sizeof disk, path, BUNDLE_DISK))
         return fail(e, EX_USAGE, "bundle path too long");
     if (mkdir(path, 0755) != 0)
         return errno == EEXIST ? bundle_can_create(path, e)
@@ -1214,7 +1222,7 @@ static int clone_contents(const char *src, const char *dst, enum clone_method *m
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 || strcmp(de->d_name, BUNDLE_LOCK) == 0)
             continue;
         char s[VM_PATH_MAX], t[VM_PATH_MAX];
-        if (!path_join(s, sizeof s, src, de->d_name) || !path_join(t, sizeof t, dst, de->d_name)) {
+        if (!path_join_fixed(s, sizeof s, src, de->d_name) || !path_join_fixed(t, sizeof t, dst, de->d_name)) {
             rc = fail(e, EX_CANTCREAT, "path too long under %s", dst);
             break;
         }
@@ -1309,7 +1317,7 @@ static int clone_into(const char *src, const char *inner, enum clone_method *met
     if (tree_is_plain(src)) {
         if (clonefile(src, inner, 0) == 0) {
             char lock[VM_PATH_MAX];
-            if (path_join(lock, sizeof lock, inner, BUNDLE_LOCK))
+            if (path_join_fixed(lock, sizeof lock, inner, BUNDLE_LOCK))
                 unlink(lock);   /* the source's, with its holder in it */
             return 0;
         }
@@ -1349,15 +1357,15 @@ static int bundle_clone(const char *src, const char *dst, bool src_locked, uint6
     if (lstat(dst, &st) == 0)
         return fail(e, EX_CANTCREAT, "%s already exists; macvm never overwrites: name a new path", dst);
     char src_real[PATH_MAX], dst_dir[VM_PATH_MAX], dst_real[PATH_MAX], name[256];
-    path_dir(dst_dir, sizeof dst_dir, dst);
-    path_base(name, sizeof name, dst);
+    path_dir_fixed(dst_dir, sizeof dst_dir, dst);
+    path_base_fixed(name, sizeof name, dst);
     if (!realpath(dst_dir, dst_real))
         return fail(e, EX_CANTCREAT, "cannot create %s: %s", dst, strerror(errno));
     if (realpath(src, src_real) && path_within(dst_real, src_real))
         return fail(e, EX_USAGE, "%s lies inside the bundle it would copy; name a path outside it", dst);
     char folder[VM_PATH_MAX], inner[VM_PATH_MAX];
     if (snprintf(folder, sizeof folder, "%s/.%s" CLONE_MARK "XXXXXX", dst_real, name) >= (int)sizeof folder ||
-        !path_join(inner, sizeof inner, folder, name))
+        !path_join_fixed(inner, sizeof inner, folder, name))
         return fail(e, EX_USAGE, "%s: path too long", dst);
     if (bundle_in_use(src))
         return fail(e, EX_TEMPFAIL, "%s: its VM is running (AuxiliaryStorage is locked), so a copy would not be "
@@ -1370,9 +1378,9 @@ static int bundle_clone(const char *src, const char *dst, bool src_locked, uint6
     if (!mkdtemp(folder)) {
         rc = fail(e, EX_CANTCREAT, "cannot create a folder beside %s: %s", dst, strerror(errno));
     } else {
-        path_join(inner, sizeof inner, folder, name);   /* with the name mkdtemp chose */
+        path_join_fixed(inner, sizeof inner, folder, name);   /* with the name mkdtemp chose */
         char folder_lock_path[VM_PATH_MAX];
-        path_join(folder_lock_path, sizeof folder_lock_path, folder, BUNDLE_LOCK);
+        path_join_fixed(folder_lock_path, sizeof folder_lock_path, folder, BUNDLE_LOCK);
         *method = CLONE_COW;
         rc = bundle_lock(folder, USE_CLONE_DESTINATION, &folder_lock, e);
         if (rc == 0)
@@ -1508,11 +1516,11 @@ static const char *value_origin(bool option, bool config, bool raised, bool cpus
 static bool spec_set_bundle(struct vm_spec *s, const char *bundle)
 {
     return snprintf(s->bundle, sizeof s->bundle, "%s", bundle) < (int)sizeof s->bundle &&
-           path_join(s->disk_image, sizeof s->disk_image, bundle, BUNDLE_DISK) &&
-           path_join(s->auxiliary_storage, sizeof s->auxiliary_storage, bundle, BUNDLE_AUX) &&
-           path_join(s->hardware_model, sizeof s->hardware_model, bundle, BUNDLE_HARDWARE_MODEL) &&
-           path_join(s->machine_identifier, sizeof s->machine_identifier, bundle, BUNDLE_MACHINE_IDENTIFIER) &&
-           path_join(s->save_file, sizeof s->save_file, bundle, BUNDLE_SAVE_FILE);
+           path_join_fixed(s->disk_image, sizeof s->disk_image, bundle, BUNDLE_DISK) &&
+           path_join_fixed(s->auxiliary_storage, sizeof s->auxiliary_storage, bundle, BUNDLE_AUX) &&
+           path_join_fixed(s->hardware_model, sizeof s->hardware_model, bundle, BUNDLE_HARDWARE_MODEL) &&
+           path_join_fixed(s->machine_identifier, sizeof s->machine_identifier, bundle, BUNDLE_MACHINE_IDENTIFIER) &&
+           path_join_fixed(s->save_file, sizeof s->save_file, bundle, BUNDLE_SAVE_FILE);
 }
 
 /* A disposable run's clone lives in a hidden folder beside the bundle (the
@@ -1523,8 +1531,8 @@ static bool spec_set_bundle(struct vm_spec *s, const char *bundle)
 static bool ephemeral_folder(char *out, size_t size, const char *bundle)
 {
     char dir[VM_PATH_MAX], name[256];
-    path_dir(dir, sizeof dir, bundle);
-    path_base(name, sizeof name, bundle);
+    path_dir_fixed(dir, sizeof dir, bundle);
+    path_base_fixed(name, sizeof name, bundle);
     int n = snprintf(out, size, "%s/.%s" EPHEMERAL_MARK "XXXXXX", strcmp(dir, "/") == 0 ? "" : dir, name);
     return n > 0 && (size_t)n < size;
 }
@@ -1533,8 +1541,8 @@ static bool ephemeral_folder(char *out, size_t size, const char *bundle)
 static bool ephemeral_clone_path(char *out, size_t size, const char *folder, const char *bundle)
 {
     char name[256];
-    path_base(name, sizeof name, bundle);
-    return path_join(out, size, folder, name);
+    path_base_fixed(name, sizeof name, bundle);
+    return path_join_fixed(out, size, folder, name);
 }
 
 /* Lists the clones beside bundle that no macvm works on: what a killed
@@ -1545,8 +1553,8 @@ static size_t leftover_clones(const char *bundle, char ***dirs)
     char dir[VM_PATH_MAX], name[256], prefix[2][300];
     size_t n = 0;
     *dirs = NULL;
-    path_dir(dir, sizeof dir, bundle);
-    path_base(name, sizeof name, bundle);
+    path_dir_fixed(dir, sizeof dir, bundle);
+    path_base_fixed(name, sizeof name, bundle);
     snprintf(prefix[0], sizeof prefix[0], ".%s" EPHEMERAL_MARK, name);
     snprintf(prefix[1], sizeof prefix[1], ".%s" CLONE_MARK, name);
     DIR *d = opendir(dir);
@@ -1554,7 +1562,7 @@ static size_t leftover_clones(const char *bundle, char ***dirs)
         char folder[VM_PATH_MAX], clone[VM_PATH_MAX];
         int k = strncmp(de->d_name, prefix[0], strlen(prefix[0])) == 0 ? 0 : 1;
         if (strncmp(de->d_name, prefix[k], strlen(prefix[k])) != 0 || strlen(de->d_name) != strlen(prefix[k]) + 6 ||
-            !path_join(folder, sizeof folder, dir, de->d_name) ||
+            !path_join_fixed(folder, sizeof folder, dir, de->d_name) ||
             !ephemeral_clone_path(clone, sizeof clone, folder, bundle) || bundle_locked(folder) ||
             bundle_locked(clone) || bundle_in_use(clone))
             continue;
@@ -1685,7 +1693,7 @@ static const struct plist *run_record_read(const char *dir, struct arena *a)
     char path[VM_PATH_MAX], *data;
     size_t len;
     struct error ignored = {0};
-    if (!path_join(path, sizeof path, dir, "run.json") || read_file(path, SMALL_FILE_MAX, &data, &len, &ignored) != 0)
+    if (!path_join_fixed(path, sizeof path, dir, "run.json") || read_file(path, SMALL_FILE_MAX, &data, &len, &ignored) != 0)
         return NULL;
     const struct plist *run = json_parse(data, len, a, NULL);
     free(data);
@@ -1877,7 +1885,7 @@ static int share_resolve(const char *arg, struct vm_share *sh, struct error *e)
     if (strlen(real) >= sizeof sh->path)
         return fail(e, EX_USAGE, "--share %s: the path is too long", dir);
     snprintf(sh->path, sizeof sh->path, "%.*s", (int)sizeof sh->path - 1, real);
-    path_base(sh->name, sizeof sh->name, real);
+    path_base_fixed(sh->name, sizeof sh->name, real);
     for (const char *p = sh->name; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
             return fail(e, EX_USAGE, "--share %s: its name has control characters, which the guest would show as its "
@@ -2083,7 +2091,7 @@ static int resolve_vm_spec(const struct run_options *o, const char *bundle, cons
         return rc;
 
     char save[VM_PATH_MAX];
-    bool saved = path_join(save, sizeof save, bundle, BUNDLE_SAVE_FILE) && access(save, F_OK) == 0;
+    bool saved = path_join_fixed(save, sizeof save, bundle, BUNDLE_SAVE_FILE) && access(save, F_OK) == 0;
     if (saved && s->start_mode != START_NORMAL)
         return fail(e, EX_USAGE, "the bundle has a saved state (SaveFile.vzvmsave), and a %s start would leave it "
                     "stale against the disk: run it normally first, or remove SaveFile.vzvmsave to discard it",
@@ -2114,7 +2122,7 @@ static int resolve_vm_spec(const struct run_options *o, const char *bundle, cons
     decide_save(s, blocker);
 
     char name[256];
-    path_base(name, sizeof name, bundle);
+    path_base_fixed(name, sizeof name, bundle);
     if (s->start_mode == START_DFU)
         snprintf(s->title, sizeof s->title, "%.160s \xE2\x80\x94 DFU (ECID %s), waiting as a USB DFU device",
                  name, ecid_text(ecid).s);
@@ -2450,7 +2458,7 @@ static int run_record_write(const struct run_record *r, const struct vm_spec *s,
     json_str(&j, "log", r->logged ? "vz.ndjson" : NULL);
     json_close(&j, '}');
     buf_add(&b, "\n", 1);
-    int rc = path_join(path, sizeof path, r->dir, "run.json") ? write_file_atomic(path, b.data, b.len, true, e)
+    int rc = path_join_fixed(path, sizeof path, r->dir, "run.json") ? write_file_atomic(path, b.data, b.len, true, e)
                                                                : fail(e, EX_CANTCREAT, "path too long");
     buf_free(&b);
     return rc;
@@ -3256,7 +3264,7 @@ static int log_capture_start(struct log_capture *c, const char *out_path, const 
     char *argv[] = {(char *)log_tool(), "stream", "--style", "ndjson", "--level", "debug",
                     "--predicate", LOG_PREDICATE, NULL};
     *c = (struct log_capture){.pid = -1, .eof_fd = -1};
-    if (!path_join(c->err_path, sizeof c->err_path, dir, "log-stream.stderr"))
+    if (!path_join_fixed(c->err_path, sizeof c->err_path, dir, "log-stream.stderr"))
         return fail(e, EX_CANTCREAT, "path too long");
     int fds[2];
     if (pipe(fds) != 0)
@@ -3357,7 +3365,7 @@ static size_t list_runs(const char *logs_dir, char ***names)
     for (struct dirent *de; d && (de = readdir(d));) {
         char path[VM_PATH_MAX];
         struct stat st;
-        if (!is_run_name(de->d_name) || !path_join(path, sizeof path, logs_dir, de->d_name) ||
+        if (!is_run_name(de->d_name) || !path_join_fixed(path, sizeof path, logs_dir, de->d_name) ||
             lstat(path, &st) != 0 || !S_ISDIR(st.st_mode))
             continue;
         if (n == cap)
@@ -3392,7 +3400,7 @@ static size_t bundle_runs(const char *bundle, char ***dirs)
     char parents[2][VM_PATH_MAX];
     size_t n = 0;
     *dirs = NULL;
-    if (!path_join(parents[0], sizeof parents[0], bundle, BUNDLE_LOGS))
+    if (!path_join_fixed(parents[0], sizeof parents[0], bundle, BUNDLE_LOGS))
         return 0;
     ephemeral_logs_dir(parents[1], sizeof parents[1], bundle);
     for (int p = 0; p < 2; p++) {
@@ -3401,7 +3409,7 @@ static size_t bundle_runs(const char *bundle, char ***dirs)
         *dirs = xrealloc(*dirs, (n + k + 1) * sizeof **dirs);
         for (size_t i = 0; i < k; i++) {
             char dir[VM_PATH_MAX];
-            if (path_join(dir, sizeof dir, parents[p], names[i]))
+            if (path_join_fixed(dir, sizeof dir, parents[p], names[i]))
                 (*dirs)[n++] = xstrdup(dir);
         }
         free_names(names, k);
@@ -3454,7 +3462,7 @@ static int run_dir_create(const char *logs_dir, const char *other_dir, time_t st
         char unique[80];
         snprintf(unique, sizeof unique, i == 1 ? "%s" : "%s-%d", name, i);
         char twin[VM_PATH_MAX];
-        if (!path_join(out, size, logs_dir, unique) || !path_join(twin, sizeof twin, other_dir, unique))
+        if (!path_join_fixed(out, size, logs_dir, unique) || !path_join_fixed(twin, sizeof twin, other_dir, unique))
             return fail(e, EX_CANTCREAT, "path too long");
         if (access(twin, F_OK) == 0)
             continue;   /* a run of the other kind has this name: names stay unique per bundle */
@@ -3472,13 +3480,13 @@ static void runs_prune(const char *logs_dir, const char *current)
     char **names;
     size_t n = list_runs(logs_dir, &names);
     char cur[256];
-    path_base(cur, sizeof cur, current);
+    path_base_fixed(cur, sizeof cur, current);
     for (size_t i = 0; n > RUNS_KEPT && i < n - RUNS_KEPT; i++) {
         char path[VM_PATH_MAX], record[VM_PATH_MAX];
         struct stat st;
         /* Only folders macvm made: a run name, a directory, a run.json inside. */
-        if (strcmp(names[i], cur) != 0 && path_join(path, sizeof path, logs_dir, names[i]) &&
-            lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && path_join(record, sizeof record, path, "run.json") &&
+        if (strcmp(names[i], cur) != 0 && path_join_fixed(path, sizeof path, logs_dir, names[i]) &&
+            lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && path_join_fixed(record, sizeof record, path, "run.json") &&
             access(record, F_OK) == 0)
             remove_tree(path);
     }
@@ -3666,7 +3674,7 @@ static void port_tail_read(struct port_tail *t, const char *dir, const char *nam
 {
     struct stat st;
     /* Without blocking: a FIFO where the log belongs is passed over, never waited on. */
-    int fd = path_join(t->path, sizeof t->path, dir, name)
+    int fd = path_join_fixed(t->path, sizeof t->path, dir, name)
            ? open(t->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW) : -1;
     if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         if (fd >= 0)
@@ -3773,7 +3781,7 @@ static const char *run_string(const struct plist *run, const char *a, const char
 static void find_crash_reports(struct feedback *f, time_t from, time_t to)
 {
     char dir[VM_PATH_MAX];
-    if (!path_join(dir, sizeof dir, home_dir(), CRASH_REPORTS))
+    if (!path_join_fixed(dir, sizeof dir, home_dir(), CRASH_REPORTS))
         return;
     DIR *d = opendir(dir);
     for (struct dirent *de; d && (de = readdir(d));) {
@@ -3781,7 +3789,7 @@ static void find_crash_reports(struct feedback *f, time_t from, time_t to)
         struct stat st;
         size_t len = strlen(de->d_name);
         if (strncmp(de->d_name, CRASH_PREFIX, strlen(CRASH_PREFIX)) != 0 || len < 4 ||
-            strcmp(de->d_name + len - 4, ".ips") != 0 || !path_join(path, sizeof path, dir, de->d_name) ||
+            strcmp(de->d_name + len - 4, ".ips") != 0 || !path_join_fixed(path, sizeof path, dir, de->d_name) ||
             stat(path, &st) != 0 || st.st_mtime < from || st.st_mtime > to)
             continue;
         f->crash_reports = xrealloc(f->crash_reports, (f->n_crash + 1) * sizeof *f->crash_reports);
@@ -3801,21 +3809,21 @@ static int feedback_gather(struct feedback *f, const char *bundle, const char *r
     int rc = bundle_found(bundle, e);
     if (rc || (rc = config_load(bundle, &f->config, e)))
         return rc;
-    f->has_hw = path_join(path, sizeof path, bundle, BUNDLE_HARDWARE_MODEL) &&
+    f->has_hw = path_join_fixed(path, sizeof path, bundle, BUNDLE_HARDWARE_MODEL) &&
                 hardware_model_read(path, &f->hw, &ignored) == 0;
-    f->has_ecid = path_join(path, sizeof path, bundle, BUNDLE_MACHINE_IDENTIFIER) &&
+    f->has_ecid = path_join_fixed(path, sizeof path, bundle, BUNDLE_MACHINE_IDENTIFIER) &&
                   machine_identifier_read(path, &f->ecid, &ignored) == 0;
     if ((rc = find_run(bundle, run_name, f->run_dir, sizeof f->run_dir, e)) != 0 && run_name)
         return rc;
     if (rc == 0) {
         f->run = run_record_read(f->run_dir, &f->arena);
         f->has_run = f->run != NULL;
-        f->has_log = path_join(f->log_path, sizeof f->log_path, f->run_dir, "vz.ndjson") &&
+        f->has_log = path_join_fixed(f->log_path, sizeof f->log_path, f->run_dir, "vz.ndjson") &&
                      access(f->log_path, R_OK) == 0;
         port_tail_read(&f->console, f->run_dir, "console.log");
         port_tail_read(&f->serial, f->run_dir, "serial.log");
         struct stat st;
-        if (!path_join(f->screenshot, sizeof f->screenshot, f->run_dir, "screen.png") ||
+        if (!path_join_fixed(f->screenshot, sizeof f->screenshot, f->run_dir, "screen.png") ||
             lstat(f->screenshot, &st) != 0 || !S_ISREG(st.st_mode))
             f->screenshot[0] = 0;
     } else {
@@ -4650,7 +4658,7 @@ static void md_attachments(struct buf *b, const struct feedback *f)
     char record[VM_PATH_MAX];
     if (f->has_log)
         md_path(b, f, "the run's log", f->log_path);
-    if (f->has_run && path_join(record, sizeof record, f->run_dir, "run.json"))
+    if (f->has_run && path_join_fixed(record, sizeof record, f->run_dir, "run.json"))
         md_path(b, f, "the run's record", record);
     if (f->console.exists)
         md_path(b, f, "the guest's console", f->console.path);
@@ -4917,7 +4925,7 @@ static void doctor_run(struct doctor *d, const struct host_info *host, const cha
     if (is_directory(bundle))
         snprintf(dir, sizeof dir, "%s", bundle);
     else
-        path_dir(dir, sizeof dir, bundle);
+        path_dir_fixed(dir, sizeof dir, bundle);
     if (statvfs(dir, &vfs) != 0) {
         check_add(d, "free space", CHECK_WARN, "cannot read the volume of %s: %s", dir, strerror(errno));
     } else {
@@ -5530,15 +5538,15 @@ static size_t same_identity(const char *bundle, uint64_t ecid, char ***dirs)
     char parent[VM_PATH_MAX], self[256];
     size_t n = 0;
     *dirs = NULL;
-    path_dir(parent, sizeof parent, bundle);
-    path_base(self, sizeof self, bundle);
+    path_dir_fixed(parent, sizeof parent, bundle);
+    path_base_fixed(self, sizeof self, bundle);
     DIR *d = opendir(parent);
     for (struct dirent *de; d && (de = readdir(d));) {
         char dir[VM_PATH_MAX], mi[VM_PATH_MAX];
         uint64_t other;
         struct error e = {0};
-        if (de->d_name[0] == '.' || strcmp(de->d_name, self) == 0 || !path_join(dir, sizeof dir, parent, de->d_name) ||
-            !path_join(mi, sizeof mi, dir, BUNDLE_MACHINE_IDENTIFIER) || machine_identifier_read(mi, &other, &e) != 0 ||
+        if (de->d_name[0] == '.' || strcmp(de->d_name, self) == 0 || !path_join_fixed(dir, sizeof dir, parent, de->d_name) ||
+            !path_join_fixed(mi, sizeof mi, dir, BUNDLE_MACHINE_IDENTIFIER) || machine_identifier_read(mi, &other, &e) != 0 ||
             other != ecid)
             continue;
         *dirs = xrealloc(*dirs, (n + 1) * sizeof **dirs);
@@ -5574,14 +5582,14 @@ static void bundle_inspect(const char *bundle, struct bundle_info *bi)
         bi->config_damaged = true;
     }
     e = (struct error){0};
-    path_join(path, sizeof path, bundle, BUNDLE_HARDWARE_MODEL);
+    path_join_fixed(path, sizeof path, bundle, BUNDLE_HARDWARE_MODEL);
     if (!(bi->has_hw = hardware_model_read(path, &bi->hw, &e) == 0))
         info_problem(bi, BUNDLE_HARDWARE_MODEL, &e);
     e = (struct error){0};
-    path_join(path, sizeof path, bundle, BUNDLE_MACHINE_IDENTIFIER);
+    path_join_fixed(path, sizeof path, bundle, BUNDLE_MACHINE_IDENTIFIER);
     if (!(bi->has_ecid = machine_identifier_read(path, &bi->ecid, &e) == 0))
         info_problem(bi, BUNDLE_MACHINE_IDENTIFIER, &e);
-    path_join(path, sizeof path, bundle, BUNDLE_DISK);
+    path_join_fixed(path, sizeof path, bundle, BUNDLE_DISK);
     if ((bi->has_disk = stat(path, &st) == 0 && S_ISREG(st.st_mode))) {
         bi->disk_logical = (uint64_t)st.st_size;
         bi->disk_allocated = allocated_bytes(&st);
@@ -5589,19 +5597,19 @@ static void bundle_inspect(const char *bundle, struct bundle_info *bi)
         fail(&e, EX_DATAERR, "%s", bundle_file_problem(path));
         info_problem(bi, BUNDLE_DISK, &e);
     }
-    path_join(path, sizeof path, bundle, BUNDLE_AUX);
+    path_join_fixed(path, sizeof path, bundle, BUNDLE_AUX);
     if ((bi->has_aux = stat(path, &st) == 0 && S_ISREG(st.st_mode))) {
         bi->aux_bytes = (uint64_t)st.st_size;
     } else {
         fail(&e, EX_DATAERR, "%s (the VM cannot boot without its NVRAM)", bundle_file_problem(path));
         info_problem(bi, BUNDLE_AUX, &e);
     }
-    path_join(path, sizeof path, bundle, BUNDLE_MACHINE_IDENTIFIER);
+    path_join_fixed(path, sizeof path, bundle, BUNDLE_MACHINE_IDENTIFIER);
     if (bi->has_ecid)
         machine_identifier_serial(path, bi->serial_number, sizeof bi->serial_number);
     if (bi->has_ecid)
         bi->n_twins = same_identity(bundle, bi->ecid, &bi->twins);
-    path_join(path, sizeof path, bundle, BUNDLE_SAVE_FILE);
+    path_join_fixed(path, sizeof path, bundle, BUNDLE_SAVE_FILE);
     bi->saved_state = access(path, F_OK) == 0;
     bi->n_runs = bundle_runs(bundle, &bi->runs);
     bi->n_leftovers = leftover_clones(bundle, &bi->leftovers);
@@ -5622,7 +5630,7 @@ static const char *run_name(const char *dir, bool *ephemeral)
 {
     const char *base = strrchr(dir, '/');
     char parent[VM_PATH_MAX];
-    path_dir(parent, sizeof parent, dir);
+    path_dir_fixed(parent, sizeof parent, dir);
     size_t n = strlen(parent), k = strlen(EPHEMERAL_LOGS_SUFFIX);
     *ephemeral = n > k && strcmp(parent + n - k, EPHEMERAL_LOGS_SUFFIX) == 0;
     return base ? base + 1 : dir;
@@ -5851,7 +5859,7 @@ static int new_identity_preflight(const char *src, struct error *e)
     if (version_compare(host.os_version, "13") < 0)
         return fail(e, EX_UNAVAILABLE, "--new-identity needs macOS 13 or later on the host (this Mac runs %s)",
                     host.os_version);
-    if (path_join(save, sizeof save, src, BUNDLE_SAVE_FILE) && access(save, F_OK) == 0)
+    if (path_join_fixed(save, sizeof save, src, BUNDLE_SAVE_FILE) && access(save, F_OK) == 0)
         return fail(e, EX_USAGE, "%s has a saved state (SaveFile.vzvmsave), which fits only its own identity: run "
                     "it once to resume and shut down the guest, then clone", src);
     return 0;
@@ -5877,7 +5885,7 @@ static int give_new_identity(const char *dst, uint64_t *ecid, struct error *e)
 {
     char mi[VM_PATH_MAX];
     struct bridge_error err = {0};
-    if (!path_join(mi, sizeof mi, dst, BUNDLE_MACHINE_IDENTIFIER))
+    if (!path_join_fixed(mi, sizeof mi, dst, BUNDLE_MACHINE_IDENTIFIER))
         return fail(e, EX_USAGE, "%s: path too long", dst);
     int status = bridge_clone_identity(mi, &err);
     return status != BRIDGE_OK ? bridge_failure(e, status, &err) : machine_identifier_read(mi, ecid, e);
@@ -6118,7 +6126,7 @@ static void installed_version_from_image(const char *bundle, struct vm_config *c
     struct ipsw_info img;
     struct error ignored = {0};
     struct stat st;
-    if (c->installed_version[0] || !path_join(path, sizeof path, bundle, BUNDLE_RESTORE_IMAGE) ||
+    if (c->installed_version[0] || !path_join_fixed(path, sizeof path, bundle, BUNDLE_RESTORE_IMAGE) ||
         stat(path, &st) != 0 || !S_ISREG(st.st_mode))   /* never wait on a FIFO */
         return;
     if (ipsw_inspect(path, &img, &ignored) == 0 && img.product_version)
@@ -6137,7 +6145,7 @@ static int load_for_run(const char *bundle, struct vm_config *c, uint64_t *ecid,
     if (!c->install_completed) {
         struct buf b = {0};
         struct stat st;
-        retry_install_command(&b, bundle, NULL, path_join(path, sizeof path, bundle, BUNDLE_DISK) &&
+        retry_install_command(&b, bundle, NULL, path_join_fixed(path, sizeof path, bundle, BUNDLE_DISK) &&
                               stat(path, &st) == 0 ? (uint64_t)st.st_size : 0, c);
         fail(e, EX_DATAERR, "its install of macOS %s did not complete, so it cannot boot; remove it and install "
              "again: %s", c->installed_version[0] ? c->installed_version : "(unknown)", b.data);
@@ -6146,13 +6154,13 @@ static int load_for_run(const char *bundle, struct vm_config *c, uint64_t *ecid,
     }
     const char *needed[] = {BUNDLE_AUX, BUNDLE_HARDWARE_MODEL, BUNDLE_MACHINE_IDENTIFIER};
     for (int i = 0; i < 3; i++)
-        if (!path_join(path, sizeof path, bundle, needed[i]) || access(path, R_OK) != 0)
+        if (!path_join_fixed(path, sizeof path, bundle, needed[i]) || access(path, R_OK) != 0)
             return fail(e, EX_NOINPUT, "%s is missing; the VM cannot boot without it ('macvm info' shows the bundle)",
                         needed[i]);
-    path_join(path, sizeof path, bundle, BUNDLE_HARDWARE_MODEL);
+    path_join_fixed(path, sizeof path, bundle, BUNDLE_HARDWARE_MODEL);
     if ((rc = hardware_model_read(path, &hw, e)))
         return fail_prefix(e, "HardwareModel");
-    path_join(path, sizeof path, bundle, BUNDLE_MACHINE_IDENTIFIER);
+    path_join_fixed(path, sizeof path, bundle, BUNDLE_MACHINE_IDENTIFIER);
     if ((rc = machine_identifier_read(path, ecid, e)))
         return fail_prefix(e, "MachineIdentifier");
     installed_version_from_image(bundle, c);
@@ -6174,7 +6182,7 @@ static bool record_begin(struct run_record *r, const char *logs_dir, const char 
         return false;
     }
     runs_prune(logs_dir, r->dir);
-    if (capture && path_join(log_path, sizeof log_path, r->dir, "vz.ndjson")) {
+    if (capture && path_join_fixed(log_path, sizeof log_path, r->dir, "vz.ndjson")) {
         if (log_capture_start(cap, log_path, r->dir, &e) != 0)
             warn("the %s goes on without its log: %s", r->kind, e.text);
         else
@@ -6203,7 +6211,7 @@ static void inspection_files(struct vm_spec *spec, const char *dir)
         if (!*files[i].on)
             continue;
         int fd = -1;
-        if (!dir || !path_join(files[i].path, VM_PATH_MAX, dir, files[i].name) ||
+        if (!dir || !path_join_fixed(files[i].path, VM_PATH_MAX, dir, files[i].name) ||
             (files[i].create &&
              (fd = open(files[i].path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0)) {
             warn("no %s for this run: %s", files[i].name, dir ? strerror(errno) : "it has no run folder");
@@ -6221,7 +6229,7 @@ static int run_vm(struct vm_spec *spec, const struct host_info *host, const stru
 {
     /* A disposable run keeps its record beside the bundle, which it never writes. */
     char logs[2][VM_PATH_MAX];
-    path_join(logs[0], sizeof logs[0], spec->source_bundle, BUNDLE_LOGS);
+    path_join_fixed(logs[0], sizeof logs[0], spec->source_bundle, BUNDLE_LOGS);
     ephemeral_logs_dir(logs[1], sizeof logs[1], spec->source_bundle);
     struct run_record r = {.kind = "run", .started = time(NULL), .start_ms = -1};
     struct log_capture cap = {.pid = -1};
@@ -6372,7 +6380,7 @@ static int cmd_run(int argc, char **argv)
         printf("macvm: this run cannot save its state, so Quit asks the guest to shut down: %s\n", spec.save_why_not);
     if (bundle_in_use(bundle)) {
         char aux[VM_PATH_MAX], holders[512] = "";
-        if (path_join(aux, sizeof aux, bundle, BUNDLE_AUX))
+        if (path_join_fixed(aux, sizeof aux, bundle, BUNDLE_AUX))
             file_holders(aux, holders, sizeof holders);
         return fail(&e, EX_TEMPFAIL, "its VM runs already (AuxiliaryStorage is locked%s%s): stop it first",
                     holders[0] ? " by " : "", holders), report(bundle, &e);
@@ -6443,8 +6451,8 @@ static int fetch_latest(char *path, size_t size)
     int status = bridge_latest_image_url(url, sizeof url, &err);
     if (status != BRIDGE_OK)
         return report_bridge_error("install --latest", status, &err);
-    path_base(name, sizeof name, url);
-    if (!path_join(dir, sizeof dir, home_dir(), CACHE_DIR) || !path_join(path, size, dir, name))
+    path_base_fixed(name, sizeof name, url);
+    if (!path_join_fixed(dir, sizeof dir, home_dir(), CACHE_DIR) || !path_join_fixed(path, size, dir, name))
         return fprintf(stderr, "macvm: install: cache path too long\n"), EX_CANTCREAT;
     if (access(path, F_OK) == 0) {
         printf("macvm: using the finished download %s\n", path);
@@ -6482,7 +6490,7 @@ static struct vm_config install_config(const struct install_options *o, const ch
 {
     struct vm_config c = config_defaults();
     char name[256];
-    path_base(name, sizeof name, ipsw);
+    path_base_fixed(name, sizeof name, ipsw);
     c.set = CONFIG_MAC | CONFIG_INSTALL | CONFIG_DISPLAY;
     random_mac(c.mac_address, sizeof c.mac_address);
     snprintf(c.installed_from, sizeof c.installed_from, "%s", name);
@@ -6512,9 +6520,9 @@ static struct vm_config install_config(const struct install_options *o, const ch
 static void bundle_uncreate(const char *bundle)
 {
     char path[VM_PATH_MAX];
-    if (path_join(path, sizeof path, bundle, BUNDLE_CONFIG))
+    if (path_join_fixed(path, sizeof path, bundle, BUNDLE_CONFIG))
         unlink(path);
-    if (path_join(path, sizeof path, bundle, BUNDLE_DISK))
+    if (path_join_fixed(path, sizeof path, bundle, BUNDLE_DISK))
         unlink(path);
     rmdir(bundle);
 }
@@ -6558,7 +6566,7 @@ static int install_into(const char *bundle, const char *ipsw, const struct insta
         return report(bundle, &e);
     }
     char logs[2][VM_PATH_MAX], log_path[VM_PATH_MAX];
-    path_join(logs[0], sizeof logs[0], bundle, BUNDLE_LOGS);
+    path_join_fixed(logs[0], sizeof logs[0], bundle, BUNDLE_LOGS);
     ephemeral_logs_dir(logs[1], sizeof logs[1], bundle);
     struct run_record r = {.kind = "install", .started = time(NULL), .start_ms = -1};   /* no VM runs */
     struct log_capture cap = {.pid = -1};
@@ -6570,7 +6578,7 @@ static int install_into(const char *bundle, const char *ipsw, const struct insta
     progress_end(&p);
     r.stopped = time(NULL);
     log_capture_stop(&cap);
-    if (status == BRIDGE_FAILED && r.logged && path_join(log_path, sizeof log_path, r.dir, "vz.ndjson"))
+    if (status == BRIDGE_FAILED && r.logged && path_join_fixed(log_path, sizeof log_path, r.dir, "vz.ndjson"))
         installer_error_in(log_path, &r.installer_error);
     if (status == BRIDGE_FAILED || status == BRIDGE_UNAVAILABLE)
         r.advice = install_advice(&r.outcome.error, &r.installer_error);
@@ -6730,14 +6738,14 @@ static int run_log(const char *bundle, const char *name, char *out, size_t size,
     }
     if (name) {
         int rc = find_run(bundle, name, dir, sizeof dir, e);
-        if (rc == 0 && !(path_join(out, size, dir, "vz.ndjson") && access(out, F_OK) == 0))
+        if (rc == 0 && !(path_join_fixed(out, size, dir, "vz.ndjson") && access(out, F_OK) == 0))
             rc = fail(e, EX_NOINPUT, "run %s recorded no log (it ran with --no-log, or its capture failed)", name);
         return rc;
     }
     size_t n = bundle_runs(bundle, &runs);
     bool found = false;
     for (size_t i = n; i-- > 0 && !found;)
-        found = path_join(out, size, runs[i], "vz.ndjson") && access(out, F_OK) == 0;
+        found = path_join_fixed(out, size, runs[i], "vz.ndjson") && access(out, F_OK) == 0;
     free_names(runs, n);
     return found ? 0 : fail(e, EX_NOINPUT, "no recorded run with a log (runs with --no-log have none); run the VM "
                             "with 'macvm run', or use --log FILE");
@@ -6876,14 +6884,14 @@ static int output_allowed(const char *path, bool force, struct error *e)
     if (lstat(path, &st) == 0 && !force)
         return fail(e, EX_CANTCREAT, "already exists; use --force to replace it, or name another file");
     char dir[VM_PATH_MAX], real[PATH_MAX];
-    path_dir(dir, sizeof dir, path);
+    path_dir_fixed(dir, sizeof dir, path);
     if (!realpath(dir, real))
         return fail(e, EX_CANTCREAT, "cannot write in %s: %s", dir, strerror(errno));
     static const char *const marks[] = {BUNDLE_DISK, BUNDLE_AUX, BUNDLE_HARDWARE_MODEL, BUNDLE_MACHINE_IDENTIFIER};
     for (;;) {   /* the folder and each one above it */
         for (size_t i = 0; i < sizeof marks / sizeof *marks; i++) {
             char p[VM_PATH_MAX];
-            if (path_join(p, sizeof p, real, marks[i]) && lstat(p, &st) == 0)
+            if (path_join_fixed(p, sizeof p, real, marks[i]) && lstat(p, &st) == 0)
                 return fail(e, EX_CANTCREAT, "is inside the VM bundle %s; write the report outside it", real);
         }
         char *slash = strrchr(real, '/');
@@ -7513,8 +7521,48 @@ static int print_buf(const struct buf *b)
     return flush_stdout();
 }
 
+/* Paths.  Every path macvm builds is a new string (free it, or declare it
+ * autofree): a path is never cut to fit a buffer, and one the system finds too
+ * long fails where it is used, with ENAMETOOLONG's own words. */
+
+/* Returns "dir/name"; a trailing slash of dir is not doubled ("/" + "x" is "/x"). */
+static __attribute__((unused)) char *path_join(const char *dir, const char *name)
+{
+    size_t dl = strlen(dir);
+    while (dl > 0 && dir[dl - 1] == '/')
+        dl--;
+    char *out = xmalloc(dl + 1 + strlen(name) + 1);
+    sprintf(out, "%.*s/%s", (int)dl, dir, name);
+    return out;
+}
+
+/* Returns the last component of path, without trailing slashes. */
+static __attribute__((unused)) char *path_base(const char *path)
+{
+    size_t len = strlen(path);
+    while (len > 1 && path[len - 1] == '/')
+        len--;
+    size_t start = len;
+    while (start > 0 && path[start - 1] != '/')
+        start--;
+    return check_alloc(strndup(path + start, len - start));
+}
+
+/* Returns the directory part of path ("." when there is none). */
+static __attribute__((unused)) char *path_dir(const char *path)
+{
+    size_t len = strlen(path);
+    while (len > 1 && path[len - 1] == '/')
+        len--;
+    while (len > 0 && path[len - 1] != '/')
+        len--;
+    while (len > 1 && path[len - 1] == '/')
+        len--;
+    return len == 0 ? xstrdup(".") : check_alloc(strndup(path, len));
+}
+
 /* Joins dir and name into out.  Returns false when the result does not fit. */
-static bool path_join(char *out, size_t size, const char *dir, const char *name)
+static bool path_join_fixed(char *out, size_t size, const char *dir, const char *name)
 {
     size_t dl = strlen(dir);
     while (dl > 0 && dir[dl - 1] == '/')
@@ -7524,7 +7572,7 @@ static bool path_join(char *out, size_t size, const char *dir, const char *name)
 }
 
 /* Returns the last path component of path (no trailing slashes) in out. */
-static void path_base(char *out, size_t size, const char *path)
+static void path_base_fixed(char *out, size_t size, const char *path)
 {
     size_t len = strlen(path);
     while (len > 1 && path[len - 1] == '/')
@@ -7536,7 +7584,7 @@ static void path_base(char *out, size_t size, const char *path)
 }
 
 /* Returns the directory part of path in out ("." when there is none). */
-static void path_dir(char *out, size_t size, const char *path)
+static void path_dir_fixed(char *out, size_t size, const char *path)
 {
     size_t len = strlen(path);
     while (len > 1 && path[len - 1] == '/')
@@ -7805,7 +7853,7 @@ static int make_directories(const char *path)
     char parent[VM_PATH_MAX];
     if (is_directory(path))
         return 0;
-    path_dir(parent, sizeof parent, path);
+    path_dir_fixed(parent, sizeof parent, path);
     if (strcmp(parent, path) != 0 && make_directories(parent) != 0)
         return -1;
     if (mkdir(path, 0755) == 0 || (errno == EEXIST && is_directory(path)))

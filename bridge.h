@@ -217,8 +217,10 @@ int bridge_load_restore_image(const char *path, struct restore_image_info *info,
                               struct bridge_error *err);
 
 /* Creates AuxiliaryStorage, HardwareModel and MachineIdentifier in the
- * bundle, then installs macOS onto Disk.img.  Returns BRIDGE_OK when the
- * installer finished, BRIDGE_INTERRUPTED on Ctrl-C, BRIDGE_FAILED with *err. */
+ * bundle, then installs macOS onto Disk.img from spec->restore_image, which
+ * the last bridge_load_restore_image loaded (it is not loaded again).  Returns
+ * BRIDGE_OK when the installer finished, BRIDGE_INTERRUPTED on Ctrl-C,
+ * BRIDGE_FAILED with *err. */
 int bridge_install(const struct install_spec *spec, bridge_progress_fn progress,
                    void *ctx, struct bridge_error *err);
 
@@ -281,10 +283,9 @@ void macvm_vm_started(const struct vm_spec *spec, unsigned reported_port);
  *   (save_on_stop) or asks the guest to shut down, and one that comes while a
  *   stop is under way stops the VM at once.  With spec->screenshot, the
  *   screen is saved first (once, and not when a stop is under way).
- * - During a download or an installation: the first Ctrl-C cancels it (a
- *   download keeps its resume data) and the call returns BRIDGE_INTERRUPTED;
- *   a second gives SIGINT its default action back and raises it, so macvm
- *   ends at once: the user means it.
+ * - During a download or an installation: macvm_cancel_work says: the first
+ *   Ctrl-C cancels it (a download keeps its resume data) and the call returns
+ *   BRIDGE_INTERRUPTED; a second ends macvm at once.
  */
 
 /* Returns whether macvm.c's handler has seen an interrupt (Ctrl-C, SIGTERM,
@@ -293,6 +294,12 @@ bool macvm_interrupted(void);
 
 /* Returns how many interrupts macvm.c's handler has counted.  Defined in macvm.c. */
 unsigned macvm_interrupts(void);
+
+/* Called by the bridge for the nth Ctrl-C (1, 2, ...) during a download or an
+ * installation.  Returns true when the bridge cancels the work and waits for it
+ * to end; a later Ctrl-C ends macvm in this call, as SIGINT would (the user
+ * means it), and false comes back only where SIGINT is blocked.  Defined in macvm.c. */
+bool macvm_cancel_work(unsigned nth);
 
 /* What asks a run to end. */
 enum stop_event {

@@ -2,15 +2,9 @@
  *
  * Every function is called on the main thread and returns when its work is
  * done: Apple's asynchronous calls report on the main queue while the bridge
- * runs the main run loop (AppKit's event loop when a VM has a window).  What
- * comes back becomes the plain C of bridge.h: an NSError a struct
- * bridge_error, a missing API BRIDGE_UNAVAILABLE, Ctrl-C BRIDGE_INTERRUPTED.
- *
- * Built for arm64 with a macOS 12 deployment target: API of macOS 13 and 14 is
- * called behind @available, and declared here when the SDK predates it.
- * Private API is looked up at run time: classes with NSClassFromString, methods
- * with a respondsToSelector: check before each call.  A macOS that lacks one
- * gets BRIDGE_UNAVAILABLE and a message naming it, never a crash.
+ * runs the main run loop.  API of macOS 13 and 14 is called behind @available
+ * (the deployment target is 12); private API is looked up at run time, and a
+ * macOS that lacks it gets BRIDGE_UNAVAILABLE naming it, never a crash.
  */
 #import <AppKit/AppKit.h>
 #import <Foundation/Foundation.h>
@@ -73,21 +67,13 @@ NS_ASSUME_NONNULL_BEGIN
 - (nullable id)_valueForNVRAMVariableNamed:(NSString *)name error:(NSError **)error;
 @end
 
-/* Methods of the private classes _VZGDBDebugStubConfiguration, _VZGDBDebugStub
- * and _VZMacSerialNumber, and of VZGraphicsDisplay (macOS 14+). */
-@protocol MacvmGDBStubConfiguration <NSObject>
+/* Methods of the private classes _VZGDBDebugStubConfiguration (initWithPort:),
+ * _VZGDBDebugStub (port) and _VZMacSerialNumber (initWithString:), and of
+ * VZGraphicsDisplay (macOS 14+, the screenshot), to type the calls. */
+@protocol MacvmPrivate <NSObject>
 - (instancetype)initWithPort:(unsigned short)port;
-@end
-
-@protocol MacvmGDBStub <NSObject>
 - (unsigned short)port;
-@end
-
-@protocol MacvmSerialNumber <NSObject>
 - (nullable instancetype)initWithString:(NSString *)string;
-@end
-
-@protocol MacvmScreenshot <NSObject>
 - (void)_takeScreenshotWithCompletionHandler:(void (^)(id _Nullable image, NSError *_Nullable error))handler;
 @end
 
@@ -295,13 +281,14 @@ typedef void (^progress_measure)(uint64_t *done, uint64_t *total);
  * changed, four times a second on the main queue: polled rather than
  * observed, since KVO would call from other threads and macvm.c expects the
  * main one.  Ctrl-C is watched only once begin has returned (cancelling an
- * installation's progress before it has begun raises): the first calls
- * cancel, which must lead to finish; a second ends macvm (bridge.h).
- * Returns whether the user interrupted. */
+ * installation's progress before it has begun raises); macvm_cancel_work says
+ * when to call cancel, which must lead to finish.  Returns whether the user
+ * interrupted. */
 static bool wait_cancellable(void (^begin)(dispatch_block_t finish), void (^cancel)(dispatch_block_t finish),
                              progress_measure measure, bridge_progress_fn progress, void *ctx)
 {
-    __block bool finished = false, interrupted = false;
+    __block bool finished = false;
+    __block unsigned interrupts = 0;
     __block uint64_t reported = UINT64_MAX;
     dispatch_block_t tick = ^{
         uint64_t done, total;
@@ -320,21 +307,15 @@ static bool wait_cancellable(void (^begin)(dispatch_block_t finish), void (^canc
         };
         begin(end);
         unwatch = watch_interrupts(^{
-            if (finished)
-                return;
-            if (interrupted) {
-                signal(SIGINT, SIG_DFL);
-                raise(SIGINT);
-            }
-            interrupted = true;
-            cancel(end);
+            if (!finished && macvm_cancel_work(++interrupts))
+                cancel(end);
         });
         dispatch_resume(timer);
     });
     dispatch_source_cancel(timer);
     tick();
     unwatch();
-    return interrupted;
+    return interrupts > 0;
 }
 
 /* ---- host ------------------------------------------------------------------------------------------------ */
@@ -425,12 +406,18 @@ int bridge_latest_image_url(char *url, size_t url_size, struct bridge_error *err
     }
 }
 
+/* The image bridge_load_restore_image loaded last, and from where: bridge_install
+ * installs it without loading it again. */
+static VZMacOSRestoreImage *_Nullable loaded_image;
+static NSString *_Nullable loaded_path;
+
 int bridge_load_restore_image(const char *path, struct restore_image_info *info, struct bridge_error *err)
 {
     memset(info, 0, sizeof *info);
     @autoreleasepool {
         NSError *error = nil;
-        VZMacOSRestoreImage *image = restore_image(path, &error);
+        VZMacOSRestoreImage *image = loaded_image = restore_image(path, &error);
+        loaded_path = ns(path);
         if (!image)
             return report(err, error);
         VZMacOSConfigurationRequirements *requirements = image.mostFeaturefulSupportedConfiguration;
@@ -579,7 +566,7 @@ static VZMacMachineIdentifier *_Nullable identifier_with_serial(const char *seri
         || !has_method(object_getClass(VZMacMachineIdentifier.class), @selector(_machineIdentifierWithSerialNumber:),
                        error))
         return nil;
-    id number = [(id<MacvmSerialNumber>)[serial_class alloc] initWithString:ns(serial)];
+    id number = [(id<MacvmPrivate>)[serial_class alloc] initWithString:ns(serial)];
     VZMacMachineIdentifier *identifier = number ? [VZMacMachineIdentifier _machineIdentifierWithSerialNumber:number]
                                                 : nil;
     if (!identifier)
@@ -775,7 +762,7 @@ static BOOL attach_debug_stub(VZVirtualMachineConfiguration *config, const struc
     if (!stub_class || !has_method(stub_class, init, error))
         return NO;
     /* init: the system chooses the port. */
-    id<MacvmGDBStubConfiguration> stub = [stub_class alloc];
+    id<MacvmPrivate> stub = [stub_class alloc];
     stub = s->debug_stub_port ? [stub initWithPort:(unsigned short)s->debug_stub_port] : [(id)stub init];
     if (!stub)
         return failed(error, @"the GDB stub could not be created (is the port free?)");
@@ -1010,7 +997,7 @@ static NSString *_Nullable write_png(id image, const char *path)
     /* The running stub's port, where this macOS tells it: the only way to learn
      * one the system chose.  0 otherwise: macvm.c decides what to say. */
     id stub = _spec->debug_stub && [_vm respondsToSelector:@selector(_debugStub)] ? [_vm _debugStub] : nil;
-    unsigned port = [stub respondsToSelector:@selector(port)] ? [(id<MacvmGDBStub>)stub port] : 0;
+    unsigned port = [stub respondsToSelector:@selector(port)] ? [(id<MacvmPrivate>)stub port] : 0;
     _outcome->debug_stub_port = port;
     _started = true;
     macvm_vm_started(_spec, port);
@@ -1031,19 +1018,12 @@ static NSString *_Nullable write_png(id image, const char *path)
 
 - (void)perform:(enum stop_action)action
 {
-    switch (action) {
-    case STOP_ACTION_NONE:
-        break;
-    case STOP_ACTION_SAVE:
+    if (action == STOP_ACTION_SAVE)
         [self saveAndStop];
-        break;
-    case STOP_ACTION_REQUEST:
+    else if (action == STOP_ACTION_REQUEST)
         [self requestStop];
-        break;
-    case STOP_ACTION_FORCE:
+    else if (action == STOP_ACTION_FORCE)
         [self forceStop];
-        break;
-    }
 }
 
 /* Ctrl-C (bridge.h); one that comes while the screenshot is awaited acts first. */
@@ -1111,7 +1091,7 @@ static NSString *_Nullable write_png(id image, const char *path)
         dispatch_after(dispatch_time(DISPATCH_TIME_NOW, (int64_t)limit * NSEC_PER_MSEC), dispatch_get_main_queue(), ^{
             done([NSString stringWithFormat:@"the display gave no picture within %u ms", limit]);
         });
-        [(id<MacvmScreenshot>)display _takeScreenshotWithCompletionHandler:^(id image, NSError *error) {
+        [(id<MacvmPrivate>)display _takeScreenshotWithCompletionHandler:^(id image, NSError *error) {
             dispatch_async(dispatch_get_main_queue(), ^{
                 done(image ? write_png(image, self->_spec->screenshot_path) : describe(error) ?: @"no picture");
             });
@@ -1345,11 +1325,12 @@ int bridge_install(const struct install_spec *spec, bridge_progress_fn progress,
 {
     @autoreleasepool {
         NSError *error = nil;
-        VZMacOSRestoreImage *image = restore_image(spec->restore_image, &error);
-        VZMacOSConfigurationRequirements *requirements = image.mostFeaturefulSupportedConfiguration;
-        if (image && !requirements)
-            failed(&error, @"no hardware model of %@ is supported on this host (macOS %@)", ns(spec->restore_image),
-                   host_os_version());
+        bool loaded = [loaded_path isEqualToString:ns(spec->restore_image)];
+        VZMacOSConfigurationRequirements *requirements = loaded ? loaded_image.mostFeaturefulSupportedConfiguration
+                                                                : nil;
+        if (!requirements)
+            failed(&error, @"%@ was not loaded first, or no hardware model of it is supported on this host (macOS %@)",
+                   ns(spec->restore_image), host_os_version());
         VZMacPlatformConfiguration *platform =
             requirements ? new_platform(&spec->vm, requirements.hardwareModel, spec->serial_number, &error) : nil;
         VZVirtualMachineConfiguration *config = platform ? configuration_for(&spec->vm, platform, &error) : nil;

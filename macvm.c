@@ -304,6 +304,17 @@ unsigned macvm_interrupts(void)
     return (unsigned)interrupts;
 }
 
+/* A second Ctrl-C during a download or an installation ends macvm at once, as
+ * SIGINT ends a program: the user means it (bridge.h). */
+bool macvm_cancel_work(unsigned nth)
+{
+    if (nth == 1)
+        return true;
+    signal(SIGINT, SIG_DFL);
+    raise(SIGINT);
+    return false;
+}
+
 /* Installs on_interrupt for the rest of the command. */
 static void catch_interrupts(void)
 {

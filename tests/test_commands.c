@@ -67,3 +67,18 @@ Test(commands, help_lists_one_line_per_command_with_what_it_does)
         cr_expect_eq(seen[i], 1, "macvm help lists '%s' %zu times, want once:\n%s", commands[i].name, seen[i], r.out);
     proc_result_free(&r);
 }
+
+/* During a download or an installation the first Ctrl-C asks the bridge to
+ * cancel, so the bundle stays marked incomplete and the download resumable. */
+Test(commands, first_ctrl_c_during_work_cancels_it)
+{
+    cr_expect(macvm_cancel_work(1));
+}
+
+/* A second one ends macvm at once, as SIGINT would: the user means it. */
+Test(commands, second_ctrl_c_during_work_ends_macvm, .signal = SIGINT)
+{
+    macvm_cancel_work(1);
+    macvm_cancel_work(2);
+    cr_assert_fail("macvm_cancel_work(2) returned");
+}

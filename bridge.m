@@ -163,31 +163,26 @@ static BOOL has_method(Class cls, SEL sel, NSError **error)
                  error);
 }
 
-/* Returns the selector called name when target answers it; else NULL with *error. */
-static SEL _Nullable private_method(id target, const char *name, NSError **error)
-{
-    SEL sel = sel_registerName(name);
-    return has_method([target class], sel, error) ? sel : NULL;
-}
-
 /* Sets a private integer or BOOL property of target through the setter called
  * setter (one taking a BOOL reads the low byte of the same register); returns
  * NO with *error when this macOS lacks it. */
 static BOOL set_private_value(id target, const char *setter, long long value, NSError **error)
 {
-    SEL sel = private_method(target, setter, error);
-    if (sel)
-        ((void (*)(id, SEL, long long))objc_msgSend)(target, sel, value);
-    return sel != NULL;
+    SEL sel = sel_registerName(setter);
+    if (!has_method([target class], sel, error))
+        return NO;
+    ((void (*)(id, SEL, long long))objc_msgSend)(target, sel, value);
+    return YES;
 }
 
 /* The same for a private property that holds an object. */
 static BOOL set_private_object(id target, const char *setter, id value, NSError **error)
 {
-    SEL sel = private_method(target, setter, error);
-    if (sel)
-        ((void (*)(id, SEL, id))objc_msgSend)(target, sel, value);
-    return sel != NULL;
+    SEL sel = sel_registerName(setter);
+    if (!has_method([target class], sel, error))
+        return NO;
+    ((void (*)(id, SEL, id))objc_msgSend)(target, sel, value);
+    return YES;
 }
 
 /* Returns e's description followed by its underlying error's, where

@@ -4944,7 +4944,8 @@ static void doctor_build_tools(struct probe *d, const char *xcode_select, const 
     if (dir)
         probe_set(d, "Command Line Tools", CHECK_PASS, "%s", dir);
     else
-        probe_set(d, "Command Line Tools", CHECK_WARN, "none found; rebuilding macvm needs them: xcode-select --install");
+        probe_set(d, "Command Line Tools", CHECK_WARN, "none found; rebuilding macvm needs them: "
+                  "xcode-select --install");
     if (access(codesign, X_OK) == 0)
         probe_set(d, "codesign", CHECK_PASS, "%s", codesign);
     else
@@ -5136,19 +5137,15 @@ static const char *probe_row_missing(const struct probe_row *row)
     return NULL;
 }
 
-/* Decides one feature's status on host from the row for its macOS version. */
-static void probe_feature(struct probe *p, const char *feature, const struct host_info *host)
+/* Decides the status of first's feature on host from its row for the host's
+ * macOS version: first (the feature's first row of probe_rows) or a later one. */
+static void probe_feature(struct probe *p, const struct probe_row *first, const struct host_info *host)
 {
-    const struct probe_row *row = NULL, *first = NULL;
-    for (size_t i = 0; i < sizeof probe_rows / sizeof *probe_rows; i++) {
-        if (strcmp(probe_rows[i].feature, feature) != 0)
-            continue;
-        if (!first)
-            first = &probe_rows[i];
-        if (!row && probe_row_fits(&probe_rows[i], host->os_version))
-            row = &probe_rows[i];
-    }
-    if (!row) {
+    const char *feature = first->feature;
+    const struct probe_row *row = first, *end = probe_rows + sizeof probe_rows / sizeof *probe_rows;
+    while (row < end && (strcmp(row->feature, feature) != 0 || !probe_row_fits(row, host->os_version)))
+        row++;
+    if (row == end) {
         probe_set(p, feature, PROBE_MISSING, "needs macOS %s or later (this Mac runs %s)", first->from,
                   host->os_version);
         return;
@@ -5178,7 +5175,7 @@ static void probe_host(struct probe *p, const struct host_info *host)
               : "no com.apple.private.virtualization: the debug stub is refused ('make sign-private', README)");
     for (size_t i = 0; i < sizeof probe_rows / sizeof *probe_rows; i++)
         if (!probe_find(p, probe_rows[i].feature))
-            probe_feature(p, probe_rows[i].feature, host);
+            probe_feature(p, &probe_rows[i], host);
 }
 
 /* ============================= 8. Commands ============================== */

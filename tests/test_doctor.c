@@ -1,4 +1,4 @@
-/* test_doctor.c -- `macvm doctor` (macvm.c section 11): the host checks, each
+/* test_doctor.c -- `macvm doctor` (macvm.c sections 7 and 8): the host checks, each
  * "pass", "warn", "fail" or "skip" with what to do, and what a restore image
  * needs of the host.
  *

@@ -4734,6 +4734,7 @@ static const char *const status_names[] = {
     "pass", "warn", "fail", "skip", "available", "missing", "needs-private-entitlement", "failed",
 };
 
+/* What doctor found, in the order each row was first set; run.json keeps a run's. */
 struct probe {
     struct probe_result {
         const char *name;

@@ -4732,40 +4732,97 @@ static void feedback_markdown(struct buf *b, const struct feedback *f, bool on_h
 /* `macvm doctor`: what this host can do, each check with what to do about it.
  * The facts come from the bridge (entitlements, limits), from the system's
  * version.plist files under a root ("" on the host; the tests pass a fixture
- * tree), and from the process table. */
+ * tree), and from the process table.  `macvm doctor --probe` answers in the
+ * same shape for each feature of Virtualization macvm uses: both are a probe,
+ * rows of a name, a status and what to do about it, only their words differ. */
 
-enum check_status { CHECK_PASS, CHECK_WARN, CHECK_FAIL, CHECK_SKIP };
-
-struct check {
-    const char *name;
-    enum check_status status;
-    char detail[512];
+enum status {
+    CHECK_PASS, CHECK_WARN, CHECK_FAIL, CHECK_SKIP,                     /* a host check */
+    PROBE_AVAILABLE, PROBE_MISSING, PROBE_NEEDS_PRIVATE, PROBE_FAILED,  /* a feature */
 };
 
-struct doctor {
-    struct check checks[16];
+static const char *const status_names[] = {
+    "pass", "warn", "fail", "skip", "available", "missing", "needs-private-entitlement", "failed",
+};
+
+/* What doctor found, in the order each row was first set; run.json keeps a run's. */
+struct probe {
+    struct probe_result {
+        const char *name;
+        enum status status;
+        char detail[512];
+    } rows[48];
     size_t n;
 };
 
-static const char *check_status_name(enum check_status s)
+/* Returns the row called name, or NULL. */
+static struct probe_result *probe_find(struct probe *p, const char *name)
 {
-    static const char *names[] = {"pass", "warn", "fail", "skip"};
-    return names[s];
+    for (size_t i = 0; i < p->n; i++)
+        if (strcmp(p->rows[i].name, name) == 0)
+            return &p->rows[i];
+    return NULL;
 }
 
-static void check_add(struct doctor *d, const char *name, enum check_status status, const char *fmt, ...)
+/* Sets the row called name, adding it at the end when new (dropped when the table is full). */
+static void probe_set(struct probe *p, const char *name, enum status status, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-static void check_add(struct doctor *d, const char *name, enum check_status status, const char *fmt, ...)
+static void probe_set(struct probe *p, const char *name, enum status status, const char *fmt, ...)
 {
-    if (d->n >= sizeof d->checks / sizeof *d->checks)
+    struct probe_result *r = probe_find(p, name);
+    if (!r && p->n == sizeof p->rows / sizeof *p->rows)
         return;
-    struct check *c = &d->checks[d->n++];
-    c->name = name;
-    c->status = status;
+    if (!r)
+        r = &p->rows[p->n++];
+    r->name = name;
+    r->status = status;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(c->detail, sizeof c->detail, fmt, ap);
+    vsnprintf(r->detail, sizeof r->detail, fmt, ap);
     va_end(ap);
+}
+
+/* Returns the status of the row called name (PROBE_MISSING when there is none). */
+static enum status probe_status_of(struct probe *p, const char *name)
+{
+    const struct probe_result *r = probe_find(p, name);
+    return r ? r->status : PROBE_MISSING;
+}
+
+/* Returns doctor's exit code: 0 unless a row failed (then EX_UNAVAILABLE). */
+static int doctor_exit(const struct probe *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (p->rows[i].status == CHECK_FAIL || p->rows[i].status == PROBE_FAILED)
+            return EX_UNAVAILABLE;
+    return 0;
+}
+
+/* Appends p as a JSON array of {check, status, detail}, or {feature, ...} for a feature's row. */
+static void probe_json(struct json *j, const char *key, const struct probe *p)
+{
+    json_open(j, key, '[');
+    for (size_t i = 0; i < p->n; i++) {
+        const struct probe_result *r = &p->rows[i];
+        json_open(j, NULL, '{');
+        json_str(j, r->status < PROBE_AVAILABLE ? "check" : "feature", r->name);
+        json_str(j, "status", status_names[r->status]);
+        json_str(j, "detail", r->detail);
+        json_close(j, '}');
+    }
+    json_close(j, ']');
+}
+
+/* Appends p for people: one line per row, its status first; the host checks'
+ * columns and the features' each fit their own words. */
+static void probe_text(struct buf *b, const struct probe *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        const struct probe_result *r = &p->rows[i];
+        bool check = r->status < PROBE_AVAILABLE;
+        buf_printf(b, "%-*s %-*s %s\n", check ? 5 : 25, status_names[r->status], check ? 28 : 19, r->name,
+                   r->detail);
+    }
 }
 
 #define FREE_SPACE_GOOD (80ull << 30)   /* an install needs the image's size and the disk's growth */
@@ -4799,9 +4856,8 @@ static int count_running_vms(void)
  * with.  Returns false when it is not there. */
 static bool mobile_device_version(const char *root, char *out, size_t size)
 {
-    char path[VM_PATH_MAX];
-    snprintf(path, sizeof path, "%s/System/Library/PrivateFrameworks/MobileDevice.framework/Versions/A/Resources/"
-             "version.plist", root);
+    autofree char *path = path_join(root, "System/Library/PrivateFrameworks/MobileDevice.framework/Versions/A/"
+                                    "Resources/version.plist");
     struct arena a = {0};
     struct error e = {0};
     struct plist *v = plist_read_file(path, SMALL_FILE_MAX, &a, &e);
@@ -4815,151 +4871,151 @@ static bool mobile_device_version(const char *root, char *out, size_t size)
 }
 
 /* Checks the host's macOS against what the image states it needs. */
-static void doctor_host_os(struct doctor *d, const struct host_info *host, const struct ipsw_info *img)
+static void doctor_host_os(struct probe *d, const struct host_info *host, const struct ipsw_info *img)
 {
     if (!img->min_host_os)
         return;   /* the image states no minimum */
     if (!host->available)
-        check_add(d, "host macOS for the image", CHECK_SKIP, "the image needs macOS %s or later on the host; "
+        probe_set(d, "host macOS for the image", CHECK_SKIP, "the image needs macOS %s or later on the host; "
                   "not checked off macOS", img->min_host_os);
     else if (version_compare(host->os_version, img->min_host_os) >= 0)
-        check_add(d, "host macOS for the image", CHECK_PASS, "this Mac runs %s; the image asks for %s or later "
+        probe_set(d, "host macOS for the image", CHECK_PASS, "this Mac runs %s; the image asks for %s or later "
                   "(a hint: Virtualization decides)", host->os_version, img->min_host_os);
     else
-        check_add(d, "host macOS for the image", CHECK_FAIL, "this Mac runs %s; macOS %s needs %s or later on "
+        probe_set(d, "host macOS for the image", CHECK_FAIL, "this Mac runs %s; macOS %s needs %s or later on "
                   "the host: update macOS, or pick an older image", host->os_version, img->product_version,
                   img->min_host_os);
 }
 
 /* Checks what an image needs of the host: a VM build, macOS version, MobileDevice. */
-static void doctor_image(struct doctor *d, const struct host_info *host, const struct ipsw_info *img,
+static void doctor_image(struct probe *d, const struct host_info *host, const struct ipsw_info *img,
                          const char *root)
 {
+    const char *needs = img->mobile_device_min_version;
     char md[64];
     if (!ipsw_vm_capable(img))
-        check_add(d, "image", CHECK_FAIL, "this image (version %s, build %s) does not install in a VM; download a "
+        probe_set(d, "image", CHECK_FAIL, "this image (version %s, build %s) does not install in a VM; download a "
                   "restore image for Apple Silicon Macs (UniversalMac_*_Restore.ipsw)", img->product_version, img->build);
     doctor_host_os(d, host, img);
-    if (!img->mobile_device_min_version)
+    if (!needs)
         return;
     if (!mobile_device_version(root, md, sizeof md))
-        check_add(d, "MobileDevice", host->available ? CHECK_WARN : CHECK_SKIP,
-                  "the image needs MobileDevice %s or later; %s", img->mobile_device_min_version,
-                  host->available ? "none found on this Mac: install Xcode and open it once"
-                                  : "not checked off macOS");
-    else if (version_compare(md, img->mobile_device_min_version) >= 0)
-        check_add(d, "MobileDevice", CHECK_PASS, "%s on this Mac; the image needs %s", md,
-                  img->mobile_device_min_version);
+        probe_set(d, "MobileDevice", host->available ? CHECK_WARN : CHECK_SKIP,
+                  "the image needs MobileDevice %s or later; %s", needs,
+                  host->available ? "none found on this Mac: install Xcode and open it once" : "not checked off macOS");
+    else if (version_compare(md, needs) >= 0)
+        probe_set(d, "MobileDevice", CHECK_PASS, "%s on this Mac; the image needs %s", md, needs);
     else
-        check_add(d, "MobileDevice", CHECK_FAIL, "%s on this Mac, older than the %s the image needs (install fails "
-                  "with error 10007): install the newest Xcode (a beta for a beta guest) and open it once",
-                  md, img->mobile_device_min_version);
+        probe_set(d, "MobileDevice", CHECK_FAIL, "%s on this Mac, older than the %s the image needs (install fails "
+                  "with error 10007): install the newest Xcode (a beta for a beta guest) and open it once", md, needs);
 }
 
-/* Reads the first line `xcode_select -p` prints: the active developer folder,
- * where the compiler make needs lives.  Returns false when there is none. */
-static bool developer_dir(const char *xcode_select, char *out, size_t size)
+/* Adds the checks of the image at path, or a failed `image` check with its error in *e. */
+static void doctor_ipsw(struct probe *d, const struct host_info *host, const char *path, struct error *e)
 {
-    char *argv[] = {(char *)xcode_select, "-p", NULL};
+    struct ipsw_info img;
+    if (ipsw_inspect(path, &img, e) == 0)
+        doctor_image(d, host, &img, "");
+    else   /* one more failed check: the host's are still worth seeing */
+        probe_set(d, "image", CHECK_FAIL, "%s: %s", path, e->text);
+    ipsw_free(&img);
+}
+
+/* Returns the first line `xcode_select -p` prints: the active developer
+ * folder, where the compiler make needs lives; NULL when there is none. */
+static char *developer_dir(const char *xcode_select)
+{
+    char *argv[] = {(char *)xcode_select, "-p", NULL}, *line = NULL;
     struct error e = {0};
+    size_t cap = 0;
     int fd, status;
     pid_t pid = spawn_reader(argv, &fd, &e);
     if (pid < 0)
-        return false;
-    size_t n = 0;
-    ssize_t got;
-    while (n < size - 1 && ((got = read(fd, out + n, size - 1 - n)) > 0 || (got < 0 && errno == EINTR)))
-        n += got > 0 ? (size_t)got : 0;
-    close(fd);
-    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || n == 0)
-        return false;
-    out[n] = 0;
-    out[strcspn(out, "\n")] = 0;
-    return *out != 0;
+        return NULL;
+    FILE *f = fdopen(fd, "r");
+    ssize_t n = f ? getline(&line, &cap, f) : -1;
+    if (f)
+        fclose(f);
+    else
+        close(fd);
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || n <= 0 || *line == '\n') {
+        free(line);
+        return NULL;
+    }
+    line[strcspn(line, "\n")] = 0;
+    return line;
 }
 
 /* What building macvm needs on a Mac (the Makefile's `make run` checks the
  * same before compiling): the Command Line Tools, and codesign to give the
  * binary its entitlement.  The programs are parameters so the tests can
  * stand in for them; doctor_run calls this on a Mac only. */
-static void doctor_build_tools(struct doctor *d, const char *xcode_select, const char *codesign)
+static void doctor_build_tools(struct probe *d, const char *xcode_select, const char *codesign)
 {
-    char dir[VM_PATH_MAX];
-    if (developer_dir(xcode_select, dir, sizeof dir))
-        check_add(d, "Command Line Tools", CHECK_PASS, "%s", dir);
+    autofree char *dir = developer_dir(xcode_select);
+    if (dir)
+        probe_set(d, "Command Line Tools", CHECK_PASS, "%s", dir);
     else
-        check_add(d, "Command Line Tools", CHECK_WARN, "none found; rebuilding macvm needs them: "
+        probe_set(d, "Command Line Tools", CHECK_WARN, "none found; rebuilding macvm needs them: "
                   "xcode-select --install");
     if (access(codesign, X_OK) == 0)
-        check_add(d, "codesign", CHECK_PASS, "%s", codesign);
+        probe_set(d, "codesign", CHECK_PASS, "%s", codesign);
     else
-        check_add(d, "codesign", CHECK_WARN, "%s not found; macvm cannot be signed with its entitlement: "
+        probe_set(d, "codesign", CHECK_WARN, "%s not found; macvm cannot be signed with its entitlement: "
                   "xcode-select --install", codesign);
 }
 
 /* Runs every host check.  bundle locates the volume to check for space. */
-static void doctor_run(struct doctor *d, const struct host_info *host, const char *bundle)
+static void doctor_run(struct probe *d, const struct host_info *host, const char *bundle)
 {
     struct utsname u;
     uname(&u);
     bool arm = strcmp(u.machine, "arm64") == 0 || strcmp(u.machine, "aarch64") == 0;
     bool mac = on_macos();
-    check_add(d, "Apple Silicon", mac && arm ? CHECK_PASS : CHECK_FAIL, mac && arm ? "%s" :
+    probe_set(d, "Apple Silicon", mac && arm ? CHECK_PASS : CHECK_FAIL, mac && arm ? "%s" :
               "this is %s; macOS VMs need a Mac with Apple Silicon (inspection and reports work anywhere)",
               u.machine);
     if (!mac)
-        check_add(d, "macOS", CHECK_FAIL, "this is %s, not macOS; run macvm on a Mac to run VMs", u.sysname);
+        probe_set(d, "macOS", CHECK_FAIL, "this is %s, not macOS; run macvm on a Mac to run VMs", u.sysname);
     else if (!host->available)
-        check_add(d, "macOS", CHECK_FAIL, "Virtualization is not available here (macOS 12 or later on Apple Silicon)");
+        probe_set(d, "macOS", CHECK_FAIL, "Virtualization is not available here (macOS 12 or later on Apple Silicon)");
     else
-        check_add(d, "macOS", version_compare(host->os_version, "12") >= 0 ? CHECK_PASS : CHECK_FAIL,
+        probe_set(d, "macOS", version_compare(host->os_version, "12") >= 0 ? CHECK_PASS : CHECK_FAIL,
                   "%s (%s)%s", host->os_version, host->os_build,
                   version_compare(host->os_version, "14") < 0 ? "; saved state needs macOS 14" : "");
     if (mac)
         doctor_build_tools(d, "/usr/bin/xcode-select", "/usr/bin/codesign");
     else
-        check_add(d, "build tools", CHECK_SKIP, "Command Line Tools and codesign: not checked off macOS");
+        probe_set(d, "build tools", CHECK_SKIP, "Command Line Tools and codesign: not checked off macOS");
     if (host->available) {
-        check_add(d, "virtualization entitlement", host->has_virtualization_entitlement ? CHECK_PASS : CHECK_FAIL,
+        probe_set(d, "virtualization entitlement", host->has_virtualization_entitlement ? CHECK_PASS : CHECK_FAIL,
                   host->has_virtualization_entitlement ? "macvm is signed with com.apple.security.virtualization"
                   : "macvm lacks com.apple.security.virtualization: build with 'make' (it signs), or "
                     "'codesign -s - -f --entitlements macvm.entitlements macvm'");
-        check_add(d, "private entitlement", host->has_private_entitlement ? CHECK_PASS : CHECK_WARN,
+        probe_set(d, "private entitlement", host->has_private_entitlement ? CHECK_PASS : CHECK_WARN,
                   host->has_private_entitlement ? "com.apple.private.virtualization: the GDB stub is available"
                   : "no com.apple.private.virtualization: --debug-stub is unavailable (see 'Debugging the "
                     "guest' in the README); everything else works");
     } else {
-        check_add(d, "entitlements", CHECK_SKIP, "not checked off macOS");
+        probe_set(d, "entitlements", CHECK_SKIP, "not checked off macOS");
     }
-    char dir[VM_PATH_MAX], size[32];
+    autofree char *dir = is_directory(bundle) ? xstrdup(bundle) : path_dir(bundle);
+    char size[32];
     struct statvfs vfs;
-    if (is_directory(bundle))
-        snprintf(dir, sizeof dir, "%s", bundle);
-    else
-        path_dir_fixed(dir, sizeof dir, bundle);
     if (statvfs(dir, &vfs) != 0) {
-        check_add(d, "free space", CHECK_WARN, "cannot read the volume of %s: %s", dir, strerror(errno));
+        probe_set(d, "free space", CHECK_WARN, "cannot read the volume of %s: %s", dir, strerror(errno));
     } else {
         uint64_t avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
-        check_add(d, "free space", avail >= FREE_SPACE_GOOD ? CHECK_PASS : avail >= FREE_SPACE_LOW ? CHECK_WARN
+        probe_set(d, "free space", avail >= FREE_SPACE_GOOD ? CHECK_PASS : avail >= FREE_SPACE_LOW ? CHECK_WARN
                   : CHECK_FAIL, "%s free on the volume of %s%s", human_size(size, sizeof size, avail), dir,
                   avail >= FREE_SPACE_GOOD ? "" : "; an install needs about 80 GiB (the image and the disk's growth)");
     }
     int vms = count_running_vms();
     if (vms < 0)
-        check_add(d, "running VMs", CHECK_SKIP, "not counted off macOS");
+        probe_set(d, "running VMs", CHECK_SKIP, "not counted off macOS");
     else
-        check_add(d, "running VMs", vms < VM_LIMIT ? CHECK_PASS : CHECK_WARN, "%d of the %d macOS VMs the licence "
+        probe_set(d, "running VMs", vms < VM_LIMIT ? CHECK_PASS : CHECK_WARN, "%d of the %d macOS VMs the licence "
                   "allows at once%s", vms, VM_LIMIT, vms < VM_LIMIT ? "" : ": stop one before starting another");
-}
-
-/* Returns the doctor's exit code: 0 unless a check failed (then EX_UNAVAILABLE). */
-static int doctor_exit(const struct doctor *d)
-{
-    for (size_t i = 0; i < d->n; i++)
-        if (d->checks[i].status == CHECK_FAIL)
-            return EX_UNAVAILABLE;
-    return 0;
 }
 
 /* --- doctor --probe: what this Mac's Virtualization really has --- */
@@ -5074,51 +5130,6 @@ static const struct probe_row probe_rows[] = {
      "clone --new-identity: a clone's own ECID, the ECID checks off"},
 };
 
-enum probe_status { PROBE_AVAILABLE, PROBE_MISSING, PROBE_NEEDS_PRIVATE, PROBE_FAILED };
-
-struct probe_result {
-    const char *feature;
-    enum probe_status status;
-    char detail[512];
-};
-
-struct probe {
-    struct probe_result rows[48];
-    size_t n;
-};
-
-static const char *probe_status_name(enum probe_status s)
-{
-    static const char *names[] = {"available", "missing", "needs-private-entitlement", "failed"};
-    return names[s];
-}
-
-/* Returns the feature's result, adding it when new (NULL when the table is full). */
-static struct probe_result *probe_result_for(struct probe *p, const char *feature)
-{
-    for (size_t i = 0; i < p->n; i++)
-        if (strcmp(p->rows[i].feature, feature) == 0)
-            return &p->rows[i];
-    if (p->n >= sizeof p->rows / sizeof *p->rows)
-        return NULL;
-    p->rows[p->n] = (struct probe_result){.feature = feature};
-    return &p->rows[p->n++];
-}
-
-static void probe_set(struct probe *p, const char *feature, enum probe_status status, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void probe_set(struct probe *p, const char *feature, enum probe_status status, const char *fmt, ...)
-{
-    struct probe_result *r = probe_result_for(p, feature);
-    if (!r)
-        return;
-    r->status = status;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(r->detail, sizeof r->detail, fmt, ap);
-    va_end(ap);
-}
-
 /* Returns whether row is for a host running version. */
 static bool probe_row_fits(const struct probe_row *row, const char *version)
 {
@@ -5138,19 +5149,15 @@ static const char *probe_row_missing(const struct probe_row *row)
     return NULL;
 }
 
-/* Decides one feature's status on host from the row for its macOS version. */
-static void probe_feature(struct probe *p, const char *feature, const struct host_info *host)
+/* Decides the status of first's feature on host from its row for the host's
+ * macOS version: first (the feature's first row of probe_rows) or a later one. */
+static void probe_feature(struct probe *p, const struct probe_row *first, const struct host_info *host)
 {
-    const struct probe_row *row = NULL, *first = NULL;
-    for (size_t i = 0; i < sizeof probe_rows / sizeof *probe_rows; i++) {
-        if (strcmp(probe_rows[i].feature, feature) != 0)
-            continue;
-        if (!first)
-            first = &probe_rows[i];
-        if (!row && probe_row_fits(&probe_rows[i], host->os_version))
-            row = &probe_rows[i];
-    }
-    if (!row) {
+    const char *feature = first->feature;
+    const struct probe_row *row = first, *end = probe_rows + sizeof probe_rows / sizeof *probe_rows;
+    while (row < end && (strcmp(row->feature, feature) != 0 || !probe_row_fits(row, host->os_version)))
+        row++;
+    if (row == end) {
         probe_set(p, feature, PROBE_MISSING, "needs macOS %s or later (this Mac runs %s)", first->from,
                   host->os_version);
         return;
@@ -5168,7 +5175,7 @@ static void probe_feature(struct probe *p, const char *feature, const struct hos
         probe_set(p, feature, PROBE_AVAILABLE, "%s%s", experimental, row->note);
 }
 
-/* Fills *p with every feature of probe_rows, in table order, and both entitlements. */
+/* Fills *p with both entitlements and every feature of probe_rows, in table order. */
 static void probe_host(struct probe *p, const struct host_info *host)
 {
     p->n = 0;
@@ -5178,44 +5185,9 @@ static void probe_host(struct probe *p, const struct host_info *host)
     probe_set(p, "private-entitlement", host->has_private_entitlement ? PROBE_AVAILABLE : PROBE_NEEDS_PRIVATE, "%s",
               host->has_private_entitlement ? "com.apple.private.virtualization"
               : "no com.apple.private.virtualization: the debug stub is refused ('make sign-private', README)");
-    for (size_t i = 0; i < sizeof probe_rows / sizeof *probe_rows; i++) {
-        bool seen = false;
-        for (size_t k = 0; k < p->n && !seen; k++)
-            seen = strcmp(p->rows[k].feature, probe_rows[i].feature) == 0;
-        if (!seen)
-            probe_feature(p, probe_rows[i].feature, host);
-    }
-}
-
-/* Returns the status of feature in *p (PROBE_MISSING when it is not there). */
-static enum probe_status probe_status_of(const struct probe *p, const char *feature)
-{
-    for (size_t i = 0; i < p->n; i++)
-        if (strcmp(p->rows[i].feature, feature) == 0)
-            return p->rows[i].status;
-    return PROBE_MISSING;
-}
-
-/* Appends the probe as a JSON array of {feature, status, detail}. */
-static void probe_json(struct json *j, const char *key, const struct probe *p)
-{
-    json_open(j, key, '[');
-    for (size_t i = 0; i < p->n; i++) {
-        json_open(j, NULL, '{');
-        json_str(j, "feature", p->rows[i].feature);
-        json_str(j, "status", probe_status_name(p->rows[i].status));
-        json_str(j, "detail", p->rows[i].detail);
-        json_close(j, '}');
-    }
-    json_close(j, ']');
-}
-
-/* Appends the probe for people: one line per feature. */
-static void probe_text(struct buf *b, const struct probe *p)
-{
-    for (size_t i = 0; i < p->n; i++)
-        buf_printf(b, "%-25s %-19s %s\n", probe_status_name(p->rows[i].status), p->rows[i].feature,
-                   p->rows[i].detail);
+    for (size_t i = 0; i < sizeof probe_rows / sizeof *probe_rows; i++)
+        if (!probe_find(p, probe_rows[i].feature))
+            probe_feature(p, &probe_rows[i], host);
 }
 
 /* ============================= 8. Commands ============================== */
@@ -6974,11 +6946,6 @@ static int cmd_feedback(int argc, char **argv)
 
 /* --- macvm doctor --- */
 
-/* macvm doctor [--ipsw FILE] [--json] [BUNDLE] */
-/* macvm doctor --probe: one row per feature of probe_rows; with a bundle what
- * Virtualization says of its configuration; with --ipsw whether it loads the
- * image.  Returns 0, or EX_UNAVAILABLE
- * when a row failed or Virtualization is not here. */
 /* Adds what Virtualization says of bundle's run configuration to *p: a row
  * `configuration` (validateWithError: of a normal window run, as `run` would
  * start it), and for save-restore whether it saves Apple's save set for this
@@ -7023,40 +6990,28 @@ static int probe_bundle(struct probe *p, const struct host_info *host, const cha
     return 0;
 }
 
-static int doctor_probe(const struct host_info *host, const char *bundle, const char *ipsw, bool json)
+/* Sets the row `install` to whether Virtualization loads ipsw and runs its VM here. */
+static void probe_image(struct probe *p, const char *ipsw)
 {
-    if (!host->available)
-        return unavailable_here("doctor --probe");
-    struct probe p;
-    struct error e = {0};
-    probe_host(&p, host);
-    if (bundle && probe_bundle(&p, host, bundle, &e) != 0)
-        return report(bundle, &e);
-    if (ipsw && probe_status_of(&p, "install") == PROBE_AVAILABLE) {
-        struct restore_image_info info;
-        struct bridge_error err = {0};
-        if (bridge_load_restore_image(ipsw, &info, &err) != BRIDGE_OK)
-            probe_set(&p, "install", PROBE_FAILED, "%s does not load: %s (%s code %ld)", ipsw, err.message,
-                      err.domain, err.code);
-        else if (!info.supported_on_host)
-            probe_set(&p, "install", PROBE_FAILED, "%s loads, but no hardware model of it runs on this Mac", ipsw);
-        else
-            probe_set(&p, "install", PROBE_AVAILABLE, "%s loads; its VM runs on this Mac", ipsw);
-    }
-    struct buf b = {0};
-    struct json j = {.out = &b};
-    if (json)
-        probe_json(&j, NULL, &p);
+    struct restore_image_info info;
+    struct bridge_error err = {0};
+    if (probe_status_of(p, "install") != PROBE_AVAILABLE)
+        return;
+    if (bridge_load_restore_image(ipsw, &info, &err) != BRIDGE_OK)
+        probe_set(p, "install", PROBE_FAILED, "%s does not load: %s (%s code %ld)", ipsw, err.message, err.domain,
+                  err.code);
+    else if (!info.supported_on_host)
+        probe_set(p, "install", PROBE_FAILED, "%s loads, but no hardware model of it runs on this Mac", ipsw);
     else
-        probe_text(&b, &p);
-    int rc = print_buf(&b);
-    buf_free(&b);
-    for (size_t i = 0; i < p.n && !rc; i++)
-        if (p.rows[i].status == PROBE_FAILED)
-            rc = EX_UNAVAILABLE;
-    return rc;
+        probe_set(p, "install", PROBE_AVAILABLE, "%s loads; its VM runs on this Mac", ipsw);
 }
 
+/* macvm doctor [--probe] [--ipsw FILE] [--json] [BUNDLE]: the host checks, or
+ * with --probe one row per feature of probe_rows (with a bundle, what
+ * Virtualization says of its configuration).  --ipsw adds what the image
+ * needs of the host, or with --probe whether Virtualization loads it.
+ * Returns 0, or EX_UNAVAILABLE when a row failed or (--probe) Virtualization
+ * is not here; an unreadable image's or bundle's own code before that. */
 static int cmd_doctor(int argc, char **argv)
 {
     static const struct option longs[] = {
@@ -7078,42 +7033,32 @@ static int cmd_doctor(int argc, char **argv)
         return EX_USAGE;
     struct host_info host;
     bridge_host_info(&host);
-    if (probe)
-        return doctor_probe(&host, optind < argc ? bundle : NULL, ipsw, json);
-    struct doctor d = {0};
-    doctor_run(&d, &host, bundle);
-    struct error image_error = {0};
-    if (ipsw) {   /* an unreadable image is one more failed check; the host's are still worth seeing */
-        struct ipsw_info img;
-        if (ipsw_inspect(ipsw, &img, &image_error) == 0)
-            doctor_image(&d, &host, &img, "");
-        else
-            check_add(&d, "image", CHECK_FAIL, "%s: %s", ipsw, image_error.text);
-        ipsw_free(&img);
+    if (probe && !host.available)
+        return unavailable_here("doctor --probe");
+    struct probe p = {0};
+    struct error e = {0};
+    if (probe) {
+        probe_host(&p, &host);
+        if (optind < argc && probe_bundle(&p, &host, bundle, &e) != 0)
+            return report(bundle, &e);
+        if (ipsw)
+            probe_image(&p, ipsw);
+    } else {
+        doctor_run(&p, &host, bundle);
+        if (ipsw)
+            doctor_ipsw(&p, &host, ipsw, &e);
     }
     struct buf b = {0};
     struct json j = {.out = &b};
     if (json)
-        json_open(&j, NULL, '[');
-    for (size_t i = 0; i < d.n; i++) {
-        const struct check *c = &d.checks[i];
-        if (json) {
-            json_open(&j, NULL, '{');
-            json_str(&j, "check", c->name);
-            json_str(&j, "status", check_status_name(c->status));
-            json_str(&j, "detail", c->detail);
-            json_close(&j, '}');
-        } else {
-            buf_printf(&b, "%-5s %-28s %s\n", check_status_name(c->status), c->name, c->detail);
-        }
-    }
-    if (json)
-        json_close(&j, ']');
+        probe_json(&j, NULL, &p);
+    else
+        probe_text(&b, &p);
     int rc = print_buf(&b);
     buf_free(&b);
-    if (image_error.code)   /* bad input outranks what the host lacks */
-        return report(ipsw, &image_error);
-    return rc ? rc : doctor_exit(&d);
+    if (e.code)   /* bad input outranks what the host lacks */
+        return report(ipsw, &e);
+    return rc ? rc : doctor_exit(&p);
 }
 
 static int cmd_help(int argc, char **argv);

@@ -1,4 +1,4 @@
-/* test_doctor.c -- `macvm doctor` (macvm.c section 11): the host checks, each
+/* test_doctor.c -- `macvm doctor` (macvm.c sections 7 and 8): the host checks, each
  * "pass", "warn", "fail" or "skip" with what to do, and what a restore image
  * needs of the host.
  *
@@ -36,19 +36,19 @@
 /* ---- helpers of this file ---- */
 
 /* The status of the check named name ("pass", ...), or NULL when absent. */
-static const char *td_status(const struct doctor *d, const char *name)
+static const char *td_status(const struct probe *d, const char *name)
 {
     for (size_t i = 0; i < d->n; i++)
-        if (strcmp(d->checks[i].name, name) == 0)
-            return check_status_name(d->checks[i].status);
+        if (strcmp(d->rows[i].name, name) == 0)
+            return status_names[d->rows[i].status];
     return NULL;
 }
 
-static const char *td_detail(const struct doctor *d, const char *name)
+static const char *td_detail(const struct probe *d, const char *name)
 {
     for (size_t i = 0; i < d->n; i++)
-        if (strcmp(d->checks[i].name, name) == 0)
-            return d->checks[i].detail;
+        if (strcmp(d->rows[i].name, name) == 0)
+            return d->rows[i].detail;
     return "";
 }
 
@@ -265,7 +265,7 @@ Test(doctor_image, mobile_device_versions, .init = t_tmp_init, .fini = t_tmp_fin
         char name[32];
         snprintf(name, sizeof name, "root%zu", i);
         char *root = td_root(name, cases[i].version);
-        struct doctor d = {0};
+        struct probe d = {0};
         doctor_image(&d, &mac, &img, root);
         char what[128];
         snprintf(what, sizeof what, "MobileDevice %s for an image that needs 1784.120.3", cases[i].version);
@@ -281,13 +281,13 @@ Test(doctor_image, mobile_device_versions, .init = t_tmp_init, .fini = t_tmp_fin
     }
     /* None installed: a warning on a Mac, not checked elsewhere. */
     char *empty = td_root("empty", NULL);
-    struct doctor d = {0};
+    struct probe d = {0};
     doctor_image(&d, &mac, &img, empty);
     td_expect_status(&d, "MobileDevice", "warn", "no MobileDevice on a Mac");
     cr_expect(strstr(td_detail(&d, "MobileDevice"), "Xcode") != NULL, "say what to do: %s", td_detail(&d, "MobileDevice"));
     cr_expect_eq(doctor_exit(&d), 0, "a warning alone exits 0");
     struct host_info linux_host = {0};
-    struct doctor d2 = {0};
+    struct probe d2 = {0};
     doctor_image(&d2, &linux_host, &img, empty);
     td_expect_status(&d2, "MobileDevice", "skip", "off macOS");
     free(empty);
@@ -306,7 +306,7 @@ Test(doctor_image, host_macos_against_the_image)
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         struct host_info mac = td_mac(cases[i].os);
-        struct doctor d = {0};
+        struct probe d = {0};
         doctor_image(&d, &mac, &img, "/nonexistent-root");
         char what[96];
         snprintf(what, sizeof what, "host macOS %s, image needs 14.0.0", cases[i].os);
@@ -317,7 +317,7 @@ Test(doctor_image, host_macos_against_the_image)
         cr_expect(td_status(&d, "image") == NULL, "%s: a VM image has no failing image check", what);
     }
     struct host_info linux_host = {0};
-    struct doctor d = {0};
+    struct probe d = {0};
     doctor_image(&d, &linux_host, &img, "/nonexistent-root");
     td_expect_status(&d, "host macOS for the image", "skip", "off macOS");
     ipsw_free(&img);
@@ -328,7 +328,7 @@ Test(doctor_image, not_a_vm_image_fails)
     struct ipsw_info img;
     td_image("ipsw/iOS-not-vm.ipsw", &img);
     struct host_info mac = td_mac("14.5");
-    struct doctor d = {0};
+    struct probe d = {0};
     doctor_image(&d, &mac, &img, "/nonexistent-root");
     td_expect_status(&d, "image", "fail", "an iPhone image");
     const char *detail = td_detail(&d, "image");
@@ -344,7 +344,7 @@ Test(doctor_image, an_iphone_image_is_not_called_macos)
     struct ipsw_info img;
     td_image("ipsw/iOS-not-vm.ipsw", &img);
     struct host_info mac = td_mac("14.5");
-    struct doctor d = {0};
+    struct probe d = {0};
     doctor_image(&d, &mac, &img, "/nonexistent-root");
     const char *detail = td_detail(&d, "image");
     cr_expect(strstr(detail, "macOS 17.5") == NULL, "an iOS image is called \"macOS 17.5\": %s", detail);
@@ -357,7 +357,7 @@ Test(doctor_run, entitlements_on_a_mac, .init = t_tmp_init, .fini = t_tmp_fini)
 {
     struct host_info mac = td_mac("14.5");
     mac.has_virtualization_entitlement = false;
-    struct doctor d = {0};
+    struct probe d = {0};
     doctor_run(&d, &mac, t_tmp);
     td_expect_status(&d, "virtualization entitlement", "fail", "unsigned macvm");
     cr_expect(strstr(td_detail(&d, "virtualization entitlement"), "codesign") != NULL,
@@ -369,7 +369,7 @@ Test(doctor_run, entitlements_on_a_mac, .init = t_tmp_init, .fini = t_tmp_fini)
               td_detail(&d, "free space"));
 
     struct host_info off = {0};
-    struct doctor d2 = {0};
+    struct probe d2 = {0};
     doctor_run(&d2, &off, t_tmp);
     td_expect_status(&d2, "entitlements", "skip", "off macOS");
 #ifdef __linux__
@@ -395,13 +395,13 @@ Test(doctor_run, build_tools_on_a_mac, .init = t_tmp_init, .fini = t_tmp_fini)
     char *codesign = td_script(t_tmp, "codesign", "#!/bin/sh\n");
     char *missing = t_path_join(t_tmp, "no-codesign");
 
-    struct doctor d = {0};
+    struct probe d = {0};
     doctor_build_tools(&d, tools, codesign);
     td_expect_status(&d, "Command Line Tools", "pass", "xcode-select -p answers");
     cr_expect_str_eq(td_detail(&d, "Command Line Tools"), "/Library/Developer/CommandLineTools");
     td_expect_status(&d, "codesign", "pass", "codesign present");
 
-    struct doctor d2 = {0};
+    struct probe d2 = {0};
     doctor_build_tools(&d2, none, missing);
     td_expect_status(&d2, "Command Line Tools", "warn", "xcode-select -p fails");
     cr_expect(strstr(td_detail(&d2, "Command Line Tools"), "xcode-select --install") != NULL,
@@ -415,13 +415,13 @@ Test(doctor_run, build_tools_on_a_mac, .init = t_tmp_init, .fini = t_tmp_fini)
 Test(doctor_run, build_tools_are_the_first_rows, .init = t_tmp_init, .fini = t_tmp_fini)
 {
     struct host_info off = {0};
-    struct doctor d = {0};
+    struct probe d = {0};
     doctor_run(&d, &off, t_tmp);
     cr_assert(d.n >= 3);
-    cr_expect_str_eq(d.checks[0].name, "Apple Silicon");
-    cr_expect_str_eq(d.checks[1].name, "macOS");
+    cr_expect_str_eq(d.rows[0].name, "Apple Silicon");
+    cr_expect_str_eq(d.rows[1].name, "macOS");
 #ifdef __linux__
-    cr_expect_str_eq(d.checks[2].name, "build tools");
+    cr_expect_str_eq(d.rows[2].name, "build tools");
     td_expect_status(&d, "build tools", "skip", "Linux");
 #endif
 }

@@ -6607,7 +6607,7 @@ static int install_into(const char *bundle, const struct install_options *o, con
     return 0;
 }
 
-/* macvm install [--ipsw FILE | --latest] [--disk-size SIZE] [--cpus N] [--memory SIZE] [BUNDLE] */
+/* macvm install [--ipsw FILE | --latest] [--disk-size SIZE] [--cpus N] [--memory SIZE] [--serial-number S] [BUNDLE] */
 static int cmd_install(int argc, char **argv)
 {
     static const struct option longs[] = {

@@ -6728,10 +6728,7 @@ static bool valid_duration(const char *s)
 static char *recorded_log(const char *run_dir)
 {
     char *path = path_join(run_dir, "vz.ndjson");
-    if (access(path, F_OK) == 0)
-        return path;
-    free(path);
-    return NULL;
+    return access(path, F_OK) == 0 ? path : (free(path), NULL);
 }
 
 /* Finds the log of the bundle's run called name, or when name is NULL of its

@@ -387,7 +387,8 @@ Test(install, image_unsupported_by_virtualization, .init = vt_init, .fini = t_tm
 
 /* On a Mac, what the image needs is what Virtualization says when it loads the
  * image, not the manifest's numbers (14.5's: 2 CPUs, 4 GiB): here it says 3
- * CPUs and 6 GiB.  Those are recorded, raise the defaults and refuse less. */
+ * CPUs and 6 GiB.  Those are recorded, raise the defaults and refuse less;
+ * where it says 0, the manifest's number is recorded. */
 Test(install, virtualization_minimums_outrank_the_manifest, .init = vt_init, .fini = t_tmp_fini)
 {
     char *spec = vt_install_spec();
@@ -420,6 +421,17 @@ Test(install, virtualization_minimums_outrank_the_manifest, .init = vt_init, .fi
     vt_json_uint(j, "cpu_count", cpus, r.out);
     vt_json_uint(j, "memory_bytes", 6 * VT_GIB, r.out);
     proc_result_free(&r);
+
+    /* where Virtualization gives 0 (here for memory), the manifest answers */
+    unsetenv("MACVM_FAKE_MIN_MEMORY");
+    char *b2 = t_path_join(t_tmp, "Other.bundle");
+    r = run_fake("install", "--ipsw", VT_IPSW_14, "--cpus", "3", b2, NULL);
+    cr_assert_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
+    proc_result_free(&r);
+    c = vt_config(b2);
+    vt_plist_uint(c, "InstalledMinCPUCount", 3);
+    vt_plist_uint(c, "InstalledMinMemorySize", 4 * VT_GIB);
+    free(b2);
     free(b);
     free(spec);
 }

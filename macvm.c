@@ -6479,8 +6479,8 @@ static int fetch_latest(char **path)
 static int install_preflight(const struct ipsw_info *img, const struct host_info *host, struct error *e)
 {
     if (!ipsw_vm_capable(img))
-        return fail(e, EX_DATAERR, "this image (version %s, build %s) does not install in a VM (%s); use a restore image for "
-                    "Apple Silicon Macs (UniversalMac_*_Restore.ipsw), or --latest", img->product_version,
+        return fail(e, EX_DATAERR, "this image (version %s, build %s) does not install in a VM (%s); use a restore "
+                    "image for Apple Silicon Macs (UniversalMac_*_Restore.ipsw), or --latest", img->product_version,
                     img->build, img->lists_virtual_mac ? "no vma2macosap build identity" : "no VirtualMac2,1");
     if (img->min_host_os && version_compare(host->os_version, img->min_host_os) < 0)
         return fail(e, EX_UNAVAILABLE, "macOS %s needs macOS %s or later on the host, and this Mac runs %s: update "

@@ -6381,7 +6381,7 @@ static int cmd_run(int argc, char **argv)
 #define CACHE_DIR "Library/Caches/macvm"
 
 struct install_options {
-    const char *ipsw, *bundle, *serial_number;
+    const char *ipsw, *serial_number;
     bool latest;
     uint64_t disk_size, memory_bytes;
     unsigned cpu_count;
@@ -6426,28 +6426,31 @@ static void random_mac(char *out, size_t size)
 }
 
 /* Downloads the latest image Virtualization supports into the cache, or
- * reuses a finished download.  Returns 0 with its path, or an exit code. */
-static int fetch_latest(char *path, size_t size)
+ * reuses a finished download.  Returns 0 with its path in *path (free it),
+ * or an exit code after saying why. */
+static int fetch_latest(char **path)
 {
-    char url[2048], dir[VM_PATH_MAX], name[256], resume[VM_PATH_MAX + 16];
+    char url[2048];
     struct bridge_error err = {0};
+    struct error e = {0};
     int status = bridge_latest_image_url(url, sizeof url, &err);
     if (status != BRIDGE_OK)
         return report_bridge_error("install --latest", status, &err);
-    path_base_fixed(name, sizeof name, url);
-    if (!path_join_fixed(dir, sizeof dir, home_dir(), CACHE_DIR) || !path_join_fixed(path, size, dir, name))
-        return fprintf(stderr, "macvm: install: cache path too long\n"), EX_CANTCREAT;
-    if (access(path, F_OK) == 0) {
-        printf("macvm: using the finished download %s\n", path);
+    autofree char *dir = path_join(home_dir(), CACHE_DIR);
+    autofree char *name = path_base(url);
+    *path = path_join(dir, name);
+    if (access(*path, F_OK) == 0) {
+        tell(stdout, "macvm: using the finished download %s", *path);
         return 0;
     }
     if (make_directories(dir) != 0)
-        return fprintf(stderr, "macvm: %s: cannot create the cache: %s\n", dir, strerror(errno)), EX_CANTCREAT;
-    snprintf(resume, sizeof resume, "%s.resume", path);
-    printf("macvm: downloading %s\n", url);
+        return fail(&e, EX_CANTCREAT, "cannot create the cache: %s", strerror(errno)), report(dir, &e);
+    autofree char *resume = xmalloc(strlen(*path) + sizeof ".resume");
+    sprintf(resume, "%s.resume", *path);
+    tell(stdout, "macvm: downloading %s", url);
     struct progress p;
     progress_init(&p, "download", true);
-    status = bridge_download(url, path, resume, progress_update, &p, &err);
+    status = bridge_download(url, *path, resume, progress_update, &p, &err);
     progress_end(&p);
     if (status == BRIDGE_INTERRUPTED)
         fprintf(stderr, "macvm: download interrupted; 'macvm install --latest' resumes it\n");
@@ -6459,8 +6462,8 @@ static int fetch_latest(char *path, size_t size)
 static int install_preflight(const struct ipsw_info *img, const struct host_info *host, struct error *e)
 {
     if (!ipsw_vm_capable(img))
-        return fail(e, EX_DATAERR, "this image (version %s, build %s) does not install in a VM (%s); use a restore image for "
-                    "Apple Silicon Macs (UniversalMac_*_Restore.ipsw), or --latest", img->product_version,
+        return fail(e, EX_DATAERR, "this image (version %s, build %s) does not install in a VM (%s); use a restore "
+                    "image for Apple Silicon Macs (UniversalMac_*_Restore.ipsw), or --latest", img->product_version,
                     img->build, img->lists_virtual_mac ? "no vma2macosap build identity" : "no VirtualMac2,1");
     if (img->min_host_os && version_compare(host->os_version, img->min_host_os) < 0)
         return fail(e, EX_UNAVAILABLE, "macOS %s needs macOS %s or later on the host, and this Mac runs %s: update "
@@ -6468,12 +6471,15 @@ static int install_preflight(const struct ipsw_info *img, const struct host_info
     return 0;
 }
 
-/* Records in Config.plist what the bundle was installed from and with. */
-static struct vm_config install_config(const struct install_options *o, const char *ipsw, const struct ipsw_info *img)
+/* Records in Config.plist what the bundle was installed from and with.  What
+ * the image needs is what Virtualization said when it loaded the image (ri:
+ * the configuration it would run on this Mac); the manifest answers where
+ * Virtualization gives 0. */
+static struct vm_config install_config(const struct install_options *o, const struct ipsw_info *img,
+                                       const struct restore_image_info *ri)
 {
     struct vm_config c = config_defaults();
-    char name[256];
-    path_base_fixed(name, sizeof name, ipsw);
+    autofree char *name = path_base(o->ipsw);
     c.set = CONFIG_MAC | CONFIG_INSTALL | CONFIG_DISPLAY;
     random_mac(c.mac_address, sizeof c.mac_address);
     snprintf(c.installed_from, sizeof c.installed_from, "%s", name);
@@ -6488,72 +6494,66 @@ static struct vm_config install_config(const struct install_options *o, const ch
         c.memory_bytes = o->memory_bytes;
         c.set |= CONFIG_MEMORY;
     }
-    if (img->has_min_cpu) {
-        c.min_cpu_count = (unsigned)img->min_cpu_count;
+    c.min_cpu_count = ri->min_cpu_count ? ri->min_cpu_count : (unsigned)img->min_cpu_count;
+    c.min_memory_bytes = ri->min_memory_bytes ? ri->min_memory_bytes : img->min_memory_mb << 20;
+    if (ri->min_cpu_count || img->has_min_cpu)
         c.set |= CONFIG_MIN_CPU;
-    }
-    if (img->has_min_memory) {
-        c.min_memory_bytes = img->min_memory_mb << 20;
+    if (ri->min_memory_bytes || img->has_min_memory)
         c.set |= CONFIG_MIN_MEMORY;
-    }
     return c;
 }
 
 /* Removes what bundle_create made, after a later step failed. */
 static void bundle_uncreate(const char *bundle)
 {
-    char path[VM_PATH_MAX];
-    if (path_join_fixed(path, sizeof path, bundle, BUNDLE_CONFIG))
+    static const char *const made[] = {BUNDLE_CONFIG, BUNDLE_DISK};
+    for (size_t i = 0; i < sizeof made / sizeof *made; i++) {
+        autofree char *path = path_join(bundle, made[i]);
         unlink(path);
-    if (path_join_fixed(path, sizeof path, bundle, BUNDLE_DISK))
-        unlink(path);
+    }
     rmdir(bundle);
 }
 
 /* Creates the bundle and installs macOS into it, recorded in
  * logs/<start time>-install/ as a run is.  Everything that can be refused is
  * refused before the bundle exists.  Returns the exit code. */
-static int install_into(const char *bundle, const char *ipsw, const struct install_options *o,
-                        const struct host_info *host, int argc, char **argv)
+static int install_into(const char *bundle, const struct install_options *o, const struct host_info *host, int argc,
+                        char **argv)
 {
-    struct ipsw_info img;
     struct error e = {0};
-    int rc = ipsw_inspect(ipsw, &img, &e);
-    if (rc == 0)
-        rc = install_preflight(&img, host, &e);
-    if (rc) {
-        ipsw_free(&img);
-        return report(ipsw, &e);
-    }
-    struct vm_config c = install_config(o, ipsw, &img);
-    ipsw_free(&img);
-    struct install_spec spec = {0};
-    snprintf(spec.serial_number, sizeof spec.serial_number, "%s", o->serial_number ? o->serial_number : "");
-    struct run_options ro = {.cpu_count = o->cpu_count, .memory_bytes = o->memory_bytes, .headless = true};
-    snprintf(spec.restore_image, sizeof spec.restore_image, "%s", ipsw);
-    if ((rc = resolve_vm_spec(&ro, bundle, &c, 0, host, &spec.vm, &e)))
-        return report("install", &e);
-    struct restore_image_info ri = {0};
+    struct ipsw_info img __attribute__((cleanup(ipsw_free)));   /* freed on every way out, as autofree */
+    if (ipsw_inspect(o->ipsw, &img, &e) || install_preflight(&img, host, &e))
+        return report(o->ipsw, &e);
+    /* Virtualization loads the image once (bridge_install installs from what
+     * it loaded): it says whether this Mac runs the image, and what its VM needs here. */
+    struct restore_image_info ri;
     struct bridge_error err = {0};
-    int status = bridge_load_restore_image(ipsw, &ri, &err);
+    int status = bridge_load_restore_image(o->ipsw, &ri, &err);
     if (status != BRIDGE_OK)
-        return report_bridge_error(ipsw, status, &err);
+        return report_bridge_error(o->ipsw, status, &err);
     if (!ri.supported_on_host)
         return fail(&e, EX_UNAVAILABLE, "Virtualization on this Mac (macOS %s) supports no hardware model of macOS "
                     "%s: the host is too old for this image; update macOS or install an older image",
-                    host->os_version, c.installed_version), report(ipsw, &e);
-    if ((rc = bundle_create(bundle, o->disk_size, &e)))
+                    host->os_version, img.product_version), report(o->ipsw, &e);
+    struct vm_config c = install_config(o, &img, &ri);
+    struct install_spec spec = {0};
+    snprintf(spec.serial_number, sizeof spec.serial_number, "%s", o->serial_number ? o->serial_number : "");
+    snprintf(spec.restore_image, sizeof spec.restore_image, "%s", o->ipsw);
+    struct run_options ro = {.cpu_count = o->cpu_count, .memory_bytes = o->memory_bytes, .headless = true};
+    if (resolve_vm_spec(&ro, bundle, &c, 0, host, &spec.vm, &e))
+        return report("install", &e);
+    if (bundle_create(bundle, o->disk_size, &e))
         return report(bundle, &e);
-    if ((rc = config_save(bundle, &c, &e))) {
+    if (config_save(bundle, &c, &e)) {
         bundle_uncreate(bundle);
         return report(bundle, &e);
     }
-    char logs[2][VM_PATH_MAX], log_path[VM_PATH_MAX];
-    path_join_fixed(logs[0], sizeof logs[0], bundle, BUNDLE_LOGS);
-    ephemeral_logs_dir(logs[1], sizeof logs[1], bundle);
+    autofree char *logs = path_join(bundle, BUNDLE_LOGS);
+    char ephemeral_logs[VM_PATH_MAX];
+    ephemeral_logs_dir(ephemeral_logs, sizeof ephemeral_logs, bundle);
     struct run_record r = {.kind = "install", .started = time(NULL), .start_ms = -1};   /* no VM runs */
     struct log_capture cap = {.pid = -1};
-    bool have_dir = record_begin(&r, logs[0], logs[1], INSTALL_SUFFIX, true, &cap);
+    bool have_dir = record_begin(&r, logs, ephemeral_logs, INSTALL_SUFFIX, true, &cap);
     tell(stdout, "macvm: installing macOS %s (%s) into %s", c.installed_version, c.installed_build, bundle);
     struct progress p;
     progress_init(&p, "install", false);
@@ -6561,37 +6561,36 @@ static int install_into(const char *bundle, const char *ipsw, const struct insta
     progress_end(&p);
     r.stopped = time(NULL);
     log_capture_stop(&cap);
-    if (status == BRIDGE_FAILED && r.logged && path_join_fixed(log_path, sizeof log_path, r.dir, "vz.ndjson"))
-        installer_error_in(log_path, &r.installer_error);
+    if (status == BRIDGE_FAILED && r.logged) {
+        autofree char *log = path_join(r.dir, "vz.ndjson");
+        installer_error_in(log, &r.installer_error);
+    }
     if (status == BRIDGE_FAILED || status == BRIDGE_UNAVAILABLE)
         r.advice = install_advice(&r.outcome.error, &r.installer_error);
-    struct probe probe;
-    probe_host(&probe, host);
-    if (have_dir && run_record_write(&r, &spec.vm, host, &probe, &c, argc, argv, &e) != 0)
-        warn("cannot write run.json: %s", e.text);
-    if (have_dir)
+    if (have_dir) {
+        struct probe probe;
+        probe_host(&probe, host);
+        if (run_record_write(&r, &spec.vm, host, &probe, &c, argc, argv, &e) != 0)
+            warn("cannot write run.json: %s", e.text);
         tell(stderr, "macvm: this install's record: %s", r.dir);
+    }
     if (status != BRIDGE_OK) {
-        rc = report_failure(bundle, status, &r.outcome.error, &r.installer_error, r.advice);
+        int rc = report_failure(bundle, status, &r.outcome.error, &r.installer_error, r.advice);
         struct buf b = {0};
-        retry_install_command(&b, bundle, ipsw, o->disk_size, &c);
+        retry_install_command(&b, bundle, o->ipsw, o->disk_size, &c);
         tell(stderr, "macvm: %s: the install did not complete; the bundle stays, marked incomplete. Retry with: "
              "%s", bundle, b.data);
         buf_free(&b);
         return rc;
     }
-    struct vm_config saved;
-    if ((rc = config_load(bundle, &saved, &e)) == 0) {
-        saved.install_completed = true;
-        rc = config_save(bundle, &saved, &e);
-    }
-    if (rc)
+    c.install_completed = true;
+    if (config_save(bundle, &c, &e))
         return report(bundle, &e);
     tell(stdout, "macvm: installed; boot it with: macvm run %s", bundle);
     return 0;
 }
 
-/* macvm install [--ipsw FILE | --latest] [--disk-size SIZE] [--cpus N] [--memory SIZE] [BUNDLE] */
+/* macvm install [--ipsw FILE | --latest] [--disk-size SIZE] [--cpus N] [--memory SIZE] [--serial-number S] [BUNDLE] */
 static int cmd_install(int argc, char **argv)
 {
     static const struct option longs[] = {
@@ -6628,7 +6627,7 @@ static int cmd_install(int argc, char **argv)
     }
     if (o.ipsw && o.latest)
         return usage_error("install", "--ipsw and --latest exclude each other");
-    char bundle[VM_PATH_MAX], ipsw[VM_PATH_MAX];
+    char bundle[VM_PATH_MAX];
     if (bundle_operand("install", argc, argv, bundle, sizeof bundle))
         return EX_USAGE;
     struct host_info host;
@@ -6645,14 +6644,14 @@ static int cmd_install(int argc, char **argv)
                report("install", &e);
     if (bundle_can_create(bundle, &e))
         return report(bundle, &e);
-    if (o.ipsw)
-        snprintf(ipsw, sizeof ipsw, "%s", o.ipsw);
-    else {
-        int rc = fetch_latest(ipsw, sizeof ipsw);
+    autofree char *latest = NULL;
+    if (!o.ipsw) {
+        int rc = fetch_latest(&latest);
         if (rc)
             return rc;
+        o.ipsw = latest;
     }
-    return install_into(bundle, ipsw, &o, &host, argc, argv);
+    return install_into(bundle, &o, &host, argc, argv);
 }
 
 /* --- macvm pvg-log --- */
@@ -6708,30 +6707,39 @@ static bool valid_duration(const char *s)
     return n > 0 && strchr("smhd", s[n]) && s[n] && s[n + 1] == 0;
 }
 
+/* Returns the path of the log a run recorded in its folder, or NULL when it has none. */
+static char *recorded_log(const char *run_dir)
+{
+    char *path = path_join(run_dir, "vz.ndjson");
+    return access(path, F_OK) == 0 ? path : (free(path), NULL);
+}
+
 /* Finds the log of the bundle's run called name, or when name is NULL of its
  * newest run that recorded one (runs with --no-log have none; install records
- * count).  Returns 0 with its path in out, or EX_NOINPUT with what to do. */
-static int run_log(const char *bundle, const char *name, char *out, size_t size, struct error *e)
+ * count).  Returns its path (free it), or NULL with *e (EX_NOINPUT) saying what to do. */
+static char *run_log(const char *bundle, const char *name, struct error *e)
 {
-    char **runs, dir[VM_PATH_MAX];
     if (bundle_found(bundle, e)) {
         char why[sizeof e->text];
         memcpy(why, e->text, sizeof why);
-        return fail(e, EX_NOINPUT, "%.900s; or read a log file with --log FILE", why);
+        return fail(e, EX_NOINPUT, "%.900s; or read a log file with --log FILE", why), NULL;
     }
+    char *log = NULL;
     if (name) {
-        int rc = find_run(bundle, name, dir, sizeof dir, e);
-        if (rc == 0 && !(path_join_fixed(out, size, dir, "vz.ndjson") && access(out, F_OK) == 0))
-            rc = fail(e, EX_NOINPUT, "run %s recorded no log (it ran with --no-log, or its capture failed)", name);
-        return rc;
+        char dir[VM_PATH_MAX];
+        if (find_run(bundle, name, dir, sizeof dir, e) == 0 && !(log = recorded_log(dir)))
+            fail(e, EX_NOINPUT, "run %s recorded no log (it ran with --no-log, or its capture failed)", name);
+        return log;
     }
+    char **runs;
     size_t n = bundle_runs(bundle, &runs);
-    bool found = false;
-    for (size_t i = n; i-- > 0 && !found;)
-        found = path_join_fixed(out, size, runs[i], "vz.ndjson") && access(out, F_OK) == 0;
+    for (size_t i = n; i-- > 0 && !log;)
+        log = recorded_log(runs[i]);
     free_names(runs, n);
-    return found ? 0 : fail(e, EX_NOINPUT, "no recorded run with a log (runs with --no-log have none); run the VM "
-                            "with 'macvm run', or use --log FILE");
+    if (!log)
+        fail(e, EX_NOINPUT, "no recorded run with a log (runs with --no-log have none); run the VM with 'macvm run', "
+             "or use --log FILE");
+    return log;
 }
 
 /* Opens a log file for reading: a regular file, or standard input for "-"
@@ -6743,6 +6751,42 @@ static int open_log(const char *path, struct error *e)
         return fd >= 0 ? fd : (fail(e, EX_NOINPUT, "cannot read standard input: %s", strerror(errno)), -1);
     }
     return open_regular(path, e);
+}
+
+/* Prints the counts after the lines: the last negotiation with its verdict,
+ * the resets (and a reset loop) and a timeline; with --json one last object. */
+static int pvg_print_summary(const struct pvg_watch *w, bool json)
+{
+    struct buf b = {0};
+    if (json) {
+        struct json j = {.out = &b};
+        json_open(&j, NULL, '{');
+        json_open(&j, "summary", '{');
+        pvg_watch_json(&j, w);
+        json_close(&j, '}');
+        json_close(&j, '}');
+    } else {
+        if (w->negotiations) {
+            char verdict[512];
+            pvg_verdict_text(verdict, sizeof verdict, &w->last);
+            buf_printf(&b, "\nNegotiation: guest requested %u, host set %u (%s)\n  %s\n", w->last.guest_version,
+                       w->last.host_version, w->last.timestamp, verdict);
+        } else {
+            buf_puts(&b, "\nNegotiation: none in this log\n");
+        }
+        buf_printf(&b, "Resets: %" PRIu64 " device reset%s, %" PRIu64 " display%s destroyed and created again\n",
+                   w->resets, w->resets == 1 ? "" : "s", w->display_cycles, w->display_cycles == 1 ? "" : "s");
+        if (pvg_reset_loop(w)) {
+            buf_puts(&b, "  Reset loop: ");
+            pvg_loop_text(&b, w);
+            buf_puts(&b, "\n");
+        }
+        buf_puts(&b, "Timeline:\n");
+        pvg_timeline(&b, w);
+    }
+    int rc = print_buf(&b);
+    buf_free(&b);
+    return rc;
 }
 
 /* macvm pvg-log [BUNDLE [--run NAME] | --log FILE | --last DURATION] [--json] */
@@ -6770,31 +6814,29 @@ static int cmd_pvg_log(int argc, char **argv)
         return usage_error("pvg-log", "--run names a run of a bundle: not with --log or --last");
     if (last && !valid_duration(last))
         return usage_error("pvg-log", "--last '%s' is not a duration such as 30m, 2h or 1d", last);
-    char source[VM_PATH_MAX];
     struct error e = {0};
+    autofree char *source = NULL;   /* where the lines come from, as messages name it */
     int fd = -1;
     pid_t child = -1;
     if (last) {
-        if (!on_macos()) {
-            fprintf(stderr, "macvm: pvg-log: --last reads this Mac's unified log, and this host is not a Mac; "
-                    "copy a log here and use --log FILE\n");
-            return EX_UNAVAILABLE;
-        }
-        snprintf(source, sizeof source, "the system log (last %s)", last);
+        if (!on_macos())
+            return fail(&e, EX_UNAVAILABLE, "--last reads this Mac's unified log, and this host is not a Mac; copy a "
+                        "log here and use --log FILE"), report("pvg-log", &e);
+        struct buf b = {0};
+        buf_printf(&b, "the system log (last %s)", last);
+        source = b.data;
         if ((child = spawn_log_show(last, &fd, &e)) < 0)
             return report("pvg-log", &e);
+    } else if (file) {
+        source = xstrdup(strcmp(file, "-") == 0 ? "standard input" : file);
     } else {
-        if (file) {
-            snprintf(source, sizeof source, "%s", strcmp(file, "-") == 0 ? "standard input" : file);
-        } else {
-            char bundle[VM_PATH_MAX];
-            bundle_path(bundle, sizeof bundle, optind < argc ? argv[optind] : NULL);
-            if (run_log(bundle, run, source, sizeof source, &e))
-                return report(bundle, &e);
-        }
-        if ((fd = open_log(file ? file : source, &e)) < 0)
-            return report(source, &e);
+        char bundle[VM_PATH_MAX];
+        bundle_path(bundle, sizeof bundle, optind < argc ? argv[optind] : NULL);
+        if (!(source = run_log(bundle, run, &e)))
+            return report(bundle, &e);
     }
+    if (!last && (fd = open_log(file ? file : source, &e)) < 0)
+        return report(source, &e);
     struct log_scan s = {.needle = PVG_NEEDLE, .fn = pvg_print_event, .ctx = &p};
     static char out_buf[1 << 16];   /* a dense log prints a line for every third: fewer, larger writes */
     if (!isatty(STDOUT_FILENO))
@@ -6811,46 +6853,14 @@ static int cmd_pvg_log(int argc, char **argv)
         return report(source, &e);
     fflush(stdout);   /* the lines found come before what is said about them */
     if (s.stats.malformed || s.stats.oversized)
-        fprintf(stderr, "macvm: %s: skipped %" PRIu64 " malformed and %" PRIu64 " oversized records\n", source,
-                s.stats.malformed, s.stats.oversized);
-    const struct pvg_watch *w = &p.watch;
-    if (!w->negotiations && !w->resets && !w->display_cycles) {
-        fprintf(stderr, "macvm: %s: no paravirtualized-graphics version negotiation found (%" PRIu64
-                " PVG lines in %" PRIu64 " records)\n", source, w->lines, s.stats.records);
-        fflush(stdout);
+        tell(stderr, "macvm: %s: skipped %" PRIu64 " malformed and %" PRIu64 " oversized records", source,
+             s.stats.malformed, s.stats.oversized);
+    if (!p.watch.negotiations && !p.watch.resets && !p.watch.display_cycles) {
+        tell(stderr, "macvm: %s: no paravirtualized-graphics version negotiation found (%" PRIu64 " PVG lines in %"
+             PRIu64 " records)", source, p.watch.lines, s.stats.records);
         return EXIT_NOTHING_FOUND;
     }
-    struct buf b = {0};
-    if (p.json) {   /* after the negotiations, one last object with the counts */
-        struct json j = {.out = &b};
-        json_open(&j, NULL, '{');
-        json_open(&j, "summary", '{');
-        pvg_watch_json(&j, w);
-        json_close(&j, '}');
-        json_close(&j, '}');
-        buf_add(&b, "\n", 1);
-    } else {
-        char verdict[512];
-        if (w->negotiations) {
-            pvg_verdict_text(verdict, sizeof verdict, &w->last);
-            buf_printf(&b, "\nNegotiation: guest requested %u, host set %u (%s)\n  %s\n", w->last.guest_version,
-                       w->last.host_version, w->last.timestamp, verdict);
-        } else {
-            buf_puts(&b, "\nNegotiation: none in this log\n");
-        }
-        buf_printf(&b, "Resets: %" PRIu64 " device reset%s, %" PRIu64 " display%s destroyed and created again\n",
-                   w->resets, w->resets == 1 ? "" : "s", w->display_cycles, w->display_cycles == 1 ? "" : "s");
-        if (pvg_reset_loop(w)) {
-            buf_puts(&b, "  Reset loop: ");
-            pvg_loop_text(&b, w);
-            buf_puts(&b, "\n");
-        }
-        buf_puts(&b, "Timeline:\n");
-        pvg_timeline(&b, w);
-    }
-    rc = print_buf(&b);
-    buf_free(&b);
-    return rc;
+    return pvg_print_summary(&p.watch, p.json);
 }
 
 /* --- macvm feedback --- */
@@ -6866,15 +6876,15 @@ static int output_allowed(const char *path, bool force, struct error *e)
         return fail(e, EX_CANTCREAT, "is %s, not a regular file; name a new file", file_kind(st.st_mode));
     if (lstat(path, &st) == 0 && !force)
         return fail(e, EX_CANTCREAT, "already exists; use --force to replace it, or name another file");
-    char dir[VM_PATH_MAX], real[PATH_MAX];
-    path_dir_fixed(dir, sizeof dir, path);
+    autofree char *dir = path_dir(path);
+    char real[PATH_MAX];
     if (!realpath(dir, real))
         return fail(e, EX_CANTCREAT, "cannot write in %s: %s", dir, strerror(errno));
     static const char *const marks[] = {BUNDLE_DISK, BUNDLE_AUX, BUNDLE_HARDWARE_MODEL, BUNDLE_MACHINE_IDENTIFIER};
     for (;;) {   /* the folder and each one above it */
         for (size_t i = 0; i < sizeof marks / sizeof *marks; i++) {
-            char p[VM_PATH_MAX];
-            if (path_join_fixed(p, sizeof p, real, marks[i]) && lstat(p, &st) == 0)
+            autofree char *mark = path_join(real, marks[i]);
+            if (lstat(mark, &st) == 0)
                 return fail(e, EX_CANTCREAT, "is inside the VM bundle %s; write the report outside it", real);
         }
         char *slash = strrchr(real, '/');
@@ -6910,8 +6920,7 @@ static int cmd_feedback(int argc, char **argv)
     if (output && output_allowed(output, force, &e))
         return report(output, &e);
     struct feedback f = {0};
-    int rc = feedback_gather(&f, bundle, run, &e);
-    if (rc) {
+    if (feedback_gather(&f, bundle, run, &e)) {
         feedback_free(&f);
         return report(bundle, &e);
     }
@@ -6927,18 +6936,15 @@ static int cmd_feedback(int argc, char **argv)
     f.redaction = redacted ? &r : NULL;
     feedback_markdown(&out, &f, on_host);
     feedback_free(&f);
-    if (output) {
-        rc = write_file_atomic(output, out.data, out.len, force, &e);
-        char text[VM_PATH_MAX + 128];
-        snprintf(text, sizeof text, "wrote %s%s", output, redacted ? " (redacted: ECID, MAC, user, host and home; "
-                 "the report says what redaction cannot know)" : "");
-        if (rc == 0)
-            say("", NULL, text);
-        else
-            report(output, &e);
-    } else {
+    int rc;
+    if (!output) {
         fwrite(out.data, 1, out.len, stdout);
         rc = flush_stdout();
+    } else if ((rc = write_file_atomic(output, out.data, out.len, force, &e)) == 0) {
+        tell(stderr, "macvm: wrote %s%s", output, redacted ? " (redacted: ECID, MAC, user, host and home; the report "
+             "says what redaction cannot know)" : "");
+    } else {
+        report(output, &e);
     }
     buf_free(&out);
     return rc;
@@ -7193,25 +7199,26 @@ static int print_help(FILE *to)
     return 0;
 }
 
+/* Returns true when arg asks for help: -h or --help. */
+static bool asks_help(const char *arg)
+{
+    return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
+}
+
 /* macvm help [COMMAND] */
 static int cmd_help(int argc, char **argv)
 {
     if (argc < 2)
         return print_help(stdout);
-    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)
-        return print_command_help(find_command("help"), stdout);
-    const struct command *c = find_command(argv[1]);
-    if (!c) {
-        fprintf(stderr, "macvm: help: no command '%s'; 'macvm help' lists them\n", argv[1]);
-        return EX_USAGE;
-    }
+    const struct command *c = find_command(asks_help(argv[1]) ? "help" : argv[1]);
+    struct error e = {0};
+    if (!c)
+        return fail(&e, EX_USAGE, "no command '%.500s'; 'macvm help' lists them", argv[1]), report("help", &e);
     return print_command_help(c, stdout);
 }
 
 /* What users of tart or Apple's sample type, and macvm's way to do it. */
-static const struct {
-    const char *habit, *instead;
-} habits[] = {
+static const char *const habits[][2] = {
     {"create", "to make a VM: macvm install [BUNDLE]"},
     {"get", "to show a VM: macvm info [BUNDLE]"},
     {"delete", "to delete a VM: stop it, then rm -r BUNDLE"},
@@ -7223,15 +7230,13 @@ static const struct {
  * habit.  Returns EX_USAGE. */
 static int not_a_command(const char *name)
 {
+    const char *instead = "'macvm help' lists them";
     for (size_t i = 0; i < sizeof habits / sizeof *habits; i++)
-        if (strcmp(habits[i].habit, name) == 0) {
-            fprintf(stderr, "macvm: '%s' is not a command; %s\n", name, habits[i].instead);
-            return EX_USAGE;
-        }
-    char text[600];
-    snprintf(text, sizeof text, "'%.500s' is not a command; 'macvm help' lists them", name);
-    say("", NULL, text);   /* escaped: a name with control characters stays one line */
-    return EX_USAGE;
+        if (strcmp(habits[i][0], name) == 0)
+            instead = habits[i][1];
+    struct error e = {0};
+    /* reported (escaped): a name with control characters stays one line */
+    return fail(&e, EX_USAGE, "'%.500s' is not a command; %s", name, instead), report(NULL, &e);
 }
 
 /* =============================== 9. main ================================ */
@@ -7245,7 +7250,7 @@ int main(int argc, char **argv)
     signal(SIGXFSZ, SIG_IGN);   /* a file-size limit is an error to report, not a kill */
     if (argc < 2)
         return print_help(stderr), EX_USAGE;
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+    if (asks_help(argv[1]))
         return print_help(stdout), flush_stdout();
     if (strcmp(argv[1], "--version") == 0) {
         puts("macvm " MACVM_VERSION);

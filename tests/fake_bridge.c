@@ -14,6 +14,9 @@
  *                                 "interrupted", as the real bridge's stop request would
  *   MACVM_FAKE_INSTALL=...        ok (default), fail, interrupt
  *   MACVM_FAKE_UNSUPPORTED=1      no hardware model of the image runs on this host
+ *   MACVM_FAKE_MIN_CPUS=N         the CPUs and memory (bytes) Virtualization says the loaded
+ *   MACVM_FAKE_MIN_MEMORY=BYTES   image needs (bridge_load_restore_image); by default 0, as
+ *                                 if it said nothing, so the image's manifest answers
  *   MACVM_FAKE_FIXTURES=DIR       where HardwareModel and MachineIdentifier come from
  *                                 (default tests/fixtures/plist)
  *   MACVM_FAKE_IPSW=FILE          what bridge_download "downloads"
@@ -195,8 +198,8 @@ int bridge_load_restore_image(const char *path, struct restore_image_info *info,
         return BRIDGE_FAILED;
     }
     info->supported_on_host = strcmp(env("MACVM_FAKE_UNSUPPORTED", "0"), "1") != 0;
-    info->min_cpu_count = 2;
-    info->min_memory_bytes = 4ull << 30;
+    info->min_cpu_count = (unsigned)strtoul(env("MACVM_FAKE_MIN_CPUS", "0"), NULL, 10);
+    info->min_memory_bytes = strtoull(env("MACVM_FAKE_MIN_MEMORY", "0"), NULL, 10);
     return BRIDGE_OK;
 }
 

@@ -19,6 +19,10 @@
  * The fake bridge copies HardwareModel/MachineIdentifier from
  * tests/fixtures/plist (relative to the repository root, where tests run).
  *
+ * What the image needs comes from Virtualization when it says (the fake says
+ * nothing unless MACVM_FAKE_MIN_CPUS/MACVM_FAKE_MIN_MEMORY are set), else
+ * from the image's manifest (virtualization_minimums_outrank_the_manifest).
+ *
  * CPU counts: most tests pass --cpus 2 so that what they check does not depend
  * on the test machine's cores (default_cpus_and_memory_give_way_to_the_image
  * covers the default).
@@ -377,6 +381,57 @@ Test(install, image_unsupported_by_virtualization, .init = vt_init, .fini = t_tm
     vt_expect_refusal(&r, EX_UNAVAILABLE, "hardware model", "unsupported image");
     vt_expect_nothing_created(b, spec, "unsupported image");
     proc_result_free(&r);
+    free(b);
+    free(spec);
+}
+
+/* On a Mac, what the image needs is what Virtualization says when it loads the
+ * image, not the manifest's numbers (14.5's: 2 CPUs, 4 GiB): here it says 3
+ * CPUs and 6 GiB.  Those are recorded, raise the defaults and refuse less;
+ * where it says 0, the manifest's number is recorded. */
+Test(install, virtualization_minimums_outrank_the_manifest, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *spec = vt_install_spec();
+    char *b = t_path_join(t_tmp, "New.bundle");
+    setenv("MACVM_FAKE_MIN_CPUS", "3", 1);
+    setenv("MACVM_FAKE_MIN_MEMORY", "6442450944", 1);
+    struct proc_result r = run_fake("install", "--ipsw", VT_IPSW_14, "--cpus", "2", b, NULL);
+    vt_expect_refusal(&r, EX_USAGE, "--cpus 3", "--cpus 2 where Virtualization asks for 3");
+    vt_expect_nothing_created(b, spec, "--cpus 2 where Virtualization asks for 3");
+    proc_result_free(&r);
+
+    unsigned cpus = vt_default_cpus(1, 8);
+    if (cpus < 3)
+        cpus = 3;
+    r = run_fake("install", "--ipsw", VT_IPSW_14, b, NULL);
+    cr_assert_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
+    proc_result_free(&r);
+    const struct plist *c = vt_config(b);
+    vt_plist_uint(c, "InstalledMinCPUCount", 3);
+    vt_plist_uint(c, "InstalledMinMemorySize", 6 * VT_GIB);
+    struct vt_spec s;
+    cr_assert(vt_spec_load(&s, spec));
+    char want[32];
+    snprintf(want, sizeof want, "%u", cpus);
+    cr_expect_str_eq(vt_spec_get(&s, "cpu_count"), want, "the default CPUs give way to Virtualization's 3");
+    cr_expect_str_eq(vt_spec_get(&s, "memory_bytes"), "6442450944", "the default memory gives way to its 6 GiB");
+    vt_spec_free(&s);
+    r = run_fake("run", "--dry-run", "--json", b, NULL);
+    const struct plist *j = vt_expect_json_ok(&r, "run --dry-run after install");
+    vt_json_uint(j, "cpu_count", cpus, r.out);
+    vt_json_uint(j, "memory_bytes", 6 * VT_GIB, r.out);
+    proc_result_free(&r);
+
+    /* where Virtualization gives 0 (here for memory), the manifest answers */
+    unsetenv("MACVM_FAKE_MIN_MEMORY");
+    char *b2 = t_path_join(t_tmp, "Other.bundle");
+    r = run_fake("install", "--ipsw", VT_IPSW_14, "--cpus", "3", b2, NULL);
+    cr_assert_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
+    proc_result_free(&r);
+    c = vt_config(b2);
+    vt_plist_uint(c, "InstalledMinCPUCount", 3);
+    vt_plist_uint(c, "InstalledMinMemorySize", 4 * VT_GIB);
+    free(b2);
     free(b);
     free(spec);
 }

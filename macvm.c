@@ -3000,7 +3000,6 @@ static bool pvg_watch_event(struct pvg_watch *w, const struct log_event *ev, str
     return true;
 }
 
-/* Returns whether the renderer reset in a loop. */
 static bool pvg_reset_loop(const struct pvg_watch *w)
 {
     return w->resets >= PVG_RESET_LOOP || w->display_cycles >= PVG_RESET_LOOP;
@@ -3533,9 +3532,9 @@ static const struct advice_rule advice_rules[] = {
      "check proxies, VPN and firewalls), a guest newer than the host, missing device support (install Xcode "
      "and open it once).  'macvm doctor --ipsw FILE' checks what it can; then retry"},
     {"VZErrorDomain", 12, NULL,
-     "the saved state (SaveFile.vzvmsave) does not fit this VM's configuration (CPUs, memory, MAC or devices changed since it "
-     "was saved); it cannot be restored: the VM starts fresh without it.  Next time run with the configuration "
-     "that saved it (macvm checks this against the saving run's run.json)"},
+     "the saved state (SaveFile.vzvmsave) does not fit this VM's configuration (CPUs, memory, MAC or devices "
+     "changed since it was saved); it cannot be restored: the VM starts fresh without it.  Next time run with the "
+     "configuration that saved it (macvm checks this against the saving run's run.json)"},
     {NULL, -9, "host key",
      "no logged-in GUI session, or a locked login keychain: log in at the Mac's screen (not only over SSH) "
      "and unlock the login keychain"},

@@ -3174,16 +3174,15 @@ static bool wait_ticks(pid_t pid, int *status, int ticks)
     }
 }
 
-/* In a fork of the supervisor: becomes the tool, writing to out_path (its
- * errors to err_path), with default signals (the supervisor ignores some). */
-static void capture_exec_tool(char **argv, const char *out_path, const char *err_path)
+/* In a fork of the supervisor: becomes the tool, writing to out (its errors
+ * to err), with default signals (the supervisor ignores some). */
+static void capture_exec_tool(char **argv, int out, int err)
 {
 #ifdef __linux__
     prctl(PR_SET_PDEATHSIG, SIGINT);   /* a supervisor that dies ends its tool too */
 #endif
-    int in = open("/dev/null", O_RDONLY), out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644),
-        err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+    int in = open("/dev/null", O_RDONLY);
+    if (in < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
         _exit(127);
     for (int sig = 1; sig < NSIG; sig++)
         signal(sig, SIG_DFL);
@@ -3196,7 +3195,7 @@ static void capture_exec_tool(char **argv, const char *out_path, const char *err
  * macvm's death is also a SIGTERM); then SIGINT (log stream flushes and
  * exits), SIGKILL after 3 s.  Exits with the tool's status, 127 when it could
  * not start.  Calls only what is safe in a fork of a threaded process. */
-static void capture_supervise(int eof_fd, pid_t parent, char **argv, const char *out_path, const char *err_path)
+static void capture_supervise(int eof_fd, pid_t parent, char **argv, int out, int err)
 {
     struct sigaction sa = {.sa_handler = on_capture_orphaned};   /* no SA_RESTART: poll returns */
     sigemptyset(&sa.sa_mask);
@@ -3204,7 +3203,7 @@ static void capture_supervise(int eof_fd, pid_t parent, char **argv, const char 
     /* Nothing of macvm's stays open here: a bundle's lock must end with macvm. */
     long max_fd = sysconf(_SC_OPEN_MAX);
     for (int fd = 3; fd < (max_fd > 0 && max_fd < 65536 ? max_fd : 65536); fd++)
-        if (fd != eof_fd)
+        if (fd != eof_fd && fd != out && fd != err)
             close(fd);
     signal(SIGINT, SIG_IGN);    /* Ctrl-C and a closed terminal are for the VM; */
     signal(SIGHUP, SIG_IGN);    /* the capture ends after it */
@@ -3219,7 +3218,7 @@ static void capture_supervise(int eof_fd, pid_t parent, char **argv, const char 
 #endif
     pid_t tool = fork();
     if (tool == 0)
-        capture_exec_tool(argv, out_path, err_path);
+        capture_exec_tool(argv, out, err);
     if (tool < 0)
         _exit(127);
     int status = 0;
@@ -3253,34 +3252,42 @@ static int log_capture_start(struct log_capture *c, const char *out_path, const 
     if (pipe(fds) != 0)
         return fail(e, EX_OSERR, "cannot start %s: %s", argv[0], strerror(errno));
     fcntl(fds[1], F_SETFD, FD_CLOEXEC);   /* no other child may hold the capture open */
+    /* The tool's files are made here, where a failure can name the file and say why. */
+    int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int err = out < 0 ? -1 : open(c->err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    const char *unmade = out < 0 ? out_path : err < 0 ? c->err_path : NULL;
     pid_t parent = getpid();
-    c->pid = fork();
+    c->pid = unmade ? -1 : fork();
     if (c->pid == 0) {
         close(fds[1]);
         /* Its own process group: the terminal's Ctrl-C is for the VM, and must
          * not end the capture before the VM's last lines are in. */
         setpgid(0, 0);
-        capture_supervise(fds[0], parent, argv, out_path, c->err_path);
+        capture_supervise(fds[0], parent, argv, out, err);
     }
-    int saved = errno;
+    int saved = errno, status = 0;
     close(fds[0]);
-    if (c->pid < 0) {
-        close(fds[1]);
-        return fail(e, EX_OSERR, "cannot start %s: %s", argv[0], strerror(saved));
-    }
+    if (err >= 0)
+        close(err);
+    if (out >= 0)
+        close(out);
     c->eof_fd = fds[1];
     /* A tool that cannot start or read the log (no permission) exits at once: say so now. */
-    int status;
-    if (wait_ticks(c->pid, &status, 4)) {
-        close(c->eof_fd);
-        c->pid = c->eof_fd = -1;
+    if (c->pid > 0 && !wait_ticks(c->pid, &status, 4))
+        return 0;
+    bool started = c->pid > 0;
+    close(c->eof_fd);
+    c->pid = c->eof_fd = -1;
+    if (out >= 0)
         unlink(out_path);   /* no capture, no log file: reports must not point at one */
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-            return fail(e, EX_UNAVAILABLE, "cannot start %s: not found or not executable", argv[0]);
-        return fail(e, EX_UNAVAILABLE, "%s stopped at once (exit %d); see %s", argv[0],
-                    WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), c->err_path);
-    }
-    return 0;
+    if (unmade)
+        return fail(e, EX_CANTCREAT, "cannot create %s: %s", unmade, strerror(saved));
+    if (!started)
+        return fail(e, EX_OSERR, "cannot start %s: %s", argv[0], strerror(saved));
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+        return fail(e, EX_UNAVAILABLE, "cannot start %s: not found or not executable", argv[0]);
+    return fail(e, EX_UNAVAILABLE, "%s stopped at once (exit %d); see %s", argv[0],
+                WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), c->err_path);
 }
 
 /* Stops the capture: closes the pipe, so the supervisor ends `log stream`

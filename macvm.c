@@ -3334,11 +3334,10 @@ static bool is_run_name(const char *name)
     return !*rest || (rest[0] == '-' && rest[1] && strspn(rest + 1, "0123456789") == strlen(rest + 1));
 }
 
-/* Orders run folders by their names (start times), wherever they are. */
+/* Orders run folders (full paths) by their names, their start times, wherever they are. */
 static int compare_run_dirs(const void *a, const void *b)
 {
-    const char *x = strrchr(*(char *const *)a, '/'), *y = strrchr(*(char *const *)b, '/');
-    return strcmp(x ? x : *(char *const *)a, y ? y : *(char *const *)b);
+    return strcmp(strrchr(*(char *const *)a, '/'), strrchr(*(char *const *)b, '/'));
 }
 
 /* Adds the run folders under logs_dir to the n paths in *dirs, then sorts
@@ -3397,11 +3396,9 @@ static int find_run(const char *bundle, const char *name, char *out, size_t size
     char **runs;
     size_t n = bundle_runs(bundle, &runs);
     const char *chosen = !name && n ? runs[n - 1] : NULL;
-    for (size_t i = 0; name && i < n; i++) {
-        const char *base = strrchr(runs[i], '/');
-        if (strcmp(base ? base + 1 : runs[i], name) == 0)
+    for (size_t i = 0; name && i < n; i++)
+        if (strcmp(strrchr(runs[i], '/') + 1, name) == 0)
             chosen = runs[i];
-    }
     int rc = chosen ? (snprintf(out, size, "%s", chosen), 0)
            : name ? fail(e, EX_NOINPUT, "no run %s; 'macvm info' lists the runs", name)
                   : fail(e, EX_NOINPUT, "no recorded run");

@@ -2661,15 +2661,14 @@ static void ipsw_text(struct buf *out, const char *path, const struct ipsw_info 
  * and install with `log stream` and reads three styles back:
  * ndjson (`log stream/show --style ndjson`, one object a line after a text
  * header), one JSON array (`--style json`), and `log show`'s default text. */
-#define LOG_PREDICATE                                                             \
-    "subsystem == \"com.apple.gpusw.ParavirtualizedGraphics\" OR "                \
-    "process == \"com.apple.Virtualization.VirtualMachine\" OR "                  \
-    "process == \"" INSTALLER_PROCESS "\" OR "                                   \
-    "subsystem BEGINSWITH[c] \"com.apple.virtualization\""
 #define INSTALLER_PROCESS "com.apple.Virtualization.Installation"
 #define PVG_SUBSYSTEM "com.apple.gpusw.ParavirtualizedGraphics"
 #define PVG_NEEDLE "ParavirtualizedGraphics"    /* in every PVG line, in every style */
-#define LOG_TOOL "/usr/bin/log"
+#define LOG_PREDICATE                                                             \
+    "subsystem == \"" PVG_SUBSYSTEM "\" OR "                                     \
+    "process == \"com.apple.Virtualization.VirtualMachine\" OR "                  \
+    "process == \"" INSTALLER_PROCESS "\" OR "                                   \
+    "subsystem BEGINSWITH[c] \"com.apple.virtualization\""
 #ifndef LOG_BLOCK   /* the fuzz target makes both small, so short inputs cross their edges */
 #define LOG_RECORD_MAX (1u << 20)               /* longer records are skipped and counted */
 #define LOG_BLOCK (4u << 20)
@@ -2687,11 +2686,9 @@ struct log_stats {
     uint64_t oversized;     /* records over LOG_RECORD_MAX */
 };
 
-typedef void (*log_event_fn)(void *ctx, const struct log_event *ev);
-
 struct log_scan {
     const char *needle;     /* only records containing it are parsed (NULL: all) */
-    log_event_fn fn;
+    void (*fn)(void *ctx, const struct log_event *ev);
     void *ctx;
     struct log_stats stats;
 };
@@ -2705,22 +2702,21 @@ static bool log_json_record(struct log_scan *s, const char *p, size_t n)
 {
     struct arena a = {0};
     struct plist *o = json_parse(p, n, &a, log_json_fields);
-    if (!o || o->type != PLIST_DICT) {
-        arena_free(&a);
-        return false;
+    bool ok = o && o->type == PLIST_DICT;
+    if (ok) {
+        struct log_event ev = {
+            .timestamp = plist_string_or_empty(o, "timestamp"),
+            .subsystem = plist_string_or_empty(o, "subsystem"),
+            .category = plist_string_or_empty(o, "category"),
+            .message = plist_string_or_empty(o, "eventMessage"),
+            .type = plist_string_or_empty(o, "messageType"),
+            .process = plist_string_or_empty(o, "processImagePath"),
+        };
+        s->stats.events++;
+        s->fn(s->ctx, &ev);
     }
-    struct log_event ev = {
-        .timestamp = plist_string_or_empty(o, "timestamp"),
-        .subsystem = plist_string_or_empty(o, "subsystem"),
-        .category = plist_string_or_empty(o, "category"),
-        .message = plist_string_or_empty(o, "eventMessage"),
-        .type = plist_string_or_empty(o, "messageType"),
-        .process = plist_string_or_empty(o, "processImagePath"),
-    };
-    s->stats.events++;
-    s->fn(s->ctx, &ev);
     arena_free(&a);
-    return true;
+    return ok;
 }
 
 /* Parses one line of `log show`'s text style:
@@ -2728,9 +2724,7 @@ static bool log_json_record(struct log_scan *s, const char *p, size_t n)
  * Returns false when the line is not of that form. */
 static bool log_text_record(struct log_scan *s, const char *p, size_t n)
 {
-    char *line = xmalloc(n + 1);
-    memcpy(line, p, n);
-    line[n] = 0;
+    autofree char *line = check_alloc(strndup(p, n));
     char *f[7], *rest = line;
     for (int i = 0; i < 7; i++) {
         while (*rest == ' ' || *rest == '\t')
@@ -2738,10 +2732,8 @@ static bool log_text_record(struct log_scan *s, const char *p, size_t n)
         f[i] = rest;
         while (*rest && *rest != ' ' && *rest != '\t')
             rest++;
-        if (!*rest) {
-            free(line);
+        if (!*rest)
             return false;
-        }
         *rest++ = 0;
     }
     while (*rest == ' ')
@@ -2771,15 +2763,19 @@ static bool log_text_record(struct log_scan *s, const char *p, size_t n)
                            .category = category, .process = process, .message = message};
     s->stats.events++;
     s->fn(s->ctx, &ev);
-    free(line);
     return true;
 }
 
 /* Handles one line of an ndjson or text log.  Header lines and the
- * continuation lines of multi-line messages are passed over. */
+ * continuation lines of multi-line messages are passed over; a line longer
+ * than LOG_RECORD_MAX is counted and skipped, wherever it lies in the file. */
 static void log_line(struct log_scan *s, const char *p, size_t n, bool candidate)
 {
     s->stats.records++;
+    if (n > LOG_RECORD_MAX) {
+        s->stats.oversized++;
+        return;
+    }
     while (n > 0 && (p[n - 1] == '\r' || p[n - 1] == ' '))
         n--;
     if (!candidate || n == 0)
@@ -2793,6 +2789,18 @@ static void log_line(struct log_scan *s, const char *p, size_t n, bool candidate
         s->stats.malformed++;
 }
 
+/* Reads up to n bytes of a log, again when a signal interrupts.  Returns
+ * their count (0 at its end), or -1 with *e (EX_IOERR). */
+static ssize_t log_read(int fd, char *buf, size_t n, struct error *e)
+{
+    ssize_t r;
+    while ((r = read(fd, buf, n)) < 0 && errno == EINTR)
+        continue;
+    if (r < 0)
+        fail(e, EX_IOERR, "read failed: %s", strerror(errno));
+    return r;
+}
+
 /* Reads a line-oriented log (ndjson or text) from fd, starting with the
  * bytes already in buf.  Memory stays at one block and one record, whatever
  * the file's size.  Returns 0 or EX_IOERR. */
@@ -2802,13 +2810,8 @@ static int log_scan_lines(struct log_scan *s, int fd, char *buf, size_t have, st
     bool skipping = false, eof = false;
     while (!eof) {
         ssize_t r = 0;
-        if (have < LOG_BLOCK) {
-            r = read(fd, buf + have, LOG_BLOCK + LOG_RECORD_MAX - have);
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r < 0)
-                return fail(e, EX_IOERR, "read failed: %s", strerror(errno));
-        }
+        if (have < LOG_BLOCK && (r = log_read(fd, buf + have, LOG_BLOCK + LOG_RECORD_MAX - have, e)) < 0)
+            return e->code;
         eof = r == 0;
         char *p = buf, *end = buf + have + (size_t)r;
         const char *hit = nlen ? memmem(p, (size_t)(end - p), s->needle, nlen) : NULL;
@@ -2816,33 +2819,24 @@ static int log_scan_lines(struct log_scan *s, int fd, char *buf, size_t have, st
             if (!nl)
                 nl = end;   /* a last line without a newline */
             if (skipping) {
-                skipping = false;
+                skipping = false;   /* the rest of a record counted already */
                 continue;
             }
-            if (nl - p > LOG_RECORD_MAX) {
-                s->stats.records++;
-                s->stats.oversized++;   /* wherever it lies in the file, a record this long is skipped */
-            } else {
-                if (hit && hit < p)
-                    hit = memmem(p, (size_t)(end - p), s->needle, nlen);
-                log_line(s, p, (size_t)(nl - p), !nlen || (hit && hit < nl));
-            }
+            if (hit && hit < p)
+                hit = memmem(p, (size_t)(end - p), s->needle, nlen);
+            log_line(s, p, (size_t)(nl - p), !nlen || (hit && hit < nl));
             if (nl == end) {
                 p = end;
                 break;
             }
         }
-        have = p < end ? (size_t)(end - p) : 0;
-        if (skipping) {
-            have = 0;
-        } else if (have > LOG_RECORD_MAX) {
-            s->stats.records++;
-            s->stats.oversized++;
+        have = skipping ? 0 : (size_t)(end - p);   /* the start of the next line */
+        if (have > LOG_RECORD_MAX) {
+            log_line(s, p, have, false);   /* counted as oversized; the rest of it is skipped */
             skipping = true;
             have = 0;
-        } else if (have) {
-            memmove(buf, p, have);
         }
+        memmove(buf, p, have);
     }
     return 0;
 }
@@ -2856,6 +2850,7 @@ static int log_scan_array(struct log_scan *s, int fd, char *buf, size_t have, st
     int depth = 0;
     bool in_string = false, escaped = false, oversized = false;
     size_t nlen = s->needle ? strlen(s->needle) : 0;
+    ssize_t r;
     for (;;) {
         for (size_t i = 0; i < have; i++) {
             char c = buf[i];
@@ -2891,21 +2886,14 @@ static int log_scan_array(struct log_scan *s, int fd, char *buf, size_t have, st
                     s->stats.malformed++;
             }
         }
-        ssize_t r = read(fd, buf, LOG_BLOCK);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            buf_free(&obj);
-            return fail(e, EX_IOERR, "read failed: %s", strerror(errno));
-        }
-        if (r == 0)
+        if ((r = log_read(fd, buf, LOG_BLOCK, e)) <= 0)
             break;
         have = (size_t)r;
     }
     if (depth > 1)
         s->stats.malformed++;   /* the array ended inside an object */
     buf_free(&obj);
-    return 0;
+    return r < 0 ? e->code : 0;
 }
 
 /* Reads a log in any of the three styles from fd, handing each event whose
@@ -2914,10 +2902,9 @@ static int log_scan_fd(struct log_scan *s, int fd, struct error *e)
 {
     char *buf = xmalloc(LOG_BLOCK + LOG_RECORD_MAX);
     size_t have = 0;
-    ssize_t r;
-    while ((r = read(fd, buf + have, 4096 - have)) > 0 || (r < 0 && errno == EINTR))
-        if (r > 0 && (have += (size_t)r) == 4096)
-            break;
+    ssize_t r = 0;
+    while (have < 4096 && (r = log_read(fd, buf + have, 4096 - have, e)) > 0)
+        have += (size_t)r;
     /* The style shows in the first line that is not a header ("Filtering the
      * log data using ..."): '[' opens --style json's one array. */
     size_t first = 0;
@@ -2934,7 +2921,7 @@ static int log_scan_fd(struct log_scan *s, int fd, struct error *e)
         have -= first;
         memmove(buf, buf + first, have);
     }
-    int rc = r < 0 ? fail(e, EX_IOERR, "read failed: %s", strerror(errno))
+    int rc = r < 0 ? e->code
            : array ? log_scan_array(s, fd, buf, have, e)
            : log_scan_lines(s, fd, buf, have, e);
     free(buf);
@@ -3024,16 +3011,9 @@ static bool pvg_watch_event(struct pvg_watch *w, const struct log_event *ev, str
     return true;
 }
 
-/* Returns whether the renderer reset in a loop. */
 static bool pvg_reset_loop(const struct pvg_watch *w)
 {
     return w->resets >= PVG_RESET_LOOP || w->display_cycles >= PVG_RESET_LOOP;
-}
-
-/* Returns the log's verdict: "reset-loop" outranks the negotiation's, "none" when neither. */
-static const char *pvg_watch_verdict(const struct pvg_watch *w)
-{
-    return pvg_reset_loop(w) ? "reset-loop" : w->negotiations ? pvg_verdict(&w->last) : "none";
 }
 
 /* Appends the reset-loop verdict in plain language. */
@@ -3063,40 +3043,35 @@ static void pvg_timeline(struct buf *b, const struct pvg_watch *w)
         buf_printf(b, "  %s  last event: %s\n", w->last_time, w->last_message);
 }
 
-/* Appends the counts and the timeline as JSON members. */
+/* Appends one event of the timeline as a JSON object (message: NULL for none). */
+static void pvg_event_json(struct json *j, const char *timestamp, const char *event, const char *message)
+{
+    json_open(j, NULL, '{');
+    json_str(j, "timestamp", timestamp);
+    json_str(j, "event", event);
+    if (message)
+        json_str(j, "message", message);
+    json_close(j, '}');
+}
+
+/* Appends the counts, the verdict and the timeline as JSON members.  The
+ * log's verdict: "reset-loop" outranks the negotiation's, "none" when neither. */
 static void pvg_watch_json(struct json *j, const struct pvg_watch *w)
 {
     json_uint(j, "pvg_lines", w->lines);
     json_uint(j, "negotiations", w->negotiations);
     json_uint(j, "resets", w->resets);
     json_uint(j, "display_cycles", w->display_cycles);
-    json_str(j, "verdict", pvg_watch_verdict(w));
+    json_str(j, "verdict", pvg_reset_loop(w) ? "reset-loop" : w->negotiations ? pvg_verdict(&w->last) : "none");
     json_open(j, "timeline", '[');
-    if (w->negotiations) {
-        json_open(j, NULL, '{');
-        json_str(j, "timestamp", w->first.timestamp);
-        json_str(j, "event", "first negotiation");
-        json_close(j, '}');
-    }
-    for (uint64_t i = 0; i < w->resets && i < PVG_TIMELINE_RESETS; i++) {
-        json_open(j, NULL, '{');
-        json_str(j, "timestamp", w->reset_times[i]);
-        json_str(j, "event", "device reset");
-        json_close(j, '}');
-    }
-    if (w->resets > PVG_TIMELINE_RESETS) {
-        json_open(j, NULL, '{');
-        json_str(j, "timestamp", w->last_reset);
-        json_str(j, "event", "last device reset");
-        json_close(j, '}');
-    }
-    if (w->lines) {
-        json_open(j, NULL, '{');
-        json_str(j, "timestamp", w->last_time);
-        json_str(j, "event", "last event");
-        json_str(j, "message", w->last_message);
-        json_close(j, '}');
-    }
+    if (w->negotiations)
+        pvg_event_json(j, w->first.timestamp, "first negotiation", NULL);
+    for (uint64_t i = 0; i < w->resets && i < PVG_TIMELINE_RESETS; i++)
+        pvg_event_json(j, w->reset_times[i], "device reset", NULL);
+    if (w->resets > PVG_TIMELINE_RESETS)
+        pvg_event_json(j, w->last_reset, "last device reset", NULL);
+    if (w->lines)
+        pvg_event_json(j, w->last_time, "last event", w->last_message);
     json_close(j, ']');
 }
 
@@ -3178,14 +3153,14 @@ static bool installer_error_in(const char *path, struct bridge_error *out)
 struct log_capture {
     pid_t pid;              /* the supervisor */
     int eof_fd;             /* macvm's end of the pipe; closing it stops the capture */
-    char err_path[VM_PATH_MAX];
+    char *err_path;         /* the tool's stderr, in the run's folder; log_capture_stop frees it */
 };
 
 /* Returns the log tool: $MACVM_LOG_TOOL (tests use a stand-in), else /usr/bin/log. */
 static const char *log_tool(void)
 {
     const char *t = getenv("MACVM_LOG_TOOL");
-    return t && *t ? t : LOG_TOOL;
+    return t && *t ? t : "/usr/bin/log";
 }
 
 static volatile sig_atomic_t capture_orphaned;
@@ -3196,16 +3171,29 @@ static void on_capture_orphaned(int sig)
     capture_orphaned = 1;
 }
 
-/* In a fork of the supervisor: becomes the tool, writing to out_path (its
- * errors to err_path), with default signals (the supervisor ignores some). */
-static void capture_exec_tool(char **argv, const char *out_path, const char *err_path)
+/* Waits for pid to exit, looking every 50 ms, ticks times at most.  Returns
+ * whether it exited (its status in *status). */
+static bool wait_ticks(pid_t pid, int *status, int ticks)
+{
+    struct timespec tick = {0, 50 * 1000 * 1000};
+    for (int i = 0;; i++) {
+        if (waitpid(pid, status, WNOHANG) == pid)
+            return true;
+        if (i == ticks)
+            return false;
+        nanosleep(&tick, NULL);
+    }
+}
+
+/* In a fork of the supervisor: becomes the tool, writing to out (its errors
+ * to err), with default signals (the supervisor ignores some). */
+static void capture_exec_tool(char **argv, int out, int err)
 {
 #ifdef __linux__
     prctl(PR_SET_PDEATHSIG, SIGINT);   /* a supervisor that dies ends its tool too */
 #endif
-    int in = open("/dev/null", O_RDONLY), out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644),
-        err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+    int in = open("/dev/null", O_RDONLY);
+    if (in < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
         _exit(127);
     for (int sig = 1; sig < NSIG; sig++)
         signal(sig, SIG_DFL);
@@ -3218,7 +3206,7 @@ static void capture_exec_tool(char **argv, const char *out_path, const char *err
  * macvm's death is also a SIGTERM); then SIGINT (log stream flushes and
  * exits), SIGKILL after 3 s.  Exits with the tool's status, 127 when it could
  * not start.  Calls only what is safe in a fork of a threaded process. */
-static void capture_supervise(int eof_fd, pid_t parent, char **argv, const char *out_path, const char *err_path)
+static void capture_supervise(int eof_fd, pid_t parent, char **argv, int out, int err)
 {
     struct sigaction sa = {.sa_handler = on_capture_orphaned};   /* no SA_RESTART: poll returns */
     sigemptyset(&sa.sa_mask);
@@ -3226,7 +3214,7 @@ static void capture_supervise(int eof_fd, pid_t parent, char **argv, const char 
     /* Nothing of macvm's stays open here: a bundle's lock must end with macvm. */
     long max_fd = sysconf(_SC_OPEN_MAX);
     for (int fd = 3; fd < (max_fd > 0 && max_fd < 65536 ? max_fd : 65536); fd++)
-        if (fd != eof_fd)
+        if (fd != eof_fd && fd != out && fd != err)
             close(fd);
     signal(SIGINT, SIG_IGN);    /* Ctrl-C and a closed terminal are for the VM; */
     signal(SIGHUP, SIG_IGN);    /* the capture ends after it */
@@ -3241,7 +3229,7 @@ static void capture_supervise(int eof_fd, pid_t parent, char **argv, const char 
 #endif
     pid_t tool = fork();
     if (tool == 0)
-        capture_exec_tool(argv, out_path, err_path);
+        capture_exec_tool(argv, out, err);
     if (tool < 0)
         _exit(127);
     int status = 0;
@@ -3254,14 +3242,10 @@ static void capture_supervise(int eof_fd, pid_t parent, char **argv, const char 
             break;
     }
     kill(tool, SIGINT);
-    struct timespec tick = {0, 50 * 1000 * 1000};
-    for (int i = 0; i < 60; i++) {
-        if (waitpid(tool, &status, WNOHANG) == tool)
-            _exit(0);
-        nanosleep(&tick, NULL);
+    if (!wait_ticks(tool, &status, 60)) {
+        kill(tool, SIGKILL);
+        waitpid(tool, &status, 0);
     }
-    kill(tool, SIGKILL);
-    waitpid(tool, &status, 0);
     _exit(0);
 }
 
@@ -3274,43 +3258,47 @@ static int log_capture_start(struct log_capture *c, const char *out_path, const 
 {
     char *argv[] = {(char *)log_tool(), "stream", "--style", "ndjson", "--level", "debug",
                     "--predicate", LOG_PREDICATE, NULL};
-    *c = (struct log_capture){.pid = -1, .eof_fd = -1};
-    if (!path_join_fixed(c->err_path, sizeof c->err_path, dir, "log-stream.stderr"))
-        return fail(e, EX_CANTCREAT, "path too long");
+    *c = (struct log_capture){.pid = -1, .eof_fd = -1, .err_path = path_join(dir, "log-stream.stderr")};
     int fds[2];
     if (pipe(fds) != 0)
         return fail(e, EX_OSERR, "cannot start %s: %s", argv[0], strerror(errno));
     fcntl(fds[1], F_SETFD, FD_CLOEXEC);   /* no other child may hold the capture open */
+    /* The tool's files are made here, where a failure can name the file and say why. */
+    int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int err = out < 0 ? -1 : open(c->err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    const char *unmade = out < 0 ? out_path : err < 0 ? c->err_path : NULL;
     pid_t parent = getpid();
-    c->pid = fork();
+    c->pid = unmade ? -1 : fork();
     if (c->pid == 0) {
         close(fds[1]);
         /* Its own process group: the terminal's Ctrl-C is for the VM, and must
          * not end the capture before the VM's last lines are in. */
         setpgid(0, 0);
-        capture_supervise(fds[0], parent, argv, out_path, c->err_path);
+        capture_supervise(fds[0], parent, argv, out, err);
     }
-    int saved = errno;
+    int saved = errno, status = 0;
     close(fds[0]);
-    if (c->pid < 0) {
-        close(fds[1]);
-        return fail(e, EX_OSERR, "cannot start %s: %s", argv[0], strerror(saved));
-    }
+    if (err >= 0)
+        close(err);
+    if (out >= 0)
+        close(out);
     c->eof_fd = fds[1];
     /* A tool that cannot start or read the log (no permission) exits at once: say so now. */
-    struct timespec pause = {0, 200 * 1000 * 1000};
-    nanosleep(&pause, NULL);
-    int status;
-    if (waitpid(c->pid, &status, WNOHANG) == c->pid) {
-        close(c->eof_fd);
-        c->pid = c->eof_fd = -1;
+    if (c->pid > 0 && !wait_ticks(c->pid, &status, 4))
+        return 0;
+    bool started = c->pid > 0;
+    close(c->eof_fd);
+    c->pid = c->eof_fd = -1;
+    if (out >= 0)
         unlink(out_path);   /* no capture, no log file: reports must not point at one */
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-            return fail(e, EX_UNAVAILABLE, "cannot start %s: not found or not executable", argv[0]);
-        return fail(e, EX_UNAVAILABLE, "%s stopped at once (exit %d); see %s", argv[0],
-                    WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), c->err_path);
-    }
-    return 0;
+    if (unmade)
+        return fail(e, EX_CANTCREAT, "cannot create %s: %s", unmade, strerror(saved));
+    if (!started)
+        return fail(e, EX_OSERR, "cannot start %s: %s", argv[0], strerror(saved));
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+        return fail(e, EX_UNAVAILABLE, "cannot start %s: not found or not executable", argv[0]);
+    return fail(e, EX_UNAVAILABLE, "%s stopped at once (exit %d); see %s", argv[0],
+                WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), c->err_path);
 }
 
 /* Stops the capture: closes the pipe, so the supervisor ends `log stream`
@@ -3319,31 +3307,27 @@ static void log_capture_stop(struct log_capture *c)
 {
     if (c->pid > 0) {
         /* `log stream` delivers lines a moment late: let the last ones arrive. */
-        struct timespec pause = {0, 500 * 1000 * 1000}, tick = {0, 50 * 1000 * 1000};
+        struct timespec pause = {0, 500 * 1000 * 1000};
         nanosleep(&pause, NULL);
         close(c->eof_fd);
         int status;
-        bool reaped = false;
-        for (int i = 0; i < 80 && !(reaped = waitpid(c->pid, &status, WNOHANG) == c->pid); i++)
-            nanosleep(&tick, NULL);
-        if (!reaped) {   /* still ours: a reaped pid could belong to another process by now */
+        if (!wait_ticks(c->pid, &status, 80)) {   /* still ours: a reaped pid could be another's by now */
             kill(-c->pid, SIGKILL);   /* the supervisor's group: it and the tool */
             waitpid(c->pid, &status, 0);
         }
         c->pid = c->eof_fd = -1;
     }
     struct stat st;
-    if (c->err_path[0] && stat(c->err_path, &st) == 0 && st.st_size == 0)
+    if (c->err_path && stat(c->err_path, &st) == 0 && st.st_size == 0)
         unlink(c->err_path);
+    free(c->err_path);
+    c->err_path = NULL;
 }
 
 /* --- Run folders: logs/<start time>/ in the bundle --- */
 
 #define RUNS_KEPT 20
 #define EPHEMERAL_LOGS_SUFFIX ".ephemeral-logs"
-
-static void free_names(char **names, size_t n);
-
 #define INSTALL_SUFFIX "-install"    /* an install's record: logs/<start time>-install/ */
 
 /* Returns true when name is exactly a run folder's name: "2026-11-26T14-41-39",
@@ -3361,40 +3345,34 @@ static bool is_run_name(const char *name)
     return !*rest || (rest[0] == '-' && rest[1] && strspn(rest + 1, "0123456789") == strlen(rest + 1));
 }
 
-static int compare_names(const void *a, const void *b)
+/* Orders run folders (full paths) by their names, their start times, wherever they are. */
+static int compare_run_dirs(const void *a, const void *b)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    return strcmp(strrchr(*(char *const *)a, '/'), strrchr(*(char *const *)b, '/'));
 }
 
-/* Lists the run folders under logs_dir, oldest first.  Returns their count;
- * *names is malloc'd (free with free_names). */
-static size_t list_runs(const char *logs_dir, char ***names)
+/* Adds the run folders under logs_dir to the n paths in *dirs, then sorts
+ * them all, oldest first.  Returns their new count (free them with free_names). */
+static size_t list_runs(const char *logs_dir, char ***dirs, size_t n)
 {
-    size_t n = 0, cap = 0;
-    *names = NULL;
     DIR *d = opendir(logs_dir);
     for (struct dirent *de; d && (de = readdir(d));) {
-        char path[VM_PATH_MAX];
-        struct stat st;
-        if (!is_run_name(de->d_name) || !path_join_fixed(path, sizeof path, logs_dir, de->d_name) ||
-            lstat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+        if (!is_run_name(de->d_name))
             continue;
-        if (n == cap)
-            *names = xrealloc(*names, (cap = cap ? cap * 2 : 16) * sizeof **names);
-        (*names)[n++] = xstrdup(de->d_name);
+        char *path = path_join(logs_dir, de->d_name);
+        struct stat st;
+        if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            free(path);
+            continue;
+        }
+        *dirs = xrealloc(*dirs, (n + 1) * sizeof **dirs);
+        (*dirs)[n++] = path;
     }
     if (d)
         closedir(d);
     if (n)
-        qsort(*names, n, sizeof **names, compare_names);
+        qsort(*dirs, n, sizeof **dirs, compare_run_dirs);
     return n;
-}
-
-/* Orders run folders by their names (start times), wherever they are. */
-static int compare_run_dirs(const void *a, const void *b)
-{
-    const char *x = strrchr(*(char *const *)a, '/'), *y = strrchr(*(char *const *)b, '/');
-    return strcmp(x ? x : *(char *const *)a, y ? y : *(char *const *)b);
 }
 
 /* Returns the folder where disposable runs of bundle keep their logs: NAME.ephemeral-logs beside it. */
@@ -3408,26 +3386,11 @@ static void ephemeral_logs_dir(char *out, size_t size, const char *bundle)
  * paths (free with free_names). */
 static size_t bundle_runs(const char *bundle, char ***dirs)
 {
-    char parents[2][VM_PATH_MAX];
-    size_t n = 0;
+    autofree char *logs = path_join(bundle, BUNDLE_LOGS);
+    char ephemeral[VM_PATH_MAX];
+    ephemeral_logs_dir(ephemeral, sizeof ephemeral, bundle);
     *dirs = NULL;
-    if (!path_join_fixed(parents[0], sizeof parents[0], bundle, BUNDLE_LOGS))
-        return 0;
-    ephemeral_logs_dir(parents[1], sizeof parents[1], bundle);
-    for (int p = 0; p < 2; p++) {
-        char **names;
-        size_t k = list_runs(parents[p], &names);
-        *dirs = xrealloc(*dirs, (n + k + 1) * sizeof **dirs);
-        for (size_t i = 0; i < k; i++) {
-            char dir[VM_PATH_MAX];
-            if (path_join_fixed(dir, sizeof dir, parents[p], names[i]))
-                (*dirs)[n++] = xstrdup(dir);
-        }
-        free_names(names, k);
-    }
-    if (n)
-        qsort(*dirs, n, sizeof **dirs, compare_run_dirs);
-    return n;
+    return list_runs(ephemeral, dirs, list_runs(logs, dirs, 0));
 }
 
 static void free_names(char **names, size_t n)
@@ -3444,11 +3407,9 @@ static int find_run(const char *bundle, const char *name, char *out, size_t size
     char **runs;
     size_t n = bundle_runs(bundle, &runs);
     const char *chosen = !name && n ? runs[n - 1] : NULL;
-    for (size_t i = 0; name && i < n; i++) {
-        const char *base = strrchr(runs[i], '/');
-        if (strcmp(base ? base + 1 : runs[i], name) == 0)
+    for (size_t i = 0; name && i < n; i++)
+        if (strcmp(strrchr(runs[i], '/') + 1, name) == 0)
             chosen = runs[i];
-    }
     int rc = chosen ? (snprintf(out, size, "%s", chosen), 0)
            : name ? fail(e, EX_NOINPUT, "no run %s; 'macvm info' lists the runs", name)
                   : fail(e, EX_NOINPUT, "no recorded run");
@@ -3457,8 +3418,8 @@ static int find_run(const char *bundle, const char *name, char *out, size_t size
 }
 
 /* Creates logs_dir/<start time><suffix> (with -2, -3... when taken there or
- * in other_dir, the bundle's other run folder).  Returns 0
- * with the path in out, or EX_CANTCREAT. */
+ * in other_dir, the bundle's other run folder).  Returns 0 with the path in
+ * out, or EX_CANTCREAT. */
 static int run_dir_create(const char *logs_dir, const char *other_dir, time_t start, const char *suffix, char *out,
                           size_t size, struct error *e)
 {
@@ -3469,39 +3430,36 @@ static int run_dir_create(const char *logs_dir, const char *other_dir, time_t st
     strcat(name, suffix);
     if (mkdir(logs_dir, 0755) != 0 && errno != EEXIST)
         return fail(e, EX_CANTCREAT, "cannot create %s: %s", logs_dir, strerror(errno));
-    for (int i = 1; i < 100; i++) {
+    int err = EEXIST;   /* what is said when every name is taken */
+    for (int i = 1; i < 100 && err == EEXIST; i++) {
         char unique[80];
         snprintf(unique, sizeof unique, i == 1 ? "%s" : "%s-%d", name, i);
-        char twin[VM_PATH_MAX];
-        if (!path_join_fixed(out, size, logs_dir, unique) || !path_join_fixed(twin, sizeof twin, other_dir, unique))
-            return fail(e, EX_CANTCREAT, "path too long");
+        autofree char *twin = path_join(other_dir, unique);
+        autofree char *dir = path_join(logs_dir, unique);
         if (access(twin, F_OK) == 0)
             continue;   /* a run of the other kind has this name: names stay unique per bundle */
-        if (mkdir(out, 0755) == 0)
+        err = strlen(dir) >= size ? ENAMETOOLONG   /* out is a fixed field of the run's record */
+            : mkdir(dir, 0755) != 0 ? errno : 0;
+        if (err == 0) {
+            memcpy(out, dir, strlen(dir) + 1);
             return 0;
-        if (errno != EEXIST)
-            break;
+        }
     }
-    return fail(e, EX_CANTCREAT, "cannot create a run folder in %s: %s", logs_dir, strerror(errno));
+    return fail(e, EX_CANTCREAT, "cannot create a run folder in %s: %s", logs_dir, strerror(err));
 }
 
-/* Removes the oldest run folders beyond RUNS_KEPT, never the current one. */
+/* Removes the oldest run folders under logs_dir beyond RUNS_KEPT, never the current one. */
 static void runs_prune(const char *logs_dir, const char *current)
 {
-    char **names;
-    size_t n = list_runs(logs_dir, &names);
-    char cur[256];
-    path_base_fixed(cur, sizeof cur, current);
+    char **runs = NULL;
+    size_t n = list_runs(logs_dir, &runs, 0);
     for (size_t i = 0; n > RUNS_KEPT && i < n - RUNS_KEPT; i++) {
-        char path[VM_PATH_MAX], record[VM_PATH_MAX];
-        struct stat st;
-        /* Only folders macvm made: a run name, a directory, a run.json inside. */
-        if (strcmp(names[i], cur) != 0 && path_join_fixed(path, sizeof path, logs_dir, names[i]) &&
-            lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && path_join_fixed(record, sizeof record, path, "run.json") &&
-            access(record, F_OK) == 0)
-            remove_tree(path);
+        /* Only folders macvm made: a run name, a directory (list_runs saw both), a run.json inside. */
+        autofree char *record = path_join(runs[i], "run.json");
+        if (strcmp(runs[i], current) != 0 && access(record, F_OK) == 0)
+            remove_tree(runs[i]);
     }
-    free_names(names, n);
+    free_names(runs, n);
 }
 
 /* ============================== 5. Advice =============================== */
@@ -3525,6 +3483,9 @@ struct advice_rule {
 #define ADVICE_DISK_FULL                                                                                       \
     "the disk is full: free space on the bundle's volume (an install needs about 80 GiB; 'macvm doctor' shows " \
     "it) and retry"
+#define ADVICE_TWO_VMS                                                                                         \
+    "the macOS licence allows two macOS VMs at once and two run now (a stopped VM can hold its slot until its "  \
+    "process exits): stop one, wait a few seconds, and retry; 'macvm doctor' counts them"
 
 static const struct advice_rule advice_rules[] = {
     {NULL, ANY_CODE, "com.apple.security.virtualization",
@@ -3533,9 +3494,7 @@ static const struct advice_rule advice_rules[] = {
     {NULL, ANY_CODE, "lock auxiliary storage",
      "this VM runs already (in another macvm, in Apple's sample, or a stopped VM whose process has not "
      "exited yet): stop it, wait a few seconds, and retry"},
-    {NULL, ANY_CODE, "maximum supported number of active virtual machines",
-     "the macOS licence allows two macOS VMs at once and two run now (a stopped VM can hold its slot until "
-     "its process exits): stop one, wait a few seconds, and retry; 'macvm doctor' counts them"},
+    {NULL, ANY_CODE, "maximum supported number of active virtual machines", ADVICE_TWO_VMS},
     {NULL, ANY_CODE, "restricted device",
      "the VM has a restricted device (the GDB debug stub) but macvm lacks the com.apple.private.virtualization "
      "entitlement: see 'Debugging the guest' in the README (SIP off, amfi_get_out_of_my_way=1, make sign-private)"},
@@ -3554,8 +3513,7 @@ static const struct advice_rule advice_rules[] = {
      "it) and attach it to your Feedback report"},
     {"VZErrorDomain", 5, NULL,
      "Disk.img is not a usable disk image (damaged, or not a raw image): go back to a clone, or reinstall"},
-    {"VZErrorDomain", 6, NULL,
-     "the macOS licence allows two macOS VMs at once and two run now: stop one, wait a few seconds, and retry"},
+    {"VZErrorDomain", 6, NULL, ADVICE_TWO_VMS},
     {"VZErrorDomain", 10001, NULL,
      "Apple's catalog of restore images did not download (no network, or a proxy, VPN or firewall blocking "
      "mesu.apple.com): check the connection and retry, or download an image yourself and use --ipsw FILE"},
@@ -3589,9 +3547,9 @@ static const struct advice_rule advice_rules[] = {
      "check proxies, VPN and firewalls), a guest newer than the host, missing device support (install Xcode "
      "and open it once).  'macvm doctor --ipsw FILE' checks what it can; then retry"},
     {"VZErrorDomain", 12, NULL,
-     "the saved state (SaveFile.vzvmsave) does not fit this VM's configuration (CPUs, memory, MAC or devices changed since it "
-     "was saved); it cannot be restored: the VM starts fresh without it.  Next time run with the configuration "
-     "that saved it (macvm checks this against the saving run's run.json)"},
+     "the saved state (SaveFile.vzvmsave) does not fit this VM's configuration (CPUs, memory, MAC or devices "
+     "changed since it was saved); it cannot be restored: the VM starts fresh without it.  Next time run with the "
+     "configuration that saved it (macvm checks this against the saving run's run.json)"},
     {NULL, -9, "host key",
      "no logged-in GUI session, or a locked login keychain: log in at the Mac's screen (not only over SSH) "
      "and unlock the login keychain"},

@@ -1512,15 +1512,22 @@ static const char *value_origin(bool option, bool config, bool raised, bool cpus
     return cpus ? " (default: host cores - 1)" : " (default)";
 }
 
+/* Copies bundle/name (bundle itself when name is NULL) into a path field of
+ * the spec.  Returns false when it does not fit. */
+static bool spec_set_path(char field[VM_PATH_MAX], const char *bundle, const char *name)
+{
+    autofree char *path = name ? path_join(bundle, name) : xstrdup(bundle);
+    return snprintf(field, VM_PATH_MAX, "%s", path) < VM_PATH_MAX;
+}
+
 /* Points every file of the spec into bundle (the source, or its clone). */
 static bool spec_set_bundle(struct vm_spec *s, const char *bundle)
 {
-    return snprintf(s->bundle, sizeof s->bundle, "%s", bundle) < (int)sizeof s->bundle &&
-           path_join_fixed(s->disk_image, sizeof s->disk_image, bundle, BUNDLE_DISK) &&
-           path_join_fixed(s->auxiliary_storage, sizeof s->auxiliary_storage, bundle, BUNDLE_AUX) &&
-           path_join_fixed(s->hardware_model, sizeof s->hardware_model, bundle, BUNDLE_HARDWARE_MODEL) &&
-           path_join_fixed(s->machine_identifier, sizeof s->machine_identifier, bundle, BUNDLE_MACHINE_IDENTIFIER) &&
-           path_join_fixed(s->save_file, sizeof s->save_file, bundle, BUNDLE_SAVE_FILE);
+    return spec_set_path(s->bundle, bundle, NULL) && spec_set_path(s->disk_image, bundle, BUNDLE_DISK) &&
+           spec_set_path(s->auxiliary_storage, bundle, BUNDLE_AUX) &&
+           spec_set_path(s->hardware_model, bundle, BUNDLE_HARDWARE_MODEL) &&
+           spec_set_path(s->machine_identifier, bundle, BUNDLE_MACHINE_IDENTIFIER) &&
+           spec_set_path(s->save_file, bundle, BUNDLE_SAVE_FILE);
 }
 
 /* A disposable run's clone lives in a hidden folder beside the bundle (the
@@ -1530,9 +1537,8 @@ static bool spec_set_bundle(struct vm_spec *s, const char *bundle)
 
 static bool ephemeral_folder(char *out, size_t size, const char *bundle)
 {
-    char dir[VM_PATH_MAX], name[256];
-    path_dir_fixed(dir, sizeof dir, bundle);
-    path_base_fixed(name, sizeof name, bundle);
+    autofree char *name = path_base(bundle);
+    autofree char *dir = path_dir(bundle);
     int n = snprintf(out, size, "%s/.%s" EPHEMERAL_MARK "XXXXXX", strcmp(dir, "/") == 0 ? "" : dir, name);
     return n > 0 && (size_t)n < size;
 }
@@ -1540,9 +1546,20 @@ static bool ephemeral_folder(char *out, size_t size, const char *bundle)
 /* Returns the clone's path inside folder (the template, or the folder made from it). */
 static bool ephemeral_clone_path(char *out, size_t size, const char *folder, const char *bundle)
 {
-    char name[256];
-    path_base_fixed(name, sizeof name, bundle);
-    return path_join_fixed(out, size, folder, name);
+    autofree char *name = path_base(bundle);
+    autofree char *path = path_join(folder, name);
+    return snprintf(out, size, "%s", path) < (int)size;
+}
+
+/* Returns whether a folder's name, after its leading ".NAME", is what a copy
+ * adds: -ephemeral- or -clone- and mkdtemp's six characters. */
+static bool copy_mark(const char *rest)
+{
+    static const char *const marks[] = {EPHEMERAL_MARK, CLONE_MARK};
+    for (size_t i = 0; i < 2; i++)
+        if (strncmp(rest, marks[i], strlen(marks[i])) == 0 && strlen(rest) == strlen(marks[i]) + 6)
+            return true;
+    return false;
 }
 
 /* Lists the clones beside bundle that no macvm works on: what a killed
@@ -1550,24 +1567,22 @@ static bool ephemeral_clone_path(char *out, size_t size, const char *folder, con
  * holds their folders (free with free_names). */
 static size_t leftover_clones(const char *bundle, char ***dirs)
 {
-    char dir[VM_PATH_MAX], name[256], prefix[2][300];
-    size_t n = 0;
+    autofree char *dir = path_dir(bundle);
+    autofree char *name = path_base(bundle);
+    size_t n = 0, len = strlen(name);
     *dirs = NULL;
-    path_dir_fixed(dir, sizeof dir, bundle);
-    path_base_fixed(name, sizeof name, bundle);
-    snprintf(prefix[0], sizeof prefix[0], ".%s" EPHEMERAL_MARK, name);
-    snprintf(prefix[1], sizeof prefix[1], ".%s" CLONE_MARK, name);
     DIR *d = opendir(dir);
     for (struct dirent *de; d && (de = readdir(d));) {
-        char folder[VM_PATH_MAX], clone[VM_PATH_MAX];
-        int k = strncmp(de->d_name, prefix[0], strlen(prefix[0])) == 0 ? 0 : 1;
-        if (strncmp(de->d_name, prefix[k], strlen(prefix[k])) != 0 || strlen(de->d_name) != strlen(prefix[k]) + 6 ||
-            !path_join_fixed(folder, sizeof folder, dir, de->d_name) ||
-            !ephemeral_clone_path(clone, sizeof clone, folder, bundle) || bundle_locked(folder) ||
-            bundle_locked(clone) || bundle_in_use(clone))
+        if (de->d_name[0] != '.' || strncmp(de->d_name + 1, name, len) != 0 || !copy_mark(de->d_name + 1 + len))
             continue;
+        char *folder = path_join(dir, de->d_name);
+        autofree char *clone = path_join(folder, name);
+        if (bundle_locked(folder) || bundle_locked(clone) || bundle_in_use(clone)) {
+            free(folder);
+            continue;
+        }
         *dirs = xrealloc(*dirs, (n + 1) * sizeof **dirs);
-        (*dirs)[n++] = xstrdup(folder);
+        (*dirs)[n++] = folder;
     }
     if (d)
         closedir(d);
@@ -1591,26 +1606,36 @@ static const char *installed_name(const struct vm_config *c)
     return name;
 }
 
-/* Returns how to change a CPU count or memory size that came from where: the
- * option, Config.plist (with the plutil command), or nowhere (the default). */
-static int resource_fix(char *out, size_t size, bool option, bool config, const char *opt_hint, const char *key,
-                        const char *type, const char *value, const char *bundle)
+/* Fails with the problem (fmt) and how to change the CPU count (cpus) or
+ * memory size where it came from: the option (EX_USAGE; within, or at least
+ * value), Config.plist with the plutil command that sets value (EX_CONFIG), or
+ * nowhere, the defaults (EX_UNAVAILABLE). */
+static int resource_fail(struct error *e, const struct run_options *o, const struct vm_config *c, const char *bundle,
+                         bool cpus, bool within, uint64_t value, const char *fmt, ...)
+    __attribute__((format(printf, 8, 9)));
+static int resource_fail(struct error *e, const struct run_options *o, const struct vm_config *c, const char *bundle,
+                         bool cpus, bool within, uint64_t value, const char *fmt, ...)
 {
-    if (option) {
-        snprintf(out, size, "%s", opt_hint);
-    } else if (config) {
-        struct buf path = {0};
-        buf_printf(&path, "%s/" BUNDLE_CONFIG, bundle);
-        struct buf quoted = {0};
-        shell_quote(&quoted, path.data);
-        snprintf(out, size, "change Config.plist: plutil -replace %s -%s %s %s", key, type, value, quoted.data);
-        buf_free(&path);
-        buf_free(&quoted);
-    }
-    else {
-        snprintf(out, size, "this Mac cannot run it");
-    }
-    return option ? EX_USAGE : config ? EX_CONFIG : EX_UNAVAILABLE;
+    char problem[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(problem, sizeof problem, fmt, ap);
+    va_end(ap);
+    const char *option = cpus ? "cpus" : "memory";
+    if ((cpus ? o->cpu_count : o->memory_bytes) && within)
+        return fail(e, EX_USAGE, "%s; use --%s within that", problem, option);
+    else if (cpus ? o->cpu_count : o->memory_bytes)
+        return fail(e, EX_USAGE, "%s; use --%s %" PRIu64 "%s or more", problem, option, cpus ? value : value >> 20,
+                    cpus ? "" : "M");
+    if (!(c->set & (cpus ? CONFIG_CPU : CONFIG_MEMORY)))
+        return fail(e, EX_UNAVAILABLE, "%s; this Mac cannot run it", problem);
+    autofree char *config = path_join(bundle, BUNDLE_CONFIG);
+    struct buf quoted = {0};
+    shell_quote(&quoted, config);
+    fail(e, EX_CONFIG, "%s; change Config.plist: plutil -replace %s -integer %" PRIu64 " %s", problem,
+         cpus ? "CPUCount" : "MemorySize", value, quoted.data);
+    buf_free(&quoted);
+    return EX_CONFIG;
 }
 
 /* Checks the CPU count and memory size against the host's limits and what
@@ -1620,48 +1645,30 @@ static int resource_fix(char *out, size_t size, bool option, bool config, const 
 static int check_resources(const struct vm_spec *s, const struct host_info *host, const struct vm_config *c,
                            const struct run_options *o, struct error *e)
 {
-    char have[32], lo[32], hi[32], fix[256], value[32];
-    bool cpu_opt = o->cpu_count, cpu_conf = !cpu_opt && (c->set & CONFIG_CPU);
-    bool mem_opt = o->memory_bytes, mem_conf = !mem_opt && (c->set & CONFIG_MEMORY);
+    char have[32], lo[32], hi[32];
+    const char *bundle = s->source_bundle;
     unsigned cpu_min = host->min_cpu_count > c->min_cpu_count ? host->min_cpu_count : c->min_cpu_count;
     uint64_t mem_min = host->min_memory_bytes > c->min_memory_bytes ? host->min_memory_bytes : c->min_memory_bytes;
-    if (host->max_cpu_count && (s->cpu_count < host->min_cpu_count || s->cpu_count > host->max_cpu_count)) {
-        snprintf(value, sizeof value, "%u", s->cpu_count < host->min_cpu_count ? cpu_min : host->max_cpu_count);
-        int code = resource_fix(fix, sizeof fix, cpu_opt, cpu_conf, "use --cpus within that", "CPUCount", "integer",
-                                value, s->source_bundle);
-        return fail(e, code, "%u CPU%s: this Mac allows %u to %u; %s", s->cpu_count, s->cpu_count == 1 ? "" : "s",
-                    host->min_cpu_count, host->max_cpu_count, fix);
-    }
+    if (host->max_cpu_count && (s->cpu_count < host->min_cpu_count || s->cpu_count > host->max_cpu_count))
+        return resource_fail(e, o, c, bundle, true, true, s->cpu_count < host->min_cpu_count ? cpu_min
+                             : host->max_cpu_count, "%u CPU%s: this Mac allows %u to %u", s->cpu_count,
+                             s->cpu_count == 1 ? "" : "s", host->min_cpu_count, host->max_cpu_count);
     if (!host->max_cpu_count && s->cpu_count > VM_MAX_CPUS)   /* off a Mac: what any VM can have */
         return fail(e, EX_USAGE, "%u CPUs: a VM can have 1 to %u; use --cpus within that", s->cpu_count, VM_MAX_CPUS);
-    if (host->max_memory_bytes && (s->memory_bytes < host->min_memory_bytes || s->memory_bytes > host->max_memory_bytes)) {
-        snprintf(value, sizeof value, "%" PRIu64, s->memory_bytes < host->min_memory_bytes ? mem_min : host->max_memory_bytes);
-        int code = resource_fix(fix, sizeof fix, mem_opt, mem_conf, "use --memory within that", "MemorySize", "integer",
-                                value, s->source_bundle);
-        return fail(e, code, "%s of memory: this Mac allows %s to %s; %s", human_size(have, sizeof have, s->memory_bytes),
-                    human_size(lo, sizeof lo, host->min_memory_bytes), human_size(hi, sizeof hi, host->max_memory_bytes),
-                    fix);
-    }
-    if (c->min_cpu_count && s->cpu_count < c->min_cpu_count) {
-        char hint[64];
-        snprintf(value, sizeof value, "%u", c->min_cpu_count);
-        snprintf(hint, sizeof hint, "use --cpus %u or more", c->min_cpu_count);
-        int code = resource_fix(fix, sizeof fix, cpu_opt, cpu_conf, hint, "CPUCount", "integer", value,
-                                s->source_bundle);
-        return fail(e, code, "%u CPU%s %s fewer than the %u that %s needs; %s", s->cpu_count,
-                    s->cpu_count == 1 ? "" : "s", s->cpu_count == 1 ? "is" : "are", c->min_cpu_count,
-                    installed_name(c), fix);
-    }
-    if (c->min_memory_bytes && s->memory_bytes < c->min_memory_bytes) {
-        char hint[64];
-        snprintf(value, sizeof value, "%" PRIu64, c->min_memory_bytes);
-        snprintf(hint, sizeof hint, "use --memory %" PRIu64 "M or more", c->min_memory_bytes >> 20);
-        int code = resource_fix(fix, sizeof fix, mem_opt, mem_conf, hint, "MemorySize", "integer", value,
-                                s->source_bundle);
-        return fail(e, code, "%s of memory is less than the %s that %s needs; %s",
-                    human_size(have, sizeof have, s->memory_bytes), human_size(lo, sizeof lo, c->min_memory_bytes),
-                    installed_name(c), fix);
-    }
+    if (host->max_memory_bytes && (s->memory_bytes < host->min_memory_bytes || s->memory_bytes > host->max_memory_bytes))
+        return resource_fail(e, o, c, bundle, false, true, s->memory_bytes < host->min_memory_bytes ? mem_min
+                             : host->max_memory_bytes, "%s of memory: this Mac allows %s to %s",
+                             human_size(have, sizeof have, s->memory_bytes),
+                             human_size(lo, sizeof lo, host->min_memory_bytes),
+                             human_size(hi, sizeof hi, host->max_memory_bytes));
+    if (c->min_cpu_count && s->cpu_count < c->min_cpu_count)
+        return resource_fail(e, o, c, bundle, true, false, c->min_cpu_count, "%u CPU%s %s fewer than the %u that %s "
+                             "needs", s->cpu_count, s->cpu_count == 1 ? "" : "s", s->cpu_count == 1 ? "is" : "are",
+                             c->min_cpu_count, installed_name(c));
+    if (c->min_memory_bytes && s->memory_bytes < c->min_memory_bytes)
+        return resource_fail(e, o, c, bundle, false, false, c->min_memory_bytes, "%s of memory is less than the %s "
+                             "that %s needs", human_size(have, sizeof have, s->memory_bytes),
+                             human_size(lo, sizeof lo, c->min_memory_bytes), installed_name(c));
     return 0;
 }
 
@@ -1690,10 +1697,11 @@ static int check_run_options(const struct run_options *o, struct error *e)
  * before its end has no record, and what reads one says so in its own way. */
 static const struct plist *run_record_read(const char *dir, struct arena *a)
 {
-    char path[VM_PATH_MAX], *data;
+    autofree char *path = path_join(dir, "run.json");
+    char *data;
     size_t len;
     struct error ignored = {0};
-    if (!path_join_fixed(path, sizeof path, dir, "run.json") || read_file(path, SMALL_FILE_MAX, &data, &len, &ignored) != 0)
+    if (read_file(path, SMALL_FILE_MAX, &data, &len, &ignored) != 0)
         return NULL;
     const struct plist *run = json_parse(data, len, a, NULL);
     free(data);
@@ -1873,19 +1881,18 @@ static const char *panic_path_name(enum vm_panic_path p)
  * EX_NOINPUT or EX_USAGE with *e. */
 static int share_resolve(const char *arg, struct vm_share *sh, struct error *e)
 {
-    char dir[VM_PATH_MAX], real[PATH_MAX];
     size_t n = strlen(arg), mode = n > 3 && (!strcmp(arg + n - 3, ":ro") || !strcmp(arg + n - 3, ":rw")) ? 3 : 0;
-    if (n - mode >= sizeof dir)
-        return fail(e, EX_USAGE, "--share: the path is too long");
-    snprintf(dir, sizeof dir, "%.*s", (int)(n - mode), arg);
-    if (!realpath(dir, real))
+    autofree char *dir = check_alloc(strndup(arg, n - mode));
+    autofree char *real = realpath(dir, NULL);
+    if (!real)
         return fail(e, EX_NOINPUT, "--share %s: %s", dir, strerror(errno));
     if (!is_directory(real) || strcmp(real, "/") == 0)
         return fail(e, EX_USAGE, "--share %s: not a folder that can be shared; share a folder (not a file, not /)", dir);
-    if (strlen(real) >= sizeof sh->path)
+    autofree char *name = path_base(real);
+    if (strlen(real) >= sizeof sh->path || strlen(name) >= sizeof sh->name)
         return fail(e, EX_USAGE, "--share %s: the path is too long", dir);
-    snprintf(sh->path, sizeof sh->path, "%.*s", (int)sizeof sh->path - 1, real);
-    path_base_fixed(sh->name, sizeof sh->name, real);
+    strcpy(sh->path, real);
+    strcpy(sh->name, name);
     for (const char *p = sh->name; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
             return fail(e, EX_USAGE, "--share %s: its name has control characters, which the guest would show as its "
@@ -2000,15 +2007,15 @@ static const char *save_blocker(const struct vm_spec *s, const struct host_info 
         return why;
     }
     if (s->usb_keyboard || s->usb_pointer) {
-        struct buf path = {0}, fix = {0};
-        buf_printf(&path, "%s/" BUNDLE_CONFIG, s->source_bundle);
-        if (access(path.data, F_OK) != 0) {
+        autofree char *config = path_join(s->source_bundle, BUNDLE_CONFIG);
+        struct buf fix = {0};
+        if (access(config, F_OK) != 0) {
             buf_puts(&fix, "plutil -create xml1 ");
-            shell_quote(&fix, path.data);
+            shell_quote(&fix, config);
             buf_puts(&fix, " && ");
         }
         buf_puts(&fix, "plutil -replace InstalledProductVersion -string 14.0 ");
-        shell_quote(&fix, path.data);
+        shell_quote(&fix, config);
         const char *device = s->usb_keyboard ? "keyboard" : "pointer";
         if (guest_version(c))
             snprintf(why, size, "macOS %s in the VM needs the USB %s, with which Virtualization cannot save a VM's "
@@ -2018,7 +2025,6 @@ static const char *save_blocker(const struct vm_spec *s, const struct host_info 
             snprintf(why, size, "the VM's macOS version is unknown (no usable InstalledProductVersion in Config.plist), so "
                      "it gets the USB %s as well, with which Virtualization cannot save a VM's state; if the VM runs "
                      "macOS 14 or later, record that: %s", device, fix.data);
-        buf_free(&path);
         buf_free(&fix);
         return why;
     }
@@ -2041,6 +2047,28 @@ static void decide_save(struct vm_spec *s, const char *blocker)
     s->save_possible = !why;
     snprintf(s->save_why_not, sizeof s->save_why_not, "%s", why ? why : "");
     s->save_on_quit = s->save_possible && !s->headless;
+}
+
+/* --debug-stub and --serial need the private entitlement, without which
+ * Virtualization says only "Internal Virtualization error".  A Mac without it
+ * refuses them here, so --dry-run shows the refusal; off a Mac the dry run
+ * describes them all the same.  Returns 0 or EX_UNAVAILABLE with *e. */
+#define SIGN_PRIVATE_HINT "With SIP disabled and boot-args amfi_get_out_of_my_way=1, run 'make sign-private' " \
+                          "(README: Debugging the guest)"
+
+static int check_private_devices(const struct vm_spec *s, const struct host_info *host, struct error *e)
+{
+    if (!host->available || host->has_private_entitlement)
+        return 0;
+    if (s->debug_stub)
+        return fail(e, EX_UNAVAILABLE, "--debug-stub needs the com.apple.private.virtualization entitlement, which "
+                    "this macvm lacks; Virtualization would only say \"Internal Virtualization error\".  "
+                    SIGN_PRIVATE_HINT);
+    if (s->serial)
+        return fail(e, EX_UNAVAILABLE, "--serial (experimental) is a restricted device: it needs the "
+                    "com.apple.private.virtualization entitlement, which this macvm lacks; macOS 13 refuses to start "
+                    "the VM with \"Internal Virtualization error\".  " SIGN_PRIVATE_HINT);
+    return 0;
 }
 
 /* Resolves the one description of a run from the options (which passed
@@ -2090,8 +2118,8 @@ static int resolve_vm_spec(const struct run_options *o, const char *bundle, cons
     if ((rc = resolve_inspection(o, host, s, e)))
         return rc;
 
-    char save[VM_PATH_MAX];
-    bool saved = path_join_fixed(save, sizeof save, bundle, BUNDLE_SAVE_FILE) && access(save, F_OK) == 0;
+    autofree char *save = path_join(bundle, BUNDLE_SAVE_FILE);
+    bool saved = access(save, F_OK) == 0;
     if (saved && s->start_mode != START_NORMAL)
         return fail(e, EX_USAGE, "the bundle has a saved state (SaveFile.vzvmsave), and a %s start would leave it "
                     "stale against the disk: run it normally first, or remove SaveFile.vzvmsave to discard it",
@@ -2120,9 +2148,10 @@ static int resolve_vm_spec(const struct run_options *o, const char *bundle, cons
     s->save_on_stop = o->save_on_stop;
     /* Quit saves where the run can, as Apple's sample does. */
     decide_save(s, blocker);
+    if ((rc = check_private_devices(s, host, e)))
+        return rc;
 
-    char name[256];
-    path_base_fixed(name, sizeof name, bundle);
+    autofree char *name = path_base(bundle);
     if (s->start_mode == START_DFU)
         snprintf(s->title, sizeof s->title, "%.160s \xE2\x80\x94 DFU (ECID %s), waiting as a USB DFU device",
                  name, ecid_text(ecid).s);
@@ -2172,8 +2201,7 @@ static void inspection_json(struct json *j, const struct vm_spec *s)
     }
     json_open(j, "shares", '[');
     for (unsigned i = 0; i < s->n_shares; i++) {
-        char guest[VM_PATH_MAX];
-        snprintf(guest, sizeof guest, SHARES_IN_GUEST "/%s", s->shares[i].name);
+        autofree char *guest = path_join(SHARES_IN_GUEST, s->shares[i].name);
         json_open(j, NULL, '{');
         json_str(j, "path", s->shares[i].path);
         json_str(j, "name", s->shares[i].name);
@@ -2393,7 +2421,7 @@ static int run_record_write(const struct run_record *r, const struct vm_spec *s,
 {
     struct buf b = {0};
     struct json j = {.out = &b};
-    char t[64], path[VM_PATH_MAX], version[128];
+    char t[64], version[128];
     json_open(&j, NULL, '{');
     json_str(&j, "macvm_version", MACVM_VERSION);
     json_str(&j, "kind", r->kind);
@@ -2458,8 +2486,8 @@ static int run_record_write(const struct run_record *r, const struct vm_spec *s,
     json_str(&j, "log", r->logged ? "vz.ndjson" : NULL);
     json_close(&j, '}');
     buf_add(&b, "\n", 1);
-    int rc = path_join_fixed(path, sizeof path, r->dir, "run.json") ? write_file_atomic(path, b.data, b.len, true, e)
-                                                               : fail(e, EX_CANTCREAT, "path too long");
+    autofree char *path = path_join(r->dir, "run.json");
+    int rc = write_file_atomic(path, b.data, b.len, true, e);
     buf_free(&b);
     return rc;
 }
@@ -6360,17 +6388,6 @@ static int cmd_run(int argc, char **argv)
     if (!host.available)
         return unavailable_here("run");
     catch_interrupts();
-    if (spec.debug_stub && !host.has_private_entitlement)
-        return fail(&e, EX_UNAVAILABLE, "--debug-stub needs the com.apple.private.virtualization entitlement, which "
-                    "this macvm lacks; Virtualization would only say \"Internal Virtualization error\".  With SIP "
-                    "disabled and boot-args amfi_get_out_of_my_way=1, run 'make sign-private' (README: Debugging "
-                    "the guest)"), report("run", &e);
-    if (spec.serial && !host.has_private_entitlement)
-        return fail(&e, EX_UNAVAILABLE, "--serial (experimental) is a restricted device: it needs the "
-                    "com.apple.private.virtualization entitlement, which this macvm lacks; macOS 13 refuses to start "
-                    "the VM with \"Internal Virtualization error\".  With SIP disabled and boot-args "
-                    "amfi_get_out_of_my_way=1, run 'make sign-private' (README: Debugging the guest)"),
-               report("run", &e);
     if (spec.debug_stub_all_interfaces)
         warn("the GDB stub listens on every network interface: anyone who reaches this Mac can control the guest");
     if (spec.start_mode == START_IBOOT_STAGE1 || spec.start_mode == START_IBOOT_STAGE2)

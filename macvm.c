@@ -1941,18 +1941,6 @@ static int resolve_inspection(const struct run_options *o, const struct host_inf
     return 0;
 }
 
-/* Returns the device that keeps Virtualization from saving this run on this
- * host, or NULL: macOS 14.x before 15.5 refuses to save or restore a
- * configuration with a console or a shared folder ("Unsupported console
- * device in configuration"); 15.5 accepts both. */
-static const char *device_blocking_save(const struct vm_spec *s, const struct host_info *host)
-{
-    if (!host->available || version_compare(host->os_version, "14") < 0 ||
-        version_compare(host->os_version, "15.5") >= 0)
-        return NULL;
-    return s->console ? "the console (--console)" : s->n_shares ? "a shared folder (--share)" : NULL;
-}
-
 /* Returns the major version of a macOS version string ("14.5" -> 14), 0 when unknown. */
 static unsigned macos_major(const char *version)
 {
@@ -1989,24 +1977,26 @@ static void decide_input_devices(struct vm_spec *s, unsigned host, unsigned gues
 
 /* Returns NULL when Virtualization can save and restore a run of *s on host,
  * as macvm.c knows it (the bridge confirms with
- * validateSaveRestoreSupportWithError:); else writes why into why, with what
- * to do, and returns it.  One rule per fact of the host or device of the
- * configuration that keeps a VM from saving. */
-static const char *save_blocker(const struct vm_spec *s, const struct host_info *host, const struct vm_config *c,
-                                char *why, size_t size)
+ * validateSaveRestoreSupportWithError:); else why, with what to do (free
+ * it).  One rule per fact of the host or device of the configuration that
+ * keeps a VM from saving. */
+static char *save_blocker(const struct vm_spec *s, const struct host_info *host, const struct vm_config *c)
 {
+    struct buf why = {0};
+    /* macOS 14.x before 15.5 refuses to save or restore a configuration with a
+     * console or a shared folder ("Unsupported console device in
+     * configuration"); 15.5 accepts both. */
+    bool console_bug = host->available && version_compare(host->os_version, "14") >= 0 &&
+                       version_compare(host->os_version, "15.5") < 0;
+    const char *device = !console_bug ? NULL : s->console ? "the console (--console)"
+                       : s->n_shares ? "a shared folder (--share)" : NULL;
     if (host->available && !host->can_save_restore) {
-        snprintf(why, size, "this Mac runs macOS %s, and saving a VM's state needs macOS 14 or later on the host",
-                 host->os_version);
-        return why;
-    }
-    const char *device = device_blocking_save(s, host);
-    if (device) {
-        snprintf(why, size, "macOS %s cannot save or restore a VM with %s (\"Unsupported console device in "
-                 "configuration\"; fixed in 15.5): leave it out of runs that save", host->os_version, device);
-        return why;
-    }
-    if (s->usb_keyboard || s->usb_pointer) {
+        buf_printf(&why, "this Mac runs macOS %s, and saving a VM's state needs macOS 14 or later on the host",
+                   host->os_version);
+    } else if (device) {
+        buf_printf(&why, "macOS %s cannot save or restore a VM with %s (\"Unsupported console device in "
+                   "configuration\"; fixed in 15.5): leave it out of runs that save", host->os_version, device);
+    } else if (s->usb_keyboard || s->usb_pointer) {
         autofree char *config = path_join(s->source_bundle, BUNDLE_CONFIG);
         struct buf fix = {0};
         if (access(config, F_OK) != 0) {
@@ -2016,19 +2006,18 @@ static const char *save_blocker(const struct vm_spec *s, const struct host_info 
         }
         buf_puts(&fix, "plutil -replace InstalledProductVersion -string 14.0 ");
         shell_quote(&fix, config);
-        const char *device = s->usb_keyboard ? "keyboard" : "pointer";
+        const char *usb = s->usb_keyboard ? "keyboard" : "pointer";
         if (guest_version(c))
-            snprintf(why, size, "macOS %s in the VM needs the USB %s, with which Virtualization cannot save a VM's "
-                     "state (it saves the Mac keyboard and trackpad, which macOS 14+ guests know); if the VM runs "
-                     "macOS 14 or later by now, record that: %s", guest_version(c), device, fix.data);
+            buf_printf(&why, "macOS %s in the VM needs the USB %s, with which Virtualization cannot save a VM's "
+                       "state (it saves the Mac keyboard and trackpad, which macOS 14+ guests know); if the VM runs "
+                       "macOS 14 or later by now, record that: %s", guest_version(c), usb, fix.data);
         else
-            snprintf(why, size, "the VM's macOS version is unknown (no usable InstalledProductVersion in Config.plist), so "
-                     "it gets the USB %s as well, with which Virtualization cannot save a VM's state; if the VM runs "
-                     "macOS 14 or later, record that: %s", device, fix.data);
+            buf_printf(&why, "the VM's macOS version is unknown (no usable InstalledProductVersion in Config.plist), "
+                       "so it gets the USB %s as well, with which Virtualization cannot save a VM's state; if the VM "
+                       "runs macOS 14 or later, record that: %s", usb, fix.data);
         buf_free(&fix);
-        return why;
     }
-    return NULL;
+    return why.data;
 }
 
 /* Decides whether the run saves its state (on Quit, or at Ctrl-C with
@@ -2131,8 +2120,7 @@ static int resolve_vm_spec(const struct run_options *o, const char *bundle, cons
         return fail(e, EX_UNAVAILABLE, "the bundle has a saved state (SaveFile.vzvmsave) that only macOS 14 or later "
                     "can restore, and this Mac runs %s; a fresh start would leave it stale against the disk: run it "
                     "on macOS 14+, or remove SaveFile.vzvmsave to discard it", host->os_version);
-    char why[512];
-    const char *blocker = save_blocker(s, host, c, why, sizeof why);
+    autofree char *blocker = save_blocker(s, host, c);
     if (saved && blocker)
         return fail(e, EX_CONFIG, "the bundle has a saved state (SaveFile.vzvmsave) that this run could not "
                     "restore, so it is kept and the VM not started: %s; or remove SaveFile.vzvmsave to start fresh",

@@ -1849,16 +1849,6 @@ static int check_saved_state(const char *bundle, const struct vm_spec *s, struct
 #define SHARES_IN_GUEST "/Volumes/My Shared Files"
 #define SCREENSHOT_TIMEOUT_MS 5000
 
-/* Returns the private value of a panic action.  Apple publishes none; the
- * peers that halt on panic (VirtualApple's "halt on panic", super-tart's
- * stopOnPanic) pass YES, 1, to the same setters, on 12 (panicAction of the
- * private start options) as on 13+ (a long long); 0 is what a new options
- * object holds, Virtualization's default, under which the guest restarts. */
-static long long panic_value(enum vm_panic_action a)
-{
-    return a == PANIC_HALT ? 1 : 0;
-}
-
 /* Returns where this host takes the panic action: it moved from the private
  * start options (12.x) to _setPanicAction: of the start options (13 to 15)
  * to the configuration (26), as class dumps show.  Off a Mac: decided there. */
@@ -1911,7 +1901,12 @@ static int resolve_inspection(const struct run_options *o, const struct host_inf
     s->serial = o->serial;
     s->panic_action = o->panic;
     if (o->panic) {
-        s->panic_action_value = panic_value(o->panic);
+        /* Apple publishes no values: the peers that halt on panic (VirtualApple's
+         * "halt on panic", super-tart's stopOnPanic) pass YES, 1, to the same
+         * setters, on 12 (panicAction of the private start options) as on 13+ (a
+         * long long); 0 is what a new options object holds, Virtualization's
+         * default, under which the guest restarts. */
+        s->panic_action_value = o->panic == PANIC_HALT ? 1 : 0;
         s->panic_path = panic_path_for(host);
         s->panic_device = host->available && version_compare(host->os_version, "14") >= 0;
     }
@@ -2083,8 +2078,7 @@ static int resolve_vm_spec(const struct run_options *o, const char *bundle, cons
     s->cpu_count = o->cpu_count ? o->cpu_count : (c->set & CONFIG_CPU) ? c->cpu_count : default_cpu_count(c, host);
     s->memory_bytes = o->memory_bytes ? o->memory_bytes : (c->set & CONFIG_MEMORY) ? c->memory_bytes
                     : default_memory_size(c, host);
-    rc = check_resources(s, host, c, o, e);
-    if (rc)
+    if ((rc = check_resources(s, host, c, o, e)))
         return rc;
     s->display_width = c->display_width;
     s->display_height = c->display_height;

@@ -1458,28 +1458,26 @@ static const char *start_mode_title(enum vm_start_mode m)
     return titles[m];
 }
 
+/* Returns v within what Virtualization allows, min to max (0: not known). */
+static uint64_t within_limits(uint64_t v, uint64_t min, uint64_t max)
+{
+    if (max && v > max)
+        v = max;
+    return min && v < min ? min : v;
+}
+
 /* Returns the number of CPUs as Apple's sample computes it: all host cores
  * but one, at least one, within what Virtualization allows when known. */
 static unsigned compute_cpu_count(const struct host_info *host)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned n = cores > 1 ? (unsigned)cores - 1 : 1;
-    if (host->max_cpu_count && n > host->max_cpu_count)
-        n = host->max_cpu_count;
-    if (host->min_cpu_count && n < host->min_cpu_count)
-        n = host->min_cpu_count;
-    return n;
+    return (unsigned)within_limits(cores > 1 ? (uint64_t)cores - 1 : 1, host->min_cpu_count, host->max_cpu_count);
 }
 
 /* Returns Apple's sample's memory size, 4 GiB, within what Virtualization allows when known. */
 static uint64_t compute_memory_size(const struct host_info *host)
 {
-    uint64_t m = DEFAULT_MEMORY;
-    if (host->max_memory_bytes && m > host->max_memory_bytes)
-        m = host->max_memory_bytes;
-    if (host->min_memory_bytes && m < host->min_memory_bytes)
-        m = host->min_memory_bytes;
-    return m;
+    return within_limits(DEFAULT_MEMORY, host->min_memory_bytes, host->max_memory_bytes);
 }
 
 /* Returns the CPUs a run gets when neither --cpus nor Config.plist says:

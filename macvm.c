@@ -2335,12 +2335,12 @@ static void spec_text(struct buf *b, const struct vm_spec *s, const struct vm_co
                    s->panic_path ? panic_path_name(s->panic_path) : "", s->panic_device ? ", with a panic device" : "");
     else
         buf_puts(b, "on panic            Virtualization's default (the guest restarts)\n");
-    for (unsigned i = 0; i < s->n_shares; i++)
-        buf_printf(b, "shared folder       %s, %s, in the guest %s%s%s\n", s->shares[i].path,
-                   s->shares[i].read_only ? "read-only" : "read-write",
-                   strcmp(s->share_tag, SHARE_AUTOMOUNT_TAG) == 0 ? SHARES_IN_GUEST "/" : "by hand: mount_virtiofs ",
-                   strcmp(s->share_tag, SHARE_AUTOMOUNT_TAG) == 0 ? s->shares[i].name : s->share_tag,
-                   strcmp(s->share_tag, SHARE_AUTOMOUNT_TAG) == 0 ? "" : " DIR");
+    bool automount = strcmp(s->share_tag, SHARE_AUTOMOUNT_TAG) == 0;
+    for (unsigned i = 0; i < s->n_shares; i++) {
+        spec_path(b, "shared folder       ", s->shares[i].path, s->shares[i].read_only ? ", read-only" : ", read-write");
+        buf_printf(b, ", in the guest %s%s%s\n", automount ? SHARES_IN_GUEST "/" : "by hand: mount_virtiofs ",
+                   automount ? s->shares[i].name : s->share_tag, automount ? "" : " DIR");
+    }
     if (!s->n_shares)
         buf_puts(b, "shared folder       none\n");
     buf_printf(b, "screenshot          %s\n", s->screenshot ? "experimental: <run folder>/screen.png when an error or "

@@ -1788,20 +1788,30 @@ Test(run, a_dangling_config_link_is_refused, .init = vt_init, .fini = t_tmp_fini
     free(b);
 }
 
-/* A bundle named with a newline and ESC: the dry run keeps one line per
- * fact, as many as for a plain name, and no raw control character. */
+/* A bundle named with a newline and ESC, a shared folder inside a folder
+ * named with a newline: the dry run keeps one line per fact, as many as for
+ * plain names, and no raw control character. */
 Test(run, dry_run_keeps_a_strange_name_on_its_lines, .init = vt_init, .fini = t_tmp_fini)
 {
     char *plain = vt_bundle(t_tmp, "Plain.bundle", "configured", VT_MIB);
     char *odd = vt_bundle(t_tmp, "N\nX\x1b[31m.bundle", "configured", VT_MIB);
-    struct proc_result a = run_argv((const char *[]){vt_fake(), "run", "--dry-run", plain, NULL});
-    struct proc_result b = run_argv((const char *[]){vt_fake(), "run", "--dry-run", odd, NULL});
+    char *plain_share = t_path_join(t_tmp, "docs"), *odd_dir = t_path_join(t_tmp, "S\nY");
+    char *odd_share = t_path_join(odd_dir, "docs");   /* a plain name in a folder with a newline */
+    vt_mkdir(plain_share);
+    vt_mkdir(odd_dir);
+    vt_mkdir(odd_share);
+    struct proc_result a = run_argv((const char *[]){vt_fake(), "run", "--dry-run", "--share", plain_share, plain, NULL});
+    struct proc_result b = run_argv((const char *[]){vt_fake(), "run", "--dry-run", "--share", odd_share, odd, NULL});
     cr_assert(a.status == 0 && b.status == 0, "exit %d and %d: %s%s", a.status, b.status, a.err, b.err);
     cr_expect_eq(count_lines(b.out), count_lines(a.out), "lines: %s", b.out);
     cr_expect(!strchr(b.out, '\x1b'), "a raw ESC: %s", b.out);
     cr_expect(strstr(b.out, "N\\nX\\x1b[31m.bundle") != NULL, "the name escaped: %s", b.out);
+    cr_expect(strstr(b.out, "S\\nY/docs, read-write") != NULL, "the shared folder escaped: %s", b.out);
     proc_result_free(&a);
     proc_result_free(&b);
+    free(plain_share);
+    free(odd_share);
+    free(odd_dir);
     free(odd);
     free(plain);
 }

@@ -2337,7 +2337,8 @@ static void spec_text(struct buf *b, const struct vm_spec *s, const struct vm_co
         buf_puts(b, "on panic            Virtualization's default (the guest restarts)\n");
     bool automount = strcmp(s->share_tag, SHARE_AUTOMOUNT_TAG) == 0;
     for (unsigned i = 0; i < s->n_shares; i++) {
-        spec_path(b, "shared folder       ", s->shares[i].path, s->shares[i].read_only ? ", read-only" : ", read-write");
+        spec_path(b, "shared folder       ", s->shares[i].path,
+                  s->shares[i].read_only ? ", read-only" : ", read-write");
         buf_printf(b, ", in the guest %s%s%s\n", automount ? SHARES_IN_GUEST "/" : "by hand: mount_virtiofs ",
                    automount ? s->shares[i].name : s->share_tag, automount ? "" : " DIR");
     }

@@ -1620,9 +1620,10 @@ static int resource_fail(struct error *e, const struct run_options *o, const str
     vsnprintf(problem, sizeof problem, fmt, ap);
     va_end(ap);
     const char *option = cpus ? "cpus" : "memory";
-    if ((cpus ? o->cpu_count : o->memory_bytes) && within)
+    bool chosen = cpus ? o->cpu_count != 0 : o->memory_bytes != 0;
+    if (chosen && within)
         return fail(e, EX_USAGE, "%s; use --%s within that", problem, option);
-    else if (cpus ? o->cpu_count : o->memory_bytes)
+    if (chosen)
         return fail(e, EX_USAGE, "%s; use --%s %" PRIu64 "%s or more", problem, option, cpus ? value : value >> 20,
                     cpus ? "" : "M");
     if (!(c->set & (cpus ? CONFIG_CPU : CONFIG_MEMORY)))

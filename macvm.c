@@ -1469,28 +1469,26 @@ static const char *start_mode_title(enum vm_start_mode m)
     return titles[m];
 }
 
+/* Returns v within what Virtualization allows, min to max (0: not known). */
+static uint64_t within_limits(uint64_t v, uint64_t min, uint64_t max)
+{
+    if (max && v > max)
+        v = max;
+    return min && v < min ? min : v;
+}
+
 /* Returns the number of CPUs as Apple's sample computes it: all host cores
  * but one, at least one, within what Virtualization allows when known. */
 static unsigned compute_cpu_count(const struct host_info *host)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned n = cores > 1 ? (unsigned)cores - 1 : 1;
-    if (host->max_cpu_count && n > host->max_cpu_count)
-        n = host->max_cpu_count;
-    if (host->min_cpu_count && n < host->min_cpu_count)
-        n = host->min_cpu_count;
-    return n;
+    return (unsigned)within_limits(cores > 1 ? (uint64_t)cores - 1 : 1, host->min_cpu_count, host->max_cpu_count);
 }
 
 /* Returns Apple's sample's memory size, 4 GiB, within what Virtualization allows when known. */
 static uint64_t compute_memory_size(const struct host_info *host)
 {
-    uint64_t m = DEFAULT_MEMORY;
-    if (host->max_memory_bytes && m > host->max_memory_bytes)
-        m = host->max_memory_bytes;
-    if (host->min_memory_bytes && m < host->min_memory_bytes)
-        m = host->min_memory_bytes;
-    return m;
+    return within_limits(DEFAULT_MEMORY, host->min_memory_bytes, host->max_memory_bytes);
 }
 
 /* Returns the CPUs a run gets when neither --cpus nor Config.plist says:
@@ -1523,15 +1521,22 @@ static const char *value_origin(bool option, bool config, bool raised, bool cpus
     return cpus ? " (default: host cores - 1)" : " (default)";
 }
 
+/* Copies bundle/name (bundle itself when name is NULL) into a path field of
+ * the spec.  Returns false when it does not fit. */
+static bool spec_set_path(char field[VM_PATH_MAX], const char *bundle, const char *name)
+{
+    autofree char *path = name ? path_join(bundle, name) : xstrdup(bundle);
+    return snprintf(field, VM_PATH_MAX, "%s", path) < VM_PATH_MAX;
+}
+
 /* Points every file of the spec into bundle (the source, or its clone). */
 static bool spec_set_bundle(struct vm_spec *s, const char *bundle)
 {
-    return snprintf(s->bundle, sizeof s->bundle, "%s", bundle) < (int)sizeof s->bundle &&
-           path_join_fixed(s->disk_image, sizeof s->disk_image, bundle, BUNDLE_DISK) &&
-           path_join_fixed(s->auxiliary_storage, sizeof s->auxiliary_storage, bundle, BUNDLE_AUX) &&
-           path_join_fixed(s->hardware_model, sizeof s->hardware_model, bundle, BUNDLE_HARDWARE_MODEL) &&
-           path_join_fixed(s->machine_identifier, sizeof s->machine_identifier, bundle, BUNDLE_MACHINE_IDENTIFIER) &&
-           path_join_fixed(s->save_file, sizeof s->save_file, bundle, BUNDLE_SAVE_FILE);
+    return spec_set_path(s->bundle, bundle, NULL) && spec_set_path(s->disk_image, bundle, BUNDLE_DISK) &&
+           spec_set_path(s->auxiliary_storage, bundle, BUNDLE_AUX) &&
+           spec_set_path(s->hardware_model, bundle, BUNDLE_HARDWARE_MODEL) &&
+           spec_set_path(s->machine_identifier, bundle, BUNDLE_MACHINE_IDENTIFIER) &&
+           spec_set_path(s->save_file, bundle, BUNDLE_SAVE_FILE);
 }
 
 /* A disposable run's clone lives in a hidden folder beside the bundle (the
@@ -1541,9 +1546,8 @@ static bool spec_set_bundle(struct vm_spec *s, const char *bundle)
 
 static bool ephemeral_folder(char *out, size_t size, const char *bundle)
 {
-    char dir[VM_PATH_MAX], name[256];
-    path_dir_fixed(dir, sizeof dir, bundle);
-    path_base_fixed(name, sizeof name, bundle);
+    autofree char *name = path_base(bundle);
+    autofree char *dir = path_dir(bundle);
     int n = snprintf(out, size, "%s/.%s" EPHEMERAL_MARK "XXXXXX", strcmp(dir, "/") == 0 ? "" : dir, name);
     return n > 0 && (size_t)n < size;
 }
@@ -1551,9 +1555,20 @@ static bool ephemeral_folder(char *out, size_t size, const char *bundle)
 /* Returns the clone's path inside folder (the template, or the folder made from it). */
 static bool ephemeral_clone_path(char *out, size_t size, const char *folder, const char *bundle)
 {
-    char name[256];
-    path_base_fixed(name, sizeof name, bundle);
-    return path_join_fixed(out, size, folder, name);
+    autofree char *name = path_base(bundle);
+    autofree char *path = path_join(folder, name);
+    return snprintf(out, size, "%s", path) < (int)size;
+}
+
+/* Returns whether a folder's name, after its leading ".NAME", is what a copy
+ * adds: -ephemeral- or -clone- and mkdtemp's six characters. */
+static bool copy_mark(const char *rest)
+{
+    static const char *const marks[] = {EPHEMERAL_MARK, CLONE_MARK};
+    for (size_t i = 0; i < 2; i++)
+        if (strncmp(rest, marks[i], strlen(marks[i])) == 0 && strlen(rest) == strlen(marks[i]) + 6)
+            return true;
+    return false;
 }
 
 /* Lists the clones beside bundle that no macvm works on: what a killed
@@ -1561,24 +1576,22 @@ static bool ephemeral_clone_path(char *out, size_t size, const char *folder, con
  * holds their folders (free with free_names). */
 static size_t leftover_clones(const char *bundle, char ***dirs)
 {
-    char dir[VM_PATH_MAX], name[256], prefix[2][300];
-    size_t n = 0;
+    autofree char *dir = path_dir(bundle);
+    autofree char *name = path_base(bundle);
+    size_t n = 0, len = strlen(name);
     *dirs = NULL;
-    path_dir_fixed(dir, sizeof dir, bundle);
-    path_base_fixed(name, sizeof name, bundle);
-    snprintf(prefix[0], sizeof prefix[0], ".%s" EPHEMERAL_MARK, name);
-    snprintf(prefix[1], sizeof prefix[1], ".%s" CLONE_MARK, name);
     DIR *d = opendir(dir);
     for (struct dirent *de; d && (de = readdir(d));) {
-        char folder[VM_PATH_MAX], clone[VM_PATH_MAX];
-        int k = strncmp(de->d_name, prefix[0], strlen(prefix[0])) == 0 ? 0 : 1;
-        if (strncmp(de->d_name, prefix[k], strlen(prefix[k])) != 0 || strlen(de->d_name) != strlen(prefix[k]) + 6 ||
-            !path_join_fixed(folder, sizeof folder, dir, de->d_name) ||
-            !ephemeral_clone_path(clone, sizeof clone, folder, bundle) || bundle_locked(folder) ||
-            bundle_locked(clone) || bundle_in_use(clone))
+        if (de->d_name[0] != '.' || strncmp(de->d_name + 1, name, len) != 0 || !copy_mark(de->d_name + 1 + len))
             continue;
+        char *folder = path_join(dir, de->d_name);
+        autofree char *clone = path_join(folder, name);
+        if (bundle_locked(folder) || bundle_locked(clone) || bundle_in_use(clone)) {
+            free(folder);
+            continue;
+        }
         *dirs = xrealloc(*dirs, (n + 1) * sizeof **dirs);
-        (*dirs)[n++] = xstrdup(folder);
+        (*dirs)[n++] = folder;
     }
     if (d)
         closedir(d);
@@ -1602,26 +1615,37 @@ static const char *installed_name(const struct vm_config *c)
     return name;
 }
 
-/* Returns how to change a CPU count or memory size that came from where: the
- * option, Config.plist (with the plutil command), or nowhere (the default). */
-static int resource_fix(char *out, size_t size, bool option, bool config, const char *opt_hint, const char *key,
-                        const char *type, const char *value, const char *bundle)
+/* Fails with the problem (fmt) and how to change the CPU count (cpus) or
+ * memory size where it came from: the option (EX_USAGE; within, or at least
+ * value), Config.plist with the plutil command that sets value (EX_CONFIG), or
+ * nowhere, the defaults (EX_UNAVAILABLE). */
+static int resource_fail(struct error *e, const struct run_options *o, const struct vm_config *c, const char *bundle,
+                         bool cpus, bool within, uint64_t value, const char *fmt, ...)
+    __attribute__((format(printf, 8, 9)));
+static int resource_fail(struct error *e, const struct run_options *o, const struct vm_config *c, const char *bundle,
+                         bool cpus, bool within, uint64_t value, const char *fmt, ...)
 {
-    if (option) {
-        snprintf(out, size, "%s", opt_hint);
-    } else if (config) {
-        struct buf path = {0};
-        buf_printf(&path, "%s/" BUNDLE_CONFIG, bundle);
-        struct buf quoted = {0};
-        shell_quote(&quoted, path.data);
-        snprintf(out, size, "change Config.plist: plutil -replace %s -%s %s %s", key, type, value, quoted.data);
-        buf_free(&path);
-        buf_free(&quoted);
-    }
-    else {
-        snprintf(out, size, "this Mac cannot run it");
-    }
-    return option ? EX_USAGE : config ? EX_CONFIG : EX_UNAVAILABLE;
+    char problem[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(problem, sizeof problem, fmt, ap);
+    va_end(ap);
+    const char *option = cpus ? "cpus" : "memory";
+    bool chosen = cpus ? o->cpu_count != 0 : o->memory_bytes != 0;
+    if (chosen && within)
+        return fail(e, EX_USAGE, "%s; use --%s within that", problem, option);
+    if (chosen)
+        return fail(e, EX_USAGE, "%s; use --%s %" PRIu64 "%s or more", problem, option, cpus ? value : value >> 20,
+                    cpus ? "" : "M");
+    if (!(c->set & (cpus ? CONFIG_CPU : CONFIG_MEMORY)))
+        return fail(e, EX_UNAVAILABLE, "%s; this Mac cannot run it", problem);
+    autofree char *config = path_join(bundle, BUNDLE_CONFIG);
+    struct buf quoted = {0};
+    shell_quote(&quoted, config);
+    fail(e, EX_CONFIG, "%s; change Config.plist: plutil -replace %s -integer %" PRIu64 " %s", problem,
+         cpus ? "CPUCount" : "MemorySize", value, quoted.data);
+    buf_free(&quoted);
+    return EX_CONFIG;
 }
 
 /* Checks the CPU count and memory size against the host's limits and what
@@ -1631,48 +1655,30 @@ static int resource_fix(char *out, size_t size, bool option, bool config, const 
 static int check_resources(const struct vm_spec *s, const struct host_info *host, const struct vm_config *c,
                            const struct run_options *o, struct error *e)
 {
-    char have[32], lo[32], hi[32], fix[256], value[32];
-    bool cpu_opt = o->cpu_count, cpu_conf = !cpu_opt && (c->set & CONFIG_CPU);
-    bool mem_opt = o->memory_bytes, mem_conf = !mem_opt && (c->set & CONFIG_MEMORY);
+    char have[32], lo[32], hi[32];
+    const char *bundle = s->source_bundle;
     unsigned cpu_min = host->min_cpu_count > c->min_cpu_count ? host->min_cpu_count : c->min_cpu_count;
     uint64_t mem_min = host->min_memory_bytes > c->min_memory_bytes ? host->min_memory_bytes : c->min_memory_bytes;
-    if (host->max_cpu_count && (s->cpu_count < host->min_cpu_count || s->cpu_count > host->max_cpu_count)) {
-        snprintf(value, sizeof value, "%u", s->cpu_count < host->min_cpu_count ? cpu_min : host->max_cpu_count);
-        int code = resource_fix(fix, sizeof fix, cpu_opt, cpu_conf, "use --cpus within that", "CPUCount", "integer",
-                                value, s->source_bundle);
-        return fail(e, code, "%u CPU%s: this Mac allows %u to %u; %s", s->cpu_count, s->cpu_count == 1 ? "" : "s",
-                    host->min_cpu_count, host->max_cpu_count, fix);
-    }
+    if (host->max_cpu_count && (s->cpu_count < host->min_cpu_count || s->cpu_count > host->max_cpu_count))
+        return resource_fail(e, o, c, bundle, true, true, s->cpu_count < host->min_cpu_count ? cpu_min
+                             : host->max_cpu_count, "%u CPU%s: this Mac allows %u to %u", s->cpu_count,
+                             s->cpu_count == 1 ? "" : "s", host->min_cpu_count, host->max_cpu_count);
     if (!host->max_cpu_count && s->cpu_count > VM_MAX_CPUS)   /* off a Mac: what any VM can have */
         return fail(e, EX_USAGE, "%u CPUs: a VM can have 1 to %u; use --cpus within that", s->cpu_count, VM_MAX_CPUS);
-    if (host->max_memory_bytes && (s->memory_bytes < host->min_memory_bytes || s->memory_bytes > host->max_memory_bytes)) {
-        snprintf(value, sizeof value, "%" PRIu64, s->memory_bytes < host->min_memory_bytes ? mem_min : host->max_memory_bytes);
-        int code = resource_fix(fix, sizeof fix, mem_opt, mem_conf, "use --memory within that", "MemorySize", "integer",
-                                value, s->source_bundle);
-        return fail(e, code, "%s of memory: this Mac allows %s to %s; %s", human_size(have, sizeof have, s->memory_bytes),
-                    human_size(lo, sizeof lo, host->min_memory_bytes), human_size(hi, sizeof hi, host->max_memory_bytes),
-                    fix);
-    }
-    if (c->min_cpu_count && s->cpu_count < c->min_cpu_count) {
-        char hint[64];
-        snprintf(value, sizeof value, "%u", c->min_cpu_count);
-        snprintf(hint, sizeof hint, "use --cpus %u or more", c->min_cpu_count);
-        int code = resource_fix(fix, sizeof fix, cpu_opt, cpu_conf, hint, "CPUCount", "integer", value,
-                                s->source_bundle);
-        return fail(e, code, "%u CPU%s %s fewer than the %u that %s needs; %s", s->cpu_count,
-                    s->cpu_count == 1 ? "" : "s", s->cpu_count == 1 ? "is" : "are", c->min_cpu_count,
-                    installed_name(c), fix);
-    }
-    if (c->min_memory_bytes && s->memory_bytes < c->min_memory_bytes) {
-        char hint[64];
-        snprintf(value, sizeof value, "%" PRIu64, c->min_memory_bytes);
-        snprintf(hint, sizeof hint, "use --memory %" PRIu64 "M or more", c->min_memory_bytes >> 20);
-        int code = resource_fix(fix, sizeof fix, mem_opt, mem_conf, hint, "MemorySize", "integer", value,
-                                s->source_bundle);
-        return fail(e, code, "%s of memory is less than the %s that %s needs; %s",
-                    human_size(have, sizeof have, s->memory_bytes), human_size(lo, sizeof lo, c->min_memory_bytes),
-                    installed_name(c), fix);
-    }
+    if (host->max_memory_bytes && (s->memory_bytes < host->min_memory_bytes || s->memory_bytes > host->max_memory_bytes))
+        return resource_fail(e, o, c, bundle, false, true, s->memory_bytes < host->min_memory_bytes ? mem_min
+                             : host->max_memory_bytes, "%s of memory: this Mac allows %s to %s",
+                             human_size(have, sizeof have, s->memory_bytes),
+                             human_size(lo, sizeof lo, host->min_memory_bytes),
+                             human_size(hi, sizeof hi, host->max_memory_bytes));
+    if (c->min_cpu_count && s->cpu_count < c->min_cpu_count)
+        return resource_fail(e, o, c, bundle, true, false, c->min_cpu_count, "%u CPU%s %s fewer than the %u that %s "
+                             "needs", s->cpu_count, s->cpu_count == 1 ? "" : "s", s->cpu_count == 1 ? "is" : "are",
+                             c->min_cpu_count, installed_name(c));
+    if (c->min_memory_bytes && s->memory_bytes < c->min_memory_bytes)
+        return resource_fail(e, o, c, bundle, false, false, c->min_memory_bytes, "%s of memory is less than the %s "
+                             "that %s needs", human_size(have, sizeof have, s->memory_bytes),
+                             human_size(lo, sizeof lo, c->min_memory_bytes), installed_name(c));
     return 0;
 }
 
@@ -1701,10 +1707,11 @@ static int check_run_options(const struct run_options *o, struct error *e)
  * before its end has no record, and what reads one says so in its own way. */
 static const struct plist *run_record_read(const char *dir, struct arena *a)
 {
-    char path[VM_PATH_MAX], *data;
+    autofree char *path = path_join(dir, "run.json");
+    char *data;
     size_t len;
     struct error ignored = {0};
-    if (!path_join_fixed(path, sizeof path, dir, "run.json") || read_file(path, SMALL_FILE_MAX, &data, &len, &ignored) != 0)
+    if (read_file(path, SMALL_FILE_MAX, &data, &len, &ignored) != 0)
         return NULL;
     const struct plist *run = json_parse(data, len, a, NULL);
     free(data);
@@ -1852,16 +1859,6 @@ static int check_saved_state(const char *bundle, const struct vm_spec *s, struct
 #define SHARES_IN_GUEST "/Volumes/My Shared Files"
 #define SCREENSHOT_TIMEOUT_MS 5000
 
-/* Returns the private value of a panic action.  Apple publishes none; the
- * peers that halt on panic (VirtualApple's "halt on panic", super-tart's
- * stopOnPanic) pass YES, 1, to the same setters, on 12 (panicAction of the
- * private start options) as on 13+ (a long long); 0 is what a new options
- * object holds, Virtualization's default, under which the guest restarts. */
-static long long panic_value(enum vm_panic_action a)
-{
-    return a == PANIC_HALT ? 1 : 0;
-}
-
 /* Returns where this host takes the panic action: it moved from the private
  * start options (12.x) to _setPanicAction: of the start options (13 to 15)
  * to the configuration (26), as class dumps show.  Off a Mac: decided there. */
@@ -1884,19 +1881,18 @@ static const char *panic_path_name(enum vm_panic_path p)
  * EX_NOINPUT or EX_USAGE with *e. */
 static int share_resolve(const char *arg, struct vm_share *sh, struct error *e)
 {
-    char dir[VM_PATH_MAX], real[PATH_MAX];
     size_t n = strlen(arg), mode = n > 3 && (!strcmp(arg + n - 3, ":ro") || !strcmp(arg + n - 3, ":rw")) ? 3 : 0;
-    if (n - mode >= sizeof dir)
-        return fail(e, EX_USAGE, "--share: the path is too long");
-    snprintf(dir, sizeof dir, "%.*s", (int)(n - mode), arg);
-    if (!realpath(dir, real))
+    autofree char *dir = check_alloc(strndup(arg, n - mode));
+    autofree char *real = realpath(dir, NULL);
+    if (!real)
         return fail(e, EX_NOINPUT, "--share %s: %s", dir, strerror(errno));
     if (!is_directory(real) || strcmp(real, "/") == 0)
         return fail(e, EX_USAGE, "--share %s: not a folder that can be shared; share a folder (not a file, not /)", dir);
-    if (strlen(real) >= sizeof sh->path)
+    autofree char *name = path_base(real);
+    if (strlen(real) >= sizeof sh->path || strlen(name) >= sizeof sh->name)
         return fail(e, EX_USAGE, "--share %s: the path is too long", dir);
-    snprintf(sh->path, sizeof sh->path, "%.*s", (int)sizeof sh->path - 1, real);
-    path_base_fixed(sh->name, sizeof sh->name, real);
+    strcpy(sh->path, real);
+    strcpy(sh->name, name);
     for (const char *p = sh->name; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
             return fail(e, EX_USAGE, "--share %s: its name has control characters, which the guest would show as its "
@@ -1915,7 +1911,12 @@ static int resolve_inspection(const struct run_options *o, const struct host_inf
     s->serial = o->serial;
     s->panic_action = o->panic;
     if (o->panic) {
-        s->panic_action_value = panic_value(o->panic);
+        /* Apple publishes no values: the peers that halt on panic (VirtualApple's
+         * "halt on panic", super-tart's stopOnPanic) pass YES, 1, to the same
+         * setters, on 12 (panicAction of the private start options) as on 13+ (a
+         * long long); 0 is what a new options object holds, Virtualization's
+         * default, under which the guest restarts. */
+        s->panic_action_value = o->panic == PANIC_HALT ? 1 : 0;
         s->panic_path = panic_path_for(host);
         s->panic_device = host->available && version_compare(host->os_version, "14") >= 0;
     }
@@ -1943,18 +1944,6 @@ static int resolve_inspection(const struct run_options *o, const struct host_inf
     s->screenshot = o->screenshot;
     s->screenshot_timeout_ms = o->screenshot ? SCREENSHOT_TIMEOUT_MS : 0;
     return 0;
-}
-
-/* Returns the device that keeps Virtualization from saving this run on this
- * host, or NULL: macOS 14.x before 15.5 refuses to save or restore a
- * configuration with a console or a shared folder ("Unsupported console
- * device in configuration"); 15.5 accepts both. */
-static const char *device_blocking_save(const struct vm_spec *s, const struct host_info *host)
-{
-    if (!host->available || version_compare(host->os_version, "14") < 0 ||
-        version_compare(host->os_version, "15.5") >= 0)
-        return NULL;
-    return s->console ? "the console (--console)" : s->n_shares ? "a shared folder (--share)" : NULL;
 }
 
 /* Returns the major version of a macOS version string ("14.5" -> 14), 0 when unknown. */
@@ -1993,47 +1982,47 @@ static void decide_input_devices(struct vm_spec *s, unsigned host, unsigned gues
 
 /* Returns NULL when Virtualization can save and restore a run of *s on host,
  * as macvm.c knows it (the bridge confirms with
- * validateSaveRestoreSupportWithError:); else writes why into why, with what
- * to do, and returns it.  One rule per fact of the host or device of the
- * configuration that keeps a VM from saving. */
-static const char *save_blocker(const struct vm_spec *s, const struct host_info *host, const struct vm_config *c,
-                                char *why, size_t size)
+ * validateSaveRestoreSupportWithError:); else why, with what to do (free
+ * it).  One rule per fact of the host or device of the configuration that
+ * keeps a VM from saving. */
+static char *save_blocker(const struct vm_spec *s, const struct host_info *host, const struct vm_config *c)
 {
+    struct buf why = {0};
+    /* macOS 14.x before 15.5 refuses to save or restore a configuration with a
+     * console or a shared folder ("Unsupported console device in
+     * configuration"); 15.5 accepts both. */
+    bool console_bug = host->available && version_compare(host->os_version, "14") >= 0 &&
+                       version_compare(host->os_version, "15.5") < 0;
+    const char *device = !console_bug ? NULL : s->console ? "the console (--console)"
+                       : s->n_shares ? "a shared folder (--share)" : NULL;
     if (host->available && !host->can_save_restore) {
-        snprintf(why, size, "this Mac runs macOS %s, and saving a VM's state needs macOS 14 or later on the host",
-                 host->os_version);
-        return why;
-    }
-    const char *device = device_blocking_save(s, host);
-    if (device) {
-        snprintf(why, size, "macOS %s cannot save or restore a VM with %s (\"Unsupported console device in "
-                 "configuration\"; fixed in 15.5): leave it out of runs that save", host->os_version, device);
-        return why;
-    }
-    if (s->usb_keyboard || s->usb_pointer) {
-        struct buf path = {0}, fix = {0};
-        buf_printf(&path, "%s/" BUNDLE_CONFIG, s->source_bundle);
-        if (access(path.data, F_OK) != 0) {
+        buf_printf(&why, "this Mac runs macOS %s, and saving a VM's state needs macOS 14 or later on the host",
+                   host->os_version);
+    } else if (device) {
+        buf_printf(&why, "macOS %s cannot save or restore a VM with %s (\"Unsupported console device in "
+                   "configuration\"; fixed in 15.5): leave it out of runs that save", host->os_version, device);
+    } else if (s->usb_keyboard || s->usb_pointer) {
+        autofree char *config = path_join(s->source_bundle, BUNDLE_CONFIG);
+        struct buf fix = {0};
+        if (access(config, F_OK) != 0) {
             buf_puts(&fix, "plutil -create xml1 ");
-            shell_quote(&fix, path.data);
+            shell_quote(&fix, config);
             buf_puts(&fix, " && ");
         }
         buf_puts(&fix, "plutil -replace InstalledProductVersion -string 14.0 ");
-        shell_quote(&fix, path.data);
-        const char *device = s->usb_keyboard ? "keyboard" : "pointer";
+        shell_quote(&fix, config);
+        const char *usb = s->usb_keyboard ? "keyboard" : "pointer";
         if (guest_version(c))
-            snprintf(why, size, "macOS %s in the VM needs the USB %s, with which Virtualization cannot save a VM's "
-                     "state (it saves the Mac keyboard and trackpad, which macOS 14+ guests know); if the VM runs "
-                     "macOS 14 or later by now, record that: %s", guest_version(c), device, fix.data);
+            buf_printf(&why, "macOS %s in the VM needs the USB %s, with which Virtualization cannot save a VM's "
+                       "state (it saves the Mac keyboard and trackpad, which macOS 14+ guests know); if the VM runs "
+                       "macOS 14 or later by now, record that: %s", guest_version(c), usb, fix.data);
         else
-            snprintf(why, size, "the VM's macOS version is unknown (no usable InstalledProductVersion in Config.plist), so "
-                     "it gets the USB %s as well, with which Virtualization cannot save a VM's state; if the VM runs "
-                     "macOS 14 or later, record that: %s", device, fix.data);
-        buf_free(&path);
+            buf_printf(&why, "the VM's macOS version is unknown (no usable InstalledProductVersion in Config.plist), "
+                       "so it gets the USB %s as well, with which Virtualization cannot save a VM's state; if the VM "
+                       "runs macOS 14 or later, record that: %s", usb, fix.data);
         buf_free(&fix);
-        return why;
     }
-    return NULL;
+    return why.data;
 }
 
 /* Decides whether the run saves its state (on Quit, or at Ctrl-C with
@@ -2052,6 +2041,28 @@ static void decide_save(struct vm_spec *s, const char *blocker)
     s->save_possible = !why;
     snprintf(s->save_why_not, sizeof s->save_why_not, "%s", why ? why : "");
     s->save_on_quit = s->save_possible && !s->headless;
+}
+
+/* --debug-stub and --serial need the private entitlement, without which
+ * Virtualization says only "Internal Virtualization error".  A Mac without it
+ * refuses them here, so --dry-run shows the refusal; off a Mac the dry run
+ * describes them all the same.  Returns 0 or EX_UNAVAILABLE with *e. */
+#define SIGN_PRIVATE_HINT "With SIP disabled and boot-args amfi_get_out_of_my_way=1, run 'make sign-private' " \
+                          "(README: Debugging the guest)"
+
+static int check_private_devices(const struct vm_spec *s, const struct host_info *host, struct error *e)
+{
+    if (!host->available || host->has_private_entitlement)
+        return 0;
+    if (s->debug_stub)
+        return fail(e, EX_UNAVAILABLE, "--debug-stub needs the com.apple.private.virtualization entitlement, which "
+                    "this macvm lacks; Virtualization would only say \"Internal Virtualization error\".  "
+                    SIGN_PRIVATE_HINT);
+    if (s->serial)
+        return fail(e, EX_UNAVAILABLE, "--serial (experimental) is a restricted device: it needs the "
+                    "com.apple.private.virtualization entitlement, which this macvm lacks; macOS 13 refuses to start "
+                    "the VM with \"Internal Virtualization error\".  " SIGN_PRIVATE_HINT);
+    return 0;
 }
 
 /* Resolves the one description of a run from the options (which passed
@@ -2077,8 +2088,7 @@ static int resolve_vm_spec(const struct run_options *o, const char *bundle, cons
     s->cpu_count = o->cpu_count ? o->cpu_count : (c->set & CONFIG_CPU) ? c->cpu_count : default_cpu_count(c, host);
     s->memory_bytes = o->memory_bytes ? o->memory_bytes : (c->set & CONFIG_MEMORY) ? c->memory_bytes
                     : default_memory_size(c, host);
-    rc = check_resources(s, host, c, o, e);
-    if (rc)
+    if ((rc = check_resources(s, host, c, o, e)))
         return rc;
     s->display_width = c->display_width;
     s->display_height = c->display_height;
@@ -2101,8 +2111,8 @@ static int resolve_vm_spec(const struct run_options *o, const char *bundle, cons
     if ((rc = resolve_inspection(o, host, s, e)))
         return rc;
 
-    char save[VM_PATH_MAX];
-    bool saved = path_join_fixed(save, sizeof save, bundle, BUNDLE_SAVE_FILE) && access(save, F_OK) == 0;
+    autofree char *save = path_join(bundle, BUNDLE_SAVE_FILE);
+    bool saved = access(save, F_OK) == 0;
     if (saved && s->start_mode != START_NORMAL)
         return fail(e, EX_USAGE, "the bundle has a saved state (SaveFile.vzvmsave), and a %s start would leave it "
                     "stale against the disk: run it normally first, or remove SaveFile.vzvmsave to discard it",
@@ -2114,8 +2124,7 @@ static int resolve_vm_spec(const struct run_options *o, const char *bundle, cons
         return fail(e, EX_UNAVAILABLE, "the bundle has a saved state (SaveFile.vzvmsave) that only macOS 14 or later "
                     "can restore, and this Mac runs %s; a fresh start would leave it stale against the disk: run it "
                     "on macOS 14+, or remove SaveFile.vzvmsave to discard it", host->os_version);
-    char why[512];
-    const char *blocker = save_blocker(s, host, c, why, sizeof why);
+    autofree char *blocker = save_blocker(s, host, c);
     if (saved && blocker)
         return fail(e, EX_CONFIG, "the bundle has a saved state (SaveFile.vzvmsave) that this run could not "
                     "restore, so it is kept and the VM not started: %s; or remove SaveFile.vzvmsave to start fresh",
@@ -2131,9 +2140,10 @@ static int resolve_vm_spec(const struct run_options *o, const char *bundle, cons
     s->save_on_stop = o->save_on_stop;
     /* Quit saves where the run can, as Apple's sample does. */
     decide_save(s, blocker);
+    if ((rc = check_private_devices(s, host, e)))
+        return rc;
 
-    char name[256];
-    path_base_fixed(name, sizeof name, bundle);
+    autofree char *name = path_base(bundle);
     if (s->start_mode == START_DFU)
         snprintf(s->title, sizeof s->title, "%.160s \xE2\x80\x94 DFU (ECID %s), waiting as a USB DFU device",
                  name, ecid_text(ecid).s);
@@ -2183,8 +2193,7 @@ static void inspection_json(struct json *j, const struct vm_spec *s)
     }
     json_open(j, "shares", '[');
     for (unsigned i = 0; i < s->n_shares; i++) {
-        char guest[VM_PATH_MAX];
-        snprintf(guest, sizeof guest, SHARES_IN_GUEST "/%s", s->shares[i].name);
+        autofree char *guest = path_join(SHARES_IN_GUEST, s->shares[i].name);
         json_open(j, NULL, '{');
         json_str(j, "path", s->shares[i].path);
         json_str(j, "name", s->shares[i].name);
@@ -2338,12 +2347,13 @@ static void spec_text(struct buf *b, const struct vm_spec *s, const struct vm_co
                    s->panic_path ? panic_path_name(s->panic_path) : "", s->panic_device ? ", with a panic device" : "");
     else
         buf_puts(b, "on panic            Virtualization's default (the guest restarts)\n");
-    for (unsigned i = 0; i < s->n_shares; i++)
-        buf_printf(b, "shared folder       %s, %s, in the guest %s%s%s\n", s->shares[i].path,
-                   s->shares[i].read_only ? "read-only" : "read-write",
-                   strcmp(s->share_tag, SHARE_AUTOMOUNT_TAG) == 0 ? SHARES_IN_GUEST "/" : "by hand: mount_virtiofs ",
-                   strcmp(s->share_tag, SHARE_AUTOMOUNT_TAG) == 0 ? s->shares[i].name : s->share_tag,
-                   strcmp(s->share_tag, SHARE_AUTOMOUNT_TAG) == 0 ? "" : " DIR");
+    bool automount = strcmp(s->share_tag, SHARE_AUTOMOUNT_TAG) == 0;
+    for (unsigned i = 0; i < s->n_shares; i++) {
+        spec_path(b, "shared folder       ", s->shares[i].path,
+                  s->shares[i].read_only ? ", read-only" : ", read-write");
+        buf_printf(b, ", in the guest %s%s%s\n", automount ? SHARES_IN_GUEST "/" : "by hand: mount_virtiofs ",
+                   automount ? s->shares[i].name : s->share_tag, automount ? "" : " DIR");
+    }
     if (!s->n_shares)
         buf_puts(b, "shared folder       none\n");
     buf_printf(b, "screenshot          %s\n", s->screenshot ? "experimental: <run folder>/screen.png when an error or "
@@ -2404,7 +2414,7 @@ static int run_record_write(const struct run_record *r, const struct vm_spec *s,
 {
     struct buf b = {0};
     struct json j = {.out = &b};
-    char t[64], path[VM_PATH_MAX], version[128];
+    char t[64], version[128];
     json_open(&j, NULL, '{');
     json_str(&j, "macvm_version", MACVM_VERSION);
     json_str(&j, "kind", r->kind);
@@ -2469,8 +2479,8 @@ static int run_record_write(const struct run_record *r, const struct vm_spec *s,
     json_str(&j, "log", r->logged ? "vz.ndjson" : NULL);
     json_close(&j, '}');
     buf_add(&b, "\n", 1);
-    int rc = path_join_fixed(path, sizeof path, r->dir, "run.json") ? write_file_atomic(path, b.data, b.len, true, e)
-                                                               : fail(e, EX_CANTCREAT, "path too long");
+    autofree char *path = path_join(r->dir, "run.json");
+    int rc = write_file_atomic(path, b.data, b.len, true, e);
     buf_free(&b);
     return rc;
 }
@@ -6301,17 +6311,6 @@ static int cmd_run(int argc, char **argv)
     if (!host.available)
         return unavailable_here("run");
     catch_interrupts();
-    if (spec.debug_stub && !host.has_private_entitlement)
-        return fail(&e, EX_UNAVAILABLE, "--debug-stub needs the com.apple.private.virtualization entitlement, which "
-                    "this macvm lacks; Virtualization would only say \"Internal Virtualization error\".  With SIP "
-                    "disabled and boot-args amfi_get_out_of_my_way=1, run 'make sign-private' (README: Debugging "
-                    "the guest)"), report("run", &e);
-    if (spec.serial && !host.has_private_entitlement)
-        return fail(&e, EX_UNAVAILABLE, "--serial (experimental) is a restricted device: it needs the "
-                    "com.apple.private.virtualization entitlement, which this macvm lacks; macOS 13 refuses to start "
-                    "the VM with \"Internal Virtualization error\".  With SIP disabled and boot-args "
-                    "amfi_get_out_of_my_way=1, run 'make sign-private' (README: Debugging the guest)"),
-               report("run", &e);
     if (spec.debug_stub_all_interfaces)
         warn("the GDB stub listens on every network interface: anyone who reaches this Mac can control the guest");
     if (spec.start_mode == START_IBOOT_STAGE1 || spec.start_mode == START_IBOOT_STAGE2)

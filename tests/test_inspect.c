@@ -44,6 +44,7 @@ static void ti_folders(char **a, char **b)
 
 Test(inspect, dry_run_shows_every_field, .init = vt_init, .fini = t_tmp_fini)
 {
+    setenv("MACVM_FAKE_PRIVATE", "1", 1);   /* the fake as a Mac: --serial needs the entitlement */
     char *b = vt_bundle(t_tmp, "VM.bundle", "configured", 4 * VT_GIB);
     char *sa, *sb;
     ti_folders(&sa, &sb);

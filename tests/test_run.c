@@ -16,7 +16,8 @@
  *   - Exit codes: 0 when the guest stopped (or was stopped, or saved); 70 with
  *     advice on a Virtualization error; 130 when interrupted; 69 where
  *     Virtualization is missing (./macvm on Linux: one line) or for
- *     --debug-stub without the private entitlement (before the bridge runs);
+ *     --debug-stub without the private entitlement (while the spec is resolved,
+ *     so a dry run on a Mac refuses it too; off a Mac the dry run describes it);
  *     75 when the VM runs already (AuxiliaryStorage locked), writing nothing.
  *   - Every run leaves logs/<start time>/run.json (and vz.ndjson from the log
  *     tool, here a stand-in via $MACVM_LOG_TOOL, unless --no-log).
@@ -139,6 +140,7 @@ static void vt_bridge_gets_dry_run(const char *bundle, const char *const *opts)
 /* The example, with ./macvm, the fake, and the fake without a host. */
 Test(run, dry_run_acceptance_example, .init = vt_init, .fini = t_tmp_fini)
 {
+    setenv("MACVM_FAKE_PRIVATE", "1", 1);   /* the fake as a Mac: --debug-stub needs the entitlement */
     char *b = vt_bundle(t_tmp, "VM.bundle", "apple", 64 * VT_GIB);
     static const char *const opts[] = {"--dfu", "--debug-stub", "5555", "--boot-args", "debug=0x14e -v", NULL};
     for (int i = 0; i < 3; i++) {
@@ -213,6 +215,7 @@ Test(run, two_start_modes_are_refused, .init = vt_init, .fini = t_tmp_fini)
 
 Test(run, debug_stub_ports, .init = vt_init, .fini = t_tmp_fini)
 {
+    setenv("MACVM_FAKE_PRIVATE", "1", 1);   /* the fake as a Mac: --debug-stub needs the entitlement */
     char *b = vt_bundle(t_tmp, "VM.bundle", "apple", 4 * VT_GIB);
     const char *bad[][2] = {
         {"--debug-stub", "0"},      {"--debug-stub", "65536"},     {"--debug-stub", "5555x"},
@@ -251,6 +254,7 @@ Test(run, debug_stub_ports, .init = vt_init, .fini = t_tmp_fini)
 /* getopt moves the bundle past the options: the port still belongs to --debug-stub. */
 Test(run, options_after_the_bundle, .init = vt_init, .fini = t_tmp_fini)
 {
+    setenv("MACVM_FAKE_PRIVATE", "1", 1);   /* the fake as a Mac: --debug-stub needs the entitlement */
     char *b = vt_bundle(t_tmp, "VM.bundle", "apple", 4 * VT_GIB);
     struct proc_result r = run_fake("run", b, "--debug-stub", "5555", "--dry-run", "--json", "--dfu", NULL);
     const struct plist *j = vt_expect_json_ok(&r, "bundle first");
@@ -263,6 +267,7 @@ Test(run, options_after_the_bundle, .init = vt_init, .fini = t_tmp_fini)
 
 Test(run, all_interfaces_needs_debug_stub, .init = vt_init, .fini = t_tmp_fini)
 {
+    setenv("MACVM_FAKE_PRIVATE", "1", 1);   /* the fake as a Mac: --debug-stub needs the entitlement */
     char *b = vt_bundle(t_tmp, "VM.bundle", "apple", 4 * VT_GIB);
     static const char *const alone[] = {"--debug-stub-all-interfaces", NULL};
     struct proc_result r = vt_run_with(vt_fake(), vt_dry_json, alone, b);
@@ -484,6 +489,7 @@ Test(run, dry_run_text, .init = vt_init, .fini = t_tmp_fini)
 /* A dry run writes nothing: not in the bundle, not next to it (no ephemeral clone). */
 Test(run, dry_run_writes_nothing, .init = vt_init, .fini = t_tmp_fini)
 {
+    setenv("MACVM_FAKE_PRIVATE", "1", 1);   /* the fake as a Mac: --debug-stub needs the entitlement */
     char *b = vt_bundle(t_tmp, "VM.bundle", "configured", 4 * VT_GIB);
     char *before = vt_snapshot(t_tmp);
     char *spec = vt_spec_file("spec.txt");
@@ -879,6 +885,38 @@ Test(run, debug_stub_needs_the_private_entitlement, .init = vt_init, .fini = t_t
     proc_result_free(&r);
     vt_expect_unchanged(t_tmp, before, "refused --debug-stub");
     free(spec);
+    free(b);
+}
+
+/* The entitlement is checked while the spec is resolved: a dry run on a Mac
+ * without it refuses --debug-stub and --serial (69, nothing on stdout), and
+ * off a Mac, where only a Mac could tell, the dry run describes them. */
+Test(run, private_entitlement_refused_in_the_dry_run, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "apple", 4 * VT_GIB);
+    static const char *const stub[] = {"--debug-stub", "5555", NULL}, *const serial[] = {"--serial", NULL};
+    const char *const *sets[] = {stub, serial};
+    static const char *const dry_text[] = {"--dry-run", NULL};
+    for (int i = 0; i < 2; i++) {
+        for (int json = 0; json < 2; json++) {
+            struct proc_result r = vt_run_with(vt_fake(), json ? vt_dry_json : dry_text, sets[i], b);
+            vt_expect_refusal(&r, EX_UNAVAILABLE, "com.apple.private.virtualization", sets[i][0]);
+            cr_expect(strstr(r.err, sets[i][0]) != NULL, "the refusal should name %s: %s", sets[i][0], r.err);
+            cr_expect_eq(r.out_len, 0, "%s: no description on a Mac that refuses it: %s", sets[i][0], r.out);
+            proc_result_free(&r);
+        }
+        struct proc_result r = vt_run_with(t_env_or("MACVM_BIN", "./macvm"), vt_dry_json, sets[i], b);
+        const struct plist *j = vt_expect_json_ok(&r, sets[i][0]);
+        if (i == 0)
+            vt_json_uint(j, "debug_stub.port", 5555, r.out);
+        else
+            vt_json_str(j, "serial.log", "serial.log", r.out);
+        proc_result_free(&r);
+        r = vt_run_with(t_env_or("MACVM_BIN", "./macvm"), dry_text, sets[i], b);
+        cr_expect_eq(r.status, 0, "./macvm %s --dry-run: exit %d; stderr: %s", sets[i][0], r.status, r.err);
+        cr_expect(strstr(r.out, i == 0 ? "GDB stub on port 5555" : "PL011 UART") != NULL, "%s: %s", sets[i][0], r.out);
+        proc_result_free(&r);
+    }
     free(b);
 }
 
@@ -1750,20 +1788,30 @@ Test(run, a_dangling_config_link_is_refused, .init = vt_init, .fini = t_tmp_fini
     free(b);
 }
 
-/* A bundle named with a newline and ESC: the dry run keeps one line per
- * fact, as many as for a plain name, and no raw control character. */
+/* A bundle named with a newline and ESC, a shared folder inside a folder
+ * named with a newline: the dry run keeps one line per fact, as many as for
+ * plain names, and no raw control character. */
 Test(run, dry_run_keeps_a_strange_name_on_its_lines, .init = vt_init, .fini = t_tmp_fini)
 {
     char *plain = vt_bundle(t_tmp, "Plain.bundle", "configured", VT_MIB);
     char *odd = vt_bundle(t_tmp, "N\nX\x1b[31m.bundle", "configured", VT_MIB);
-    struct proc_result a = run_argv((const char *[]){vt_fake(), "run", "--dry-run", plain, NULL});
-    struct proc_result b = run_argv((const char *[]){vt_fake(), "run", "--dry-run", odd, NULL});
+    char *plain_share = t_path_join(t_tmp, "docs"), *odd_dir = t_path_join(t_tmp, "S\nY");
+    char *odd_share = t_path_join(odd_dir, "docs");   /* a plain name in a folder with a newline */
+    vt_mkdir(plain_share);
+    vt_mkdir(odd_dir);
+    vt_mkdir(odd_share);
+    struct proc_result a = run_argv((const char *[]){vt_fake(), "run", "--dry-run", "--share", plain_share, plain, NULL});
+    struct proc_result b = run_argv((const char *[]){vt_fake(), "run", "--dry-run", "--share", odd_share, odd, NULL});
     cr_assert(a.status == 0 && b.status == 0, "exit %d and %d: %s%s", a.status, b.status, a.err, b.err);
     cr_expect_eq(count_lines(b.out), count_lines(a.out), "lines: %s", b.out);
     cr_expect(!strchr(b.out, '\x1b'), "a raw ESC: %s", b.out);
     cr_expect(strstr(b.out, "N\\nX\\x1b[31m.bundle") != NULL, "the name escaped: %s", b.out);
+    cr_expect(strstr(b.out, "S\\nY/docs, read-write") != NULL, "the shared folder escaped: %s", b.out);
     proc_result_free(&a);
     proc_result_free(&b);
+    free(plain_share);
+    free(odd_share);
+    free(odd_dir);
     free(odd);
     free(plain);
 }

@@ -526,7 +526,6 @@ static bool valid_mac(const char *s)
     return true;
 }
 
-/* Refuses a Config.plist key whose value macvm cannot use.  Returns EX_DATAERR. */
 #define VM_MAX_CPUS 1024   /* what Config.plist and --cpus accept; a run checks the host's own range */
 
 /* Notes one bad key of Config.plist in problems ("KEY is VALUE; RULE"), so
@@ -627,11 +626,9 @@ static int config_read(const struct plist *root, struct vm_config *c, struct err
     config_string(root, "InstalledFromIPSW", c->installed_from, sizeof c->installed_from);
     config_string(root, "InstalledProductVersion", c->installed_version, sizeof c->installed_version);
     config_string(root, "InstalledBuild", c->installed_build, sizeof c->installed_build);
-    int rc = 0;
-    if (problems.len)
-        rc = fail(e, EX_DATAERR, "Config.plist: %.900s; correct %s, or remove %s to use the default%s", problems.data,
-                  strchr(problems.data, ';') ? "them" : "it", strchr(problems.data, ';') ? "the keys" : "the key",
-                  strchr(problems.data, ';') ? "s" : "");
+    bool many = problems.len && strchr(problems.data, ';');
+    int rc = problems.len ? fail(e, EX_DATAERR, "Config.plist: %.900s; correct %s, or remove %s to use the default%s",
+                                 problems.data, many ? "them" : "it", many ? "the keys" : "the key", many ? "s" : "") : 0;
     buf_free(&problems);
     return rc;
 }
@@ -640,10 +637,8 @@ static int config_read(const struct plist *root, struct vm_config *c, struct err
  * fine.  Returns 0, or EX_DATAERR naming the bad key or saying what to do. */
 static int config_load(const char *bundle, struct vm_config *c, struct error *e)
 {
-    char path[VM_PATH_MAX];
+    autofree char *path = path_join(bundle, BUNDLE_CONFIG);
     *c = config_defaults();
-    if (!path_join_fixed(path, sizeof path, bundle, BUNDLE_CONFIG))
-        return fail(e, EX_USAGE, "bundle path too long");
     struct stat st;
     if (lstat(path, &st) != 0 && errno == ENOENT)
         return 0;   /* none: the defaults (a dangling link is no "none": reading it says what is wrong) */
@@ -669,9 +664,7 @@ static int config_load(const char *bundle, struct vm_config *c, struct error *e)
  * Returns 0 or an exit code. */
 static int config_save(const char *bundle, const struct vm_config *c, struct error *e)
 {
-    char path[VM_PATH_MAX];
-    if (!path_join_fixed(path, sizeof path, bundle, BUNDLE_CONFIG))
-        return fail(e, EX_USAGE, "bundle path too long");
+    autofree char *path = path_join(bundle, BUNDLE_CONFIG);
     struct arena a = {0};
     struct plist *root = plist_new(&a, PLIST_DICT);
     if (c->set & CONFIG_CPU)
@@ -766,7 +759,6 @@ static struct ecid_text ecid_text(uint64_t ecid)
     return t;
 }
 
-/* Decodes a MachineIdentifier file's ECID.  Returns 0, EX_NOINPUT or EX_DATAERR. */
 /* Reads the serial number a MachineIdentifier carries (one made with a
  * custom or clone serial, macOS 13+): the string under a key naming it.
  * Apple documents no key; any "...Serial..." key counts.  Returns whether
@@ -786,6 +778,7 @@ static bool machine_identifier_serial(const char *path, char *out, size_t size)
     return found;
 }
 
+/* Decodes a MachineIdentifier file's ECID.  Returns 0, EX_NOINPUT or EX_DATAERR. */
 static int machine_identifier_read(const char *path, uint64_t *ecid, struct error *e)
 {
     struct arena a = {0};
@@ -802,22 +795,17 @@ static int machine_identifier_read(const char *path, uint64_t *ecid, struct erro
  * "VM.bundle/", "." or a link must all name the real folder. */
 static void bundle_path(char *out, size_t size, const char *given)
 {
-    char path[VM_PATH_MAX], dir[VM_PATH_MAX], real[PATH_MAX], name[256];
-    if (given)
-        snprintf(path, sizeof path, "%s", given);
-    else if (!path_join_fixed(path, sizeof path, home_dir(), DEFAULT_BUNDLE))
-        snprintf(path, sizeof path, "%s", DEFAULT_BUNDLE);
-    if (realpath(path, real) && strlen(real) < size) {
-        memcpy(out, real, strlen(real) + 1);
-        return;
-    }
-    /* Not there yet (install creates it): resolve its folder. */
-    path_dir_fixed(dir, sizeof dir, path);
-    path_base_fixed(name, sizeof name, path);
-    if (realpath(dir, real) && strcmp(name, ".") != 0 && strcmp(name, "..") != 0 &&
-        path_join_fixed(out, size, real, name))
-        return;
-    snprintf(out, size, "%s", path);
+    autofree char *home_bundle = path_join(home_dir(), DEFAULT_BUNDLE);
+    const char *path = given ? given : home_bundle;
+    autofree char *dir = path_dir(path);
+    autofree char *name = path_base(path);
+    autofree char *resolved = NULL;
+    char real[PATH_MAX];
+    if (realpath(path, real))
+        resolved = xstrdup(real);
+    else if (realpath(dir, real) && strcmp(name, ".") != 0 && strcmp(name, "..") != 0)
+        resolved = path_join(real, name);   /* not there yet (install creates it): its folder resolved */
+    snprintf(out, size, "%s", resolved && strlen(resolved) < size ? resolved : path);
 }
 
 /* Takes a command's optional BUNDLE operand into bundle (the default bundle
@@ -830,6 +818,13 @@ static int bundle_operand(const char *command, int argc, char **argv, char *bund
     return 0;
 }
 
+/* Returns whether the file of a bundle is there, with its stat (through a link) in *st. */
+static bool bundle_stat(const char *bundle, const char *file, struct stat *st)
+{
+    autofree char *path = path_join(bundle, file);
+    return stat(path, st) == 0;
+}
+
 /* Checks that path is a bundle at all: a folder holding any of a bundle's
  * files.  Reports are made from bundles copied without their large Disk.img,
  * so that one is not required here.  Returns 0, or EX_NOINPUT with what to do. */
@@ -837,11 +832,11 @@ static int bundle_found(const char *path, struct error *e)
 {
     static const char *const files[] = {BUNDLE_DISK, BUNDLE_HARDWARE_MODEL, BUNDLE_MACHINE_IDENTIFIER,
                                         BUNDLE_CONFIG, BUNDLE_LOGS};
-    char p[VM_PATH_MAX];
+    struct stat st;
     if (!is_directory(path))
         return fail(e, EX_NOINPUT, "no VM bundle here; create one with 'macvm install %s'", path);
     for (size_t i = 0; i < sizeof files / sizeof *files; i++)
-        if (path_join_fixed(p, sizeof p, path, files[i]) && access(p, F_OK) == 0)
+        if (bundle_stat(path, files[i], &st))
             return 0;
     return fail(e, EX_NOINPUT, "not a VM bundle (none of Disk.img, HardwareModel, MachineIdentifier, Config.plist "
                 "or logs/ is there); name a bundle folder, such as ~/VM.bundle");
@@ -851,25 +846,22 @@ static int bundle_found(const char *path, struct error *e)
  * with its Disk.img.  Returns 0, or EX_NOINPUT with what to do. */
 static int bundle_check(const char *path, struct error *e)
 {
-    char disk[VM_PATH_MAX];
     int rc = bundle_found(path, e);
     if (rc)
         return rc;
     struct stat st;
-    if (!path_join_fixed(disk, sizeof disk, path, BUNDLE_DISK) || stat(disk, &st) != 0)
+    if (!bundle_stat(path, BUNDLE_DISK, &st))
         return fail(e, EX_NOINPUT, "not a VM bundle (no Disk.img); install one with 'macvm install'");
     if (!S_ISREG(st.st_mode))
         return fail(e, EX_DATAERR, "damaged: Disk.img is %s, not a regular file; restore the bundle from a clone "
                     "or backup", file_kind(st.st_mode));
     /* The files Virtualization opens: a FIFO or device there would be handed to it. */
     static const char *const files[] = {BUNDLE_AUX, BUNDLE_HARDWARE_MODEL, BUNDLE_MACHINE_IDENTIFIER, BUNDLE_SAVE_FILE};
-    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-        char file[VM_PATH_MAX];
-        if (path_join_fixed(file, sizeof file, path, files[i]) && stat(file, &st) == 0 && !S_ISREG(st.st_mode))
-            return fail(e, EX_DATAERR, "damaged: %s is %s, not a regular file; %s", files[i],
-                        file_kind(st.st_mode), strcmp(files[i], BUNDLE_SAVE_FILE) == 0 ? "move it out of the bundle (the saved state is lost)"
-                                                     : "restore the bundle from a clone or backup");
-    }
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++)
+        if (bundle_stat(path, files[i], &st) && !S_ISREG(st.st_mode))
+            return fail(e, EX_DATAERR, "damaged: %s is %s, not a regular file; %s", files[i], file_kind(st.st_mode),
+                        strcmp(files[i], BUNDLE_SAVE_FILE) == 0 ? "move it out of the bundle (the saved state is lost)"
+                                                                : "restore the bundle from a clone or backup");
     return 0;
 }
 
@@ -943,9 +935,7 @@ static int file_holders(const char *path, char *out, size_t size)
 
 static bool bundle_in_use(const char *bundle)
 {
-    char aux[VM_PATH_MAX];
-    if (!path_join_fixed(aux, sizeof aux, bundle, BUNDLE_AUX))
-        return false;
+    autofree char *aux = path_join(bundle, BUNDLE_AUX);
     int fd = open(aux, O_RDONLY | O_NONBLOCK | O_CLOEXEC);   /* a FIFO there is damage, not a VM */
     if (fd < 0)
         return false;
@@ -976,11 +966,9 @@ enum bundle_use { USE_CLONE_SOURCE, USE_CLONE_DESTINATION, USE_RUN, USE_DISPOSAB
  * may read, without one), EX_TEMPFAIL naming the holder, or another exit code. */
 static int bundle_lock(const char *bundle, enum bundle_use use, int *fd, struct error *e)
 {
-    char path[VM_PATH_MAX];
+    autofree char *path = path_join(bundle, BUNDLE_LOCK);
     bool shared = use == USE_CLONE_SOURCE, reads_only = shared || use == USE_DISPOSABLE_RUN;
     *fd = -1;
-    if (!path_join_fixed(path, sizeof path, bundle, BUNDLE_LOCK))
-        return fail(e, EX_USAGE, "path too long");
     int lock = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
     if (lock < 0 && reads_only && (errno == EROFS || errno == EACCES || errno == EPERM))
         lock = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -1026,9 +1014,8 @@ static int bundle_lock(const char *bundle, enum bundle_use use, int *fd, struct 
 /* Returns true when macvm holds the lock of bundle: a run or a clone is under way. */
 static bool bundle_locked(const char *bundle)
 {
-    char path[VM_PATH_MAX];
-    int fd = path_join_fixed(path, sizeof path, bundle, BUNDLE_LOCK) ? open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-                                                                      O_CLOEXEC) : -1;
+    autofree char *path = path_join(bundle, BUNDLE_LOCK);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     bool busy = fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
     if (fd >= 0)
         close(fd);
@@ -1064,12 +1051,11 @@ static uint64_t allocated_bytes(const struct stat *st)
  * not after.  Returns 0 or EX_CANTCREAT with what to do. */
 static int bundle_can_create(const char *path, struct error *e)
 {
-    char dir[VM_PATH_MAX];
     struct stat st;
     if (lstat(path, &st) == 0)
         return fail(e, EX_CANTCREAT, "already exists; macvm never touches an existing bundle: name another path, "
                     "e.g. 'macvm install %s-2'", path);
-    path_dir_fixed(dir, sizeof dir, path);
+    autofree char *dir = path_dir(path);
     if (!is_directory(dir))
         return fail(e, EX_CANTCREAT, "the folder %s does not exist; create it (mkdir -p %s) or name another path",
                     dir, dir);
@@ -1083,12 +1069,10 @@ static int bundle_can_create(const char *path, struct error *e)
  * Returns 0, EX_CANTCREAT or EX_IOERR. */
 static int bundle_create(const char *path, uint64_t disk_size, struct error *e)
 {
-    char disk[VM_PATH_MAX];
     int rc = bundle_can_create(path, e);
     if (rc)
         return rc;
-    if (!path_join_fixed(disk, sizeof disk, path, BUNDLE_DISK))
-        return fail(e, EX_USAGE, "bundle path too long");
+    autofree char *disk = path_join(path, BUNDLE_DISK);
     if (mkdir(path, 0755) != 0)
         return errno == EEXIST ? bundle_can_create(path, e)
                                : fail(e, EX_CANTCREAT, "cannot create the bundle: %s", strerror(errno));
@@ -1121,8 +1105,6 @@ static int copy_sparse(int src_fd, int dst_fd, uint64_t size, struct error *e)
     uint64_t off = 0;
     bool seekable = lseek(src_fd, 0, SEEK_DATA) >= 0 || errno == ENXIO;
     while (off < size) {
-        if (interrupted)
-            return EXIT_INTERRUPTED;
         uint64_t end = size;
         if (seekable) {
             off_t d = lseek(src_fd, (off_t)off, SEEK_DATA);
@@ -1204,15 +1186,15 @@ done:
     return rc;
 }
 
-static int clone_tree(const char *src, const char *dst, enum clone_method *method, struct error *e);
-
-/* Clones what the directory src holds into the existing directory dst:
- * directories, regular files, and the data behind links to regular files (a
- * Disk.img on another volume): a clone never shares a byte with its source.
- * Anything else is refused.  macvm's lock is not copied.  Returns 0 or an exit code. */
-static int clone_contents(const char *src, const char *dst, enum clone_method *method, struct error *e)
+/* Clones the directory src into dst, which must not exist: directories,
+ * regular files, and the data behind links to regular files (a Disk.img on
+ * another volume): a clone never shares a byte with its source.  Anything
+ * else is refused.  macvm's lock is not copied.  Returns 0 or an exit code. */
+static int clone_tree(const char *src, const char *dst, enum clone_method *method, struct error *e)
 {
     struct stat st;
+    if (mkdir(dst, 0700) != 0)   /* private until copy_metadata gives it src's permissions */
+        return fail(e, EX_CANTCREAT, "cannot create %s: %s", dst, strerror(errno));
     DIR *d = opendir(src);
     if (!d)
         return fail(e, EX_NOINPUT, "cannot read %s: %s", src, strerror(errno));
@@ -1221,11 +1203,8 @@ static int clone_contents(const char *src, const char *dst, enum clone_method *m
     while (rc == 0 && (de = readdir(d))) {
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 || strcmp(de->d_name, BUNDLE_LOCK) == 0)
             continue;
-        char s[VM_PATH_MAX], t[VM_PATH_MAX];
-        if (!path_join_fixed(s, sizeof s, src, de->d_name) || !path_join_fixed(t, sizeof t, dst, de->d_name)) {
-            rc = fail(e, EX_CANTCREAT, "path too long under %s", dst);
-            break;
-        }
+        autofree char *s = path_join(src, de->d_name);
+        autofree char *t = path_join(dst, de->d_name);
         if (lstat(s, &st) != 0) {
             rc = fail(e, EX_NOINPUT, "cannot read %s: %s", s, strerror(errno));
         } else if (S_ISDIR(st.st_mode)) {
@@ -1253,17 +1232,6 @@ static int clone_contents(const char *src, const char *dst, enum clone_method *m
     if (fd >= 0)
         close(fd);
     return rc;
-}
-
-/* Clones the directory src into dst, which must not exist. */
-static int clone_tree(const char *src, const char *dst, enum clone_method *method, struct error *e)
-{
-    struct stat st;
-    if (lstat(src, &st) != 0)
-        return fail(e, EX_NOINPUT, "cannot read %s: %s", src, strerror(errno));
-    if (mkdir(dst, 0700) != 0)
-        return fail(e, EX_CANTCREAT, "cannot create %s: %s", dst, strerror(errno));
-    return clone_contents(src, dst, method, e);
 }
 
 /* A clone is made in a hidden folder beside its destination,
@@ -1316,18 +1284,15 @@ static int clone_into(const char *src, const char *inner, enum clone_method *met
     /* clonefile clones a whole directory tree in one call on APFS. */
     if (tree_is_plain(src)) {
         if (clonefile(src, inner, 0) == 0) {
-            char lock[VM_PATH_MAX];
-            if (path_join_fixed(lock, sizeof lock, inner, BUNDLE_LOCK))
-                unlink(lock);   /* the source's, with its holder in it */
+            autofree char *lock = path_join(inner, BUNDLE_LOCK);
+            unlink(lock);   /* the source's, with its holder in it */
             return 0;
         }
         if (errno != ENOTSUP && errno != EXDEV)
             return fail(e, EX_CANTCREAT, "cannot clone to %s: %s", inner, strerror(errno));
     }
 #endif
-    if (mkdir(inner, 0755) != 0)
-        return fail(e, EX_CANTCREAT, "cannot create %s: %s", inner, strerror(errno));
-    return clone_contents(src, inner, method, e);
+    return clone_tree(src, inner, method, e);
 }
 
 static int give_new_identity(const char *dst, uint64_t *ecid, struct error *e);
@@ -1356,17 +1321,15 @@ static int bundle_clone(const char *src, const char *dst, bool src_locked, uint6
         return fail_prefix(e, src);
     if (lstat(dst, &st) == 0)
         return fail(e, EX_CANTCREAT, "%s already exists; macvm never overwrites: name a new path", dst);
-    char src_real[PATH_MAX], dst_dir[VM_PATH_MAX], dst_real[PATH_MAX], name[256];
-    path_dir_fixed(dst_dir, sizeof dst_dir, dst);
-    path_base_fixed(name, sizeof name, dst);
+    char src_real[PATH_MAX], dst_real[PATH_MAX];
+    autofree char *dst_dir = path_dir(dst);
+    autofree char *name = path_base(dst);
     if (!realpath(dst_dir, dst_real))
         return fail(e, EX_CANTCREAT, "cannot create %s: %s", dst, strerror(errno));
     if (realpath(src, src_real) && path_within(dst_real, src_real))
         return fail(e, EX_USAGE, "%s lies inside the bundle it would copy; name a path outside it", dst);
-    char folder[VM_PATH_MAX], inner[VM_PATH_MAX];
-    if (snprintf(folder, sizeof folder, "%s/.%s" CLONE_MARK "XXXXXX", dst_real, name) >= (int)sizeof folder ||
-        !path_join_fixed(inner, sizeof inner, folder, name))
-        return fail(e, EX_USAGE, "%s: path too long", dst);
+    autofree char *folder = xmalloc(strlen(dst_real) + strlen(name) + sizeof "/." CLONE_MARK "XXXXXX");
+    sprintf(folder, "%s/.%s" CLONE_MARK "XXXXXX", dst_real, name);
     if (bundle_in_use(src))
         return fail(e, EX_TEMPFAIL, "%s: its VM is running (AuxiliaryStorage is locked), so a copy would not be "
                     "consistent; stop the VM, then clone", src);
@@ -1378,9 +1341,8 @@ static int bundle_clone(const char *src, const char *dst, bool src_locked, uint6
     if (!mkdtemp(folder)) {
         rc = fail(e, EX_CANTCREAT, "cannot create a folder beside %s: %s", dst, strerror(errno));
     } else {
-        path_join_fixed(inner, sizeof inner, folder, name);   /* with the name mkdtemp chose */
-        char folder_lock_path[VM_PATH_MAX];
-        path_join_fixed(folder_lock_path, sizeof folder_lock_path, folder, BUNDLE_LOCK);
+        autofree char *inner = path_join(folder, name);
+        autofree char *folder_lock_path = path_join(folder, BUNDLE_LOCK);
         *method = CLONE_COW;
         rc = bundle_lock(folder, USE_CLONE_DESTINATION, &folder_lock, e);
         if (rc == 0)

@@ -852,11 +852,9 @@ static int bundle_check(const char *path, struct error *e)
     struct stat st;
     if (!bundle_stat(path, BUNDLE_DISK, &st))
         return fail(e, EX_NOINPUT, "not a VM bundle (no Disk.img); install one with 'macvm install'");
-    if (!S_ISREG(st.st_mode))
-        return fail(e, EX_DATAERR, "damaged: Disk.img is %s, not a regular file; restore the bundle from a clone "
-                    "or backup", file_kind(st.st_mode));
     /* The files Virtualization opens: a FIFO or device there would be handed to it. */
-    static const char *const files[] = {BUNDLE_AUX, BUNDLE_HARDWARE_MODEL, BUNDLE_MACHINE_IDENTIFIER, BUNDLE_SAVE_FILE};
+    static const char *const files[] = {BUNDLE_DISK, BUNDLE_AUX, BUNDLE_HARDWARE_MODEL, BUNDLE_MACHINE_IDENTIFIER,
+                                        BUNDLE_SAVE_FILE};
     for (size_t i = 0; i < sizeof files / sizeof *files; i++)
         if (bundle_stat(path, files[i], &st) && !S_ISREG(st.st_mode))
             return fail(e, EX_DATAERR, "damaged: %s is %s, not a regular file; %s", files[i], file_kind(st.st_mode),
@@ -933,6 +931,7 @@ static int file_holders(const char *path, char *out, size_t size)
     return found;
 }
 
+/* Returns true when a VM runs from bundle: Virtualization locks its AuxiliaryStorage. */
 static bool bundle_in_use(const char *bundle)
 {
     autofree char *aux = path_join(bundle, BUNDLE_AUX);
@@ -954,9 +953,10 @@ static bool bundle_in_use(const char *bundle)
 /* macvm's own lock on a bundle: flock on BUNDLE_LOCK in it, shared while a
  * clone reads the bundle, exclusive while a VM runs from it, a disposable run
  * copies and runs it (two such VMs would share its ECID and MAC address) or a
- * clone is made into it (or into the temporary folder that holds it).  The holder writes "PID what" into the file, so whoever is
- * refused learns who holds it.  The kernel lets go when macvm exits, however
- * it exits: a lock never outlives its holder. */
+ * clone is made into it (or into the temporary folder that holds it).  The
+ * holder writes "PID what" into the file, so whoever is refused learns who
+ * holds it.  The kernel lets go when macvm exits, however it exits: a lock
+ * never outlives its holder. */
 #define BUNDLE_LOCK ".macvm.lock"
 
 enum bundle_use { USE_CLONE_SOURCE, USE_CLONE_DESTINATION, USE_RUN, USE_DISPOSABLE_RUN };
@@ -978,18 +978,15 @@ static int bundle_lock(const char *bundle, enum bundle_use use, int *fd, struct 
         return fail(e, errno == ELOOP ? EX_DATAERR : EX_CANTCREAT, "cannot lock the bundle: %s: %s", BUNDLE_LOCK,
                     errno == ELOOP ? "a symbolic link; remove it" : strerror(errno));
     struct stat st;
-    if (fstat(lock, &st) != 0) {
-        int saved = errno;
+    int saved = fstat(lock, &st) != 0 ? errno : 0;
+    if (saved || !S_ISREG(st.st_mode)) {
         close(lock);
-        return fail(e, EX_IOERR, "cannot lock the bundle: %s: %s", BUNDLE_LOCK, strerror(saved));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(lock);
-        return fail(e, EX_DATAERR, "damaged: %s is %s, not a regular file; remove it", BUNDLE_LOCK,
-                    file_kind(st.st_mode));
+        return saved ? fail(e, EX_IOERR, "cannot lock the bundle: %s: %s", BUNDLE_LOCK, strerror(saved))
+                     : fail(e, EX_DATAERR, "damaged: %s is %s, not a regular file; remove it", BUNDLE_LOCK,
+                            file_kind(st.st_mode));
     }
     if (flock(lock, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
-        int saved = errno;
+        saved = errno;
         char who[64] = "";
         ssize_t n = pread(lock, who, sizeof who - 1, 0);
         who[n > 0 ? n : 0] = 0;
@@ -1011,21 +1008,20 @@ static int bundle_lock(const char *bundle, enum bundle_use use, int *fd, struct 
     return 0;
 }
 
+static void bundle_unlock(int fd)
+{
+    if (fd >= 0)
+        close(fd);
+}
+
 /* Returns true when macvm holds the lock of bundle: a run or a clone is under way. */
 static bool bundle_locked(const char *bundle)
 {
     autofree char *path = path_join(bundle, BUNDLE_LOCK);
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     bool busy = fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-    if (fd >= 0)
-        close(fd);
+    bundle_unlock(fd);   /* and the shared lock this test may have taken */
     return busy;
-}
-
-static void bundle_unlock(int fd)
-{
-    if (fd >= 0)
-        close(fd);
 }
 
 /* Gives fd the permissions and times of st, as cp -a would (umask trimmed the mode at creation). */
@@ -1166,18 +1162,16 @@ static int clone_file(const char *src, const char *dst, mode_t mode, enum clone_
     struct stat st;
     int rc = fstat(in, &st) == 0 ? 0 : fail(e, EX_IOERR, "cannot stat %s", src);
 #ifdef FICLONE
-    if (rc == 0 && ioctl(out, FICLONE, in) == 0)
-        goto done;
+    bool cloned = rc == 0 && ioctl(out, FICLONE, in) == 0;
+#else
+    bool cloned = false;
 #endif
-    if (rc == 0) {
+    if (rc == 0 && !cloned) {
         *method = CLONE_SPARSE_COPY;
         rc = copy_sparse(in, out, (uint64_t)st.st_size, e);
         if (rc && rc != EXIT_INTERRUPTED)
             fail_prefix(e, dst);
     }
-#ifdef FICLONE
-done:
-#endif
     if (rc == 0)
         copy_metadata(out, &st);
     close(in);

@@ -1141,8 +1141,7 @@ static int copy_sparse(int src_fd, int dst_fd, uint64_t size, struct error *e)
 
 /* Clones one regular file: copy-on-write when the filesystem can, else a
  * sparse copy.  Lowers *method to what really happened.  Returns 0 or an exit code. */
-static int clone_file(const char *src, const char *dst, mode_t mode, enum clone_method *method,
-                      struct error *e)
+static int clone_file(const char *src, const char *dst, enum clone_method *method, struct error *e)
 {
     int in = open_regular(src, e);   /* through a link: its data is what is cloned */
     if (in < 0)
@@ -1153,7 +1152,7 @@ static int clone_file(const char *src, const char *dst, mode_t mode, enum clone_
         return 0;
     }
 #endif
-    int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode & 0777);
+    int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);   /* private until copy_metadata */
     if (out < 0) {
         int saved = errno;
         close(in);
@@ -1199,25 +1198,21 @@ static int clone_tree(const char *src, const char *dst, enum clone_method *metho
             continue;
         autofree char *s = path_join(src, de->d_name);
         autofree char *t = path_join(dst, de->d_name);
-        if (lstat(s, &st) != 0) {
+        struct stat target;
+        if (lstat(s, &st) != 0)
             rc = fail(e, EX_NOINPUT, "cannot read %s: %s", s, strerror(errno));
-        } else if (S_ISDIR(st.st_mode)) {
+        else if (S_ISDIR(st.st_mode))
             rc = clone_tree(s, t, method, e);
-        } else if (S_ISREG(st.st_mode)) {
-            rc = clone_file(s, t, st.st_mode, method, e);
-        } else if (S_ISLNK(st.st_mode)) {
-            struct stat target;
-            if (stat(s, &target) != 0)
-                rc = fail(e, EX_DATAERR, "%s is a symbolic link to nothing (%s); remove it or restore what it "
-                          "points to", s, strerror(errno));
-            else if (!S_ISREG(target.st_mode))
-                rc = fail(e, EX_DATAERR, "%s is a symbolic link to %s; macvm copies the data behind links to "
-                          "files only: put the folder itself in the bundle", s, file_kind(target.st_mode));
-            else
-                rc = clone_file(s, t, target.st_mode, method, e);
-        } else {
+        else if (S_ISLNK(st.st_mode) && stat(s, &target) != 0)
+            rc = fail(e, EX_DATAERR, "%s is a symbolic link to nothing (%s); remove it or restore what it "
+                      "points to", s, strerror(errno));
+        else if (S_ISLNK(st.st_mode) && !S_ISREG(target.st_mode))
+            rc = fail(e, EX_DATAERR, "%s is a symbolic link to %s; macvm copies the data behind links to "
+                      "files only: put the folder itself in the bundle", s, file_kind(target.st_mode));
+        else if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))
+            rc = clone_file(s, t, method, e);   /* through a link: its data */
+        else
             rc = fail(e, EX_DATAERR, "damaged: %s is %s, not a regular file; remove it", s, file_kind(st.st_mode));
-        }
     }
     closedir(d);
     int fd = rc == 0 ? open(dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;

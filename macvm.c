@@ -1024,7 +1024,7 @@ static bool bundle_locked(const char *bundle)
     return busy;
 }
 
-/* Gives fd the permissions and times of st, as cp -a would (umask trimmed the mode at creation). */
+/* Gives fd the permissions and times of st, as cp -a would (a copy is made private, then given them). */
 static void copy_metadata(int fd, const struct stat *st)
 {
 #ifdef __APPLE__

@@ -92,7 +92,6 @@ extern char **environ;
 
 /* ============================= Foundations ============================== */
 
-
 /* An error on its way up to the command that reports it: the exit code
  * (sysexits.h) and one line saying what is wrong and, after "; ", what to do. */
 struct error {
@@ -709,22 +708,17 @@ static int hardware_model_read(const char *path, struct hardware_model *hw, stru
     struct plist *root = plist_read_file(path, SMALL_FILE_MAX, &a, e);
     int rc = root ? 0 : e->code;
     const struct plist *os = plist_get(root, "MinimumSupportedOS");
-    uint64_t part[3];
     if (rc == 0 && (!plist_uint(root, "DataRepresentationVersion", UINT64_MAX, &hw->data_representation_version) ||
                     !plist_uint(root, "PlatformVersion", UINT64_MAX, &hw->platform_version)))
         rc = fail(e, EX_DATAERR, "lacks DataRepresentationVersion or PlatformVersion (not a HardwareModel?)");
-    if (rc == 0 && (!os || os->type != PLIST_ARRAY || os->count != 3))
+    else if (rc == 0 && (!os || os->type != PLIST_ARRAY || os->count != 3))
         rc = fail(e, EX_DATAERR, "lacks MinimumSupportedOS as three numbers");
-    for (int i = 0; rc == 0 && i < 3; i++) {
-        const struct plist *v = os->items[i];
-        if (v->type != PLIST_INTEGER || v->negative || v->magnitude > 9999)
+    for (int i = 0; rc == 0 && i < 3; i++)
+        if (os->items[i]->type != PLIST_INTEGER || os->items[i]->negative || os->items[i]->magnitude > 9999)
             rc = fail(e, EX_DATAERR, "MinimumSupportedOS holds a value that is not a version number");
-        else
-            part[i] = v->magnitude;
-    }
     if (rc == 0)
         snprintf(hw->minimum_supported_os, sizeof hw->minimum_supported_os, "%" PRIu64 ".%" PRIu64 ".%" PRIu64,
-                 part[0], part[1], part[2]);
+                 os->items[0]->magnitude, os->items[1]->magnitude, os->items[2]->magnitude);
     arena_free(&a);
     return rc;
 }

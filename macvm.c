@@ -784,10 +784,11 @@ static int machine_identifier_read(const char *path, uint64_t *ecid, struct erro
     return rc;
 }
 
-/* Returns the bundle path, absolute and without "." or "..": the one given,
- * or ~/VM.bundle.  Disposable clones and their logs go beside the bundle, so
- * "VM.bundle/", "." or a link must all name the real folder. */
-static void bundle_path(char *out, size_t size, const char *given)
+/* Puts the bundle path in out, absolute and without "." or "..": the one
+ * given, or ~/VM.bundle.  Disposable clones and their logs go beside the
+ * bundle, so "VM.bundle/", "." or a link must all name the real folder.
+ * Returns false when it does not fit in size (out then holds it cut short). */
+static bool bundle_path(char *out, size_t size, const char *given)
 {
     autofree char *home_bundle = path_join(home_dir(), DEFAULT_BUNDLE);
     const char *path = given ? given : home_bundle;
@@ -799,16 +800,23 @@ static void bundle_path(char *out, size_t size, const char *given)
         resolved = xstrdup(real);
     else if (realpath(dir, real) && strcmp(name, ".") != 0 && strcmp(name, "..") != 0)
         resolved = path_join(real, name);   /* not there yet (install creates it): its folder resolved */
-    snprintf(out, size, "%s", resolved && strlen(resolved) < size ? resolved : path);
+    const char *best = resolved && strlen(resolved) < size ? resolved : path;   /* else as given, when that fits */
+    return snprintf(out, size, "%s", best) < (int)size;
 }
 
 /* Takes a command's optional BUNDLE operand into bundle (the default bundle
- * without one).  Returns 0, or EX_USAGE after saying so when there are more. */
+ * without one).  Returns 0, or EX_USAGE after saying so when there are more
+ * or its path does not fit. */
 static int bundle_operand(const char *command, int argc, char **argv, char *bundle, size_t size)
 {
     if (argc - optind > 1)
         return usage_error(command, "give at most one bundle");
-    bundle_path(bundle, size, optind < argc ? argv[optind] : NULL);
+    if (!bundle_path(bundle, size, optind < argc ? argv[optind] : NULL)) {
+        struct error e;
+        fail(&e, EX_USAGE, "the bundle's path is longer than the %zu bytes macvm takes; move the bundle to a "
+             "shorter path", size - 1);
+        return report(command, &e);
+    }
     return 0;
 }
 

@@ -626,8 +626,10 @@ static int config_read(const struct plist *root, struct vm_config *c, struct err
     config_string(root, "InstalledProductVersion", c->installed_version, sizeof c->installed_version);
     config_string(root, "InstalledBuild", c->installed_build, sizeof c->installed_build);
     bool many = problems.len && strchr(problems.data, ';');
-    int rc = problems.len ? fail(e, EX_DATAERR, "Config.plist: %.900s; correct %s, or remove %s to use the default%s",
-                                 problems.data, many ? "them" : "it", many ? "the keys" : "the key", many ? "s" : "") : 0;
+    int rc = 0;
+    if (problems.len)
+        rc = fail(e, EX_DATAERR, "Config.plist: %.900s; correct %s, or remove %s to use the default%s", problems.data,
+                  many ? "them" : "it", many ? "the keys" : "the key", many ? "s" : "");
     buf_free(&problems);
     return rc;
 }

@@ -92,7 +92,6 @@ extern char **environ;
 
 /* ============================= Foundations ============================== */
 
-
 /* An error on its way up to the command that reports it: the exit code
  * (sysexits.h) and one line saying what is wrong and, after "; ", what to do. */
 struct error {
@@ -537,7 +536,6 @@ static bool valid_mac(const char *s)
     return true;
 }
 
-/* Refuses a Config.plist key whose value macvm cannot use.  Returns EX_DATAERR. */
 #define VM_MAX_CPUS 1024   /* what Config.plist and --cpus accept; a run checks the host's own range */
 
 /* Notes one bad key of Config.plist in problems ("KEY is VALUE; RULE"), so
@@ -638,11 +636,11 @@ static int config_read(const struct plist *root, struct vm_config *c, struct err
     config_string(root, "InstalledFromIPSW", c->installed_from, sizeof c->installed_from);
     config_string(root, "InstalledProductVersion", c->installed_version, sizeof c->installed_version);
     config_string(root, "InstalledBuild", c->installed_build, sizeof c->installed_build);
+    bool many = problems.len && strchr(problems.data, ';');
     int rc = 0;
     if (problems.len)
         rc = fail(e, EX_DATAERR, "Config.plist: %.900s; correct %s, or remove %s to use the default%s", problems.data,
-                  strchr(problems.data, ';') ? "them" : "it", strchr(problems.data, ';') ? "the keys" : "the key",
-                  strchr(problems.data, ';') ? "s" : "");
+                  many ? "them" : "it", many ? "the keys" : "the key", many ? "s" : "");
     buf_free(&problems);
     return rc;
 }
@@ -651,10 +649,8 @@ static int config_read(const struct plist *root, struct vm_config *c, struct err
  * fine.  Returns 0, or EX_DATAERR naming the bad key or saying what to do. */
 static int config_load(const char *bundle, struct vm_config *c, struct error *e)
 {
-    char path[VM_PATH_MAX];
+    autofree char *path = path_join(bundle, BUNDLE_CONFIG);
     *c = config_defaults();
-    if (!path_join_fixed(path, sizeof path, bundle, BUNDLE_CONFIG))
-        return fail(e, EX_USAGE, "bundle path too long");
     struct stat st;
     if (lstat(path, &st) != 0 && errno == ENOENT)
         return 0;   /* none: the defaults (a dangling link is no "none": reading it says what is wrong) */
@@ -680,9 +676,7 @@ static int config_load(const char *bundle, struct vm_config *c, struct error *e)
  * Returns 0 or an exit code. */
 static int config_save(const char *bundle, const struct vm_config *c, struct error *e)
 {
-    char path[VM_PATH_MAX];
-    if (!path_join_fixed(path, sizeof path, bundle, BUNDLE_CONFIG))
-        return fail(e, EX_USAGE, "bundle path too long");
+    autofree char *path = path_join(bundle, BUNDLE_CONFIG);
     struct arena a = {0};
     struct plist *root = plist_new(&a, PLIST_DICT);
     if (c->set & CONFIG_CPU)
@@ -727,22 +721,17 @@ static int hardware_model_read(const char *path, struct hardware_model *hw, stru
     struct plist *root = plist_read_file(path, SMALL_FILE_MAX, &a, e);
     int rc = root ? 0 : e->code;
     const struct plist *os = plist_get(root, "MinimumSupportedOS");
-    uint64_t part[3];
     if (rc == 0 && (!plist_uint(root, "DataRepresentationVersion", UINT64_MAX, &hw->data_representation_version) ||
                     !plist_uint(root, "PlatformVersion", UINT64_MAX, &hw->platform_version)))
         rc = fail(e, EX_DATAERR, "lacks DataRepresentationVersion or PlatformVersion (not a HardwareModel?)");
-    if (rc == 0 && (!os || os->type != PLIST_ARRAY || os->count != 3))
+    else if (rc == 0 && (!os || os->type != PLIST_ARRAY || os->count != 3))
         rc = fail(e, EX_DATAERR, "lacks MinimumSupportedOS as three numbers");
-    for (int i = 0; rc == 0 && i < 3; i++) {
-        const struct plist *v = os->items[i];
-        if (v->type != PLIST_INTEGER || v->negative || v->magnitude > 9999)
+    for (int i = 0; rc == 0 && i < 3; i++)
+        if (os->items[i]->type != PLIST_INTEGER || os->items[i]->negative || os->items[i]->magnitude > 9999)
             rc = fail(e, EX_DATAERR, "MinimumSupportedOS holds a value that is not a version number");
-        else
-            part[i] = v->magnitude;
-    }
     if (rc == 0)
         snprintf(hw->minimum_supported_os, sizeof hw->minimum_supported_os, "%" PRIu64 ".%" PRIu64 ".%" PRIu64,
-                 part[0], part[1], part[2]);
+                 os->items[0]->magnitude, os->items[1]->magnitude, os->items[2]->magnitude);
     arena_free(&a);
     return rc;
 }
@@ -777,7 +766,6 @@ static struct ecid_text ecid_text(uint64_t ecid)
     return t;
 }
 
-/* Decodes a MachineIdentifier file's ECID.  Returns 0, EX_NOINPUT or EX_DATAERR. */
 /* Reads the serial number a MachineIdentifier carries (one made with a
  * custom or clone serial, macOS 13+): the string under a key naming it.
  * Apple documents no key; any "...Serial..." key counts.  Returns whether
@@ -797,6 +785,7 @@ static bool machine_identifier_serial(const char *path, char *out, size_t size)
     return found;
 }
 
+/* Decodes a MachineIdentifier file's ECID.  Returns 0, EX_NOINPUT or EX_DATAERR. */
 static int machine_identifier_read(const char *path, uint64_t *ecid, struct error *e)
 {
     struct arena a = {0};
@@ -808,37 +797,47 @@ static int machine_identifier_read(const char *path, uint64_t *ecid, struct erro
     return rc;
 }
 
-/* Returns the bundle path, absolute and without "." or "..": the one given,
- * or ~/VM.bundle.  Disposable clones and their logs go beside the bundle, so
- * "VM.bundle/", "." or a link must all name the real folder. */
-static void bundle_path(char *out, size_t size, const char *given)
+/* Puts the bundle path in out, absolute and without "." or "..": the one
+ * given, or ~/VM.bundle.  Disposable clones and their logs go beside the
+ * bundle, so "VM.bundle/", "." or a link must all name the real folder.
+ * Returns false when it does not fit in size (out then holds it cut short). */
+static bool bundle_path(char *out, size_t size, const char *given)
 {
-    char path[VM_PATH_MAX], dir[VM_PATH_MAX], real[PATH_MAX], name[256];
-    if (given)
-        snprintf(path, sizeof path, "%s", given);
-    else if (!path_join_fixed(path, sizeof path, home_dir(), DEFAULT_BUNDLE))
-        snprintf(path, sizeof path, "%s", DEFAULT_BUNDLE);
-    if (realpath(path, real) && strlen(real) < size) {
-        memcpy(out, real, strlen(real) + 1);
-        return;
-    }
-    /* Not there yet (install creates it): resolve its folder. */
-    path_dir_fixed(dir, sizeof dir, path);
-    path_base_fixed(name, sizeof name, path);
-    if (realpath(dir, real) && strcmp(name, ".") != 0 && strcmp(name, "..") != 0 &&
-        path_join_fixed(out, size, real, name))
-        return;
-    snprintf(out, size, "%s", path);
+    autofree char *home_bundle = path_join(home_dir(), DEFAULT_BUNDLE);
+    const char *path = given ? given : home_bundle;
+    autofree char *dir = path_dir(path);
+    autofree char *name = path_base(path);
+    autofree char *resolved = NULL;
+    char real[PATH_MAX];
+    if (realpath(path, real))
+        resolved = xstrdup(real);
+    else if (realpath(dir, real) && strcmp(name, ".") != 0 && strcmp(name, "..") != 0)
+        resolved = path_join(real, name);   /* not there yet (install creates it): its folder resolved */
+    const char *best = resolved && strlen(resolved) < size ? resolved : path;   /* else as given, when that fits */
+    return snprintf(out, size, "%s", best) < (int)size;
 }
 
 /* Takes a command's optional BUNDLE operand into bundle (the default bundle
- * without one).  Returns 0, or EX_USAGE after saying so when there are more. */
+ * without one).  Returns 0, or EX_USAGE after saying so when there are more
+ * or its path does not fit. */
 static int bundle_operand(const char *command, int argc, char **argv, char *bundle, size_t size)
 {
     if (argc - optind > 1)
         return usage_error(command, "give at most one bundle");
-    bundle_path(bundle, size, optind < argc ? argv[optind] : NULL);
+    if (!bundle_path(bundle, size, optind < argc ? argv[optind] : NULL)) {
+        struct error e;
+        fail(&e, EX_USAGE, "the bundle's path is longer than the %zu bytes macvm takes; move the bundle to a "
+             "shorter path", size - 1);
+        return report(command, &e);
+    }
     return 0;
+}
+
+/* Returns whether the file of a bundle is there, with its stat (through a link) in *st. */
+static bool bundle_stat(const char *bundle, const char *file, struct stat *st)
+{
+    autofree char *path = path_join(bundle, file);
+    return stat(path, st) == 0;
 }
 
 /* Checks that path is a bundle at all: a folder holding any of a bundle's
@@ -848,11 +847,11 @@ static int bundle_found(const char *path, struct error *e)
 {
     static const char *const files[] = {BUNDLE_DISK, BUNDLE_HARDWARE_MODEL, BUNDLE_MACHINE_IDENTIFIER,
                                         BUNDLE_CONFIG, BUNDLE_LOGS};
-    char p[VM_PATH_MAX];
+    struct stat st;
     if (!is_directory(path))
         return fail(e, EX_NOINPUT, "no VM bundle here; create one with 'macvm install %s'", path);
     for (size_t i = 0; i < sizeof files / sizeof *files; i++)
-        if (path_join_fixed(p, sizeof p, path, files[i]) && access(p, F_OK) == 0)
+        if (bundle_stat(path, files[i], &st))
             return 0;
     return fail(e, EX_NOINPUT, "not a VM bundle (none of Disk.img, HardwareModel, MachineIdentifier, Config.plist "
                 "or logs/ is there); name a bundle folder, such as ~/VM.bundle");
@@ -862,25 +861,20 @@ static int bundle_found(const char *path, struct error *e)
  * with its Disk.img.  Returns 0, or EX_NOINPUT with what to do. */
 static int bundle_check(const char *path, struct error *e)
 {
-    char disk[VM_PATH_MAX];
     int rc = bundle_found(path, e);
     if (rc)
         return rc;
     struct stat st;
-    if (!path_join_fixed(disk, sizeof disk, path, BUNDLE_DISK) || stat(disk, &st) != 0)
+    if (!bundle_stat(path, BUNDLE_DISK, &st))
         return fail(e, EX_NOINPUT, "not a VM bundle (no Disk.img); install one with 'macvm install'");
-    if (!S_ISREG(st.st_mode))
-        return fail(e, EX_DATAERR, "damaged: Disk.img is %s, not a regular file; restore the bundle from a clone "
-                    "or backup", file_kind(st.st_mode));
     /* The files Virtualization opens: a FIFO or device there would be handed to it. */
-    static const char *const files[] = {BUNDLE_AUX, BUNDLE_HARDWARE_MODEL, BUNDLE_MACHINE_IDENTIFIER, BUNDLE_SAVE_FILE};
-    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-        char file[VM_PATH_MAX];
-        if (path_join_fixed(file, sizeof file, path, files[i]) && stat(file, &st) == 0 && !S_ISREG(st.st_mode))
-            return fail(e, EX_DATAERR, "damaged: %s is %s, not a regular file; %s", files[i],
-                        file_kind(st.st_mode), strcmp(files[i], BUNDLE_SAVE_FILE) == 0 ? "move it out of the bundle (the saved state is lost)"
-                                                     : "restore the bundle from a clone or backup");
-    }
+    static const char *const files[] = {BUNDLE_DISK, BUNDLE_AUX, BUNDLE_HARDWARE_MODEL, BUNDLE_MACHINE_IDENTIFIER,
+                                        BUNDLE_SAVE_FILE};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++)
+        if (bundle_stat(path, files[i], &st) && !S_ISREG(st.st_mode))
+            return fail(e, EX_DATAERR, "damaged: %s is %s, not a regular file; %s", files[i], file_kind(st.st_mode),
+                        strcmp(files[i], BUNDLE_SAVE_FILE) == 0 ? "move it out of the bundle (the saved state is lost)"
+                                                                : "restore the bundle from a clone or backup");
     return 0;
 }
 
@@ -952,11 +946,10 @@ static int file_holders(const char *path, char *out, size_t size)
     return found;
 }
 
+/* Returns true when a VM runs from bundle: Virtualization locks its AuxiliaryStorage. */
 static bool bundle_in_use(const char *bundle)
 {
-    char aux[VM_PATH_MAX];
-    if (!path_join_fixed(aux, sizeof aux, bundle, BUNDLE_AUX))
-        return false;
+    autofree char *aux = path_join(bundle, BUNDLE_AUX);
     int fd = open(aux, O_RDONLY | O_NONBLOCK | O_CLOEXEC);   /* a FIFO there is damage, not a VM */
     if (fd < 0)
         return false;
@@ -975,9 +968,10 @@ static bool bundle_in_use(const char *bundle)
 /* macvm's own lock on a bundle: flock on BUNDLE_LOCK in it, shared while a
  * clone reads the bundle, exclusive while a VM runs from it, a disposable run
  * copies and runs it (two such VMs would share its ECID and MAC address) or a
- * clone is made into it (or into the temporary folder that holds it).  The holder writes "PID what" into the file, so whoever is
- * refused learns who holds it.  The kernel lets go when macvm exits, however
- * it exits: a lock never outlives its holder. */
+ * clone is made into it (or into the temporary folder that holds it).  The
+ * holder writes "PID what" into the file, so whoever is refused learns who
+ * holds it.  The kernel lets go when macvm exits, however it exits: a lock
+ * never outlives its holder. */
 #define BUNDLE_LOCK ".macvm.lock"
 
 enum bundle_use { USE_CLONE_SOURCE, USE_CLONE_DESTINATION, USE_RUN, USE_DISPOSABLE_RUN };
@@ -987,11 +981,9 @@ enum bundle_use { USE_CLONE_SOURCE, USE_CLONE_DESTINATION, USE_RUN, USE_DISPOSAB
  * may read, without one), EX_TEMPFAIL naming the holder, or another exit code. */
 static int bundle_lock(const char *bundle, enum bundle_use use, int *fd, struct error *e)
 {
-    char path[VM_PATH_MAX];
+    autofree char *path = path_join(bundle, BUNDLE_LOCK);
     bool shared = use == USE_CLONE_SOURCE, reads_only = shared || use == USE_DISPOSABLE_RUN;
     *fd = -1;
-    if (!path_join_fixed(path, sizeof path, bundle, BUNDLE_LOCK))
-        return fail(e, EX_USAGE, "path too long");
     int lock = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
     if (lock < 0 && reads_only && (errno == EROFS || errno == EACCES || errno == EPERM))
         lock = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -1001,18 +993,15 @@ static int bundle_lock(const char *bundle, enum bundle_use use, int *fd, struct 
         return fail(e, errno == ELOOP ? EX_DATAERR : EX_CANTCREAT, "cannot lock the bundle: %s: %s", BUNDLE_LOCK,
                     errno == ELOOP ? "a symbolic link; remove it" : strerror(errno));
     struct stat st;
-    if (fstat(lock, &st) != 0) {
-        int saved = errno;
+    int saved = fstat(lock, &st) != 0 ? errno : 0;
+    if (saved || !S_ISREG(st.st_mode)) {
         close(lock);
-        return fail(e, EX_IOERR, "cannot lock the bundle: %s: %s", BUNDLE_LOCK, strerror(saved));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(lock);
-        return fail(e, EX_DATAERR, "damaged: %s is %s, not a regular file; remove it", BUNDLE_LOCK,
-                    file_kind(st.st_mode));
+        return saved ? fail(e, EX_IOERR, "cannot lock the bundle: %s: %s", BUNDLE_LOCK, strerror(saved))
+                     : fail(e, EX_DATAERR, "damaged: %s is %s, not a regular file; remove it", BUNDLE_LOCK,
+                            file_kind(st.st_mode));
     }
     if (flock(lock, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
-        int saved = errno;
+        saved = errno;
         char who[64] = "";
         ssize_t n = pread(lock, who, sizeof who - 1, 0);
         who[n > 0 ? n : 0] = 0;
@@ -1034,25 +1023,23 @@ static int bundle_lock(const char *bundle, enum bundle_use use, int *fd, struct 
     return 0;
 }
 
-/* Returns true when macvm holds the lock of bundle: a run or a clone is under way. */
-static bool bundle_locked(const char *bundle)
-{
-    char path[VM_PATH_MAX];
-    int fd = path_join_fixed(path, sizeof path, bundle, BUNDLE_LOCK) ? open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-                                                                      O_CLOEXEC) : -1;
-    bool busy = fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-    if (fd >= 0)
-        close(fd);
-    return busy;
-}
-
 static void bundle_unlock(int fd)
 {
     if (fd >= 0)
         close(fd);
 }
 
-/* Gives fd the permissions and times of st, as cp -a would (umask trimmed the mode at creation). */
+/* Returns true when macvm holds the lock of bundle: a run or a clone is under way. */
+static bool bundle_locked(const char *bundle)
+{
+    autofree char *path = path_join(bundle, BUNDLE_LOCK);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    bool busy = fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    bundle_unlock(fd);   /* and the shared lock this test may have taken */
+    return busy;
+}
+
+/* Gives fd the permissions and times of st, as cp -a would (a copy is made private, then given them). */
 static void copy_metadata(int fd, const struct stat *st)
 {
 #ifdef __APPLE__
@@ -1075,12 +1062,11 @@ static uint64_t allocated_bytes(const struct stat *st)
  * not after.  Returns 0 or EX_CANTCREAT with what to do. */
 static int bundle_can_create(const char *path, struct error *e)
 {
-    char dir[VM_PATH_MAX];
     struct stat st;
     if (lstat(path, &st) == 0)
         return fail(e, EX_CANTCREAT, "already exists; macvm never touches an existing bundle: name another path, "
                     "e.g. 'macvm install %s-2'", path);
-    path_dir_fixed(dir, sizeof dir, path);
+    autofree char *dir = path_dir(path);
     if (!is_directory(dir))
         return fail(e, EX_CANTCREAT, "the folder %s does not exist; create it (mkdir -p %s) or name another path",
                     dir, dir);
@@ -1094,12 +1080,10 @@ static int bundle_can_create(const char *path, struct error *e)
  * Returns 0, EX_CANTCREAT or EX_IOERR. */
 static int bundle_create(const char *path, uint64_t disk_size, struct error *e)
 {
-    char disk[VM_PATH_MAX];
     int rc = bundle_can_create(path, e);
     if (rc)
         return rc;
-    if (!path_join_fixed(disk, sizeof disk, path, BUNDLE_DISK))
-        return fail(e, EX_USAGE, "bundle path too long");
+    autofree char *disk = path_join(path, BUNDLE_DISK);
     if (mkdir(path, 0755) != 0)
         return errno == EEXIST ? bundle_can_create(path, e)
                                : fail(e, EX_CANTCREAT, "cannot create the bundle: %s", strerror(errno));
@@ -1132,8 +1116,6 @@ static int copy_sparse(int src_fd, int dst_fd, uint64_t size, struct error *e)
     uint64_t off = 0;
     bool seekable = lseek(src_fd, 0, SEEK_DATA) >= 0 || errno == ENXIO;
     while (off < size) {
-        if (interrupted)
-            return EXIT_INTERRUPTED;
         uint64_t end = size;
         if (seekable) {
             off_t d = lseek(src_fd, (off_t)off, SEEK_DATA);
@@ -1174,8 +1156,7 @@ static int copy_sparse(int src_fd, int dst_fd, uint64_t size, struct error *e)
 
 /* Clones one regular file: copy-on-write when the filesystem can, else a
  * sparse copy.  Lowers *method to what really happened.  Returns 0 or an exit code. */
-static int clone_file(const char *src, const char *dst, mode_t mode, enum clone_method *method,
-                      struct error *e)
+static int clone_file(const char *src, const char *dst, enum clone_method *method, struct error *e)
 {
     int in = open_regular(src, e);   /* through a link: its data is what is cloned */
     if (in < 0)
@@ -1186,7 +1167,7 @@ static int clone_file(const char *src, const char *dst, mode_t mode, enum clone_
         return 0;
     }
 #endif
-    int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode & 0777);
+    int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);   /* private until copy_metadata */
     if (out < 0) {
         int saved = errno;
         close(in);
@@ -1195,18 +1176,16 @@ static int clone_file(const char *src, const char *dst, mode_t mode, enum clone_
     struct stat st;
     int rc = fstat(in, &st) == 0 ? 0 : fail(e, EX_IOERR, "cannot stat %s", src);
 #ifdef FICLONE
-    if (rc == 0 && ioctl(out, FICLONE, in) == 0)
-        goto done;
+    bool cloned = rc == 0 && ioctl(out, FICLONE, in) == 0;
+#else
+    bool cloned = false;
 #endif
-    if (rc == 0) {
+    if (rc == 0 && !cloned) {
         *method = CLONE_SPARSE_COPY;
         rc = copy_sparse(in, out, (uint64_t)st.st_size, e);
         if (rc && rc != EXIT_INTERRUPTED)
             fail_prefix(e, dst);
     }
-#ifdef FICLONE
-done:
-#endif
     if (rc == 0)
         copy_metadata(out, &st);
     close(in);
@@ -1215,15 +1194,15 @@ done:
     return rc;
 }
 
-static int clone_tree(const char *src, const char *dst, enum clone_method *method, struct error *e);
-
-/* Clones what the directory src holds into the existing directory dst:
- * directories, regular files, and the data behind links to regular files (a
- * Disk.img on another volume): a clone never shares a byte with its source.
- * Anything else is refused.  macvm's lock is not copied.  Returns 0 or an exit code. */
-static int clone_contents(const char *src, const char *dst, enum clone_method *method, struct error *e)
+/* Clones the directory src into dst, which must not exist: directories,
+ * regular files, and the data behind links to regular files (a Disk.img on
+ * another volume): a clone never shares a byte with its source.  Anything
+ * else is refused.  macvm's lock is not copied.  Returns 0 or an exit code. */
+static int clone_tree(const char *src, const char *dst, enum clone_method *method, struct error *e)
 {
     struct stat st;
+    if (mkdir(dst, 0700) != 0)   /* private until copy_metadata gives it src's permissions */
+        return fail(e, EX_CANTCREAT, "cannot create %s: %s", dst, strerror(errno));
     DIR *d = opendir(src);
     if (!d)
         return fail(e, EX_NOINPUT, "cannot read %s: %s", src, strerror(errno));
@@ -1232,30 +1211,23 @@ static int clone_contents(const char *src, const char *dst, enum clone_method *m
     while (rc == 0 && (de = readdir(d))) {
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 || strcmp(de->d_name, BUNDLE_LOCK) == 0)
             continue;
-        char s[VM_PATH_MAX], t[VM_PATH_MAX];
-        if (!path_join_fixed(s, sizeof s, src, de->d_name) || !path_join_fixed(t, sizeof t, dst, de->d_name)) {
-            rc = fail(e, EX_CANTCREAT, "path too long under %s", dst);
-            break;
-        }
-        if (lstat(s, &st) != 0) {
+        autofree char *s = path_join(src, de->d_name);
+        autofree char *t = path_join(dst, de->d_name);
+        struct stat target;
+        if (lstat(s, &st) != 0)
             rc = fail(e, EX_NOINPUT, "cannot read %s: %s", s, strerror(errno));
-        } else if (S_ISDIR(st.st_mode)) {
+        else if (S_ISDIR(st.st_mode))
             rc = clone_tree(s, t, method, e);
-        } else if (S_ISREG(st.st_mode)) {
-            rc = clone_file(s, t, st.st_mode, method, e);
-        } else if (S_ISLNK(st.st_mode)) {
-            struct stat target;
-            if (stat(s, &target) != 0)
-                rc = fail(e, EX_DATAERR, "%s is a symbolic link to nothing (%s); remove it or restore what it "
-                          "points to", s, strerror(errno));
-            else if (!S_ISREG(target.st_mode))
-                rc = fail(e, EX_DATAERR, "%s is a symbolic link to %s; macvm copies the data behind links to "
-                          "files only: put the folder itself in the bundle", s, file_kind(target.st_mode));
-            else
-                rc = clone_file(s, t, target.st_mode, method, e);
-        } else {
+        else if (S_ISLNK(st.st_mode) && stat(s, &target) != 0)
+            rc = fail(e, EX_DATAERR, "%s is a symbolic link to nothing (%s); remove it or restore what it "
+                      "points to", s, strerror(errno));
+        else if (S_ISLNK(st.st_mode) && !S_ISREG(target.st_mode))
+            rc = fail(e, EX_DATAERR, "%s is a symbolic link to %s; macvm copies the data behind links to "
+                      "files only: put the folder itself in the bundle", s, file_kind(target.st_mode));
+        else if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))
+            rc = clone_file(s, t, method, e);   /* through a link: its data */
+        else
             rc = fail(e, EX_DATAERR, "damaged: %s is %s, not a regular file; remove it", s, file_kind(st.st_mode));
-        }
     }
     closedir(d);
     int fd = rc == 0 ? open(dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
@@ -1264,17 +1236,6 @@ static int clone_contents(const char *src, const char *dst, enum clone_method *m
     if (fd >= 0)
         close(fd);
     return rc;
-}
-
-/* Clones the directory src into dst, which must not exist. */
-static int clone_tree(const char *src, const char *dst, enum clone_method *method, struct error *e)
-{
-    struct stat st;
-    if (lstat(src, &st) != 0)
-        return fail(e, EX_NOINPUT, "cannot read %s: %s", src, strerror(errno));
-    if (mkdir(dst, 0700) != 0)
-        return fail(e, EX_CANTCREAT, "cannot create %s: %s", dst, strerror(errno));
-    return clone_contents(src, dst, method, e);
 }
 
 /* A clone is made in a hidden folder beside its destination,
@@ -1327,18 +1288,15 @@ static int clone_into(const char *src, const char *inner, enum clone_method *met
     /* clonefile clones a whole directory tree in one call on APFS. */
     if (tree_is_plain(src)) {
         if (clonefile(src, inner, 0) == 0) {
-            char lock[VM_PATH_MAX];
-            if (path_join_fixed(lock, sizeof lock, inner, BUNDLE_LOCK))
-                unlink(lock);   /* the source's, with its holder in it */
+            autofree char *lock = path_join(inner, BUNDLE_LOCK);
+            unlink(lock);   /* the source's, with its holder in it */
             return 0;
         }
         if (errno != ENOTSUP && errno != EXDEV)
             return fail(e, EX_CANTCREAT, "cannot clone to %s: %s", inner, strerror(errno));
     }
 #endif
-    if (mkdir(inner, 0755) != 0)
-        return fail(e, EX_CANTCREAT, "cannot create %s: %s", inner, strerror(errno));
-    return clone_contents(src, inner, method, e);
+    return clone_tree(src, inner, method, e);
 }
 
 static int give_new_identity(const char *dst, uint64_t *ecid, struct error *e);
@@ -1367,17 +1325,15 @@ static int bundle_clone(const char *src, const char *dst, bool src_locked, uint6
         return fail_prefix(e, src);
     if (lstat(dst, &st) == 0)
         return fail(e, EX_CANTCREAT, "%s already exists; macvm never overwrites: name a new path", dst);
-    char src_real[PATH_MAX], dst_dir[VM_PATH_MAX], dst_real[PATH_MAX], name[256];
-    path_dir_fixed(dst_dir, sizeof dst_dir, dst);
-    path_base_fixed(name, sizeof name, dst);
+    char src_real[PATH_MAX], dst_real[PATH_MAX];
+    autofree char *dst_dir = path_dir(dst);
+    autofree char *name = path_base(dst);
     if (!realpath(dst_dir, dst_real))
         return fail(e, EX_CANTCREAT, "cannot create %s: %s", dst, strerror(errno));
     if (realpath(src, src_real) && path_within(dst_real, src_real))
         return fail(e, EX_USAGE, "%s lies inside the bundle it would copy; name a path outside it", dst);
-    char folder[VM_PATH_MAX], inner[VM_PATH_MAX];
-    if (snprintf(folder, sizeof folder, "%s/.%s" CLONE_MARK "XXXXXX", dst_real, name) >= (int)sizeof folder ||
-        !path_join_fixed(inner, sizeof inner, folder, name))
-        return fail(e, EX_USAGE, "%s: path too long", dst);
+    autofree char *folder = xmalloc(strlen(dst_real) + strlen(name) + sizeof "/." CLONE_MARK "XXXXXX");
+    sprintf(folder, "%s/.%s" CLONE_MARK "XXXXXX", dst_real, name);
     if (bundle_in_use(src))
         return fail(e, EX_TEMPFAIL, "%s: its VM is running (AuxiliaryStorage is locked), so a copy would not be "
                     "consistent; stop the VM, then clone", src);
@@ -1389,9 +1345,8 @@ static int bundle_clone(const char *src, const char *dst, bool src_locked, uint6
     if (!mkdtemp(folder)) {
         rc = fail(e, EX_CANTCREAT, "cannot create a folder beside %s: %s", dst, strerror(errno));
     } else {
-        path_join_fixed(inner, sizeof inner, folder, name);   /* with the name mkdtemp chose */
-        char folder_lock_path[VM_PATH_MAX];
-        path_join_fixed(folder_lock_path, sizeof folder_lock_path, folder, BUNDLE_LOCK);
+        autofree char *inner = path_join(folder, name);
+        autofree char *folder_lock_path = path_join(folder, BUNDLE_LOCK);
         *method = CLONE_COW;
         rc = bundle_lock(folder, USE_CLONE_DESTINATION, &folder_lock, e);
         if (rc == 0)

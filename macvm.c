@@ -7409,16 +7409,17 @@ static void say(const char *kind, const char *subject, const char *text)
 static void tell(FILE *to, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void tell(FILE *to, const char *fmt, ...)
 {
-    char text[2 * VM_PATH_MAX + 256];
+    char *text;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
+    int n = vasprintf(&text, fmt, ap);   /* a path of any length is told whole */
     va_end(ap);
     struct buf b = {0};
-    buf_text(&b, text);
+    buf_text(&b, check_alloc(n < 0 ? NULL : text));
     buf_add(&b, "\n", 1);
     fputs(b.data, to);
     buf_free(&b);
+    free(text);
 }
 
 /* Flushes standard output and says once, in one line, when what was written
@@ -7476,11 +7477,10 @@ static void json_close(struct json *j, char bracket)
 static void json_str(struct json *j, const char *key, const char *value)
 {
     json_member(j, key);
-    if (!value) {
-        buf_puts(j->out, "null");
-    } else {
+    if (value)
         json_string(j->out, value, strlen(value));
-    }
+    else
+        buf_puts(j->out, "null");
 }
 
 static void json_int(struct json *j, const char *key, long long value)
@@ -7503,8 +7503,7 @@ static void json_bool(struct json *j, const char *key, bool value)
 
 static void json_null(struct json *j, const char *key)
 {
-    json_member(j, key);
-    buf_puts(j->out, "null");
+    json_str(j, key, NULL);
 }
 
 /* Writes b to stdout as lines: one newline at its end, whether b has one or
@@ -7549,7 +7548,7 @@ static __attribute__((unused)) char *path_base(const char *path)
 }
 
 /* Returns the directory part of path ("." when there is none). */
-static __attribute__((unused)) char *path_dir(const char *path)
+static char *path_dir(const char *path)
 {
     size_t len = strlen(path);
     while (len > 1 && path[len - 1] == '/')
@@ -7619,38 +7618,40 @@ static const char *file_kind(mode_t mode)
 
 /* Opens a file to read, which must be a regular one: opened without blocking,
  * so a FIFO or a device where a file belongs is reported, never waited on.
- * Returns the descriptor (blocking again, close-on-exec), or -1 with EX_NOINPUT in *e. */
-static int open_regular(const char *path, struct error *e)
+ * Returns the descriptor (blocking again, close-on-exec) with the file's status
+ * in *st, or -1 with EX_NOINPUT in *e. */
+static int open_regular_stat(const char *path, struct stat *st, struct error *e)
 {
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return fail(e, EX_NOINPUT, "cannot open: %s", strerror(errno)), -1;
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
+    if (fstat(fd, st) != 0) {
         int saved = errno;
         close(fd);
         return fail(e, EX_NOINPUT, "cannot read: %s", strerror(saved)), -1;
     }
-    if (!S_ISREG(st.st_mode)) {
+    if (!S_ISREG(st->st_mode)) {
         close(fd);
-        return fail(e, EX_NOINPUT, "is %s, not a regular file", file_kind(st.st_mode)), -1;
+        return fail(e, EX_NOINPUT, "is %s, not a regular file", file_kind(st->st_mode)), -1;
     }
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     return fd;
+}
+
+static int open_regular(const char *path, struct error *e)
+{
+    struct stat st;
+    return open_regular_stat(path, &st, e);
 }
 
 /* Reads a whole file of at most max bytes into a NUL-terminated buffer.
  * Returns 0, EX_NOINPUT (missing, unreadable, not a regular file) or EX_DATAERR (too large). */
 static int read_file(const char *path, size_t max, char **data, size_t *len, struct error *e)
 {
-    int fd = open_regular(path, e);
+    struct stat st;
+    int fd = open_regular_stat(path, &st, e);
     if (fd < 0)
         return e->code;
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        close(fd);
-        return fail(e, EX_IOERR, "cannot read: %s", strerror(errno));
-    }
     if ((uint64_t)st.st_size > max) {
         close(fd);
         return fail(e, EX_DATAERR, "is %lld bytes, more than the %zu this file can be",
@@ -7698,11 +7699,11 @@ static mode_t file_mode_for(const char *path)
 static int write_file_atomic(const char *path, const void *data, size_t len, bool overwrite,
                              struct error *e)
 {
-    char tmp[VM_PATH_MAX + 16];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", path) >= (int)sizeof tmp)
-        return fail(e, EX_CANTCREAT, "path too long");
+    static const char exists[] = "already exists; use --force to replace it, or name another file";
     if (!overwrite && access(path, F_OK) == 0)
-        return fail(e, EX_CANTCREAT, "already exists; use --force to replace it, or name another file");
+        return fail(e, EX_CANTCREAT, "%s", exists);
+    autofree char *tmp = xmalloc(strlen(path) + sizeof ".tmp-XXXXXX");
+    sprintf(tmp, "%s.tmp-XXXXXX", path);
     int fd = mkstemp(tmp);
     if (fd < 0)
         return fail(e, EX_CANTCREAT, "cannot create: %s", strerror(errno));
@@ -7734,7 +7735,7 @@ static int write_file_atomic(const char *path, const void *data, size_t len, boo
         saved = errno;
         unlink(tmp);
         if (!ok && saved == EEXIST)
-            return fail(e, EX_CANTCREAT, "already exists; use --force to replace it, or name another file");
+            return fail(e, EX_CANTCREAT, "%s", exists);
     } else if (ok) {
         ok = rename(tmp, path) == 0;
         saved = errno;
@@ -7803,10 +7804,7 @@ static const char *human_size(char *out, size_t size, uint64_t bytes)
         v /= 1024;
         u++;
     }
-    if (v == (double)(uint64_t)v)
-        snprintf(out, size, "%.0f %s", v, units[u]);
-    else
-        snprintf(out, size, "%.1f %s", v, units[u]);
+    snprintf(out, size, "%.*f %s", v == (double)(uint64_t)v ? 0 : 1, v, units[u]);
     return out;
 }
 
@@ -7850,10 +7848,9 @@ static bool is_directory(const char *path)
 /* Creates path and its missing parents (mkdir -p).  Returns 0 or -1 with errno. */
 static int make_directories(const char *path)
 {
-    char parent[VM_PATH_MAX];
     if (is_directory(path))
         return 0;
-    path_dir_fixed(parent, sizeof parent, path);
+    autofree char *parent = path_dir(path);   /* free() keeps errno (POSIX 2024, glibc 2.33) */
     if (strcmp(parent, path) != 0 && make_directories(parent) != 0)
         return -1;
     if (mkdir(path, 0755) == 0 || (errno == EEXIST && is_directory(path)))
@@ -8101,26 +8098,12 @@ static bool xml_tag(struct xml_parser *x, char *name, size_t size, bool *closing
 /* Appends the code point c to b as UTF-8. */
 static void utf8_put(struct buf *b, uint32_t c)
 {
+    size_t n = c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
     char s[4];
-    if (c < 0x80) {
-        s[0] = (char)c;
-        buf_add(b, s, 1);
-    } else if (c < 0x800) {
-        s[0] = (char)(0xC0 | c >> 6);
-        s[1] = (char)(0x80 | (c & 0x3F));
-        buf_add(b, s, 2);
-    } else if (c < 0x10000) {
-        s[0] = (char)(0xE0 | c >> 12);
-        s[1] = (char)(0x80 | ((c >> 6) & 0x3F));
-        s[2] = (char)(0x80 | (c & 0x3F));
-        buf_add(b, s, 3);
-    } else {
-        s[0] = (char)(0xF0 | c >> 18);
-        s[1] = (char)(0x80 | ((c >> 12) & 0x3F));
-        s[2] = (char)(0x80 | ((c >> 6) & 0x3F));
-        s[3] = (char)(0x80 | (c & 0x3F));
-        buf_add(b, s, 4);
-    }
+    for (size_t i = n - 1; i > 0; i--, c >>= 6)
+        s[i] = (char)(0x80 | (c & 0x3F));   /* continuation bytes carry 6 bits each, last first */
+    s[0] = (char)(n == 1 ? c : ((0xFF00u >> n) & 0xFF) | c);   /* 0xC0, 0xE0 or 0xF0: n-1 leading ones */
+    buf_add(b, s, n);
 }
 
 /* Decodes one entity at p ("&amp;", "&#60;", "&#x3C;") into b.
@@ -8985,6 +8968,26 @@ static size_t json_plain_string(const struct json_parser *j)
     return stop < j->end && *stop == '"' ? (size_t)(stop - s) : SIZE_MAX;
 }
 
+/* Reads the string at j->p (its opening quote), whose length is plain when
+ * it holds no escape (json_plain_string), else SIZE_MAX.  Returns it in the
+ * arena (its length in *len), or "" when not kept, or NULL when malformed. */
+static const char *json_text(struct json_parser *j, bool keep, size_t plain, size_t *len)
+{
+    if (plain != SIZE_MAX) {   /* no escapes: straight into the arena */
+        const char *s = arena_strndup(j->arena, j->p + 1, plain);
+        j->p += plain + 2;
+        *len = plain;
+        return s;
+    }
+    struct buf b = {0};
+    const char *s = json_read_string(j, keep ? &b : NULL) ? "" : NULL;
+    if (s && keep)
+        s = arena_strndup(j->arena, b.data ? b.data : "", b.len);
+    *len = b.len;
+    buf_free(&b);
+    return s;
+}
+
 static struct plist *json_value(struct json_parser *j, int depth, bool keep);
 
 /* Skips the digits at j->p.  Returns how many there were. */
@@ -9046,21 +9049,14 @@ static struct plist *json_container(struct json_parser *j, int depth, bool keep)
             /* A plain key, the usual one, is judged where it lies and copied only when kept:
              * a log line has some 25 keys and macvm wants 6. */
             size_t n = keep ? json_plain_string(j) : SIZE_MAX;
-            if (n != SIZE_MAX) {
-                keep_member = depth > 0 || json_wanted(j, j->p + 1, n);
-                key = keep_member ? arena_strndup(j->arena, j->p + 1, n) : NULL;
+            bool plain = n != SIZE_MAX;
+            if (plain && depth == 0 && !json_wanted(j, j->p + 1, n)) {
+                keep_member = false;
                 j->p += n + 2;
+            } else if (!(key = json_text(j, keep, n, &n))) {
+                return NULL;
             } else {
-                struct buf k = {0};
-                if (!json_read_string(j, keep ? &k : NULL)) {
-                    buf_free(&k);
-                    return NULL;
-                }
-                if (keep) {
-                    key = arena_strndup(j->arena, k.data ? k.data : "", k.len);
-                    keep_member = depth > 0 || json_wanted(j, key, k.len);
-                }
-                buf_free(&k);
+                keep_member = keep && (depth > 0 || plain || json_wanted(j, key, n));
             }
             json_space(j);
             if (j->p >= j->end || *j->p != ':')
@@ -9096,25 +9092,13 @@ static struct plist *json_value(struct json_parser *j, int depth, bool keep)
     if (c == '{' || c == '[')
         return json_container(j, depth, keep);
     if (c == '"') {
-        size_t n = keep ? json_plain_string(j) : SIZE_MAX;
-        if (n != SIZE_MAX) {   /* no escapes: straight into the arena */
-            struct plist *v = plist_new(j->arena, PLIST_STRING);
-            v->string = arena_strndup(j->arena, j->p + 1, n);
-            v->count = n;
-            j->p += n + 2;
-            return v;
-        }
-        struct buf s = {0};
-        if (!json_read_string(j, keep ? &s : NULL)) {
-            buf_free(&s);
-            return NULL;
-        }
-        if (!keep)
-            return &json_skipped;
+        size_t n;
+        const char *s = json_text(j, keep, keep ? json_plain_string(j) : SIZE_MAX, &n);
+        if (!s || !keep)
+            return s ? &json_skipped : NULL;
         struct plist *v = plist_new(j->arena, PLIST_STRING);
-        v->string = arena_strndup(j->arena, s.data ? s.data : "", s.len);
-        v->count = s.len;
-        buf_free(&s);
+        v->string = s;
+        v->count = n;
         return v;
     }
     static const char *const words[] = {"true", "false", "null"};
@@ -9277,12 +9261,10 @@ static int zip_read_zip64_end(struct zip *z, uint64_t eocd, uint64_t *end_of_cd,
 static int zip_open(struct zip *z, const char *path, struct error *e)
 {
     *z = (struct zip){.fd = -1};
-    z->fd = open_regular(path, e);
     struct stat st;
+    z->fd = open_regular_stat(path, &st, e);
     if (z->fd < 0)
         return e->code;
-    if (fstat(z->fd, &st) != 0)
-        return fail(e, EX_IOERR, "cannot read: %s", strerror(errno));
     z->size = (uint64_t)st.st_size;
     if (z->size == 0)
         return fail(e, EX_DATAERR, "empty (0 bytes), not a restore image");
@@ -9524,8 +9506,7 @@ int bridge_check_configuration(const struct vm_spec *spec, bool *save_supported,
 
 int bridge_latest_image_url(char *url, size_t size, struct bridge_error *err)
 {
-    (void)url;
-    (void)size;
+    (void)url, (void)size;
     return unavailable(err);
 }
 

@@ -8011,11 +8011,12 @@ struct xml_parser {
     const char *skip_key;       /* values of dict members with this key are skipped, not built */
 };
 
-static int xml_fail(struct xml_parser *x, const char *what)
+/* Records the first error (an inner one says more than the ones it causes).  Returns NULL. */
+static struct plist *xml_fail(struct xml_parser *x, const char *what)
 {
     if (x->err->code == 0)
         fail(x->err, EX_DATAERR, "XML plist: %s (at byte %td)", what, x->p - x->start);
-    return EX_DATAERR;
+    return NULL;
 }
 
 static bool xml_space(char c)
@@ -8069,28 +8070,32 @@ static bool xml_skip_misc(struct xml_parser *x)
     }
 }
 
-/* Reads a tag "<name ...>" or "<name/>" or "</name>".  Returns false when
- * the input has no well-formed tag here. */
-static bool xml_tag(struct xml_parser *x, char *name, size_t size, bool *closing, bool *empty)
+/* A tag as read: "<name ...>", "<name/>" (empty) or "</name>" (closing). */
+struct xml_tag {
+    char name[32];
+    bool closing, empty;
+};
+
+/* Reads a tag into *t.  Returns false when the input has no well-formed tag here. */
+static bool xml_read_tag(struct xml_parser *x, struct xml_tag *t)
 {
     if (!xml_skip_misc(x) || x->p >= x->end || *x->p != '<')
         return false;
     x->p++;
-    *closing = x->p < x->end && *x->p == '/';
-    if (*closing)
+    t->closing = x->p < x->end && *x->p == '/';
+    if (t->closing)
         x->p++;
     size_t n = 0;
-    while (x->p < x->end && ((*x->p >= 'a' && *x->p <= 'z') || (*x->p >= 'A' && *x->p <= 'Z') ||
-                             (*x->p >= '0' && *x->p <= '9') || *x->p == '_' || *x->p == '-')) {
-        if (n + 1 >= size)
+    while (x->p < x->end && (isalnum((unsigned char)*x->p) || *x->p == '_' || *x->p == '-')) {
+        if (n + 1 >= sizeof t->name)
             return false;
-        name[n++] = *x->p++;
+        t->name[n++] = *x->p++;
     }
-    name[n] = 0;
+    t->name[n] = 0;
     const char *gt = memchr(x->p, '>', (size_t)(x->end - x->p));
     if (n == 0 || !gt)
         return false;
-    *empty = gt > x->p && gt[-1] == '/';
+    t->empty = gt > x->p && gt[-1] == '/';
     x->p = gt + 1;
     return true;
 }
@@ -8274,15 +8279,12 @@ static struct plist *xml_value(struct xml_parser *x, int depth);
  * ends first. */
 static bool xml_skip_value(struct xml_parser *x)
 {
-    char name[32];
-    bool closing, empty;
-    if (!xml_tag(x, name, sizeof name, &closing, &empty) || closing) {
-        xml_fail(x, "expected a value element");
-        return false;
-    }
-    if (empty)
+    struct xml_tag t;
+    if (!xml_read_tag(x, &t) || t.closing)
+        return xml_fail(x, "expected a value element"), false;
+    if (t.empty)
         return true;
-    bool container = strcmp(name, "dict") == 0 || strcmp(name, "array") == 0;
+    bool container = strcmp(t.name, "dict") == 0 || strcmp(t.name, "array") == 0;
     int depth = 1;
     while (depth > 0) {
         const char *lt = memchr(x->p, '<', (size_t)(x->end - x->p));
@@ -8306,16 +8308,14 @@ static bool xml_skip_value(struct xml_parser *x)
             x->p = gt + 1;
             continue;
         }
-        if (!xml_tag(x, name, sizeof name, &closing, &empty))
+        if (!xml_read_tag(x, &t))
             break;
-        bool nests = strcmp(name, "dict") == 0 || strcmp(name, "array") == 0;
-        if (!empty && (!container || nests))
-            depth += closing ? -1 : 1;
+        bool nests = strcmp(t.name, "dict") == 0 || strcmp(t.name, "array") == 0;
+        if (!t.empty && (!container || nests))
+            depth += t.closing ? -1 : 1;
     }
-    if (depth > 0) {
-        xml_fail(x, "an element that never closes");
-        return false;
-    }
+    if (depth > 0)
+        return xml_fail(x, "an element that never closes"), false;
     return true;
 }
 
@@ -8325,26 +8325,16 @@ static struct plist *xml_container(struct xml_parser *x, bool is_dict, int depth
     struct plist *node = plist_new(x->arena, is_dict ? PLIST_DICT : PLIST_ARRAY);
     for (;;) {
         const char *mark = x->p;
-        char name[32];
-        bool closing, empty;
-        if (!xml_tag(x, name, sizeof name, &closing, &empty)) {
-            xml_fail(x, is_dict ? "unterminated <dict>" : "unterminated <array>");
-            return NULL;
-        }
-        if (closing) {
-            if (strcmp(name, is_dict ? "dict" : "array") != 0) {
-                xml_fail(x, "mismatched closing tag");
-                return NULL;
-            }
-            return node;
-        }
+        struct xml_tag t;
+        if (!xml_read_tag(x, &t))
+            return xml_fail(x, is_dict ? "unterminated <dict>" : "unterminated <array>");
+        if (t.closing)
+            return strcmp(t.name, is_dict ? "dict" : "array") == 0 ? node : xml_fail(x, "mismatched closing tag");
         const char *key = NULL;
         if (is_dict) {
             size_t len;
-            if (strcmp(name, "key") != 0 || !(key = empty ? "" : xml_text(x, "key", &len))) {
-                xml_fail(x, "a <dict> member without a well-formed <key>");
-                return NULL;
-            }
+            if (strcmp(t.name, "key") != 0 || !(key = t.empty ? "" : xml_text(x, "key", &len)))
+                return xml_fail(x, "a <dict> member without a well-formed <key>");
         } else {
             x->p = mark;
         }
@@ -8363,75 +8353,57 @@ static struct plist *xml_container(struct xml_parser *x, bool is_dict, int depth
 /* Parses one value element.  Returns it, or NULL with x->err set. */
 static struct plist *xml_value(struct xml_parser *x, int depth)
 {
-    if (depth > PLIST_MAX_DEPTH) {
-        xml_fail(x, "nested more than 256 levels deep");
-        return NULL;
-    }
-    char name[32];
-    bool closing, empty;
-    if (!xml_tag(x, name, sizeof name, &closing, &empty) || closing) {
-        xml_fail(x, "expected a value element");
-        return NULL;
-    }
-    if (strcmp(name, "dict") == 0 || strcmp(name, "array") == 0) {
-        bool is_dict = name[0] == 'd';
-        return empty ? plist_new(x->arena, is_dict ? PLIST_DICT : PLIST_ARRAY)
+    if (depth > PLIST_MAX_DEPTH)
+        return xml_fail(x, "nested more than 256 levels deep");
+    struct xml_tag t;
+    if (!xml_read_tag(x, &t) || t.closing)
+        return xml_fail(x, "expected a value element");
+    if (strcmp(t.name, "dict") == 0 || strcmp(t.name, "array") == 0) {
+        bool is_dict = t.name[0] == 'd';
+        return t.empty ? plist_new(x->arena, is_dict ? PLIST_DICT : PLIST_ARRAY)
                      : xml_container(x, is_dict, depth);
     }
-    if (strcmp(name, "true") == 0 || strcmp(name, "false") == 0) {
+    if (strcmp(t.name, "true") == 0 || strcmp(t.name, "false") == 0) {
         struct plist *v = plist_new(x->arena, PLIST_BOOL);
-        v->boolean = name[0] == 't';
+        v->boolean = t.name[0] == 't';
         size_t len;
-        if (!empty && (!xml_text(x, name, &len) || len != 0)) {
-            xml_fail(x, "<true> or <false> with content");
-            return NULL;
-        }
+        if (!t.empty && (!xml_text(x, t.name, &len) || len != 0))
+            return xml_fail(x, "<true> or <false> with content");
         return v;
     }
     size_t len = 0;
-    const char *text = empty ? "" : xml_text(x, name, &len);
-    if (!text) {
-        xml_fail(x, "malformed text, an unknown entity, or a missing closing tag");
-        return NULL;
-    }
+    const char *text = t.empty ? "" : xml_text(x, t.name, &len);
+    if (!text)
+        return xml_fail(x, "malformed text, an unknown entity, or a missing closing tag");
     struct plist *v;
-    if (strcmp(name, "string") == 0) {
+    if (strcmp(t.name, "string") == 0) {
         v = plist_new(x->arena, PLIST_STRING);
         v->string = text;
         v->count = len;
-    } else if (strcmp(name, "integer") == 0) {
+    } else if (strcmp(t.name, "integer") == 0) {
         v = plist_new(x->arena, PLIST_INTEGER);
-        if (!parse_plist_integer(text, v)) {
-            xml_fail(x, "an <integer> that is not a 64-bit number");
-            return NULL;
-        }
-    } else if (strcmp(name, "real") == 0) {
+        if (!parse_plist_integer(text, v))
+            return xml_fail(x, "an <integer> that is not a 64-bit number");
+    } else if (strcmp(t.name, "real") == 0) {
         v = plist_new(x->arena, PLIST_REAL);
         char *end;
         v->real = strtod(text, &end);
-        if (end == text) {
-            xml_fail(x, "a <real> that is not a number");
-            return NULL;
-        }
-    } else if (strcmp(name, "data") == 0) {
+        if (end == text)
+            return xml_fail(x, "a <real> that is not a number");
+    } else if (strcmp(t.name, "data") == 0) {
         v = plist_new(x->arena, PLIST_DATA);
         uint8_t *data = arena_alloc(x->arena, len / 4 * 3 + 3);
         long n = base64_decode(text, len, data);
-        if (n < 0) {
-            xml_fail(x, "<data> that is not base64");
-            return NULL;
-        }
+        if (n < 0)
+            return xml_fail(x, "<data> that is not base64");
         v->data = data;
         v->count = (size_t)n;
-    } else if (strcmp(name, "date") == 0) {
+    } else if (strcmp(t.name, "date") == 0) {
         v = plist_new(x->arena, PLIST_DATE);
-        if (!parse_plist_date(text, &v->real)) {
-            xml_fail(x, "a <date> not of the form 2001-01-01T00:00:00Z");
-            return NULL;
-        }
+        if (!parse_plist_date(text, &v->real))
+            return xml_fail(x, "a <date> not of the form 2001-01-01T00:00:00Z");
     } else {
-        xml_fail(x, "an unknown element");
-        return NULL;
+        return xml_fail(x, "an unknown element");
     }
     return v;
 }
@@ -8441,39 +8413,32 @@ static struct plist *plist_parse_xml(const char *buf, size_t len, struct arena *
                                      const char *skip_key)
 {
     struct xml_parser x = {buf, buf + len, buf, a, err, skip_key};
-    char name[32];
-    bool closing, empty;
+    struct xml_tag t;
     const char *mark;
     if (len >= 2 && ((buf[0] == '\xFF' && buf[1] == '\xFE') || (buf[0] == '\xFE' && buf[1] == '\xFF') ||
-                     (buf[0] == '<' && buf[1] == 0) || (buf[0] == 0 && buf[1] == '<'))) {
-        fail(err, EX_DATAERR, "XML plist in UTF-16; only UTF-8 is read (plutil -convert xml1 rewrites it in UTF-8)");
-        return NULL;
-    }
+                     (buf[0] == '<' && buf[1] == 0) || (buf[0] == 0 && buf[1] == '<')))
+        return fail(err, EX_DATAERR, "XML plist in UTF-16; only UTF-8 is read (plutil -convert xml1 rewrites it in "
+                    "UTF-8)"), NULL;
     if (xml_starts(&x, "\xEF\xBB\xBF"))
         x.p += 3;   /* a UTF-8 byte-order mark, as some editors save one */
     if (!xml_skip_misc(&x))
         goto bad;
     mark = x.p;
-    if (!xml_tag(&x, name, sizeof name, &closing, &empty) || closing)
+    if (!xml_read_tag(&x, &t) || t.closing)
         goto bad;
-    if (strcmp(name, "plist") != 0)
+    if (strcmp(t.name, "plist") != 0)
         x.p = mark;   /* tolerate a bare value without the <plist> wrapper */
     struct plist *root = xml_value(&x, 0);
     if (!root)
         return NULL;
-    if (strcmp(name, "plist") == 0 &&
-        (!xml_tag(&x, name, sizeof name, &closing, &empty) || !closing || strcmp(name, "plist") != 0)) {
-        xml_fail(&x, "no closing </plist>");
-        return NULL;
-    }
-    if (!xml_skip_misc(&x) || x.p != x.end) {
-        xml_fail(&x, "content after the end of the plist");
-        return NULL;
-    }
+    if (strcmp(t.name, "plist") == 0 &&
+        (!xml_read_tag(&x, &t) || !t.closing || strcmp(t.name, "plist") != 0))
+        return xml_fail(&x, "no closing </plist>");
+    if (!xml_skip_misc(&x) || x.p != x.end)
+        return xml_fail(&x, "content after the end of the plist");
     return root;
 bad:
-    xml_fail(&x, "not an XML property list");
-    return NULL;
+    return xml_fail(&x, "not an XML property list");
 }
 
 /* --- Binary plists (bplist00) --- */

@@ -8589,6 +8589,79 @@ static struct plist *bplist_container(struct bplist *b, uint8_t kind, uint64_t c
     return node;
 }
 
+/* Parses the object at off, whose marker byte says its kind and, in its low
+ * nibble, its size or count.  Returns it, or NULL with b->err set. */
+static struct plist *bplist_value(struct bplist *b, uint64_t off, int depth)
+{
+    uint8_t marker = b->buf[off], kind = marker >> 4;
+    uint64_t count, start;
+    switch (kind) {
+    case 0x0: {
+        if (marker != 0x08 && marker != 0x09)
+            return bplist_fail(b, "a null or fill object where a value belongs");
+        struct plist *v = plist_new(b->arena, PLIST_BOOL);
+        v->boolean = marker == 0x09;
+        return v;
+    }
+    case 0x1:
+    case 0x8: {   /* UID: keyed archives only; kept as its integer */
+        struct plist *v = plist_new(b->arena, PLIST_INTEGER);
+        if (kind == 0x1)
+            return bplist_int_at(b, off, v, NULL) ? v : bplist_fail(b, "a malformed or over-wide integer");
+        unsigned n = (marker & 0x0F) + 1u;
+        if (n > 8 || off + 1 + n > b->table)
+            return bplist_fail(b, "a malformed UID");
+        v->magnitude = read_be(b->buf + off + 1, n);
+        return v;
+    }
+    case 0x2:
+    case 0x3: {
+        unsigned n = kind == 0x3 ? 8 : 1u << (marker & 0x0F);
+        if ((kind == 0x3 && marker != 0x33) || (n != 4 && n != 8) || off + 1 + n > b->table)
+            return bplist_fail(b, "a malformed real or date");
+        struct plist *v = plist_new(b->arena, kind == 0x3 ? PLIST_DATE : PLIST_REAL);
+        uint64_t bits = read_be(b->buf + off + 1, n);
+        if (n == 4) {
+            uint32_t w = (uint32_t)bits;
+            float f;
+            memcpy(&f, &w, 4);
+            v->real = f;
+        } else {
+            memcpy(&v->real, &bits, 8);
+        }
+        return v;
+    }
+    case 0x4:
+    case 0x5:
+    case 0x6: {
+        if (!bplist_count(b, off, &count, &start))
+            return bplist_fail(b, "a malformed length");
+        if (count > b->len || start + (kind == 0x6 ? count * 2 : count) > b->table)
+            return bplist_fail(b, "a string or data object runs past the object table");
+        if (kind == 0x5 && has_high_byte(b->buf + start, (size_t)count))
+            return bplist_fail(b, "an ASCII string with a byte above 127");
+        struct plist *v = plist_new(b->arena, kind == 0x4 ? PLIST_DATA : PLIST_STRING);
+        size_t len = (size_t)count;
+        if (kind == 0x4)
+            v->data = (const uint8_t *)arena_strndup(b->arena, (const char *)b->buf + start, len);
+        else if (kind == 0x5)
+            v->string = arena_strndup(b->arena, (const char *)b->buf + start, len);
+        else
+            v->string = utf16be_to_utf8(b->arena, b->buf + start, count, &len);
+        v->count = len;
+        return v;
+    }
+    case 0xA:
+    case 0xC:
+    case 0xD:
+        if (!bplist_count(b, off, &count, &start))
+            return bplist_fail(b, "a malformed length");
+        return bplist_container(b, kind, count, start, depth);
+    default:
+        return bplist_fail(b, "an unknown object type");
+    }
+}
+
 /* Parses object number ref.  Returns it (shared when referenced twice), or NULL. */
 static struct plist *bplist_object(struct bplist *b, uint64_t ref, int depth)
 {
@@ -8604,91 +8677,9 @@ static struct plist *bplist_object(struct bplist *b, uint64_t ref, int depth)
     if (off < 8 || off >= b->table)
         return bplist_fail(b, "an object offset outside the object area");
     b->visiting[ref] = 1;
-    uint8_t marker = b->buf[off], kind = marker >> 4;
-    struct plist *v = NULL;
-    uint64_t count, start;
-    switch (kind) {
-    case 0x0:
-        if (marker == 0x08 || marker == 0x09) {
-            v = plist_new(b->arena, PLIST_BOOL);
-            v->boolean = marker == 0x09;
-        } else {
-            bplist_fail(b, "a null or fill object where a value belongs");
-        }
-        break;
-    case 0x1:
-    case 0x8:   /* UID: keyed archives only; kept as its integer */
-        v = plist_new(b->arena, PLIST_INTEGER);
-        if (kind == 0x8) {
-            unsigned n = (marker & 0x0F) + 1u;
-            if (n > 8 || off + 1 + n > b->table)
-                v = bplist_fail(b, "a malformed UID");
-            else
-                v->magnitude = read_be(b->buf + off + 1, n);
-        } else if (!bplist_int_at(b, off, v, NULL)) {
-            v = bplist_fail(b, "a malformed or over-wide integer");
-        }
-        break;
-    case 0x2:
-    case 0x3: {
-        unsigned n = kind == 0x3 ? 8 : 1u << (marker & 0x0F);
-        if ((kind == 0x3 && marker != 0x33) || (n != 4 && n != 8) || off + 1 + n > b->table) {
-            bplist_fail(b, "a malformed real or date");
-            break;
-        }
-        v = plist_new(b->arena, kind == 0x3 ? PLIST_DATE : PLIST_REAL);
-        uint64_t bits = read_be(b->buf + off + 1, n);
-        if (n == 4) {
-            uint32_t w = (uint32_t)bits;
-            float f;
-            memcpy(&f, &w, 4);
-            v->real = f;
-        } else {
-            memcpy(&v->real, &bits, 8);
-        }
-        break;
-    }
-    case 0x4:
-    case 0x5:
-    case 0x6: {
-        if (!bplist_count(b, off, &count, &start)) {
-            bplist_fail(b, "a malformed length");
-            break;
-        }
-        uint64_t bytes = kind == 0x6 ? count * 2 : count;
-        if (count > b->len || start + bytes > b->table) {
-            bplist_fail(b, "a string or data object runs past the object table");
-            break;
-        }
-        if (kind == 0x5 && has_high_byte(b->buf + start, (size_t)count)) {
-            bplist_fail(b, "an ASCII string with a byte above 127");
-            break;
-        }
-        v = plist_new(b->arena, kind == 0x4 ? PLIST_DATA : PLIST_STRING);
-        size_t len = (size_t)count;
-        if (kind == 0x4)
-            v->data = (const uint8_t *)arena_strndup(b->arena, (const char *)b->buf + start, len);
-        else if (kind == 0x5)
-            v->string = arena_strndup(b->arena, (const char *)b->buf + start, len);
-        else
-            v->string = utf16be_to_utf8(b->arena, b->buf + start, count, &len);
-        v->count = len;
-        break;
-    }
-    case 0xA:
-    case 0xC:
-    case 0xD:
-        if (!bplist_count(b, off, &count, &start))
-            bplist_fail(b, "a malformed length");
-        else
-            v = bplist_container(b, kind, count, start, depth);
-        break;
-    default:
-        bplist_fail(b, "an unknown object type");
-    }
+    b->done[ref] = bplist_value(b, off, depth);
     b->visiting[ref] = 0;
-    b->done[ref] = v;
-    return v;
+    return b->done[ref];
 }
 
 /* Parses a binary plist.  Returns the root, or NULL with *err set (EX_DATAERR). */
@@ -9395,20 +9386,18 @@ static int zip_extract(struct zip *z, const struct zip_entry *ent, size_t max, c
         zs.next_in = chunk;
         zs.avail_in = (uInt)n;
         while (zs.avail_in > 0 && zrc == Z_OK) {
-            uint8_t spill;
-            bool full = produced == ent->uncompressed;
-            zs.next_out = full ? &spill : (uint8_t *)result + produced;
-            zs.avail_out = full ? 1 : (uInt)(ent->uncompressed - produced > (1u << 30) ? (1u << 30)
-                                                                            : ent->uncompressed - produced);
+            /* room for one byte more than declared (result has it, for the NUL): a lie shows there */
+            size_t room = (size_t)ent->uncompressed + 1 - produced;
+            zs.next_out = (uint8_t *)result + produced;
+            zs.avail_out = (uInt)(room > (1u << 30) ? 1u << 30 : room);
             uInt before = zs.avail_out;
             zrc = inflate(&zs, Z_NO_FLUSH);
-            if (full && zs.avail_out == 0) {
+            produced += before - zs.avail_out;
+            if (produced > ent->uncompressed) {
                 rc = fail(e, EX_DATAERR, "%s inflates to more than its declared %" PRIu64 " bytes "
                           "(a decompression bomb?)", name, ent->uncompressed);
                 break;
             }
-            if (!full)
-                produced += before - zs.avail_out;
             if (zrc == Z_BUF_ERROR && zs.avail_in > 0)
                 zrc = Z_OK;   /* output room was exhausted; loop gives more */
         }

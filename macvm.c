@@ -7449,7 +7449,6 @@ static void buf_add_cut(struct buf *b, const char *s, size_t max)
     buf_add(b, s, n);
 }
 
-
 static void json_member(struct json *j, const char *key)
 {
     if (j->comma[j->depth])
@@ -7817,14 +7816,10 @@ static int version_compare(const char *a, const char *b)
         unsigned long y = strtoul(b, (char **)&b, 10);
         if (x != y)
             return x < y ? -1 : 1;
-        while (*a && *a != '.')
-            a++;
-        while (*b && *b != '.')
-            b++;
-        if (*a == '.')
-            a++;
-        if (*b == '.')
-            b++;
+        a += strcspn(a, ".");   /* past what follows the number ("13.0b2"), then the dot */
+        b += strcspn(b, ".");
+        a += *a == '.';
+        b += *b == '.';
     }
     return 0;
 }
@@ -7863,8 +7858,7 @@ static int make_directories(const char *path)
 /* nftw's callback for remove_tree: removes one entry. */
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
-    (void)st;
-    (void)ftw;
+    (void)st, (void)ftw;
     return (flag == FTW_DP ? rmdir(path) : unlink(path)) == 0 || errno == ENOENT ? 0 : -1;
 }
 
@@ -7912,7 +7906,6 @@ static bool on_macos(void)
     return false;
 #endif
 }
-
 
 /* ========================== B. Property lists =========================== */
 
@@ -8055,18 +8048,12 @@ static bool xml_skip_misc(struct xml_parser *x)
         xml_skip_space(x);
         if (x->end - x->p < 2 || x->p[0] != '<' || (x->p[1] != '!' && x->p[1] != '?'))
             return true;   /* the common case: a tag */
-        if (xml_starts(x, "<!--")) {
-            if (!xml_skip_past(x, "-->"))
-                return false;
-        } else if (xml_starts(x, "<?")) {
-            if (!xml_skip_past(x, "?>"))
-                return false;
-        } else if (xml_starts(x, "<!DOCTYPE")) {
-            if (!xml_skip_past(x, ">"))
-                return false;
-        } else {
+        const char *stop = xml_starts(x, "<!--") ? "-->" : xml_starts(x, "<?") ? "?>"
+                         : xml_starts(x, "<!DOCTYPE") ? ">" : NULL;
+        if (!stop)
             return true;
-        }
+        if (!xml_skip_past(x, stop))
+            return false;
     }
 }
 

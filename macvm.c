@@ -9062,8 +9062,7 @@ static struct plist *json_value(struct json_parser *j, int depth, bool keep)
         return NULL;
     if (!keep)
         return &json_skipped;
-    char num[64];
-    snprintf(num, sizeof num, "%.*s", (int)(j->p - start < 63 ? j->p - start : 63), start);
+    const char *num = arena_strndup(j->arena, start, (size_t)(j->p - start));   /* whole, however long */
     struct plist *v = plist_new(j->arena, is_real ? PLIST_REAL : PLIST_INTEGER);
     if (is_real || !parse_plist_integer(num, v)) {
         v->type = PLIST_REAL;

@@ -7643,6 +7643,23 @@ static int open_regular(const char *path, struct error *e)
     return open_regular_stat(path, &st, e);
 }
 
+/* Reads n bytes at off, fewer only where the file ends.  Returns how many, or -1 with errno. */
+static ssize_t read_at(int fd, void *buf, size_t n, uint64_t off)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(fd, (char *)buf + got, n - got, (off_t)(off + got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            break;
+        got += (size_t)r;
+    }
+    return (ssize_t)got;
+}
+
 /* Reads a whole file of at most max bytes into a NUL-terminated buffer.
  * Returns 0, EX_NOINPUT (missing, unreadable, not a regular file) or EX_DATAERR (too large). */
 static int read_file(const char *path, size_t max, char **data, size_t *len, struct error *e)
@@ -7657,26 +7674,16 @@ static int read_file(const char *path, size_t max, char **data, size_t *len, str
                     (long long)st.st_size, max);
     }
     char *p = xmalloc((size_t)st.st_size + 1);
-    size_t got = 0;
-    errno = 0;   /* a read that returns 0 sets none */
-    while (got < (size_t)st.st_size) {
-        ssize_t n = read(fd, p + got, (size_t)st.st_size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
+    ssize_t got = read_at(fd, p, (size_t)st.st_size, 0);
     int saved = errno;
     close(fd);
-    if (got != (size_t)st.st_size) {
+    if (got != (ssize_t)st.st_size) {
         free(p);
-        return fail(e, EX_IOERR, "read failed: %s", got < (size_t)st.st_size && saved == 0 ? "the file shrank while "
-                    "being read" : strerror(saved));
+        return fail(e, EX_IOERR, "read failed: %s", got < 0 ? strerror(saved) : "the file shrank while being read");
     }
     p[got] = 0;
     *data = p;
-    *len = got;
+    *len = (size_t)got;
     return 0;
 }
 
@@ -9096,17 +9103,11 @@ static int zip_read(struct zip *z, void *buf, size_t n, uint64_t off, const char
 {
     if (off > z->size || n > z->size - off)
         return fail(e, EX_DATAERR, "the %s lies outside the file (truncated download?)", what);
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = pread(z->fd, (char *)buf + got, n - got, (off_t)(off + got));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return fail(e, EX_IOERR, "read error: %s", strerror(errno));
-        if (r == 0)
-            return fail(e, EX_DATAERR, "the file ends inside the %s (truncated download?)", what);
-        got += (size_t)r;
-    }
+    ssize_t got = read_at(z->fd, buf, n, off);
+    if (got < 0)
+        return fail(e, EX_IOERR, "read error: %s", strerror(errno));
+    if ((size_t)got < n)
+        return fail(e, EX_DATAERR, "the file ends inside the %s (truncated download?)", what);
     z->bytes_read += n;
     return 0;
 }

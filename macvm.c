@@ -8812,6 +8812,16 @@ static void json_space(struct json_parser *j)
         j->p++;
 }
 
+/* Skips white space, then c when it comes next.  Returns whether it did. */
+static bool json_eat(struct json_parser *j, char c)
+{
+    json_space(j);
+    if (j->p >= j->end || *j->p != c)
+        return false;
+    j->p++;
+    return true;
+}
+
 /* Returns the value of 4 hex digits at p, or -1. */
 static long hex4(const char *p, const char *end)
 {
@@ -8980,20 +8990,16 @@ static bool json_number(struct json_parser *j, bool *is_real)
  * when not kept), or NULL when malformed. */
 static struct plist *json_container(struct json_parser *j, int depth, bool keep)
 {
-    bool object = *j->p == '{';
+    bool object = *j->p++ == '{';
     char close = object ? '}' : ']';
-    struct plist *node = keep ? plist_new(j->arena, object ? PLIST_DICT : PLIST_ARRAY) : NULL;
-    j->p++;
-    json_space(j);
-    if (j->p < j->end && *j->p == close) {
-        j->p++;
-        return keep ? node : &json_skipped;
-    }
+    struct plist *node = keep ? plist_new(j->arena, object ? PLIST_DICT : PLIST_ARRAY) : &json_skipped;
+    if (json_eat(j, close))
+        return node;
     for (;;) {
         const char *key = NULL;
         bool keep_member = keep;
-        json_space(j);
         if (object) {
+            json_space(j);
             if (j->p >= j->end || *j->p != '"')
                 return NULL;
             /* A plain key, the usual one, is judged where it lies and copied only when kept:
@@ -9008,26 +9014,16 @@ static struct plist *json_container(struct json_parser *j, int depth, bool keep)
             } else {
                 keep_member = keep && (depth > 0 || plain || json_wanted(j, key, n));
             }
-            json_space(j);
-            if (j->p >= j->end || *j->p != ':')
+            if (!json_eat(j, ':'))
                 return NULL;
-            j->p++;
         }
         struct plist *v = json_value(j, depth + 1, keep_member);
         if (!v)
             return NULL;
         if (keep_member)
             plist_append(j->arena, node, key, v);
-        json_space(j);
-        if (j->p < j->end && *j->p == ',') {
-            j->p++;
-            continue;
-        }
-        if (j->p < j->end && *j->p == close) {
-            j->p++;
-            return keep ? node : &json_skipped;
-        }
-        return NULL;
+        if (!json_eat(j, ','))
+            return json_eat(j, close) ? node : NULL;
     }
 }
 
@@ -9086,9 +9082,7 @@ static struct plist *json_parse(const char *buf, size_t len, struct arena *a,
     struct json_parser j = {buf, buf + len, a, wanted};
     struct plist *root = json_value(&j, 0, true);
     json_space(&j);
-    if (!root || root == &json_skipped || j.p != j.end)
-        return NULL;
-    return root;
+    return j.p == j.end ? root : NULL;
 }
 
 /* =========================== D. Zip archives ============================ */

@@ -8355,7 +8355,7 @@ static struct plist *xml_value(struct xml_parser *x, int depth)
     if (strcmp(t.name, "dict") == 0 || strcmp(t.name, "array") == 0) {
         bool is_dict = t.name[0] == 'd';
         return t.empty ? plist_new(x->arena, is_dict ? PLIST_DICT : PLIST_ARRAY)
-                     : xml_container(x, is_dict, depth);
+                       : xml_container(x, is_dict, depth);
     }
     if (strcmp(t.name, "true") == 0 || strcmp(t.name, "false") == 0) {
         struct plist *v = plist_new(x->arena, PLIST_BOOL);

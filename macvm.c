@@ -7282,16 +7282,17 @@ static void say(const char *kind, const char *subject, const char *text)
 static void tell(FILE *to, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void tell(FILE *to, const char *fmt, ...)
 {
-    char text[2 * VM_PATH_MAX + 256];
+    char *text;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
+    int n = vasprintf(&text, fmt, ap);   /* a path of any length is told whole */
     va_end(ap);
     struct buf b = {0};
-    buf_text(&b, text);
+    buf_text(&b, check_alloc(n < 0 ? NULL : text));
     buf_add(&b, "\n", 1);
     fputs(b.data, to);
     buf_free(&b);
+    free(text);
 }
 
 /* Flushes standard output and says once, in one line, when what was written
@@ -7321,7 +7322,6 @@ static void buf_add_cut(struct buf *b, const char *s, size_t max)
     buf_add(b, s, n);
 }
 
-
 static void json_member(struct json *j, const char *key)
 {
     if (j->comma[j->depth])
@@ -7349,11 +7349,10 @@ static void json_close(struct json *j, char bracket)
 static void json_str(struct json *j, const char *key, const char *value)
 {
     json_member(j, key);
-    if (!value) {
-        buf_puts(j->out, "null");
-    } else {
+    if (value)
         json_string(j->out, value, strlen(value));
-    }
+    else
+        buf_puts(j->out, "null");
 }
 
 static void json_int(struct json *j, const char *key, long long value)
@@ -7376,8 +7375,7 @@ static void json_bool(struct json *j, const char *key, bool value)
 
 static void json_null(struct json *j, const char *key)
 {
-    json_member(j, key);
-    buf_puts(j->out, "null");
+    json_str(j, key, NULL);
 }
 
 /* Writes b to stdout as lines: one newline at its end, whether b has one or
@@ -7422,7 +7420,7 @@ static __attribute__((unused)) char *path_base(const char *path)
 }
 
 /* Returns the directory part of path ("." when there is none). */
-static __attribute__((unused)) char *path_dir(const char *path)
+static char *path_dir(const char *path)
 {
     size_t len = strlen(path);
     while (len > 1 && path[len - 1] == '/')
@@ -7492,64 +7490,73 @@ static const char *file_kind(mode_t mode)
 
 /* Opens a file to read, which must be a regular one: opened without blocking,
  * so a FIFO or a device where a file belongs is reported, never waited on.
- * Returns the descriptor (blocking again, close-on-exec), or -1 with EX_NOINPUT in *e. */
-static int open_regular(const char *path, struct error *e)
+ * Returns the descriptor (blocking again, close-on-exec) with the file's status
+ * in *st, or -1 with EX_NOINPUT in *e. */
+static int open_regular_stat(const char *path, struct stat *st, struct error *e)
 {
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return fail(e, EX_NOINPUT, "cannot open: %s", strerror(errno)), -1;
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
+    if (fstat(fd, st) != 0) {
         int saved = errno;
         close(fd);
         return fail(e, EX_NOINPUT, "cannot read: %s", strerror(saved)), -1;
     }
-    if (!S_ISREG(st.st_mode)) {
+    if (!S_ISREG(st->st_mode)) {
         close(fd);
-        return fail(e, EX_NOINPUT, "is %s, not a regular file", file_kind(st.st_mode)), -1;
+        return fail(e, EX_NOINPUT, "is %s, not a regular file", file_kind(st->st_mode)), -1;
     }
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     return fd;
+}
+
+static int open_regular(const char *path, struct error *e)
+{
+    struct stat st;
+    return open_regular_stat(path, &st, e);
+}
+
+/* Reads n bytes at off, fewer only where the file ends.  Returns how many, or -1 with errno. */
+static ssize_t read_at(int fd, void *buf, size_t n, uint64_t off)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(fd, (char *)buf + got, n - got, (off_t)(off + got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            break;
+        got += (size_t)r;
+    }
+    return (ssize_t)got;
 }
 
 /* Reads a whole file of at most max bytes into a NUL-terminated buffer.
  * Returns 0, EX_NOINPUT (missing, unreadable, not a regular file) or EX_DATAERR (too large). */
 static int read_file(const char *path, size_t max, char **data, size_t *len, struct error *e)
 {
-    int fd = open_regular(path, e);
+    struct stat st;
+    int fd = open_regular_stat(path, &st, e);
     if (fd < 0)
         return e->code;
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        close(fd);
-        return fail(e, EX_IOERR, "cannot read: %s", strerror(errno));
-    }
     if ((uint64_t)st.st_size > max) {
         close(fd);
         return fail(e, EX_DATAERR, "is %lld bytes, more than the %zu this file can be",
                     (long long)st.st_size, max);
     }
     char *p = xmalloc((size_t)st.st_size + 1);
-    size_t got = 0;
-    errno = 0;   /* a read that returns 0 sets none */
-    while (got < (size_t)st.st_size) {
-        ssize_t n = read(fd, p + got, (size_t)st.st_size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
+    ssize_t got = read_at(fd, p, (size_t)st.st_size, 0);
     int saved = errno;
     close(fd);
-    if (got != (size_t)st.st_size) {
+    if (got != (ssize_t)st.st_size) {
         free(p);
-        return fail(e, EX_IOERR, "read failed: %s", got < (size_t)st.st_size && saved == 0 ? "the file shrank while "
-                    "being read" : strerror(saved));
+        return fail(e, EX_IOERR, "read failed: %s", got < 0 ? strerror(saved) : "the file shrank while being read");
     }
     p[got] = 0;
     *data = p;
-    *len = got;
+    *len = (size_t)got;
     return 0;
 }
 
@@ -7571,11 +7578,11 @@ static mode_t file_mode_for(const char *path)
 static int write_file_atomic(const char *path, const void *data, size_t len, bool overwrite,
                              struct error *e)
 {
-    char tmp[VM_PATH_MAX + 16];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", path) >= (int)sizeof tmp)
-        return fail(e, EX_CANTCREAT, "path too long");
+    static const char exists[] = "already exists; use --force to replace it, or name another file";
     if (!overwrite && access(path, F_OK) == 0)
-        return fail(e, EX_CANTCREAT, "already exists; use --force to replace it, or name another file");
+        return fail(e, EX_CANTCREAT, "%s", exists);
+    autofree char *tmp = xmalloc(strlen(path) + sizeof ".tmp-XXXXXX");
+    sprintf(tmp, "%s.tmp-XXXXXX", path);
     int fd = mkstemp(tmp);
     if (fd < 0)
         return fail(e, EX_CANTCREAT, "cannot create: %s", strerror(errno));
@@ -7607,7 +7614,7 @@ static int write_file_atomic(const char *path, const void *data, size_t len, boo
         saved = errno;
         unlink(tmp);
         if (!ok && saved == EEXIST)
-            return fail(e, EX_CANTCREAT, "already exists; use --force to replace it, or name another file");
+            return fail(e, EX_CANTCREAT, "%s", exists);
     } else if (ok) {
         ok = rename(tmp, path) == 0;
         saved = errno;
@@ -7676,10 +7683,7 @@ static const char *human_size(char *out, size_t size, uint64_t bytes)
         v /= 1024;
         u++;
     }
-    if (v == (double)(uint64_t)v)
-        snprintf(out, size, "%.0f %s", v, units[u]);
-    else
-        snprintf(out, size, "%.1f %s", v, units[u]);
+    snprintf(out, size, "%.*f %s", v == (double)(uint64_t)v ? 0 : 1, v, units[u]);
     return out;
 }
 
@@ -7692,14 +7696,10 @@ static int version_compare(const char *a, const char *b)
         unsigned long y = strtoul(b, (char **)&b, 10);
         if (x != y)
             return x < y ? -1 : 1;
-        while (*a && *a != '.')
-            a++;
-        while (*b && *b != '.')
-            b++;
-        if (*a == '.')
-            a++;
-        if (*b == '.')
-            b++;
+        a += strcspn(a, ".");   /* past what follows the number ("13.0b2"), then the dot */
+        b += strcspn(b, ".");
+        a += *a == '.';
+        b += *b == '.';
     }
     return 0;
 }
@@ -7723,10 +7723,9 @@ static bool is_directory(const char *path)
 /* Creates path and its missing parents (mkdir -p).  Returns 0 or -1 with errno. */
 static int make_directories(const char *path)
 {
-    char parent[VM_PATH_MAX];
     if (is_directory(path))
         return 0;
-    path_dir_fixed(parent, sizeof parent, path);
+    autofree char *parent = path_dir(path);   /* free() keeps errno (POSIX 2024, glibc 2.33) */
     if (strcmp(parent, path) != 0 && make_directories(parent) != 0)
         return -1;
     if (mkdir(path, 0755) == 0 || (errno == EEXIST && is_directory(path)))
@@ -7739,8 +7738,7 @@ static int make_directories(const char *path)
 /* nftw's callback for remove_tree: removes one entry. */
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
-    (void)st;
-    (void)ftw;
+    (void)st, (void)ftw;
     return (flag == FTW_DP ? rmdir(path) : unlink(path)) == 0 || errno == ENOENT ? 0 : -1;
 }
 
@@ -7788,7 +7786,6 @@ static bool on_macos(void)
     return false;
 #endif
 }
-
 
 /* ========================== B. Property lists =========================== */
 
@@ -7887,11 +7884,12 @@ struct xml_parser {
     const char *skip_key;       /* values of dict members with this key are skipped, not built */
 };
 
-static int xml_fail(struct xml_parser *x, const char *what)
+/* Records the first error (an inner one says more than the ones it causes).  Returns NULL. */
+static struct plist *xml_fail(struct xml_parser *x, const char *what)
 {
     if (x->err->code == 0)
         fail(x->err, EX_DATAERR, "XML plist: %s (at byte %td)", what, x->p - x->start);
-    return EX_DATAERR;
+    return NULL;
 }
 
 static bool xml_space(char c)
@@ -7930,43 +7928,41 @@ static bool xml_skip_misc(struct xml_parser *x)
         xml_skip_space(x);
         if (x->end - x->p < 2 || x->p[0] != '<' || (x->p[1] != '!' && x->p[1] != '?'))
             return true;   /* the common case: a tag */
-        if (xml_starts(x, "<!--")) {
-            if (!xml_skip_past(x, "-->"))
-                return false;
-        } else if (xml_starts(x, "<?")) {
-            if (!xml_skip_past(x, "?>"))
-                return false;
-        } else if (xml_starts(x, "<!DOCTYPE")) {
-            if (!xml_skip_past(x, ">"))
-                return false;
-        } else {
+        const char *stop = xml_starts(x, "<!--") ? "-->" : xml_starts(x, "<?") ? "?>"
+                         : xml_starts(x, "<!DOCTYPE") ? ">" : NULL;
+        if (!stop)
             return true;
-        }
+        if (!xml_skip_past(x, stop))
+            return false;
     }
 }
 
-/* Reads a tag "<name ...>" or "<name/>" or "</name>".  Returns false when
- * the input has no well-formed tag here. */
-static bool xml_tag(struct xml_parser *x, char *name, size_t size, bool *closing, bool *empty)
+/* A tag as read: "<name ...>", "<name/>" (empty) or "</name>" (closing). */
+struct xml_tag {
+    char name[32];
+    bool closing, empty;
+};
+
+/* Reads a tag into *t.  Returns false when the input has no well-formed tag here. */
+static bool xml_read_tag(struct xml_parser *x, struct xml_tag *t)
 {
     if (!xml_skip_misc(x) || x->p >= x->end || *x->p != '<')
         return false;
     x->p++;
-    *closing = x->p < x->end && *x->p == '/';
-    if (*closing)
+    t->closing = x->p < x->end && *x->p == '/';
+    if (t->closing)
         x->p++;
     size_t n = 0;
-    while (x->p < x->end && ((*x->p >= 'a' && *x->p <= 'z') || (*x->p >= 'A' && *x->p <= 'Z') ||
-                             (*x->p >= '0' && *x->p <= '9') || *x->p == '_' || *x->p == '-')) {
-        if (n + 1 >= size)
+    while (x->p < x->end && (isalnum((unsigned char)*x->p) || *x->p == '_' || *x->p == '-')) {
+        if (n + 1 >= sizeof t->name)
             return false;
-        name[n++] = *x->p++;
+        t->name[n++] = *x->p++;
     }
-    name[n] = 0;
+    t->name[n] = 0;
     const char *gt = memchr(x->p, '>', (size_t)(x->end - x->p));
     if (n == 0 || !gt)
         return false;
-    *empty = gt > x->p && gt[-1] == '/';
+    t->empty = gt > x->p && gt[-1] == '/';
     x->p = gt + 1;
     return true;
 }
@@ -7974,26 +7970,12 @@ static bool xml_tag(struct xml_parser *x, char *name, size_t size, bool *closing
 /* Appends the code point c to b as UTF-8. */
 static void utf8_put(struct buf *b, uint32_t c)
 {
+    size_t n = c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
     char s[4];
-    if (c < 0x80) {
-        s[0] = (char)c;
-        buf_add(b, s, 1);
-    } else if (c < 0x800) {
-        s[0] = (char)(0xC0 | c >> 6);
-        s[1] = (char)(0x80 | (c & 0x3F));
-        buf_add(b, s, 2);
-    } else if (c < 0x10000) {
-        s[0] = (char)(0xE0 | c >> 12);
-        s[1] = (char)(0x80 | ((c >> 6) & 0x3F));
-        s[2] = (char)(0x80 | (c & 0x3F));
-        buf_add(b, s, 3);
-    } else {
-        s[0] = (char)(0xF0 | c >> 18);
-        s[1] = (char)(0x80 | ((c >> 12) & 0x3F));
-        s[2] = (char)(0x80 | ((c >> 6) & 0x3F));
-        s[3] = (char)(0x80 | (c & 0x3F));
-        buf_add(b, s, 4);
-    }
+    for (size_t i = n - 1; i > 0; i--, c >>= 6)
+        s[i] = (char)(0x80 | (c & 0x3F));   /* continuation bytes carry 6 bits each, last first */
+    s[0] = (char)(n == 1 ? c : ((0xFF00u >> n) & 0xFF) | c);   /* 0xC0, 0xE0 or 0xF0: n-1 leading ones */
+    buf_add(b, s, n);
 }
 
 /* Decodes one entity at p ("&amp;", "&#60;", "&#x3C;") into b.
@@ -8164,15 +8146,12 @@ static struct plist *xml_value(struct xml_parser *x, int depth);
  * ends first. */
 static bool xml_skip_value(struct xml_parser *x)
 {
-    char name[32];
-    bool closing, empty;
-    if (!xml_tag(x, name, sizeof name, &closing, &empty) || closing) {
-        xml_fail(x, "expected a value element");
-        return false;
-    }
-    if (empty)
+    struct xml_tag t;
+    if (!xml_read_tag(x, &t) || t.closing)
+        return xml_fail(x, "expected a value element"), false;
+    if (t.empty)
         return true;
-    bool container = strcmp(name, "dict") == 0 || strcmp(name, "array") == 0;
+    bool container = strcmp(t.name, "dict") == 0 || strcmp(t.name, "array") == 0;
     int depth = 1;
     while (depth > 0) {
         const char *lt = memchr(x->p, '<', (size_t)(x->end - x->p));
@@ -8196,16 +8175,14 @@ static bool xml_skip_value(struct xml_parser *x)
             x->p = gt + 1;
             continue;
         }
-        if (!xml_tag(x, name, sizeof name, &closing, &empty))
+        if (!xml_read_tag(x, &t))
             break;
-        bool nests = strcmp(name, "dict") == 0 || strcmp(name, "array") == 0;
-        if (!empty && (!container || nests))
-            depth += closing ? -1 : 1;
+        bool nests = strcmp(t.name, "dict") == 0 || strcmp(t.name, "array") == 0;
+        if (!t.empty && (!container || nests))
+            depth += t.closing ? -1 : 1;
     }
-    if (depth > 0) {
-        xml_fail(x, "an element that never closes");
-        return false;
-    }
+    if (depth > 0)
+        return xml_fail(x, "an element that never closes"), false;
     return true;
 }
 
@@ -8215,26 +8192,16 @@ static struct plist *xml_container(struct xml_parser *x, bool is_dict, int depth
     struct plist *node = plist_new(x->arena, is_dict ? PLIST_DICT : PLIST_ARRAY);
     for (;;) {
         const char *mark = x->p;
-        char name[32];
-        bool closing, empty;
-        if (!xml_tag(x, name, sizeof name, &closing, &empty)) {
-            xml_fail(x, is_dict ? "unterminated <dict>" : "unterminated <array>");
-            return NULL;
-        }
-        if (closing) {
-            if (strcmp(name, is_dict ? "dict" : "array") != 0) {
-                xml_fail(x, "mismatched closing tag");
-                return NULL;
-            }
-            return node;
-        }
+        struct xml_tag t;
+        if (!xml_read_tag(x, &t))
+            return xml_fail(x, is_dict ? "unterminated <dict>" : "unterminated <array>");
+        if (t.closing)
+            return strcmp(t.name, is_dict ? "dict" : "array") == 0 ? node : xml_fail(x, "mismatched closing tag");
         const char *key = NULL;
         if (is_dict) {
             size_t len;
-            if (strcmp(name, "key") != 0 || !(key = empty ? "" : xml_text(x, "key", &len))) {
-                xml_fail(x, "a <dict> member without a well-formed <key>");
-                return NULL;
-            }
+            if (strcmp(t.name, "key") != 0 || !(key = t.empty ? "" : xml_text(x, "key", &len)))
+                return xml_fail(x, "a <dict> member without a well-formed <key>");
         } else {
             x->p = mark;
         }
@@ -8253,75 +8220,57 @@ static struct plist *xml_container(struct xml_parser *x, bool is_dict, int depth
 /* Parses one value element.  Returns it, or NULL with x->err set. */
 static struct plist *xml_value(struct xml_parser *x, int depth)
 {
-    if (depth > PLIST_MAX_DEPTH) {
-        xml_fail(x, "nested more than 256 levels deep");
-        return NULL;
+    if (depth > PLIST_MAX_DEPTH)
+        return xml_fail(x, "nested more than 256 levels deep");
+    struct xml_tag t;
+    if (!xml_read_tag(x, &t) || t.closing)
+        return xml_fail(x, "expected a value element");
+    if (strcmp(t.name, "dict") == 0 || strcmp(t.name, "array") == 0) {
+        bool is_dict = t.name[0] == 'd';
+        return t.empty ? plist_new(x->arena, is_dict ? PLIST_DICT : PLIST_ARRAY)
+                       : xml_container(x, is_dict, depth);
     }
-    char name[32];
-    bool closing, empty;
-    if (!xml_tag(x, name, sizeof name, &closing, &empty) || closing) {
-        xml_fail(x, "expected a value element");
-        return NULL;
-    }
-    if (strcmp(name, "dict") == 0 || strcmp(name, "array") == 0) {
-        bool is_dict = name[0] == 'd';
-        return empty ? plist_new(x->arena, is_dict ? PLIST_DICT : PLIST_ARRAY)
-                     : xml_container(x, is_dict, depth);
-    }
-    if (strcmp(name, "true") == 0 || strcmp(name, "false") == 0) {
+    if (strcmp(t.name, "true") == 0 || strcmp(t.name, "false") == 0) {
         struct plist *v = plist_new(x->arena, PLIST_BOOL);
-        v->boolean = name[0] == 't';
+        v->boolean = t.name[0] == 't';
         size_t len;
-        if (!empty && (!xml_text(x, name, &len) || len != 0)) {
-            xml_fail(x, "<true> or <false> with content");
-            return NULL;
-        }
+        if (!t.empty && (!xml_text(x, t.name, &len) || len != 0))
+            return xml_fail(x, "<true> or <false> with content");
         return v;
     }
     size_t len = 0;
-    const char *text = empty ? "" : xml_text(x, name, &len);
-    if (!text) {
-        xml_fail(x, "malformed text, an unknown entity, or a missing closing tag");
-        return NULL;
-    }
+    const char *text = t.empty ? "" : xml_text(x, t.name, &len);
+    if (!text)
+        return xml_fail(x, "malformed text, an unknown entity, or a missing closing tag");
     struct plist *v;
-    if (strcmp(name, "string") == 0) {
+    if (strcmp(t.name, "string") == 0) {
         v = plist_new(x->arena, PLIST_STRING);
         v->string = text;
         v->count = len;
-    } else if (strcmp(name, "integer") == 0) {
+    } else if (strcmp(t.name, "integer") == 0) {
         v = plist_new(x->arena, PLIST_INTEGER);
-        if (!parse_plist_integer(text, v)) {
-            xml_fail(x, "an <integer> that is not a 64-bit number");
-            return NULL;
-        }
-    } else if (strcmp(name, "real") == 0) {
+        if (!parse_plist_integer(text, v))
+            return xml_fail(x, "an <integer> that is not a 64-bit number");
+    } else if (strcmp(t.name, "real") == 0) {
         v = plist_new(x->arena, PLIST_REAL);
         char *end;
         v->real = strtod(text, &end);
-        if (end == text) {
-            xml_fail(x, "a <real> that is not a number");
-            return NULL;
-        }
-    } else if (strcmp(name, "data") == 0) {
+        if (end == text)
+            return xml_fail(x, "a <real> that is not a number");
+    } else if (strcmp(t.name, "data") == 0) {
         v = plist_new(x->arena, PLIST_DATA);
         uint8_t *data = arena_alloc(x->arena, len / 4 * 3 + 3);
         long n = base64_decode(text, len, data);
-        if (n < 0) {
-            xml_fail(x, "<data> that is not base64");
-            return NULL;
-        }
+        if (n < 0)
+            return xml_fail(x, "<data> that is not base64");
         v->data = data;
         v->count = (size_t)n;
-    } else if (strcmp(name, "date") == 0) {
+    } else if (strcmp(t.name, "date") == 0) {
         v = plist_new(x->arena, PLIST_DATE);
-        if (!parse_plist_date(text, &v->real)) {
-            xml_fail(x, "a <date> not of the form 2001-01-01T00:00:00Z");
-            return NULL;
-        }
+        if (!parse_plist_date(text, &v->real))
+            return xml_fail(x, "a <date> not of the form 2001-01-01T00:00:00Z");
     } else {
-        xml_fail(x, "an unknown element");
-        return NULL;
+        return xml_fail(x, "an unknown element");
     }
     return v;
 }
@@ -8331,39 +8280,32 @@ static struct plist *plist_parse_xml(const char *buf, size_t len, struct arena *
                                      const char *skip_key)
 {
     struct xml_parser x = {buf, buf + len, buf, a, err, skip_key};
-    char name[32];
-    bool closing, empty;
+    struct xml_tag t;
     const char *mark;
     if (len >= 2 && ((buf[0] == '\xFF' && buf[1] == '\xFE') || (buf[0] == '\xFE' && buf[1] == '\xFF') ||
-                     (buf[0] == '<' && buf[1] == 0) || (buf[0] == 0 && buf[1] == '<'))) {
-        fail(err, EX_DATAERR, "XML plist in UTF-16; only UTF-8 is read (plutil -convert xml1 rewrites it in UTF-8)");
-        return NULL;
-    }
+                     (buf[0] == '<' && buf[1] == 0) || (buf[0] == 0 && buf[1] == '<')))
+        return fail(err, EX_DATAERR, "XML plist in UTF-16; only UTF-8 is read (plutil -convert xml1 rewrites it in "
+                    "UTF-8)"), NULL;
     if (xml_starts(&x, "\xEF\xBB\xBF"))
         x.p += 3;   /* a UTF-8 byte-order mark, as some editors save one */
     if (!xml_skip_misc(&x))
         goto bad;
     mark = x.p;
-    if (!xml_tag(&x, name, sizeof name, &closing, &empty) || closing)
+    if (!xml_read_tag(&x, &t) || t.closing)
         goto bad;
-    if (strcmp(name, "plist") != 0)
+    if (strcmp(t.name, "plist") != 0)
         x.p = mark;   /* tolerate a bare value without the <plist> wrapper */
     struct plist *root = xml_value(&x, 0);
     if (!root)
         return NULL;
-    if (strcmp(name, "plist") == 0 &&
-        (!xml_tag(&x, name, sizeof name, &closing, &empty) || !closing || strcmp(name, "plist") != 0)) {
-        xml_fail(&x, "no closing </plist>");
-        return NULL;
-    }
-    if (!xml_skip_misc(&x) || x.p != x.end) {
-        xml_fail(&x, "content after the end of the plist");
-        return NULL;
-    }
+    if (strcmp(t.name, "plist") == 0 &&
+        (!xml_read_tag(&x, &t) || !t.closing || strcmp(t.name, "plist") != 0))
+        return xml_fail(&x, "no closing </plist>");
+    if (!xml_skip_misc(&x) || x.p != x.end)
+        return xml_fail(&x, "content after the end of the plist");
     return root;
 bad:
-    xml_fail(&x, "not an XML property list");
-    return NULL;
+    return xml_fail(&x, "not an XML property list");
 }
 
 /* --- Binary plists (bplist00) --- */
@@ -8514,6 +8456,79 @@ static struct plist *bplist_container(struct bplist *b, uint8_t kind, uint64_t c
     return node;
 }
 
+/* Parses the object at off, whose marker byte says its kind and, in its low
+ * nibble, its size or count.  Returns it, or NULL with b->err set. */
+static struct plist *bplist_value(struct bplist *b, uint64_t off, int depth)
+{
+    uint8_t marker = b->buf[off], kind = marker >> 4;
+    uint64_t count, start;
+    switch (kind) {
+    case 0x0: {
+        if (marker != 0x08 && marker != 0x09)
+            return bplist_fail(b, "a null or fill object where a value belongs");
+        struct plist *v = plist_new(b->arena, PLIST_BOOL);
+        v->boolean = marker == 0x09;
+        return v;
+    }
+    case 0x1:
+    case 0x8: {   /* UID: keyed archives only; kept as its integer */
+        struct plist *v = plist_new(b->arena, PLIST_INTEGER);
+        if (kind == 0x1)
+            return bplist_int_at(b, off, v, NULL) ? v : bplist_fail(b, "a malformed or over-wide integer");
+        unsigned n = (marker & 0x0F) + 1u;
+        if (n > 8 || off + 1 + n > b->table)
+            return bplist_fail(b, "a malformed UID");
+        v->magnitude = read_be(b->buf + off + 1, n);
+        return v;
+    }
+    case 0x2:
+    case 0x3: {
+        unsigned n = kind == 0x3 ? 8 : 1u << (marker & 0x0F);
+        if ((kind == 0x3 && marker != 0x33) || (n != 4 && n != 8) || off + 1 + n > b->table)
+            return bplist_fail(b, "a malformed real or date");
+        struct plist *v = plist_new(b->arena, kind == 0x3 ? PLIST_DATE : PLIST_REAL);
+        uint64_t bits = read_be(b->buf + off + 1, n);
+        if (n == 4) {
+            uint32_t w = (uint32_t)bits;
+            float f;
+            memcpy(&f, &w, 4);
+            v->real = f;
+        } else {
+            memcpy(&v->real, &bits, 8);
+        }
+        return v;
+    }
+    case 0x4:
+    case 0x5:
+    case 0x6: {
+        if (!bplist_count(b, off, &count, &start))
+            return bplist_fail(b, "a malformed length");
+        if (count > b->len || start + (kind == 0x6 ? count * 2 : count) > b->table)
+            return bplist_fail(b, "a string or data object runs past the object table");
+        if (kind == 0x5 && has_high_byte(b->buf + start, (size_t)count))
+            return bplist_fail(b, "an ASCII string with a byte above 127");
+        struct plist *v = plist_new(b->arena, kind == 0x4 ? PLIST_DATA : PLIST_STRING);
+        size_t len = (size_t)count;
+        if (kind == 0x4)
+            v->data = (const uint8_t *)arena_strndup(b->arena, (const char *)b->buf + start, len);
+        else if (kind == 0x5)
+            v->string = arena_strndup(b->arena, (const char *)b->buf + start, len);
+        else
+            v->string = utf16be_to_utf8(b->arena, b->buf + start, count, &len);
+        v->count = len;
+        return v;
+    }
+    case 0xA:
+    case 0xC:
+    case 0xD:
+        if (!bplist_count(b, off, &count, &start))
+            return bplist_fail(b, "a malformed length");
+        return bplist_container(b, kind, count, start, depth);
+    default:
+        return bplist_fail(b, "an unknown object type");
+    }
+}
+
 /* Parses object number ref.  Returns it (shared when referenced twice), or NULL. */
 static struct plist *bplist_object(struct bplist *b, uint64_t ref, int depth)
 {
@@ -8529,91 +8544,9 @@ static struct plist *bplist_object(struct bplist *b, uint64_t ref, int depth)
     if (off < 8 || off >= b->table)
         return bplist_fail(b, "an object offset outside the object area");
     b->visiting[ref] = 1;
-    uint8_t marker = b->buf[off], kind = marker >> 4;
-    struct plist *v = NULL;
-    uint64_t count, start;
-    switch (kind) {
-    case 0x0:
-        if (marker == 0x08 || marker == 0x09) {
-            v = plist_new(b->arena, PLIST_BOOL);
-            v->boolean = marker == 0x09;
-        } else {
-            bplist_fail(b, "a null or fill object where a value belongs");
-        }
-        break;
-    case 0x1:
-    case 0x8:   /* UID: keyed archives only; kept as its integer */
-        v = plist_new(b->arena, PLIST_INTEGER);
-        if (kind == 0x8) {
-            unsigned n = (marker & 0x0F) + 1u;
-            if (n > 8 || off + 1 + n > b->table)
-                v = bplist_fail(b, "a malformed UID");
-            else
-                v->magnitude = read_be(b->buf + off + 1, n);
-        } else if (!bplist_int_at(b, off, v, NULL)) {
-            v = bplist_fail(b, "a malformed or over-wide integer");
-        }
-        break;
-    case 0x2:
-    case 0x3: {
-        unsigned n = kind == 0x3 ? 8 : 1u << (marker & 0x0F);
-        if ((kind == 0x3 && marker != 0x33) || (n != 4 && n != 8) || off + 1 + n > b->table) {
-            bplist_fail(b, "a malformed real or date");
-            break;
-        }
-        v = plist_new(b->arena, kind == 0x3 ? PLIST_DATE : PLIST_REAL);
-        uint64_t bits = read_be(b->buf + off + 1, n);
-        if (n == 4) {
-            uint32_t w = (uint32_t)bits;
-            float f;
-            memcpy(&f, &w, 4);
-            v->real = f;
-        } else {
-            memcpy(&v->real, &bits, 8);
-        }
-        break;
-    }
-    case 0x4:
-    case 0x5:
-    case 0x6: {
-        if (!bplist_count(b, off, &count, &start)) {
-            bplist_fail(b, "a malformed length");
-            break;
-        }
-        uint64_t bytes = kind == 0x6 ? count * 2 : count;
-        if (count > b->len || start + bytes > b->table) {
-            bplist_fail(b, "a string or data object runs past the object table");
-            break;
-        }
-        if (kind == 0x5 && has_high_byte(b->buf + start, (size_t)count)) {
-            bplist_fail(b, "an ASCII string with a byte above 127");
-            break;
-        }
-        v = plist_new(b->arena, kind == 0x4 ? PLIST_DATA : PLIST_STRING);
-        size_t len = (size_t)count;
-        if (kind == 0x4)
-            v->data = (const uint8_t *)arena_strndup(b->arena, (const char *)b->buf + start, len);
-        else if (kind == 0x5)
-            v->string = arena_strndup(b->arena, (const char *)b->buf + start, len);
-        else
-            v->string = utf16be_to_utf8(b->arena, b->buf + start, count, &len);
-        v->count = len;
-        break;
-    }
-    case 0xA:
-    case 0xC:
-    case 0xD:
-        if (!bplist_count(b, off, &count, &start))
-            bplist_fail(b, "a malformed length");
-        else
-            v = bplist_container(b, kind, count, start, depth);
-        break;
-    default:
-        bplist_fail(b, "an unknown object type");
-    }
+    b->done[ref] = bplist_value(b, off, depth);
     b->visiting[ref] = 0;
-    b->done[ref] = v;
-    return v;
+    return b->done[ref];
 }
 
 /* Parses a binary plist.  Returns the root, or NULL with *err set (EX_DATAERR). */
@@ -8752,6 +8685,16 @@ static void json_space(struct json_parser *j)
         j->p++;
 }
 
+/* Skips white space, then c when it comes next.  Returns whether it did. */
+static bool json_eat(struct json_parser *j, char c)
+{
+    json_space(j);
+    if (j->p >= j->end || *j->p != c)
+        return false;
+    j->p++;
+    return true;
+}
+
 /* Returns the value of 4 hex digits at p, or -1. */
 static long hex4(const char *p, const char *end)
 {
@@ -8858,6 +8801,26 @@ static size_t json_plain_string(const struct json_parser *j)
     return stop < j->end && *stop == '"' ? (size_t)(stop - s) : SIZE_MAX;
 }
 
+/* Reads the string at j->p (its opening quote), whose length is plain when
+ * it holds no escape (json_plain_string), else SIZE_MAX.  Returns it in the
+ * arena (its length in *len), or "" when not kept, or NULL when malformed. */
+static const char *json_text(struct json_parser *j, bool keep, size_t plain, size_t *len)
+{
+    if (plain != SIZE_MAX) {   /* no escapes: straight into the arena */
+        const char *s = arena_strndup(j->arena, j->p + 1, plain);
+        j->p += plain + 2;
+        *len = plain;
+        return s;
+    }
+    struct buf b = {0};
+    const char *s = json_read_string(j, keep ? &b : NULL) ? "" : NULL;
+    if (s && keep)
+        s = arena_strndup(j->arena, b.data ? b.data : "", b.len);
+    *len = b.len;
+    buf_free(&b);
+    return s;
+}
+
 static struct plist *json_value(struct json_parser *j, int depth, bool keep);
 
 /* Skips the digits at j->p.  Returns how many there were. */
@@ -8900,61 +8863,40 @@ static bool json_number(struct json_parser *j, bool *is_real)
  * when not kept), or NULL when malformed. */
 static struct plist *json_container(struct json_parser *j, int depth, bool keep)
 {
-    bool object = *j->p == '{';
+    bool object = *j->p++ == '{';
     char close = object ? '}' : ']';
-    struct plist *node = keep ? plist_new(j->arena, object ? PLIST_DICT : PLIST_ARRAY) : NULL;
-    j->p++;
-    json_space(j);
-    if (j->p < j->end && *j->p == close) {
-        j->p++;
-        return keep ? node : &json_skipped;
-    }
+    struct plist *node = keep ? plist_new(j->arena, object ? PLIST_DICT : PLIST_ARRAY) : &json_skipped;
+    if (json_eat(j, close))
+        return node;
     for (;;) {
         const char *key = NULL;
         bool keep_member = keep;
-        json_space(j);
         if (object) {
+            json_space(j);
             if (j->p >= j->end || *j->p != '"')
                 return NULL;
             /* A plain key, the usual one, is judged where it lies and copied only when kept:
              * a log line has some 25 keys and macvm wants 6. */
             size_t n = keep ? json_plain_string(j) : SIZE_MAX;
-            if (n != SIZE_MAX) {
-                keep_member = depth > 0 || json_wanted(j, j->p + 1, n);
-                key = keep_member ? arena_strndup(j->arena, j->p + 1, n) : NULL;
+            bool plain = n != SIZE_MAX;
+            if (plain && depth == 0 && !json_wanted(j, j->p + 1, n)) {
+                keep_member = false;
                 j->p += n + 2;
-            } else {
-                struct buf k = {0};
-                if (!json_read_string(j, keep ? &k : NULL)) {
-                    buf_free(&k);
-                    return NULL;
-                }
-                if (keep) {
-                    key = arena_strndup(j->arena, k.data ? k.data : "", k.len);
-                    keep_member = depth > 0 || json_wanted(j, key, k.len);
-                }
-                buf_free(&k);
-            }
-            json_space(j);
-            if (j->p >= j->end || *j->p != ':')
+            } else if (!(key = json_text(j, keep, n, &n))) {
                 return NULL;
-            j->p++;
+            } else {
+                keep_member = keep && (depth > 0 || plain || json_wanted(j, key, n));
+            }
+            if (!json_eat(j, ':'))
+                return NULL;
         }
         struct plist *v = json_value(j, depth + 1, keep_member);
         if (!v)
             return NULL;
         if (keep_member)
             plist_append(j->arena, node, key, v);
-        json_space(j);
-        if (j->p < j->end && *j->p == ',') {
-            j->p++;
-            continue;
-        }
-        if (j->p < j->end && *j->p == close) {
-            j->p++;
-            return keep ? node : &json_skipped;
-        }
-        return NULL;
+        if (!json_eat(j, ','))
+            return json_eat(j, close) ? node : NULL;
     }
 }
 
@@ -8969,25 +8911,13 @@ static struct plist *json_value(struct json_parser *j, int depth, bool keep)
     if (c == '{' || c == '[')
         return json_container(j, depth, keep);
     if (c == '"') {
-        size_t n = keep ? json_plain_string(j) : SIZE_MAX;
-        if (n != SIZE_MAX) {   /* no escapes: straight into the arena */
-            struct plist *v = plist_new(j->arena, PLIST_STRING);
-            v->string = arena_strndup(j->arena, j->p + 1, n);
-            v->count = n;
-            j->p += n + 2;
-            return v;
-        }
-        struct buf s = {0};
-        if (!json_read_string(j, keep ? &s : NULL)) {
-            buf_free(&s);
-            return NULL;
-        }
-        if (!keep)
-            return &json_skipped;
+        size_t n;
+        const char *s = json_text(j, keep, keep ? json_plain_string(j) : SIZE_MAX, &n);
+        if (!s || !keep)
+            return s ? &json_skipped : NULL;
         struct plist *v = plist_new(j->arena, PLIST_STRING);
-        v->string = arena_strndup(j->arena, s.data ? s.data : "", s.len);
-        v->count = s.len;
-        buf_free(&s);
+        v->string = s;
+        v->count = n;
         return v;
     }
     static const char *const words[] = {"true", "false", "null"};
@@ -9008,8 +8938,7 @@ static struct plist *json_value(struct json_parser *j, int depth, bool keep)
         return NULL;
     if (!keep)
         return &json_skipped;
-    char num[64];
-    snprintf(num, sizeof num, "%.*s", (int)(j->p - start < 63 ? j->p - start : 63), start);
+    const char *num = arena_strndup(j->arena, start, (size_t)(j->p - start));   /* whole, however long */
     struct plist *v = plist_new(j->arena, is_real ? PLIST_REAL : PLIST_INTEGER);
     if (is_real || !parse_plist_integer(num, v)) {
         v->type = PLIST_REAL;
@@ -9026,9 +8955,7 @@ static struct plist *json_parse(const char *buf, size_t len, struct arena *a,
     struct json_parser j = {buf, buf + len, a, wanted};
     struct plist *root = json_value(&j, 0, true);
     json_space(&j);
-    if (!root || root == &json_skipped || j.p != j.end)
-        return NULL;
-    return root;
+    return j.p == j.end ? root : NULL;
 }
 
 /* =========================== D. Zip archives ============================ */
@@ -9043,17 +8970,11 @@ static int zip_read(struct zip *z, void *buf, size_t n, uint64_t off, const char
 {
     if (off > z->size || n > z->size - off)
         return fail(e, EX_DATAERR, "the %s lies outside the file (truncated download?)", what);
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = pread(z->fd, (char *)buf + got, n - got, (off_t)(off + got));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return fail(e, EX_IOERR, "read error: %s", strerror(errno));
-        if (r == 0)
-            return fail(e, EX_DATAERR, "the file ends inside the %s (truncated download?)", what);
-        got += (size_t)r;
-    }
+    ssize_t got = read_at(z->fd, buf, n, off);
+    if (got < 0)
+        return fail(e, EX_IOERR, "read error: %s", strerror(errno));
+    if ((size_t)got < n)
+        return fail(e, EX_DATAERR, "the file ends inside the %s (truncated download?)", what);
     z->bytes_read += n;
     return 0;
 }
@@ -9150,12 +9071,10 @@ static int zip_read_zip64_end(struct zip *z, uint64_t eocd, uint64_t *end_of_cd,
 static int zip_open(struct zip *z, const char *path, struct error *e)
 {
     *z = (struct zip){.fd = -1};
-    z->fd = open_regular(path, e);
     struct stat st;
+    z->fd = open_regular_stat(path, &st, e);
     if (z->fd < 0)
         return e->code;
-    if (fstat(z->fd, &st) != 0)
-        return fail(e, EX_IOERR, "cannot read: %s", strerror(errno));
     z->size = (uint64_t)st.st_size;
     if (z->size == 0)
         return fail(e, EX_DATAERR, "empty (0 bytes), not a restore image");
@@ -9321,20 +9240,18 @@ static int zip_extract(struct zip *z, const struct zip_entry *ent, size_t max, c
         zs.next_in = chunk;
         zs.avail_in = (uInt)n;
         while (zs.avail_in > 0 && zrc == Z_OK) {
-            uint8_t spill;
-            bool full = produced == ent->uncompressed;
-            zs.next_out = full ? &spill : (uint8_t *)result + produced;
-            zs.avail_out = full ? 1 : (uInt)(ent->uncompressed - produced > (1u << 30) ? (1u << 30)
-                                                                            : ent->uncompressed - produced);
+            /* room for one byte more than declared (result has it, for the NUL): a lie shows there */
+            size_t room = (size_t)ent->uncompressed + 1 - produced;
+            zs.next_out = (uint8_t *)result + produced;
+            zs.avail_out = (uInt)(room > (1u << 30) ? 1u << 30 : room);
             uInt before = zs.avail_out;
             zrc = inflate(&zs, Z_NO_FLUSH);
-            if (full && zs.avail_out == 0) {
+            produced += before - zs.avail_out;
+            if (produced > ent->uncompressed) {
                 rc = fail(e, EX_DATAERR, "%s inflates to more than its declared %" PRIu64 " bytes "
                           "(a decompression bomb?)", name, ent->uncompressed);
                 break;
             }
-            if (!full)
-                produced += before - zs.avail_out;
             if (zrc == Z_BUF_ERROR && zs.avail_in > 0)
                 zrc = Z_OK;   /* output room was exhausted; loop gives more */
         }
@@ -9397,8 +9314,7 @@ int bridge_check_configuration(const struct vm_spec *spec, bool *save_supported,
 
 int bridge_latest_image_url(char *url, size_t size, struct bridge_error *err)
 {
-    (void)url;
-    (void)size;
+    (void)url, (void)size;
     return unavailable(err);
 }
 

@@ -300,6 +300,26 @@ Test(json, writer_escapes_and_replaces_invalid_utf8)
     buf_free(&b);
 }
 
+/* A number is read whole, however many digits it has (one beyond 64 bits is a
+ * real); a key spelled with an escape is judged by what it decodes to. */
+Test(json, long_numbers_and_escaped_keys)
+{
+    char line[256];
+    snprintf(line, sizeof line, "{\"big\":1%070d,\"n\":18446744073709551615,\"ti\\u006de\":\"x\",\"sk\\u0069p\":1}", 0);
+    static const char *const wanted[] = {"big", "n", "time", NULL};
+    struct arena a = {0};
+    struct plist *o = json_parse(line, strlen(line), &a, wanted);
+    cr_assert(o, "refused: %s", line);
+    const struct plist *big = plist_get(o, "big");
+    cr_assert(big && big->type == PLIST_REAL);
+    cr_expect_eq(big->real, 1e70, "read as %g", big->real);
+    uint64_t n;
+    cr_expect(plist_uint(o, "n", UINT64_MAX, &n) && n == UINT64_MAX);
+    cr_expect_str_eq(plist_string(o, "time"), "x");
+    cr_expect_eq(o->count, 3, "the unwanted key spelled with an escape is not kept");
+    arena_free(&a);
+}
+
 /* ipsw skips the per-component Manifest dicts of a BuildManifest: the rest
  * of the tree is as a full parse builds it, and a Manifest that never closes
  * is still an error. */

@@ -5372,7 +5372,8 @@ static const char *progress_line(char *out, size_t size, const struct progress *
     if (p->bytes) {
         snprintf(rate, sizeof rate, "%s/s", human_size(b, sizeof b, elapsed > 0 ? (uint64_t)((double)done / elapsed) : 0));
         snprintf(out, size, "%s [%.*s%.*s] %3.0f%%  %s of %s  %s%s", p->label, bar, filled, 30 - bar, empty,
-                 fraction * 100, human_size(a, sizeof a, done), total ? human_size(b, sizeof b, total) : "?", rate, eta);
+                 fraction * 100, human_size(a, sizeof a, done), total ? human_size(b, sizeof b, total) : "?", rate,
+                 eta);
     } else {
         snprintf(out, size, "%s [%.*s%.*s] %3.0f%%%s", p->label, bar, filled, 30 - bar, empty, fraction * 100, eta);
     }
@@ -5488,7 +5489,8 @@ static void retry_install_command(struct buf *b, const char *bundle, const char 
     buf_puts(b, " && macvm install --ipsw ");
     shell_quote(b, image);
     if (disk_size)
-        buf_printf(b, " --disk-size %" PRIu64 "%s", whole_gib ? disk_size >> 30 : disk_size >> 20, whole_gib ? "G" : "M");
+        buf_printf(b, " --disk-size %" PRIu64 "%s", whole_gib ? disk_size >> 30 : disk_size >> 20,
+                   whole_gib ? "G" : "M");
     if (c->set & CONFIG_CPU)
         buf_printf(b, " --cpus %u", c->cpu_count);
     if (c->set & CONFIG_MEMORY)
@@ -5814,8 +5816,8 @@ static void info_text(struct buf *b, const char *bundle, const struct bundle_inf
     buf_printf(b, "Saved state:        %s\n", bi->saved_state ? "yes (SaveFile.vzvmsave; the next run resumes it)" : "none");
     buf_printf(b, "Runs:               %zu recorded (logs/, and NAME.ephemeral-logs/ for disposable runs)\n",
                bi->n_runs);
-    for (size_t i = bi->n_runs > 5 ? bi->n_runs - 5 : 0; i < bi->n_runs; i++)
-        buf_printf(b, "  %s  %s%s\n", bi->runs[i].name, bi->runs[i].outcome, bi->runs[i].ephemeral ? " (disposable)" : "");
+    for (const struct info_run *r = bi->runs + (bi->n_runs > 5 ? bi->n_runs - 5 : 0); r < bi->runs + bi->n_runs; r++)
+        buf_printf(b, "  %s  %s%s\n", r->name, r->outcome, r->ephemeral ? " (disposable)" : "");
     for (size_t i = 0; i < bi->n_leftovers; i++) {
         buf_puts(b, "Leftover copy:      ");
         buf_text(b, bi->leftovers[i]);
@@ -6266,7 +6268,7 @@ static int run_vm(struct vm_spec *spec, const struct host_info *host, const stru
     if (r.outcome.restore_failure[0])
         warn("the saved state was not restored (%s); the VM started fresh", r.outcome.restore_failure);
     if (r.outcome.screenshot_taken)
-        fprintf(stderr, "macvm: the screen as the run ended: %s\n", spec->screenshot_path);
+        tell(stderr, "macvm: the screen as the run ended: %s", spec->screenshot_path);
     else if (r.outcome.screenshot_failure[0])
         warn("no screenshot: %s", r.outcome.screenshot_failure);
     if (r.outcome.network_disconnected[0])
@@ -6320,8 +6322,8 @@ static int run_ephemeral(struct vm_spec *spec, const struct host_info *host, con
         return report("run", &e);   /* the message names the path at fault */
     }
     spec_set_bundle(spec, clone);
-    printf("macvm: running a disposable %s of %s; it is removed when the VM stops\n",
-           how == CLONE_COW ? "clone" : "copy", spec->source_bundle);
+    tell(stdout, "macvm: running a disposable %s of %s; it is removed when the VM stops",
+         how == CLONE_COW ? "clone" : "copy", spec->source_bundle);
     fflush(stdout);
     rc = run_vm(spec, host, c, argc, argv);
     if (remove_tree(tmp) != 0)

@@ -6118,9 +6118,6 @@ static int parse_run_options(int argc, char **argv, struct run_options *o)
         default: return EX_USAGE;
         }
     }
-    if (argc - optind > 1)
-        return usage_error("run", "give at most one bundle");
-    o->bundle = optind < argc ? argv[optind] : NULL;
     return 0;
 }
 
@@ -6341,7 +6338,8 @@ static int cmd_run(int argc, char **argv)
     if (rc)
         return rc < 0 ? 0 : rc;
     char bundle[VM_PATH_MAX];
-    bundle_path(bundle, sizeof bundle, o.bundle);
+    if (bundle_operand("run", argc, argv, bundle, sizeof bundle))
+        return EX_USAGE;
     struct vm_config c;
     uint64_t ecid = 0;
     struct error e = {0};

@@ -5512,7 +5512,8 @@ struct info_problem {
 
 /* A recorded run, as info lists it. */
 struct info_run {
-    char *folder, *name;
+    char *folder;
+    const char *name;       /* the folder's last component */
     char outcome[32];       /* "guest-stopped", "error", ... or "unrecorded" */
     bool ephemeral;         /* a disposable run's, in NAME.ephemeral-logs/ */
 };
@@ -5602,18 +5603,17 @@ static size_t same_identity(const char *bundle, uint64_t ecid, char ***dirs)
 static size_t info_runs(const char *bundle, struct info_run **runs)
 {
     char **dirs;
-    size_t n = bundle_runs(bundle, &dirs), k = strlen(EPHEMERAL_LOGS_SUFFIX);
+    size_t n = bundle_runs(bundle, &dirs), k = strlen(EPHEMERAL_LOGS_SUFFIX "/");
     *runs = xcalloc(n, sizeof **runs);
     for (size_t i = 0; i < n; i++) {
         struct info_run *r = &(*runs)[i];
         struct arena a = {0};
         const char *outcome = run_string(run_record_read(dirs[i], &a), "outcome", "result");
-        autofree char *parent = path_dir(dirs[i]);
         snprintf(r->outcome, sizeof r->outcome, "%s", outcome ? outcome : "unrecorded");
         arena_free(&a);
         r->folder = dirs[i];
-        r->name = path_base(dirs[i]);
-        r->ephemeral = strlen(parent) > k && strcmp(parent + strlen(parent) - k, EPHEMERAL_LOGS_SUFFIX) == 0;
+        r->name = strrchr(r->folder, '/') + 1;   /* bundle_runs gives PARENT/NAME */
+        r->ephemeral = (size_t)(r->name - r->folder) > k && strncmp(r->name - k, EPHEMERAL_LOGS_SUFFIX "/", k) == 0;
     }
     free(dirs);   /* the names now belong to runs */
     return n;
@@ -5661,10 +5661,8 @@ static void bundle_inspect(const char *bundle, const struct host_info *host, str
 
 static void bundle_info_free(struct bundle_info *bi)
 {
-    for (size_t i = 0; i < bi->n_runs; i++) {
+    for (size_t i = 0; i < bi->n_runs; i++)
         free(bi->runs[i].folder);
-        free(bi->runs[i].name);
-    }
     free(bi->runs);
     free_names(bi->leftovers, bi->n_leftovers);
     free_names(bi->twins, bi->n_twins);

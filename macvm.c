@@ -176,7 +176,7 @@ static char *xstrdup(const char *s) { return check_alloc(strdup(s)); }
 /* A string that lives to the end of its block is declared `autofree char *`:
  * the compiler frees it on every way out, so early returns cannot leak. */
 #define autofree __attribute__((cleanup(free_string)))
-static __attribute__((unused)) void free_string(char **s) { free(*s); }
+static void free_string(char **s) { free(*s); }
 
 /* An arena owns every node of a parsed tree, so a parser that fails half way
  * frees everything with one call and no path can leak. */
@@ -421,8 +421,6 @@ static char *path_join(const char *dir, const char *name);
 static char *path_base(const char *path);
 static char *path_dir(const char *path);
 static bool path_join_fixed(char *out, size_t size, const char *dir, const char *name);
-static void path_base_fixed(char *out, size_t size, const char *path);
-static void path_dir_fixed(char *out, size_t size, const char *path);
 static const char *home_dir(void);
 static const char *file_kind(mode_t mode);
 static int open_regular(const char *path, struct error *e);
@@ -5128,75 +5126,72 @@ struct command {
 static const struct command *find_command(const char *name);
 static int print_command_help(const struct command *c, FILE *to);
 
-/* Parses a command's options with getopt_long.  Handles --help and unknown
- * options.  Returns the option character, -1 at the end, or '?' after printing
- * the error (the caller returns EX_USAGE). */
-/* Lists in out ("--debug-stub, --dfu or --dry-run") the long options that
- * arg ("--d", "--d=1") is a prefix of, when it is a prefix of more than one;
- * else leaves out empty. */
-static void ambiguous_option(const char *arg, const struct option *longs, char *out, size_t size)
+/* Returns the long options that arg ("--d", "--d=1") is a prefix of, as
+ * "--debug-stub, --dfu or --dry-run", when it is a prefix of more than one;
+ * else NULL. */
+static char *ambiguous_option(const char *arg, const struct option *longs)
 {
     if (strncmp(arg, "--", 2) != 0)
-        return;
+        return NULL;
     size_t n = strcspn(arg + 2, "="), count = 0, total = 0;
     for (const struct option *o = longs; o->name; o++)
         total += strncmp(o->name, arg + 2, n) == 0;
     if (total < 2)
-        return;
-    size_t used = 0;
-    for (const struct option *o = longs; o->name && used < size; o++)
-        if (strncmp(o->name, arg + 2, n) == 0) {
-            count++;
-            int k = snprintf(out + used, size - used, "%s--%s", count == 1 ? "" : count == total ? " or " : ", ",
-                             o->name);
-            used += k > 0 ? (size_t)k : 0;
-        }
+        return NULL;
+    struct buf b = {0};
+    for (const struct option *o = longs; o->name; o++)
+        if (strncmp(o->name, arg + 2, n) == 0)
+            buf_printf(&b, "%s--%s", ++count == 1 ? "" : count == total ? " or " : ", ", o->name);
+    return b.data;
 }
 
+/* Parses a command's options with getopt_long.  Handles --help and unknown
+ * options.  Returns the option character, -1 at the end, 'H' after printing
+ * the help, or '?' after printing the error (the caller returns EX_USAGE). */
 static int next_option(const char *command, int argc, char **argv, const char *shorts,
                        const struct option *longs)
 {
     opterr = 0;
     int c = getopt_long(argc, argv, shorts, longs, NULL);
+    const char *arg = argv[optind - 1];
     if (c == 'h') {
         print_command_help(find_command(command), stdout);
         return 'H';
     }
     if (c == ':') {   /* the optstring starts with ':', so a missing value is told apart */
-        usage_error(command, "option %s needs a value", argv[optind - 1]);
+        usage_error(command, "option %s needs a value", arg);
         return '?';
     }
-    if (c == '?') {
-        const struct option *o = longs;
-        while (o->name && (optopt == 0 || o->val != optopt || strncmp(argv[optind - 1], "--", 2) != 0))
-            o++;
-        char could[512] = "";
-        if (!o->name)
-            ambiguous_option(argv[optind - 1], longs, could, sizeof could);
-        if (o->name)   /* "--json=1": getopt names a long option by its value */
-            usage_error(command, "option --%s takes no value", o->name);
-        else if (could[0])
-            usage_error(command, "option %s is ambiguous: it could be %s", argv[optind - 1], could);
-        else if (optopt > 0 && optopt < 128 && isprint(optopt))
-            usage_error(command, "option -%c is unknown", optopt);
-        else if (strcmp(command, "run") == 0 && strcmp(argv[optind - 1], "--no-graphics") == 0)
-            usage_error(command, "option --no-graphics is unknown; for a VM without a window: --headless");
-        else
-            usage_error(command, "option %s is unknown", argv[optind - 1]);
-    }
-    return c;
+    if (c != '?')
+        return c;
+    const struct option *o = longs;
+    while (o->name && (optopt == 0 || o->val != optopt || strncmp(arg, "--", 2) != 0))
+        o++;
+    autofree char *could = o->name ? NULL : ambiguous_option(arg, longs);
+    if (o->name)   /* "--json=1": getopt names a long option by its value */
+        usage_error(command, "option --%s takes no value", o->name);
+    else if (could)
+        usage_error(command, "option %s is ambiguous: it could be %s", arg, could);
+    else if (optopt > 0 && optopt < 128 && isprint(optopt))
+        usage_error(command, "option -%c is unknown", optopt);
+    else if (strcmp(command, "run") == 0 && strcmp(arg, "--no-graphics") == 0)
+        usage_error(command, "option --no-graphics is unknown; for a VM without a window: --headless");
+    else
+        usage_error(command, "option %s is unknown", arg);
+    return '?';
 }
 
-/* Parses the options of a command whose only option is --json.
- * Returns 0, -1 after printing its help, or EX_USAGE. */
-static int parse_json_option(const char *command, int argc, char **argv, bool *json)
+/* Parses the options of a command whose only option is the flag named flag
+ * (--json, --new-identity) into *on.  Returns 0, -1 after printing its help,
+ * or EX_USAGE. */
+static int parse_flag_option(const char *command, const char *flag, int argc, char **argv, bool *on)
 {
-    static const struct option longs[] = {{"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {0}};
-    *json = false;
+    const struct option longs[] = {{flag, no_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'}, {0}};
+    *on = false;
     for (int c; (c = next_option(command, argc, argv, ":h", longs)) != -1;) {
-        if (c != 'j')
+        if (c != 'f')
             return c == 'H' ? -1 : EX_USAGE;
-        *json = true;
+        *on = true;
     }
     return 0;
 }
@@ -5205,7 +5200,7 @@ static int parse_json_option(const char *command, int argc, char **argv, bool *j
 static int cmd_ipsw(int argc, char **argv)
 {
     bool json;
-    int rc = parse_json_option("ipsw", argc, argv, &json);
+    int rc = parse_flag_option("ipsw", "json", argc, argv, &json);
     if (rc)
         return rc < 0 ? 0 : rc;
     if (argc - optind != 1)
@@ -5213,8 +5208,7 @@ static int cmd_ipsw(int argc, char **argv)
     const char *path = argv[optind];
     struct ipsw_info info;
     struct error e = {0};
-    rc = ipsw_inspect(path, &info, &e);
-    if (rc) {
+    if (ipsw_inspect(path, &info, &e)) {
         ipsw_free(&info);
         return report(path, &e);
     }
@@ -5225,9 +5219,9 @@ static int cmd_ipsw(int argc, char **argv)
         ipsw_json(&out, path, &info);
     else
         ipsw_text(&out, path, &info, on_mac ? host.os_version : NULL);
+    ipsw_free(&info);
     rc = print_buf(&out);
     buf_free(&out);
-    ipsw_free(&info);
     return rc;
 }
 
@@ -5271,23 +5265,21 @@ static const char *human_duration(char *out, size_t size, double s)
 static const char *progress_line(char *out, size_t size, const struct progress *p, uint64_t done, uint64_t total,
                                  double now)
 {
+    static const char filled[] = "##############################", empty[] = "..............................";
     double fraction = total ? (double)done / (double)total : 0, elapsed = now - p->start;
+    int bar = fraction < 1 ? (int)(fraction * 30) : 30;
     char a[32], b[32], rate[32], eta[32] = "";
-    int filled = (int)(fraction * 30);
-    char bar[31];
-    for (int i = 0; i < 30; i++)
-        bar[i] = i < filled ? '#' : '.';
-    bar[30] = 0;
     if (fraction > 0.001 && fraction < 1 && elapsed > 1) {
         char d[24];
         snprintf(eta, sizeof eta, "  ETA %s", human_duration(d, sizeof d, elapsed / fraction - elapsed));
     }
     if (p->bytes) {
         snprintf(rate, sizeof rate, "%s/s", human_size(b, sizeof b, elapsed > 0 ? (uint64_t)((double)done / elapsed) : 0));
-        snprintf(out, size, "%s [%s] %3.0f%%  %s of %s  %s%s", p->label, bar, fraction * 100,
-                 human_size(a, sizeof a, done), total ? human_size(b, sizeof b, total) : "?", rate, eta);
+        snprintf(out, size, "%s [%.*s%.*s] %3.0f%%  %s of %s  %s%s", p->label, bar, filled, 30 - bar, empty,
+                 fraction * 100, human_size(a, sizeof a, done), total ? human_size(b, sizeof b, total) : "?", rate,
+                 eta);
     } else {
-        snprintf(out, size, "%s [%s] %3.0f%%%s", p->label, bar, fraction * 100, eta);
+        snprintf(out, size, "%s [%.*s%.*s] %3.0f%%%s", p->label, bar, filled, 30 - bar, empty, fraction * 100, eta);
     }
     return out;
 }
@@ -5318,32 +5310,49 @@ static void progress_end(struct progress *p)
     fflush(stdout);
 }
 
-/* Appends what Virtualization said, the cause a log named (NULL: none) and
- * the advice (NULL: none), as one line's text. */
-static void failure_text(struct buf *b, const struct bridge_error *err, const struct bridge_error *cause,
-                         const char *advice)
+/* Writes a bridge failure as one line's text: what Virtualization said, the
+ * cause a log named (NULL: none) and the advice (NULL: none).  Returns the
+ * exit code. */
+static int failure_text(struct buf *b, int status, const struct bridge_error *err, const struct bridge_error *cause,
+                        const char *advice)
 {
+    if (status == BRIDGE_INTERRUPTED) {
+        buf_puts(b, "interrupted");
+        return EXIT_INTERRUPTED;
+    }
+    if (status == BRIDGE_UNAVAILABLE) {
+        buf_puts(b, err->message[0] ? err->message : "not available on this host");
+        return EX_UNAVAILABLE;
+    }
     buf_printf(b, "%s (%s code %ld)", err->message, err->domain, err->code);
     if (cause && cause->domain[0])
         buf_printf(b, "; the installer's log names %s code %ld", cause->domain, cause->code);
     if (advice)
         buf_printf(b, "; %s", advice);
+    return EXIT_VZ_FAILED;
+}
+
+/* Puts a bridge failure, with macvm's advice, in e.  Returns the exit code. */
+static int bridge_failure(struct error *e, int status, const struct bridge_error *err)
+{
+    struct buf b = {0};
+    int code = failure_text(&b, status, err, NULL, advise(err->domain, err->code, err->message));
+    fail(e, code, "%.1000s", b.data);
+    buf_free(&b);
+    return code;
 }
 
 /* Reports a bridge failure: the error, the cause a log named (NULL: none)
- * and the advice.  Returns the exit code. */
+ * and the advice.  Returns the exit code.  Unlike bridge_failure, it does not
+ * cut a long message to fit a struct error. */
 static int report_failure(const char *subject, int status, const struct bridge_error *err,
                           const struct bridge_error *cause, const char *advice)
 {
-    if (status == BRIDGE_INTERRUPTED)
-        return say("", subject, "interrupted"), EXIT_INTERRUPTED;
-    if (status == BRIDGE_UNAVAILABLE)
-        return say("", subject, err->message[0] ? err->message : "not available on this host"), EX_UNAVAILABLE;
     struct buf b = {0};
-    failure_text(&b, err, cause, advice);
+    int code = failure_text(&b, status, err, cause, advice);
     say("", subject, b.data);
     buf_free(&b);
-    return EXIT_VZ_FAILED;
+    return code;
 }
 
 /* Reports a bridge failure with macvm's advice.  Returns the exit code. */
@@ -5376,16 +5385,16 @@ static int unavailable_here(const char *command)
 static void retry_install_command(struct buf *b, const char *bundle, const char *ipsw, uint64_t disk_size,
                                   const struct vm_config *c)
 {
-    char image[VM_PATH_MAX];
-    snprintf(image, sizeof image, "%s%s", ipsw ? "" : "PATH/", ipsw ? ipsw : c->installed_from[0] ? c->installed_from
-                                                                                        : "TO/IMAGE.ipsw");
+    autofree char *image = ipsw ? xstrdup(ipsw)
+                                : path_join("PATH", c->installed_from[0] ? c->installed_from : "TO/IMAGE.ipsw");
+    bool whole_gib = disk_size % (1ull << 30) == 0;
     buf_puts(b, "rm -r ");
     shell_quote(b, bundle);
     buf_puts(b, " && macvm install --ipsw ");
     shell_quote(b, image);
     if (disk_size)
-        buf_printf(b, " --disk-size %" PRIu64 "%s", disk_size % (1ull << 30) ? disk_size >> 20 : disk_size >> 30,
-                   disk_size % (1ull << 30) ? "M" : "G");
+        buf_printf(b, " --disk-size %" PRIu64 "%s", whole_gib ? disk_size >> 30 : disk_size >> 20,
+                   whole_gib ? "G" : "M");
     if (c->set & CONFIG_CPU)
         buf_printf(b, " --cpus %u", c->cpu_count);
     if (c->set & CONFIG_MEMORY)
@@ -5396,27 +5405,39 @@ static void retry_install_command(struct buf *b, const char *bundle, const char 
 
 /* --- macvm info --- */
 
+/* Everything info shows is gathered once, into struct bundle_info, and then
+ * rendered as text or as JSON: the two can never disagree. */
+
 /* A problem info found: the file and what is wrong with it. */
 struct info_problem {
     char file[64];
     char text[1024];
 };
 
+/* A recorded run, as info lists it. */
+struct info_run {
+    char *folder;
+    const char *name;       /* the folder's last component */
+    char outcome[32];       /* "guest-stopped", "error", ... or "unrecorded" */
+    bool ephemeral;         /* a disposable run's, in NAME.ephemeral-logs/ */
+};
+
 struct bundle_info {
     struct vm_config config;
     bool config_damaged;
     struct hardware_model hw;
-    bool has_hw, has_ecid, saved_state;
-    uint64_t ecid;
-    uint64_t disk_logical, disk_allocated, aux_bytes;
-    bool has_disk, has_aux;
+    bool has_hw, has_ecid, has_disk, has_aux, saved_state;
+    uint64_t ecid, disk_logical, disk_allocated, aux_bytes;
+    char serial_number[64]; /* "" when MachineIdentifier carries none */
+    unsigned cpu_count;     /* what a run gets without --cpus, */
+    uint64_t memory_bytes;  /* and without --memory, */
+    const char *cpu_origin, *memory_origin;   /* and where each comes from (value_origin) */
     struct info_problem problems[8];
     size_t n_problems;
-    char **runs;
+    struct info_run *runs;  /* oldest first */
     size_t n_runs;
     char **leftovers;       /* disposable clones a killed run left beside the bundle */
     size_t n_leftovers;
-    char serial_number[64]; /* "" when MachineIdentifier carries none */
     char **twins;           /* bundles beside it with the same ECID */
     size_t n_twins;
 };
@@ -5436,117 +5457,130 @@ static void info_problem(struct bundle_info *bi, const char *file, const struct 
     }
 }
 
+/* Stats the bundle's file into *st.  Returns whether it is a regular file;
+ * else notes it missing or damaged, followed by why (what it is for). */
+static bool info_regular_file(struct bundle_info *bi, const char *bundle, const char *file, const char *why,
+                              struct stat *st)
+{
+    autofree char *path = path_join(bundle, file);
+    struct error e = {0};
+    if (stat(path, st) != 0)
+        fail(&e, EX_DATAERR, "missing: %s%s", strerror(errno), why);
+    else if (S_ISREG(st->st_mode))
+        return true;
+    else
+        fail(&e, EX_DATAERR, "damaged: %s, not a regular file%s", file_kind(st->st_mode), why);
+    info_problem(bi, file, &e);
+    return false;
+}
+
 /* Lists the bundles beside bundle (in its folder) whose MachineIdentifier has
  * the same ECID: clones of it, which cannot run beside it.  Returns their
  * count; *dirs holds their paths (free with free_names). */
 static size_t same_identity(const char *bundle, uint64_t ecid, char ***dirs)
 {
-    char parent[VM_PATH_MAX], self[256];
+    autofree char *parent = path_dir(bundle);
+    autofree char *self = path_base(bundle);
     size_t n = 0;
     *dirs = NULL;
-    path_dir_fixed(parent, sizeof parent, bundle);
-    path_base_fixed(self, sizeof self, bundle);
     DIR *d = opendir(parent);
     for (struct dirent *de; d && (de = readdir(d));) {
-        char dir[VM_PATH_MAX], mi[VM_PATH_MAX];
-        uint64_t other;
-        struct error e = {0};
-        if (de->d_name[0] == '.' || strcmp(de->d_name, self) == 0 || !path_join_fixed(dir, sizeof dir, parent, de->d_name) ||
-            !path_join_fixed(mi, sizeof mi, dir, BUNDLE_MACHINE_IDENTIFIER) || machine_identifier_read(mi, &other, &e) != 0 ||
-            other != ecid)
+        if (de->d_name[0] == '.' || strcmp(de->d_name, self) == 0)
             continue;
+        char *dir = path_join(parent, de->d_name);
+        autofree char *mi = path_join(dir, BUNDLE_MACHINE_IDENTIFIER);
+        uint64_t other;
+        struct error ignored = {0};
+        if (machine_identifier_read(mi, &other, &ignored) != 0 || other != ecid) {
+            free(dir);
+            continue;
+        }
         *dirs = xrealloc(*dirs, (n + 1) * sizeof **dirs);
-        (*dirs)[n++] = xstrdup(dir);
+        (*dirs)[n++] = dir;
     }
     if (d)
         closedir(d);
     return n;
 }
 
-/* Says what is wrong with a bundle file that is missing or not a regular file. */
-static const char *bundle_file_problem(const char *path)
+/* Lists the bundle's recorded runs with their outcomes, oldest first. */
+static size_t info_runs(const char *bundle, struct info_run **runs)
 {
-    static char text[128];
-    struct stat st;
-    if (stat(path, &st) != 0)
-        snprintf(text, sizeof text, "missing: %s", strerror(errno));
-    else
-        snprintf(text, sizeof text, "damaged: %s, not a regular file", file_kind(st.st_mode));
-    return text;
+    char **dirs;
+    size_t n = bundle_runs(bundle, &dirs), k = strlen(EPHEMERAL_LOGS_SUFFIX "/");
+    *runs = xcalloc(n, sizeof **runs);
+    for (size_t i = 0; i < n; i++) {
+        struct info_run *r = &(*runs)[i];
+        struct arena a = {0};
+        const char *outcome = run_string(run_record_read(dirs[i], &a), "outcome", "result");
+        snprintf(r->outcome, sizeof r->outcome, "%s", outcome ? outcome : "unrecorded");
+        arena_free(&a);
+        r->folder = dirs[i];
+        r->name = strrchr(r->folder, '/') + 1;   /* bundle_runs gives PARENT/NAME */
+        r->ephemeral = (size_t)(r->name - r->folder) > k && strncmp(r->name - k, EPHEMERAL_LOGS_SUFFIX "/", k) == 0;
+    }
+    free(dirs);   /* the names now belong to runs */
+    return n;
 }
 
 /* Reads everything info shows, noting each missing or damaged file. */
-static void bundle_inspect(const char *bundle, struct bundle_info *bi)
+static void bundle_inspect(const char *bundle, const struct host_info *host, struct bundle_info *bi)
 {
-    char path[VM_PATH_MAX];
     struct stat st;
     struct error e = {0};
+    struct vm_config *c = &bi->config;
     *bi = (struct bundle_info){0};
-    if (config_load(bundle, &bi->config, &e) != 0) {
+    if (config_load(bundle, c, &e) != 0) {
         info_problem(bi, BUNDLE_CONFIG, &e);
-        bi->config = config_defaults();
+        *c = config_defaults();
         bi->config_damaged = true;
     }
-    e = (struct error){0};
-    path_join_fixed(path, sizeof path, bundle, BUNDLE_HARDWARE_MODEL);
-    if (!(bi->has_hw = hardware_model_read(path, &bi->hw, &e) == 0))
+    autofree char *hw = path_join(bundle, BUNDLE_HARDWARE_MODEL);
+    if (!(bi->has_hw = hardware_model_read(hw, &bi->hw, &e) == 0))
         info_problem(bi, BUNDLE_HARDWARE_MODEL, &e);
-    e = (struct error){0};
-    path_join_fixed(path, sizeof path, bundle, BUNDLE_MACHINE_IDENTIFIER);
-    if (!(bi->has_ecid = machine_identifier_read(path, &bi->ecid, &e) == 0))
+    autofree char *mi = path_join(bundle, BUNDLE_MACHINE_IDENTIFIER);
+    if ((bi->has_ecid = machine_identifier_read(mi, &bi->ecid, &e) == 0)) {
+        machine_identifier_serial(mi, bi->serial_number, sizeof bi->serial_number);
+        bi->n_twins = same_identity(bundle, bi->ecid, &bi->twins);
+    } else {
         info_problem(bi, BUNDLE_MACHINE_IDENTIFIER, &e);
-    path_join_fixed(path, sizeof path, bundle, BUNDLE_DISK);
-    if ((bi->has_disk = stat(path, &st) == 0 && S_ISREG(st.st_mode))) {
+    }
+    if ((bi->has_disk = info_regular_file(bi, bundle, BUNDLE_DISK, "", &st))) {
         bi->disk_logical = (uint64_t)st.st_size;
         bi->disk_allocated = allocated_bytes(&st);
-    } else {
-        fail(&e, EX_DATAERR, "%s", bundle_file_problem(path));
-        info_problem(bi, BUNDLE_DISK, &e);
     }
-    path_join_fixed(path, sizeof path, bundle, BUNDLE_AUX);
-    if ((bi->has_aux = stat(path, &st) == 0 && S_ISREG(st.st_mode))) {
+    if ((bi->has_aux = info_regular_file(bi, bundle, BUNDLE_AUX, " (the VM cannot boot without its NVRAM)", &st)))
         bi->aux_bytes = (uint64_t)st.st_size;
-    } else {
-        fail(&e, EX_DATAERR, "%s (the VM cannot boot without its NVRAM)", bundle_file_problem(path));
-        info_problem(bi, BUNDLE_AUX, &e);
-    }
-    path_join_fixed(path, sizeof path, bundle, BUNDLE_MACHINE_IDENTIFIER);
-    if (bi->has_ecid)
-        machine_identifier_serial(path, bi->serial_number, sizeof bi->serial_number);
-    if (bi->has_ecid)
-        bi->n_twins = same_identity(bundle, bi->ecid, &bi->twins);
-    path_join_fixed(path, sizeof path, bundle, BUNDLE_SAVE_FILE);
-    bi->saved_state = access(path, F_OK) == 0;
-    bi->n_runs = bundle_runs(bundle, &bi->runs);
+    bi->cpu_count = c->set & CONFIG_CPU ? c->cpu_count : default_cpu_count(c, host);
+    bi->cpu_origin = value_origin(false, c->set & CONFIG_CPU, default_cpu_count(c, host) > compute_cpu_count(host),
+                                  true);
+    bi->memory_bytes = c->set & CONFIG_MEMORY ? c->memory_bytes : default_memory_size(c, host);
+    bi->memory_origin = value_origin(false, c->set & CONFIG_MEMORY,
+                                     default_memory_size(c, host) > compute_memory_size(host), false);
+    autofree char *save = path_join(bundle, BUNDLE_SAVE_FILE);
+    bi->saved_state = access(save, F_OK) == 0;
+    bi->n_runs = info_runs(bundle, &bi->runs);
     bi->n_leftovers = leftover_clones(bundle, &bi->leftovers);
 }
 
-/* Returns the recorded outcome of the run in dir ("guest-stopped", "error", ...) in out. */
-static const char *run_result(const char *dir, char *out, size_t size)
+static void bundle_info_free(struct bundle_info *bi)
 {
-    struct arena a = {0};
-    const char *result = run_string(run_record_read(dir, &a), "outcome", "result");
-    snprintf(out, size, "%s", result ? result : "unrecorded");
-    arena_free(&a);
-    return out;
+    for (size_t i = 0; i < bi->n_runs; i++)
+        free(bi->runs[i].folder);
+    free(bi->runs);
+    free_names(bi->leftovers, bi->n_leftovers);
+    free_names(bi->twins, bi->n_twins);
 }
 
-/* Returns a run folder's name, and whether it is a disposable run's. */
-static const char *run_name(const char *dir, bool *ephemeral)
+static void info_json(struct buf *b, const char *bundle, const struct bundle_info *bi)
 {
-    const char *base = strrchr(dir, '/');
-    char parent[VM_PATH_MAX];
-    path_dir_fixed(parent, sizeof parent, dir);
-    size_t n = strlen(parent), k = strlen(EPHEMERAL_LOGS_SUFFIX);
-    *ephemeral = n > k && strcmp(parent + n - k, EPHEMERAL_LOGS_SUFFIX) == 0;
-    return base ? base + 1 : dir;
-}
-
-static void info_json(struct buf *b, const char *bundle, const struct bundle_info *bi, const struct host_info *host)
-{
+    static const struct {
+        enum config_field field;
+        const char *key;
+    } defaults[] = {{CONFIG_CPU, "cpu_count"}, {CONFIG_MEMORY, "memory_bytes"}, {CONFIG_DISPLAY, "display"},
+                    {CONFIG_MAC, "mac_address"}};
     struct json j = {.out = b};
     const struct vm_config *c = &bi->config;
-    char outcome[32];
     json_open(&j, NULL, '{');
     json_str(&j, "bundle", bundle);
     if (bi->has_hw)
@@ -5578,8 +5612,8 @@ static void info_json(struct buf *b, const char *bundle, const struct bundle_inf
     else
         json_null(&j, "auxiliary_storage_bytes");
     json_open(&j, "config", '{');
-    json_uint(&j, "cpu_count", c->set & CONFIG_CPU ? c->cpu_count : default_cpu_count(c, host));
-    json_uint(&j, "memory_bytes", c->set & CONFIG_MEMORY ? c->memory_bytes : default_memory_size(c, host));
+    json_uint(&j, "cpu_count", bi->cpu_count);
+    json_uint(&j, "memory_bytes", bi->memory_bytes);
     json_open(&j, "display", '{');
     json_uint(&j, "width", c->display_width);
     json_uint(&j, "height", c->display_height);
@@ -5587,14 +5621,9 @@ static void info_json(struct buf *b, const char *bundle, const struct bundle_inf
     json_close(&j, '}');
     json_str(&j, "mac_address", c->mac_address[0] ? c->mac_address : NULL);
     json_open(&j, "defaults", '[');
-    if (!(c->set & CONFIG_CPU))
-        json_str(&j, NULL, "cpu_count");
-    if (!(c->set & CONFIG_MEMORY))
-        json_str(&j, NULL, "memory_bytes");
-    if (!(c->set & CONFIG_DISPLAY))
-        json_str(&j, NULL, "display");
-    if (!(c->set & CONFIG_MAC))
-        json_str(&j, NULL, "mac_address");
+    for (size_t i = 0; i < sizeof defaults / sizeof *defaults; i++)
+        if (!(c->set & defaults[i].field))
+            json_str(&j, NULL, defaults[i].key);
     json_close(&j, ']');
     json_close(&j, '}');
     json_open(&j, "installed", '{');
@@ -5606,12 +5635,11 @@ static void info_json(struct buf *b, const char *bundle, const struct bundle_inf
     json_bool(&j, "saved_state", bi->saved_state);
     json_open(&j, "runs", '[');
     for (size_t i = 0; i < bi->n_runs; i++) {
-        bool ephemeral;
         json_open(&j, NULL, '{');
-        json_str(&j, "name", run_name(bi->runs[i], &ephemeral));
-        json_str(&j, "outcome", run_result(bi->runs[i], outcome, sizeof outcome));
-        json_bool(&j, "ephemeral", ephemeral);
-        json_str(&j, "folder", bi->runs[i]);
+        json_str(&j, "name", bi->runs[i].name);
+        json_str(&j, "outcome", bi->runs[i].outcome);
+        json_bool(&j, "ephemeral", bi->runs[i].ephemeral);
+        json_str(&j, "folder", bi->runs[i].folder);
         json_close(&j, '}');
     }
     json_close(&j, ']');
@@ -5630,10 +5658,11 @@ static void info_json(struct buf *b, const char *bundle, const struct bundle_inf
     json_close(&j, '}');
 }
 
-static void info_text(struct buf *b, const char *bundle, const struct bundle_info *bi, const struct host_info *host)
+static void info_text(struct buf *b, const char *bundle, const struct bundle_info *bi)
 {
+    static const char unreadable[] = "missing or damaged (see below)\n";
     const struct vm_config *c = &bi->config;
-    char a[32], d[32], outcome[32];
+    char a[32], d[32];
     buf_puts(b, "Bundle:             ");
     buf_text(b, bundle);
     buf_puts(b, "\n");
@@ -5645,30 +5674,33 @@ static void info_text(struct buf *b, const char *bundle, const struct bundle_inf
         buf_puts(b, ") from ");
         buf_text(b, c->installed_from);
         buf_puts(b, "\n");
-    } else if (bi->config_damaged)
+    } else if (bi->config_damaged) {
         buf_puts(b, "Installed:          unknown (Config.plist is damaged, see below; the values shown are defaults)\n");
-    else
+    } else {
         buf_puts(b, "Installed:          not recorded (no Config.plist: a bundle made outside macvm)\n");
+    }
     if (!c->install_completed) {
         buf_puts(b, "                    INCOMPLETE: the install did not finish, so it cannot boot; to retry: ");
         retry_install_command(b, bundle, NULL, bi->disk_logical, c);
         buf_puts(b, "\n");
     }
-    const char *unreadable = "missing or damaged (see below)\n";
     if (bi->has_hw) {
         buf_puts(b, "Hardware model:     ");
         hardware_model_text(b, &bi->hw);
         buf_puts(b, "\n");
-    } else
+    } else {
         buf_printf(b, "Hardware model:     %s", unreadable);
+    }
     if (bi->has_ecid)
         buf_printf(b, "Machine identifier: ECID %s%s%s\n", ecid_text(bi->ecid).s,
                    bi->serial_number[0] ? ", serial number " : "", bi->serial_number);
-    for (size_t i = 0; i < bi->n_twins; i++)
-        buf_printf(b, "                    the same ECID as %s (a clone): run one at a time, or make clones with "
-                   "'macvm clone --new-identity'\n", bi->twins[i]);
-    if (!bi->has_ecid)
+    else
         buf_printf(b, "Machine identifier: %s", unreadable);
+    for (size_t i = 0; i < bi->n_twins; i++) {
+        buf_puts(b, "                    the same ECID as ");
+        buf_text(b, bi->twins[i]);
+        buf_puts(b, " (a clone): run one at a time, or make clones with 'macvm clone --new-identity'\n");
+    }
     if (bi->has_disk)
         buf_printf(b, "Disk.img:           %s, %s used on disk\n", human_size(a, sizeof a, bi->disk_logical),
                    human_size(d, sizeof d, bi->disk_allocated));
@@ -5678,24 +5710,16 @@ static void info_text(struct buf *b, const char *bundle, const struct bundle_inf
         buf_printf(b, "AuxiliaryStorage:   %s\n", human_size(a, sizeof a, bi->aux_bytes));
     else
         buf_printf(b, "AuxiliaryStorage:   %s", unreadable);
-    buf_printf(b, "CPUs:               %u%s\n", c->set & CONFIG_CPU ? c->cpu_count : default_cpu_count(c, host),
-               value_origin(false, c->set & CONFIG_CPU, default_cpu_count(c, host) > compute_cpu_count(host), true));
-    uint64_t memory = c->set & CONFIG_MEMORY ? c->memory_bytes : default_memory_size(c, host);
-    buf_printf(b, "Memory:             %s%s\n", human_size(a, sizeof a, memory),
-               value_origin(false, c->set & CONFIG_MEMORY,
-                            default_memory_size(c, host) > compute_memory_size(host), false));
+    buf_printf(b, "CPUs:               %u%s\n", bi->cpu_count, bi->cpu_origin);
+    buf_printf(b, "Memory:             %s%s\n", human_size(a, sizeof a, bi->memory_bytes), bi->memory_origin);
     buf_printf(b, "Display:            %ux%u at %u ppi%s\n", c->display_width, c->display_height, c->display_ppi,
                c->set & CONFIG_DISPLAY ? "" : " (default)");
     buf_printf(b, "Network:            NAT, MAC %s\n", c->mac_address[0] ? c->mac_address : "chosen by Virtualization (default)");
     buf_printf(b, "Saved state:        %s\n", bi->saved_state ? "yes (SaveFile.vzvmsave; the next run resumes it)" : "none");
     buf_printf(b, "Runs:               %zu recorded (logs/, and NAME.ephemeral-logs/ for disposable runs)\n",
                bi->n_runs);
-    for (size_t i = bi->n_runs > 5 ? bi->n_runs - 5 : 0; i < bi->n_runs; i++) {
-        bool ephemeral;
-        const char *name = run_name(bi->runs[i], &ephemeral);
-        buf_printf(b, "  %s  %s%s\n", name, run_result(bi->runs[i], outcome, sizeof outcome),
-                   ephemeral ? " (disposable)" : "");
-    }
+    for (const struct info_run *r = bi->runs + (bi->n_runs > 5 ? bi->n_runs - 5 : 0); r < bi->runs + bi->n_runs; r++)
+        buf_printf(b, "  %s  %s%s\n", r->name, r->outcome, r->ephemeral ? " (disposable)" : "");
     for (size_t i = 0; i < bi->n_leftovers; i++) {
         buf_puts(b, "Leftover copy:      ");
         buf_text(b, bi->leftovers[i]);
@@ -5710,7 +5734,7 @@ static void info_text(struct buf *b, const char *bundle, const struct bundle_inf
 static int cmd_info(int argc, char **argv)
 {
     bool json;
-    int rc = parse_json_option("info", argc, argv, &json);
+    int rc = parse_flag_option("info", "json", argc, argv, &json);
     if (rc)
         return rc < 0 ? 0 : rc;
     char bundle[VM_PATH_MAX];
@@ -5721,33 +5745,31 @@ static int cmd_info(int argc, char **argv)
         char **left;
         size_t n = leftover_clones(bundle, &left);
         struct buf b = {0};
+        buf_puts(&b, e.text);   /* e.text cannot be formatted into itself */
         for (size_t i = 0; i < n; i++) {   /* a clone to this path that was killed left this */
             buf_printf(&b, "; %s was killed and left %s: remove it with rm -r ",
                        leftover_of_clone(left[i]) ? "a clone to this path" : "a disposable run", left[i]);
             shell_quote(&b, left[i]);
         }
-        if (n)
-            fail(&e, e.code, "%.400s%.600s", e.text, b.data);
+        fail(&e, e.code, "%.1000s", b.data);
         buf_free(&b);
         free_names(left, n);
         return report(bundle, &e);
     }
-    struct bundle_info bi;
-    bundle_inspect(bundle, &bi);
-    struct buf out = {0};
     struct host_info host;
     bridge_host_info(&host);
+    struct bundle_info bi;
+    bundle_inspect(bundle, &host, &bi);
+    struct buf out = {0};
     if (json)
-        info_json(&out, bundle, &bi, &host);
+        info_json(&out, bundle, &bi);
     else
-        info_text(&out, bundle, &bi, &host);
+        info_text(&out, bundle, &bi);
     rc = print_buf(&out);
     buf_free(&out);
     for (size_t i = 0; i < bi.n_problems; i++)
         fprintf(stderr, "macvm: %s/%s: %s\n", bundle, bi.problems[i].file, bi.problems[i].text);
-    free_names(bi.runs, bi.n_runs);
-    free_names(bi.leftovers, bi.n_leftovers);
-    free_names(bi.twins, bi.n_twins);
+    bundle_info_free(&bi);
     return bi.n_problems ? EX_DATAERR : rc;
 }
 
@@ -5758,41 +5780,25 @@ static int cmd_info(int argc, char **argv)
 static int new_identity_preflight(const char *src, struct error *e)
 {
     struct host_info host;
-    char save[VM_PATH_MAX];
     if (bridge_host_info(&host) != BRIDGE_OK || !host.available)
         return fail(e, EX_UNAVAILABLE, "--new-identity asks Virtualization for a clone's identity: macOS 13 or "
                     "later on Apple Silicon (clone without it here, and give it one on the Mac)");
     if (version_compare(host.os_version, "13") < 0)
         return fail(e, EX_UNAVAILABLE, "--new-identity needs macOS 13 or later on the host (this Mac runs %s)",
                     host.os_version);
-    if (path_join_fixed(save, sizeof save, src, BUNDLE_SAVE_FILE) && access(save, F_OK) == 0)
+    autofree char *save = path_join(src, BUNDLE_SAVE_FILE);
+    if (access(save, F_OK) == 0)
         return fail(e, EX_USAGE, "%s has a saved state (SaveFile.vzvmsave), which fits only its own identity: run "
                     "it once to resume and shut down the guest, then clone", src);
     return 0;
-}
-
-/* Puts a bridge failure, with macvm's advice, in e.  Returns the exit code. */
-static int bridge_failure(struct error *e, int status, const struct bridge_error *err)
-{
-    if (status == BRIDGE_INTERRUPTED)
-        return fail(e, EXIT_INTERRUPTED, "interrupted");
-    if (status == BRIDGE_UNAVAILABLE)
-        return fail(e, EX_UNAVAILABLE, "%.900s", err->message[0] ? err->message : "not available on this host");
-    struct buf b = {0};
-    failure_text(&b, err, NULL, advise(err->domain, err->code, err->message));
-    fail(e, EXIT_VZ_FAILED, "%.1000s", b.data);
-    buf_free(&b);
-    return EXIT_VZ_FAILED;
 }
 
 /* Gives the clone at dst, still in its temporary folder, its own identity
  * (bridge_clone_identity); *ecid is the new ECID.  Returns 0 or an exit code. */
 static int give_new_identity(const char *dst, uint64_t *ecid, struct error *e)
 {
-    char mi[VM_PATH_MAX];
+    autofree char *mi = path_join(dst, BUNDLE_MACHINE_IDENTIFIER);
     struct bridge_error err = {0};
-    if (!path_join_fixed(mi, sizeof mi, dst, BUNDLE_MACHINE_IDENTIFIER))
-        return fail(e, EX_USAGE, "%s: path too long", dst);
     int status = bridge_clone_identity(mi, &err);
     return status != BRIDGE_OK ? bridge_failure(e, status, &err) : machine_identifier_read(mi, ecid, e);
 }
@@ -5800,22 +5806,18 @@ static int give_new_identity(const char *dst, uint64_t *ecid, struct error *e)
 /* macvm clone [--new-identity] SRC DST */
 static int cmd_clone(int argc, char **argv)
 {
-    static const struct option longs[] = {{"new-identity", no_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'},
-                                          {0}};
-    bool new_identity = false;
-    for (int c; (c = next_option("clone", argc, argv, ":h", longs)) != -1;) {
-        if (c != 'n')
-            return c == 'H' ? 0 : EX_USAGE;
-        new_identity = true;
-    }
+    bool new_identity;
+    int rc = parse_flag_option("clone", "new-identity", argc, argv, &new_identity);
+    if (rc)
+        return rc < 0 ? 0 : rc;
     if (argc - optind != 2)
         return usage_error("clone", "give a source bundle and a new destination");
     const char *src = argv[optind], *dst = argv[optind + 1];
     enum clone_method how = CLONE_NONE;
     struct error e = {0};
     uint64_t ecid = 0;
-    int rc = new_identity ? new_identity_preflight(src, &e) : 0;
-    if (rc || (rc = bundle_clone(src, dst, false, new_identity ? &ecid : NULL, &how, NULL, &e)))
+    if ((new_identity && new_identity_preflight(src, &e)) ||
+        bundle_clone(src, dst, false, new_identity ? &ecid : NULL, &how, NULL, &e))
         return report("clone", &e);   /* the message names the path at fault */
     struct buf b = {0};
     buf_text(&b, src);
@@ -5864,9 +5866,9 @@ void macvm_vm_started(const struct vm_spec *spec, unsigned reported_port)
  * item.  Quit and the window's close button save where the spec says the run
  * can, else ask the guest to shut down: never a silent hard stop (in DFU or
  * stopped in iBoot no macOS runs to ask, so Quit stops the VM, and the run
- * ends saying so).  The first
- * Ctrl-C saves with --save-on-stop, else asks the guest; the second forces.
- * Force Stop forces.  A run whose save failed does not try again. */
+ * ends saying so).  The first Ctrl-C saves with --save-on-stop, else asks the
+ * guest; the second forces.  Force Stop forces.  A run whose save failed does
+ * not try again. */
 enum stop_action macvm_stop_action(const struct vm_spec *spec, const struct run_outcome *outcome,
                                    enum stop_event event, bool stopping)
 {
@@ -5921,7 +5923,6 @@ void macvm_window_size(const struct vm_spec *spec, double scale, double *width, 
     *height = spec->display_height / scale;
 }
 
-/* Parses run's options into *o.  Returns 0, or EX_USAGE after saying why. */
 /* Parses the value of --cpus: any whole number of 1 or more, so that one
  * too large is refused where the host's range is known, naming it (check_resources,
  * install_preflight).  Returns 0, or EX_USAGE after saying why. */
@@ -5934,6 +5935,8 @@ static int parse_cpus(const char *command, const char *arg, unsigned *out)
     return 0;
 }
 
+/* Parses run's options into *o.  Returns 0, -1 after printing its help, or
+ * EX_USAGE after saying why. */
 static int parse_run_options(int argc, char **argv, struct run_options *o)
 {
     enum { O_DRY = 256, O_RECOVERY, O_DFU, O_IBOOT1, O_IBOOT2, O_STUB, O_STUB_ALL, O_BOOT_ARGS, O_HEADLESS,
@@ -6017,9 +6020,6 @@ static int parse_run_options(int argc, char **argv, struct run_options *o)
         default: return EX_USAGE;
         }
     }
-    if (argc - optind > 1)
-        return usage_error("run", "give at most one bundle");
-    o->bundle = optind < argc ? argv[optind] : NULL;
     return 0;
 }
 
@@ -6028,12 +6028,11 @@ static int parse_run_options(int argc, char **argv, struct run_options *o)
  * devices a run gets depend on it.  An image that cannot be read says nothing. */
 static void installed_version_from_image(const char *bundle, struct vm_config *c)
 {
-    char path[VM_PATH_MAX];
+    autofree char *path = path_join(bundle, BUNDLE_RESTORE_IMAGE);
     struct ipsw_info img;
     struct error ignored = {0};
     struct stat st;
-    if (c->installed_version[0] || !path_join_fixed(path, sizeof path, bundle, BUNDLE_RESTORE_IMAGE) ||
-        stat(path, &st) != 0 || !S_ISREG(st.st_mode))   /* never wait on a FIFO */
+    if (c->installed_version[0] || stat(path, &st) != 0 || !S_ISREG(st.st_mode))   /* never wait on a FIFO */
         return;
     if (ipsw_inspect(path, &img, &ignored) == 0 && img.product_version)
         snprintf(c->installed_version, sizeof c->installed_version, "%s", img.product_version);
@@ -6043,57 +6042,63 @@ static void installed_version_from_image(const char *bundle, struct vm_config *c
 /* Loads what a run needs from the bundle.  Returns 0 or an exit code with *e. */
 static int load_for_run(const char *bundle, struct vm_config *c, uint64_t *ecid, struct error *e)
 {
-    char path[VM_PATH_MAX];
-    struct hardware_model hw;
     int rc = bundle_check(bundle, e);
     if (rc || (rc = config_load(bundle, c, e)))
         return rc;
     if (!c->install_completed) {
+        autofree char *disk = path_join(bundle, BUNDLE_DISK);
         struct buf b = {0};
         struct stat st;
-        retry_install_command(&b, bundle, NULL, path_join_fixed(path, sizeof path, bundle, BUNDLE_DISK) &&
-                              stat(path, &st) == 0 ? (uint64_t)st.st_size : 0, c);
+        retry_install_command(&b, bundle, NULL, stat(disk, &st) == 0 ? (uint64_t)st.st_size : 0, c);
         fail(e, EX_DATAERR, "its install of macOS %s did not complete, so it cannot boot; remove it and install "
              "again: %s", c->installed_version[0] ? c->installed_version : "(unknown)", b.data);
         buf_free(&b);
         return EX_DATAERR;
     }
-    const char *needed[] = {BUNDLE_AUX, BUNDLE_HARDWARE_MODEL, BUNDLE_MACHINE_IDENTIFIER};
-    for (int i = 0; i < 3; i++)
-        if (!path_join_fixed(path, sizeof path, bundle, needed[i]) || access(path, R_OK) != 0)
+    static const char *const needed[] = {BUNDLE_AUX, BUNDLE_HARDWARE_MODEL, BUNDLE_MACHINE_IDENTIFIER};
+    for (size_t i = 0; i < sizeof needed / sizeof *needed; i++) {
+        autofree char *path = path_join(bundle, needed[i]);
+        if (access(path, R_OK) != 0)
             return fail(e, EX_NOINPUT, "%s is missing; the VM cannot boot without it ('macvm info' shows the bundle)",
                         needed[i]);
-    path_join_fixed(path, sizeof path, bundle, BUNDLE_HARDWARE_MODEL);
-    if ((rc = hardware_model_read(path, &hw, e)))
+    }
+    autofree char *hw_path = path_join(bundle, BUNDLE_HARDWARE_MODEL);
+    autofree char *mi_path = path_join(bundle, BUNDLE_MACHINE_IDENTIFIER);
+    struct hardware_model hw;
+    if (hardware_model_read(hw_path, &hw, e))
         return fail_prefix(e, "HardwareModel");
-    path_join_fixed(path, sizeof path, bundle, BUNDLE_MACHINE_IDENTIFIER);
-    if ((rc = machine_identifier_read(path, ecid, e)))
+    if (machine_identifier_read(mi_path, ecid, e))
         return fail_prefix(e, "MachineIdentifier");
     installed_version_from_image(bundle, c);
     return 0;
 }
 
-/* Starts the record of a run or an install (r->kind): its folder,
- * logs_dir/<start time><suffix>, and when asked the capture of its log there
- * (`log stream` writes into the file itself, so no pipe can fill and stall
- * it).  Returns whether the folder exists; without one the work goes on
- * unrecorded, as it says. */
-static bool record_begin(struct run_record *r, const char *logs_dir, const char *other_dir, const char *suffix,
-                         bool capture, struct log_capture *cap)
+/* Starts the record of a run or an install (r->kind) of bundle: its folder,
+ * <start time><suffix> in the bundle's logs/ (a disposable run's beside the
+ * bundle, which it never writes: NAME.ephemeral-logs/), and when asked the
+ * capture of its log there (`log stream` writes into the file itself, so no
+ * pipe can fill and stall it).  Returns whether the folder exists; without
+ * one the work goes on unrecorded, as it says. */
+static bool record_begin(struct run_record *r, const char *bundle, bool ephemeral, const char *suffix, bool capture,
+                         struct log_capture *cap)
 {
     struct error e = {0};
-    char log_path[VM_PATH_MAX];
-    if (run_dir_create(logs_dir, other_dir, r->started, suffix, r->dir, sizeof r->dir, &e) != 0) {
+    char ephemeral_logs[VM_PATH_MAX];
+    ephemeral_logs_dir(ephemeral_logs, sizeof ephemeral_logs, bundle);
+    autofree char *logs = path_join(bundle, BUNDLE_LOGS);
+    const char *dir = ephemeral ? ephemeral_logs : logs, *other = ephemeral ? logs : ephemeral_logs;
+    if (run_dir_create(dir, other, r->started, suffix, r->dir, sizeof r->dir, &e) != 0) {
         warn("no %s record: %s", r->kind, e.text);
         return false;
     }
-    runs_prune(logs_dir, r->dir);
-    if (capture && path_join_fixed(log_path, sizeof log_path, r->dir, "vz.ndjson")) {
-        if (log_capture_start(cap, log_path, r->dir, &e) != 0)
-            warn("the %s goes on without its log: %s", r->kind, e.text);
-        else
-            r->logged = true;
-    }
+    runs_prune(dir, r->dir);
+    if (!capture)
+        return true;
+    autofree char *log_path = path_join(r->dir, "vz.ndjson");
+    if (log_capture_start(cap, log_path, r->dir, &e) != 0)
+        warn("the %s goes on without its log: %s", r->kind, e.text);
+    else
+        r->logged = true;
     return true;
 }
 
@@ -6117,7 +6122,7 @@ static void inspection_files(struct vm_spec *spec, const char *dir)
         if (!*files[i].on)
             continue;
         int fd = -1;
-        if (!dir || !path_join_fixed(files[i].path, VM_PATH_MAX, dir, files[i].name) ||
+        if (!dir || snprintf(files[i].path, VM_PATH_MAX, "%s/%s", dir, files[i].name) >= VM_PATH_MAX ||
             (files[i].create &&
              (fd = open(files[i].path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0)) {
             warn("no %s for this run: %s", files[i].name, dir ? strerror(errno) : "it has no run folder");
@@ -6133,14 +6138,10 @@ static void inspection_files(struct vm_spec *spec, const char *dir)
 static int run_vm(struct vm_spec *spec, const struct host_info *host, const struct vm_config *c, int argc,
                   char **argv)
 {
-    /* A disposable run keeps its record beside the bundle, which it never writes. */
-    char logs[2][VM_PATH_MAX];
-    path_join_fixed(logs[0], sizeof logs[0], spec->source_bundle, BUNDLE_LOGS);
-    ephemeral_logs_dir(logs[1], sizeof logs[1], spec->source_bundle);
     struct run_record r = {.kind = "run", .started = time(NULL), .start_ms = -1};
     struct log_capture cap = {.pid = -1};
     struct error e = {0};
-    bool have_dir = record_begin(&r, logs[spec->ephemeral], logs[!spec->ephemeral], "", spec->capture_log, &cap);
+    bool have_dir = record_begin(&r, spec->source_bundle, spec->ephemeral, "", spec->capture_log, &cap);
     inspection_files(spec, have_dir ? r.dir : NULL);
     if (spec->set_boot_args)
         printf("macvm: NVRAM boot-args %s%s%s\n", spec->boot_args[0] ? "set to \"" : "cleared",
@@ -6166,7 +6167,7 @@ static int run_vm(struct vm_spec *spec, const struct host_info *host, const stru
     if (r.outcome.restore_failure[0])
         warn("the saved state was not restored (%s); the VM started fresh", r.outcome.restore_failure);
     if (r.outcome.screenshot_taken)
-        fprintf(stderr, "macvm: the screen as the run ended: %s\n", spec->screenshot_path);
+        tell(stderr, "macvm: the screen as the run ended: %s", spec->screenshot_path);
     else if (r.outcome.screenshot_failure[0])
         warn("no screenshot: %s", r.outcome.screenshot_failure);
     if (r.outcome.network_disconnected[0])
@@ -6190,7 +6191,7 @@ static int run_vm(struct vm_spec *spec, const struct host_info *host, const stru
         tell(stderr, "macvm: %s: stopped by force before the guest shut down", spec->source_bundle);
         return EXIT_INTERRUPTED;
     }
-    return report_bridge_error(spec->source_bundle, r.status, &r.outcome.error);
+    return report_failure(spec->source_bundle, r.status, &r.outcome.error, NULL, r.advice);
 }
 
 /* Runs an ephemeral VM: clones the bundle next to itself, runs the clone,
@@ -6220,8 +6221,8 @@ static int run_ephemeral(struct vm_spec *spec, const struct host_info *host, con
         return report("run", &e);   /* the message names the path at fault */
     }
     spec_set_bundle(spec, clone);
-    printf("macvm: running a disposable %s of %s; it is removed when the VM stops\n",
-           how == CLONE_COW ? "clone" : "copy", spec->source_bundle);
+    tell(stdout, "macvm: running a disposable %s of %s; it is removed when the VM stops",
+         how == CLONE_COW ? "clone" : "copy", spec->source_bundle);
     fflush(stdout);
     rc = run_vm(spec, host, c, argc, argv);
     if (remove_tree(tmp) != 0)
@@ -6239,7 +6240,8 @@ static int cmd_run(int argc, char **argv)
     if (rc)
         return rc < 0 ? 0 : rc;
     char bundle[VM_PATH_MAX];
-    bundle_path(bundle, sizeof bundle, o.bundle);
+    if (bundle_operand("run", argc, argv, bundle, sizeof bundle))
+        return EX_USAGE;
     struct vm_config c;
     uint64_t ecid = 0;
     struct error e = {0};
@@ -6274,9 +6276,9 @@ static int cmd_run(int argc, char **argv)
     if (!spec.save_possible && !spec.headless && !spec.ephemeral && spec.start_mode == START_NORMAL)
         printf("macvm: this run cannot save its state, so Quit asks the guest to shut down: %s\n", spec.save_why_not);
     if (bundle_in_use(bundle)) {
-        char aux[VM_PATH_MAX], holders[512] = "";
-        if (path_join_fixed(aux, sizeof aux, bundle, BUNDLE_AUX))
-            file_holders(aux, holders, sizeof holders);
+        autofree char *aux = path_join(bundle, BUNDLE_AUX);
+        char holders[512];
+        file_holders(aux, holders, sizeof holders);
         return fail(&e, EX_TEMPFAIL, "its VM runs already (AuxiliaryStorage is locked%s%s): stop it first",
                     holders[0] ? " by " : "", holders), report(bundle, &e);
     }
@@ -6460,12 +6462,9 @@ static int install_into(const char *bundle, const struct install_options *o, con
         bundle_uncreate(bundle);
         return report(bundle, &e);
     }
-    autofree char *logs = path_join(bundle, BUNDLE_LOGS);
-    char ephemeral_logs[VM_PATH_MAX];
-    ephemeral_logs_dir(ephemeral_logs, sizeof ephemeral_logs, bundle);
     struct run_record r = {.kind = "install", .started = time(NULL), .start_ms = -1};   /* no VM runs */
     struct log_capture cap = {.pid = -1};
-    bool have_dir = record_begin(&r, logs, ephemeral_logs, INSTALL_SUFFIX, true, &cap);
+    bool have_dir = record_begin(&r, bundle, false, INSTALL_SUFFIX, true, &cap);
     tell(stdout, "macvm: installing macOS %s (%s) into %s", c.installed_version, c.installed_build, bundle);
     struct progress p;
     progress_init(&p, "install", false);
@@ -7397,7 +7396,7 @@ static int print_buf(const struct buf *b)
  * long fails where it is used, with ENAMETOOLONG's own words. */
 
 /* Returns "dir/name"; a trailing slash of dir is not doubled ("/" + "x" is "/x"). */
-static __attribute__((unused)) char *path_join(const char *dir, const char *name)
+static char *path_join(const char *dir, const char *name)
 {
     size_t dl = strlen(dir);
     while (dl > 0 && dir[dl - 1] == '/')
@@ -7408,7 +7407,7 @@ static __attribute__((unused)) char *path_join(const char *dir, const char *name
 }
 
 /* Returns the last component of path, without trailing slashes. */
-static __attribute__((unused)) char *path_base(const char *path)
+static char *path_base(const char *path)
 {
     size_t len = strlen(path);
     while (len > 1 && path[len - 1] == '/')
@@ -7440,34 +7439,6 @@ static bool path_join_fixed(char *out, size_t size, const char *dir, const char 
         dl--;   /* "/" itself becomes "", so its children are "/name" */
     int n = snprintf(out, size, "%.*s/%s", (int)dl, dir, name);
     return n >= 0 && (size_t)n < size;
-}
-
-/* Returns the last path component of path (no trailing slashes) in out. */
-static void path_base_fixed(char *out, size_t size, const char *path)
-{
-    size_t len = strlen(path);
-    while (len > 1 && path[len - 1] == '/')
-        len--;
-    size_t start = len;
-    while (start > 0 && path[start - 1] != '/')
-        start--;
-    snprintf(out, size, "%.*s", (int)(len - start), path + start);
-}
-
-/* Returns the directory part of path in out ("." when there is none). */
-static void path_dir_fixed(char *out, size_t size, const char *path)
-{
-    size_t len = strlen(path);
-    while (len > 1 && path[len - 1] == '/')
-        len--;
-    while (len > 0 && path[len - 1] != '/')
-        len--;
-    while (len > 1 && path[len - 1] == '/')
-        len--;
-    if (len == 0)
-        snprintf(out, size, ".");
-    else
-        snprintf(out, size, "%.*s", (int)len, path);
 }
 
 /* Returns the user's home directory ($HOME, else the password database). */

@@ -387,6 +387,39 @@ Test(bundle, info_saved_state_and_recorded_runs, .init = vt_init, .fini = t_tmp_
     free(b);
 }
 
+/* A disposable run keeps its record in NAME.ephemeral-logs/ beside the
+ * bundle: info lists it among the runs, in order, marked as such in the text
+ * and in the JSON alike. */
+Test(bundle, info_marks_disposable_runs, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = vt_bundle(t_tmp, "Runs.bundle", "apple", 4 * VT_GIB);
+    char *logs = t_path_join(b, "logs"), *run = t_path_join(logs, "2026-01-02T03-04-05");
+    char *eph_logs = t_path_join(t_tmp, "Runs.bundle.ephemeral-logs");
+    char *eph_run = t_path_join(eph_logs, "2026-01-02T03-06-00");
+    vt_mkdir(logs);
+    vt_mkdir(run);
+    vt_mkdir(eph_logs);
+    vt_mkdir(eph_run);
+    struct proc_result r = run_macvm("info", "--json", b, NULL);
+    const struct plist *j = vt_expect_json_ok(&r, "info --json");
+    vt_json_str(j, "runs.0.name", "2026-01-02T03-04-05", r.out);
+    vt_json_bool(j, "runs.0.ephemeral", false, r.out);
+    vt_json_str(j, "runs.1.name", "2026-01-02T03-06-00", r.out);
+    vt_json_bool(j, "runs.1.ephemeral", true, r.out);
+    vt_json_str(j, "runs.1.folder", eph_run, r.out);
+    proc_result_free(&r);
+    r = run_macvm("info", b, NULL);
+    cr_expect_eq(r.status, 0, "info: %s", r.err);
+    cr_expect(strstr(r.out, "\n  2026-01-02T03-04-05  unrecorded\n  2026-01-02T03-06-00  unrecorded (disposable)\n"),
+              "the text should list both runs, the second marked disposable: %s", r.out);
+    proc_result_free(&r);
+    free(eph_run);
+    free(eph_logs);
+    free(run);
+    free(logs);
+    free(b);
+}
+
 /* The files a run uses are Apple's sample's names in the bundle. */
 Test(bundle, run_uses_apple_file_names, .init = vt_init, .fini = t_tmp_fini)
 {

@@ -38,7 +38,8 @@ fi
 commands=$(sed -n '/^static const struct command commands\[\] = {/,/^};/p' "$SRC" |
     sed -n 's/^[[:space:]]*{"\([a-z0-9-]*\)", \(cmd_[a-z0-9_]*\),.*/\1 \2/p')
 
-# "FUNCTION opt NAME" for each long option of a struct option table, and
+# "FUNCTION opt NAME" for each long option of a struct option table or of a
+# parse_flag_option call, and
 # "FUNCTION calls CALLEE" for each function called in a function's body.  A
 # function starts at a line in column 0 that names it before "(" and is not a
 # declaration (";") or data ("=").
@@ -57,6 +58,10 @@ facts=$(awk '
         }
         if (/};/) table = 0
         next
+    }
+    /parse_flag_option\("[a-z-]+", "[a-z0-9-]+"/ {   # a command whose one option is a flag
+        s = $0; sub(/.*parse_flag_option\("[a-z-]+", "/, "", s); sub(/".*/, "", s)
+        print fn, "opt", s
     }
     {
         s = $0

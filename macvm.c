@@ -7619,7 +7619,7 @@ static bool parse_size(const char *s, uint64_t *out)
     end++;
     if (strcmp(end, "") != 0 && strcasecmp(end, "B") != 0 && strcasecmp(end, "iB") != 0)
         return false;
-    if (n == 0 || n > (UINT64_MAX >> shift))
+    if (n == 0 || n > ((uint64_t)INT64_MAX >> shift))   /* a file's size is an off_t */
         return false;
     *out = (uint64_t)n << shift;
     return true;

@@ -273,7 +273,7 @@ Test(install, nonsense_disk_size_is_refused, .init = vt_init, .fini = t_tmp_fini
 {
     char *spec = vt_install_spec();
     char *b = t_path_join(t_tmp, "New.bundle");
-    const char *bad[] = {"12X", "0G", "99999999999T", "abc", "", "80", "-80G", "512M", "80G80", "1.5T"};
+    const char *bad[] = {"12X", "0G", "99999999999T", "9000000T", "abc", "", "80", "-80G", "512M", "80G80", "1.5T"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         struct proc_result r = run_fake("install", "--ipsw", VT_IPSW_14, "--cpus", "2", "--disk-size", bad[i], b, NULL);
         char what[64];

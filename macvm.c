@@ -6817,7 +6817,11 @@ static int cmd_feedback(int argc, char **argv)
     bool redacted = true, force = false;
     for (int c; (c = next_option("feedback", argc, argv, ":o:h", longs)) != -1;) {
         switch (c) {
-        case 'o': output = optarg; break;
+        case 'o':
+            if (!*optarg)
+                return usage_error("feedback", "-o needs a file name");
+            output = optarg;
+            break;
         case 'n': redacted = false; break;
         case 'f': force = true; break;
         case 'r': run = optarg; break;

@@ -752,6 +752,11 @@ Test(feedback, output_file_is_atomic_and_never_clobbered, .init = t_tmp_init, .f
     free(written);
     proc_result_free(&r);
 
+    r = run_fake("feedback", e.bundle, "-o", "", NULL);
+    cr_expect_eq(r.status, 64, "-o '': exit %d, want 64; stderr: %s", r.status, r.err);
+    cr_expect(strstr(r.err, "-o needs a file name") != NULL, "stderr should say what -o lacks: %s", r.err);
+    proc_result_free(&r);
+
     proc_result_free(&shown);
     free(file);
     free(dir);

@@ -7775,7 +7775,7 @@ static const struct plist *plist_get(const struct plist *dict, const char *key)
 {
     if (!dict || dict->type != PLIST_DICT)
         return NULL;
-    for (size_t i = 0; i < dict->count; i++)
+    for (size_t i = dict->count; i-- > 0;)   /* a key given twice: its last value, as plistlib and json take */
         if (strcmp(dict->keys[i], key) == 0)
             return dict->items[i];
     return NULL;

@@ -182,6 +182,25 @@ Test(plist, json_nested_10000_deep_is_refused)
     free(doc);
 }
 
+/* A Config.plist edited by hand can hold a key twice; Python's plistlib (and
+ * json, for run.json) take the last value, and so must macvm. */
+Test(plist, a_key_given_twice_takes_its_last_value)
+{
+    const char *xml = "<plist><dict><key>CPUCount</key><integer>2</integer>"
+                      "<key>CPUCount</key><integer>6</integer></dict></plist>";
+    const char *json = "{\"cpu_count\":2,\"cpu_count\":6}";
+    struct arena a = {0};
+    struct error e = {0};
+    uint64_t n = 0;
+    struct plist *root = plist_parse(xml, strlen(xml), &a, &e);
+    cr_assert(root, "%s", e.text);
+    cr_expect(plist_uint(root, "CPUCount", 64, &n) && n == 6, "CPUCount %" PRIu64 ", want 6", n);
+    root = json_parse(json, strlen(json), &a, NULL);
+    cr_assert(root, "run.json's reader refused %s", json);
+    cr_expect(plist_uint(root, "cpu_count", 64, &n) && n == 6, "cpu_count %" PRIu64 ", want 6", n);
+    arena_free(&a);
+}
+
 Test(plist, xml_entities_cdata_and_empty_elements)
 {
     const char *doc = "<plist><dict><key>a&amp;b</key><string>&lt;&#x1F34E;&#233;&gt;</string>"

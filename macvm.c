@@ -1392,7 +1392,7 @@ struct run_options {
     bool headless, audio, save_on_stop, ephemeral, no_log, dry_run, json;
     bool console, serial, screenshot;
     enum vm_panic_action panic;
-    const char *shares[VM_SHARES_MAX];    /* DIR[:ro] as given */
+    const char *shares[VM_SHARES_MAX];    /* DIR[:ro|:rw] as given */
     unsigned n_shares;
 };
 
@@ -7041,7 +7041,7 @@ static const struct command commands[] = {
      "  --serial               experimental: the PL011 UART (iBoot, the kernel with serial\n"
      "                         boot-args) to serial.log; needs the private entitlement\n"
      "  --panic halt|restart   experimental: what the guest does when its kernel panics\n"
-     "  --share DIR[:ro]       share a host folder (read-write; :ro read-only); in the\n"
+     "  --share DIR[:ro|:rw]   share a host folder (read-write; :ro read-only); in the\n"
      "                         guest: /Volumes/My Shared Files/NAME (up to 4)\n"
      "  --screenshot           experimental: save the display to screen.png when an error\n"
      "                         or a Ctrl-C ends the run (macOS 14+)\n"},

@@ -523,7 +523,9 @@ static struct vm_config config_defaults(void)
     };
 }
 
-/* Returns true when s is a MAC address "xx:xx:xx:xx:xx:xx" (hex digits). */
+/* Returns true when s is a MAC address "xx:xx:xx:xx:xx:xx" (hex digits) that
+ * a network card can have: not a group address (the first octet's low bit),
+ * such as the broadcast ff:ff:ff:ff:ff:ff. */
 static bool valid_mac(const char *s)
 {
     if (strlen(s) != 17)
@@ -531,7 +533,7 @@ static bool valid_mac(const char *s)
     for (int i = 0; i < 17; i++)
         if (i % 3 == 2 ? s[i] != ':' : !isxdigit((unsigned char)s[i]))
             return false;
-    return true;
+    return (strtoul(s, NULL, 16) & 1) == 0;
 }
 
 #define VM_MAX_CPUS 1024   /* what Config.plist and --cpus accept; a run checks the host's own range */
@@ -617,7 +619,7 @@ static int config_read(const struct plist *root, struct vm_config *c, struct err
         const char *mac = plist_string(root, "MACAddress");
         if (!mac || !valid_mac(mac)) {
             config_bad(&problems, "MACAddress", plist_get(root, "MACAddress"),
-                       "a MAC address such as 8a:2c:11:de:ad:01 (six pairs of hex digits)");
+                       "a MAC address such as 8a:2c:11:de:ad:02 (six pairs of hex digits, the first even)");
         } else {
             snprintf(c->mac_address, sizeof c->mac_address, "%s", mac);
             c->set |= CONFIG_MAC;

@@ -525,6 +525,8 @@ Test(bundle, bad_config_values_name_the_key, .init = vt_init, .fini = t_tmp_fini
          "<key>DisplayPixelsPerInch</key><integer>80</integer>", "DisplayWidth"},
         {"<key>MACAddress</key><string>8a:2c:11:de:ad</string>", "MACAddress"},
         {"<key>MACAddress</key><string>zz:2c:11:de:ad:01</string>", "MACAddress"},
+        {"<key>MACAddress</key><string>ff:ff:ff:ff:ff:ff</string>", "MACAddress"},
+        {"<key>MACAddress</key><string>8b:2c:11:de:ad:01</string>", "MACAddress"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         char text[1024];

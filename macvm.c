@@ -6272,6 +6272,9 @@ static int cmd_run(int argc, char **argv)
     catch_interrupts();
     if (spec.debug_stub_all_interfaces)
         warn("the GDB stub listens on every network interface: anyone who reaches this Mac can control the guest");
+    if (spec.disk_sync == DISK_SYNC_NONE)
+        warn("--disk-sync none: a crash or power loss of this Mac can corrupt the guest's disk; keep it for "
+             "throwaway VMs");
     if (spec.start_mode == START_IBOOT_STAGE1 || spec.start_mode == START_IBOOT_STAGE2)
         printf("macvm: --%s is experimental: on some macOS (13.4, 14) the VM boots normally anyway\n",
                start_mode_name(spec.start_mode));

@@ -488,6 +488,14 @@ Test(save, disk_modes, .init = vt_init, .fini = t_tmp_fini)
     unsetenv("MACVM_FAKE_SPEC");
     r = run_fake("run", "--disk-cache", "cached", "--disk-sync", "fsync", b, NULL);
     cr_expect_eq(r.status, 0, "exit %d; %s", r.status, r.err);
+    cr_expect(strstr(r.err, "can corrupt") == NULL, "fsync needs no warning: %s", r.err);
+    proc_result_free(&r);
+    r = run_fake("run", "--disk-sync", "none", b, NULL);
+    cr_expect_eq(r.status, 0, "exit %d; %s", r.status, r.err);
+    cr_expect(strstr(r.err, "warning: --disk-sync none: a crash or power loss of this Mac can corrupt"),
+              "a run that never syncs its disk says what it risks: %s", r.err);
+    proc_result_free(&r);
+    r = run_fake("run", "--disk-cache", "cached", "--disk-sync", "fsync", b, NULL);
     ts_expect_record(b, "d['spec']['disk']['caching'] + ' ' + d['spec']['disk']['sync']", "cached fsync");
     proc_result_free(&r);
     r = run_fake("feedback", b, NULL);

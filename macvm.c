@@ -3723,17 +3723,15 @@ struct feedback {
     char run_dir[VM_PATH_MAX];              /* "" when the bundle has no run */
     char *log_path, *screenshot;            /* where the run keeps them (NULL without a run) */
     struct port_tail console, serial;
-    bool has_run, has_log, has_screenshot;
+    bool has_log, has_screenshot;
     struct arena arena;
-    const struct plist *run;                /* run.json */
+    const struct plist *run;                /* run.json, or NULL */
     struct vm_config config;
     struct hardware_model hw;
     bool has_hw;
     uint64_t ecid;
     bool has_ecid;
-    struct pvg_watch pvg;
-    struct pvg_negotiation negotiation;     /* the last one, as in pvg-log */
-    bool has_negotiation;
+    struct pvg_watch pvg;                   /* its last negotiation is the one that counts, as in pvg-log */
     char **pvg_lines, **errors;             /* kept lines */
     size_t n_pvg, n_errors, more_pvg, more_errors;
     char **crash_reports;
@@ -3761,19 +3759,16 @@ static void feedback_event(void *ctx, const struct log_event *ev)
     if (is_pvg_event(ev)) {
         keep_line(&f->pvg_lines, &f->n_pvg, &f->more_pvg, ev);
         struct pvg_negotiation n;
-        if (pvg_watch_event(&f->pvg, ev, &n)) {
-            f->negotiation = n;
-            f->has_negotiation = true;
-        }
+        pvg_watch_event(&f->pvg, ev, &n);
     }
     if (strcasecmp(ev->type, "Error") == 0 || strcasecmp(ev->type, "Fault") == 0)
         keep_line(&f->errors, &f->n_errors, &f->more_errors, ev);
 }
 
-/* Returns the string at a path of keys in run.json ("outcome", "result"), or NULL. */
-static const char *run_string(const struct plist *run, const char *a, const char *b)
+/* Returns the string at dict.key in run.json ("outcome", "result"), or NULL. */
+static const char *run_string(const struct plist *run, const char *dict, const char *key)
 {
-    return plist_string(b ? plist_dict(run, a) : run, b ? b : a);
+    return plist_string(plist_dict(run, dict), key);
 }
 
 /* Lists the VM process's crash reports written during [from, to]. */
@@ -3815,7 +3810,6 @@ static int feedback_gather(struct feedback *f, const char *bundle, const char *r
     if ((rc = find_run(bundle, run_name, f->run_dir, sizeof f->run_dir, e)) != 0)
         return run_name ? rc : 0;   /* no run yet: a report on the bundle alone */
     f->run = run_record_read(f->run_dir, &f->arena);
-    f->has_run = f->run != NULL;
     f->log_path = path_join(f->run_dir, "vz.ndjson");
     f->has_log = access(f->log_path, R_OK) == 0;
     port_tail_read(&f->console, f->run_dir, "console.log");
@@ -3830,7 +3824,7 @@ static int feedback_gather(struct feedback *f, const char *bundle, const char *r
         close(fd);
     }
     uint64_t from, to;
-    if (f->has_run && plist_uint(f->run, "started_unix", UINT32_MAX * 4ull, &from) &&
+    if (plist_uint(f->run, "started_unix", UINT32_MAX * 4ull, &from) &&
         plist_uint(f->run, "stopped_unix", UINT32_MAX * 4ull, &to))
         find_crash_reports(f, (time_t)from - 60, (time_t)to + 600);
     else if (stat(f->run_dir, &dir) == 0)   /* a killed run, no run.json: the folder's and log's times */
@@ -4057,16 +4051,15 @@ static size_t path_spelled_at(const char *p, const char *path)
 }
 
 /* Returns the length of a home directory at p ("/Users/NAME", "/home/NAME",
- * JSON-escaped or URL-encoded), copying NAME (with %20 as a space) to name; or 0. */
+ * JSON-escaped or URL-encoded), copying NAME (with %20 as a space) to name
+ * unless it is NULL; or 0. */
 static size_t home_at(const char *p, char *name, size_t size)
 {
     static const char *const roots[] = {"/Users/", "/home/"};
     for (int i = 0; i < 2; i++) {
-        size_t n = path_spelled_at(p, roots[i]);
+        size_t n = path_spelled_at(p, roots[i]), k = 0, len = 0;
         if (n == 0)
             continue;
-        size_t k = 0, len = 0;
-        char decoded[128];
         for (;;) {
             char c = p[n + k];
             if (isalnum((unsigned char)c) || c == '.' || c == '_' || c == '-')
@@ -4075,13 +4068,13 @@ static size_t home_at(const char *p, char *name, size_t size)
                 k += 3, c = ' ';
             else
                 break;
-            if (len + 1 < sizeof decoded)
-                decoded[len++] = c;
+            if (name && len + 1 < size)
+                name[len++] = c;
         }
-        decoded[len] = 0;
-        if (k == 0 || strcmp(decoded, "Shared") == 0)
+        if (k == 0 || (k == 6 && strncmp(p + n, "Shared", 6) == 0))
             return 0;
-        snprintf(name, size, "%s", decoded);
+        if (name)
+            name[len] = 0;
         return n + k;
     }
     return 0;
@@ -4120,7 +4113,6 @@ static size_t host_at(const char *p, const char *start, const struct redaction *
 /* Returns the length of the secret at p and what replaces it, or 0. */
 static size_t secret_at(const char *p, const char *text, const struct redaction *r, const char **with)
 {
-    char name[128];
     size_t n;
     for (int i = 0; r->has_ecid && i < 5; i++) {
         /* A whole ECID is too long to occur by chance: it counts next to
@@ -4138,7 +4130,7 @@ static size_t secret_at(const char *p, const char *text, const struct redaction 
         return *with = "~", n;
     if ((n = eui64_at(p, text)) || (n = mac_at(p, text)))
         return *with = "<MAC>", n;
-    if ((n = home_at(p, name, sizeof name)))
+    if ((n = home_at(p, NULL, 0)))
         return *with = "~", n;
     return 0;
 }
@@ -4246,7 +4238,7 @@ static void redaction_for(struct redaction *r, const struct feedback *f, const c
 /* Returns the recorded command line of the run, shell-quoted, in b. */
 static void feedback_command(struct buf *b, const struct feedback *f)
 {
-    const struct plist *argv = f->has_run ? plist_get(f->run, "command") : NULL;
+    const struct plist *argv = plist_get(f->run, "command");
     if (!argv || argv->type != PLIST_ARRAY || argv->count == 0) {
         buf_puts(b, "macvm run ");
         shell_quote(b, f->bundle);
@@ -4275,14 +4267,14 @@ static void feedback_data(struct buf *b, const struct feedback *f, const char *s
 /* Writes the suggested title in b, its data redacted when the report is. */
 static void feedback_title(struct buf *b, const struct feedback *f)
 {
-    const char *result = f->has_run ? run_string(f->run, "outcome", "result") : NULL;
+    const char *result = run_string(f->run, "outcome", "result");
     const char *guest = f->config.installed_version[0] ? f->config.installed_version : "(unknown)";
-    const char *host = f->has_run ? run_string(f->run, "host", "os_version") : NULL;
-    const char *message = f->has_run ? plist_string(plist_dict(plist_dict(f->run, "outcome"), "error"), "message")
-                                     : NULL;
-    const char *kind = f->has_run ? plist_string(f->run, "kind") : NULL;
+    const char *host = run_string(f->run, "host", "os_version");
+    const char *message = plist_string(plist_dict(plist_dict(f->run, "outcome"), "error"), "message");
+    const char *kind = plist_string(f->run, "kind");
     bool install = kind && strcmp(kind, "install") == 0, error = result && strcmp(result, "error") == 0;
-    bool older = f->has_negotiation && f->negotiation.guest_version > f->negotiation.host_version;
+    const struct pvg_negotiation *last = &f->pvg.last;
+    bool older = f->pvg.negotiations && last->guest_version > last->host_version;
     buf_puts(b, "Virtualization: ");
     if (error) {
         /* Redacted first, cut after: a cut never leaves half a secret to survive. */
@@ -4298,7 +4290,7 @@ static void feedback_title(struct buf *b, const struct feedback *f)
         buf_printf(b, "paravirtualized graphics renderer resets in a loop (%" PRIu64 " resets) with", f->pvg.resets);
     } else if (older) {
         buf_printf(b, "paravirtualized graphics renderer older than the guest expects (%u > %u) with",
-                   f->negotiation.guest_version, f->negotiation.host_version);
+                   last->guest_version, last->host_version);
     } else {
         buf_puts(b, "problem with");
     }
@@ -4307,7 +4299,7 @@ static void feedback_title(struct buf *b, const struct feedback *f)
     buf_puts(b, " guest on macOS ");
     feedback_data(b, f, host ? host : "(unknown)");
     if (error && older)
-        buf_printf(b, " (PVG renderer %u > %u)", f->negotiation.guest_version, f->negotiation.host_version);
+        buf_printf(b, " (PVG renderer %u > %u)", last->guest_version, last->host_version);
 }
 
 /* Appends data to the Markdown report: redacted when the report is, its
@@ -4389,7 +4381,7 @@ static const char *const sample_note =
 static void md_host(struct buf *b, const struct feedback *f, bool on_host)
 {
     buf_puts(b, "## Host\n\n");
-    const struct plist *host = f->has_run ? plist_dict(f->run, "host") : NULL;
+    const struct plist *host = plist_dict(f->run, "host");
     if (host && plist_string(host, "os_version")) {
         md_printf(b, f, "- Mac: %s (%s)\n", md_known(plist_string(host, "model")), md_known(plist_string(host, "chip")));
         md_printf(b, f, "- macOS: %s (%s)\n", md_known(plist_string(host, "os_version")), md_known(plist_string(host, "os_build")));
@@ -4437,7 +4429,7 @@ static void md_configuration(struct buf *b, const struct feedback *f)
 {
     char size[32];
     buf_puts(b, "\n## Configuration and start options\n\n");
-    const struct plist *spec = f->has_run ? plist_dict(f->run, "spec") : NULL;
+    const struct plist *spec = plist_dict(f->run, "spec");
     if (!spec) {
         if (f->config.set & CONFIG_CPU)
             buf_printf(b, "- CPUs: %u\n", f->config.cpu_count);
@@ -4527,11 +4519,11 @@ static void md_error(struct buf *b, const struct feedback *f, const char *label,
 static void md_outcome(struct buf *b, const struct feedback *f)
 {
     buf_puts(b, "\n## What happened\n\n");
-    const char *kind = f->has_run ? plist_string(f->run, "kind") : NULL;
+    const char *kind = plist_string(f->run, "kind");
     if (kind)   /* macvm's own words: never redacted */
         buf_printf(b, "- recorded: %s\n", strcmp(kind, "install") == 0 ? "an installation (macvm install)"
                                                                          : "a run (macvm run)");
-    const struct plist *outcome = f->has_run ? plist_dict(f->run, "outcome") : NULL;
+    const struct plist *outcome = plist_dict(f->run, "outcome");
     if (!outcome) {
         buf_puts(b, f->run_dir[0] ? "- the run's record (run.json) is missing or damaged\n"
                                    : "- no run recorded in this bundle\n");
@@ -4572,12 +4564,12 @@ static void md_clean(char *field, size_t size, const struct feedback *f)
 static void md_pvg(struct buf *b, const struct feedback *f)
 {
     buf_puts(b, "\n## Paravirtualized graphics\n\n");
-    if (f->has_negotiation) {
+    if (f->pvg.negotiations) {
         char verdict[512];
-        pvg_verdict_text(verdict, sizeof verdict, &f->negotiation);
-        md_printf(b, f, "- negotiation at %s", f->negotiation.timestamp);
-        buf_printf(b, ": guest requested %u, host set %u\n- verdict: %s\n", f->negotiation.guest_version,
-                   f->negotiation.host_version, verdict);
+        pvg_verdict_text(verdict, sizeof verdict, &f->pvg.last);
+        md_printf(b, f, "- negotiation at %s", f->pvg.last.timestamp);
+        buf_printf(b, ": guest requested %u, host set %u\n- verdict: %s\n", f->pvg.last.guest_version,
+                   f->pvg.last.host_version, verdict);
     } else {
         buf_puts(b, f->has_log ? "- no version negotiation in the run's log\n" : "- no log recorded for this run\n");
     }
@@ -4642,7 +4634,7 @@ static void md_attachments(struct buf *b, const struct feedback *f)
                 "Attach them only to a report Apple may see them in.)\n\n");
     if (f->has_log)
         md_printf(b, f, "- the run's log: `%s`\n", f->log_path);
-    if (f->has_run) {
+    if (f->run) {
         autofree char *record = path_join(f->run_dir, "run.json");
         md_printf(b, f, "- the run's record: `%s`\n", record);
     }
@@ -4662,7 +4654,7 @@ static void md_attachments(struct buf *b, const struct feedback *f)
 /* What the host's Virtualization had, as the run recorded it (doctor --probe). */
 static void md_probe(struct buf *b, const struct feedback *f)
 {
-    const struct plist *probe = f->has_run ? plist_get(f->run, "probe") : NULL;
+    const struct plist *probe = plist_get(f->run, "probe");
     if (!probe || probe->type != PLIST_ARRAY || !probe->count)
         return;
     buf_puts(b, "\n## What this Mac's Virtualization has (doctor --probe)\n\n");

@@ -3638,11 +3638,8 @@ static bool framework_version(const char *root, const char *framework, char *out
 /* Appends s quoted for a POSIX shell when it needs quoting. */
 static void shell_quote(struct buf *b, const char *s)
 {
-    bool plain = *s != 0;
-    for (const char *p = s; *p; p++)
-        if (!isalnum((unsigned char)*p) && !strchr("-_./=:,@%+", *p))
-            plain = false;
-    if (plain) {
+    static const char plain[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_./=:,@%+";
+    if (*s && strspn(s, plain) == strlen(s)) {
         buf_puts(b, s);
         return;
     }
@@ -3749,7 +3746,7 @@ static void keep_line(char ***lines, size_t *n, size_t *more, const struct log_e
     buf_printf(&b, "%s [%s%s%s] %s", ev->timestamp, ev->subsystem, *ev->category ? ":" : "", ev->category,
                ev->message);
     *lines = xrealloc(*lines, (*n + 1) * sizeof **lines);
-    (*lines)[(*n)++] = b.data ? b.data : xstrdup("");
+    (*lines)[(*n)++] = b.data;
 }
 
 /* Collects PVG lines, the last negotiation, and errors and faults. */
@@ -3915,18 +3912,6 @@ static bool joins_right(const char *p)
     return is_word_char(*p) || placeholder_at(p);
 }
 
-/* Returns true when the whole word w (at least 3 characters, any case) stands
- * at p.  A dot between letters joins words ("com.apple.x" holds no "apple"). */
-static bool word_at(const char *p, const char *start, const char *w)
-{
-    size_t n = strlen(w);
-    if (n < 3 || strncasecmp(p, w, n) != 0)
-        return false;
-    if (joins_left(start, p) || (p > start && p[-1] == '.' && joins_left(start, p - 1)))
-        return false;
-    return !joins_right(p + n) && !(p[n] == '.' && joins_right(p + n + 1));
-}
-
 /* Returns true when redaction's output ends just before p: a placeholder, or
  * the ~ of a home.  What it replaced may have ended in hex digits. */
 static bool replaced_before(const char *start, const char *p)
@@ -3946,6 +3931,31 @@ static bool hex_after(const char *p)
     return isxdigit((unsigned char)*p) || placeholder_at(p);
 }
 
+/* A match stands alone only when nothing of its kind goes on around it.  The
+ * kind is a word's letters, or (hex) the digits of an address.  Returns true
+ * when sep and more of that kind stand just before p ("com." before "apple",
+ * "11de." before "ad01"). */
+static bool continues_before(const char *start, const char *p, char sep, bool hex)
+{
+    return p > start && p[-1] == sep && (hex ? hex_before(start, p - 1) : joins_left(start, p - 1));
+}
+
+/* Returns true when what ends at p goes on: a word character, or sep and more of its kind. */
+static bool goes_on(const char *p, char sep, bool hex)
+{
+    return joins_right(p) || (*p == sep && (hex ? hex_after(p + 1) : joins_right(p + 1)));
+}
+
+/* Returns true when the whole word w (at least 3 characters, any case) stands
+ * at p.  A dot between letters joins words ("com.apple.x" holds no "apple"). */
+static bool word_at(const char *p, const char *start, const char *w)
+{
+    size_t n = strlen(w);
+    if (n < 3 || strncasecmp(p, w, n) != 0)
+        return false;
+    return !joins_left(start, p) && !continues_before(start, p, '.', false) && !goes_on(p + n, '.', false);
+}
+
 /* Returns the number of hex digits at p, at most max. */
 static size_t hex_run(const char *p, size_t max)
 {
@@ -3953,6 +3963,13 @@ static size_t hex_run(const char *p, size_t max)
     while (n < max && isxdigit((unsigned char)p[n]))
         n++;
     return n;
+}
+
+/* Returns the length of a group of min to max hex digits at p (no more follow), or 0. */
+static size_t hex_group(const char *p, size_t min, size_t max)
+{
+    size_t n = hex_run(p, max + 1);
+    return n >= min && n <= max ? n : 0;
 }
 
 /* Returns true when a group of 1 or 2 hex digits and sep end just before p:
@@ -3981,23 +3998,21 @@ static size_t mac_at(const char *p, const char *start)
     for (const char *sep = ":-"; *sep; sep++) {
         const char *q = p;
         int groups = 0;
-        for (size_t k; groups < 6 && (k = hex_run(q, 3)) >= 1 && k <= 2; groups++) {
+        for (size_t k; groups < 6 && (k = hex_group(q, 1, 2)); groups++) {
             q += k;
             if (groups < 5 && *q != *sep)
                 break;
             if (groups < 5)
                 q++;
         }
-        if (groups == 6 && !chain_before(start, p, *sep) && !joins_right(q) && !(*q == *sep && hex_after(q + 1)))
+        if (groups == 6 && !chain_before(start, p, *sep) && !goes_on(q, *sep, true))
             return (size_t)(q - p);
     }
-    if (hex_run(p, 5) == 4 && p[4] == '.' && hex_run(p + 5, 5) == 4 && p[9] == '.' && hex_run(p + 10, 5) == 4 &&
-        !(p > start && p[-1] == '.' && hex_before(start, p - 1)) && !joins_right(p + 14) &&
-        !(p[14] == '.' && hex_after(p + 15)))
+    if (hex_group(p, 4, 4) && p[4] == '.' && hex_group(p + 5, 4, 4) && p[9] == '.' && hex_group(p + 10, 4, 4) &&
+        !continues_before(start, p, '.', true) && !goes_on(p + 14, '.', true))
         return 14;
     /* A 0x pointer joins the x; a UUID's last group follows a dash. */
-    bool uuid_tail = p > start && p[-1] == '-' && hex_before(start, p - 1);
-    if (hex_run(p, 13) == 12 && !uuid_tail && !joins_right(p + 12))
+    if (hex_group(p, 12, 12) && !continues_before(start, p, '-', true) && !joins_right(p + 12))
         return 12;
     return 0;
 }
@@ -4012,18 +4027,17 @@ static size_t eui64_at(const char *p, const char *start)
     for (int skip_first = 0; skip_first < 2; skip_first++) {
         const char *q = p;
         if (!skip_first) {
-            size_t k = hex_run(q, 5);
-            if (k < 1 || k > 4 || q[k] != ':')
+            size_t k = hex_group(q, 1, 4);
+            if (!k || q[k] != ':')
                 continue;
             q += k + 1;
         }
-        size_t k = hex_run(q, 5);
-        if (k < 2 || k > 4 || strncasecmp(q + k - 2, "ff:fe", 5) != 0 || hex_run(q + k + 3, 3) != 2 ||
-            q[k + 5] != ':')
+        size_t k = hex_group(q, 2, 4);
+        if (!k || strncasecmp(q + k - 2, "ff:fe", 5) != 0 || !hex_group(q + k + 3, 2, 2) || q[k + 5] != ':')
             continue;
         q += k + 6;
-        size_t last = hex_run(q, 5);
-        if (last < 1 || last > 4 || q[last] == ':' || joins_right(q + last))
+        size_t last = hex_group(q, 1, 4);
+        if (!last || q[last] == ':' || joins_right(q + last))
             continue;
         return (size_t)(q + last - p);
     }

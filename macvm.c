@@ -3653,9 +3653,6 @@ static void shell_quote(struct buf *b, const char *s)
     buf_add(b, "'", 1);
 }
 
-struct redaction;
-static void redact(struct buf *out, const char *text, const struct redaction *r);
-
 #define PORT_TAIL_LINES 20          /* of a console or serial log, in a report */
 #define PORT_TAIL_BYTES 65536
 
@@ -3663,7 +3660,8 @@ static void redact(struct buf *out, const char *text, const struct redaction *r)
 struct port_tail {
     char *path;
     bool exists;
-    char *lines[PORT_TAIL_LINES];
+    char *text;                         /* the end of the file, cut into lines */
+    char *lines[PORT_TAIL_LINES];       /* the last ones, in text */
     size_t n;
 };
 
@@ -3682,7 +3680,7 @@ static void port_tail_read(struct port_tail *t, const char *dir, const char *nam
     }
     t->exists = true;
     off_t from = st.st_size > PORT_TAIL_BYTES ? st.st_size - PORT_TAIL_BYTES : 0;
-    char *text = xmalloc(PORT_TAIL_BYTES);
+    char *text = t->text = xmalloc(PORT_TAIL_BYTES + 1);
     ssize_t got = pread(fd, text, PORT_TAIL_BYTES, from);
     close(fd);
     char *p = text, *end = text + (got > 0 ? got : 0);
@@ -3695,25 +3693,25 @@ static void port_tail_read(struct port_tail *t, const char *dir, const char *nam
         size_t n = (size_t)(nl - p);
         if (n && p[n - 1] == '\r')
             n--;
+        p[n] = 0;
+        for (size_t i = 0; i < n; i++)
+            if (((unsigned char)p[i] < 0x20 && p[i] != '\t') || p[i] == 0x7f)
+                p[i] = '?';
         if (t->n == PORT_TAIL_LINES) {
-            free(t->lines[0]);
             memmove(t->lines, t->lines + 1, (PORT_TAIL_LINES - 1) * sizeof *t->lines);
             t->n--;
         }
-        char *line = t->lines[t->n++] = xmalloc(n + 1);
-        for (size_t i = 0; i < n; i++)
-            line[i] = ((unsigned char)p[i] < 0x20 && p[i] != '\t') || p[i] == 0x7f ? '?' : p[i];
-        line[n] = 0;
+        t->lines[t->n++] = p;
     }
-    free(text);
 }
 
 static void port_tail_free(struct port_tail *t)
 {
-    for (size_t i = 0; i < t->n; i++)
-        free(t->lines[i]);
+    free(t->text);
     free(t->path);
 }
+
+struct redaction;
 
 struct feedback {
     const char *bundle;

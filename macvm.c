@@ -4395,8 +4395,10 @@ static void md_host(struct buf *b, const struct feedback *f, bool on_host)
     buf_puts(b, "## Host\n\n");
     const struct plist *host = plist_dict(f->run, "host");
     if (host && plist_string(host, "os_version")) {
-        md_printf(b, f, "- Mac: %s (%s)\n", md_known(plist_string(host, "model")), md_known(plist_string(host, "chip")));
-        md_printf(b, f, "- macOS: %s (%s)\n", md_known(plist_string(host, "os_version")), md_known(plist_string(host, "os_build")));
+        md_printf(b, f, "- Mac: %s (%s)\n", md_known(plist_string(host, "model")),
+                  md_known(plist_string(host, "chip")));
+        md_printf(b, f, "- macOS: %s (%s)\n", md_known(plist_string(host, "os_version")),
+                  md_known(plist_string(host, "os_build")));
         md_item(b, f, "Virtualization.framework", plist_string(host, "virtualization_version"));
         md_item(b, f, "ParavirtualizedGraphics.framework", plist_string(host, "pvg_version"));
         if (!on_host)

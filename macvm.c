@@ -3850,7 +3850,7 @@ static void feedback_free(struct feedback *f)
  * directories are also found by their shape.  Redaction sees data only: the
  * report's own sentences are written around it, never through it. */
 struct redaction {
-    char ecid[5][24];       /* in each of ecid_spellings */
+    char ecid[5][24];       /* in each spelling redaction_add_ecid writes */
     bool has_ecid;
     char names[8][128];     /* longest first: "Alice Liddell" goes before "alice" */
     size_t n_names;
@@ -3859,9 +3859,6 @@ struct redaction {
     char host[256];         /* this machine's name, without its domain */
     char home[VM_PATH_MAX];
 };
-
-/* The ECID as Apple's tools, logs and people write it. */
-static const char *const ecid_spellings[5] = {"0x%016" PRIx64, "0x%" PRIx64, "%016" PRIx64, "%" PRIx64, "%" PRIu64};
 
 /* What redaction cannot know, said once in every redacted report. */
 static const char *const redaction_limits =
@@ -4198,6 +4195,15 @@ static void redaction_add_name(struct redaction *r, const char *name, size_t len
     snprintf(r->names[at], sizeof r->names[0], "%.*s", (int)len, name);
 }
 
+/* Adds the ECID to redact, spelled as Apple's tools, logs and people write it. */
+static void redaction_add_ecid(struct redaction *r, uint64_t ecid)
+{
+    static const char *const spellings[5] = {"0x%016" PRIx64, "0x%" PRIx64, "%016" PRIx64, "%" PRIx64, "%" PRIu64};
+    r->has_ecid = true;
+    for (int i = 0; i < 5; i++)
+        snprintf(r->ecid[i], sizeof r->ecid[i], spellings[i], ecid);
+}
+
 /* Adds the start of a host name macOS makes from a name: "Alice Liddell"
  * names the Mac "Alice Liddell's MacBook Pro", host Alice-Liddells-MacBook-Pro. */
 static void redaction_add_host_prefix(struct redaction *r, const char *name, size_t len)
@@ -4219,8 +4225,8 @@ static void redaction_add_host_prefix(struct redaction *r, const char *name, siz
 static void redaction_for(struct redaction *r, const struct feedback *f, const char *text)
 {
     *r = (struct redaction){0};
-    for (int i = 0; (r->has_ecid = f->has_ecid) && i < 5; i++)
-        snprintf(r->ecid[i], sizeof r->ecid[i], ecid_spellings[i], f->ecid);
+    if (f->has_ecid)
+        redaction_add_ecid(r, f->ecid);
     const char *user = getenv("USER");
     struct passwd *pw = getpwuid(getuid());
     if (user)

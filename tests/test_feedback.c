@@ -448,18 +448,14 @@ Test(feedback, no_redact_keeps_everything, .init = t_tmp_init, .fini = t_tmp_fin
  * Alices-MacBook-Pro, ECID TF_ECID_BIG. */
 static struct redaction tf_alice(void)
 {
-    struct redaction r = {.has_ecid = true};
+    struct redaction r = {0};
     redaction_add_name(&r, "alice", 5);
     redaction_add_name(&r, "Alice Liddell", 13);
     redaction_add_host_prefix(&r, "Alice", 5);
     for (size_t i = 0; i < r.n_names; i++)
         redaction_add_host_prefix(&r, r.names[i], strlen(r.names[i]));
     snprintf(r.home, sizeof r.home, "/Users/alice");
-    snprintf(r.ecid[0], sizeof r.ecid[0], "0x%016" PRIx64, (uint64_t)TF_ECID_BIG);
-    snprintf(r.ecid[1], sizeof r.ecid[1], "0x%" PRIx64, (uint64_t)TF_ECID_BIG);
-    snprintf(r.ecid[2], sizeof r.ecid[2], "%016" PRIx64, (uint64_t)TF_ECID_BIG);
-    snprintf(r.ecid[3], sizeof r.ecid[3], "%" PRIx64, (uint64_t)TF_ECID_BIG);
-    snprintf(r.ecid[4], sizeof r.ecid[4], "%" PRIu64, (uint64_t)TF_ECID_BIG);
+    redaction_add_ecid(&r, TF_ECID_BIG);
     return r;
 }
 

@@ -4355,7 +4355,6 @@ static void md_item(struct buf *b, const struct feedback *f, const char *label, 
     }
 }
 
-/* Returns s, or "?" when it is unknown. */
 static const char *md_known(const char *s)
 {
     return s && *s ? s : "?";
@@ -4418,7 +4417,6 @@ static void md_host(struct buf *b, const struct feedback *f, bool on_host)
     }
 }
 
-/* The guest: its macOS, hardware model and ECID. */
 static void md_guest(struct buf *b, const struct feedback *f)
 {
     buf_puts(b, "\n## Guest\n\n");
@@ -4499,7 +4497,6 @@ static void md_configuration(struct buf *b, const struct feedback *f)
                                                : "asked for, not restored (see below)");
 }
 
-/* The exact command that reproduces the run. */
 static void md_reproduce(struct buf *b, const struct feedback *f)
 {
     struct buf cmd = {0};
@@ -4617,7 +4614,6 @@ static void md_pvg(struct buf *b, const struct feedback *f)
         md_lines(b, f, f->pvg_lines, f->n_pvg, f->more_pvg);
 }
 
-/* The Virtualization errors and faults of the run. */
 static void md_errors(struct buf *b, const struct feedback *f)
 {
     buf_puts(b, "\n## Virtualization errors and faults\n\n");
@@ -4685,7 +4681,6 @@ static void md_probe(struct buf *b, const struct feedback *f)
     }
 }
 
-/* Renders the report as Markdown, section by section. */
 static void feedback_markdown(struct buf *b, const struct feedback *f, bool on_host)
 {
     struct buf t = {0};

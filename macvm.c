@@ -3541,40 +3541,39 @@ static const char *advise(const char *domain, long code, const char *message)
  * the PVG negotiation, the errors of the run, and what to attach.  Personal
  * data (ECID, MAC addresses, user name, home directory) is redacted unless
  * asked otherwise.  Everything the report says is gathered into struct
- * feedback first, then rendered as Markdown or JSON, then redacted. */
+ * feedback first, then rendered as Markdown: once to learn the names the
+ * report holds, then again with its data redacted. */
 
 #define FEEDBACK_MAX_LINES 200          /* PVG lines and errors kept for a report */
 #define CRASH_REPORTS "Library/Logs/DiagnosticReports"
 #define CRASH_PREFIX "com.apple.Virtualization.VirtualMachine"
 
-/* Reads the version.plist of a system framework below root ("" on the host;
- * tests pass a fixture tree), e.g. "Frameworks/Virtualization": its short
- * version and, when present, its source version in parentheses.  Returns
- * false when there is none (always, off macOS). */
+/* Reads the version.plist of a system framework below root ("" on the host),
+ * e.g. "Frameworks/Virtualization": its short version and, when present, its
+ * source version in parentheses.  Returns false when there is none (always,
+ * off macOS). */
 static bool framework_version(const char *root, const char *framework, char *out, size_t size)
 {
-    char path[VM_PATH_MAX];
-    snprintf(path, sizeof path, "%s/System/Library/%s.framework/Versions/A/Resources/version.plist", root, framework);
+    struct buf path = {0};
+    buf_printf(&path, "%s/System/Library/%s.framework/Versions/A/Resources/version.plist", root, framework);
     struct arena a = {0};
     struct error e = {0};
-    struct plist *v = plist_read_file(path, SMALL_FILE_MAX, &a, &e);
+    struct plist *v = plist_read_file(path.data, SMALL_FILE_MAX, &a, &e);
     const char *version = plist_string(v, "CFBundleShortVersionString"), *source = plist_string(v, "SourceVersion");
     if (!version)
         version = plist_string(v, "CFBundleVersion");
     if (version)
         snprintf(out, size, "%s%s%s%s", version, source ? " (" : "", source ? source : "", source ? ")" : "");
     arena_free(&a);
+    buf_free(&path);
     return version != NULL;
 }
 
 /* Appends s quoted for a POSIX shell when it needs quoting. */
 static void shell_quote(struct buf *b, const char *s)
 {
-    bool plain = *s != 0;
-    for (const char *p = s; *p; p++)
-        if (!isalnum((unsigned char)*p) && !strchr("-_./=:,@%+", *p))
-            plain = false;
-    if (plain) {
+    static const char plain[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_./=:,@%+";
+    if (*s && strspn(s, plain) == strlen(s)) {
         buf_puts(b, s);
         return;
     }
@@ -3588,17 +3587,15 @@ static void shell_quote(struct buf *b, const char *s)
     buf_add(b, "'", 1);
 }
 
-struct redaction;
-static void redact(struct buf *out, const char *text, const struct redaction *r);
-
 #define PORT_TAIL_LINES 20          /* of a console or serial log, in a report */
 #define PORT_TAIL_BYTES 65536
 
 /* The end of what the guest printed on a console or serial port. */
 struct port_tail {
-    char path[VM_PATH_MAX];
+    char *path;
     bool exists;
-    char *lines[PORT_TAIL_LINES];
+    char *text;                         /* the end of the file, cut into lines */
+    char *lines[PORT_TAIL_LINES];       /* the last ones, in text */
     size_t n;
 };
 
@@ -3607,9 +3604,9 @@ struct port_tail {
 static void port_tail_read(struct port_tail *t, const char *dir, const char *name)
 {
     struct stat st;
+    t->path = path_join(dir, name);
     /* Without blocking: a FIFO where the log belongs is passed over, never waited on. */
-    int fd = path_join_fixed(t->path, sizeof t->path, dir, name)
-           ? open(t->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW) : -1;
+    int fd = open(t->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         if (fd >= 0)
             close(fd);
@@ -3617,13 +3614,11 @@ static void port_tail_read(struct port_tail *t, const char *dir, const char *nam
     }
     t->exists = true;
     off_t from = st.st_size > PORT_TAIL_BYTES ? st.st_size - PORT_TAIL_BYTES : 0;
-    char *text = xmalloc(PORT_TAIL_BYTES + 1);
+    char *text = t->text = xmalloc(PORT_TAIL_BYTES + 1);
     ssize_t got = pread(fd, text, PORT_TAIL_BYTES, from);
     close(fd);
-    size_t len = got > 0 ? (size_t)got : 0;
-    text[len] = 0;
-    char *p = text, *end = text + len;
-    if (from > 0 && (p = memchr(text, '\n', len)))   /* the first line is cut: leave it out */
+    char *p = text, *end = text + (got > 0 ? got : 0);
+    if (from > 0 && (p = memchr(text, '\n', (size_t)(end - text))))   /* the first line is cut: leave it out */
         p++;
     for (char *nl; p && p < end; p = nl + 1) {
         nl = memchr(p, '\n', (size_t)(end - p));
@@ -3632,47 +3627,44 @@ static void port_tail_read(struct port_tail *t, const char *dir, const char *nam
         size_t n = (size_t)(nl - p);
         if (n && p[n - 1] == '\r')
             n--;
+        p[n] = 0;
+        for (size_t i = 0; i < n; i++)
+            if (((unsigned char)p[i] < 0x20 && p[i] != '\t') || p[i] == 0x7f)
+                p[i] = '?';
         if (t->n == PORT_TAIL_LINES) {
-            free(t->lines[0]);
             memmove(t->lines, t->lines + 1, (PORT_TAIL_LINES - 1) * sizeof *t->lines);
             t->n--;
         }
-        char *line = xmalloc(n + 1);
-        for (size_t i = 0; i < n; i++)
-            line[i] = (unsigned char)p[i] < 0x20 && p[i] != '\t' ? '?' : p[i] == 0x7f ? '?' : p[i];
-        line[n] = 0;
-        t->lines[t->n++] = line;
+        t->lines[t->n++] = p;
     }
-    free(text);
 }
 
 static void port_tail_free(struct port_tail *t)
 {
-    for (size_t i = 0; i < t->n; i++)
-        free(t->lines[i]);
-    t->n = 0;
+    free(t->text);
+    free(t->path);
 }
 
+struct redaction;
+
 struct feedback {
-    char bundle[VM_PATH_MAX], run_dir[VM_PATH_MAX], log_path[VM_PATH_MAX];
+    const char *bundle;
+    char run_dir[VM_PATH_MAX];              /* "" when the bundle has no run */
+    char *log_path, *screenshot;            /* where the run keeps them (NULL without a run) */
     struct port_tail console, serial;
-    char screenshot[VM_PATH_MAX];           /* "" when the run saved none */
-    bool has_run, has_log;
+    bool has_log, has_screenshot;
     struct arena arena;
-    const struct plist *run;                /* run.json */
+    const struct plist *run;                /* run.json, or NULL */
     struct vm_config config;
     struct hardware_model hw;
     bool has_hw;
     uint64_t ecid;
     bool has_ecid;
-    struct pvg_watch pvg;
-    struct pvg_negotiation negotiation;     /* the last one, as in pvg-log */
-    bool has_negotiation;
+    struct pvg_watch pvg;                   /* its last negotiation is the one that counts, as in pvg-log */
     char **pvg_lines, **errors;             /* kept lines */
     size_t n_pvg, n_errors, more_pvg, more_errors;
     char **crash_reports;
     size_t n_crash;
-    struct log_stats stats;
     const struct redaction *redaction;      /* while rendering: how to redact data, or NULL */
 };
 
@@ -3686,7 +3678,7 @@ static void keep_line(char ***lines, size_t *n, size_t *more, const struct log_e
     buf_printf(&b, "%s [%s%s%s] %s", ev->timestamp, ev->subsystem, *ev->category ? ":" : "", ev->category,
                ev->message);
     *lines = xrealloc(*lines, (*n + 1) * sizeof **lines);
-    (*lines)[(*n)++] = b.data ? b.data : xstrdup("");
+    (*lines)[(*n)++] = b.data;
 }
 
 /* Collects PVG lines, the last negotiation, and errors and faults. */
@@ -3696,38 +3688,36 @@ static void feedback_event(void *ctx, const struct log_event *ev)
     if (is_pvg_event(ev)) {
         keep_line(&f->pvg_lines, &f->n_pvg, &f->more_pvg, ev);
         struct pvg_negotiation n;
-        if (pvg_watch_event(&f->pvg, ev, &n)) {
-            f->negotiation = n;
-            f->has_negotiation = true;
-        }
+        pvg_watch_event(&f->pvg, ev, &n);
     }
     if (strcasecmp(ev->type, "Error") == 0 || strcasecmp(ev->type, "Fault") == 0)
         keep_line(&f->errors, &f->n_errors, &f->more_errors, ev);
 }
 
-/* Returns the string at a path of keys in run.json ("outcome", "result"), or NULL. */
-static const char *run_string(const struct plist *run, const char *a, const char *b)
+/* Returns the string at dict.key in run.json ("outcome", "result"), or NULL. */
+static const char *run_string(const struct plist *run, const char *dict, const char *key)
 {
-    return plist_string(b ? plist_dict(run, a) : run, b ? b : a);
+    return plist_string(plist_dict(run, dict), key);
 }
 
 /* Lists the VM process's crash reports written during [from, to]. */
 static void find_crash_reports(struct feedback *f, time_t from, time_t to)
 {
-    char dir[VM_PATH_MAX];
-    if (!path_join_fixed(dir, sizeof dir, home_dir(), CRASH_REPORTS))
-        return;
+    autofree char *dir = path_join(home_dir(), CRASH_REPORTS);
     DIR *d = opendir(dir);
     for (struct dirent *de; d && (de = readdir(d));) {
-        char path[VM_PATH_MAX];
-        struct stat st;
         size_t len = strlen(de->d_name);
         if (strncmp(de->d_name, CRASH_PREFIX, strlen(CRASH_PREFIX)) != 0 || len < 4 ||
-            strcmp(de->d_name + len - 4, ".ips") != 0 || !path_join_fixed(path, sizeof path, dir, de->d_name) ||
-            stat(path, &st) != 0 || st.st_mtime < from || st.st_mtime > to)
+            strcmp(de->d_name + len - 4, ".ips") != 0)
             continue;
+        char *path = path_join(dir, de->d_name);
+        struct stat st;
+        if (stat(path, &st) != 0 || st.st_mtime < from || st.st_mtime > to) {
+            free(path);
+            continue;
+        }
         f->crash_reports = xrealloc(f->crash_reports, (f->n_crash + 1) * sizeof *f->crash_reports);
-        f->crash_reports[f->n_crash++] = xstrdup(path);
+        f->crash_reports[f->n_crash++] = path;
     }
     if (d)
         closedir(d);
@@ -3737,49 +3727,38 @@ static void find_crash_reports(struct feedback *f, time_t from, time_t to)
  * run_name is NULL).  Returns 0, or an exit code when the bundle is unusable. */
 static int feedback_gather(struct feedback *f, const char *bundle, const char *run_name, struct error *e)
 {
-    char path[VM_PATH_MAX];
     struct error ignored = {0};
-    snprintf(f->bundle, sizeof f->bundle, "%s", bundle);
+    f->bundle = bundle;
     int rc = bundle_found(bundle, e);
     if (rc || (rc = config_load(bundle, &f->config, e)))
         return rc;
-    f->has_hw = path_join_fixed(path, sizeof path, bundle, BUNDLE_HARDWARE_MODEL) &&
-                hardware_model_read(path, &f->hw, &ignored) == 0;
-    f->has_ecid = path_join_fixed(path, sizeof path, bundle, BUNDLE_MACHINE_IDENTIFIER) &&
-                  machine_identifier_read(path, &f->ecid, &ignored) == 0;
-    if ((rc = find_run(bundle, run_name, f->run_dir, sizeof f->run_dir, e)) != 0 && run_name)
-        return rc;
-    if (rc == 0) {
-        f->run = run_record_read(f->run_dir, &f->arena);
-        f->has_run = f->run != NULL;
-        f->has_log = path_join_fixed(f->log_path, sizeof f->log_path, f->run_dir, "vz.ndjson") &&
-                     access(f->log_path, R_OK) == 0;
-        port_tail_read(&f->console, f->run_dir, "console.log");
-        port_tail_read(&f->serial, f->run_dir, "serial.log");
-        struct stat st;
-        if (!path_join_fixed(f->screenshot, sizeof f->screenshot, f->run_dir, "screen.png") ||
-            lstat(f->screenshot, &st) != 0 || !S_ISREG(st.st_mode))
-            f->screenshot[0] = 0;
-    } else {
-        f->run_dir[0] = 0;   /* no run yet: a report on the bundle alone */
-    }
-    if (f->has_log) {
-        int fd = open_regular(f->log_path, &ignored);
+    autofree char *hw = path_join(bundle, BUNDLE_HARDWARE_MODEL);
+    autofree char *id = path_join(bundle, BUNDLE_MACHINE_IDENTIFIER);
+    f->has_hw = hardware_model_read(hw, &f->hw, &ignored) == 0;
+    f->has_ecid = machine_identifier_read(id, &f->ecid, &ignored) == 0;
+    if ((rc = find_run(bundle, run_name, f->run_dir, sizeof f->run_dir, e)) != 0)
+        return run_name ? rc : 0;   /* no run yet: a report on the bundle alone */
+    f->run = run_record_read(f->run_dir, &f->arena);
+    f->log_path = path_join(f->run_dir, "vz.ndjson");
+    f->has_log = access(f->log_path, R_OK) == 0;
+    port_tail_read(&f->console, f->run_dir, "console.log");
+    port_tail_read(&f->serial, f->run_dir, "serial.log");
+    struct stat st, dir;
+    f->screenshot = path_join(f->run_dir, "screen.png");
+    f->has_screenshot = lstat(f->screenshot, &st) == 0 && S_ISREG(st.st_mode);
+    int fd = f->has_log ? open_regular(f->log_path, &ignored) : -1;
+    if (fd >= 0) {
         struct log_scan s = {.fn = feedback_event, .ctx = f};
-        if (fd >= 0) {
-            log_scan_fd(&s, fd, &ignored);
-            close(fd);
-        }
-        f->stats = s.stats;
+        log_scan_fd(&s, fd, &ignored);
+        close(fd);
     }
     uint64_t from, to;
-    struct stat dir, log;
-    if (f->has_run && plist_uint(f->run, "started_unix", UINT32_MAX * 4ull, &from) &&
+    if (plist_uint(f->run, "started_unix", UINT32_MAX * 4ull, &from) &&
         plist_uint(f->run, "stopped_unix", UINT32_MAX * 4ull, &to))
         find_crash_reports(f, (time_t)from - 60, (time_t)to + 600);
-    else if (f->run_dir[0] && stat(f->run_dir, &dir) == 0)   /* a killed run, no run.json: the folder's times */
-        find_crash_reports(f, dir.st_mtime - 60, (f->has_log && stat(f->log_path, &log) == 0 &&
-                                                  log.st_mtime > dir.st_mtime ? log.st_mtime : dir.st_mtime) + 600);
+    else if (stat(f->run_dir, &dir) == 0)   /* a killed run, no run.json: the folder's and log's times */
+        find_crash_reports(f, dir.st_mtime - 60, (f->has_log && stat(f->log_path, &st) == 0 &&
+                                                  st.st_mtime > dir.st_mtime ? st.st_mtime : dir.st_mtime) + 600);
     return 0;
 }
 
@@ -3787,15 +3766,11 @@ static void feedback_free(struct feedback *f)
 {
     port_tail_free(&f->console);
     port_tail_free(&f->serial);
-    for (size_t i = 0; i < f->n_pvg; i++)
-        free(f->pvg_lines[i]);
-    for (size_t i = 0; i < f->n_errors; i++)
-        free(f->errors[i]);
-    for (size_t i = 0; i < f->n_crash; i++)
-        free(f->crash_reports[i]);
-    free(f->pvg_lines);
-    free(f->errors);
-    free(f->crash_reports);
+    free_names(f->pvg_lines, f->n_pvg);
+    free_names(f->errors, f->n_errors);
+    free_names(f->crash_reports, f->n_crash);
+    free(f->log_path);
+    free(f->screenshot);
     arena_free(&f->arena);
 }
 
@@ -3809,7 +3784,7 @@ static void feedback_free(struct feedback *f)
  * directories are also found by their shape.  Redaction sees data only: the
  * report's own sentences are written around it, never through it. */
 struct redaction {
-    char ecid[5][24];       /* 0x%016llx, 0x%llx, %016llx, %llx, decimal */
+    char ecid[5][24];       /* in each spelling redaction_add_ecid writes */
     bool has_ecid;
     char names[8][128];     /* longest first: "Alice Liddell" goes before "alice" */
     size_t n_names;
@@ -3866,18 +3841,6 @@ static bool joins_right(const char *p)
     return is_word_char(*p) || placeholder_at(p);
 }
 
-/* Returns true when the whole word w (at least 3 characters, any case) stands
- * at p.  A dot between letters joins words ("com.apple.x" holds no "apple"). */
-static bool word_at(const char *p, const char *start, const char *w)
-{
-    size_t n = strlen(w);
-    if (n < 3 || strncasecmp(p, w, n) != 0)
-        return false;
-    if (joins_left(start, p) || (p > start && p[-1] == '.' && joins_left(start, p - 1)))
-        return false;
-    return !joins_right(p + n) && !(p[n] == '.' && joins_right(p + n + 1));
-}
-
 /* Returns true when redaction's output ends just before p: a placeholder, or
  * the ~ of a home.  What it replaced may have ended in hex digits. */
 static bool replaced_before(const char *start, const char *p)
@@ -3897,6 +3860,31 @@ static bool hex_after(const char *p)
     return isxdigit((unsigned char)*p) || placeholder_at(p);
 }
 
+/* A match stands alone only when nothing of its kind goes on around it.  The
+ * kind is a word's letters, or (hex) the digits of an address.  Returns true
+ * when sep and more of that kind stand just before p ("com." before "apple",
+ * "11de." before "ad01"). */
+static bool continues_before(const char *start, const char *p, char sep, bool hex)
+{
+    return p > start && p[-1] == sep && (hex ? hex_before(start, p - 1) : joins_left(start, p - 1));
+}
+
+/* Returns true when what ends at p goes on: a word character, or sep and more of its kind. */
+static bool goes_on(const char *p, char sep, bool hex)
+{
+    return joins_right(p) || (*p == sep && (hex ? hex_after(p + 1) : joins_right(p + 1)));
+}
+
+/* Returns true when the whole word w (at least 3 characters, any case) stands
+ * at p.  A dot between letters joins words ("com.apple.x" holds no "apple"). */
+static bool word_at(const char *p, const char *start, const char *w)
+{
+    size_t n = strlen(w);
+    if (n < 3 || strncasecmp(p, w, n) != 0)
+        return false;
+    return !joins_left(start, p) && !continues_before(start, p, '.', false) && !goes_on(p + n, '.', false);
+}
+
 /* Returns the number of hex digits at p, at most max. */
 static size_t hex_run(const char *p, size_t max)
 {
@@ -3904,6 +3892,13 @@ static size_t hex_run(const char *p, size_t max)
     while (n < max && isxdigit((unsigned char)p[n]))
         n++;
     return n;
+}
+
+/* Returns the length of a group of min to max hex digits at p (no more follow), or 0. */
+static size_t hex_group(const char *p, size_t min, size_t max)
+{
+    size_t n = hex_run(p, max + 1);
+    return n >= min && n <= max ? n : 0;
 }
 
 /* Returns true when a group of 1 or 2 hex digits and sep end just before p:
@@ -3932,23 +3927,21 @@ static size_t mac_at(const char *p, const char *start)
     for (const char *sep = ":-"; *sep; sep++) {
         const char *q = p;
         int groups = 0;
-        for (size_t k; groups < 6 && (k = hex_run(q, 3)) >= 1 && k <= 2; groups++) {
+        for (size_t k; groups < 6 && (k = hex_group(q, 1, 2)); groups++) {
             q += k;
             if (groups < 5 && *q != *sep)
                 break;
             if (groups < 5)
                 q++;
         }
-        if (groups == 6 && !chain_before(start, p, *sep) && !joins_right(q) && !(*q == *sep && hex_after(q + 1)))
+        if (groups == 6 && !chain_before(start, p, *sep) && !goes_on(q, *sep, true))
             return (size_t)(q - p);
     }
-    if (hex_run(p, 5) == 4 && p[4] == '.' && hex_run(p + 5, 5) == 4 && p[9] == '.' && hex_run(p + 10, 5) == 4 &&
-        !(p > start && p[-1] == '.' && hex_before(start, p - 1)) && !joins_right(p + 14) &&
-        !(p[14] == '.' && hex_after(p + 15)))
+    if (hex_group(p, 4, 4) && p[4] == '.' && hex_group(p + 5, 4, 4) && p[9] == '.' && hex_group(p + 10, 4, 4) &&
+        !continues_before(start, p, '.', true) && !goes_on(p + 14, '.', true))
         return 14;
     /* A 0x pointer joins the x; a UUID's last group follows a dash. */
-    bool uuid_tail = p > start && p[-1] == '-' && hex_before(start, p - 1);
-    if (hex_run(p, 13) == 12 && !uuid_tail && !joins_right(p + 12))
+    if (hex_group(p, 12, 12) && !continues_before(start, p, '-', true) && !joins_right(p + 12))
         return 12;
     return 0;
 }
@@ -3963,18 +3956,17 @@ static size_t eui64_at(const char *p, const char *start)
     for (int skip_first = 0; skip_first < 2; skip_first++) {
         const char *q = p;
         if (!skip_first) {
-            size_t k = hex_run(q, 5);
-            if (k < 1 || k > 4 || q[k] != ':')
+            size_t k = hex_group(q, 1, 4);
+            if (!k || q[k] != ':')
                 continue;
             q += k + 1;
         }
-        size_t k = hex_run(q, 5);
-        if (k < 2 || k > 4 || strncasecmp(q + k - 2, "ff:fe", 5) != 0 || hex_run(q + k + 3, 3) != 2 ||
-            q[k + 5] != ':')
+        size_t k = hex_group(q, 2, 4);
+        if (!k || strncasecmp(q + k - 2, "ff:fe", 5) != 0 || !hex_group(q + k + 3, 2, 2) || q[k + 5] != ':')
             continue;
         q += k + 6;
-        size_t last = hex_run(q, 5);
-        if (last < 1 || last > 4 || q[last] == ':' || joins_right(q + last))
+        size_t last = hex_group(q, 1, 4);
+        if (!last || q[last] == ':' || joins_right(q + last))
             continue;
         return (size_t)(q + last - p);
     }
@@ -4002,16 +3994,15 @@ static size_t path_spelled_at(const char *p, const char *path)
 }
 
 /* Returns the length of a home directory at p ("/Users/NAME", "/home/NAME",
- * JSON-escaped or URL-encoded), copying NAME (with %20 as a space) to name; or 0. */
+ * JSON-escaped or URL-encoded), copying NAME (with %20 as a space) to name
+ * unless it is NULL; or 0. */
 static size_t home_at(const char *p, char *name, size_t size)
 {
     static const char *const roots[] = {"/Users/", "/home/"};
     for (int i = 0; i < 2; i++) {
-        size_t n = path_spelled_at(p, roots[i]);
+        size_t n = path_spelled_at(p, roots[i]), k = 0, len = 0;
         if (n == 0)
             continue;
-        size_t k = 0, len = 0;
-        char decoded[128];
         for (;;) {
             char c = p[n + k];
             if (isalnum((unsigned char)c) || c == '.' || c == '_' || c == '-')
@@ -4020,13 +4011,13 @@ static size_t home_at(const char *p, char *name, size_t size)
                 k += 3, c = ' ';
             else
                 break;
-            if (len + 1 < sizeof decoded)
-                decoded[len++] = c;
+            if (name && len + 1 < size)
+                name[len++] = c;
         }
-        decoded[len] = 0;
-        if (k == 0 || strcmp(decoded, "Shared") == 0)
+        if (k == 0 || (k == 6 && strncmp(p + n, "Shared", 6) == 0))
             return 0;
-        snprintf(name, size, "%s", decoded);
+        if (name)
+            name[len] = 0;
         return n + k;
     }
     return 0;
@@ -4065,13 +4056,12 @@ static size_t host_at(const char *p, const char *start, const struct redaction *
 /* Returns the length of the secret at p and what replaces it, or 0. */
 static size_t secret_at(const char *p, const char *text, const struct redaction *r, const char **with)
 {
-    char name[128];
     size_t n;
     for (int i = 0; r->has_ecid && i < 5; i++) {
         /* A whole ECID is too long to occur by chance: it counts next to
          * letters and '_' too ("ECID_a1b2…", "board0xa1b2…"). */
         n = strlen(r->ecid[i]);
-        if (n >= 3 && strncasecmp(p, r->ecid[i], n) == 0 && (n >= 10 || word_at(p, text, r->ecid[i])))
+        if (n >= 10 ? strncasecmp(p, r->ecid[i], n) == 0 : word_at(p, text, r->ecid[i]))
             return *with = "<ECID>", n;
     }
     if ((n = host_at(p, text, r)))
@@ -4083,7 +4073,7 @@ static size_t secret_at(const char *p, const char *text, const struct redaction 
         return *with = "~", n;
     if ((n = eui64_at(p, text)) || (n = mac_at(p, text)))
         return *with = "<MAC>", n;
-    if ((n = home_at(p, name, sizeof name)))
+    if ((n = home_at(p, NULL, 0)))
         return *with = "~", n;
     return 0;
 }
@@ -4139,6 +4129,15 @@ static void redaction_add_name(struct redaction *r, const char *name, size_t len
     snprintf(r->names[at], sizeof r->names[0], "%.*s", (int)len, name);
 }
 
+/* Adds the ECID to redact, spelled as Apple's tools, logs and people write it. */
+static void redaction_add_ecid(struct redaction *r, uint64_t ecid)
+{
+    static const char *const spellings[5] = {"0x%016" PRIx64, "0x%" PRIx64, "%016" PRIx64, "%" PRIx64, "%" PRIu64};
+    r->has_ecid = true;
+    for (int i = 0; i < 5; i++)
+        snprintf(r->ecid[i], sizeof r->ecid[i], spellings[i], ecid);
+}
+
 /* Adds the start of a host name macOS makes from a name: "Alice Liddell"
  * names the Mac "Alice Liddell's MacBook Pro", host Alice-Liddells-MacBook-Pro. */
 static void redaction_add_host_prefix(struct redaction *r, const char *name, size_t len)
@@ -4160,28 +4159,21 @@ static void redaction_add_host_prefix(struct redaction *r, const char *name, siz
 static void redaction_for(struct redaction *r, const struct feedback *f, const char *text)
 {
     *r = (struct redaction){0};
-    if ((r->has_ecid = f->has_ecid)) {
-        snprintf(r->ecid[0], sizeof r->ecid[0], "%s", ecid_text(f->ecid).s);
-        snprintf(r->ecid[1], sizeof r->ecid[1], "0x%" PRIx64, f->ecid);
-        snprintf(r->ecid[2], sizeof r->ecid[2], "%016" PRIx64, f->ecid);
-        snprintf(r->ecid[3], sizeof r->ecid[3], "%" PRIx64, f->ecid);
-        snprintf(r->ecid[4], sizeof r->ecid[4], "%" PRIu64, f->ecid);
-    }
+    if (f->has_ecid)
+        redaction_add_ecid(r, f->ecid);
     const char *user = getenv("USER");
     struct passwd *pw = getpwuid(getuid());
-    if (user && *user)
+    if (user)
         redaction_add_name(r, user, strlen(user));
     if (pw && pw->pw_name)
         redaction_add_name(r, pw->pw_name, strlen(pw->pw_name));
     if (pw && pw->pw_gecos) {   /* "Alice Liddell,,,": the full name, and its first word for host names */
-        size_t len = strcspn(pw->pw_gecos, ",");
-        redaction_add_name(r, pw->pw_gecos, len);
+        redaction_add_name(r, pw->pw_gecos, strcspn(pw->pw_gecos, ","));
         redaction_add_host_prefix(r, pw->pw_gecos, strcspn(pw->pw_gecos, " ,"));
     }
     for (const char *p = text; *p; p++) {
         char name[128];
-        size_t n = home_at(p, name, sizeof name);
-        if (n)
+        if (home_at(p, name, sizeof name))
             redaction_add_name(r, name, strlen(name));
     }
     for (size_t i = 0; i < r->n_names; i++)
@@ -4198,7 +4190,7 @@ static void redaction_for(struct redaction *r, const struct feedback *f, const c
 /* Returns the recorded command line of the run, shell-quoted, in b. */
 static void feedback_command(struct buf *b, const struct feedback *f)
 {
-    const struct plist *argv = f->has_run ? plist_get(f->run, "command") : NULL;
+    const struct plist *argv = plist_get(f->run, "command");
     if (!argv || argv->type != PLIST_ARRAY || argv->count == 0) {
         buf_puts(b, "macvm run ");
         shell_quote(b, f->bundle);
@@ -4227,15 +4219,16 @@ static void feedback_data(struct buf *b, const struct feedback *f, const char *s
 /* Writes the suggested title in b, its data redacted when the report is. */
 static void feedback_title(struct buf *b, const struct feedback *f)
 {
-    const char *result = f->has_run ? run_string(f->run, "outcome", "result") : NULL;
-    const char *guest = f->config.installed_version[0] ? f->config.installed_version : NULL;
-    const char *host = f->has_run ? run_string(f->run, "host", "os_version") : NULL;
-    const char *message = f->has_run ? plist_string(plist_dict(plist_dict(f->run, "outcome"), "error"), "message")
-                                     : NULL;
-    const char *kind = f->has_run ? plist_string(f->run, "kind") : NULL;
-    bool install = kind && strcmp(kind, "install") == 0;
+    const char *result = run_string(f->run, "outcome", "result");
+    const char *guest = f->config.installed_version[0] ? f->config.installed_version : "(unknown)";
+    const char *host = run_string(f->run, "host", "os_version");
+    const char *message = plist_string(plist_dict(plist_dict(f->run, "outcome"), "error"), "message");
+    const char *kind = plist_string(f->run, "kind");
+    bool install = kind && strcmp(kind, "install") == 0, error = result && strcmp(result, "error") == 0;
+    const struct pvg_negotiation *last = &f->pvg.last;
+    bool older = f->pvg.negotiations && last->guest_version > last->host_version;
     buf_puts(b, "Virtualization: ");
-    if (result && strcmp(result, "error") == 0) {
+    if (error) {
         /* Redacted first, cut after: a cut never leaves half a secret to survive. */
         struct buf m = {0};
         feedback_data(&m, f, message ? message : "error");
@@ -4247,19 +4240,18 @@ static void feedback_title(struct buf *b, const struct feedback *f)
         buf_puts(b, "problem installing");
     } else if (pvg_reset_loop(&f->pvg)) {
         buf_printf(b, "paravirtualized graphics renderer resets in a loop (%" PRIu64 " resets) with", f->pvg.resets);
-    } else if (f->has_negotiation && f->negotiation.guest_version > f->negotiation.host_version) {
+    } else if (older) {
         buf_printf(b, "paravirtualized graphics renderer older than the guest expects (%u > %u) with",
-                   f->negotiation.guest_version, f->negotiation.host_version);
+                   last->guest_version, last->host_version);
     } else {
         buf_puts(b, "problem with");
     }
     buf_puts(b, " a macOS ");
-    feedback_data(b, f, guest ? guest : "(unknown)");
+    feedback_data(b, f, guest);
     buf_puts(b, " guest on macOS ");
     feedback_data(b, f, host ? host : "(unknown)");
-    if (f->has_run && result && strcmp(result, "error") == 0 && f->has_negotiation &&
-        f->negotiation.guest_version > f->negotiation.host_version)
-        buf_printf(b, " (PVG renderer %u > %u)", f->negotiation.guest_version, f->negotiation.host_version);
+    if (error && older)
+        buf_printf(b, " (PVG renderer %u > %u)", last->guest_version, last->host_version);
 }
 
 /* Appends data to the Markdown report: redacted when the report is, its
@@ -4272,58 +4264,63 @@ static void md_data(struct buf *b, const struct feedback *f, const char *s)
     buf_free(&t);
 }
 
+/* Appends fmt, the report's own words, with each %s (its only conversion)
+ * replaced by a piece of data written by md_data. */
+static void md_printf(struct buf *b, const struct feedback *f, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void md_printf(struct buf *b, const struct feedback *f, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    for (const char *at; (at = strstr(fmt, "%s")); fmt = at + 2) {
+        buf_add(b, fmt, (size_t)(at - fmt));
+        md_data(b, f, va_arg(ap, const char *));
+    }
+    buf_puts(b, fmt);
+    va_end(ap);
+}
+
 /* Appends "- label: value" when value is known. */
 static void md_item(struct buf *b, const struct feedback *f, const char *label, const char *value)
 {
     if (value && *value) {
         buf_printf(b, "- %s: ", label);
-        md_data(b, f, value);
-        buf_add(b, "\n", 1);
+        md_printf(b, f, "%s\n", value);
     }
 }
 
-/* Appends "- label: first (second)", "?" for what is unknown. */
-static void md_pair(struct buf *b, const struct feedback *f, const char *label, const char *first, const char *second)
+static const char *md_known(const char *s)
 {
-    buf_printf(b, "- %s: ", label);
-    md_data(b, f, first && *first ? first : "?");
-    buf_puts(b, " (");
-    md_data(b, f, second && *second ? second : "?");
-    buf_puts(b, ")\n");
+    return s && *s ? s : "?";
 }
 
-/* Appends a Markdown fence longer than any run of backticks in the n texts,
- * so no log line can close the block early. */
-static void md_fence(struct buf *b, const char *const *texts, size_t n)
+/* Appends text (whole lines) as a fenced code block, the fence longer than
+ * any run of backticks in it, so no log line can close the block early. */
+static void md_block(struct buf *b, const char *text)
 {
     size_t longest = 2;
-    for (size_t i = 0; i < n; i++)
-        for (const char *p = texts[i]; *p; p++) {
-            size_t run = strspn(p, "`");
-            longest = run > longest ? run : longest;
-            p += run ? run - 1 : 0;
-        }
-    for (size_t i = 0; i <= longest; i++)
-        buf_add(b, "`", 1);
-    buf_add(b, "\n", 1);
+    for (const char *p = text; (p = strchr(p, '`'));) {
+        size_t run = strspn(p, "`");
+        longest = run > longest ? run : longest;
+        p += run;
+    }
+    struct buf fence = {0};
+    while (fence.len <= longest)
+        buf_add(&fence, "`", 1);
+    buf_printf(b, "%s\n%s%s\n", fence.data, text, fence.data);
+    buf_free(&fence);
 }
 
 /* Appends a fenced code block of data lines (with a count of what was left out). */
 static void md_lines(struct buf *b, const struct feedback *f, char *const *lines, size_t n, size_t more)
 {
-    char **shown = xcalloc(n, sizeof *shown);
-    for (size_t i = 0; i < n; i++) {
-        struct buf t = {0};
-        md_data(&t, f, lines[i]);
-        shown[i] = t.data ? t.data : xstrdup("");
-    }
-    md_fence(b, (const char *const *)shown, n);
+    struct buf shown = {0};
     for (size_t i = 0; i < n; i++)
-        buf_printf(b, "%s\n", shown[i]);
-    md_fence(b, (const char *const *)shown, n);
+        md_printf(&shown, f, "%s\n", lines[i]);
+    md_block(b, shown.data ? shown.data : "");
     if (more)
         buf_printf(b, "(%zu more lines in the attached log)\n", more);
-    free_names(shown, n);
+    buf_free(&shown);
 }
 
 static const char *const sample_note =
@@ -4335,10 +4332,12 @@ static const char *const sample_note =
 static void md_host(struct buf *b, const struct feedback *f, bool on_host)
 {
     buf_puts(b, "## Host\n\n");
-    const struct plist *host = f->has_run ? plist_dict(f->run, "host") : NULL;
+    const struct plist *host = plist_dict(f->run, "host");
     if (host && plist_string(host, "os_version")) {
-        md_pair(b, f, "Mac", plist_string(host, "model"), plist_string(host, "chip"));
-        md_pair(b, f, "macOS", plist_string(host, "os_version"), plist_string(host, "os_build"));
+        md_printf(b, f, "- Mac: %s (%s)\n", md_known(plist_string(host, "model")),
+                  md_known(plist_string(host, "chip")));
+        md_printf(b, f, "- macOS: %s (%s)\n", md_known(plist_string(host, "os_version")),
+                  md_known(plist_string(host, "os_build")));
         md_item(b, f, "Virtualization.framework", plist_string(host, "virtualization_version"));
         md_item(b, f, "ParavirtualizedGraphics.framework", plist_string(host, "pvg_version"));
         if (!on_host)
@@ -4352,12 +4351,11 @@ static void md_host(struct buf *b, const struct feedback *f, bool on_host)
     }
 }
 
-/* The guest: its macOS, hardware model and ECID. */
 static void md_guest(struct buf *b, const struct feedback *f)
 {
     buf_puts(b, "\n## Guest\n\n");
     if (f->config.installed_version[0])
-        md_pair(b, f, "macOS", f->config.installed_version, f->config.installed_build);
+        md_printf(b, f, "- macOS: %s (%s)\n", f->config.installed_version, md_known(f->config.installed_build));
     else
         buf_puts(b, "- macOS: not recorded (a bundle made outside macvm)\n");
     md_item(b, f, "installed from", f->config.installed_from);
@@ -4370,64 +4368,21 @@ static void md_guest(struct buf *b, const struct feedback *f)
         md_item(b, f, "ECID", ecid_text(f->ecid).s);
 }
 
+/* Returns a number run.json recorded (at most max), or 0 when it did not. */
+static uint64_t md_uint(const struct plist *dict, const char *key, uint64_t max)
+{
+    uint64_t n = 0;
+    plist_uint(dict, key, max, &n);
+    return n;
+}
+
 /* The configuration and start options of the run (or of the bundle, without one). */
 static void md_configuration(struct buf *b, const struct feedback *f)
 {
     char size[32];
     buf_puts(b, "\n## Configuration and start options\n\n");
-    const struct plist *spec = f->has_run ? plist_dict(f->run, "spec") : NULL;
-    if (spec) {
-        uint64_t cpus = 0, mem = 0;
-        plist_uint(spec, "cpu_count", UINT32_MAX, &cpus);
-        plist_uint(spec, "memory_bytes", UINT64_MAX, &mem);
-        const struct plist *disp = plist_dict(spec, "display"), *stub = plist_dict(spec, "debug_stub");
-        uint64_t w = 0, h = 0, ppi = 0, port = 0;  /* 0: not recorded */
-        plist_uint(disp, "width", UINT32_MAX, &w);
-        plist_uint(disp, "height", UINT32_MAX, &h);
-        plist_uint(disp, "pixels_per_inch", UINT32_MAX, &ppi);
-        buf_printf(b, "- CPUs: %" PRIu64 "\n- memory: %s\n", cpus, human_size(size, sizeof size, mem));
-        buf_printf(b, "- display: %" PRIu64 "x%" PRIu64 " at %" PRIu64 " ppi\n", w, h, ppi);
-        buf_printf(b, "- network: %s\n", plist_string(spec, "mac_address") ? "NAT" : "NAT (address chosen by Virtualization)");
-        md_item(b, f, "MAC address", plist_string(spec, "mac_address"));
-        md_item(b, f, "start mode", plist_string(spec, "start_mode"));
-        if (stub && plist_bool(stub, "enabled", false)) {
-            bool all = plist_bool(stub, "all_interfaces", false);
-            if (plist_uint(stub, "port", 65535, &port))
-                buf_printf(b, "- debug stub: port %" PRIu64 "%s\n", port, all ? ", all interfaces" : ", localhost");
-            else
-                buf_printf(b, "- debug stub: port chosen by the system%s\n", all ? ", all interfaces" : "");
-        }
-        if (plist_string(spec, "boot_args")) {
-            buf_puts(b, "- NVRAM boot-args: \"");
-            md_data(b, f, plist_string(spec, "boot_args"));
-            buf_puts(b, "\"\n");
-        }
-        const struct plist *disk = plist_dict(spec, "disk");
-        if (disk) {
-            buf_puts(b, "- disk: caching ");
-            md_data(b, f, plist_string_or_empty(disk, "caching"));
-            buf_puts(b, ", sync ");
-            md_data(b, f, plist_string_or_empty(disk, "sync"));
-            buf_add(b, "\n", 1);
-        }
-        buf_printf(b, "- window: %s\n", plist_bool(spec, "headless", false) ? "none (headless)" : "yes");
-        buf_printf(b, "- audio: %s\n", plist_bool(spec, "audio", false) ? "yes" : "no");
-        if (plist_dict(spec, "console"))
-            buf_puts(b, "- virtio console: yes\n");
-        if (plist_dict(spec, "serial"))
-            buf_puts(b, "- PL011 serial port: yes (experimental)\n");
-        md_item(b, f, "on kernel panic (experimental)", plist_string(plist_dict(spec, "panic_action"), "action"));
-        const struct plist *shares = plist_get(spec, "shares");
-        for (size_t i = 0; shares && shares->type == PLIST_ARRAY && i < shares->count; i++) {
-            buf_puts(b, "- shared folder: ");   /* its name is the user's data: redacted when the report is */
-            md_data(b, f, plist_string_or_empty(shares->items[i], "name"));
-            buf_printf(b, " (%s)\n", plist_bool(shares->items[i], "read_only", false) ? "read-only" : "read-write");
-        }
-        const struct plist *result = plist_dict(f->run, "outcome");
-        bool asked = plist_bool(spec, "restore_saved_state", false), done = plist_bool(result, "restored_state", false);
-        buf_printf(b, "- saved state: %s\n", !asked ? "none (a fresh start)" : done ? "restored from SaveFile.vzvmsave"
-                                                   : "asked for, not restored (see below)");
-    } else {
+    const struct plist *spec = plist_dict(f->run, "spec");
+    if (!spec) {
         if (f->config.set & CONFIG_CPU)
             buf_printf(b, "- CPUs: %u\n", f->config.cpu_count);
         else
@@ -4435,10 +4390,47 @@ static void md_configuration(struct buf *b, const struct feedback *f)
         buf_printf(b, "- memory: %s\n- display: %ux%u at %u ppi\n", human_size(size, sizeof size, f->config.memory_bytes),
                    f->config.display_width, f->config.display_height, f->config.display_ppi);
         md_item(b, f, "MAC address", f->config.mac_address);
+        return;
     }
+    const struct plist *disp = plist_dict(spec, "display"), *stub = plist_dict(spec, "debug_stub");
+    const struct plist *disk = plist_dict(spec, "disk"), *shares = plist_get(spec, "shares");
+    buf_printf(b, "- CPUs: %" PRIu64 "\n- memory: %s\n", md_uint(spec, "cpu_count", UINT32_MAX),
+               human_size(size, sizeof size, md_uint(spec, "memory_bytes", UINT64_MAX)));
+    buf_printf(b, "- display: %" PRIu64 "x%" PRIu64 " at %" PRIu64 " ppi\n", md_uint(disp, "width", UINT32_MAX),
+               md_uint(disp, "height", UINT32_MAX), md_uint(disp, "pixels_per_inch", UINT32_MAX));
+    buf_printf(b, "- network: %s\n", plist_string(spec, "mac_address") ? "NAT" : "NAT (address chosen by Virtualization)");
+    md_item(b, f, "MAC address", plist_string(spec, "mac_address"));
+    md_item(b, f, "start mode", plist_string(spec, "start_mode"));
+    if (plist_bool(stub, "enabled", false)) {
+        bool all = plist_bool(stub, "all_interfaces", false);
+        uint64_t port;
+        if (plist_uint(stub, "port", 65535, &port))
+            buf_printf(b, "- debug stub: port %" PRIu64 "%s\n", port, all ? ", all interfaces" : ", localhost");
+        else
+            buf_printf(b, "- debug stub: port chosen by the system%s\n", all ? ", all interfaces" : "");
+    }
+    if (plist_string(spec, "boot_args"))
+        md_printf(b, f, "- NVRAM boot-args: \"%s\"\n", plist_string(spec, "boot_args"));
+    if (disk)
+        md_printf(b, f, "- disk: caching %s, sync %s\n", plist_string_or_empty(disk, "caching"),
+                  plist_string_or_empty(disk, "sync"));
+    buf_printf(b, "- window: %s\n", plist_bool(spec, "headless", false) ? "none (headless)" : "yes");
+    buf_printf(b, "- audio: %s\n", plist_bool(spec, "audio", false) ? "yes" : "no");
+    if (plist_dict(spec, "console"))
+        buf_puts(b, "- virtio console: yes\n");
+    if (plist_dict(spec, "serial"))
+        buf_puts(b, "- PL011 serial port: yes (experimental)\n");
+    md_item(b, f, "on kernel panic (experimental)", plist_string(plist_dict(spec, "panic_action"), "action"));
+    for (size_t i = 0; shares && shares->type == PLIST_ARRAY && i < shares->count; i++) {
+        md_printf(b, f, "- shared folder: %s", plist_string_or_empty(shares->items[i], "name"));
+        buf_printf(b, " (%s)\n", plist_bool(shares->items[i], "read_only", false) ? "read-only" : "read-write");
+    }
+    bool asked = plist_bool(spec, "restore_saved_state", false);
+    bool done = plist_bool(plist_dict(f->run, "outcome"), "restored_state", false);
+    buf_printf(b, "- saved state: %s\n", !asked ? "none (a fresh start)" : done ? "restored from SaveFile.vzvmsave"
+                                               : "asked for, not restored (see below)");
 }
 
-/* The exact command that reproduces the run. */
 static void md_reproduce(struct buf *b, const struct feedback *f)
 {
     struct buf cmd = {0};
@@ -4461,66 +4453,74 @@ static bool md_usb_input(const struct plist *spec)
     return false;
 }
 
-/* "- label: DOMAIN code N: message" for an error run.json recorded (data: redacted when the report is). */
+/* "- label: DOMAIN code N: message" for an error run.json recorded. */
 static void md_error(struct buf *b, const struct feedback *f, const char *label, const struct plist *err)
 {
     if (!err)
         return;
     const struct plist *code = plist_get(err, "code");
+    const char *domain = plist_string(err, "domain");
     buf_printf(b, "- %s: ", label);
-    md_data(b, f, plist_string(err, "domain") ? plist_string(err, "domain") : "?");
+    md_data(b, f, domain ? domain : "?");
     buf_printf(b, " code %s%" PRIu64 ": ", code && code->negative ? "-" : "", code ? code->magnitude : 0);
-    md_data(b, f, plist_string(err, "message") ? plist_string(err, "message") : "");
-    buf_add(b, "\n", 1);
+    md_printf(b, f, "%s\n", plist_string_or_empty(err, "message"));
 }
 
 /* The run's (or install's) outcome, errors and advice. */
 static void md_outcome(struct buf *b, const struct feedback *f)
 {
     buf_puts(b, "\n## What happened\n\n");
-    const char *kind = f->has_run ? plist_string(f->run, "kind") : NULL;
+    const char *kind = plist_string(f->run, "kind");
     if (kind)   /* macvm's own words: never redacted */
         buf_printf(b, "- recorded: %s\n", strcmp(kind, "install") == 0 ? "an installation (macvm install)"
                                                                          : "a run (macvm run)");
-    const struct plist *outcome = f->has_run ? plist_dict(f->run, "outcome") : NULL;
-    if (outcome) {
-        md_item(b, f, "started", plist_string(f->run, "started"));
-        md_item(b, f, "stopped", plist_string(f->run, "stopped"));
-        md_item(b, f, "outcome", plist_string(outcome, "result"));
-        md_error(b, f, "error", plist_dict(outcome, "error"));
-        md_error(b, f, "the installer's log names", plist_dict(outcome, "installer_error"));
-        md_item(b, f, "advice", plist_string(outcome, "advice"));
-        md_item(b, f, "AuxiliaryStorage held by", plist_string(outcome, "held_by"));
-        md_item(b, f, "saved state not restored because", plist_string(outcome, "restore_failure"));
-        md_item(b, f, "state not saved because", plist_string(outcome, "save_failure"));
-        /* The two below are macvm's own sentences: written as they are, never redacted. */
-        if (md_usb_input(plist_dict(f->run, "spec")) && run_string(f->run, "outcome", "save_check") &&
-            strcmp(run_string(f->run, "outcome", "save_check"), "supported") == 0)
-            buf_puts(b, "- Virtualization's save check: supported with USB input devices, where macvm predicted it "
-                        "could not save (a rule of macvm's is too strict: please report it)\n");
-        md_item(b, f, "network disconnected during the run", plist_string(outcome, "network_disconnected"));
-        const char *port_source = plist_string(outcome, "debug_stub_port_source");
-        if (port_source && strcmp(port_source, "reported") != 0)
-            buf_printf(b, "- debug stub port: %s\n", strcmp(port_source, "unknown") == 0
-                                                         ? "unknown (this macOS did not report it)"
-                                                         : "as asked (this macOS did not report it)");
-    } else {
+    const struct plist *outcome = plist_dict(f->run, "outcome");
+    if (!outcome) {
         buf_puts(b, f->run_dir[0] ? "- the run's record (run.json) is missing or damaged\n"
                                    : "- no run recorded in this bundle\n");
+        return;
     }
+    md_item(b, f, "started", plist_string(f->run, "started"));
+    md_item(b, f, "stopped", plist_string(f->run, "stopped"));
+    md_item(b, f, "outcome", plist_string(outcome, "result"));
+    md_error(b, f, "error", plist_dict(outcome, "error"));
+    md_error(b, f, "the installer's log names", plist_dict(outcome, "installer_error"));
+    md_item(b, f, "advice", plist_string(outcome, "advice"));
+    md_item(b, f, "AuxiliaryStorage held by", plist_string(outcome, "held_by"));
+    md_item(b, f, "saved state not restored because", plist_string(outcome, "restore_failure"));
+    md_item(b, f, "state not saved because", plist_string(outcome, "save_failure"));
+    /* The two below are macvm's own sentences: written as they are, never redacted. */
+    const char *save_check = plist_string(outcome, "save_check");
+    if (md_usb_input(plist_dict(f->run, "spec")) && save_check && strcmp(save_check, "supported") == 0)
+        buf_puts(b, "- Virtualization's save check: supported with USB input devices, where macvm predicted it "
+                    "could not save (a rule of macvm's is too strict: please report it)\n");
+    md_item(b, f, "network disconnected during the run", plist_string(outcome, "network_disconnected"));
+    const char *port_source = plist_string(outcome, "debug_stub_port_source");
+    if (port_source && strcmp(port_source, "reported") != 0)
+        buf_printf(b, "- debug stub port: %s\n", strcmp(port_source, "unknown") == 0
+                                                     ? "unknown (this macOS did not report it)"
+                                                     : "as asked (this macOS did not report it)");
+}
+
+/* Redacts and escapes, in place, a piece of the log's data kept in a fixed field. */
+static void md_clean(char *field, size_t size, const struct feedback *f)
+{
+    struct buf t = {0};
+    md_data(&t, f, field);
+    snprintf(field, size, "%s", t.data ? t.data : "");
+    buf_free(&t);
 }
 
 /* The PVG negotiation with its verdict, and the PVG lines. */
 static void md_pvg(struct buf *b, const struct feedback *f)
 {
     buf_puts(b, "\n## Paravirtualized graphics\n\n");
-    if (f->has_negotiation) {
+    if (f->pvg.negotiations) {
         char verdict[512];
-        pvg_verdict_text(verdict, sizeof verdict, &f->negotiation);
-        buf_puts(b, "- negotiation at ");
-        md_data(b, f, f->negotiation.timestamp);
-        buf_printf(b, ": guest requested %u, host set %u\n- verdict: %s\n", f->negotiation.guest_version,
-                   f->negotiation.host_version, verdict);
+        pvg_verdict_text(verdict, sizeof verdict, &f->pvg.last);
+        md_printf(b, f, "- negotiation at %s", f->pvg.last.timestamp);
+        buf_printf(b, ": guest requested %u, host set %u\n- verdict: %s\n", f->pvg.last.guest_version,
+                   f->pvg.last.host_version, verdict);
     } else {
         buf_puts(b, f->has_log ? "- no version negotiation in the run's log\n" : "- no log recorded for this run\n");
     }
@@ -4531,22 +4531,23 @@ static void md_pvg(struct buf *b, const struct feedback *f)
         buf_puts(b, "- reset loop: ");
         pvg_loop_text(b, &f->pvg);
         buf_puts(b, "\n\nTimeline:\n\n");
-        struct buf t = {0}, last = {0};
-        struct pvg_watch shown = f->pvg;   /* its last event is the log's data: redacted and escaped */
-        md_data(&last, f, f->pvg.last_message);
-        snprintf(shown.last_message, sizeof shown.last_message, "%s", last.data ? last.data : "");
-        buf_free(&last);
+        /* Its times and last event are the log's data: redacted and escaped. */
+        struct buf t = {0};
+        struct pvg_watch shown = f->pvg;
+        md_clean(shown.first.timestamp, sizeof shown.first.timestamp, f);
+        for (size_t i = 0; i < PVG_TIMELINE_RESETS; i++)
+            md_clean(shown.reset_times[i], sizeof shown.reset_times[i], f);
+        md_clean(shown.last_reset, sizeof shown.last_reset, f);
+        md_clean(shown.last_time, sizeof shown.last_time, f);
+        md_clean(shown.last_message, sizeof shown.last_message, f);
         pvg_timeline(&t, &shown);
-        md_fence(b, (const char *const *)&t.data, 1);
-        buf_add(b, t.data, t.len);
-        md_fence(b, (const char *const *)&t.data, 1);
+        md_block(b, t.data ? t.data : "");
         buf_free(&t);
     }
     if (f->n_pvg)
         md_lines(b, f, f->pvg_lines, f->n_pvg, f->more_pvg);
 }
 
-/* The Virtualization errors and faults of the run. */
 static void md_errors(struct buf *b, const struct feedback *f)
 {
     buf_puts(b, "\n## Virtualization errors and faults\n\n");
@@ -4567,21 +4568,13 @@ static void md_ports(struct buf *b, const struct feedback *f)
     for (int i = 0; i < 2; i++) {
         if (!ports[i]->exists)
             continue;
-        buf_printf(b, "- %s: `", names[i]);
-        md_data(b, f, ports[i]->path);
-        buf_puts(b, ports[i]->n ? "`, its last lines:\n"
-                                : "`, empty (the guest prints there only when told to: see the README)\n");
+        buf_printf(b, "- %s: ", names[i]);
+        md_printf(b, f, "`%s`", ports[i]->path);
+        buf_puts(b, ports[i]->n ? ", its last lines:\n"
+                                : ", empty (the guest prints there only when told to: see the README)\n");
         if (ports[i]->n)
             md_lines(b, f, (char *const *)ports[i]->lines, ports[i]->n, 0);
     }
-}
-
-/* Appends "- label: `path`". */
-static void md_path(struct buf *b, const struct feedback *f, const char *label, const char *path)
-{
-    buf_printf(b, "- %s: `", label);
-    md_data(b, f, path);
-    buf_puts(b, "`\n");
 }
 
 /* The files to attach: the run's log and record, and crash reports. */
@@ -4589,19 +4582,20 @@ static void md_attachments(struct buf *b, const struct feedback *f)
 {
     buf_puts(b, "\n## Attachments to add\n\n(These files are not redacted: they hold the ECID and MAC address. "
                 "Attach them only to a report Apple may see them in.)\n\n");
-    char record[VM_PATH_MAX];
     if (f->has_log)
-        md_path(b, f, "the run's log", f->log_path);
-    if (f->has_run && path_join_fixed(record, sizeof record, f->run_dir, "run.json"))
-        md_path(b, f, "the run's record", record);
+        md_printf(b, f, "- the run's log: `%s`\n", f->log_path);
+    if (f->run) {
+        autofree char *record = path_join(f->run_dir, "run.json");
+        md_printf(b, f, "- the run's record: `%s`\n", record);
+    }
     if (f->console.exists)
-        md_path(b, f, "the guest's console", f->console.path);
+        md_printf(b, f, "- the guest's console: `%s`\n", f->console.path);
     if (f->serial.exists)
-        md_path(b, f, "the guest's serial port", f->serial.path);
-    if (f->screenshot[0])
-        md_path(b, f, "the screen as the run ended", f->screenshot);
+        md_printf(b, f, "- the guest's serial port: `%s`\n", f->serial.path);
+    if (f->has_screenshot)
+        md_printf(b, f, "- the screen as the run ended: `%s`\n", f->screenshot);
     for (size_t i = 0; i < f->n_crash; i++)
-        md_path(b, f, "crash report", f->crash_reports[i]);
+        md_printf(b, f, "- crash report: `%s`\n", f->crash_reports[i]);
     if (!f->n_crash)
         buf_puts(b, "- crash reports of the VM process from the run's time: none found in "
                     "~/" CRASH_REPORTS "/" CRASH_PREFIX "-*.ips\n");
@@ -4610,23 +4604,17 @@ static void md_attachments(struct buf *b, const struct feedback *f)
 /* What the host's Virtualization had, as the run recorded it (doctor --probe). */
 static void md_probe(struct buf *b, const struct feedback *f)
 {
-    const struct plist *probe = f->has_run ? plist_get(f->run, "probe") : NULL;
+    const struct plist *probe = plist_get(f->run, "probe");
     if (!probe || probe->type != PLIST_ARRAY || !probe->count)
         return;
     buf_puts(b, "\n## What this Mac's Virtualization has (doctor --probe)\n\n");
     for (size_t i = 0; i < probe->count; i++) {
         const struct plist *row = probe->items[i];
-        buf_puts(b, "- ");   /* data from run.json: redacted when the report is */
-        md_data(b, f, plist_string_or_empty(row, "feature"));
-        buf_puts(b, ": ");
-        md_data(b, f, plist_string_or_empty(row, "status"));
-        buf_puts(b, " (");
-        md_data(b, f, plist_string_or_empty(row, "detail"));
-        buf_puts(b, ")\n");
+        md_printf(b, f, "- %s: %s (%s)\n", plist_string_or_empty(row, "feature"), plist_string_or_empty(row, "status"),
+                  plist_string_or_empty(row, "detail"));
     }
 }
 
-/* Renders the report as Markdown, section by section. */
 static void feedback_markdown(struct buf *b, const struct feedback *f, bool on_host)
 {
     struct buf t = {0};

@@ -448,18 +448,14 @@ Test(feedback, no_redact_keeps_everything, .init = t_tmp_init, .fini = t_tmp_fin
  * Alices-MacBook-Pro, ECID TF_ECID_BIG. */
 static struct redaction tf_alice(void)
 {
-    struct redaction r = {.has_ecid = true};
+    struct redaction r = {0};
     redaction_add_name(&r, "alice", 5);
     redaction_add_name(&r, "Alice Liddell", 13);
     redaction_add_host_prefix(&r, "Alice", 5);
     for (size_t i = 0; i < r.n_names; i++)
         redaction_add_host_prefix(&r, r.names[i], strlen(r.names[i]));
     snprintf(r.home, sizeof r.home, "/Users/alice");
-    snprintf(r.ecid[0], sizeof r.ecid[0], "0x%016" PRIx64, (uint64_t)TF_ECID_BIG);
-    snprintf(r.ecid[1], sizeof r.ecid[1], "0x%" PRIx64, (uint64_t)TF_ECID_BIG);
-    snprintf(r.ecid[2], sizeof r.ecid[2], "%016" PRIx64, (uint64_t)TF_ECID_BIG);
-    snprintf(r.ecid[3], sizeof r.ecid[3], "%" PRIx64, (uint64_t)TF_ECID_BIG);
-    snprintf(r.ecid[4], sizeof r.ecid[4], "%" PRIu64, (uint64_t)TF_ECID_BIG);
+    redaction_add_ecid(&r, TF_ECID_BIG);
     return r;
 }
 
@@ -700,6 +696,35 @@ Test(feedback, control_characters_are_escaped, .init = t_tmp_init, .fini = t_tmp
     cr_expect(strchr(r.out, 0x1b) == NULL && strchr(r.out, '\r') == NULL, "a control character reached the output");
     tf_expect_has(r.out, "red \\x1b[31m alert\\r\\n## Forged heading", "the escaped line");
     cr_expect(strstr(r.out, "\n## Forged heading") == NULL, "a log line began a line of the report:\n%s", r.out);
+    proc_result_free(&r);
+    tf_env_free(&e);
+    free(text);
+}
+
+/* The reset loop's timeline shows times and the last event from the log:
+ * data, redacted and escaped like every other line of it. */
+Test(feedback, the_pvg_timeline_is_redacted_and_escaped, .init = t_tmp_init, .fini = t_tmp_fini, .timeout = 60)
+{
+    char *text = t_strdup("");
+    for (int i = 0; i < 3; i++) {
+        char *t;
+        cr_assert(asprintf(&t, "%s{\"timestamp\":\"\\u001b[2J 8a:2c:11:de:ad:0%d\",\"messageType\":\"Default\","
+                               "\"subsystem\":\"com.apple.gpusw.ParavirtualizedGraphics\",\"category\":\"x\","
+                               "\"processImagePath\":\"\\/usr\\/libexec\\/x\",\"eventMessage\":\"device reset by alice\"}\n",
+                           text, i) > 0);
+        free(text);
+        text = t;
+    }
+    struct tf_env e;
+    tf_setup(&e, "alice", "VM.bundle", NULL, NULL, NULL);
+    tf_run_by_hand(e.bundle, "{\"result\":\"guest-stopped\"}", text);
+    struct proc_result r = tf_feedback_ok(true, e.bundle, NULL, NULL, NULL);
+    const char *timeline = strstr(r.out, "Timeline:");
+    cr_assert(timeline, "no timeline:\n%s", r.out);
+    cr_expect(strchr(r.out, 0x1b) == NULL, "a control character reached the output:\n%s", r.out);
+    tf_expect_has(timeline, "\\x1b[2J <MAC>  device reset 1", "the first reset's time, escaped and redacted");
+    tf_expect_has(timeline, "last event: device reset by <user>", "the last event, redacted");
+    cr_expect(strstr(timeline, "8a:2c:11:de:ad:0") == NULL, "a MAC address in the timeline:\n%s", timeline);
     proc_result_free(&r);
     tf_env_free(&e);
     free(text);

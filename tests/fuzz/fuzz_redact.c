@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct redaction r = {.has_ecid = true};
+    struct redaction r = {0};
     uint64_t ecid = 0xa1b2c3d4e5f60718ull;
     const char *names[] = {"alice", "Alice Liddell"};
     for (size_t i = 0; i < 2; i++)
@@ -40,11 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     for (size_t i = 0; i < r.n_names; i++)
         redaction_add_host_prefix(&r, r.names[i], strlen(r.names[i]));
-    snprintf(r.ecid[0], sizeof r.ecid[0], "0x%016" PRIx64, ecid);
-    snprintf(r.ecid[1], sizeof r.ecid[1], "0x%" PRIx64, ecid);
-    snprintf(r.ecid[2], sizeof r.ecid[2], "%016" PRIx64, ecid);
-    snprintf(r.ecid[3], sizeof r.ecid[3], "%" PRIx64, ecid);
-    snprintf(r.ecid[4], sizeof r.ecid[4], "%" PRIu64, ecid);
+    redaction_add_ecid(&r, ecid);
 
     char *text = xmalloc(size - at + 1);
     memcpy(text, data + at, size - at);

@@ -420,7 +420,6 @@ static int print_buf(const struct buf *b);
 static char *path_join(const char *dir, const char *name);
 static char *path_base(const char *path);
 static char *path_dir(const char *path);
-static bool path_join_fixed(char *out, size_t size, const char *dir, const char *name);
 static const char *home_dir(void);
 static const char *file_kind(mode_t mode);
 static int open_regular(const char *path, struct error *e);
@@ -7426,16 +7425,6 @@ static char *path_dir(const char *path)
     while (len > 1 && path[len - 1] == '/')
         len--;
     return len == 0 ? xstrdup(".") : check_alloc(strndup(path, len));
-}
-
-/* Joins dir and name into out.  Returns false when the result does not fit. */
-static bool path_join_fixed(char *out, size_t size, const char *dir, const char *name)
-{
-    size_t dl = strlen(dir);
-    while (dl > 0 && dir[dl - 1] == '/')
-        dl--;   /* "/" itself becomes "", so its children are "/name" */
-    int n = snprintf(out, size, "%.*s/%s", (int)dl, dir, name);
-    return n >= 0 && (size_t)n < size;
 }
 
 /* Returns the user's home directory ($HOME, else the password database). */

@@ -3874,12 +3874,22 @@ static bool goes_on(const char *p, char sep, bool hex)
     return joins_right(p) || (*p == sep && (hex ? hex_after(p + 1) : joins_right(p + 1)));
 }
 
+/* Returns whether w stands at p, in any case; a space in w stands for any
+ * mark people join a first and last name with ("Alice.Liddell", "alice_liddell"). */
+static bool spelled_at(const char *p, const char *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (w[i] == ' ' ? !p[i] || !strchr(" ._-", p[i]) : tolower((unsigned char)p[i]) != tolower((unsigned char)w[i]))
+            return false;
+    return true;
+}
+
 /* Returns true when the whole word w (at least 3 characters, any case) stands
  * at p.  A dot between letters joins words ("com.apple.x" holds no "apple"). */
 static bool word_at(const char *p, const char *start, const char *w)
 {
     size_t n = strlen(w);
-    if (n < 3 || strncasecmp(p, w, n) != 0)
+    if (n < 3 || !spelled_at(p, w, n))
         return false;
     return !joins_left(start, p) && !continues_before(start, p, '.', false) && !goes_on(p + n, '.', false);
 }
@@ -3972,8 +3982,8 @@ static size_t eui64_at(const char *p, const char *start)
     return 0;
 }
 
-/* Returns the length of path at p, written plainly, JSON-escaped ("\/") or
- * URL-encoded ("%2F", "%20"); or 0. */
+/* Returns the length of path at p, written plainly, JSON-escaped ("\/",
+ * "\u002f") or URL-encoded ("%2F", "%20"); or 0. */
 static size_t path_spelled_at(const char *p, const char *path)
 {
     const char *q = p;
@@ -3983,6 +3993,8 @@ static size_t path_spelled_at(const char *p, const char *path)
             q++;
         else if (*path == '/' && q[0] == '\\' && q[1] == '/')
             q += 2;
+        else if (*path == '/' && strncasecmp(q, "\\u002f", 6) == 0)
+            q += 6;
         else if (q[0] == '%' && hex_run(q + 1, 2) == 2 && sscanf(q + 1, "%2x", &hex) == 1 &&
                  hex == (unsigned char)*path)
             q += 3;
@@ -4023,7 +4035,8 @@ static size_t home_at(const char *p, char *name, size_t size)
 }
 
 /* Returns the length of this Mac's name, or a host name made from a user's
- * name ("Alices-MacBook-Pro", as macOS names a Mac), with ".local"; or 0. */
+ * name ("Alices-MacBook-Pro", as macOS names a Mac; "alices-mbp.local", as
+ * people rename it), with ".local"; or 0. */
 static size_t host_at(const char *p, const char *start, const struct redaction *r)
 {
     if (joins_left(start, p))
@@ -4044,7 +4057,7 @@ static size_t host_at(const char *p, const char *start, const struct redaction *
             end++;
         char model[128];
         snprintf(model, sizeof model, "%.*s", (int)(end - k), p + k);
-        if (strcasestr(model, "mac"))
+        if (strcasestr(model, "mac") || strncasecmp(p + end, ".local", 6) == 0)
             n = end;
     }
     if (n && strncasecmp(p + n, ".local", 6) == 0 && !joins_right(p + n + 6))

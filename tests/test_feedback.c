@@ -491,6 +491,10 @@ Test(feedback, redacts_every_common_spelling)
         {"path=%2FUsers%2Falice%2FVM.bundle", "path=~%2FVM.bundle"},
         {"file:///Users/Bob%20Smith/x", "file://~/x"},
         {"{\"p\":\"\\/Users\\/alice\\/x\"}", "{\"p\":\"~\\/x\"}"},
+        {"{\"p\":\"\\u002fUsers\\u002Falice\\u002fx\"}", "{\"p\":\"~\\u002fx\"}"},
+        {"mail alice.liddell@example.com", "mail <user>@example.com"},
+        {"by Alice_Liddell and alice-liddell", "by <user> and <user>"},
+        {"ssh alices-mbp.local", "ssh <host>"},
         /* not secrets: a pointer, a UUID, an IPv6 address that holds no MAC, longer chains */
         {"at 0x600003a1c000", "at 0x600003a1c000"},
         {"id 6ba7b810-9dad-11d1-80b4-00c04fd430c8", "id 6ba7b810-9dad-11d1-80b4-00c04fd430c8"},

@@ -5795,14 +5795,40 @@ static int new_identity_preflight(const char *src, struct error *e)
     return 0;
 }
 
+/* Returns a random locally administered unicast MAC address, so the VM keeps
+ * one address across runs (a saved state only restores with the same one). */
+static void random_mac(char *out, size_t size)
+{
+    unsigned char b[6];
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || read(fd, b, sizeof b) != (ssize_t)sizeof b) {
+        srand((unsigned)time(NULL) ^ (unsigned)getpid());
+        for (int i = 0; i < 6; i++)
+            b[i] = (unsigned char)rand();
+    }
+    if (fd >= 0)
+        close(fd);
+    b[0] = (unsigned char)((b[0] & 0xFC) | 0x02);
+    snprintf(out, size, "%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4], b[5]);
+}
+
 /* Gives the clone at dst, still in its temporary folder, its own identity
- * (bridge_clone_identity); *ecid is the new ECID.  Returns 0 or an exit code. */
+ * (bridge_clone_identity; *ecid is the new ECID) and its own MAC address, so
+ * that it can run beside its original on the same network.  Returns 0 or an
+ * exit code. */
 static int give_new_identity(const char *dst, uint64_t *ecid, struct error *e)
 {
     autofree char *mi = path_join(dst, BUNDLE_MACHINE_IDENTIFIER);
     struct bridge_error err = {0};
     int status = bridge_clone_identity(mi, &err);
-    return status != BRIDGE_OK ? bridge_failure(e, status, &err) : machine_identifier_read(mi, ecid, e);
+    if (status != BRIDGE_OK)
+        return bridge_failure(e, status, &err);
+    struct vm_config c;
+    if (machine_identifier_read(mi, ecid, e) || config_load(dst, &c, e))
+        return e->code;
+    random_mac(c.mac_address, sizeof c.mac_address);
+    c.set |= CONFIG_MAC;
+    return config_save(dst, &c, e);
 }
 
 /* macvm clone [--new-identity] SRC DST */
@@ -6325,23 +6351,6 @@ static bool valid_serial_number(const char *s)
 {
     size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
     return n == SERIAL_NUMBER_LEN && s[n] == 0;
-}
-
-/* Returns a random locally administered unicast MAC address, so the VM keeps
- * one address across runs (a saved state only restores with the same one). */
-static void random_mac(char *out, size_t size)
-{
-    unsigned char b[6];
-    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || read(fd, b, sizeof b) != (ssize_t)sizeof b) {
-        srand((unsigned)time(NULL) ^ (unsigned)getpid());
-        for (int i = 0; i < 6; i++)
-            b[i] = (unsigned char)rand();
-    }
-    if (fd >= 0)
-        close(fd);
-    b[0] = (unsigned char)((b[0] & 0xFC) | 0x02);
-    snprintf(out, size, "%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4], b[5]);
 }
 
 /* Downloads the latest image Virtualization supports into the cache, or

@@ -385,6 +385,18 @@ Test(inspect, clone_with_a_new_identity, .init = vt_init, .fini = t_tmp_fini)
     r = run_fake("info", own, NULL);
     cr_expect(!strstr(r.out, "the same ECID as "), "a new identity shares nothing: %s", r.out);
     proc_result_free(&r);
+    /* ... nor the MAC address, so both can run on one network. */
+    char *mac[2];
+    for (int i = 0; i < 2; i++) {
+        r = run_fake("info", "--json", i ? own : b, NULL);
+        const struct plist *m = vt_get(vt_expect_json_ok(&r, "info --json"), "config.mac_address");
+        mac[i] = xstrdup(m && m->type == PLIST_STRING ? m->string : "");
+        proc_result_free(&r);
+    }
+    cr_expect(*mac[0] && *mac[1] && strcmp(mac[0], mac[1]) != 0, "the clone's MAC %s, its original's %s", mac[1],
+              mac[0]);
+    free(mac[0]);
+    free(mac[1]);
 
     /* The bridge fails: no clone is left; a saved state, off a Mac: refused before copying. */
     char *failed = t_path_join(t_tmp, "Failed.bundle");

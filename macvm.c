@@ -795,40 +795,73 @@ static int machine_identifier_read(const char *path, uint64_t *ecid, struct erro
     return rc;
 }
 
-/* Puts the bundle path in out, absolute and without "." or "..": the one
- * given, or ~/VM.bundle.  Disposable clones and their logs go beside the
- * bundle, so "VM.bundle/", "." or a link must all name the real folder.
- * Returns false when it does not fit in size (out then holds it cut short). */
-static bool bundle_path(char *out, size_t size, const char *given)
+/* Returns the bundle path, absolute and without "." or "..": the one given,
+ * or ~/VM.bundle.  Disposable clones and their logs go beside the bundle, so
+ * "VM.bundle/", "." or a link must all name the real folder.  Free it. */
+static char *bundle_path(const char *given)
 {
     autofree char *home_bundle = path_join(home_dir(), DEFAULT_BUNDLE);
     const char *path = given ? given : home_bundle;
     autofree char *dir = path_dir(path);
     autofree char *name = path_base(path);
-    autofree char *resolved = NULL;
-    char real[PATH_MAX];
-    if (realpath(path, real))
-        resolved = xstrdup(real);
-    else if (realpath(dir, real) && strcmp(name, ".") != 0 && strcmp(name, "..") != 0)
-        resolved = path_join(real, name);   /* not there yet (install creates it): its folder resolved */
-    const char *best = resolved && strlen(resolved) < size ? resolved : path;   /* else as given, when that fits */
-    return snprintf(out, size, "%s", best) < (int)size;
+    char *real = realpath(path, NULL);
+    if (real)
+        return real;
+    autofree char *real_dir = realpath(dir, NULL);
+    if (real_dir && strcmp(name, ".") != 0 && strcmp(name, "..") != 0)
+        return path_join(real_dir, name);   /* not there yet (install creates it): its folder resolved */
+    return xstrdup(path);
 }
 
-/* Takes a command's optional BUNDLE operand into bundle (the default bundle
- * without one).  Returns 0, or EX_USAGE after saying so when there are more
- * or its path does not fit. */
-static int bundle_operand(const char *command, int argc, char **argv, char *bundle, size_t size)
+/* A disposable run's clone lives in a hidden folder beside the bundle (the
+ * same volume, so the clone is copy-on-write): .NAME-ephemeral-XXXXXX/NAME. */
+#define EPHEMERAL_MARK "-ephemeral-"
+
+/* Returns the template of that folder (mkdtemp fills in its XXXXXX).  Free it. */
+static char *ephemeral_folder(const char *bundle)
+{
+    autofree char *name = path_base(bundle);
+    autofree char *dir = path_dir(bundle);
+    struct buf b = {0};
+    buf_printf(&b, "%s/.%s" EPHEMERAL_MARK "XXXXXX", strcmp(dir, "/") == 0 ? "" : dir, name);
+    return b.data;
+}
+
+/* Returns the clone's path inside folder (the template, or the folder made from it).  Free it. */
+static char *ephemeral_clone_path(const char *folder, const char *bundle)
+{
+    autofree char *name = path_base(bundle);
+    return path_join(folder, name);
+}
+
+/* The bridge takes the bundle's files in fixed fields of VM_PATH_MAX bytes
+ * (bridge.h); the longest of them is a file of a disposable run's clone.
+ * Checked once, when a command takes its bundle, so nothing is cut short
+ * later.  Returns 0, or EX_USAGE with what to do. */
+static int bundle_fits(const char *bundle, struct error *e)
+{
+    autofree char *folder = ephemeral_folder(bundle);
+    autofree char *clone = ephemeral_clone_path(folder, bundle);
+    autofree char *longest = path_join(clone, BUNDLE_SAVE_FILE);
+    if (strlen(longest) < VM_PATH_MAX)
+        return 0;
+    return fail(e, EX_USAGE, "the bundle's path is longer than macvm takes (a disposable run's clone of it would "
+                "need paths of %zu bytes, over %d); move the bundle to a shorter path", strlen(longest),
+                VM_PATH_MAX - 1);
+}
+
+/* Takes a command's optional BUNDLE operand (the default bundle without
+ * one).  Returns its path (free it), or NULL after saying why, when there
+ * are more or its path is too long: the command then exits with EX_USAGE. */
+static char *bundle_operand(const char *command, int argc, char **argv)
 {
     if (argc - optind > 1)
-        return usage_error(command, "give at most one bundle");
-    if (!bundle_path(bundle, size, optind < argc ? argv[optind] : NULL)) {
-        struct error e;
-        fail(&e, EX_USAGE, "the bundle's path is longer than the %zu bytes macvm takes; move the bundle to a "
-             "shorter path", size - 1);
-        return report(command, &e);
-    }
-    return 0;
+        return usage_error(command, "give at most one bundle"), NULL;
+    char *bundle = bundle_path(optind < argc ? argv[optind] : NULL);
+    struct error e;
+    if (bundle_fits(bundle, &e))
+        return report(command, &e), free(bundle), NULL;
+    return bundle;
 }
 
 /* Returns whether the file of a bundle is there, with its stat (through a link) in *st. */
@@ -1474,43 +1507,28 @@ static const char *value_origin(bool option, bool config, bool raised, bool cpus
     return cpus ? " (default: host cores - 1)" : " (default)";
 }
 
-/* Copies bundle/name (bundle itself when name is NULL) into a path field of
- * the spec.  Returns false when it does not fit. */
-static bool spec_set_path(char field[VM_PATH_MAX], const char *bundle, const char *name)
+/* Copies dir/name (dir itself when name is NULL) into a path field of the
+ * spec: the one place that fills them.  Returns false (errno ENAMETOOLONG)
+ * when it does not fit. */
+static bool spec_set_path(char field[VM_PATH_MAX], const char *dir, const char *name)
 {
-    autofree char *path = name ? path_join(bundle, name) : xstrdup(bundle);
-    return snprintf(field, VM_PATH_MAX, "%s", path) < VM_PATH_MAX;
+    autofree char *path = name ? path_join(dir, name) : xstrdup(dir);
+    if (snprintf(field, VM_PATH_MAX, "%s", path) < VM_PATH_MAX)
+        return true;
+    errno = ENAMETOOLONG;
+    return false;
 }
 
-/* Points every file of the spec into bundle (the source, or its clone). */
-static bool spec_set_bundle(struct vm_spec *s, const char *bundle)
+/* Points every file of the spec into bundle (the source, or its clone).
+ * They fit: bundle_operand refused a bundle whose clone's files would not (bundle_fits). */
+static void spec_set_bundle(struct vm_spec *s, const char *bundle)
 {
-    return spec_set_path(s->bundle, bundle, NULL) && spec_set_path(s->disk_image, bundle, BUNDLE_DISK) &&
-           spec_set_path(s->auxiliary_storage, bundle, BUNDLE_AUX) &&
-           spec_set_path(s->hardware_model, bundle, BUNDLE_HARDWARE_MODEL) &&
-           spec_set_path(s->machine_identifier, bundle, BUNDLE_MACHINE_IDENTIFIER) &&
-           spec_set_path(s->save_file, bundle, BUNDLE_SAVE_FILE);
-}
-
-/* A disposable run's clone lives in a hidden folder beside the bundle (the
- * same volume, so the clone is copy-on-write): .NAME-ephemeral-XXXXXX/NAME.
- * Returns false when the path does not fit. */
-#define EPHEMERAL_MARK "-ephemeral-"
-
-static bool ephemeral_folder(char *out, size_t size, const char *bundle)
-{
-    autofree char *name = path_base(bundle);
-    autofree char *dir = path_dir(bundle);
-    int n = snprintf(out, size, "%s/.%s" EPHEMERAL_MARK "XXXXXX", strcmp(dir, "/") == 0 ? "" : dir, name);
-    return n > 0 && (size_t)n < size;
-}
-
-/* Returns the clone's path inside folder (the template, or the folder made from it). */
-static bool ephemeral_clone_path(char *out, size_t size, const char *folder, const char *bundle)
-{
-    autofree char *name = path_base(bundle);
-    autofree char *path = path_join(folder, name);
-    return snprintf(out, size, "%s", path) < (int)size;
+    spec_set_path(s->bundle, bundle, NULL);
+    spec_set_path(s->disk_image, bundle, BUNDLE_DISK);
+    spec_set_path(s->auxiliary_storage, bundle, BUNDLE_AUX);
+    spec_set_path(s->hardware_model, bundle, BUNDLE_HARDWARE_MODEL);
+    spec_set_path(s->machine_identifier, bundle, BUNDLE_MACHINE_IDENTIFIER);
+    spec_set_path(s->save_file, bundle, BUNDLE_SAVE_FILE);
 }
 
 /* Returns whether a folder's name, after its leading ".NAME", is what a copy
@@ -2030,12 +2048,10 @@ static int resolve_vm_spec(const struct run_options *o, const char *bundle, cons
     s->start_mode = o->recovery ? START_RECOVERY : o->dfu ? START_DFU : o->iboot_stage1 ? START_IBOOT_STAGE1
                   : o->iboot_stage2 ? START_IBOOT_STAGE2 : START_NORMAL;
 
-    snprintf(s->source_bundle, sizeof s->source_bundle, "%s", bundle);
-    char folder[VM_PATH_MAX], clone[VM_PATH_MAX];
-    if ((o->ephemeral && !(ephemeral_folder(folder, sizeof folder, bundle) &&
-                           ephemeral_clone_path(clone, sizeof clone, folder, bundle))) ||
-        !spec_set_bundle(s, o->ephemeral ? clone : bundle))
-        return fail(e, EX_USAGE, "the bundle path is too long");
+    spec_set_path(s->source_bundle, bundle, NULL);
+    autofree char *folder = ephemeral_folder(bundle);
+    autofree char *clone = ephemeral_clone_path(folder, bundle);
+    spec_set_bundle(s, o->ephemeral ? clone : bundle);
 
     /* Apple's defaults give way to what the installed macOS needs; values the user chose do not. */
     s->cpu_count = o->cpu_count ? o->cpu_count : (c->set & CONFIG_CPU) ? c->cpu_count : default_cpu_count(c, host);
@@ -5737,8 +5753,8 @@ static int cmd_info(int argc, char **argv)
     int rc = parse_flag_option("info", "json", argc, argv, &json);
     if (rc)
         return rc < 0 ? 0 : rc;
-    char bundle[VM_PATH_MAX];
-    if (bundle_operand("info", argc, argv, bundle, sizeof bundle))
+    autofree char *bundle = bundle_operand("info", argc, argv);
+    if (!bundle)
         return EX_USAGE;
     struct error e = {0};
     if (bundle_found(bundle, &e)) {
@@ -6202,15 +6218,13 @@ static int run_vm(struct vm_spec *spec, const struct host_info *host, const stru
 static int run_ephemeral(struct vm_spec *spec, const struct host_info *host, const struct vm_config *c,
                          int argc, char **argv)
 {
-    /* resolve_vm_spec checked these paths fit; mkdtemp fills in the template's XXXXXX. */
-    char tmp[VM_PATH_MAX], clone[VM_PATH_MAX];
+    autofree char *tmp = ephemeral_folder(spec->source_bundle);
     struct error e = {0};
     enum clone_method how;
-    ephemeral_folder(tmp, sizeof tmp, spec->source_bundle);
     if (!mkdtemp(tmp))
         return fail(&e, EX_CANTCREAT, "cannot create a folder for the disposable copy: %s", strerror(errno)),
                report(spec->source_bundle, &e);
-    ephemeral_clone_path(clone, sizeof clone, tmp, spec->source_bundle);
+    autofree char *clone = ephemeral_clone_path(tmp, spec->source_bundle);
     int tmp_lock, lock = -1, rc = bundle_lock(tmp, USE_CLONE_DESTINATION, &tmp_lock, &e);
     if (rc == 0)
         rc = bundle_clone(spec->source_bundle, clone, true, NULL, &how, &lock, &e);
@@ -6239,8 +6253,8 @@ static int cmd_run(int argc, char **argv)
     int rc = parse_run_options(argc, argv, &o);
     if (rc)
         return rc < 0 ? 0 : rc;
-    char bundle[VM_PATH_MAX];
-    if (bundle_operand("run", argc, argv, bundle, sizeof bundle))
+    autofree char *bundle = bundle_operand("run", argc, argv);
+    if (!bundle)
         return EX_USAGE;
     struct vm_config c;
     uint64_t ecid = 0;
@@ -6538,8 +6552,8 @@ static int cmd_install(int argc, char **argv)
     }
     if (o.ipsw && o.latest)
         return usage_error("install", "--ipsw and --latest exclude each other");
-    char bundle[VM_PATH_MAX];
-    if (bundle_operand("install", argc, argv, bundle, sizeof bundle))
+    autofree char *bundle = bundle_operand("install", argc, argv);
+    if (!bundle)
         return EX_USAGE;
     struct host_info host;
     if (bridge_host_info(&host) != BRIDGE_OK || !host.available)
@@ -6741,8 +6755,7 @@ static int cmd_pvg_log(int argc, char **argv)
     } else if (file) {
         source = xstrdup(strcmp(file, "-") == 0 ? "standard input" : file);
     } else {
-        char bundle[VM_PATH_MAX];
-        bundle_path(bundle, sizeof bundle, optind < argc ? argv[optind] : NULL);
+        autofree char *bundle = bundle_path(optind < argc ? argv[optind] : NULL);
         if (!(source = run_log(bundle, run, &e)))
             return report(bundle, &e);
     }
@@ -6824,8 +6837,8 @@ static int cmd_feedback(int argc, char **argv)
         default: return c == 'H' ? 0 : EX_USAGE;
         }
     }
-    char bundle[VM_PATH_MAX];
-    if (bundle_operand("feedback", argc, argv, bundle, sizeof bundle))
+    autofree char *bundle = bundle_operand("feedback", argc, argv);
+    if (!bundle)
         return EX_USAGE;
     struct error e = {0};
     if (output && output_allowed(output, force, &e))
@@ -6945,8 +6958,8 @@ static int cmd_doctor(int argc, char **argv)
         default: return c == 'H' ? 0 : EX_USAGE;
         }
     }
-    char bundle[VM_PATH_MAX];
-    if (bundle_operand("doctor", argc, argv, bundle, sizeof bundle))
+    autofree char *bundle = bundle_operand("doctor", argc, argv);
+    if (!bundle)
         return EX_USAGE;
     struct host_info host;
     bridge_host_info(&host);

@@ -909,30 +909,26 @@ static int bundle_check(const char *path, struct error *e)
     return 0;
 }
 
-/* Appends "NAME (pid N)" to the list in out. */
-static void holder_add(char *out, size_t size, int *found, const char *name, long pid)
+/* Appends "NAME (pid N)" to the list in b. */
+static void holder_add(struct buf *b, const char *name, long pid)
 {
-    size_t n = strlen(out);
-    if (n < size)
-        snprintf(out + n, size - n, "%s%s (pid %ld)", *found ? ", " : "", *name ? name : "?", pid);
-    (*found)++;
+    buf_printf(b, "%s%s (pid %ld)", b->len ? ", " : "", *name ? name : "?", pid);
 }
 
 /* Names the processes other than macvm that have path open, "NAME (pid N)"
- * separated by commas, in out: who holds a lock, so "it is locked" can say by
- * whom.  libproc on macOS, /proc elsewhere.  Returns how many it found (0
- * where it cannot tell). */
-static int file_holders(const char *path, char *out, size_t size)
+ * separated by commas: who holds a lock, so "it is locked" can say by whom.
+ * libproc on macOS, /proc elsewhere.  Returns the list (free it), or NULL
+ * when it finds none or cannot tell. */
+static char *file_holders(const char *path)
 {
-    char real[PATH_MAX];
-    int found = 0;
-    out[0] = 0;
-    if (!realpath(path, real))
-        return 0;
+    autofree char *real = realpath(path, NULL);
+    struct buf b = {0};
+    if (!real)
+        return NULL;
 #ifdef __APPLE__
     int bytes = proc_listpidspath(PROC_ALL_PIDS, 0, real, PROC_LISTPIDSPATH_EXCLUDE_EVTONLY, NULL, 0);
     if (bytes <= 0)
-        return 0;
+        return NULL;
     size_t cap = (size_t)bytes / sizeof(pid_t) + 16;
     pid_t *pids = xcalloc(cap, sizeof *pids);
     bytes = proc_listpidspath(PROC_ALL_PIDS, 0, real, PROC_LISTPIDSPATH_EXCLUDE_EVTONLY, pids,
@@ -940,13 +936,15 @@ static int file_holders(const char *path, char *out, size_t size)
     for (int i = 0; bytes > 0 && i < bytes / (int)sizeof(pid_t); i++) {
         char name[2 * MAXCOMLEN + 1] = "";
         if (pids[i] != getpid() && proc_name(pids[i], name, sizeof name) >= 0)
-            holder_add(out, size, &found, name, pids[i]);
+            holder_add(&b, name, pids[i]);
     }
     free(pids);
 #else
+    size_t len = strlen(real);
+    autofree char *target = xmalloc(len + 1);   /* a byte more than real: a longer link names another file */
     DIR *procs = opendir("/proc");
     for (struct dirent *pe; procs && (pe = readdir(procs));) {
-        char fds[64], link[PATH_MAX + 64], target[PATH_MAX];
+        char fds[64];
         long pid = strtol(pe->d_name, NULL, 10);
         if (pid <= 0 || pid == getpid() || strspn(pe->d_name, "0123456789") != strlen(pe->d_name))
             continue;
@@ -954,9 +952,8 @@ static int file_holders(const char *path, char *out, size_t size)
         DIR *d = opendir(fds);   /* only our own processes' are readable: enough to name a holder we can stop */
         bool holds = false;
         for (struct dirent *fe; d && !holds && (fe = readdir(d));) {
-            snprintf(link, sizeof link, "%s/%s", fds, fe->d_name);
-            ssize_t n = readlink(link, target, sizeof target - 1);
-            holds = n > 0 && (target[n] = 0, strcmp(target, real) == 0);
+            autofree char *link = path_join(fds, fe->d_name);
+            holds = readlink(link, target, len + 1) == (ssize_t)len && memcmp(target, real, len) == 0;
         }
         if (d)
             closedir(d);
@@ -969,12 +966,12 @@ static int file_holders(const char *path, char *out, size_t size)
             comm[strcspn(comm, "\n")] = 0;
         if (f)
             fclose(f);
-        holder_add(out, size, &found, comm, pid);
+        holder_add(&b, comm, pid);
     }
     if (procs)
         closedir(procs);
 #endif
-    return found;
+    return b.data;
 }
 
 /* Returns true when a VM runs from bundle: Virtualization locks its AuxiliaryStorage. */
@@ -2335,14 +2332,14 @@ static void spec_text(struct buf *b, const struct vm_spec *s, const struct vm_co
 
 struct run_record {
     const char *kind;                   /* "run" or "install" */
-    char dir[VM_PATH_MAX];
+    char *dir;                          /* its run folder (free it), NULL without one */
     time_t started, stopped;
     long long start_ms;                 /* from bridge_run until the VM ran; -1: it did not start */
     int status;                         /* bridge_run's (or bridge_install's) answer */
     struct run_outcome outcome;
     struct bridge_error installer_error;   /* what the installer's log names (domain "" when nothing) */
     const char *advice;
-    char held_by[512];                  /* who holds a lock the error names ("" when none or unknown) */
+    char *held_by;                      /* who holds a lock the error names (NULL when none or unknown) */
     bool logged;
 };
 
@@ -2423,7 +2420,7 @@ static int run_record_write(const struct run_record *r, const struct vm_spec *s,
         json_int(&j, "start_ms", r->start_ms);
     else
         json_null(&j, "start_ms");
-    json_str(&j, "held_by", r->held_by[0] ? r->held_by : NULL);
+    json_str(&j, "held_by", r->held_by);
     json_bool(&j, "restored_state", r->outcome.restored_state);
     json_bool(&j, "restore_attempted", r->outcome.restore_attempted);
     json_bool(&j, "restore_refused", r->outcome.restore_refused);
@@ -3354,10 +3351,13 @@ static size_t list_runs(const char *logs_dir, char ***dirs, size_t n)
     return n;
 }
 
-/* Returns the folder where disposable runs of bundle keep their logs: NAME.ephemeral-logs beside it. */
-static void ephemeral_logs_dir(char *out, size_t size, const char *bundle)
+/* Returns the folder where disposable runs of bundle keep their logs:
+ * NAME.ephemeral-logs beside it.  Free it. */
+static char *ephemeral_logs_dir(const char *bundle)
 {
-    snprintf(out, size, "%.*s" EPHEMERAL_LOGS_SUFFIX, (int)(size - sizeof EPHEMERAL_LOGS_SUFFIX), bundle);
+    char *dir = xmalloc(strlen(bundle) + sizeof EPHEMERAL_LOGS_SUFFIX);
+    sprintf(dir, "%s" EPHEMERAL_LOGS_SUFFIX, bundle);
+    return dir;
 }
 
 /* Lists every run folder of a bundle, oldest first: logs/ inside it and the
@@ -3366,8 +3366,7 @@ static void ephemeral_logs_dir(char *out, size_t size, const char *bundle)
 static size_t bundle_runs(const char *bundle, char ***dirs)
 {
     autofree char *logs = path_join(bundle, BUNDLE_LOGS);
-    char ephemeral[VM_PATH_MAX];
-    ephemeral_logs_dir(ephemeral, sizeof ephemeral, bundle);
+    autofree char *ephemeral = ephemeral_logs_dir(bundle);
     *dirs = NULL;
     return list_runs(ephemeral, dirs, list_runs(logs, dirs, 0));
 }
@@ -3380,8 +3379,8 @@ static void free_names(char **names, size_t n)
 }
 
 /* Finds the bundle's run (or install record) called name, or its newest when
- * name is NULL.  Returns 0 with its folder in out, or EX_NOINPUT. */
-static int find_run(const char *bundle, const char *name, char *out, size_t size, struct error *e)
+ * name is NULL.  Returns its folder (free it), or NULL with *e (EX_NOINPUT). */
+static char *find_run(const char *bundle, const char *name, struct error *e)
 {
     char **runs;
     size_t n = bundle_runs(bundle, &runs);
@@ -3389,18 +3388,20 @@ static int find_run(const char *bundle, const char *name, char *out, size_t size
     for (size_t i = 0; name && i < n; i++)
         if (strcmp(strrchr(runs[i], '/') + 1, name) == 0)
             chosen = runs[i];
-    int rc = chosen ? (snprintf(out, size, "%s", chosen), 0)
-           : name ? fail(e, EX_NOINPUT, "no run %s; 'macvm info' lists the runs", name)
-                  : fail(e, EX_NOINPUT, "no recorded run");
+    char *dir = chosen ? xstrdup(chosen) : NULL;
+    if (!dir && name)
+        fail(e, EX_NOINPUT, "no run %s; 'macvm info' lists the runs", name);
+    else if (!dir)
+        fail(e, EX_NOINPUT, "no recorded run");
     free_names(runs, n);
-    return rc;
+    return dir;
 }
 
 /* Creates logs_dir/<start time><suffix> (with -2, -3... when taken there or
- * in other_dir, the bundle's other run folder).  Returns 0 with the path in
- * out, or EX_CANTCREAT. */
-static int run_dir_create(const char *logs_dir, const char *other_dir, time_t start, const char *suffix, char *out,
-                          size_t size, struct error *e)
+ * in other_dir, the bundle's other run folder).  Returns its path (free it),
+ * or NULL with *e (EX_CANTCREAT). */
+static char *run_dir_create(const char *logs_dir, const char *other_dir, time_t start, const char *suffix,
+                            struct error *e)
 {
     char name[64];
     struct tm tm;
@@ -3408,23 +3409,20 @@ static int run_dir_create(const char *logs_dir, const char *other_dir, time_t st
     strftime(name, sizeof name, "%Y-%m-%dT%H-%M-%S", &tm);
     strcat(name, suffix);
     if (mkdir(logs_dir, 0755) != 0 && errno != EEXIST)
-        return fail(e, EX_CANTCREAT, "cannot create %s: %s", logs_dir, strerror(errno));
+        return fail(e, EX_CANTCREAT, "cannot create %s: %s", logs_dir, strerror(errno)), NULL;
     int err = EEXIST;   /* what is said when every name is taken */
     for (int i = 1; i < 100 && err == EEXIST; i++) {
         char unique[80];
         snprintf(unique, sizeof unique, i == 1 ? "%s" : "%s-%d", name, i);
         autofree char *twin = path_join(other_dir, unique);
-        autofree char *dir = path_join(logs_dir, unique);
         if (access(twin, F_OK) == 0)
             continue;   /* a run of the other kind has this name: names stay unique per bundle */
-        err = strlen(dir) >= size ? ENAMETOOLONG   /* out is a fixed field of the run's record */
-            : mkdir(dir, 0755) != 0 ? errno : 0;
-        if (err == 0) {
-            memcpy(out, dir, strlen(dir) + 1);
-            return 0;
-        }
+        char *dir = path_join(logs_dir, unique);
+        if ((err = mkdir(dir, 0755) != 0 ? errno : 0) == 0)
+            return dir;
+        free(dir);
     }
-    return fail(e, EX_CANTCREAT, "cannot create a run folder in %s: %s", logs_dir, strerror(err));
+    return fail(e, EX_CANTCREAT, "cannot create a run folder in %s: %s", logs_dir, strerror(err)), NULL;
 }
 
 /* Removes the oldest run folders under logs_dir beyond RUNS_KEPT, never the current one. */
@@ -3761,7 +3759,9 @@ static int feedback_gather(struct feedback *f, const char *bundle, const char *r
                 hardware_model_read(path, &f->hw, &ignored) == 0;
     f->has_ecid = path_join_fixed(path, sizeof path, bundle, BUNDLE_MACHINE_IDENTIFIER) &&
                   machine_identifier_read(path, &f->ecid, &ignored) == 0;
-    if ((rc = find_run(bundle, run_name, f->run_dir, sizeof f->run_dir, e)) != 0 && run_name)
+    autofree char *run_dir = find_run(bundle, run_name, e);
+    rc = run_dir ? (snprintf(f->run_dir, sizeof f->run_dir, "%s", run_dir), 0) : e->code;
+    if (rc != 0 && run_name)
         return rc;
     if (rc == 0) {
         f->run = run_record_read(f->run_dir, &f->arena);
@@ -6093,29 +6093,27 @@ static int load_for_run(const char *bundle, struct vm_config *c, uint64_t *ecid,
  * <start time><suffix> in the bundle's logs/ (a disposable run's beside the
  * bundle, which it never writes: NAME.ephemeral-logs/), and when asked the
  * capture of its log there (`log stream` writes into the file itself, so no
- * pipe can fill and stall it).  Returns whether the folder exists; without
- * one the work goes on unrecorded, as it says. */
-static bool record_begin(struct run_record *r, const char *bundle, bool ephemeral, const char *suffix, bool capture,
+ * pipe can fill and stall it).  Without a folder (r->dir NULL) the work goes
+ * on unrecorded, as it says. */
+static void record_begin(struct run_record *r, const char *bundle, bool ephemeral, const char *suffix, bool capture,
                          struct log_capture *cap)
 {
     struct error e = {0};
-    char ephemeral_logs[VM_PATH_MAX];
-    ephemeral_logs_dir(ephemeral_logs, sizeof ephemeral_logs, bundle);
+    autofree char *ephemeral_logs = ephemeral_logs_dir(bundle);
     autofree char *logs = path_join(bundle, BUNDLE_LOGS);
     const char *dir = ephemeral ? ephemeral_logs : logs, *other = ephemeral ? logs : ephemeral_logs;
-    if (run_dir_create(dir, other, r->started, suffix, r->dir, sizeof r->dir, &e) != 0) {
+    if (!(r->dir = run_dir_create(dir, other, r->started, suffix, &e))) {
         warn("no %s record: %s", r->kind, e.text);
-        return false;
+        return;
     }
     runs_prune(dir, r->dir);
     if (!capture)
-        return true;
+        return;
     autofree char *log_path = path_join(r->dir, "vz.ndjson");
     if (log_capture_start(cap, log_path, r->dir, &e) != 0)
         warn("the %s goes on without its log: %s", r->kind, e.text);
     else
         r->logged = true;
-    return true;
 }
 
 /* Points the console, serial port and screenshot of spec into the run's
@@ -6138,7 +6136,7 @@ static void inspection_files(struct vm_spec *spec, const char *dir)
         if (!*files[i].on)
             continue;
         int fd = -1;
-        if (!dir || snprintf(files[i].path, VM_PATH_MAX, "%s/%s", dir, files[i].name) >= VM_PATH_MAX ||
+        if (!dir || !spec_set_path(files[i].path, dir, files[i].name) ||
             (files[i].create &&
              (fd = open(files[i].path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0)) {
             warn("no %s for this run: %s", files[i].name, dir ? strerror(errno) : "it has no run folder");
@@ -6157,8 +6155,8 @@ static int run_vm(struct vm_spec *spec, const struct host_info *host, const stru
     struct run_record r = {.kind = "run", .started = time(NULL), .start_ms = -1};
     struct log_capture cap = {.pid = -1};
     struct error e = {0};
-    bool have_dir = record_begin(&r, spec->source_bundle, spec->ephemeral, "", spec->capture_log, &cap);
-    inspection_files(spec, have_dir ? r.dir : NULL);
+    record_begin(&r, spec->source_bundle, spec->ephemeral, "", spec->capture_log, &cap);
+    inspection_files(spec, r.dir);
     if (spec->set_boot_args)
         printf("macvm: NVRAM boot-args %s%s%s\n", spec->boot_args[0] ? "set to \"" : "cleared",
                spec->boot_args, spec->boot_args[0] ? "\"" : "");
@@ -6178,7 +6176,7 @@ static int run_vm(struct vm_spec *spec, const struct host_info *host, const stru
     if (r.status == BRIDGE_FAILED || r.status == BRIDGE_UNAVAILABLE)
         r.advice = advise(r.outcome.error.domain, r.outcome.error.code, r.outcome.error.message);
     if (r.status == BRIDGE_FAILED && strcasestr(r.outcome.error.message, "lock auxiliary storage") &&
-        file_holders(spec->auxiliary_storage, r.held_by, sizeof r.held_by))
+        (r.held_by = file_holders(spec->auxiliary_storage)))
         warn("AuxiliaryStorage is held by %s", r.held_by);
     if (r.outcome.restore_failure[0])
         warn("the saved state was not restored (%s); the VM started fresh", r.outcome.restore_failure);
@@ -6191,10 +6189,12 @@ static int run_vm(struct vm_spec *spec, const struct host_info *host, const stru
              r.outcome.network_disconnected);
     struct probe probe;
     probe_host(&probe, host);
-    if (have_dir && run_record_write(&r, spec, host, &probe, c, argc, argv, &e) != 0)
+    if (r.dir && run_record_write(&r, spec, host, &probe, c, argc, argv, &e) != 0)
         warn("cannot write run.json: %s", e.text);
-    if (have_dir)
+    if (r.dir)
         tell(stderr, "macvm: this run's log: %s", r.dir);
+    free(r.dir);
+    free(r.held_by);
     if (r.outcome.restore_refused) {
         tell(stderr, "macvm: %s: the saved state is kept and the VM was not started: Virtualization cannot "
              "restore it into this configuration (%s); run it with the configuration that saved it, or remove "
@@ -6291,10 +6291,9 @@ static int cmd_run(int argc, char **argv)
         printf("macvm: this run cannot save its state, so Quit asks the guest to shut down: %s\n", spec.save_why_not);
     if (bundle_in_use(bundle)) {
         autofree char *aux = path_join(bundle, BUNDLE_AUX);
-        char holders[512];
-        file_holders(aux, holders, sizeof holders);
+        autofree char *holders = file_holders(aux);
         return fail(&e, EX_TEMPFAIL, "its VM runs already (AuxiliaryStorage is locked%s%s): stop it first",
-                    holders[0] ? " by " : "", holders), report(bundle, &e);
+                    holders ? " by " : "", holders ? holders : ""), report(bundle, &e);
     }
     int lock = -1;   /* a disposable run too: its VM has the bundle's ECID and MAC address */
     if ((rc = bundle_lock(bundle, spec.ephemeral ? USE_DISPOSABLE_RUN : USE_RUN, &lock, &e)))
@@ -6478,7 +6477,7 @@ static int install_into(const char *bundle, const struct install_options *o, con
     }
     struct run_record r = {.kind = "install", .started = time(NULL), .start_ms = -1};   /* no VM runs */
     struct log_capture cap = {.pid = -1};
-    bool have_dir = record_begin(&r, bundle, false, INSTALL_SUFFIX, true, &cap);
+    record_begin(&r, bundle, false, INSTALL_SUFFIX, true, &cap);
     tell(stdout, "macvm: installing macOS %s (%s) into %s", c.installed_version, c.installed_build, bundle);
     struct progress p;
     progress_init(&p, "install", false);
@@ -6492,12 +6491,13 @@ static int install_into(const char *bundle, const struct install_options *o, con
     }
     if (status == BRIDGE_FAILED || status == BRIDGE_UNAVAILABLE)
         r.advice = install_advice(&r.outcome.error, &r.installer_error);
-    if (have_dir) {
+    if (r.dir) {
         struct probe probe;
         probe_host(&probe, host);
         if (run_record_write(&r, &spec.vm, host, &probe, &c, argc, argv, &e) != 0)
             warn("cannot write run.json: %s", e.text);
         tell(stderr, "macvm: this install's record: %s", r.dir);
+        free(r.dir);
     }
     if (status != BRIDGE_OK) {
         int rc = report_failure(bundle, status, &r.outcome.error, &r.installer_error, r.advice);
@@ -6651,8 +6651,8 @@ static char *run_log(const char *bundle, const char *name, struct error *e)
     }
     char *log = NULL;
     if (name) {
-        char dir[VM_PATH_MAX];
-        if (find_run(bundle, name, dir, sizeof dir, e) == 0 && !(log = recorded_log(dir)))
+        autofree char *dir = find_run(bundle, name, e);
+        if (dir && !(log = recorded_log(dir)))
             fail(e, EX_NOINPUT, "run %s recorded no log (it ran with --no-log, or its capture failed)", name);
         return log;
     }

@@ -434,8 +434,8 @@ static const char *human_size(char *out, size_t size, uint64_t bytes);
 static int version_compare(const char *a, const char *b);
 static const char *iso_time(char *out, size_t size, time_t t);
 static bool is_directory(const char *path);
-static int make_directories(const char *path);
-static int remove_tree(const char *path);
+static int make_directories(const char *path, struct error *e);
+static int remove_tree(const char *path, struct error *e);
 static pid_t spawn_reader(char *const argv[], int *fd, struct error *e);
 static bool on_macos(void);
 
@@ -1353,12 +1353,13 @@ static int bundle_clone(const char *src, const char *dst, bool src_locked, uint6
         return fail_prefix(e, src);
     if (lstat(dst, &st) == 0)
         return fail(e, EX_CANTCREAT, "%s already exists; macvm never overwrites: name a new path", dst);
-    char src_real[PATH_MAX], dst_real[PATH_MAX];
     autofree char *dst_dir = path_dir(dst);
     autofree char *name = path_base(dst);
-    if (!realpath(dst_dir, dst_real))
+    autofree char *dst_real = realpath(dst_dir, NULL);
+    if (!dst_real)
         return fail(e, EX_CANTCREAT, "cannot create %s: %s", dst, strerror(errno));
-    if (realpath(src, src_real) && path_within(dst_real, src_real))
+    autofree char *src_real = realpath(src, NULL);
+    if (src_real && path_within(dst_real, src_real))
         return fail(e, EX_USAGE, "%s lies inside the bundle it would copy; name a path outside it", dst);
     autofree char *folder = xmalloc(strlen(dst_real) + strlen(name) + sizeof "/." CLONE_MARK "XXXXXX");
     sprintf(folder, "%s/.%s" CLONE_MARK "XXXXXX", dst_real, name);
@@ -1374,15 +1375,15 @@ static int bundle_clone(const char *src, const char *dst, bool src_locked, uint6
         rc = fail(e, EX_CANTCREAT, "cannot create a folder beside %s: %s", dst, strerror(errno));
     } else {
         autofree char *inner = path_join(folder, name);
-        autofree char *folder_lock_path = path_join(folder, BUNDLE_LOCK);
         *method = CLONE_COW;
         rc = bundle_lock(folder, USE_CLONE_DESTINATION, &folder_lock, e);
         if (rc == 0)
             rc = interrupted ? EXIT_INTERRUPTED : clone_into(src, inner, method, e);
         if (rc == 0 && new_ecid && (rc = give_new_identity(inner, new_ecid, e)) && rc != EXIT_INTERRUPTED) {
-            char what[VM_PATH_MAX + 80];
-            snprintf(what, sizeof what, "%s was not made: it could not get an identity of its own", dst);
-            fail_prefix(e, what);
+            struct buf what = {0};
+            buf_printf(&what, "%s was not made: it could not get an identity of its own", dst);
+            fail_prefix(e, what.data);
+            buf_free(&what);
         }
         if (rc == 0 && interrupted)
             rc = EXIT_INTERRUPTED;
@@ -1390,10 +1391,11 @@ static int bundle_clone(const char *src, const char *dst, bool src_locked, uint6
             rc = bundle_lock(inner, USE_CLONE_DESTINATION, &lock, e);
         if (rc == 0 && rename_new(inner, dst) != 0)
             rc = fail(e, EX_CANTCREAT, "cannot name the clone %s: %s", dst, strerror(errno));
-        bool removed = rc == 0 ? (unlink(folder_lock_path), rmdir(folder) == 0) : remove_tree(folder) == 0;
+        struct error left;
+        bool removed = remove_tree(folder, &left) == 0;   /* after the rename, only its lock is in it */
         bundle_unlock(folder_lock);
         if (!removed)
-            warn("could not remove %s (%s): remove it with rm -r", folder, strerror(errno));
+            warn("%s; remove it with rm -r", left.text);
         if (rc == EXIT_INTERRUPTED)
             fail(e, EXIT_INTERRUPTED, "interrupted; the partial clone %s was %s", dst, removed ? "removed" : "left");
     }
@@ -3433,8 +3435,9 @@ static void runs_prune(const char *logs_dir, const char *current)
     for (size_t i = 0; n > RUNS_KEPT && i < n - RUNS_KEPT; i++) {
         /* Only folders macvm made: a run name, a directory (list_runs saw both), a run.json inside. */
         autofree char *record = path_join(runs[i], "run.json");
-        if (strcmp(runs[i], current) != 0 && access(record, F_OK) == 0)
-            remove_tree(runs[i]);
+        struct error e;
+        if (strcmp(runs[i], current) != 0 && access(record, F_OK) == 0 && remove_tree(runs[i], &e))
+            warn("an old run stays: %s; remove it with rm -r", e.text);
     }
     free_names(runs, n);
 }
@@ -6228,9 +6231,10 @@ static int run_ephemeral(struct vm_spec *spec, const struct host_info *host, con
     int tmp_lock, lock = -1, rc = bundle_lock(tmp, USE_CLONE_DESTINATION, &tmp_lock, &e);
     if (rc == 0)
         rc = bundle_clone(spec->source_bundle, clone, true, NULL, &how, &lock, &e);
+    struct error left;
     if (rc) {
-        if (remove_tree(tmp) != 0)
-            warn("could not remove %s: %s", tmp, strerror(errno));
+        if (remove_tree(tmp, &left))
+            warn("%s; remove it with rm -r", left.text);
         bundle_unlock(tmp_lock);
         return report("run", &e);   /* the message names the path at fault */
     }
@@ -6239,8 +6243,8 @@ static int run_ephemeral(struct vm_spec *spec, const struct host_info *host, con
          how == CLONE_COW ? "clone" : "copy", spec->source_bundle);
     fflush(stdout);
     rc = run_vm(spec, host, c, argc, argv);
-    if (remove_tree(tmp) != 0)
-        warn("could not remove the disposable copy %s: %s", tmp, strerror(errno));
+    if (remove_tree(tmp, &left))
+        warn("the disposable copy stays: %s; remove it with rm -r", left.text);
     bundle_unlock(lock);
     bundle_unlock(tmp_lock);
     return rc;
@@ -6370,8 +6374,8 @@ static int fetch_latest(char **path)
         tell(stdout, "macvm: using the finished download %s", *path);
         return 0;
     }
-    if (make_directories(dir) != 0)
-        return fail(&e, EX_CANTCREAT, "cannot create the cache: %s", strerror(errno)), report(dir, &e);
+    if (make_directories(dir, &e))
+        return fail_prefix(&e, "the download cache"), report("install --latest", &e);
     autofree char *resume = xmalloc(strlen(*path) + sizeof ".resume");
     sprintf(resume, "%s.resume", *path);
     tell(stdout, "macvm: downloading %s", url);
@@ -6801,8 +6805,8 @@ static int output_allowed(const char *path, bool force, struct error *e)
     if (lstat(path, &st) == 0 && !force)
         return fail(e, EX_CANTCREAT, "already exists; use --force to replace it, or name another file");
     autofree char *dir = path_dir(path);
-    char real[PATH_MAX];
-    if (!realpath(dir, real))
+    autofree char *real = realpath(dir, NULL);
+    if (!real)
         return fail(e, EX_CANTCREAT, "cannot write in %s: %s", dir, strerror(errno));
     static const char *const marks[] = {BUNDLE_DISK, BUNDLE_AUX, BUNDLE_HARDWARE_MODEL, BUNDLE_MACHINE_IDENTIFIER};
     for (;;) {   /* the folder and each one above it */
@@ -7704,19 +7708,17 @@ static bool is_directory(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* Creates path and its missing parents (mkdir -p).  Returns 0 or -1 with errno. */
-static int make_directories(const char *path)
+/* Creates path and its missing parents (mkdir -p).  Returns 0, or
+ * EX_CANTCREAT naming the folder that could not be made. */
+static int make_directories(const char *path, struct error *e)
 {
     if (is_directory(path))
         return 0;
-    autofree char *parent = path_dir(path);   /* free() keeps errno (POSIX 2024, glibc 2.33) */
-    if (strcmp(parent, path) != 0 && make_directories(parent) != 0)
-        return -1;
-    if (mkdir(path, 0755) == 0 || (errno == EEXIST && is_directory(path)))
-        return 0;
-    if (errno == EEXIST)
-        errno = ENOTDIR;
-    return -1;
+    autofree char *parent = path_dir(path);
+    int rc = strcmp(parent, path) != 0 ? make_directories(parent, e) : 0;
+    if (rc || mkdir(path, 0755) == 0 || (errno == EEXIST && is_directory(path)))
+        return rc;
+    return fail(e, EX_CANTCREAT, "cannot create %s: %s", path, strerror(errno == EEXIST ? ENOTDIR : errno));
 }
 
 /* nftw's callback for remove_tree: removes one entry. */
@@ -7726,15 +7728,14 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
     return (flag == FTW_DP ? rmdir(path) : unlink(path)) == 0 || errno == ENOENT ? 0 : -1;
 }
 
-/* Removes a file tree without following links.  Returns 0 or -1. */
-static int remove_tree(const char *path)
+/* Removes a file tree without following links.  Returns 0, or EX_IOERR
+ * naming the tree (what is left of it stays). */
+static int remove_tree(const char *path, struct error *e)
 {
     struct stat st;
-    if (lstat(path, &st) != 0)
-        return errno == ENOENT ? 0 : -1;
-    if (!S_ISDIR(st.st_mode))
-        return unlink(path);
-    return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    int rc = lstat(path, &st) != 0 ? (errno == ENOENT ? 0 : -1)
+           : S_ISDIR(st.st_mode) ? nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) : unlink(path);
+    return rc == 0 ? 0 : fail(e, EX_IOERR, "cannot remove %s: %s", path, strerror(errno));
 }
 
 /* Spawns argv[0] (a full path) with its stdout on a pipe and its stderr

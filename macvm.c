@@ -1412,7 +1412,6 @@ static int bundle_clone(const char *src, const char *dst, bool src_locked, uint6
 
 /* What the user asked for on the command line of `macvm run`. */
 struct run_options {
-    const char *bundle;
     unsigned cpu_count;                 /* 0: from Config.plist or the default */
     uint64_t memory_bytes;              /* 0: likewise */
     bool recovery, dfu, iboot_stage1, iboot_stage2;

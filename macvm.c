@@ -1858,9 +1858,9 @@ static int share_resolve(const char *arg, struct vm_share *sh, struct error *e)
     if (!is_directory(real) || strcmp(real, "/") == 0)
         return fail(e, EX_USAGE, "--share %s: not a folder that can be shared; share a folder (not a file, not /)", dir);
     autofree char *name = path_base(real);
-    if (strlen(real) >= sizeof sh->path || strlen(name) >= sizeof sh->name)
-        return fail(e, EX_USAGE, "--share %s: the path is too long", dir);
-    strcpy(sh->path, real);
+    if (!spec_set_path(sh->path, real, NULL) || strlen(name) >= sizeof sh->name)
+        return fail(e, EX_USAGE, "--share %s: its path is longer than the %d bytes macvm takes (or its name than "
+                    "%zu); share a folder with a shorter path", dir, VM_PATH_MAX - 1, sizeof sh->name - 1);
     strcpy(sh->name, name);
     for (const char *p = sh->name; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
@@ -6451,6 +6451,10 @@ static int install_into(const char *bundle, const struct install_options *o, con
                         char **argv)
 {
     struct error e = {0};
+    struct install_spec spec = {0};
+    if (!spec_set_path(spec.restore_image, o->ipsw, NULL))
+        return fail(&e, EX_USAGE, "the image's path is longer than the %d bytes macvm takes; move it to a shorter path",
+                    VM_PATH_MAX - 1), report("install", &e);
     struct ipsw_info img __attribute__((cleanup(ipsw_free)));   /* freed on every way out, as autofree */
     if (ipsw_inspect(o->ipsw, &img, &e) || install_preflight(&img, host, &e))
         return report(o->ipsw, &e);
@@ -6466,9 +6470,7 @@ static int install_into(const char *bundle, const struct install_options *o, con
                     "%s: the host is too old for this image; update macOS or install an older image",
                     host->os_version, img.product_version), report(o->ipsw, &e);
     struct vm_config c = install_config(o, &img, &ri);
-    struct install_spec spec = {0};
     snprintf(spec.serial_number, sizeof spec.serial_number, "%s", o->serial_number ? o->serial_number : "");
-    snprintf(spec.restore_image, sizeof spec.restore_image, "%s", o->ipsw);
     struct run_options ro = {.cpu_count = o->cpu_count, .memory_bytes = o->memory_bytes, .headless = true};
     if (resolve_vm_spec(&ro, bundle, &c, 0, host, &spec.vm, &e))
         return report("install", &e);

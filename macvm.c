@@ -813,18 +813,32 @@ static char *bundle_path(const char *given)
     return xstrdup(path);
 }
 
-/* A disposable run's clone lives in a hidden folder beside the bundle (the
- * same volume, so the clone is copy-on-write): .NAME-ephemeral-XXXXXX/NAME. */
+/* A clone is made in a hidden folder beside its destination,
+ * .NAME-clone-XXXXXX/NAME, and renamed to its name when complete: a clone
+ * killed half way never leaves a bundle under the final name, and `info`
+ * names the folder it left.  A disposable run's clone lives in such a folder
+ * beside the bundle (the same volume, so the clone is copy-on-write):
+ * .NAME-ephemeral-XXXXXX/NAME. */
+#define CLONE_MARK "-clone-"
 #define EPHEMERAL_MARK "-ephemeral-"
 
-/* Returns the template of that folder (mkdtemp fills in its XXXXXX).  Free it. */
+/* Returns the template of a copy's hidden folder, dir/.NAME<mark>XXXXXX
+ * (mkdtemp fills in the XXXXXX).  Free it. */
+static char *copy_folder(const char *dir, const char *name, const char *mark)
+{
+    struct buf hidden = {0};
+    buf_printf(&hidden, ".%s%sXXXXXX", name, mark);
+    char *folder = path_join(dir, hidden.data);
+    buf_free(&hidden);
+    return folder;
+}
+
+/* Returns the template of the folder of a disposable run's clone of bundle.  Free it. */
 static char *ephemeral_folder(const char *bundle)
 {
     autofree char *name = path_base(bundle);
     autofree char *dir = path_dir(bundle);
-    struct buf b = {0};
-    buf_printf(&b, "%s/.%s" EPHEMERAL_MARK "XXXXXX", strcmp(dir, "/") == 0 ? "" : dir, name);
-    return b.data;
+    return copy_folder(dir, name, EPHEMERAL_MARK);
 }
 
 /* Returns the clone's path inside folder (the template, or the folder made from it).  Free it. */
@@ -1266,11 +1280,6 @@ static int clone_tree(const char *src, const char *dst, enum clone_method *metho
     return rc;
 }
 
-/* A clone is made in a hidden folder beside its destination,
- * .NAME-clone-XXXXXX/NAME, and renamed to its name when complete: a clone
- * killed half way never leaves a bundle under the final name, and `info`
- * names the folder it left. */
-#define CLONE_MARK "-clone-"
 
 #ifdef __APPLE__
 /* nftw's callback for tree_is_plain: stops at anything but folders and regular files. */
@@ -1361,8 +1370,7 @@ static int bundle_clone(const char *src, const char *dst, bool src_locked, uint6
     autofree char *src_real = realpath(src, NULL);
     if (src_real && path_within(dst_real, src_real))
         return fail(e, EX_USAGE, "%s lies inside the bundle it would copy; name a path outside it", dst);
-    autofree char *folder = xmalloc(strlen(dst_real) + strlen(name) + sizeof "/." CLONE_MARK "XXXXXX");
-    sprintf(folder, "%s/.%s" CLONE_MARK "XXXXXX", dst_real, name);
+    autofree char *folder = copy_folder(dst_real, name, CLONE_MARK);
     if (bundle_in_use(src))
         return fail(e, EX_TEMPFAIL, "%s: its VM is running (AuxiliaryStorage is locked), so a copy would not be "
                     "consistent; stop the VM, then clone", src);

@@ -1280,7 +1280,6 @@ static int clone_tree(const char *src, const char *dst, enum clone_method *metho
     return rc;
 }
 
-
 #ifdef __APPLE__
 /* nftw's callback for tree_is_plain: stops at anything but folders and regular files. */
 static int plain_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)

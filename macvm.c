@@ -1297,23 +1297,23 @@ static bool tree_is_plain(const char *path)
 }
 #endif
 
-/* Renames the finished clone to its name, never over something that appeared there meanwhile. */
-static int rename_new(const char *from, const char *to)
+/* Gives the finished clone (from) its name (to), never over something that
+ * appeared there meanwhile.  Returns 0, or EX_CANTCREAT. */
+static int rename_new(const char *from, const char *to, struct error *e)
 {
 #if defined(__APPLE__)
-    return renamex_np(from, to, RENAME_EXCL);
+    int rc = renamex_np(from, to, RENAME_EXCL);
 #else
+    int rc = -1;
+    errno = ENOSYS;
 #ifdef RENAME_NOREPLACE
-    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
-        return 0;
-    if (errno != EINVAL && errno != ENOSYS)   /* else a file system that cannot: check, then rename */
-        return -1;
+    rc = renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE);
 #endif
     struct stat st;
-    if (lstat(to, &st) == 0)
-        return errno = EEXIST, -1;
-    return rename(from, to);
+    if (rc != 0 && (errno == EINVAL || errno == ENOSYS))   /* a file system that cannot: check, then rename */
+        rc = lstat(to, &st) == 0 ? (errno = EEXIST, -1) : rename(from, to);
 #endif
+    return rc == 0 ? 0 : fail(e, EX_CANTCREAT, "cannot name the clone %s: %s", to, strerror(errno));
 }
 
 /* Copies src into the folder inner (which does not exist yet), copy-on-write
@@ -1396,8 +1396,8 @@ static int bundle_clone(const char *src, const char *dst, bool src_locked, uint6
             rc = EXIT_INTERRUPTED;
         if (rc == 0)
             rc = bundle_lock(inner, USE_CLONE_DESTINATION, &lock, e);
-        if (rc == 0 && rename_new(inner, dst) != 0)
-            rc = fail(e, EX_CANTCREAT, "cannot name the clone %s: %s", dst, strerror(errno));
+        if (rc == 0)
+            rc = rename_new(inner, dst, e);
         struct error left;
         bool removed = remove_tree(folder, &left) == 0;   /* after the rename, only its lock is in it */
         bundle_unlock(folder_lock);

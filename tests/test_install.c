@@ -328,13 +328,7 @@ Test(install, refuses_an_image_that_is_not_for_vms, .init = vt_init, .fini = t_t
 Test(install, refuses_an_image_path_too_long_to_hold, .init = vt_init, .fini = t_tmp_fini)
 {
     char *spec = vt_install_spec();
-    char *dir = xstrdup(t_tmp);
-    while (strlen(dir) <= VM_PATH_MAX) {
-        char *deeper = t_path_join(dir, "a-folder-name-of-sixty-characters-to-make-a-deep-tree-quick");
-        cr_assert_eq(mkdir(deeper, 0755), 0, "mkdir %s: %s", deeper, strerror(errno));
-        free(dir);
-        dir = deeper;
-    }
+    char *dir = vt_deep_folder();
     char cwd[4096], source[4200];
     cr_assert(getcwd(cwd, sizeof cwd));
     snprintf(source, sizeof source, "%s/%s", cwd, VT_IPSW_14);

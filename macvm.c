@@ -826,11 +826,9 @@ static char *bundle_path(const char *given)
  * (mkdtemp fills in the XXXXXX).  Free it. */
 static char *copy_folder(const char *dir, const char *name, const char *mark)
 {
-    struct buf hidden = {0};
-    buf_printf(&hidden, ".%s%sXXXXXX", name, mark);
-    char *folder = path_join(dir, hidden.data);
-    buf_free(&hidden);
-    return folder;
+    autofree char *hidden = xmalloc(strlen(name) + strlen(mark) + sizeof ".XXXXXX");
+    sprintf(hidden, ".%s%sXXXXXX", name, mark);
+    return path_join(dir, hidden);
 }
 
 /* Returns the template of the folder of a disposable run's clone of bundle.  Free it. */

@@ -433,8 +433,8 @@ static const char *human_size(char *out, size_t size, uint64_t bytes);
 static int version_compare(const char *a, const char *b);
 static const char *iso_time(char *out, size_t size, time_t t);
 static bool is_directory(const char *path);
-static int make_directories(const char *path);
-static int remove_tree(const char *path);
+static int make_directories(const char *path, struct error *e);
+static int remove_tree(const char *path, struct error *e);
 static pid_t spawn_reader(char *const argv[], int *fd, struct error *e);
 static bool on_macos(void);
 
@@ -796,40 +796,85 @@ static int machine_identifier_read(const char *path, uint64_t *ecid, struct erro
     return rc;
 }
 
-/* Puts the bundle path in out, absolute and without "." or "..": the one
- * given, or ~/VM.bundle.  Disposable clones and their logs go beside the
- * bundle, so "VM.bundle/", "." or a link must all name the real folder.
- * Returns false when it does not fit in size (out then holds it cut short). */
-static bool bundle_path(char *out, size_t size, const char *given)
+/* Returns the bundle path, absolute and without "." or "..": the one given,
+ * or ~/VM.bundle.  Disposable clones and their logs go beside the bundle, so
+ * "VM.bundle/", "." or a link must all name the real folder.  Free it. */
+static char *bundle_path(const char *given)
 {
     autofree char *home_bundle = path_join(home_dir(), DEFAULT_BUNDLE);
     const char *path = given ? given : home_bundle;
     autofree char *dir = path_dir(path);
     autofree char *name = path_base(path);
-    autofree char *resolved = NULL;
-    char real[PATH_MAX];
-    if (realpath(path, real))
-        resolved = xstrdup(real);
-    else if (realpath(dir, real) && strcmp(name, ".") != 0 && strcmp(name, "..") != 0)
-        resolved = path_join(real, name);   /* not there yet (install creates it): its folder resolved */
-    const char *best = resolved && strlen(resolved) < size ? resolved : path;   /* else as given, when that fits */
-    return snprintf(out, size, "%s", best) < (int)size;
+    char *real = realpath(path, NULL);
+    if (real)
+        return real;
+    autofree char *real_dir = realpath(dir, NULL);
+    if (real_dir && strcmp(name, ".") != 0 && strcmp(name, "..") != 0)
+        return path_join(real_dir, name);   /* not there yet (install creates it): its folder resolved */
+    return xstrdup(path);
 }
 
-/* Takes a command's optional BUNDLE operand into bundle (the default bundle
- * without one).  Returns 0, or EX_USAGE after saying so when there are more
- * or its path does not fit. */
-static int bundle_operand(const char *command, int argc, char **argv, char *bundle, size_t size)
+/* A clone is made in a hidden folder beside its destination,
+ * .NAME-clone-XXXXXX/NAME, and renamed to its name when complete: a clone
+ * killed half way never leaves a bundle under the final name, and `info`
+ * names the folder it left.  A disposable run's clone lives in such a folder
+ * beside the bundle (the same volume, so the clone is copy-on-write):
+ * .NAME-ephemeral-XXXXXX/NAME. */
+#define CLONE_MARK "-clone-"
+#define EPHEMERAL_MARK "-ephemeral-"
+
+/* Returns the template of a copy's hidden folder, dir/.NAME<mark>XXXXXX
+ * (mkdtemp fills in the XXXXXX).  Free it. */
+static char *copy_folder(const char *dir, const char *name, const char *mark)
+{
+    autofree char *hidden = xmalloc(strlen(name) + strlen(mark) + sizeof ".XXXXXX");
+    sprintf(hidden, ".%s%sXXXXXX", name, mark);
+    return path_join(dir, hidden);
+}
+
+/* Returns the template of the folder of a disposable run's clone of bundle.  Free it. */
+static char *ephemeral_folder(const char *bundle)
+{
+    autofree char *name = path_base(bundle);
+    autofree char *dir = path_dir(bundle);
+    return copy_folder(dir, name, EPHEMERAL_MARK);
+}
+
+/* Returns the clone's path inside folder (the template, or the folder made from it).  Free it. */
+static char *ephemeral_clone_path(const char *folder, const char *bundle)
+{
+    autofree char *name = path_base(bundle);
+    return path_join(folder, name);
+}
+
+/* The bridge takes the bundle's files in fixed fields of VM_PATH_MAX bytes
+ * (bridge.h); the longest of them is a file of a disposable run's clone.
+ * Checked once, when a command takes its bundle, so nothing is cut short
+ * later.  Returns 0, or EX_USAGE with what to do. */
+static int bundle_fits(const char *bundle, struct error *e)
+{
+    autofree char *folder = ephemeral_folder(bundle);
+    autofree char *clone = ephemeral_clone_path(folder, bundle);
+    autofree char *longest = path_join(clone, BUNDLE_SAVE_FILE);
+    if (strlen(longest) < VM_PATH_MAX)
+        return 0;
+    return fail(e, EX_USAGE, "the bundle's path is longer than macvm takes (a disposable run's clone of it would "
+                "need paths of %zu bytes, over %d); move the bundle to a shorter path", strlen(longest),
+                VM_PATH_MAX - 1);
+}
+
+/* Takes a command's optional BUNDLE operand (the default bundle without
+ * one).  Returns its path (free it), or NULL after saying why, when there
+ * are more or its path is too long: the command then exits with EX_USAGE. */
+static char *bundle_operand(const char *command, int argc, char **argv)
 {
     if (argc - optind > 1)
-        return usage_error(command, "give at most one bundle");
-    if (!bundle_path(bundle, size, optind < argc ? argv[optind] : NULL)) {
-        struct error e;
-        fail(&e, EX_USAGE, "the bundle's path is longer than the %zu bytes macvm takes; move the bundle to a "
-             "shorter path", size - 1);
-        return report(command, &e);
-    }
-    return 0;
+        return usage_error(command, "give at most one bundle"), NULL;
+    char *bundle = bundle_path(optind < argc ? argv[optind] : NULL);
+    struct error e;
+    if (bundle_fits(bundle, &e))
+        return report(command, &e), free(bundle), NULL;
+    return bundle;
 }
 
 /* Returns whether the file of a bundle is there, with its stat (through a link) in *st. */
@@ -877,30 +922,26 @@ static int bundle_check(const char *path, struct error *e)
     return 0;
 }
 
-/* Appends "NAME (pid N)" to the list in out. */
-static void holder_add(char *out, size_t size, int *found, const char *name, long pid)
+/* Appends "NAME (pid N)" to the list in b. */
+static void holder_add(struct buf *b, const char *name, long pid)
 {
-    size_t n = strlen(out);
-    if (n < size)
-        snprintf(out + n, size - n, "%s%s (pid %ld)", *found ? ", " : "", *name ? name : "?", pid);
-    (*found)++;
+    buf_printf(b, "%s%s (pid %ld)", b->len ? ", " : "", *name ? name : "?", pid);
 }
 
 /* Names the processes other than macvm that have path open, "NAME (pid N)"
- * separated by commas, in out: who holds a lock, so "it is locked" can say by
- * whom.  libproc on macOS, /proc elsewhere.  Returns how many it found (0
- * where it cannot tell). */
-static int file_holders(const char *path, char *out, size_t size)
+ * separated by commas: who holds a lock, so "it is locked" can say by whom.
+ * libproc on macOS, /proc elsewhere.  Returns the list (free it), or NULL
+ * when it finds none or cannot tell. */
+static char *file_holders(const char *path)
 {
-    char real[PATH_MAX];
-    int found = 0;
-    out[0] = 0;
-    if (!realpath(path, real))
-        return 0;
+    autofree char *real = realpath(path, NULL);
+    struct buf b = {0};
+    if (!real)
+        return NULL;
 #ifdef __APPLE__
     int bytes = proc_listpidspath(PROC_ALL_PIDS, 0, real, PROC_LISTPIDSPATH_EXCLUDE_EVTONLY, NULL, 0);
     if (bytes <= 0)
-        return 0;
+        return NULL;
     size_t cap = (size_t)bytes / sizeof(pid_t) + 16;
     pid_t *pids = xcalloc(cap, sizeof *pids);
     bytes = proc_listpidspath(PROC_ALL_PIDS, 0, real, PROC_LISTPIDSPATH_EXCLUDE_EVTONLY, pids,
@@ -908,13 +949,15 @@ static int file_holders(const char *path, char *out, size_t size)
     for (int i = 0; bytes > 0 && i < bytes / (int)sizeof(pid_t); i++) {
         char name[2 * MAXCOMLEN + 1] = "";
         if (pids[i] != getpid() && proc_name(pids[i], name, sizeof name) >= 0)
-            holder_add(out, size, &found, name, pids[i]);
+            holder_add(&b, name, pids[i]);
     }
     free(pids);
 #else
+    size_t len = strlen(real);
+    autofree char *target = xmalloc(len + 1);   /* a byte more than real: a longer link names another file */
     DIR *procs = opendir("/proc");
     for (struct dirent *pe; procs && (pe = readdir(procs));) {
-        char fds[64], link[PATH_MAX + 64], target[PATH_MAX];
+        char fds[64];
         long pid = strtol(pe->d_name, NULL, 10);
         if (pid <= 0 || pid == getpid() || strspn(pe->d_name, "0123456789") != strlen(pe->d_name))
             continue;
@@ -922,9 +965,8 @@ static int file_holders(const char *path, char *out, size_t size)
         DIR *d = opendir(fds);   /* only our own processes' are readable: enough to name a holder we can stop */
         bool holds = false;
         for (struct dirent *fe; d && !holds && (fe = readdir(d));) {
-            snprintf(link, sizeof link, "%s/%s", fds, fe->d_name);
-            ssize_t n = readlink(link, target, sizeof target - 1);
-            holds = n > 0 && (target[n] = 0, strcmp(target, real) == 0);
+            autofree char *link = path_join(fds, fe->d_name);
+            holds = readlink(link, target, len + 1) == (ssize_t)len && memcmp(target, real, len) == 0;
         }
         if (d)
             closedir(d);
@@ -937,12 +979,12 @@ static int file_holders(const char *path, char *out, size_t size)
             comm[strcspn(comm, "\n")] = 0;
         if (f)
             fclose(f);
-        holder_add(out, size, &found, comm, pid);
+        holder_add(&b, comm, pid);
     }
     if (procs)
         closedir(procs);
 #endif
-    return found;
+    return b.data;
 }
 
 /* Returns true when a VM runs from bundle: Virtualization locks its AuxiliaryStorage. */
@@ -1237,12 +1279,6 @@ static int clone_tree(const char *src, const char *dst, enum clone_method *metho
     return rc;
 }
 
-/* A clone is made in a hidden folder beside its destination,
- * .NAME-clone-XXXXXX/NAME, and renamed to its name when complete: a clone
- * killed half way never leaves a bundle under the final name, and `info`
- * names the folder it left. */
-#define CLONE_MARK "-clone-"
-
 #ifdef __APPLE__
 /* nftw's callback for tree_is_plain: stops at anything but folders and regular files. */
 static int plain_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -1260,23 +1296,23 @@ static bool tree_is_plain(const char *path)
 }
 #endif
 
-/* Renames the finished clone to its name, never over something that appeared there meanwhile. */
-static int rename_new(const char *from, const char *to)
+/* Gives the finished clone (from) its name (to), never over something that
+ * appeared there meanwhile.  Returns 0, or EX_CANTCREAT. */
+static int rename_new(const char *from, const char *to, struct error *e)
 {
 #if defined(__APPLE__)
-    return renamex_np(from, to, RENAME_EXCL);
+    int rc = renamex_np(from, to, RENAME_EXCL);
 #else
+    int rc = -1;
+    errno = ENOSYS;
 #ifdef RENAME_NOREPLACE
-    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
-        return 0;
-    if (errno != EINVAL && errno != ENOSYS)   /* else a file system that cannot: check, then rename */
-        return -1;
+    rc = renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE);
 #endif
     struct stat st;
-    if (lstat(to, &st) == 0)
-        return errno = EEXIST, -1;
-    return rename(from, to);
+    if (rc != 0 && (errno == EINVAL || errno == ENOSYS))   /* a file system that cannot: check, then rename */
+        rc = lstat(to, &st) == 0 ? (errno = EEXIST, -1) : rename(from, to);
 #endif
+    return rc == 0 ? 0 : fail(e, EX_CANTCREAT, "cannot name the clone %s: %s", to, strerror(errno));
 }
 
 /* Copies src into the folder inner (which does not exist yet), copy-on-write
@@ -1324,15 +1360,15 @@ static int bundle_clone(const char *src, const char *dst, bool src_locked, uint6
         return fail_prefix(e, src);
     if (lstat(dst, &st) == 0)
         return fail(e, EX_CANTCREAT, "%s already exists; macvm never overwrites: name a new path", dst);
-    char src_real[PATH_MAX], dst_real[PATH_MAX];
     autofree char *dst_dir = path_dir(dst);
     autofree char *name = path_base(dst);
-    if (!realpath(dst_dir, dst_real))
+    autofree char *dst_real = realpath(dst_dir, NULL);
+    if (!dst_real)
         return fail(e, EX_CANTCREAT, "cannot create %s: %s", dst, strerror(errno));
-    if (realpath(src, src_real) && path_within(dst_real, src_real))
+    autofree char *src_real = realpath(src, NULL);
+    if (src_real && path_within(dst_real, src_real))
         return fail(e, EX_USAGE, "%s lies inside the bundle it would copy; name a path outside it", dst);
-    autofree char *folder = xmalloc(strlen(dst_real) + strlen(name) + sizeof "/." CLONE_MARK "XXXXXX");
-    sprintf(folder, "%s/.%s" CLONE_MARK "XXXXXX", dst_real, name);
+    autofree char *folder = copy_folder(dst_real, name, CLONE_MARK);
     if (bundle_in_use(src))
         return fail(e, EX_TEMPFAIL, "%s: its VM is running (AuxiliaryStorage is locked), so a copy would not be "
                     "consistent; stop the VM, then clone", src);
@@ -1345,26 +1381,27 @@ static int bundle_clone(const char *src, const char *dst, bool src_locked, uint6
         rc = fail(e, EX_CANTCREAT, "cannot create a folder beside %s: %s", dst, strerror(errno));
     } else {
         autofree char *inner = path_join(folder, name);
-        autofree char *folder_lock_path = path_join(folder, BUNDLE_LOCK);
         *method = CLONE_COW;
         rc = bundle_lock(folder, USE_CLONE_DESTINATION, &folder_lock, e);
         if (rc == 0)
             rc = interrupted ? EXIT_INTERRUPTED : clone_into(src, inner, method, e);
         if (rc == 0 && new_ecid && (rc = give_new_identity(inner, new_ecid, e)) && rc != EXIT_INTERRUPTED) {
-            char what[VM_PATH_MAX + 80];
-            snprintf(what, sizeof what, "%s was not made: it could not get an identity of its own", dst);
-            fail_prefix(e, what);
+            struct buf what = {0};
+            buf_printf(&what, "%s was not made: it could not get an identity of its own", dst);
+            fail_prefix(e, what.data);
+            buf_free(&what);
         }
         if (rc == 0 && interrupted)
             rc = EXIT_INTERRUPTED;
         if (rc == 0)
             rc = bundle_lock(inner, USE_CLONE_DESTINATION, &lock, e);
-        if (rc == 0 && rename_new(inner, dst) != 0)
-            rc = fail(e, EX_CANTCREAT, "cannot name the clone %s: %s", dst, strerror(errno));
-        bool removed = rc == 0 ? (unlink(folder_lock_path), rmdir(folder) == 0) : remove_tree(folder) == 0;
+        if (rc == 0)
+            rc = rename_new(inner, dst, e);
+        struct error left;
+        bool removed = remove_tree(folder, &left) == 0;   /* after the rename, only its lock is in it */
         bundle_unlock(folder_lock);
         if (!removed)
-            warn("could not remove %s (%s): remove it with rm -r", folder, strerror(errno));
+            warn("%s; remove it with rm -r", left.text);
         if (rc == EXIT_INTERRUPTED)
             fail(e, EXIT_INTERRUPTED, "interrupted; the partial clone %s was %s", dst, removed ? "removed" : "left");
     }
@@ -1381,7 +1418,6 @@ static int bundle_clone(const char *src, const char *dst, bool src_locked, uint6
 
 /* What the user asked for on the command line of `macvm run`. */
 struct run_options {
-    const char *bundle;
     unsigned cpu_count;                 /* 0: from Config.plist or the default */
     uint64_t memory_bytes;              /* 0: likewise */
     bool recovery, dfu, iboot_stage1, iboot_stage2;
@@ -1475,43 +1511,28 @@ static const char *value_origin(bool option, bool config, bool raised, bool cpus
     return cpus ? " (default: host cores - 1)" : " (default)";
 }
 
-/* Copies bundle/name (bundle itself when name is NULL) into a path field of
- * the spec.  Returns false when it does not fit. */
-static bool spec_set_path(char field[VM_PATH_MAX], const char *bundle, const char *name)
+/* Copies dir/name (dir itself when name is NULL) into a path field of the
+ * spec: the one place that fills them.  Returns false (errno ENAMETOOLONG)
+ * when it does not fit. */
+static bool spec_set_path(char field[VM_PATH_MAX], const char *dir, const char *name)
 {
-    autofree char *path = name ? path_join(bundle, name) : xstrdup(bundle);
-    return snprintf(field, VM_PATH_MAX, "%s", path) < VM_PATH_MAX;
+    autofree char *path = name ? path_join(dir, name) : xstrdup(dir);
+    if (snprintf(field, VM_PATH_MAX, "%s", path) < VM_PATH_MAX)
+        return true;
+    errno = ENAMETOOLONG;
+    return false;
 }
 
-/* Points every file of the spec into bundle (the source, or its clone). */
-static bool spec_set_bundle(struct vm_spec *s, const char *bundle)
+/* Points every file of the spec into bundle (the source, or its clone).
+ * They fit: bundle_operand refused a bundle whose clone's files would not (bundle_fits). */
+static void spec_set_bundle(struct vm_spec *s, const char *bundle)
 {
-    return spec_set_path(s->bundle, bundle, NULL) && spec_set_path(s->disk_image, bundle, BUNDLE_DISK) &&
-           spec_set_path(s->auxiliary_storage, bundle, BUNDLE_AUX) &&
-           spec_set_path(s->hardware_model, bundle, BUNDLE_HARDWARE_MODEL) &&
-           spec_set_path(s->machine_identifier, bundle, BUNDLE_MACHINE_IDENTIFIER) &&
-           spec_set_path(s->save_file, bundle, BUNDLE_SAVE_FILE);
-}
-
-/* A disposable run's clone lives in a hidden folder beside the bundle (the
- * same volume, so the clone is copy-on-write): .NAME-ephemeral-XXXXXX/NAME.
- * Returns false when the path does not fit. */
-#define EPHEMERAL_MARK "-ephemeral-"
-
-static bool ephemeral_folder(char *out, size_t size, const char *bundle)
-{
-    autofree char *name = path_base(bundle);
-    autofree char *dir = path_dir(bundle);
-    int n = snprintf(out, size, "%s/.%s" EPHEMERAL_MARK "XXXXXX", strcmp(dir, "/") == 0 ? "" : dir, name);
-    return n > 0 && (size_t)n < size;
-}
-
-/* Returns the clone's path inside folder (the template, or the folder made from it). */
-static bool ephemeral_clone_path(char *out, size_t size, const char *folder, const char *bundle)
-{
-    autofree char *name = path_base(bundle);
-    autofree char *path = path_join(folder, name);
-    return snprintf(out, size, "%s", path) < (int)size;
+    spec_set_path(s->bundle, bundle, NULL);
+    spec_set_path(s->disk_image, bundle, BUNDLE_DISK);
+    spec_set_path(s->auxiliary_storage, bundle, BUNDLE_AUX);
+    spec_set_path(s->hardware_model, bundle, BUNDLE_HARDWARE_MODEL);
+    spec_set_path(s->machine_identifier, bundle, BUNDLE_MACHINE_IDENTIFIER);
+    spec_set_path(s->save_file, bundle, BUNDLE_SAVE_FILE);
 }
 
 /* Returns whether a folder's name, after its leading ".NAME", is what a copy
@@ -1843,9 +1864,9 @@ static int share_resolve(const char *arg, struct vm_share *sh, struct error *e)
     if (!is_directory(real) || strcmp(real, "/") == 0)
         return fail(e, EX_USAGE, "--share %s: not a folder that can be shared; share a folder (not a file, not /)", dir);
     autofree char *name = path_base(real);
-    if (strlen(real) >= sizeof sh->path || strlen(name) >= sizeof sh->name)
-        return fail(e, EX_USAGE, "--share %s: the path is too long", dir);
-    strcpy(sh->path, real);
+    if (!spec_set_path(sh->path, real, NULL) || strlen(name) >= sizeof sh->name)
+        return fail(e, EX_USAGE, "--share %s: its path is longer than the %d bytes macvm takes (or its name than "
+                    "%zu); share a folder with a shorter path", dir, VM_PATH_MAX - 1, sizeof sh->name - 1);
     strcpy(sh->name, name);
     for (const char *p = sh->name; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
@@ -2031,12 +2052,10 @@ static int resolve_vm_spec(const struct run_options *o, const char *bundle, cons
     s->start_mode = o->recovery ? START_RECOVERY : o->dfu ? START_DFU : o->iboot_stage1 ? START_IBOOT_STAGE1
                   : o->iboot_stage2 ? START_IBOOT_STAGE2 : START_NORMAL;
 
-    snprintf(s->source_bundle, sizeof s->source_bundle, "%s", bundle);
-    char folder[VM_PATH_MAX], clone[VM_PATH_MAX];
-    if ((o->ephemeral && !(ephemeral_folder(folder, sizeof folder, bundle) &&
-                           ephemeral_clone_path(clone, sizeof clone, folder, bundle))) ||
-        !spec_set_bundle(s, o->ephemeral ? clone : bundle))
-        return fail(e, EX_USAGE, "the bundle path is too long");
+    spec_set_path(s->source_bundle, bundle, NULL);
+    autofree char *folder = ephemeral_folder(bundle);
+    autofree char *clone = ephemeral_clone_path(folder, bundle);
+    spec_set_bundle(s, o->ephemeral ? clone : bundle);
 
     /* Apple's defaults give way to what the installed macOS needs; values the user chose do not. */
     s->cpu_count = o->cpu_count ? o->cpu_count : (c->set & CONFIG_CPU) ? c->cpu_count : default_cpu_count(c, host);
@@ -2320,14 +2339,14 @@ static void spec_text(struct buf *b, const struct vm_spec *s, const struct vm_co
 
 struct run_record {
     const char *kind;                   /* "run" or "install" */
-    char dir[VM_PATH_MAX];
+    char *dir;                          /* its run folder (free it), NULL without one */
     time_t started, stopped;
     long long start_ms;                 /* from bridge_run until the VM ran; -1: it did not start */
     int status;                         /* bridge_run's (or bridge_install's) answer */
     struct run_outcome outcome;
     struct bridge_error installer_error;   /* what the installer's log names (domain "" when nothing) */
     const char *advice;
-    char held_by[512];                  /* who holds a lock the error names ("" when none or unknown) */
+    char *held_by;                      /* who holds a lock the error names (NULL when none or unknown) */
     bool logged;
 };
 
@@ -2408,7 +2427,7 @@ static int run_record_write(const struct run_record *r, const struct vm_spec *s,
         json_int(&j, "start_ms", r->start_ms);
     else
         json_null(&j, "start_ms");
-    json_str(&j, "held_by", r->held_by[0] ? r->held_by : NULL);
+    json_str(&j, "held_by", r->held_by);
     json_bool(&j, "restored_state", r->outcome.restored_state);
     json_bool(&j, "restore_attempted", r->outcome.restore_attempted);
     json_bool(&j, "restore_refused", r->outcome.restore_refused);
@@ -3339,10 +3358,13 @@ static size_t list_runs(const char *logs_dir, char ***dirs, size_t n)
     return n;
 }
 
-/* Returns the folder where disposable runs of bundle keep their logs: NAME.ephemeral-logs beside it. */
-static void ephemeral_logs_dir(char *out, size_t size, const char *bundle)
+/* Returns the folder where disposable runs of bundle keep their logs:
+ * NAME.ephemeral-logs beside it.  Free it. */
+static char *ephemeral_logs_dir(const char *bundle)
 {
-    snprintf(out, size, "%.*s" EPHEMERAL_LOGS_SUFFIX, (int)(size - sizeof EPHEMERAL_LOGS_SUFFIX), bundle);
+    char *dir = xmalloc(strlen(bundle) + sizeof EPHEMERAL_LOGS_SUFFIX);
+    sprintf(dir, "%s" EPHEMERAL_LOGS_SUFFIX, bundle);
+    return dir;
 }
 
 /* Lists every run folder of a bundle, oldest first: logs/ inside it and the
@@ -3351,8 +3373,7 @@ static void ephemeral_logs_dir(char *out, size_t size, const char *bundle)
 static size_t bundle_runs(const char *bundle, char ***dirs)
 {
     autofree char *logs = path_join(bundle, BUNDLE_LOGS);
-    char ephemeral[VM_PATH_MAX];
-    ephemeral_logs_dir(ephemeral, sizeof ephemeral, bundle);
+    autofree char *ephemeral = ephemeral_logs_dir(bundle);
     *dirs = NULL;
     return list_runs(ephemeral, dirs, list_runs(logs, dirs, 0));
 }
@@ -3365,8 +3386,8 @@ static void free_names(char **names, size_t n)
 }
 
 /* Finds the bundle's run (or install record) called name, or its newest when
- * name is NULL.  Returns 0 with its folder in out, or EX_NOINPUT. */
-static int find_run(const char *bundle, const char *name, char *out, size_t size, struct error *e)
+ * name is NULL.  Returns its folder (free it), or NULL with *e (EX_NOINPUT). */
+static char *find_run(const char *bundle, const char *name, struct error *e)
 {
     char **runs;
     size_t n = bundle_runs(bundle, &runs);
@@ -3374,18 +3395,20 @@ static int find_run(const char *bundle, const char *name, char *out, size_t size
     for (size_t i = 0; name && i < n; i++)
         if (strcmp(strrchr(runs[i], '/') + 1, name) == 0)
             chosen = runs[i];
-    int rc = chosen ? (snprintf(out, size, "%s", chosen), 0)
-           : name ? fail(e, EX_NOINPUT, "no run %s; 'macvm info' lists the runs", name)
-                  : fail(e, EX_NOINPUT, "no recorded run");
+    char *dir = chosen ? xstrdup(chosen) : NULL;
+    if (!dir && name)
+        fail(e, EX_NOINPUT, "no run %s; 'macvm info' lists the runs", name);
+    else if (!dir)
+        fail(e, EX_NOINPUT, "no recorded run");
     free_names(runs, n);
-    return rc;
+    return dir;
 }
 
 /* Creates logs_dir/<start time><suffix> (with -2, -3... when taken there or
- * in other_dir, the bundle's other run folder).  Returns 0 with the path in
- * out, or EX_CANTCREAT. */
-static int run_dir_create(const char *logs_dir, const char *other_dir, time_t start, const char *suffix, char *out,
-                          size_t size, struct error *e)
+ * in other_dir, the bundle's other run folder).  Returns its path (free it),
+ * or NULL with *e (EX_CANTCREAT). */
+static char *run_dir_create(const char *logs_dir, const char *other_dir, time_t start, const char *suffix,
+                            struct error *e)
 {
     char name[64];
     struct tm tm;
@@ -3393,23 +3416,20 @@ static int run_dir_create(const char *logs_dir, const char *other_dir, time_t st
     strftime(name, sizeof name, "%Y-%m-%dT%H-%M-%S", &tm);
     strcat(name, suffix);
     if (mkdir(logs_dir, 0755) != 0 && errno != EEXIST)
-        return fail(e, EX_CANTCREAT, "cannot create %s: %s", logs_dir, strerror(errno));
+        return fail(e, EX_CANTCREAT, "cannot create %s: %s", logs_dir, strerror(errno)), NULL;
     int err = EEXIST;   /* what is said when every name is taken */
     for (int i = 1; i < 100 && err == EEXIST; i++) {
         char unique[80];
         snprintf(unique, sizeof unique, i == 1 ? "%s" : "%s-%d", name, i);
         autofree char *twin = path_join(other_dir, unique);
-        autofree char *dir = path_join(logs_dir, unique);
         if (access(twin, F_OK) == 0)
             continue;   /* a run of the other kind has this name: names stay unique per bundle */
-        err = strlen(dir) >= size ? ENAMETOOLONG   /* out is a fixed field of the run's record */
-            : mkdir(dir, 0755) != 0 ? errno : 0;
-        if (err == 0) {
-            memcpy(out, dir, strlen(dir) + 1);
-            return 0;
-        }
+        char *dir = path_join(logs_dir, unique);
+        if ((err = mkdir(dir, 0755) != 0 ? errno : 0) == 0)
+            return dir;
+        free(dir);
     }
-    return fail(e, EX_CANTCREAT, "cannot create a run folder in %s: %s", logs_dir, strerror(err));
+    return fail(e, EX_CANTCREAT, "cannot create a run folder in %s: %s", logs_dir, strerror(err)), NULL;
 }
 
 /* Removes the oldest run folders under logs_dir beyond RUNS_KEPT, never the current one. */
@@ -3420,8 +3440,9 @@ static void runs_prune(const char *logs_dir, const char *current)
     for (size_t i = 0; n > RUNS_KEPT && i < n - RUNS_KEPT; i++) {
         /* Only folders macvm made: a run name, a directory (list_runs saw both), a run.json inside. */
         autofree char *record = path_join(runs[i], "run.json");
-        if (strcmp(runs[i], current) != 0 && access(record, F_OK) == 0)
-            remove_tree(runs[i]);
+        struct error e;
+        if (strcmp(runs[i], current) != 0 && access(record, F_OK) == 0 && remove_tree(runs[i], &e))
+            warn("an old run stays: %s; remove it with rm -r", e.text);
     }
     free_names(runs, n);
 }
@@ -3648,7 +3669,7 @@ struct redaction;
 
 struct feedback {
     const char *bundle;
-    char run_dir[VM_PATH_MAX];              /* "" when the bundle has no run */
+    char *run_dir;                          /* NULL when the bundle has no run */
     char *log_path, *screenshot;            /* where the run keeps them (NULL without a run) */
     struct port_tail console, serial;
     bool has_log, has_screenshot;
@@ -3735,8 +3756,8 @@ static int feedback_gather(struct feedback *f, const char *bundle, const char *r
     autofree char *id = path_join(bundle, BUNDLE_MACHINE_IDENTIFIER);
     f->has_hw = hardware_model_read(hw, &f->hw, &ignored) == 0;
     f->has_ecid = machine_identifier_read(id, &f->ecid, &ignored) == 0;
-    if ((rc = find_run(bundle, run_name, f->run_dir, sizeof f->run_dir, e)) != 0)
-        return run_name ? rc : 0;   /* no run yet: a report on the bundle alone */
+    if (!(f->run_dir = find_run(bundle, run_name, run_name ? e : &ignored)))
+        return run_name ? e->code : 0;   /* no run yet: a report on the bundle alone */
     f->run = run_record_read(f->run_dir, &f->arena);
     f->log_path = path_join(f->run_dir, "vz.ndjson");
     f->has_log = access(f->log_path, R_OK) == 0;
@@ -3768,6 +3789,7 @@ static void feedback_free(struct feedback *f)
     free_names(f->pvg_lines, f->n_pvg);
     free_names(f->errors, f->n_errors);
     free_names(f->crash_reports, f->n_crash);
+    free(f->run_dir);
     free(f->log_path);
     free(f->screenshot);
     arena_free(&f->arena);
@@ -4355,7 +4377,7 @@ static void md_host(struct buf *b, const struct feedback *f, bool on_host)
         if (!on_host)
             buf_puts(b, "- (recorded on the host at run time; this report was made on another machine)\n");
     } else {
-        buf_puts(b, f->run_dir[0] ? "- not recorded: the run has no run.json (macvm was killed, or the file is "
+        buf_puts(b, f->run_dir ? "- not recorded: the run has no run.json (macvm was killed, or the file is "
                                     "damaged)\n"
                     : on_host ? "- not recorded: the bundle has no run yet; run it with 'macvm run' first\n"
                               : "- not collected on the host: this report was made off the Mac, from a copied "
@@ -4488,7 +4510,7 @@ static void md_outcome(struct buf *b, const struct feedback *f)
                                                                          : "a run (macvm run)");
     const struct plist *outcome = plist_dict(f->run, "outcome");
     if (!outcome) {
-        buf_puts(b, f->run_dir[0] ? "- the run's record (run.json) is missing or damaged\n"
+        buf_puts(b, f->run_dir ? "- the run's record (run.json) is missing or damaged\n"
                                    : "- no run recorded in this bundle\n");
         return;
     }
@@ -5739,8 +5761,8 @@ static int cmd_info(int argc, char **argv)
     int rc = parse_flag_option("info", "json", argc, argv, &json);
     if (rc)
         return rc < 0 ? 0 : rc;
-    char bundle[VM_PATH_MAX];
-    if (bundle_operand("info", argc, argv, bundle, sizeof bundle))
+    autofree char *bundle = bundle_operand("info", argc, argv);
+    if (!bundle)
         return EX_USAGE;
     struct error e = {0};
     if (bundle_found(bundle, &e)) {
@@ -6105,29 +6127,27 @@ static int load_for_run(const char *bundle, struct vm_config *c, uint64_t *ecid,
  * <start time><suffix> in the bundle's logs/ (a disposable run's beside the
  * bundle, which it never writes: NAME.ephemeral-logs/), and when asked the
  * capture of its log there (`log stream` writes into the file itself, so no
- * pipe can fill and stall it).  Returns whether the folder exists; without
- * one the work goes on unrecorded, as it says. */
-static bool record_begin(struct run_record *r, const char *bundle, bool ephemeral, const char *suffix, bool capture,
+ * pipe can fill and stall it).  Without a folder (r->dir NULL) the work goes
+ * on unrecorded, as it says. */
+static void record_begin(struct run_record *r, const char *bundle, bool ephemeral, const char *suffix, bool capture,
                          struct log_capture *cap)
 {
     struct error e = {0};
-    char ephemeral_logs[VM_PATH_MAX];
-    ephemeral_logs_dir(ephemeral_logs, sizeof ephemeral_logs, bundle);
+    autofree char *ephemeral_logs = ephemeral_logs_dir(bundle);
     autofree char *logs = path_join(bundle, BUNDLE_LOGS);
     const char *dir = ephemeral ? ephemeral_logs : logs, *other = ephemeral ? logs : ephemeral_logs;
-    if (run_dir_create(dir, other, r->started, suffix, r->dir, sizeof r->dir, &e) != 0) {
+    if (!(r->dir = run_dir_create(dir, other, r->started, suffix, &e))) {
         warn("no %s record: %s", r->kind, e.text);
-        return false;
+        return;
     }
     runs_prune(dir, r->dir);
     if (!capture)
-        return true;
+        return;
     autofree char *log_path = path_join(r->dir, "vz.ndjson");
     if (log_capture_start(cap, log_path, r->dir, &e) != 0)
         warn("the %s goes on without its log: %s", r->kind, e.text);
     else
         r->logged = true;
-    return true;
 }
 
 /* Points the console, serial port and screenshot of spec into the run's
@@ -6150,7 +6170,7 @@ static void inspection_files(struct vm_spec *spec, const char *dir)
         if (!*files[i].on)
             continue;
         int fd = -1;
-        if (!dir || snprintf(files[i].path, VM_PATH_MAX, "%s/%s", dir, files[i].name) >= VM_PATH_MAX ||
+        if (!dir || !spec_set_path(files[i].path, dir, files[i].name) ||
             (files[i].create &&
              (fd = open(files[i].path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0)) {
             warn("no %s for this run: %s", files[i].name, dir ? strerror(errno) : "it has no run folder");
@@ -6169,8 +6189,8 @@ static int run_vm(struct vm_spec *spec, const struct host_info *host, const stru
     struct run_record r = {.kind = "run", .started = time(NULL), .start_ms = -1};
     struct log_capture cap = {.pid = -1};
     struct error e = {0};
-    bool have_dir = record_begin(&r, spec->source_bundle, spec->ephemeral, "", spec->capture_log, &cap);
-    inspection_files(spec, have_dir ? r.dir : NULL);
+    record_begin(&r, spec->source_bundle, spec->ephemeral, "", spec->capture_log, &cap);
+    inspection_files(spec, r.dir);
     if (spec->set_boot_args)
         printf("macvm: NVRAM boot-args %s%s%s\n", spec->boot_args[0] ? "set to \"" : "cleared",
                spec->boot_args, spec->boot_args[0] ? "\"" : "");
@@ -6190,7 +6210,7 @@ static int run_vm(struct vm_spec *spec, const struct host_info *host, const stru
     if (r.status == BRIDGE_FAILED || r.status == BRIDGE_UNAVAILABLE)
         r.advice = advise(r.outcome.error.domain, r.outcome.error.code, r.outcome.error.message);
     if (r.status == BRIDGE_FAILED && strcasestr(r.outcome.error.message, "lock auxiliary storage") &&
-        file_holders(spec->auxiliary_storage, r.held_by, sizeof r.held_by))
+        (r.held_by = file_holders(spec->auxiliary_storage)))
         warn("AuxiliaryStorage is held by %s", r.held_by);
     if (r.outcome.restore_failure[0])
         warn("the saved state was not restored (%s); the VM started fresh", r.outcome.restore_failure);
@@ -6203,10 +6223,12 @@ static int run_vm(struct vm_spec *spec, const struct host_info *host, const stru
              r.outcome.network_disconnected);
     struct probe probe;
     probe_host(&probe, host);
-    if (have_dir && run_record_write(&r, spec, host, &probe, c, argc, argv, &e) != 0)
+    if (r.dir && run_record_write(&r, spec, host, &probe, c, argc, argv, &e) != 0)
         warn("cannot write run.json: %s", e.text);
-    if (have_dir)
+    if (r.dir)
         tell(stderr, "macvm: this run's log: %s", r.dir);
+    free(r.dir);
+    free(r.held_by);
     if (r.outcome.restore_refused) {
         tell(stderr, "macvm: %s: the saved state is kept and the VM was not started: Virtualization cannot "
              "restore it into this configuration (%s); run it with the configuration that saved it, or remove "
@@ -6230,21 +6252,20 @@ static int run_vm(struct vm_spec *spec, const struct host_info *host, const stru
 static int run_ephemeral(struct vm_spec *spec, const struct host_info *host, const struct vm_config *c,
                          int argc, char **argv)
 {
-    /* resolve_vm_spec checked these paths fit; mkdtemp fills in the template's XXXXXX. */
-    char tmp[VM_PATH_MAX], clone[VM_PATH_MAX];
+    autofree char *tmp = ephemeral_folder(spec->source_bundle);
     struct error e = {0};
     enum clone_method how;
-    ephemeral_folder(tmp, sizeof tmp, spec->source_bundle);
     if (!mkdtemp(tmp))
         return fail(&e, EX_CANTCREAT, "cannot create a folder for the disposable copy: %s", strerror(errno)),
                report(spec->source_bundle, &e);
-    ephemeral_clone_path(clone, sizeof clone, tmp, spec->source_bundle);
+    autofree char *clone = ephemeral_clone_path(tmp, spec->source_bundle);
     int tmp_lock, lock = -1, rc = bundle_lock(tmp, USE_CLONE_DESTINATION, &tmp_lock, &e);
     if (rc == 0)
         rc = bundle_clone(spec->source_bundle, clone, true, NULL, &how, &lock, &e);
+    struct error left;
     if (rc) {
-        if (remove_tree(tmp) != 0)
-            warn("could not remove %s: %s", tmp, strerror(errno));
+        if (remove_tree(tmp, &left))
+            warn("%s; remove it with rm -r", left.text);
         bundle_unlock(tmp_lock);
         return report("run", &e);   /* the message names the path at fault */
     }
@@ -6253,8 +6274,8 @@ static int run_ephemeral(struct vm_spec *spec, const struct host_info *host, con
          how == CLONE_COW ? "clone" : "copy", spec->source_bundle);
     fflush(stdout);
     rc = run_vm(spec, host, c, argc, argv);
-    if (remove_tree(tmp) != 0)
-        warn("could not remove the disposable copy %s: %s", tmp, strerror(errno));
+    if (remove_tree(tmp, &left))
+        warn("the disposable copy stays: %s; remove it with rm -r", left.text);
     bundle_unlock(lock);
     bundle_unlock(tmp_lock);
     return rc;
@@ -6267,8 +6288,8 @@ static int cmd_run(int argc, char **argv)
     int rc = parse_run_options(argc, argv, &o);
     if (rc)
         return rc < 0 ? 0 : rc;
-    char bundle[VM_PATH_MAX];
-    if (bundle_operand("run", argc, argv, bundle, sizeof bundle))
+    autofree char *bundle = bundle_operand("run", argc, argv);
+    if (!bundle)
         return EX_USAGE;
     struct vm_config c;
     uint64_t ecid = 0;
@@ -6308,10 +6329,9 @@ static int cmd_run(int argc, char **argv)
         printf("macvm: this run cannot save its state, so Quit asks the guest to shut down: %s\n", spec.save_why_not);
     if (bundle_in_use(bundle)) {
         autofree char *aux = path_join(bundle, BUNDLE_AUX);
-        char holders[512];
-        file_holders(aux, holders, sizeof holders);
+        autofree char *holders = file_holders(aux);
         return fail(&e, EX_TEMPFAIL, "its VM runs already (AuxiliaryStorage is locked%s%s): stop it first",
-                    holders[0] ? " by " : "", holders), report(bundle, &e);
+                    holders ? " by " : "", holders ? holders : ""), report(bundle, &e);
     }
     int lock = -1;   /* a disposable run too: its VM has the bundle's ECID and MAC address */
     if ((rc = bundle_lock(bundle, spec.ephemeral ? USE_DISPOSABLE_RUN : USE_RUN, &lock, &e)))
@@ -6371,8 +6391,8 @@ static int fetch_latest(char **path)
         tell(stdout, "macvm: using the finished download %s", *path);
         return 0;
     }
-    if (make_directories(dir) != 0)
-        return fail(&e, EX_CANTCREAT, "cannot create the cache: %s", strerror(errno)), report(dir, &e);
+    if (make_directories(dir, &e))
+        return fail_prefix(&e, "the download cache"), report("install --latest", &e);
     autofree char *resume = xmalloc(strlen(*path) + sizeof ".resume");
     sprintf(resume, "%s.resume", *path);
     tell(stdout, "macvm: downloading %s", url);
@@ -6449,6 +6469,10 @@ static int install_into(const char *bundle, const struct install_options *o, con
                         char **argv)
 {
     struct error e = {0};
+    struct install_spec spec = {0};
+    if (!spec_set_path(spec.restore_image, o->ipsw, NULL))
+        return fail(&e, EX_USAGE, "the image's path is longer than the %d bytes macvm takes; move it to a shorter path",
+                    VM_PATH_MAX - 1), report("install", &e);
     struct ipsw_info img __attribute__((cleanup(ipsw_free)));   /* freed on every way out, as autofree */
     if (ipsw_inspect(o->ipsw, &img, &e) || install_preflight(&img, host, &e))
         return report(o->ipsw, &e);
@@ -6464,9 +6488,7 @@ static int install_into(const char *bundle, const struct install_options *o, con
                     "%s: the host is too old for this image; update macOS or install an older image",
                     host->os_version, img.product_version), report(o->ipsw, &e);
     struct vm_config c = install_config(o, &img, &ri);
-    struct install_spec spec = {0};
     snprintf(spec.serial_number, sizeof spec.serial_number, "%s", o->serial_number ? o->serial_number : "");
-    snprintf(spec.restore_image, sizeof spec.restore_image, "%s", o->ipsw);
     struct run_options ro = {.cpu_count = o->cpu_count, .memory_bytes = o->memory_bytes, .headless = true};
     if (resolve_vm_spec(&ro, bundle, &c, 0, host, &spec.vm, &e))
         return report("install", &e);
@@ -6478,7 +6500,7 @@ static int install_into(const char *bundle, const struct install_options *o, con
     }
     struct run_record r = {.kind = "install", .started = time(NULL), .start_ms = -1};   /* no VM runs */
     struct log_capture cap = {.pid = -1};
-    bool have_dir = record_begin(&r, bundle, false, INSTALL_SUFFIX, true, &cap);
+    record_begin(&r, bundle, false, INSTALL_SUFFIX, true, &cap);
     tell(stdout, "macvm: installing macOS %s (%s) into %s", c.installed_version, c.installed_build, bundle);
     struct progress p;
     progress_init(&p, "install", false);
@@ -6492,12 +6514,13 @@ static int install_into(const char *bundle, const struct install_options *o, con
     }
     if (status == BRIDGE_FAILED || status == BRIDGE_UNAVAILABLE)
         r.advice = install_advice(&r.outcome.error, &r.installer_error);
-    if (have_dir) {
+    if (r.dir) {
         struct probe probe;
         probe_host(&probe, host);
         if (run_record_write(&r, &spec.vm, host, &probe, &c, argc, argv, &e) != 0)
             warn("cannot write run.json: %s", e.text);
         tell(stderr, "macvm: this install's record: %s", r.dir);
+        free(r.dir);
     }
     if (status != BRIDGE_OK) {
         int rc = report_failure(bundle, status, &r.outcome.error, &r.installer_error, r.advice);
@@ -6552,8 +6575,8 @@ static int cmd_install(int argc, char **argv)
     }
     if (o.ipsw && o.latest)
         return usage_error("install", "--ipsw and --latest exclude each other");
-    char bundle[VM_PATH_MAX];
-    if (bundle_operand("install", argc, argv, bundle, sizeof bundle))
+    autofree char *bundle = bundle_operand("install", argc, argv);
+    if (!bundle)
         return EX_USAGE;
     struct host_info host;
     if (bridge_host_info(&host) != BRIDGE_OK || !host.available)
@@ -6651,8 +6674,8 @@ static char *run_log(const char *bundle, const char *name, struct error *e)
     }
     char *log = NULL;
     if (name) {
-        char dir[VM_PATH_MAX];
-        if (find_run(bundle, name, dir, sizeof dir, e) == 0 && !(log = recorded_log(dir)))
+        autofree char *dir = find_run(bundle, name, e);
+        if (dir && !(log = recorded_log(dir)))
             fail(e, EX_NOINPUT, "run %s recorded no log (it ran with --no-log, or its capture failed)", name);
         return log;
     }
@@ -6755,8 +6778,7 @@ static int cmd_pvg_log(int argc, char **argv)
     } else if (file) {
         source = xstrdup(strcmp(file, "-") == 0 ? "standard input" : file);
     } else {
-        char bundle[VM_PATH_MAX];
-        bundle_path(bundle, sizeof bundle, optind < argc ? argv[optind] : NULL);
+        autofree char *bundle = bundle_path(optind < argc ? argv[optind] : NULL);
         if (!(source = run_log(bundle, run, &e)))
             return report(bundle, &e);
     }
@@ -6802,8 +6824,8 @@ static int output_allowed(const char *path, bool force, struct error *e)
     if (lstat(path, &st) == 0 && !force)
         return fail(e, EX_CANTCREAT, "already exists; use --force to replace it, or name another file");
     autofree char *dir = path_dir(path);
-    char real[PATH_MAX];
-    if (!realpath(dir, real))
+    autofree char *real = realpath(dir, NULL);
+    if (!real)
         return fail(e, EX_CANTCREAT, "cannot write in %s: %s", dir, strerror(errno));
     static const char *const marks[] = {BUNDLE_DISK, BUNDLE_AUX, BUNDLE_HARDWARE_MODEL, BUNDLE_MACHINE_IDENTIFIER};
     for (;;) {   /* the folder and each one above it */
@@ -6842,8 +6864,8 @@ static int cmd_feedback(int argc, char **argv)
         default: return c == 'H' ? 0 : EX_USAGE;
         }
     }
-    char bundle[VM_PATH_MAX];
-    if (bundle_operand("feedback", argc, argv, bundle, sizeof bundle))
+    autofree char *bundle = bundle_operand("feedback", argc, argv);
+    if (!bundle)
         return EX_USAGE;
     struct error e = {0};
     if (output && output_allowed(output, force, &e))
@@ -6963,8 +6985,8 @@ static int cmd_doctor(int argc, char **argv)
         default: return c == 'H' ? 0 : EX_USAGE;
         }
     }
-    char bundle[VM_PATH_MAX];
-    if (bundle_operand("doctor", argc, argv, bundle, sizeof bundle))
+    autofree char *bundle = bundle_operand("doctor", argc, argv);
+    if (!bundle)
         return EX_USAGE;
     struct host_info host;
     bridge_host_info(&host);
@@ -7699,19 +7721,17 @@ static bool is_directory(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* Creates path and its missing parents (mkdir -p).  Returns 0 or -1 with errno. */
-static int make_directories(const char *path)
+/* Creates path and its missing parents (mkdir -p).  Returns 0, or
+ * EX_CANTCREAT naming the folder that could not be made. */
+static int make_directories(const char *path, struct error *e)
 {
     if (is_directory(path))
         return 0;
-    autofree char *parent = path_dir(path);   /* free() keeps errno (POSIX 2024, glibc 2.33) */
-    if (strcmp(parent, path) != 0 && make_directories(parent) != 0)
-        return -1;
-    if (mkdir(path, 0755) == 0 || (errno == EEXIST && is_directory(path)))
-        return 0;
-    if (errno == EEXIST)
-        errno = ENOTDIR;
-    return -1;
+    autofree char *parent = path_dir(path);
+    int rc = strcmp(parent, path) != 0 ? make_directories(parent, e) : 0;
+    if (rc || mkdir(path, 0755) == 0 || (errno == EEXIST && is_directory(path)))
+        return rc;
+    return fail(e, EX_CANTCREAT, "cannot create %s: %s", path, strerror(errno == EEXIST ? ENOTDIR : errno));
 }
 
 /* nftw's callback for remove_tree: removes one entry. */
@@ -7721,15 +7741,14 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
     return (flag == FTW_DP ? rmdir(path) : unlink(path)) == 0 || errno == ENOENT ? 0 : -1;
 }
 
-/* Removes a file tree without following links.  Returns 0 or -1. */
-static int remove_tree(const char *path)
+/* Removes a file tree without following links.  Returns 0, or EX_IOERR
+ * naming the tree (what is left of it stays). */
+static int remove_tree(const char *path, struct error *e)
 {
     struct stat st;
-    if (lstat(path, &st) != 0)
-        return errno == ENOENT ? 0 : -1;
-    if (!S_ISDIR(st.st_mode))
-        return unlink(path);
-    return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    int rc = lstat(path, &st) != 0 ? (errno == ENOENT ? 0 : -1)
+           : S_ISDIR(st.st_mode) ? nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) : unlink(path);
+    return rc == 0 ? 0 : fail(e, EX_IOERR, "cannot remove %s: %s", path, strerror(errno));
 }
 
 /* Spawns argv[0] (a full path) with its stdout on a pipe and its stderr

@@ -255,13 +255,7 @@ Test(bundle, info_missing_bundle_is_66, .init = vt_init, .fini = t_tmp_fini)
  * name, never cut short into the path of one of its parent folders. */
 Test(bundle, info_refuses_a_bundle_path_too_long_to_hold, .init = vt_init, .fini = t_tmp_fini)
 {
-    char *dir = xstrdup(t_tmp);
-    while (strlen(dir) <= VM_PATH_MAX) {
-        char *deeper = t_path_join(dir, "a-folder-name-of-sixty-characters-to-make-a-deep-tree-quick");
-        cr_assert_eq(mkdir(deeper, 0755), 0, "mkdir %s: %s", deeper, strerror(errno));
-        free(dir);
-        dir = deeper;
-    }
+    char *dir = vt_deep_folder();
     char *b = vt_bundle(dir, "VM.bundle", "apple", 4 * VT_GIB);
     struct proc_result r = run_macvm("info", "--json", b, NULL);
     vt_expect_refusal(&r, EX_USAGE, "longer than", "a bundle path longer than VM_PATH_MAX");

@@ -323,6 +323,28 @@ Test(install, refuses_an_image_that_is_not_for_vms, .init = vt_init, .fini = t_t
     free(spec);
 }
 
+/* An image whose path is longer than the bridge's field for it is refused
+ * by name before anything is made, never handed on cut short. */
+Test(install, refuses_an_image_path_too_long_to_hold, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *spec = vt_install_spec();
+    char *dir = vt_deep_folder();
+    char cwd[4096], source[4200];
+    cr_assert(getcwd(cwd, sizeof cwd));
+    snprintf(source, sizeof source, "%s/%s", cwd, VT_IPSW_14);
+    char *ipsw = t_path_join(dir, "image.ipsw");
+    cr_assert_eq(symlink(source, ipsw), 0, "symlink %s: %s", ipsw, strerror(errno));
+    char *b = t_path_join(t_tmp, "New.bundle");
+    struct proc_result r = run_fake("install", "--ipsw", ipsw, "--cpus", "2", b, NULL);
+    vt_expect_refusal(&r, EX_USAGE, "longer than", "an image path longer than VM_PATH_MAX");
+    vt_expect_nothing_created(b, spec, "an image path longer than VM_PATH_MAX");
+    proc_result_free(&r);
+    free(b);
+    free(ipsw);
+    free(dir);
+    free(spec);
+}
+
 Test(install, too_few_cpus_for_the_image, .init = vt_init, .fini = t_tmp_fini)
 {
     char *spec = vt_install_spec();

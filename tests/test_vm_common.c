@@ -122,6 +122,20 @@ static uint64_t vt_allocated(const char *path)
     return (uint64_t)st.st_blocks * 512;
 }
 
+/* Makes a tree of folders in t_tmp deeper than VM_PATH_MAX, the bridge's
+ * path fields.  Returns the deepest folder's path (free it). */
+static char *vt_deep_folder(void)
+{
+    char *dir = xstrdup(t_tmp);
+    while (strlen(dir) <= VM_PATH_MAX) {
+        char *deeper = t_path_join(dir, "a-folder-name-of-sixty-characters-to-make-a-deep-tree-quick");
+        cr_assert_eq(mkdir(deeper, 0755), 0, "mkdir %s: %s", deeper, strerror(errno));
+        free(dir);
+        dir = deeper;
+    }
+    return dir;
+}
+
 /* Makes parent/name from tests/fixtures/bundles/<fixture_dir> (every regular
  * file copied), plus a sparse Disk.img of disk_size bytes unless 0, and an
  * empty .macvm.lock as in a bundle macvm has used.  Returns

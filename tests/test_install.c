@@ -86,6 +86,25 @@ static char *vt_install_spec(void)
     return path;
 }
 
+/* Runs install with the options after what (NULL-ended) and bundle b, and
+ * expects it refused with code, naming needle, and nothing made at b. */
+static void vt_install_refused(const char *spec, const char *b, int code, const char *needle, const char *what, ...)
+{
+    const char *argv[T_MAX_ARGS + 4] = {t_env_or("MACVM_FAKE_BIN", "build/macvm-fake"), "install"};
+    int n = 2;
+    va_list ap;
+    va_start(ap, what);
+    for (const char *a; (a = va_arg(ap, const char *)) && n < T_MAX_ARGS;)
+        argv[n++] = a;
+    va_end(ap);
+    argv[n++] = b;
+    argv[n] = NULL;
+    struct proc_result r = run_argv(argv);
+    vt_expect_refusal(&r, code, needle, what);
+    vt_expect_nothing_created(b, spec, what);
+    proc_result_free(&r);
+}
+
 Test(install, creates_the_bundle, .init = vt_init, .fini = t_tmp_fini)
 {
     char *spec = vt_install_spec();
@@ -202,13 +221,14 @@ Test(install, then_run_uses_what_the_image_needs, .init = vt_init, .fini = t_tmp
 /* Without --cpus: host cores - 1 (within the host's 1..8), giving way to
  * what the image needs (14.5: 2 CPUs, 4 GiB); nothing recorded in Config.plist,
  * and a run afterwards resolves the same values. */
-Test(install, default_cpus_and_memory_give_way_to_the_image, .init = vt_init, .fini = t_tmp_fini)
+/* Installs b from the 14.5 image with the default CPUs and memory and checks
+ * that the install and a later run both get the host's default CPUs raised to
+ * min_cpus, and memory bytes. */
+static void vt_install_defaults(const char *spec, const char *b, unsigned min_cpus, uint64_t memory)
 {
-    char *spec = vt_install_spec();
-    char *b = t_path_join(t_tmp, "New.bundle");
     unsigned cpus = vt_default_cpus(1, 8);
-    if (cpus < 2)
-        cpus = 2;
+    if (cpus < min_cpus)
+        cpus = min_cpus;
     struct proc_result r = run_fake("install", "--ipsw", VT_IPSW_14, b, NULL);
     cr_assert_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
     proc_result_free(&r);
@@ -216,17 +236,25 @@ Test(install, default_cpus_and_memory_give_way_to_the_image, .init = vt_init, .f
     cr_assert(vt_spec_load(&s, spec));
     char want[32];
     snprintf(want, sizeof want, "%u", cpus);
-    cr_expect_str_eq(vt_spec_get(&s, "cpu_count"), want, "the install's CPUs");
-    cr_expect_str_eq(vt_spec_get(&s, "memory_bytes"), "4294967296", "the install's memory");
+    cr_expect_str_eq(vt_spec_get(&s, "cpu_count"), want, "the install's CPUs, at least %u", min_cpus);
+    snprintf(want, sizeof want, "%" PRIu64, memory);
+    cr_expect_str_eq(vt_spec_get(&s, "memory_bytes"), want, "the install's memory");
     vt_spec_free(&s);
-    const struct plist *c = vt_config(b);
-    cr_expect(plist_get(c, "CPUCount") == NULL, "without --cpus Config.plist keeps the default");
-    cr_expect(plist_get(c, "MemorySize") == NULL, "without --memory Config.plist keeps the default");
     r = run_fake("run", "--dry-run", "--json", b, NULL);
     const struct plist *j = vt_expect_json_ok(&r, "run --dry-run after install");
     vt_json_uint(j, "cpu_count", cpus, r.out);
-    vt_json_uint(j, "memory_bytes", 4 * VT_GIB, r.out);
+    vt_json_uint(j, "memory_bytes", memory, r.out);
     proc_result_free(&r);
+}
+
+Test(install, default_cpus_and_memory_give_way_to_the_image, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *spec = vt_install_spec();
+    char *b = t_path_join(t_tmp, "New.bundle");
+    vt_install_defaults(spec, b, 2, 4 * VT_GIB);
+    const struct plist *c = vt_config(b);
+    cr_expect(plist_get(c, "CPUCount") == NULL, "without --cpus Config.plist keeps the default");
+    cr_expect(plist_get(c, "MemorySize") == NULL, "without --memory Config.plist keeps the default");
     free(b);
     free(spec);
 }
@@ -315,10 +343,8 @@ Test(install, refuses_an_image_that_is_not_for_vms, .init = vt_init, .fini = t_t
     proc_result_free(&r);
 
     /* and a missing image */
-    r = run_fake("install", "--ipsw", "tests/fixtures/ipsw/no-such.ipsw", "--cpus", "2", b, NULL);
-    vt_expect_refusal(&r, EX_NOINPUT, "no-such.ipsw", "missing image");
-    vt_expect_nothing_created(b, spec, "missing image");
-    proc_result_free(&r);
+    vt_install_refused(spec, b, EX_NOINPUT, "no-such.ipsw", "missing image",
+                       "--ipsw", "tests/fixtures/ipsw/no-such.ipsw", "--cpus", "2", NULL);
     free(b);
     free(spec);
 }
@@ -335,10 +361,8 @@ Test(install, refuses_an_image_path_too_long_to_hold, .init = vt_init, .fini = t
     char *ipsw = t_path_join(dir, "image.ipsw");
     cr_assert_eq(symlink(source, ipsw), 0, "symlink %s: %s", ipsw, strerror(errno));
     char *b = t_path_join(t_tmp, "New.bundle");
-    struct proc_result r = run_fake("install", "--ipsw", ipsw, "--cpus", "2", b, NULL);
-    vt_expect_refusal(&r, EX_USAGE, "longer than", "an image path longer than VM_PATH_MAX");
-    vt_expect_nothing_created(b, spec, "an image path longer than VM_PATH_MAX");
-    proc_result_free(&r);
+    vt_install_refused(spec, b, EX_USAGE, "longer than", "an image path longer than VM_PATH_MAX",
+                       "--ipsw", ipsw, "--cpus", "2", NULL);
     free(b);
     free(ipsw);
     free(dir);
@@ -349,14 +373,9 @@ Test(install, too_few_cpus_for_the_image, .init = vt_init, .fini = t_tmp_fini)
 {
     char *spec = vt_install_spec();
     char *b = t_path_join(t_tmp, "New.bundle");
-    struct proc_result r = run_fake("install", "--ipsw", VT_IPSW_15, "--cpus", "1", b, NULL);
-    vt_expect_refusal(&r, EX_USAGE, "--cpus 4", "--cpus 1 for 15.0");
-    vt_expect_nothing_created(b, spec, "--cpus 1 for 15.0");
-    proc_result_free(&r);
-    r = run_fake("install", "--ipsw", VT_IPSW_15, "--cpus", "4", "--memory", "4G", b, NULL);
-    vt_expect_refusal(&r, EX_USAGE, "--memory 8192M", "--memory 4G for 15.0");
-    vt_expect_nothing_created(b, spec, "--memory 4G for 15.0");
-    proc_result_free(&r);
+    vt_install_refused(spec, b, EX_USAGE, "--cpus 4", "--cpus 1 for 15.0", "--ipsw", VT_IPSW_15, "--cpus", "1", NULL);
+    vt_install_refused(spec, b, EX_USAGE, "--memory 8192M", "--memory 4G for 15.0",
+                       "--ipsw", VT_IPSW_15, "--cpus", "4", "--memory", "4G", NULL);
     free(b);
     free(spec);
 }
@@ -367,15 +386,10 @@ Test(install, beyond_the_host_limits_creates_nothing, .init = vt_init, .fini = t
 {
     char *spec = vt_install_spec();
     char *b = t_path_join(t_tmp, "New.bundle");
-    struct proc_result r = run_fake("install", "--ipsw", VT_IPSW_14, "--cpus", "9", b, NULL);
-    vt_expect_refusal(&r, EX_USAGE, "9 CPUs", "--cpus 9");
-    vt_expect_nothing_created(b, spec, "--cpus 9");
-    proc_result_free(&r);
+    vt_install_refused(spec, b, EX_USAGE, "9 CPUs", "--cpus 9", "--ipsw", VT_IPSW_14, "--cpus", "9", NULL);
     t_remove_tree(b);
-    r = run_fake("install", "--ipsw", VT_IPSW_14, "--cpus", "2", "--memory", "40G", b, NULL);
-    vt_expect_refusal(&r, EX_USAGE, "40 GiB", "--memory 40G");
-    vt_expect_nothing_created(b, spec, "--memory 40G");
-    proc_result_free(&r);
+    vt_install_refused(spec, b, EX_USAGE, "40 GiB", "--memory 40G",
+                       "--ipsw", VT_IPSW_14, "--cpus", "2", "--memory", "40G", NULL);
     free(b);
     free(spec);
 }
@@ -399,10 +413,8 @@ Test(install, image_unsupported_by_virtualization, .init = vt_init, .fini = t_tm
     char *spec = vt_install_spec();
     char *b = t_path_join(t_tmp, "New.bundle");
     setenv("MACVM_FAKE_UNSUPPORTED", "1", 1);
-    struct proc_result r = run_fake("install", "--ipsw", VT_IPSW_14, "--cpus", "2", b, NULL);
-    vt_expect_refusal(&r, EX_UNAVAILABLE, "hardware model", "unsupported image");
-    vt_expect_nothing_created(b, spec, "unsupported image");
-    proc_result_free(&r);
+    vt_install_refused(spec, b, EX_UNAVAILABLE, "hardware model", "unsupported image",
+                       "--ipsw", VT_IPSW_14, "--cpus", "2", NULL);
     free(b);
     free(spec);
 }
@@ -417,37 +429,18 @@ Test(install, virtualization_minimums_outrank_the_manifest, .init = vt_init, .fi
     char *b = t_path_join(t_tmp, "New.bundle");
     setenv("MACVM_FAKE_MIN_CPUS", "3", 1);
     setenv("MACVM_FAKE_MIN_MEMORY", "6442450944", 1);
-    struct proc_result r = run_fake("install", "--ipsw", VT_IPSW_14, "--cpus", "2", b, NULL);
-    vt_expect_refusal(&r, EX_USAGE, "--cpus 3", "--cpus 2 where Virtualization asks for 3");
-    vt_expect_nothing_created(b, spec, "--cpus 2 where Virtualization asks for 3");
-    proc_result_free(&r);
+    vt_install_refused(spec, b, EX_USAGE, "--cpus 3", "--cpus 2 where Virtualization asks for 3",
+                       "--ipsw", VT_IPSW_14, "--cpus", "2", NULL);
 
-    unsigned cpus = vt_default_cpus(1, 8);
-    if (cpus < 3)
-        cpus = 3;
-    r = run_fake("install", "--ipsw", VT_IPSW_14, b, NULL);
-    cr_assert_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
-    proc_result_free(&r);
+    vt_install_defaults(spec, b, 3, 6 * VT_GIB);   /* the defaults give way to Virtualization's 3 CPUs, 6 GiB */
     const struct plist *c = vt_config(b);
     vt_plist_uint(c, "InstalledMinCPUCount", 3);
     vt_plist_uint(c, "InstalledMinMemorySize", 6 * VT_GIB);
-    struct vt_spec s;
-    cr_assert(vt_spec_load(&s, spec));
-    char want[32];
-    snprintf(want, sizeof want, "%u", cpus);
-    cr_expect_str_eq(vt_spec_get(&s, "cpu_count"), want, "the default CPUs give way to Virtualization's 3");
-    cr_expect_str_eq(vt_spec_get(&s, "memory_bytes"), "6442450944", "the default memory gives way to its 6 GiB");
-    vt_spec_free(&s);
-    r = run_fake("run", "--dry-run", "--json", b, NULL);
-    const struct plist *j = vt_expect_json_ok(&r, "run --dry-run after install");
-    vt_json_uint(j, "cpu_count", cpus, r.out);
-    vt_json_uint(j, "memory_bytes", 6 * VT_GIB, r.out);
-    proc_result_free(&r);
 
     /* where Virtualization gives 0 (here for memory), the manifest answers */
     unsetenv("MACVM_FAKE_MIN_MEMORY");
     char *b2 = t_path_join(t_tmp, "Other.bundle");
-    r = run_fake("install", "--ipsw", VT_IPSW_14, "--cpus", "3", b2, NULL);
+    struct proc_result r = run_fake("install", "--ipsw", VT_IPSW_14, "--cpus", "3", b2, NULL);
     cr_assert_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
     proc_result_free(&r);
     c = vt_config(b2);
@@ -647,11 +640,8 @@ Test(install, usage_errors, .init = vt_init, .fini = t_tmp_fini)
 {
     char *spec = vt_install_spec();
     char *b = t_path_join(t_tmp, "New.bundle");
-    struct proc_result r = run_fake("install", "--ipsw", VT_IPSW_14, "--latest", b, NULL);
-    vt_expect_refusal(&r, EX_USAGE, "--latest", "--ipsw with --latest");
-    vt_expect_nothing_created(b, spec, "--ipsw with --latest");
-    proc_result_free(&r);
-    r = run_fake("install", "--ipsw", VT_IPSW_14, "--cpus", "zero", b, NULL);
+    vt_install_refused(spec, b, EX_USAGE, "--latest", "--ipsw with --latest", "--ipsw", VT_IPSW_14, "--latest", NULL);
+    struct proc_result r = run_fake("install", "--ipsw", VT_IPSW_14, "--cpus", "zero", b, NULL);
     vt_expect_refusal(&r, EX_USAGE, "--cpus", "--cpus zero");
     proc_result_free(&r);
     r = run_fake("install", "--ipsw", VT_IPSW_14, "--memory", "lots", b, NULL);

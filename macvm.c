@@ -4967,126 +4967,119 @@ static void doctor_run(struct probe *d, const struct host_info *host, const char
 
 /* `macvm doctor --probe` looks up, without booting anything, every class and
  * method macvm uses; the bridge only answers "present?" (bridge_has).  One
- * row of probe_rows per way of reaching a feature on a range of host macOS
- * versions, with the ranges ../shared/tools/vz-private-check reads from class
- * dumps of macOS 12.1 to 26.4.  A feature reached differently on older and
- * newer macOS has one row per range.  Add a feature by adding its rows. */
-struct probe_row {
-    const char *feature;
-    const char *from, *before;          /* the host macOS this row is for: from <= version < before ("": open) */
+ * entry of probe_features per feature, with one way of reaching it per range
+ * of host macOS versions, as ../shared/tools/vz-private-check reads them from
+ * class dumps of macOS 12.1 to 26.4.  Add a feature by adding its entry. */
+struct probe_way {
+    const char *from;                   /* the first host macOS it is for; it lasts until the next way's */
     bool private_api;                   /* looked up by name at run time: experimental */
-    bool private_entitlement;           /* Virtualization refuses it without com.apple.private.virtualization */
+    const char *note;                   /* what "available" means on these versions; NULL: the feature's note */
     const char *names[4];               /* "Class", "Class selector:" (an instance method) or "Class +selector:"
                                          * (a class method); all needed */
+};
+
+struct probe_feature {
+    const char *name;
+    bool private_entitlement;           /* Virtualization refuses it without com.apple.private.virtualization */
     const char *note;                   /* what "available" means for it */
+    struct probe_way ways[4];           /* oldest first */
 };
 
-static const struct probe_row probe_rows[] = {
-    {"install", "12", "", false, false,
-     {"VZMacOSRestoreImage", "VZMacOSInstaller initWithVirtualMachine:restoreImageURL:"},
-     "restore images load and install"},
-    {"window", "12", "", false, false,
-     {"VZVirtualMachineView", "VZMacGraphicsDeviceConfiguration", "NSApplication"},
-     "a window shows the VM"},
-    {"mac-trackpad", "13", "", false, false, {"VZMacTrackpadConfiguration"},
-     "the Mac trackpad, for macOS 13+ guests"},
-    {"mac-keyboard", "14", "", false, false, {"VZMacKeyboardConfiguration"},
-     "the Mac keyboard, for macOS 14+ guests (part of Apple's save set)"},
-    {"disk-modes", "12", "", false, false,
-     {"VZDiskImageStorageDeviceAttachment initWithURL:readOnly:cachingMode:synchronizationMode:error:"},
-     "--disk-cache and --disk-sync"},
-    {"recovery", "12", "13", true, false,
-     {"_VZVirtualMachineStartOptions setBootMacOSRecovery:", "VZVirtualMachine _startWithOptions:completionHandler:"},
-     "--recovery (macOS 12: private start options)"},
-    {"recovery", "13", "", false, false, {"VZMacOSVirtualMachineStartOptions setStartUpFromMacOSRecovery:"},
-     "--recovery"},
-    {"dfu", "12", "13", true, false,
-     {"_VZVirtualMachineStartOptions setForceDFU:", "VZVirtualMachine _startWithOptions:completionHandler:"},
-     "--dfu"},
-    {"dfu", "13", "", true, false, {"VZMacOSVirtualMachineStartOptions _setForceDFU:"}, "--dfu"},
-    {"iboot-stage1", "12", "13", true, false,
-     {"_VZVirtualMachineStartOptions setStopInIBootStage1:", "VZVirtualMachine _startWithOptions:completionHandler:"},
-     "--iboot-stage1: the selector exists; the VM may boot normally anyway (reported on 13.4 and 14)"},
-    {"iboot-stage1", "13", "", true, false, {"VZMacOSVirtualMachineStartOptions _setStopInIBootStage1:"},
-     "--iboot-stage1: the selector exists; the VM may boot normally anyway (reported on 13.4 and 14)"},
-    {"iboot-stage2", "12", "13", true, false,
-     {"_VZVirtualMachineStartOptions setStopInIBootStage2:", "VZVirtualMachine _startWithOptions:completionHandler:"},
-     "--iboot-stage2: the selector exists; the VM may boot normally anyway (reported on 13.4 and 14)"},
-    {"iboot-stage2", "13", "", true, false, {"VZMacOSVirtualMachineStartOptions _setStopInIBootStage2:"},
-     "--iboot-stage2: the selector exists; the VM may boot normally anyway (reported on 13.4 and 14)"},
-    {"debug-stub", "12", "", true, true,
-     {"_VZGDBDebugStubConfiguration initWithPort:", "_VZGDBDebugStubConfiguration setListensOnAllNetworkInterfaces:",
-      "VZVirtualMachineConfiguration _setDebugStub:"},
-     "--debug-stub"},
-    {"debug-stub-port", "12", "", true, true, {"VZVirtualMachine _debugStub", "_VZGDBDebugStub port"},
-     "the stub's port can be asked for; nobody has seen it answer yet (macvm says \"port unknown\" when it does not)"},
-    {"boot-args", "12", "14", true, false,
-     {"VZMacAuxiliaryStorage _setValue:forNVRAMVariableNamed:error:",
-      "VZMacAuxiliaryStorage _valueForNVRAMVariableNamed:error:", "VZMacAuxiliaryStorage _removeNVRAMVariableNamed:error:"},
-     "--boot-args"},
-    {"boot-args", "14", "", true, false,
-     {"VZMacAuxiliaryStorage _setDataValue:forNVRAMVariableNamed:error:",
-      "VZMacAuxiliaryStorage _valueForNVRAMVariableNamed:error:", "VZMacAuxiliaryStorage _removeNVRAMVariableNamed:error:"},
-     "--boot-args"},
-    {"save-restore", "14", "", false, false,
-     {"VZVirtualMachine saveMachineStateToURL:completionHandler:",
-      "VZVirtualMachine restoreMachineStateFromURL:completionHandler:",
-      "VZVirtualMachineConfiguration validateSaveRestoreSupportWithError:"},
-     "Quit and --save-on-stop save the state; the next run restores it"},
-    {"console", "12", "", false, false,
-     {"VZVirtioConsoleDeviceSerialPortConfiguration",
-      "VZFileHandleSerialPortAttachment initWithFileHandleForReading:fileHandleForWriting:"},
-     "--console: the guest's /dev/cu.virtio to console.log"},
-    {"serial", "12", "", true, true, {"_VZPL011SerialPortConfiguration", "VZSerialPortConfiguration setAttachment:"},
-     "--serial: the PL011 UART to serial.log"},
-    {"panic-action", "12", "13", true, false,
-     {"_VZVirtualMachineStartOptions setPanicAction:", "VZVirtualMachine _startWithOptions:completionHandler:"},
-     "--panic: panicAction of the private start options (1 halts, 0 restarts)"},
-    {"panic-action", "13", "14", true, false, {"VZVirtualMachineStartOptions _setPanicAction:"},
-     "--panic: _setPanicAction: of the start options (1 halts, 0 restarts)"},
-    {"panic-action", "14", "26", true, false,
-     {"VZVirtualMachineStartOptions _setPanicAction:", "_VZPvPanicDeviceConfiguration",
-      "VZVirtualMachineConfiguration _setPanicDevice:"},
-     "--panic: _setPanicAction: of the start options (1 halts, 0 restarts) and a panic device"},
-    {"panic-action", "26", "", true, false,
-     {"VZVirtualMachineConfiguration _setPanicAction:", "_VZPvPanicDeviceConfiguration",
-      "VZVirtualMachineConfiguration _setPanicDevice:"},
-     "--panic: _setPanicAction: of the configuration (1 halts, 0 restarts) and a panic device"},
-    {"shares", "12", "13", false, false,
-     {"VZVirtioFileSystemDeviceConfiguration initWithTag:", "VZMultipleDirectoryShare initWithDirectories:",
-      "VZSharedDirectory initWithURL:readOnly:"},
-     "--share: the guest mounts it by hand (mount_virtiofs macvm DIR)"},
-    {"shares", "13", "", false, false,
-     {"VZVirtioFileSystemDeviceConfiguration initWithTag:", "VZMultipleDirectoryShare initWithDirectories:",
-      "VZSharedDirectory initWithURL:readOnly:", "VZVirtioFileSystemDeviceConfiguration +macOSGuestAutomountTag"},
-     "--share: in the guest as /Volumes/My Shared Files/NAME"},
-    {"screenshot", "14", "15.4", true, false, {"VZGraphicsDisplay _takeScreenshotWithCompletionHandler:"},
-     "--screenshot: the display to screen.png as an error or Ctrl-C ends the run"},
-    {"screenshot", "15.4", "", true, false, {"VZGraphicsDisplay _takeScreenshotWithCompletionHandler:"},
-     "--screenshot: present, but VirtualBuddy turned it off on 15.4+ after a bug there; macvm gives up after 5 s "
-     "and says so"},
-    {"serial-number", "13", "", true, true,
-     {"_VZMacSerialNumber initWithString:", "VZMacMachineIdentifier +_machineIdentifierWithSerialNumber:",
-      "VZMacMachineIdentifier _serialNumber"},
-     "install --serial-number"},
-    {"new-identity", "13", "", true, false,
-     {"VZMacMachineIdentifier +_machineIdentifierForVirtualMachineCloneWithSerialNumber:",
-      "VZMacMachineIdentifier _serialNumber"},
-     "clone --new-identity: a clone's own ECID, the ECID checks off"},
+static const struct probe_feature probe_features[] = {
+    {"install", false, "restore images load and install",
+     {{"12", false, NULL, {"VZMacOSRestoreImage", "VZMacOSInstaller initWithVirtualMachine:restoreImageURL:"}}}},
+    {"window", false, "a window shows the VM",
+     {{"12", false, NULL, {"VZVirtualMachineView", "VZMacGraphicsDeviceConfiguration", "NSApplication"}}}},
+    {"mac-trackpad", false, "the Mac trackpad, for macOS 13+ guests",
+     {{"13", false, NULL, {"VZMacTrackpadConfiguration"}}}},
+    {"mac-keyboard", false, "the Mac keyboard, for macOS 14+ guests (part of Apple's save set)",
+     {{"14", false, NULL, {"VZMacKeyboardConfiguration"}}}},
+    {"disk-modes", false, "--disk-cache and --disk-sync",
+     {{"12", false, NULL,
+       {"VZDiskImageStorageDeviceAttachment initWithURL:readOnly:cachingMode:synchronizationMode:error:"}}}},
+    {"recovery", false, "--recovery (macOS 12: private start options)",
+     {{"12", true, NULL, {"_VZVirtualMachineStartOptions setBootMacOSRecovery:",
+                          "VZVirtualMachine _startWithOptions:completionHandler:"}},
+      {"13", false, "--recovery", {"VZMacOSVirtualMachineStartOptions setStartUpFromMacOSRecovery:"}}}},
+    {"dfu", false, "--dfu",
+     {{"12", true, NULL, {"_VZVirtualMachineStartOptions setForceDFU:",
+                          "VZVirtualMachine _startWithOptions:completionHandler:"}},
+      {"13", true, NULL, {"VZMacOSVirtualMachineStartOptions _setForceDFU:"}}}},
+    {"iboot-stage1", false,
+     "--iboot-stage1: the selector exists; the VM may boot normally anyway (reported on 13.4 and 14)",
+     {{"12", true, NULL, {"_VZVirtualMachineStartOptions setStopInIBootStage1:",
+                          "VZVirtualMachine _startWithOptions:completionHandler:"}},
+      {"13", true, NULL, {"VZMacOSVirtualMachineStartOptions _setStopInIBootStage1:"}}}},
+    {"iboot-stage2", false,
+     "--iboot-stage2: the selector exists; the VM may boot normally anyway (reported on 13.4 and 14)",
+     {{"12", true, NULL, {"_VZVirtualMachineStartOptions setStopInIBootStage2:",
+                          "VZVirtualMachine _startWithOptions:completionHandler:"}},
+      {"13", true, NULL, {"VZMacOSVirtualMachineStartOptions _setStopInIBootStage2:"}}}},
+    {"debug-stub", true, "--debug-stub",
+     {{"12", true, NULL, {"_VZGDBDebugStubConfiguration initWithPort:",
+                          "_VZGDBDebugStubConfiguration setListensOnAllNetworkInterfaces:",
+                          "VZVirtualMachineConfiguration _setDebugStub:"}}}},
+    {"debug-stub-port", true,
+     "the stub's port can be asked for; nobody has seen it answer yet (macvm says \"port unknown\" when it does not)",
+     {{"12", true, NULL, {"VZVirtualMachine _debugStub", "_VZGDBDebugStub port"}}}},
+    {"boot-args", false, "--boot-args",
+     {{"12", true, NULL, {"VZMacAuxiliaryStorage _setValue:forNVRAMVariableNamed:error:",
+                          "VZMacAuxiliaryStorage _valueForNVRAMVariableNamed:error:",
+                          "VZMacAuxiliaryStorage _removeNVRAMVariableNamed:error:"}},
+      {"14", true, NULL, {"VZMacAuxiliaryStorage _setDataValue:forNVRAMVariableNamed:error:",
+                          "VZMacAuxiliaryStorage _valueForNVRAMVariableNamed:error:",
+                          "VZMacAuxiliaryStorage _removeNVRAMVariableNamed:error:"}}}},
+    {"save-restore", false, "Quit and --save-on-stop save the state; the next run restores it",
+     {{"14", false, NULL, {"VZVirtualMachine saveMachineStateToURL:completionHandler:",
+                           "VZVirtualMachine restoreMachineStateFromURL:completionHandler:",
+                           "VZVirtualMachineConfiguration validateSaveRestoreSupportWithError:"}}}},
+    {"console", false, "--console: the guest's /dev/cu.virtio to console.log",
+     {{"12", false, NULL, {"VZVirtioConsoleDeviceSerialPortConfiguration",
+                           "VZFileHandleSerialPortAttachment initWithFileHandleForReading:fileHandleForWriting:"}}}},
+    {"serial", true, "--serial: the PL011 UART to serial.log",
+     {{"12", true, NULL, {"_VZPL011SerialPortConfiguration", "VZSerialPortConfiguration setAttachment:"}}}},
+    {"panic-action", false, "--panic: panicAction of the private start options (1 halts, 0 restarts)",
+     {{"12", true, NULL, {"_VZVirtualMachineStartOptions setPanicAction:",
+                          "VZVirtualMachine _startWithOptions:completionHandler:"}},
+      {"13", true,
+       "--panic: _setPanicAction: of the start options (1 halts, 0 restarts)",
+       {"VZVirtualMachineStartOptions _setPanicAction:"}},
+      {"14", true,
+       "--panic: _setPanicAction: of the start options (1 halts, 0 restarts) and a panic device",
+       {"VZVirtualMachineStartOptions _setPanicAction:", "_VZPvPanicDeviceConfiguration",
+        "VZVirtualMachineConfiguration _setPanicDevice:"}},
+      {"26", true,
+       "--panic: _setPanicAction: of the configuration (1 halts, 0 restarts) and a panic device",
+       {"VZVirtualMachineConfiguration _setPanicAction:", "_VZPvPanicDeviceConfiguration",
+        "VZVirtualMachineConfiguration _setPanicDevice:"}}}},
+    {"shares", false, "--share: the guest mounts it by hand (mount_virtiofs macvm DIR)",
+     {{"12", false, NULL, {"VZVirtioFileSystemDeviceConfiguration initWithTag:",
+                           "VZMultipleDirectoryShare initWithDirectories:", "VZSharedDirectory initWithURL:readOnly:"}},
+      {"13", false,
+       "--share: in the guest as /Volumes/My Shared Files/NAME",
+       {"VZVirtioFileSystemDeviceConfiguration initWithTag:", "VZMultipleDirectoryShare initWithDirectories:",
+        "VZSharedDirectory initWithURL:readOnly:", "VZVirtioFileSystemDeviceConfiguration +macOSGuestAutomountTag"}}}},
+    {"screenshot", false, "--screenshot: the display to screen.png as an error or Ctrl-C ends the run",
+     {{"14", true, NULL, {"VZGraphicsDisplay _takeScreenshotWithCompletionHandler:"}},
+      {"15.4", true,
+       "--screenshot: present, but VirtualBuddy turned it off on 15.4+ after a bug there; macvm gives up after 5 s "
+       "and says so",
+       {"VZGraphicsDisplay _takeScreenshotWithCompletionHandler:"}}}},
+    {"serial-number", true, "install --serial-number",
+     {{"13", true, NULL, {"_VZMacSerialNumber initWithString:",
+                          "VZMacMachineIdentifier +_machineIdentifierWithSerialNumber:",
+                          "VZMacMachineIdentifier _serialNumber"}}}},
+    {"new-identity", false, "clone --new-identity: a clone's own ECID, the ECID checks off",
+     {{"13", true, NULL, {"VZMacMachineIdentifier +_machineIdentifierForVirtualMachineCloneWithSerialNumber:",
+                          "VZMacMachineIdentifier _serialNumber"}}}},
 };
 
-/* Returns whether row is for a host running version. */
-static bool probe_row_fits(const struct probe_row *row, const char *version)
+/* Asks the bridge for each of way's names; returns the first one missing, or NULL. */
+static const char *probe_way_missing(const struct probe_way *way)
 {
-    return version_compare(version, row->from) >= 0 && (!row->before[0] || version_compare(version, row->before) < 0);
-}
-
-/* Asks the bridge for each of row's names; returns the first one missing, or NULL. */
-static const char *probe_row_missing(const struct probe_row *row)
-{
-    for (size_t i = 0; i < sizeof row->names / sizeof *row->names && row->names[i]; i++) {
+    for (size_t i = 0; i < sizeof way->names / sizeof *way->names && way->names[i]; i++) {
         char cls[128];
-        const char *name = row->names[i], *space = strchr(name, ' ');
+        const char *name = way->names[i], *space = strchr(name, ' ');
         snprintf(cls, sizeof cls, "%.*s", space ? (int)(space - name) : (int)strlen(name), name);
         if (!bridge_has(cls, space ? space + 1 : NULL))
             return name;
@@ -5094,33 +5087,34 @@ static const char *probe_row_missing(const struct probe_row *row)
     return NULL;
 }
 
-/* Decides the status of first's feature on host from its row for the host's
- * macOS version: first (the feature's first row of probe_rows) or a later one. */
-static void probe_feature(struct probe *p, const struct probe_row *first, const struct host_info *host)
+/* Decides the status of feature f on host from its way for the host's macOS version. */
+static void probe_feature(struct probe *p, const struct probe_feature *f, const struct host_info *host)
 {
-    const char *feature = first->feature;
-    const struct probe_row *row = first, *end = probe_rows + sizeof probe_rows / sizeof *probe_rows;
-    while (row < end && (strcmp(row->feature, feature) != 0 || !probe_row_fits(row, host->os_version)))
-        row++;
-    if (row == end) {
-        probe_set(p, feature, PROBE_MISSING, "needs macOS %s or later (this Mac runs %s)", first->from,
+    size_t n = 0;
+    while (n < sizeof f->ways / sizeof *f->ways && f->ways[n].from)
+        n++;
+    size_t i = n;
+    while (i > 0 && version_compare(host->os_version, f->ways[i - 1].from) < 0)
+        i--;
+    if (i == 0) {
+        probe_set(p, f->name, PROBE_MISSING, "needs macOS %s or later (this Mac runs %s)", f->ways[0].from,
                   host->os_version);
         return;
     }
-    const char *missing = probe_row_missing(row);
-    const char *experimental = row->private_api ? "experimental (private API): " : "";
+    const struct probe_way *way = &f->ways[i - 1];
+    const char *missing = probe_way_missing(way), *before = i < n ? f->ways[i].from : NULL;
+    const char *experimental = way->private_api ? "experimental (private API): " : "";
     if (missing)
-        probe_set(p, feature, PROBE_MISSING, "macOS %s lacks %s (class dumps show it on macOS %s%s%s)",
-                  host->os_version, missing, row->from, row->before[0] ? " to before " : " and later",
-                  row->before[0] ? row->before : "");
-    else if (row->private_entitlement && !host->has_private_entitlement)
-        probe_set(p, feature, PROBE_NEEDS_PRIVATE, "%spresent, but Virtualization refuses it without "
+        probe_set(p, f->name, PROBE_MISSING, "macOS %s lacks %s (class dumps show it on macOS %s%s%s)",
+                  host->os_version, missing, way->from, before ? " to before " : " and later", before ? before : "");
+    else if (f->private_entitlement && !host->has_private_entitlement)
+        probe_set(p, f->name, PROBE_NEEDS_PRIVATE, "%spresent, but Virtualization refuses it without "
                   "com.apple.private.virtualization (README: Debugging the guest)", experimental);
     else
-        probe_set(p, feature, PROBE_AVAILABLE, "%s%s", experimental, row->note);
+        probe_set(p, f->name, PROBE_AVAILABLE, "%s%s", experimental, way->note ? way->note : f->note);
 }
 
-/* Fills *p with both entitlements and every feature of probe_rows, in table order. */
+/* Fills *p with both entitlements and every feature of probe_features, in table order. */
 static void probe_host(struct probe *p, const struct host_info *host)
 {
     p->n = 0;
@@ -5130,9 +5124,8 @@ static void probe_host(struct probe *p, const struct host_info *host)
     probe_set(p, "private-entitlement", host->has_private_entitlement ? PROBE_AVAILABLE : PROBE_NEEDS_PRIVATE, "%s",
               host->has_private_entitlement ? "com.apple.private.virtualization"
               : "no com.apple.private.virtualization: the debug stub is refused ('make sign-private', README)");
-    for (size_t i = 0; i < sizeof probe_rows / sizeof *probe_rows; i++)
-        if (!probe_find(p, probe_rows[i].feature))
-            probe_feature(p, &probe_rows[i], host);
+    for (size_t i = 0; i < sizeof probe_features / sizeof *probe_features; i++)
+        probe_feature(p, &probe_features[i], host);
 }
 
 /* ============================= 8. Commands ============================== */
@@ -6964,7 +6957,7 @@ static void probe_image(struct probe *p, const char *ipsw)
 }
 
 /* macvm doctor [--probe] [--ipsw FILE] [--json] [BUNDLE]: the host checks, or
- * with --probe one row per feature of probe_rows (with a bundle, what
+ * with --probe one row per feature of probe_features (with a bundle, what
  * Virtualization says of its configuration).  --ipsw adds what the image
  * needs of the host, or with --probe whether Virtualization loads it.
  * Returns 0, or EX_UNAVAILABLE when a row failed or (--probe) Virtualization

@@ -1546,31 +1546,51 @@ static bool copy_mark(const char *rest)
     return false;
 }
 
-/* Lists the clones beside bundle that no macvm works on: what a killed
- * --ephemeral run of it, or a killed clone to its path, left behind.  Returns their count; *dirs
- * holds their folders (free with free_names). */
-static size_t leftover_clones(const char *bundle, char ***dirs)
+/* Lists the entries beside bundle (in its folder, but not bundle itself) that
+ * keep says yes to, as paths.  Returns their count; *paths holds them (free
+ * with free_names). */
+static size_t bundle_neighbours(const char *bundle, bool (*keep)(const char *path, const char *entry, const void *ctx),
+                                const void *ctx, char ***paths)
 {
     autofree char *dir = path_dir(bundle);
-    autofree char *name = path_base(bundle);
-    size_t n = 0, len = strlen(name);
-    *dirs = NULL;
+    autofree char *self = path_base(bundle);
+    size_t n = 0;
+    *paths = NULL;
     DIR *d = opendir(dir);
     for (struct dirent *de; d && (de = readdir(d));) {
-        if (de->d_name[0] != '.' || strncmp(de->d_name + 1, name, len) != 0 || !copy_mark(de->d_name + 1 + len))
+        if (strcmp(de->d_name, self) == 0 || strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
             continue;
-        char *folder = path_join(dir, de->d_name);
-        autofree char *clone = path_join(folder, name);
-        if (bundle_locked(folder) || bundle_locked(clone) || bundle_in_use(clone)) {
-            free(folder);
+        char *path = path_join(dir, de->d_name);
+        if (!keep(path, de->d_name, ctx)) {
+            free(path);
             continue;
         }
-        *dirs = xrealloc(*dirs, (n + 1) * sizeof **dirs);
-        (*dirs)[n++] = folder;
+        *paths = xrealloc(*paths, (n + 1) * sizeof **paths);
+        (*paths)[n++] = path;
     }
     if (d)
         closedir(d);
     return n;
+}
+
+/* Whether the entry at path is a copy of the bundle called name (".NAME" and
+ * copy_mark) that no macvm works on. */
+static bool is_leftover_copy(const char *path, const char *entry, const void *name)
+{
+    size_t len = strlen(name);
+    if (entry[0] != '.' || strncmp(entry + 1, name, len) != 0 || !copy_mark(entry + 1 + len))
+        return false;
+    autofree char *clone = path_join(path, name);
+    return !bundle_locked(path) && !bundle_locked(clone) && !bundle_in_use(clone);
+}
+
+/* Lists the clones beside bundle that no macvm works on: what a killed
+ * --ephemeral run of it, or a killed clone to its path, left behind.  Returns
+ * their count; *dirs holds their folders (free with free_names). */
+static size_t leftover_clones(const char *bundle, char ***dirs)
+{
+    autofree char *name = path_base(bundle);
+    return bundle_neighbours(bundle, is_leftover_copy, name, dirs);
 }
 
 /* Returns true when a leftover folder is a clone's (.NAME-clone-XXXXXX), not a disposable run's. */
@@ -5491,33 +5511,21 @@ static bool info_regular_file(struct bundle_info *bi, const char *bundle, const 
     return false;
 }
 
+/* Whether the entry at path is a bundle whose MachineIdentifier has the ECID *ecid. */
+static bool has_ecid(const char *path, const char *entry, const void *ecid)
+{
+    autofree char *mi = path_join(path, BUNDLE_MACHINE_IDENTIFIER);
+    uint64_t other;
+    struct error ignored = {0};
+    return entry[0] != '.' && machine_identifier_read(mi, &other, &ignored) == 0 && other == *(const uint64_t *)ecid;
+}
+
 /* Lists the bundles beside bundle (in its folder) whose MachineIdentifier has
  * the same ECID: clones of it, which cannot run beside it.  Returns their
  * count; *dirs holds their paths (free with free_names). */
 static size_t same_identity(const char *bundle, uint64_t ecid, char ***dirs)
 {
-    autofree char *parent = path_dir(bundle);
-    autofree char *self = path_base(bundle);
-    size_t n = 0;
-    *dirs = NULL;
-    DIR *d = opendir(parent);
-    for (struct dirent *de; d && (de = readdir(d));) {
-        if (de->d_name[0] == '.' || strcmp(de->d_name, self) == 0)
-            continue;
-        char *dir = path_join(parent, de->d_name);
-        autofree char *mi = path_join(dir, BUNDLE_MACHINE_IDENTIFIER);
-        uint64_t other;
-        struct error ignored = {0};
-        if (machine_identifier_read(mi, &other, &ignored) != 0 || other != ecid) {
-            free(dir);
-            continue;
-        }
-        *dirs = xrealloc(*dirs, (n + 1) * sizeof **dirs);
-        (*dirs)[n++] = dir;
-    }
-    if (d)
-        closedir(d);
-    return n;
+    return bundle_neighbours(bundle, has_ecid, &ecid, dirs);
 }
 
 /* Lists the bundle's recorded runs with their outcomes, oldest first. */

@@ -5183,13 +5183,17 @@ static char *ambiguous_option(const char *arg, const struct option *longs)
 }
 
 /* Parses a command's options with getopt_long.  Handles --help and unknown
- * options.  Returns the option character, -1 at the end, 'H' after printing
- * the help, or '?' after printing the error (the caller returns EX_USAGE). */
+ * options; a flag whose option names a variable (struct option's flag) is set
+ * by getopt_long itself.  Returns the option character, -1 at the end, 'H'
+ * after printing the help, or '?' after printing the error (the caller
+ * returns EX_USAGE). */
 static int next_option(const char *command, int argc, char **argv, const char *shorts,
                        const struct option *longs)
 {
     opterr = 0;
-    int c = getopt_long(argc, argv, shorts, longs, NULL);
+    int c;
+    while ((c = getopt_long(argc, argv, shorts, longs, NULL)) == 0)
+        ;   /* a flag getopt_long has set */
     const char *arg = argv[optind - 1];
     if (c == 'h') {
         print_command_help(find_command(command), stdout);
@@ -6845,26 +6849,24 @@ static int output_allowed(const char *path, bool force, struct error *e)
 /* macvm feedback [BUNDLE] [-o FILE] [--force] [--no-redact] [--run NAME] */
 static int cmd_feedback(int argc, char **argv)
 {
-    static const struct option longs[] = {
+    const char *output = NULL, *run = NULL;
+    int no_redact = 0, force = 0;   /* set by getopt_long */
+    const struct option longs[] = {
         {"output", required_argument, NULL, 'o'},
-        {"no-redact", no_argument, NULL, 'n'}, {"force", no_argument, NULL, 'f'},
+        {"no-redact", no_argument, &no_redact, 'n'}, {"force", no_argument, &force, 'f'},
         {"run", required_argument, NULL, 'r'}, {"help", no_argument, NULL, 'h'}, {0},
     };
-    const char *output = NULL, *run = NULL;
-    bool redacted = true, force = false;
     for (int c; (c = next_option("feedback", argc, argv, ":o:h", longs)) != -1;) {
-        switch (c) {
-        case 'o':
-            if (!*optarg)
-                return usage_error("feedback", "-o needs a file name");
+        if (c == 'o' && *optarg)
             output = optarg;
-            break;
-        case 'n': redacted = false; break;
-        case 'f': force = true; break;
-        case 'r': run = optarg; break;
-        default: return c == 'H' ? 0 : EX_USAGE;
-        }
+        else if (c == 'r')
+            run = optarg;
+        else if (c == 'o')
+            return usage_error("feedback", "-o needs a file name");
+        else
+            return c == 'H' ? 0 : EX_USAGE;
     }
+    bool redacted = !no_redact;
     autofree char *bundle = bundle_operand("feedback", argc, argv);
     if (!bundle)
         return EX_USAGE;
@@ -6972,19 +6974,16 @@ static void probe_image(struct probe *p, const char *ipsw)
  * is not here; an unreadable image's or bundle's own code before that. */
 static int cmd_doctor(int argc, char **argv)
 {
-    static const struct option longs[] = {
-        {"ipsw", required_argument, NULL, 'i'}, {"json", no_argument, NULL, 'j'}, {"probe", no_argument, NULL, 'p'},
+    const char *ipsw = NULL;
+    int json = 0, probe = 0;   /* set by getopt_long */
+    const struct option longs[] = {
+        {"ipsw", required_argument, NULL, 'i'}, {"json", no_argument, &json, 'j'}, {"probe", no_argument, &probe, 'p'},
         {"help", no_argument, NULL, 'h'}, {0},
     };
-    const char *ipsw = NULL;
-    bool json = false, probe = false;
     for (int c; (c = next_option("doctor", argc, argv, ":h", longs)) != -1;) {
-        switch (c) {
-        case 'i': ipsw = optarg; break;
-        case 'j': json = true; break;
-        case 'p': probe = true; break;
-        default: return c == 'H' ? 0 : EX_USAGE;
-        }
+        if (c != 'i')
+            return c == 'H' ? 0 : EX_USAGE;
+        ipsw = optarg;
     }
     autofree char *bundle = bundle_operand("doctor", argc, argv);
     if (!bundle)

@@ -5223,29 +5223,29 @@ static int next_option(const char *command, int argc, char **argv, const char *s
 }
 
 /* Parses the options of a command whose only option is the flag named flag
- * (--json, --new-identity) into *on.  Returns 0, -1 after printing its help,
- * or EX_USAGE. */
-static int parse_flag_option(const char *command, const char *flag, int argc, char **argv, bool *on)
+ * (--json, --new-identity) into *on, and checks that n operands follow them
+ * (n < 0: the command checks), else says give.  Returns -1 to go on, or the
+ * command's exit code: 0 after printing its help, EX_USAGE. */
+static int parse_flag_option(const char *command, const char *flag, int n, const char *give, int argc, char **argv,
+                             bool *on)
 {
     const struct option longs[] = {{flag, no_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'}, {0}};
     *on = false;
     for (int c; (c = next_option(command, argc, argv, ":h", longs)) != -1;) {
         if (c != 'f')
-            return c == 'H' ? -1 : EX_USAGE;
+            return c == 'H' ? 0 : EX_USAGE;
         *on = true;
     }
-    return 0;
+    return n < 0 || argc - optind == n ? -1 : usage_error(command, "%s", give);
 }
 
 /* macvm ipsw FILE [--json] */
 static int cmd_ipsw(int argc, char **argv)
 {
     bool json;
-    int rc = parse_flag_option("ipsw", "json", argc, argv, &json);
-    if (rc)
-        return rc < 0 ? 0 : rc;
-    if (argc - optind != 1)
-        return usage_error("ipsw", "give one restore image (.ipsw)");
+    int rc = parse_flag_option("ipsw", "json", 1, "give one restore image (.ipsw)", argc, argv, &json);
+    if (rc >= 0)
+        return rc;
     const char *path = argv[optind];
     struct ipsw_info info;
     struct error e = {0};
@@ -5763,9 +5763,9 @@ static void info_text(struct buf *b, const char *bundle, const struct bundle_inf
 static int cmd_info(int argc, char **argv)
 {
     bool json;
-    int rc = parse_flag_option("info", "json", argc, argv, &json);
-    if (rc)
-        return rc < 0 ? 0 : rc;
+    int rc = parse_flag_option("info", "json", -1, NULL, argc, argv, &json);
+    if (rc >= 0)
+        return rc;
     autofree char *bundle = bundle_operand("info", argc, argv);
     if (!bundle)
         return EX_USAGE;
@@ -5862,11 +5862,10 @@ static int give_new_identity(const char *dst, uint64_t *ecid, struct error *e)
 static int cmd_clone(int argc, char **argv)
 {
     bool new_identity;
-    int rc = parse_flag_option("clone", "new-identity", argc, argv, &new_identity);
-    if (rc)
-        return rc < 0 ? 0 : rc;
-    if (argc - optind != 2)
-        return usage_error("clone", "give a source bundle and a new destination");
+    int rc = parse_flag_option("clone", "new-identity", 2, "give a source bundle and a new destination", argc, argv,
+                               &new_identity);
+    if (rc >= 0)
+        return rc;
     const char *src = argv[optind], *dst = argv[optind + 1];
     enum clone_method how = CLONE_NONE;
     struct error e = {0};

@@ -189,10 +189,14 @@ int bridge_download(const char *url, const char *dest, const char *resume, bridg
     return BRIDGE_OK;
 }
 
+/* The image bridge_load_restore_image loaded last: bridge_install installs
+ * it, as the real bridge does, and fails for any other. */
+static char loaded_image[VM_PATH_MAX];
+
 int bridge_load_restore_image(const char *path, struct restore_image_info *info, struct bridge_error *err)
 {
-    (void)err;
     memset(info, 0, sizeof *info);
+    snprintf(loaded_image, sizeof loaded_image, "%s", path);
     if (access(path, R_OK) != 0) {
         set_error(err, "VZErrorDomain", 10004, "The restore image failed to load.");
         return BRIDGE_FAILED;
@@ -205,6 +209,10 @@ int bridge_load_restore_image(const char *path, struct restore_image_info *info,
 
 int bridge_install(const struct install_spec *spec, bridge_progress_fn progress, void *ctx, struct bridge_error *err)
 {
+    if (strcmp(loaded_image, spec->restore_image) != 0) {
+        set_error(err, "macvm", BRIDGE_FAILED, "the restore image was not loaded first");
+        return BRIDGE_FAILED;
+    }
     record_spec("install", &spec->vm, spec->restore_image);
     const char *path = getenv("MACVM_FAKE_SPEC");
     FILE *f = path ? fopen(path, "a") : NULL;

@@ -1323,9 +1323,11 @@ int bridge_install(const struct install_spec *spec, bridge_progress_fn progress,
         bool loaded = [loaded_path isEqualToString:ns(spec->restore_image)];
         VZMacOSConfigurationRequirements *requirements = loaded ? loaded_image.mostFeaturefulSupportedConfiguration
                                                                 : nil;
-        if (!requirements)
-            failed(&error, @"%@ was not loaded first, or no hardware model of it is supported on this host (macOS %@)",
-                   ns(spec->restore_image), host_os_version());
+        if (!loaded)
+            failed(&error, @"%@ was not loaded with bridge_load_restore_image first", ns(spec->restore_image));
+        else if (!requirements)
+            failed(&error, @"no hardware model of %@ is supported on this host (macOS %@)", ns(spec->restore_image),
+                   host_os_version());
         VZMacPlatformConfiguration *platform =
             requirements ? new_platform(&spec->vm, requirements.hardwareModel, spec->serial_number, &error) : nil;
         VZVirtualMachineConfiguration *config = platform ? configuration_for(&spec->vm, platform, &error) : nil;

@@ -447,6 +447,7 @@ static const char *plist_string_or_empty(const struct plist *dict, const char *k
 static bool plist_uint(const struct plist *dict, const char *key, uint64_t max, uint64_t *out);
 static bool plist_bool(const struct plist *dict, const char *key, bool dflt);
 static struct plist *plist_new(struct arena *a, enum plist_type type);
+static void plist_append(struct arena *a, struct plist *node, const char *key, struct plist *v);
 static struct plist *plist_parse_xml(const char *buf, size_t len, struct arena *a, struct error *err,
                                      const char *skip_key);
 static struct plist *plist_parse(const char *buf, size_t len, struct arena *a, struct error *err);
@@ -671,8 +672,8 @@ static int config_load(const char *bundle, struct vm_config *c, struct error *e)
     return rc;
 }
 
-/* Writes Config.plist atomically with the values that c really sets.
- * Returns 0 or an exit code. */
+/* Writes Config.plist atomically with the values that c really sets, and the
+ * keys of the file macvm does not know.  Returns 0 or an exit code. */
 static int config_save(const char *bundle, const struct vm_config *c, struct error *e)
 {
     autofree char *path = path_join(bundle, BUNDLE_CONFIG);
@@ -699,6 +700,12 @@ static int config_save(const char *bundle, const struct vm_config *c, struct err
         plist_add_uint(&a, root, "InstalledMinCPUCount", c->min_cpu_count);
     if (c->set & CONFIG_MIN_MEMORY)
         plist_add_uint(&a, root, "InstalledMinMemorySize", c->min_memory_bytes);
+    /* Whatever else the file holds is the user's: it stays. */
+    struct error ignored = {0};
+    const struct plist *old = plist_read_file(path, SMALL_FILE_MAX, &a, &ignored);
+    for (size_t i = 0; old && old->type == PLIST_DICT && i < old->count; i++)
+        if (!plist_get(root, old->keys[i]))
+            plist_append(&a, root, old->keys[i], old->items[i]);
     struct buf b = {0};
     plist_write_xml(&b, root);
     int rc = write_file_atomic(path, b.data, b.len, true, e);
@@ -849,8 +856,9 @@ static char *ephemeral_clone_path(const char *folder, const char *bundle)
 
 /* The bridge takes the bundle's files in fixed fields of VM_PATH_MAX bytes
  * (bridge.h); the longest of them is a file of a disposable run's clone.
- * Checked once, when a command takes its bundle, so nothing is cut short
- * later.  Returns 0, or EX_USAGE with what to do. */
+ * Checked once, as a run's description is resolved (and for a clone's
+ * destination), so nothing is cut short later; info and feedback read a
+ * bundle of any path.  Returns 0, or EX_USAGE with what to do. */
 static int bundle_fits(const char *bundle, struct error *e)
 {
     autofree char *folder = ephemeral_folder(bundle);
@@ -864,17 +872,13 @@ static int bundle_fits(const char *bundle, struct error *e)
 }
 
 /* Takes a command's optional BUNDLE operand (the default bundle without
- * one).  Returns its path (free it), or NULL after saying why, when there
- * are more or its path is too long: the command then exits with EX_USAGE. */
+ * one).  Returns its path (free it), or NULL after saying why when there are
+ * more: the command then exits with EX_USAGE. */
 static char *bundle_operand(const char *command, int argc, char **argv)
 {
     if (argc - optind > 1)
         return usage_error(command, "give at most one bundle"), NULL;
-    char *bundle = bundle_path(optind < argc ? argv[optind] : NULL);
-    struct error e;
-    if (bundle_fits(bundle, &e))
-        return report(command, &e), free(bundle), NULL;
-    return bundle;
+    return bundle_path(optind < argc ? argv[optind] : NULL);
 }
 
 /* Returns whether the file of a bundle is there, with its stat (through a link) in *st. */
@@ -2068,7 +2072,9 @@ static int resolve_vm_spec(const struct run_options *o, const char *bundle, cons
                            uint64_t ecid, const struct host_info *host, struct vm_spec *s, struct error *e)
 {
     *s = (struct vm_spec){0};
-    int rc;
+    int rc = bundle_fits(bundle, e);
+    if (rc)
+        return rc;
     s->start_mode = o->recovery ? START_RECOVERY : o->dfu ? START_DFU : o->iboot_stage1 ? START_IBOOT_STAGE1
                   : o->iboot_stage2 ? START_IBOOT_STAGE2 : START_NORMAL;
 
@@ -5819,7 +5825,8 @@ static int new_identity_preflight(const char *src, struct error *e)
     if (access(save, F_OK) == 0)
         return fail(e, EX_USAGE, "%s has a saved state (SaveFile.vzvmsave), which fits only its own identity: run "
                     "it once to resume and shut down the guest, then clone", src);
-    return 0;
+    struct vm_config c;   /* the clone's gets a new MACAddress: it must be readable */
+    return config_load(src, &c, e) ? fail_prefix(e, src) : 0;
 }
 
 /* Returns a random locally administered unicast MAC address, so the VM keeps
@@ -5870,6 +5877,9 @@ static int cmd_clone(int argc, char **argv)
     enum clone_method how = CLONE_NONE;
     struct error e = {0};
     uint64_t ecid = 0;
+    autofree char *dst_path = bundle_path(dst);
+    if (bundle_fits(dst_path, &e))   /* a clone no command could run */
+        return fail_prefix(&e, "the destination"), report("clone", &e);
     if ((new_identity && new_identity_preflight(src, &e)) ||
         bundle_clone(src, dst, false, new_identity ? &ecid : NULL, &how, NULL, &e))
         return report("clone", &e);   /* the message names the path at fault */
@@ -6391,6 +6401,10 @@ static int fetch_latest(char **path)
     autofree char *dir = path_join(home_dir(), CACHE_DIR);
     autofree char *name = path_base(url);
     *path = path_join(dir, name);
+    if (strlen(*path) >= VM_PATH_MAX)   /* refused before 13 GB are downloaded, not after */
+        return fail(&e, EX_CANTCREAT, "the download cache (%.300s) gives the image a path longer than the %d bytes "
+                    "macvm takes; download it elsewhere and give it with --ipsw, or use a shorter HOME", dir,
+                    VM_PATH_MAX - 1), report("install --latest", &e);
     if (access(*path, F_OK) == 0) {
         tell(stdout, "macvm: using the finished download %s", *path);
         return 0;
@@ -6405,7 +6419,7 @@ static int fetch_latest(char **path)
     status = bridge_download(url, *path, resume, progress_update, &p, &err);
     progress_end(&p);
     if (status == BRIDGE_INTERRUPTED)
-        fprintf(stderr, "macvm: download interrupted; 'macvm install --latest' resumes it\n");
+        tell(stderr, "macvm: download interrupted; 'macvm install --latest' resumes it");
     return status == BRIDGE_OK ? 0 : report_bridge_error("download", status, &err);
 }
 

@@ -253,14 +253,28 @@ Test(bundle, info_missing_bundle_is_66, .init = vt_init, .fini = t_tmp_fini)
 
 /* A bundle whose path is longer than macvm's bundle paths hold is refused by
  * name, never cut short into the path of one of its parent folders. */
-Test(bundle, info_refuses_a_bundle_path_too_long_to_hold, .init = vt_init, .fini = t_tmp_fini)
+/* A bundle deeper than the bridge's fields can name: info reads it whole
+ * (nothing cut short), a run is refused before anything starts, and no clone
+ * is made to such a path. */
+Test(bundle, a_bundle_path_too_long_for_the_bridge, .init = vt_init, .fini = t_tmp_fini)
 {
     char *dir = vt_deep_folder();
     char *b = vt_bundle(dir, "VM.bundle", "apple", 4 * VT_GIB);
     struct proc_result r = run_macvm("info", "--json", b, NULL);
-    vt_expect_refusal(&r, EX_USAGE, "longer than", "a bundle path longer than VM_PATH_MAX");
+    vt_json_str(vt_expect_json_ok(&r, "info of a deep bundle"), "machine_identifier.ecid", VT_ECID, r.out);
+    proc_result_free(&r);
+    r = run_macvm("run", "--dry-run", b, NULL);
+    vt_expect_refusal(&r, EX_USAGE, "longer than", "run of a bundle path longer than VM_PATH_MAX");
     cr_expect_eq(r.out_len, 0, "stdout should be empty: %s", r.out);
     proc_result_free(&r);
+    char *near = vt_bundle(t_tmp, "Near.bundle", "apple", 4 * VT_GIB), *far = t_path_join(dir, "Far.bundle");
+    int entries = vt_count_entries(dir);
+    r = run_macvm("clone", near, far, NULL);
+    vt_expect_refusal(&r, EX_USAGE, "the destination", "clone to a path longer than VM_PATH_MAX");
+    cr_expect_eq(vt_count_entries(dir), entries, "nothing copied beside the destination");
+    proc_result_free(&r);
+    free(far);
+    free(near);
     free(b);
     free(dir);
 }

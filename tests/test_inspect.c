@@ -367,6 +367,15 @@ Test(inspect, clone_with_a_new_identity, .init = vt_init, .fini = t_tmp_fini)
     vt_json_str(vt_expect_json_ok(&r, "info --json"), "machine_identifier.same_ecid.0", b, r.out);
     proc_result_free(&r);
 
+    /* Config.plist gets a new MACAddress; what else it holds is the user's and stays. */
+    char *cfg = t_path_join(b, "Config.plist");
+    size_t n;
+    char *text = (char *)t_read_file(cfg, &n), *end = strstr(text, "</dict>");
+    cr_assert(end, "the fixture's Config.plist: %s", text);
+    char mine[4096];
+    snprintf(mine, sizeof mine, "%.*s<key>MyNote</key><string>keep me</string>\n%s", (int)(end - text), text, end);
+    vt_write_text(cfg, mine);
+    free(text);
     char *spec = ti_spec();
     r = run_fake("clone", "--new-identity", b, own, NULL);
     cr_expect_eq(r.status, 0, "%s", r.err);
@@ -397,6 +406,11 @@ Test(inspect, clone_with_a_new_identity, .init = vt_init, .fini = t_tmp_fini)
               mac[0]);
     free(mac[0]);
     free(mac[1]);
+    char *own_cfg = t_path_join(own, "Config.plist");
+    text = (char *)t_read_file(own_cfg, &n);
+    cr_expect(strstr(text, "<key>MyNote</key>") && strstr(text, "keep me"), "the user's key is kept: %s", text);
+    free(text);
+    free(own_cfg);
 
     /* The bridge fails: no clone is left; a saved state, off a Mac: refused before copying. */
     char *failed = t_path_join(t_tmp, "Failed.bundle");
@@ -408,6 +422,15 @@ Test(inspect, clone_with_a_new_identity, .init = vt_init, .fini = t_tmp_fini)
               "the clone should be gone: %s", r.err);
     cr_expect_eq(vt_count_entries(t_tmp), entries, "nothing left beside the bundles: no temporary folder");
     proc_result_free(&r);
+    /* A source whose Config.plist cannot be read: refused before copying, naming it. */
+    vt_write_text(cfg, "<plist><dict><key>MACAddress</key><string>8b:2c:11:de:ad:01</string></dict></plist>");
+    r = run_fake("clone", "--new-identity", b, failed, NULL);
+    vt_expect_refusal(&r, EX_DATAERR, "Config.plist", "a source with a bad MACAddress");
+    cr_expect(strstr(r.err, b) != NULL, "the message names the source: %s", r.err);
+    cr_expect_eq(vt_count_entries(t_tmp), entries, "nothing copied");
+    proc_result_free(&r);
+    vt_write_text(cfg, mine);
+    free(cfg);
     char *save = t_path_join(b, "SaveFile.vzvmsave");
     vt_write_text(save, "state");
     r = run_fake("clone", "--new-identity", b, failed, NULL);

@@ -587,6 +587,28 @@ Test(install, latest_into_a_fresh_home, .init = vt_init, .fini = t_tmp_fini)
     free(spec);
 }
 
+/* --latest where the cache would give the image a path too long for the
+ * bridge: refused before anything is downloaded, saying what to do. */
+Test(install, latest_refuses_a_cache_path_too_long_before_downloading, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *spec = vt_install_spec();
+    char *home = vt_deep_folder();
+    setenv("HOME", home, 1);
+    char cwd[4096], source[4200];
+    cr_assert(getcwd(cwd, sizeof cwd));
+    snprintf(source, sizeof source, "%s/%s", cwd, VT_IPSW_14);
+    setenv("MACVM_FAKE_IPSW", source, 1);
+    char *b = t_path_join(t_tmp, "New.bundle");
+    vt_install_refused(spec, b, EX_CANTCREAT, "--ipsw", "a download cache path too long", "--latest", "--cpus", "2",
+                       NULL);
+    char *library = t_path_join(home, "Library");
+    cr_expect(!vt_exists(library), "nothing downloaded or made in HOME");
+    free(library);
+    free(b);
+    free(home);
+    free(spec);
+}
+
 Test(install, failed_download_creates_nothing, .init = vt_init, .fini = t_tmp_fini)
 {
     char *spec = vt_install_spec();

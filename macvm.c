@@ -581,11 +581,14 @@ static void config_string(const struct plist *root, const char *key, char *out, 
         snprintf(out, size, "%s", s);
 }
 
+/* The keys of Config.plist that go in threes: one display, one installed macOS. */
+static const char *const display_keys[] = {"DisplayWidth", "DisplayHeight", "DisplayPixelsPerInch"};
+static const char *const installed_keys[] = {"InstalledFromIPSW", "InstalledProductVersion", "InstalledBuild"};
+
 /* Reads the keys of a parsed Config.plist into *c (the defaults where a key
  * is bad).  Returns 0, or EX_DATAERR naming every bad key, its value and the rule. */
 static int config_read(const struct plist *root, struct vm_config *c, struct error *e)
 {
-    static const char *const display_keys[] = {"DisplayWidth", "DisplayHeight", "DisplayPixelsPerInch"};
     uint64_t cpus = 0, w = 0, h = 0, ppi = 0, min_cpus = 0;
     unsigned display = 0, present = 0;
     struct buf problems = {0};
@@ -633,9 +636,10 @@ static int config_read(const struct plist *root, struct vm_config *c, struct err
         c->set |= CONFIG_INSTALL;
     }
     /* Also alone: the devices a run gets depend on the installed macOS (see save_blocker's fix). */
-    config_string(root, "InstalledFromIPSW", c->installed_from, sizeof c->installed_from);
-    config_string(root, "InstalledProductVersion", c->installed_version, sizeof c->installed_version);
-    config_string(root, "InstalledBuild", c->installed_build, sizeof c->installed_build);
+    char *installed[] = {c->installed_from, c->installed_version, c->installed_build};
+    size_t sizes[] = {sizeof c->installed_from, sizeof c->installed_version, sizeof c->installed_build};
+    for (int i = 0; i < 3; i++)
+        config_string(root, installed_keys[i], installed[i], sizes[i]);
     bool many = problems.len && strchr(problems.data, ';');
     int rc = 0;
     if (problems.len)
@@ -683,17 +687,16 @@ static int config_save(const char *bundle, const struct vm_config *c, struct err
         plist_add_uint(&a, root, "CPUCount", c->cpu_count);
     if (c->set & CONFIG_MEMORY)
         plist_add_uint(&a, root, "MemorySize", c->memory_bytes);
-    if (c->set & CONFIG_DISPLAY) {
-        plist_add_uint(&a, root, "DisplayWidth", c->display_width);
-        plist_add_uint(&a, root, "DisplayHeight", c->display_height);
-        plist_add_uint(&a, root, "DisplayPixelsPerInch", c->display_ppi);
-    }
+    const unsigned display[] = {c->display_width, c->display_height, c->display_ppi};
+    const char *installed[] = {c->installed_from, c->installed_version, c->installed_build};
+    if (c->set & CONFIG_DISPLAY)
+        for (int i = 0; i < 3; i++)
+            plist_add_uint(&a, root, display_keys[i], display[i]);
     if (c->set & CONFIG_MAC)
         plist_add_string(&a, root, "MACAddress", c->mac_address);
     if (c->set & CONFIG_INSTALL) {
-        plist_add_string(&a, root, "InstalledFromIPSW", c->installed_from);
-        plist_add_string(&a, root, "InstalledProductVersion", c->installed_version);
-        plist_add_string(&a, root, "InstalledBuild", c->installed_build);
+        for (int i = 0; i < 3; i++)
+            plist_add_string(&a, root, installed_keys[i], installed[i]);
         plist_add_bool(&a, root, "InstallCompleted", c->install_completed);
     }
     if (c->set & CONFIG_MIN_CPU)

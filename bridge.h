@@ -331,6 +331,12 @@ enum stop_action macvm_stop_action(const struct vm_spec *spec, const struct run_
 enum stop_action macvm_save_failed(struct run_outcome *outcome, const char *step, const char *why,
                                    bool guest_running);
 
+/* Called by the bridge when restoring save_file failed (it removes the file
+ * all the same).  Tells the user in one line, keeps why in
+ * outcome->restore_failure for run.json, and returns whether the VM starts
+ * fresh (else the run ends with the restore's error).  Defined in macvm.c. */
+bool macvm_restore_failed(struct run_outcome *outcome, const char *why);
+
 /* Returns the window's content size in points for a display of *spec on a
  * screen with backing scale (pixels per point).  Defined in macvm.c. */
 void macvm_window_size(const struct vm_spec *spec, double scale, double *width, double *height);

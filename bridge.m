@@ -968,8 +968,10 @@ static NSString *_Nullable write_png(id image, const char *path)
             /* One that cannot be removed is left for the next restore to reject. */
             [NSFileManager.defaultManager removeItemAtURL:file_url(self->_spec->save_file) error:nil];
             if (failure) {
-                copy_string(self->_outcome->restore_failure, sizeof self->_outcome->restore_failure, describe(failure));
-                [self startFresh];
+                if (macvm_restore_failed(self->_outcome, describe(failure).UTF8String ?: ""))
+                    [self startFresh];
+                else
+                    [self fail:failure];
                 return;
             }
             [self->_vm resumeWithCompletionHandler:^(NSError *error) {

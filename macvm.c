@@ -5969,15 +5969,23 @@ enum stop_action macvm_save_failed(struct run_outcome *outcome, const char *step
 {
     if (!outcome->save_failure[0])
         snprintf(outcome->save_failure, sizeof outcome->save_failure, "%s: %s", step, why);
-    if (strcmp(step, "validation") == 0) {
-        fprintf(stderr, "macvm: Virtualization says this configuration cannot be saved (%s), so Quit asks the guest "
-                "to shut down; 'macvm doctor --probe BUNDLE' shows it\n", why);
-    } else {
-        fprintf(stderr, "macvm: the state was not saved (%s failed: %s); %s\n", step, why,
-                guest_running ? "the guest is asked to shut down instead" : "the VM, paused, is stopped");
-    }
-    fflush(stderr);
+    if (strcmp(step, "validation") == 0)
+        tell(stderr, "macvm: Virtualization says this configuration cannot be saved (%s), so Quit asks the guest "
+             "to shut down; 'macvm doctor --probe BUNDLE' shows it", why);
+    else
+        tell(stderr, "macvm: the state was not saved (%s failed: %s); %s", step, why,
+             guest_running ? "the guest is asked to shut down instead" : "the VM, paused, is stopped");
     return guest_running ? STOP_ACTION_REQUEST : STOP_ACTION_FORCE;
+}
+
+/* Restoring save_file failed, and the bridge has removed it (bridge.h): said
+ * at once, kept for run.json.  The VM starts fresh, as after a crash: the
+ * state is gone either way, and a fresh start is what the user would do next. */
+bool macvm_restore_failed(struct run_outcome *outcome, const char *why)
+{
+    snprintf(outcome->restore_failure, sizeof outcome->restore_failure, "%s", why);
+    warn("the saved state was not restored (%s); the VM started fresh", why);
+    return true;
 }
 
 /* One guest pixel per screen pixel to begin with; the view scales when the
@@ -6229,8 +6237,6 @@ static int run_vm(struct vm_spec *spec, const struct host_info *host, const stru
     if (r.status == BRIDGE_FAILED && strcasestr(r.outcome.error.message, "lock auxiliary storage") &&
         (r.held_by = file_holders(spec->auxiliary_storage)))
         warn("AuxiliaryStorage is held by %s", r.held_by);
-    if (r.outcome.restore_failure[0])
-        warn("the saved state was not restored (%s); the VM started fresh", r.outcome.restore_failure);
     if (r.outcome.screenshot_taken)
         tell(stderr, "macvm: the screen as the run ended: %s", spec->screenshot_path);
     else if (r.outcome.screenshot_failure[0])

@@ -427,11 +427,13 @@ int bridge_run(const struct vm_spec *spec, struct run_outcome *outcome)
     }
     if (spec->restore_saved_state) {
         outcome->restore_attempted = true;
-        if (strcmp(env("MACVM_FAKE_RESTORE", "ok"), "fail") == 0)
-            snprintf(outcome->restore_failure, sizeof outcome->restore_failure, "Failed to restore (VZErrorDomain 12)");
-        else
-            outcome->restored_state = true;
         unlink(spec->save_file);   /* as Apple's sample: a restore that was tried uses the state up */
+        if (strcmp(env("MACVM_FAKE_RESTORE", "ok"), "fail") != 0)
+            outcome->restored_state = true;
+        else if (!macvm_restore_failed(outcome, "Failed to restore (VZErrorDomain 12)")) {
+            set_error(&outcome->error, "VZErrorDomain", 12, "Failed to restore");
+            return BRIDGE_FAILED;
+        }
     }
     /* What the running stub reports: by default the port asked for, else one the system chose. */
     const char *reported = env("MACVM_FAKE_STUB_PORT", "");

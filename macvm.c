@@ -4967,9 +4967,10 @@ static void doctor_run(struct probe *d, const struct host_info *host, const char
                   : "macvm lacks com.apple.security.virtualization: build with 'make' (it signs), or "
                     "'codesign -s - -f --entitlements macvm.entitlements macvm'");
         probe_set(d, "private entitlement", host->has_private_entitlement ? CHECK_PASS : CHECK_WARN,
-                  host->has_private_entitlement ? "com.apple.private.virtualization: the GDB stub is available"
-                  : "no com.apple.private.virtualization: --debug-stub is unavailable (see 'Debugging the "
-                    "guest' in the README); everything else works");
+                  host->has_private_entitlement ? "com.apple.private.virtualization: --debug-stub, --serial and "
+                    "install --serial-number are available"
+                  : "no com.apple.private.virtualization: --debug-stub, --serial and install --serial-number are "
+                    "refused (see 'Debugging the guest' in the README); everything else works");
     } else {
         probe_set(d, "entitlements", CHECK_SKIP, "not checked off macOS");
     }
@@ -5152,7 +5153,8 @@ static void probe_host(struct probe *p, const struct host_info *host)
               : "macvm lacks com.apple.security.virtualization: build with 'make' (it signs)");
     probe_set(p, "private-entitlement", host->has_private_entitlement ? PROBE_AVAILABLE : PROBE_NEEDS_PRIVATE, "%s",
               host->has_private_entitlement ? "com.apple.private.virtualization"
-              : "no com.apple.private.virtualization: the debug stub is refused ('make sign-private', README)");
+              : "no com.apple.private.virtualization: --debug-stub, --serial and install --serial-number are "
+                "refused ('make sign-private', README)");
     for (size_t i = 0; i < sizeof probe_features / sizeof *probe_features; i++)
         probe_feature(p, &probe_features[i], host);
 }
@@ -5715,7 +5717,10 @@ static void info_text(struct buf *b, const char *bundle, const struct bundle_inf
     } else if (bi->config_damaged) {
         buf_puts(b, "Installed:          unknown (Config.plist is damaged, see below; the values shown are defaults)\n");
     } else {
-        buf_puts(b, "Installed:          not recorded (no Config.plist: a bundle made outside macvm)\n");
+        struct stat st;
+        buf_puts(b, bundle_stat(bundle, BUNDLE_CONFIG, &st)
+                        ? "Installed:          not recorded (Config.plist does not say: made outside macvm)\n"
+                        : "Installed:          not recorded (no Config.plist: a bundle made outside macvm)\n");
     }
     if (!c->install_completed) {
         buf_puts(b, "                    INCOMPLETE: the install did not finish, so it cannot boot; to retry: ");
@@ -6617,6 +6622,8 @@ static int cmd_install(int argc, char **argv)
                     "com.apple.private.virtualization entitlement, which this macvm lacks.  With SIP disabled and "
                     "boot-args amfi_get_out_of_my_way=1, run 'make sign-private' (README: Debugging the guest)"),
                report("install", &e);
+    if (bundle_fits(bundle, &e))   /* before a download, not after */
+        return report("install", &e);
     if (bundle_can_create(bundle, &e))
         return report(bundle, &e);
     autofree char *latest = NULL;
@@ -7108,8 +7115,8 @@ static const struct command commands[] = {
      "Clones a bundle: copy-on-write where the filesystem can (APFS, btrfs, XFS),\n"
      "else a copy that keeps Disk.img sparse.  DST must not exist; a partial DST is\n"
      "removed on any failure or Ctrl-C.  The clone has its original's identity.\n"
-     "  --new-identity         experimental: give the clone its own ECID (macOS 13+), so\n"
-     "                         it runs beside its original\n"},
+     "  --new-identity         experimental: give the clone its own ECID and MAC address\n"
+     "                         (macOS 13+), so it runs beside its original\n"},
     {"pvg-log", cmd_pvg_log, "show a run's paravirtualized-graphics negotiation and resets",
      "pvg-log [BUNDLE [--run NAME] | --log FILE | --last DURATION] [--json]",
      "Prints the paravirtualized-graphics lines of the bundle's newest run (or of a\n"
@@ -7124,7 +7131,8 @@ static const struct command commands[] = {
     {"feedback", cmd_feedback, "write a report for Apple's Feedback Assistant",
      "feedback [BUNDLE] [-o FILE] [--force] [--no-redact] [--run NAME]",
      "Writes a report for Apple's Feedback Assistant (area: Virtualization) from the\n"
-     "bundle's newest run.  ECID, MAC addresses, user name and home are redacted.\n"
+     "bundle's newest run.  ECID, MAC addresses, user and host names and home are\n"
+     "redacted.\n"
      "  -o, --output FILE      write to FILE (atomically) instead of stdout\n"
      "  --force                replace an existing FILE\n"
      "  --no-redact            keep ECID, MAC addresses, user name and paths\n"

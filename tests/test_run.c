@@ -929,6 +929,21 @@ Test(run, refuses_a_running_vm, .init = vt_init, .fini = t_tmp_fini)
     free(b);
 }
 
+/* Starts argv (a fake run that lasts, MACVM_FAKE_RUN_SECONDS) with its output
+ * in out and err; returns its pid once the bridge runs the VM (spec written). */
+static pid_t vt_spawn_until_the_vm_runs(const char *const argv[], const char *spec, const char *out, const char *err)
+{
+    pid_t pid = vt_spawn(argv, out, err, -1);
+    struct timespec tick = {0, 1000 * 1000};
+    for (int i = 0; i < 20000 && !vt_exists(spec); i++) {
+        int st;
+        cr_assert_neq(waitpid(pid, &st, WNOHANG), pid, "the %s ended before the bridge ran the VM", argv[1]);
+        nanosleep(&tick, NULL);
+    }
+    cr_assert(vt_exists(spec), "the bridge never ran the VM");
+    return pid;
+}
+
 /* Starts `run OPTS BUNDLE` through the fake for MACVM_FAKE_RUN_SECONDS=30,
  * waits until the bridge runs the VM, sends sig, and returns the exit status. */
 static int vt_signal_during_run(const char *const *opts, const char *bundle, int sig, bool *signaled, char **errtext)
@@ -944,14 +959,7 @@ static int vt_signal_during_run(const char *const *opts, const char *bundle, int
         argv[n++] = opts[i];
     argv[n++] = bundle;
     argv[n] = NULL;
-    pid_t pid = vt_spawn(argv, out, err, -1);
-    struct timespec tick = {0, 1000 * 1000};
-    for (int i = 0; i < 20000 && !vt_exists(spec); i++) {
-        int st;
-        cr_assert_neq(waitpid(pid, &st, WNOHANG), pid, "the run ended before the bridge ran the VM");
-        nanosleep(&tick, NULL);
-    }
-    cr_assert(vt_exists(spec), "the bridge never ran the VM");
+    pid_t pid = vt_spawn_until_the_vm_runs(argv, spec, out, err);
     struct timespec settle = {0, 200 * 1000 * 1000};   /* the "VM" is up */
     nanosleep(&settle, NULL);
     cr_assert_eq(kill(pid, sig), 0);
@@ -1484,15 +1492,8 @@ static pid_t vt_start_long_run(const char *bundle, const char *spec)
     setenv("MACVM_FAKE_RUN_SECONDS", "30", 1);
     char *out = t_path_join(t_tmp, "long-out.txt"), *err = t_path_join(t_tmp, "long-err.txt");
     const char *argv[] = {vt_fake(), "run", "--no-log", bundle, NULL};
-    pid_t pid = vt_spawn(argv, out, err, -1);
+    pid_t pid = vt_spawn_until_the_vm_runs(argv, spec, out, err);
     unsetenv("MACVM_FAKE_RUN_SECONDS");
-    struct timespec tick = {0, 500 * 1000};
-    for (int i = 0; i < 20000 && !vt_exists(spec); i++) {
-        int st;
-        cr_assert_neq(waitpid(pid, &st, WNOHANG), pid, "the run ended before the bridge ran the VM");
-        nanosleep(&tick, NULL);
-    }
-    cr_assert(vt_exists(spec), "the bridge never ran the VM");
     free(out);
     free(err);
     return pid;
@@ -1537,15 +1538,9 @@ Test(run, a_disposable_run_keeps_its_bundle_busy, .init = vt_init, .fini = t_tmp
     char *spec = vt_spec_file("spec.txt"), *dst = t_path_join(t_tmp, "Copy.bundle");
     char *out = t_path_join(t_tmp, "long-out.txt"), *err = t_path_join(t_tmp, "long-err.txt");
     setenv("MACVM_FAKE_RUN_SECONDS", "30", 1);
-    pid_t pid = vt_spawn((const char *[]){vt_fake(), "run", "--ephemeral", "--no-log", b, NULL}, out, err, -1);
+    pid_t pid = vt_spawn_until_the_vm_runs((const char *[]){vt_fake(), "run", "--ephemeral", "--no-log", b, NULL}, spec,
+                                           out, err);
     unsetenv("MACVM_FAKE_RUN_SECONDS");
-    struct timespec tick = {0, 500 * 1000};
-    for (int i = 0; i < 20000 && !vt_exists(spec); i++) {
-        int st;
-        cr_assert_neq(waitpid(pid, &st, WNOHANG), pid, "the disposable run ended before the bridge ran the VM");
-        nanosleep(&tick, NULL);
-    }
-    cr_assert(vt_exists(spec), "the bridge never ran the VM");
     unlink(spec);
     char want[300];
     snprintf(want, sizeof want, "macvm: %s: busy: macvm (PID %d) is running it", b, (int)pid);

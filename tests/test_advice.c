@@ -122,19 +122,14 @@ Test(advice, host_key_means_gui_session_and_keychain)
     ta_expect_says(a, "keychain", "VZErrorDomain", -9, m);
 }
 
-Test(advice, internal_error_points_at_the_crash_report)
+Test(advice, internal_error_points_at_the_crash_report_and_the_probe)
 {
     const char *m = "Internal Virtualization error. The virtual machine failed to start.";
     const char *a = ta_advice("VZErrorDomain", 1, m);
     ta_expect_says(a, "Library/Logs/DiagnosticReports/com.apple.Virtualization.VirtualMachine-", "VZErrorDomain", 1, m);
     ta_expect_says(a, ".ips", "VZErrorDomain", 1, m);
     ta_expect_says(a, "macvm feedback", "VZErrorDomain", 1, m);
-}
-
-Test(advice, internal_error_names_restricted_features_and_the_probe)
-{
-    const char *m = "Internal Virtualization error. The virtual machine failed to start.";
-    const char *a = ta_advice("VZErrorDomain", 1, m);
+    /* and it names the restricted features and the probe that says which this Mac has */
     ta_expect_says(a, "com.apple.private.virtualization", "VZErrorDomain", 1, m);
     ta_expect_says(a, "iBoot", "VZErrorDomain", 1, m);
     ta_expect_says(a, "doctor --probe", "VZErrorDomain", 1, m);

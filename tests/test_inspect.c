@@ -136,8 +136,7 @@ Test(inspect, console_serial_and_screen_land_in_the_run_folder, .init = vt_init,
     unsigned char *png = t_read_file(screen, &n);
     cr_expect(n > 8 && memcmp(png, "\x89PNG\r\n\x1a\n", 8) == 0, "screen.png should be a PNG");
     free(png);
-    char *json = t_path_join(run, "run.json");
-    text = (char *)t_read_file(json, &n);
+    text = vt_run_json(run);
     const struct plist *j = vt_json(text);
     vt_json_str(j, "spec.console.log", console, text);
     vt_json_str(j, "spec.serial.log", serial, text);
@@ -160,7 +159,6 @@ Test(inspect, console_serial_and_screen_land_in_the_run_folder, .init = vt_init,
     cr_expect_eq(r.status, 0, "feedback with a FIFO for console.log: exit %d; %s", r.status, r.err);
     cr_expect(strstr(r.out, "- the guest's console: `") == NULL, "a FIFO is no console to attach: %s", r.out);
     proc_result_free(&r);
-    free(json);
     free(screen);
     free(serial);
     free(console);
@@ -178,13 +176,10 @@ Test(inspect, screenshot_failure_is_reported, .init = vt_init, .fini = t_tmp_fin
     struct proc_result r = run_fake("run", "--screenshot", b, NULL);
     cr_expect_eq(r.status, 130, "exit %d; %s", r.status, r.err);
     cr_expect(strstr(r.err, "no screenshot: the display gave no picture within 5000 ms") != NULL, "%s", r.err);
-    char *run = tk_newest_run(b), *json = t_path_join(run, "run.json");
-    size_t n;
-    char *text = (char *)t_read_file(json, &n);
+    char *run = tk_newest_run(b), *text = vt_run_json(run);
     vt_json_str(vt_json(text), "outcome.screenshot_failure", "the display gave no picture within 5000 ms", text);
     cr_expect(!tk_file_exists(run, "screen.png"), "no screen.png without a picture");
     free(text);
-    free(json);
     free(run);
     proc_result_free(&r);
     free(b);

@@ -722,8 +722,7 @@ Test(install, a_failed_install_leaves_a_record_feedback_reports, .init = vt_init
 
     char *dir = vt_install_record(b);
     cr_expect(tk_file_exists(dir, "vz.ndjson"), "the install's log should be in %s", dir);
-    char *record = t_path_join(dir, "run.json");
-    char *text = (char *)t_read_file(record, &n);
+    char *text = vt_run_json(dir);
     const struct plist *j = vt_json(text);
     vt_json_str(j, "kind", "install", text);
     vt_json_str(j, "outcome.result", "error", text);
@@ -758,7 +757,6 @@ Test(install, a_failed_install_leaves_a_record_feedback_reports, .init = vt_init
     cr_expect_eq(r.status, EX_NOINPUT, "an unknown run: exit %d; %s", r.status, r.err);
     proc_result_free(&r);
     free(text);
-    free(record);
     free(dir);
     free(args);
     free(argv);
@@ -776,10 +774,7 @@ Test(install, a_finished_install_is_recorded_too, .init = vt_init, .fini = t_tmp
     cr_assert_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
     cr_expect(strstr(r.err, "this install's record: ") != NULL, "stderr should name the record: %s", r.err);
     proc_result_free(&r);
-    char *dir = vt_install_record(b);
-    char *record = t_path_join(dir, "run.json");
-    size_t n;
-    char *text = (char *)t_read_file(record, &n);
+    char *dir = vt_install_record(b), *text = vt_run_json(dir);
     const struct plist *j = vt_json(text);
     vt_json_str(j, "kind", "install", text);
     vt_json_str(j, "outcome.result", "installed", text);
@@ -796,7 +791,6 @@ Test(install, a_finished_install_is_recorded_too, .init = vt_init, .fini = t_tmp
         free(names[i]);
     free(names);
     free(text);
-    free(record);
     free(dir);
     free(b);
     free(tool);

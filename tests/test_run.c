@@ -628,10 +628,9 @@ Test(run, a_run_records_run_json_and_its_log, .init = vt_init, .fini = t_tmp_fin
     char *logs = t_path_join(b, "logs");
     char *dir = vt_only_run(logs);
     cr_expect(strstr(r.err, dir) != NULL, "stderr should say where the log is (%s): %s", dir, r.err);
-    char *json = t_path_join(dir, "run.json"), *ndjson = t_path_join(dir, "vz.ndjson");
-    char *stray = t_path_join(dir, "log-stream.stderr");
+    char *ndjson = t_path_join(dir, "vz.ndjson"), *stray = t_path_join(dir, "log-stream.stderr");
+    char *text = vt_run_json(dir);
     size_t n;
-    char *text = (char *)t_read_file(json, &n);
     const struct plist *j = vt_json(text);
     vt_json_str(j, "outcome.result", "guest-stopped", text);
     vt_json_null(j, "outcome.advice", text);
@@ -668,7 +667,6 @@ Test(run, a_run_records_run_json_and_its_log, .init = vt_init, .fini = t_tmp_fin
     proc_result_free(&dry);
     free(stray);
     free(ndjson);
-    free(json);
     free(dir);
     free(logs);
     free(b);
@@ -683,9 +681,7 @@ Test(run, no_log_still_records_the_run, .init = vt_init, .fini = t_tmp_fini)
     cr_assert_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
     char *logs = t_path_join(b, "logs");
     char *dir = vt_only_run(logs);
-    char *json = t_path_join(dir, "run.json"), *ndjson = t_path_join(dir, "vz.ndjson");
-    size_t n;
-    char *text = (char *)t_read_file(json, &n);
+    char *ndjson = t_path_join(dir, "vz.ndjson"), *text = vt_run_json(dir);
     const struct plist *j = vt_json(text);
     vt_json_null(j, "log", text);
     vt_json_bool(j, "spec.capture_log", false, text);
@@ -695,7 +691,6 @@ Test(run, no_log_still_records_the_run, .init = vt_init, .fini = t_tmp_fini)
     free(args);
     free(text);
     free(ndjson);
-    free(json);
     free(dir);
     free(logs);
     proc_result_free(&r);
@@ -726,10 +721,7 @@ Test(run, outcomes_and_exit_codes, .init = vt_init, .fini = t_tmp_fini)
         struct proc_result r = run_fake("run", "--no-log", b, NULL);
         cr_expect_eq(r.status, cases[i].exit, "%s: exit %d, want %d; stderr: %s", cases[i].outcome, r.status,
                      cases[i].exit, r.err);
-        char *dir = vt_only_run(logs);
-        char *json = t_path_join(dir, "run.json");
-        size_t n;
-        char *text = (char *)t_read_file(json, &n);
+        char *dir = vt_only_run(logs), *text = vt_run_json(dir);
         const struct plist *j = vt_json(text);
         vt_json_str(j, "outcome.result", cases[i].result, text);
         if (cases[i].exit == EX_SOFTWARE) {
@@ -741,7 +733,6 @@ Test(run, outcomes_and_exit_codes, .init = vt_init, .fini = t_tmp_fini)
         if (i == 3)
             cr_expect(strstr(r.err, "interrupted") != NULL, "stderr should say interrupted: %s", r.err);
         free(text);
-        free(json);
         free(dir);
         proc_result_free(&r);
     }
@@ -763,10 +754,7 @@ Test(run, virtualization_error_exits_70_with_advice, .init = vt_init, .fini = t_
     cr_expect(strstr(r.err, want) != NULL, "stderr should report the error with the bundle: %s", r.err);
     cr_expect(strstr(r.err, "DiagnosticReports") != NULL, "stderr should say where the crash report is: %s", r.err);
     char *logs = t_path_join(b, "logs");
-    char *dir = vt_only_run(logs);
-    char *json = t_path_join(dir, "run.json");
-    size_t n;
-    char *text = (char *)t_read_file(json, &n);
+    char *dir = vt_only_run(logs), *text = vt_run_json(dir);
     const struct plist *j = vt_json(text);
     vt_json_str(j, "outcome.result", "error", text);
     vt_json_str(j, "outcome.error.domain", "VZErrorDomain", text);
@@ -777,7 +765,6 @@ Test(run, virtualization_error_exits_70_with_advice, .init = vt_init, .fini = t_
     cr_expect(advice && advice->type == PLIST_STRING && strstr(r.err, advice->string),
               "run.json should hold the advice stderr shows: %s", text);
     free(text);
-    free(json);
     free(dir);
     free(logs);
     proc_result_free(&r);
@@ -807,14 +794,11 @@ Test(run, lock_error_names_the_holder, .init = vt_init, .fini = t_tmp_fini)
     cr_expect(strstr(r.err, holder) != NULL, "stderr should name the holder: %s", r.err);
     snprintf(holder, sizeof holder, "(pid %ld)", (long)getpid());
     cr_expect(strstr(r.err, holder) != NULL, "stderr should name this test's pid %s: %s", holder, r.err);
-    char *logs = t_path_join(b, "logs"), *dir = vt_only_run(logs), *json = t_path_join(dir, "run.json");
-    size_t n;
-    char *text = (char *)t_read_file(json, &n);
+    char *logs = t_path_join(b, "logs"), *dir = vt_only_run(logs), *text = vt_run_json(dir);
     const struct plist *held = vt_get(vt_json(text), "outcome.held_by");
     cr_expect(held && held->type == PLIST_STRING && strstr(held->string, holder), "run.json held_by: %s", text);
     close(fd);
     free(text);
-    free(json);
     free(dir);
     free(logs);
     free(aux);
@@ -833,13 +817,9 @@ Test(run, tells_how_to_attach_the_debugger, .init = vt_init, .fini = t_tmp_fini)
     cr_expect(strstr(r.out, "ECID " VT_ECID) != NULL, "stdout should give the DFU ECID: %s", r.out);
     cr_expect(strstr(r.out, "boot-args set to \"-v\"") != NULL, "stdout should say the boot-args: %s", r.out);
     char *logs = t_path_join(b, "logs");
-    char *dir = vt_only_run(logs);
-    char *json = t_path_join(dir, "run.json");
-    size_t n;
-    char *text = (char *)t_read_file(json, &n);
+    char *dir = vt_only_run(logs), *text = vt_run_json(dir);
     vt_json_uint(vt_json(text), "outcome.debug_stub_port", 5555, text);
     free(text);
-    free(json);
     free(dir);
     free(logs);
     proc_result_free(&r);
@@ -949,6 +929,21 @@ Test(run, refuses_a_running_vm, .init = vt_init, .fini = t_tmp_fini)
     free(b);
 }
 
+/* Starts argv (a fake run that lasts, MACVM_FAKE_RUN_SECONDS) with its output
+ * in out and err; returns its pid once the bridge runs the VM (spec written). */
+static pid_t vt_spawn_until_the_vm_runs(const char *const argv[], const char *spec, const char *out, const char *err)
+{
+    pid_t pid = vt_spawn(argv, out, err, -1);
+    struct timespec tick = {0, 1000 * 1000};
+    for (int i = 0; i < 20000 && !vt_exists(spec); i++) {
+        int st;
+        cr_assert_neq(waitpid(pid, &st, WNOHANG), pid, "the %s ended before the bridge ran the VM", argv[1]);
+        nanosleep(&tick, NULL);
+    }
+    cr_assert(vt_exists(spec), "the bridge never ran the VM");
+    return pid;
+}
+
 /* Starts `run OPTS BUNDLE` through the fake for MACVM_FAKE_RUN_SECONDS=30,
  * waits until the bridge runs the VM, sends sig, and returns the exit status. */
 static int vt_signal_during_run(const char *const *opts, const char *bundle, int sig, bool *signaled, char **errtext)
@@ -964,14 +959,7 @@ static int vt_signal_during_run(const char *const *opts, const char *bundle, int
         argv[n++] = opts[i];
     argv[n++] = bundle;
     argv[n] = NULL;
-    pid_t pid = vt_spawn(argv, out, err, -1);
-    struct timespec tick = {0, 1000 * 1000};
-    for (int i = 0; i < 20000 && !vt_exists(spec); i++) {
-        int st;
-        cr_assert_neq(waitpid(pid, &st, WNOHANG), pid, "the run ended before the bridge ran the VM");
-        nanosleep(&tick, NULL);
-    }
-    cr_assert(vt_exists(spec), "the bridge never ran the VM");
+    pid_t pid = vt_spawn_until_the_vm_runs(argv, spec, out, err);
     struct timespec settle = {0, 200 * 1000 * 1000};   /* the "VM" is up */
     nanosleep(&settle, NULL);
     cr_assert_eq(kill(pid, sig), 0);
@@ -994,13 +982,9 @@ Test(run, sigint_while_running_exits_130, .init = vt_init, .fini = t_tmp_fini, .
     int status = vt_signal_during_run(opts, b, SIGINT, &signaled, &err);
     cr_expect(!signaled && status == 130, "exit %d%s, want 130; stderr: %s", status, signaled ? " (killed)" : "", err);
     char *logs = t_path_join(b, "logs");
-    char *dir = vt_only_run(logs);
-    char *json = t_path_join(dir, "run.json");
-    size_t n;
-    char *text = (char *)t_read_file(json, &n);
+    char *dir = vt_only_run(logs), *text = vt_run_json(dir);
     vt_json_str(vt_json(text), "outcome.result", "interrupted", text);
     free(text);
-    free(json);
     free(dir);
     free(logs);
     free(err);
@@ -1086,9 +1070,7 @@ Test(ephemeral, leaves_the_source_untouched, .init = vt_init, .fini = t_tmp_fini
     /* the log goes next to the bundle */
     char *elogs = t_path_join(t_tmp, "VM.bundle.ephemeral-logs");
     char *dir = vt_only_run(elogs);
-    char *json = t_path_join(dir, "run.json"), *ndjson = t_path_join(dir, "vz.ndjson");
-    size_t n;
-    char *text = (char *)t_read_file(json, &n);
+    char *ndjson = t_path_join(dir, "vz.ndjson"), *text = vt_run_json(dir);
     const struct plist *j = vt_json(text);
     vt_json_bool(j, "spec.ephemeral", true, text);
     vt_json_str(j, "spec.source_bundle", b, text);
@@ -1099,7 +1081,6 @@ Test(ephemeral, leaves_the_source_untouched, .init = vt_init, .fini = t_tmp_fini
     cr_expect_eq(vt_count_entries(t_tmp), 5, "unexpected entries next to the bundle");
     free(text);
     free(ndjson);
-    free(json);
     free(dir);
     free(elogs);
     proc_result_free(&r);
@@ -1511,15 +1492,8 @@ static pid_t vt_start_long_run(const char *bundle, const char *spec)
     setenv("MACVM_FAKE_RUN_SECONDS", "30", 1);
     char *out = t_path_join(t_tmp, "long-out.txt"), *err = t_path_join(t_tmp, "long-err.txt");
     const char *argv[] = {vt_fake(), "run", "--no-log", bundle, NULL};
-    pid_t pid = vt_spawn(argv, out, err, -1);
+    pid_t pid = vt_spawn_until_the_vm_runs(argv, spec, out, err);
     unsetenv("MACVM_FAKE_RUN_SECONDS");
-    struct timespec tick = {0, 500 * 1000};
-    for (int i = 0; i < 20000 && !vt_exists(spec); i++) {
-        int st;
-        cr_assert_neq(waitpid(pid, &st, WNOHANG), pid, "the run ended before the bridge ran the VM");
-        nanosleep(&tick, NULL);
-    }
-    cr_assert(vt_exists(spec), "the bridge never ran the VM");
     free(out);
     free(err);
     return pid;
@@ -1564,15 +1538,9 @@ Test(run, a_disposable_run_keeps_its_bundle_busy, .init = vt_init, .fini = t_tmp
     char *spec = vt_spec_file("spec.txt"), *dst = t_path_join(t_tmp, "Copy.bundle");
     char *out = t_path_join(t_tmp, "long-out.txt"), *err = t_path_join(t_tmp, "long-err.txt");
     setenv("MACVM_FAKE_RUN_SECONDS", "30", 1);
-    pid_t pid = vt_spawn((const char *[]){vt_fake(), "run", "--ephemeral", "--no-log", b, NULL}, out, err, -1);
+    pid_t pid = vt_spawn_until_the_vm_runs((const char *[]){vt_fake(), "run", "--ephemeral", "--no-log", b, NULL}, spec,
+                                           out, err);
     unsetenv("MACVM_FAKE_RUN_SECONDS");
-    struct timespec tick = {0, 500 * 1000};
-    for (int i = 0; i < 20000 && !vt_exists(spec); i++) {
-        int st;
-        cr_assert_neq(waitpid(pid, &st, WNOHANG), pid, "the disposable run ended before the bridge ran the VM");
-        nanosleep(&tick, NULL);
-    }
-    cr_assert(vt_exists(spec), "the bridge never ran the VM");
     unlink(spec);
     char want[300];
     snprintf(want, sizeof want, "macvm: %s: busy: macvm (PID %d) is running it", b, (int)pid);

@@ -491,6 +491,17 @@ static const struct plist *vt_json(const char *text)
     return root;
 }
 
+/* The text of the run.json in a run folder, to give vt_json (free it); aborts
+ * the test when there is none. */
+static char *vt_run_json(const char *run)
+{
+    char *json = t_path_join(run, "run.json");
+    size_t n;
+    char *text = (char *)t_read_file(json, &n);
+    free(json);
+    return text;
+}
+
 /* Returns the value at a dotted path ("debug_stub.port", "runs.0.name"), or NULL
  * when absent or a JSON null (whether json_parse drops nulls or keeps them as
  * null nodes). */

@@ -609,6 +609,24 @@ Test(install, latest_refuses_a_cache_path_too_long_before_downloading, .init = v
     free(spec);
 }
 
+/* A bundle path too long for the bridge is refused before --latest downloads. */
+Test(install, latest_refuses_a_bundle_path_too_long_before_downloading, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *spec = vt_install_spec();
+    char *home = t_path_join(t_tmp, "home"), *library = t_path_join(home, "Library");
+    vt_mkdir(home);
+    setenv("HOME", home, 1);
+    char *dir = vt_deep_folder(), *b = t_path_join(dir, "New.bundle");
+    vt_install_refused(spec, b, EX_USAGE, "longer than", "a deep bundle with --latest", "--latest", "--cpus", "2",
+                       NULL);
+    cr_expect(!vt_exists(library), "nothing downloaded into HOME");
+    free(b);
+    free(dir);
+    free(library);
+    free(home);
+    free(spec);
+}
+
 Test(install, failed_download_creates_nothing, .init = vt_init, .fini = t_tmp_fini)
 {
     char *spec = vt_install_spec();

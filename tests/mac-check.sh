@@ -55,6 +55,15 @@ logs="$(dirname "$BUNDLE")/$(basename "$BUNDLE").ephemeral-logs"
 newest_run() { ls -1d "$logs"/*/ 2>/dev/null | tail -n 1; }
 field() { plutil -extract "$2" raw -o - "$1/run.json" 2>/dev/null || echo -; }
 
+# wait_up_to SECONDS PID: returns when PID has exited or SECONDS have passed.
+wait_up_to() {
+    waited=0
+    while [ "$waited" -lt "$1" ] && kill -0 "$2" 2>/dev/null; do
+        sleep 1
+        waited=$((waited + 1))
+    done
+}
+
 # Boots one mode, stops it as a user would, and prints its table row.
 check_mode() {
     mode=$1
@@ -62,17 +71,9 @@ check_mode() {
     before=$(newest_run)
     "$MACVM" run --ephemeral --headless "$@" "$BUNDLE" >"$OUT/$mode.out" 2>&1 &
     pid=$!
-    waited=0
-    while [ "$waited" -lt "$SECONDS_EACH" ] && kill -0 "$pid" 2>/dev/null; do
-        sleep 1
-        waited=$((waited + 1))
-    done
+    wait_up_to "$SECONDS_EACH" "$pid"
     kill -INT "$pid" 2>/dev/null
-    waited=0
-    while [ "$waited" -lt 60 ] && kill -0 "$pid" 2>/dev/null; do
-        sleep 1
-        waited=$((waited + 1))
-    done
+    wait_up_to 60 "$pid"
     kill -INT "$pid" 2>/dev/null
     wait "$pid"
     dir=$(newest_run)
@@ -96,7 +97,12 @@ check_mode() {
     echo "| mode | started | stopped cleanly | time to start | log lines | PVG negotiation seen |"
     echo "|---|---|---|---|---|---|"
     check_mode normal
-    if available recovery; then check_mode recovery --recovery; else echo "| recovery | not available (probe) | - | - | - | - |"; fi
-    if available debug-stub; then check_mode debug-stub --debug-stub; else echo "| debug-stub | not available (probe) | - | - | - | - |"; fi
+    for mode in recovery debug-stub; do   # each started with its option, --MODE
+        if available "$mode"; then
+            check_mode "$mode" "--$mode"
+        else
+            echo "| $mode | not available (probe) | - | - | - | - |"
+        fi
+    done
 } | tee "$OUT/table.md"
 echo "mac-check: attach $OUT/table.md and $OUT/probe.txt to your bug report"

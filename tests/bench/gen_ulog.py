@@ -188,10 +188,12 @@ def main():
     rare_panic = template(*MESSAGES[13])
     pvg = [template(PVG_SUBSYSTEM, "renderer", PVG, t, f, m) for t, f, m in PVG_MESSAGES]
     if a.pvg_fraction > 0:
-        # Dense: every PVG template, frames and resets, mixed into the common
-        # lines at the fraction asked (weights out of 30).
-        dense = pvg[:1] + pvg[2:] + [template(PVG_SUBSYSTEM, "device", PVG, t, f, m) for t, f, m in RESET_MESSAGES]
-        pvg = pvg + dense[3:]
+        # Dense: every PVG template but the negotiation (still once), frames
+        # and resets, mixed into the common lines at the fraction asked
+        # (weights out of 30).
+        resets = [template(PVG_SUBSYSTEM, "device", PVG, t, f, m) for t, f, m in RESET_MESSAGES]
+        dense = pvg[:1] + pvg[2:] + resets
+        pvg += resets
         k = round(30 * a.pvg_fraction)
         common = [common[i * len(common) // (30 - k)] for i in range(30 - k)] + [dense[i % len(dense)] for i in range(k)]
     order = [rng.randrange(len(common)) for _ in range(65536)]

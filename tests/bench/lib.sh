@@ -75,6 +75,18 @@ macvm_probe() {
     return 0
 }
 
+# gen_ulog LOG SIZE_MIB [gen_ulog.py options]: writes LOG (tests/bench/gen_ulog.py)
+# and sets g_bytes, g_lines and g_pvg_lines from what it says it wrote.
+gen_ulog() {
+    _log=$1 _mib=$2
+    shift 2
+    python3 "$HERE/gen_ulog.py" "$_log" --size-mib "$_mib" "$@" >"$D/gen.json"
+    eval "$(python3 -c 'import json,sys
+g = json.load(open(sys.argv[1]))
+for k in ("bytes", "lines", "pvg_lines"):
+    print("g_%s=%d" % (k, g[k]))' "$D/gen.json")"
+}
+
 # now_ns: a clock in nanoseconds.
 now_ns() { date +%s%N; }
 

@@ -22,11 +22,7 @@ if [ -n "$BENCH_QUICK" ]; then
     size_mib=64 runs=2
 fi
 log=$D/dense.ndjson
-python3 "$HERE/gen_ulog.py" "$log" --size-mib "$size_mib" --pvg-fraction 0.33 >"$D/gen.json"
-eval "$(python3 -c 'import json,sys
-g = json.load(open(sys.argv[1]))
-for k in ("bytes", "lines", "pvg_lines"):
-    print("g_%s=%d" % (k, g[k]))' "$D/gen.json")"
+gen_ulog "$log" "$size_mib" --pvg-fraction 0.33
 echo "pvgdense: $(fmt_bytes "$g_bytes") ndjson log, $g_lines lines, $g_pvg_lines of them paravirtualized graphics"
 cat "$log" >/dev/null
 

@@ -25,11 +25,7 @@ fi
 PVG=com.apple.gpusw.ParavirtualizedGraphics
 
 log=$D/vm.ndjson
-python3 "$HERE/gen_ulog.py" "$log" --size-mib "$size_mib" >"$D/gen.json"
-eval "$(python3 -c 'import json,sys
-g = json.load(open(sys.argv[1]))
-for k in ("bytes", "lines", "pvg_lines"):
-    print("g_%s=%d" % (k, g[k]))' "$D/gen.json")"
+gen_ulog "$log" "$size_mib"
 echo "pvglog: $(fmt_bytes "$g_bytes") ndjson log (log stream --style ndjson), $g_lines lines," \
     "$g_pvg_lines from $PVG (1 the version negotiation)"
 cat "$log" >/dev/null

@@ -4794,8 +4794,9 @@ static void probe_text(struct buf *b, const struct probe *p)
     for (size_t i = 0; i < p->n; i++) {
         const struct probe_result *r = &p->rows[i];
         bool check = r->status < PROBE_AVAILABLE;
-        buf_printf(b, "%-*s %-*s %s\n", check ? 5 : 25, status_names[r->status], check ? 28 : 19, r->name,
-                   r->detail);
+        buf_printf(b, "%-*s %-*s ", check ? 5 : 25, status_names[r->status], check ? 28 : 19, r->name);
+        text_escaped(b, r->detail, strlen(r->detail), false);   /* a path in it stays on its row */
+        buf_add(b, "\n", 1);
     }
 }
 

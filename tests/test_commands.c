@@ -82,3 +82,26 @@ Test(commands, second_ctrl_c_during_work_ends_macvm, .signal = SIGINT)
     macvm_cancel_work(2);
     cr_assert_fail("macvm_cancel_work(2) returned");
 }
+
+/* ---- a hostile user's names, files and timing, command by command ---- */
+
+/* doctor's rows name the bundle's volume and the image: a newline or ESC in
+ * those paths is escaped, so each row stays one line that starts with its status. */
+Test(commands, doctor_rows_stay_one_line_whatever_the_paths_hold, .init = t_tmp_init, .fini = t_tmp_fini)
+{
+    char *odd = t_path_join(t_tmp, "vm\n\x1b[2Jpass  forged.bundle");
+    cr_assert_eq(mkdir(odd, 0755), 0);
+    struct proc_result r = run_fake("doctor", "--ipsw", odd, odd, NULL);
+    cr_expect_eq(r.status, 66, "an image that is a folder: exit %d, want 66\n%s", r.status, r.err);
+    cr_expect(strstr(r.out, "forged") != NULL, "doctor names the path:\n%s", r.out);
+    cr_expect(strchr(r.out, '\x1b') == NULL, "an ESC reached the terminal:\n%s", r.out);
+    for (const char *line = r.out; *line; line = strchr(line, '\n') + 1) {
+        cr_expect(strncmp(line, "pass ", 5) == 0 || strncmp(line, "warn ", 5) == 0 || strncmp(line, "fail ", 5) == 0 ||
+                  strncmp(line, "skip ", 5) == 0, "a row that does not start with its status: %.*s",
+                  (int)strcspn(line, "\n"), line);
+        if (!strchr(line, '\n'))
+            break;
+    }
+    proc_result_free(&r);
+    free(odd);
+}

@@ -1698,6 +1698,10 @@ static int check_run_options(const struct run_options *o, struct error *e)
     if (o->boot_args && strlen(o->boot_args) >= sizeof ((struct vm_spec *)0)->boot_args)
         return fail(e, EX_USAGE, "--boot-args is longer than the %zu bytes NVRAM takes",
                     sizeof ((struct vm_spec *)0)->boot_args - 1);
+    for (const char *p = o->boot_args; p && *p; p++)   /* the kernel reads words; a newline would split the records */
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return fail(e, EX_USAGE, "--boot-args has control characters; give words separated by spaces, "
+                        "e.g. --boot-args \"debug=0x14e -v\"");
     if (o->ephemeral && o->save_on_stop)
         return fail(e, EX_USAGE, "--save-on-stop saves into the disposable clone, which --ephemeral removes: "
                     "use one or the other");

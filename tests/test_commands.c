@@ -105,3 +105,21 @@ Test(commands, doctor_rows_stay_one_line_whatever_the_paths_hold, .init = t_tmp_
     proc_result_free(&r);
     free(odd);
 }
+
+/* --boot-args with a newline or ESC is refused before anything: it would split
+ * the dry run's and the run's lines, and the kernel reads words. */
+Test(commands, boot_args_with_control_characters_are_refused, .init = t_tmp_init, .fini = t_tmp_fini)
+{
+    char *b = tk_make_bundle(t_tmp, "vm.bundle", NULL);
+    setenv("MACVM_FAKE_FIXTURES", "tests/fixtures/plist", 1);
+    struct proc_result r = run_fake("run", "--dry-run", "--boot-args", "-v\nstart mode          dfu\x1b[2J", b, NULL);
+    cr_expect_eq(r.status, 64, "exit %d, want 64\nout: %s\nerr: %s", r.status, r.out, r.err);
+    cr_expect_eq(r.out_len, 0, "a dry run printed:\n%s", r.out);
+    cr_expect(strstr(r.err, "--boot-args has control characters") && count_lines(r.err) == 1, "%s", r.err);
+    proc_result_free(&r);
+    r = run_fake("run", "--dry-run", "--boot-args", "debug=0x14e -v", b, NULL);
+    cr_expect_eq(r.status, 0, "plain boot-args: exit %d\n%s", r.status, r.err);
+    cr_expect(strstr(r.out, "NVRAM boot-args     set to \"debug=0x14e -v\"\n"), "%s", r.out);
+    proc_result_free(&r);
+    free(b);
+}

@@ -1037,6 +1037,8 @@ static int bundle_lock(const char *bundle, enum bundle_use use, int *fd, struct 
         lock = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (lock < 0 && reads_only && (errno == EROFS || errno == EACCES || errno == EPERM || errno == ENOENT))
         return 0;
+    if (lock < 0 && errno == EISDIR)   /* said as a FIFO or device there is said */
+        return fail(e, EX_DATAERR, "damaged: %s is a folder, not a regular file; remove it", BUNDLE_LOCK);
     if (lock < 0)
         return fail(e, errno == ELOOP ? EX_DATAERR : EX_CANTCREAT, "cannot lock the bundle: %s: %s", BUNDLE_LOCK,
                     errno == ELOOP ? "a symbolic link; remove it" : strerror(errno));

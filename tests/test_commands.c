@@ -123,3 +123,26 @@ Test(commands, boot_args_with_control_characters_are_refused, .init = t_tmp_init
     proc_result_free(&r);
     free(b);
 }
+
+/* A folder where .macvm.lock belongs is damage like a FIFO there: run and
+ * clone name it and say to remove it (65), and nothing is copied. */
+Test(commands, lock_file_that_is_a_folder_says_remove_it, .init = t_tmp_init, .fini = t_tmp_fini)
+{
+    char *b = tk_make_bundle(t_tmp, "vm.bundle", NULL), *lock = t_path_join(b, ".macvm.lock");
+    char *copy = t_path_join(t_tmp, "copy.bundle");
+    cr_assert_eq(mkdir(lock, 0755), 0);
+    setenv("MACVM_FAKE_FIXTURES", "tests/fixtures/plist", 1);
+    struct proc_result r = run_fake("run", b, NULL);
+    cr_expect_eq(r.status, 65, "run: exit %d, want 65\n%s", r.status, r.err);
+    cr_expect(strstr(r.err, ".macvm.lock is a folder, not a regular file; remove it") && count_lines(r.err) == 1,
+              "run: %s", r.err);
+    proc_result_free(&r);
+    r = run_fake("clone", b, copy, NULL);
+    cr_expect_eq(r.status, 65, "clone: exit %d, want 65\n%s", r.status, r.err);
+    cr_expect(strstr(r.err, "remove it"), "clone: %s", r.err);
+    cr_expect(access(copy, F_OK) != 0, "the clone was made all the same");
+    proc_result_free(&r);
+    free(b);
+    free(lock);
+    free(copy);
+}

@@ -5509,7 +5509,7 @@ static void info_problem(struct bundle_info *bi, const char *file, const struct 
     if (bi->n_problems < sizeof bi->problems / sizeof *bi->problems) {
         snprintf(bi->problems[bi->n_problems].file, sizeof bi->problems[0].file, "%s", file);
         snprintf(bi->problems[bi->n_problems].text, sizeof bi->problems[0].text, "%.900s%s", text,
-                 strcmp(file, BUNDLE_CONFIG) == 0 ? "" : restore);
+                 strcmp(file, BUNDLE_CONFIG) == 0 || strcmp(file, BUNDLE_SAVE_FILE) == 0 ? "" : restore);
         bi->n_problems++;
     }
 }
@@ -5603,7 +5603,13 @@ static void bundle_inspect(const char *bundle, const struct host_info *host, str
     bi->memory_origin = value_origin(false, c->set & CONFIG_MEMORY,
                                      default_memory_size(c, host) > compute_memory_size(host), false);
     autofree char *save = path_join(bundle, BUNDLE_SAVE_FILE);
-    bi->saved_state = access(save, F_OK) == 0;
+    bool save_found = stat(save, &st) == 0;
+    if (save_found && !S_ISREG(st.st_mode)) {   /* run refuses it: not "the next run resumes it" */
+        fail(&e, EX_DATAERR, "damaged: %s, not a regular file; move it out of the bundle (the saved state is lost)",
+             file_kind(st.st_mode));
+        info_problem(bi, BUNDLE_SAVE_FILE, &e);
+    }
+    bi->saved_state = save_found && S_ISREG(st.st_mode);
     bi->n_runs = info_runs(bundle, &bi->runs);
     bi->n_leftovers = leftover_clones(bundle, &bi->leftovers);
 }

@@ -146,3 +146,21 @@ Test(commands, lock_file_that_is_a_folder_says_remove_it, .init = t_tmp_init, .f
     free(lock);
     free(copy);
 }
+
+/* A FIFO where SaveFile.vzvmsave belongs: run refuses it, so info says it is
+ * damaged and what to do, not that the next run resumes it. */
+Test(commands, info_says_a_save_file_that_is_a_fifo_is_damaged, .init = t_tmp_init, .fini = t_tmp_fini)
+{
+    char *b = tk_make_bundle(t_tmp, "vm.bundle", NULL), *save = t_path_join(b, "SaveFile.vzvmsave");
+    cr_assert_eq(mkfifo(save, 0644), 0);
+    struct proc_result r = run_macvm("info", b, NULL);
+    cr_expect_eq(r.status, 65, "exit %d, want 65\n%s%s", r.status, r.out, r.err);
+    cr_expect(strstr(r.out, "the next run resumes it") == NULL, "info promises a resume:\n%s", r.out);
+    cr_expect(strstr(r.err, "SaveFile.vzvmsave: damaged: a FIFO") &&
+                  strstr(r.err, "move it out of the bundle (the saved state is lost)") && count_lines(r.err) == 1,
+              "info names the damage and what to do:\n%s", r.err);
+    cr_expect(strstr(r.err, "restore the bundle") == NULL, "a saved state is not restored from a backup:\n%s", r.err);
+    proc_result_free(&r);
+    free(save);
+    free(b);
+}

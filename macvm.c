@@ -1321,6 +1321,9 @@ static int rename_new(const char *from, const char *to, struct error *e)
     if (rc != 0 && (errno == EINVAL || errno == ENOSYS))   /* a file system that cannot: check, then rename */
         rc = lstat(to, &st) == 0 ? (errno = EEXIST, -1) : rename(from, to);
 #endif
+    if (rc != 0 && (errno == EEXIST || errno == ENOTEMPTY))   /* made while we copied: another clone to it */
+        return fail(e, EX_CANTCREAT, "%s appeared while the clone was made (another macvm or program made it); "
+                    "macvm never overwrites: name a new path", to);
     return rc == 0 ? 0 : fail(e, EX_CANTCREAT, "cannot name the clone %s: %s", to, strerror(errno));
 }
 

@@ -164,3 +164,20 @@ Test(commands, info_says_a_save_file_that_is_a_fifo_is_damaged, .init = t_tmp_in
     free(save);
     free(b);
 }
+
+/* Two clones to one destination: the one that finishes second finds the path
+ * taken.  It says so and what to do, and the first one's clone stays whole. */
+Test(commands, clone_beaten_to_its_destination_says_what_to_do, .init = t_tmp_init, .fini = t_tmp_fini)
+{
+    char *copy = tk_mkdirs(t_tmp, ".dst-clone-abcdef/dst"), *dst = t_path_join(t_tmp, "dst");
+    char *first = t_path_join(dst, "Disk.img");
+    cr_assert_eq(mkdir(dst, 0755), 0);
+    tk_write_text(first, "the first clone's");
+    struct error e = {0};
+    cr_expect_eq(rename_new(copy, dst, &e), EX_CANTCREAT);
+    cr_expect(strstr(e.text, "appeared while the clone was made") && strstr(e.text, "name a new path"), "%s", e.text);
+    cr_expect(access(first, F_OK) == 0 && access(copy, F_OK) == 0, "a folder was lost");
+    free(first);
+    free(dst);
+    free(copy);
+}

@@ -6511,7 +6511,13 @@ static int install_into(const char *bundle, const struct install_options *o, con
         return fail(&e, EX_USAGE, "the image's path is longer than the %d bytes macvm takes; move it to a shorter path",
                     VM_PATH_MAX - 1), report("install", &e);
     struct ipsw_info img __attribute__((cleanup(ipsw_free)));   /* freed on every way out, as autofree */
-    if (ipsw_inspect(o->ipsw, &img, &e) || install_preflight(&img, host, &e))
+    int rc = ipsw_inspect(o->ipsw, &img, &e);
+    if (rc && o->latest) {   /* macvm's own download, damaged since: only a new one mends it */
+        char text[sizeof e.text];
+        memcpy(text, e.text, sizeof text);
+        fail(&e, rc, "%.800s; remove it, and 'macvm install --latest' downloads the image again", text);
+    }
+    if (rc || install_preflight(&img, host, &e))
         return report(o->ipsw, &e);
     /* Virtualization loads the image once (bridge_install installs from what
      * it loaded): it says whether this Mac runs the image, and what its VM needs here. */

@@ -181,3 +181,28 @@ Test(commands, clone_beaten_to_its_destination_says_what_to_do, .init = t_tmp_in
     free(dst);
     free(copy);
 }
+
+/* A finished download in the cache, damaged since (a disk error, a user's
+ * truncation): install --latest reuses it, so it must say to remove it, or
+ * every later install --latest fails the same way. */
+Test(commands, latest_with_a_damaged_cached_image_says_to_remove_it, .init = t_tmp_init, .fini = t_tmp_fini)
+{
+    char *home = t_path_join(t_tmp, "home"), *cache = tk_mkdirs(t_tmp, "home/Library/Caches/macvm");
+    char *cached = t_path_join(cache, "UniversalMac_15.1_24B83_Restore.ipsw"), *b = t_path_join(t_tmp, "New.bundle");
+    tk_write_text(cached, "PK\x03\x04 the first bytes of a download, cut short");
+    setenv("HOME", home, 1);
+    struct proc_result r = run_fake("install", "--latest", b, NULL);
+    cr_expect_eq(r.status, 65, "exit %d, want 65\n%s", r.status, r.err);
+    cr_expect(strstr(r.err, cached) && strstr(r.err, "remove it, and 'macvm install --latest' downloads the image again"),
+              "the cached image is named with what to do:\n%s", r.err);
+    cr_expect(access(b, F_OK) != 0, "a bundle was made");
+    proc_result_free(&r);
+    r = run_fake("install", "--ipsw", cached, b, NULL);
+    cr_expect(strstr(r.err, "downloads the image again") == NULL, "an image the user gave is not macvm's to remove:\n%s",
+              r.err);
+    proc_result_free(&r);
+    free(b);
+    free(cached);
+    free(cache);
+    free(home);
+}

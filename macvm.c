@@ -4009,6 +4009,10 @@ static size_t mac_at(const char *p, const char *start)
     if (hex_group(p, 4, 4) && p[4] == '.' && hex_group(p + 5, 4, 4) && p[9] == '.' && hex_group(p + 10, 4, 4) &&
         !continues_before(start, p, '.', true) && !goes_on(p + 14, '.', true))
         return 14;
+    /* Its maker's half and the card's, as HP and some switches write it: 8A2C11-DEAD01. */
+    if (hex_group(p, 6, 6) && p[6] == '-' && hex_group(p + 7, 6, 6) && !continues_before(start, p, '-', true) &&
+        !goes_on(p + 13, '-', true))
+        return 13;
     /* A 0x pointer joins the x; a UUID's last group follows a dash. */
     if (hex_group(p, 12, 12) && !continues_before(start, p, '-', true) && !joins_right(p + 12))
         return 12;

@@ -206,3 +206,18 @@ Test(commands, latest_with_a_damaged_cached_image_says_to_remove_it, .init = t_t
     free(cache);
     free(home);
 }
+
+/* A MAC address in the notation that splits it in two halves of six digits
+ * (HP's and some switches' 8A2C11-DEAD01) is redacted like the others; a
+ * UUID, whose groups are 8-4-4-4-12, and a longer chain of such halves are not MACs. */
+Test(commands, feedback_redacts_a_mac_written_in_two_halves)
+{
+    struct redaction r = {0};
+    struct buf b = {0};
+    redact(&b, "port 8A2C11-DEAD01 up; lease 8a2c11-dead01.\n"
+               "uuid 4f2a8c11-de4d-4b01-9c3e-8a2c11dead01 chain 8a2c11-dead01-beef00\n", &r);
+    cr_expect(strstr(b.data, "port <MAC> up; lease <MAC>.\n"), "%s", b.data);
+    cr_expect(strstr(b.data, "4f2a8c11-de4d-4b01-9c3e-8a2c11dead01") && strstr(b.data, "8a2c11-dead01-beef00"),
+              "not MAC addresses, redacted all the same:\n%s", b.data);
+    buf_free(&b);
+}

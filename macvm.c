@@ -1037,6 +1037,8 @@ static int bundle_lock(const char *bundle, enum bundle_use use, int *fd, struct 
         lock = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (lock < 0 && reads_only && (errno == EROFS || errno == EACCES || errno == EPERM || errno == ENOENT))
         return 0;
+    if (lock < 0 && errno == EISDIR)   /* said as a FIFO or device there is said */
+        return fail(e, EX_DATAERR, "damaged: %s is a folder, not a regular file; remove it", BUNDLE_LOCK);
     if (lock < 0)
         return fail(e, errno == ELOOP ? EX_DATAERR : EX_CANTCREAT, "cannot lock the bundle: %s: %s", BUNDLE_LOCK,
                     errno == ELOOP ? "a symbolic link; remove it" : strerror(errno));
@@ -1319,6 +1321,9 @@ static int rename_new(const char *from, const char *to, struct error *e)
     if (rc != 0 && (errno == EINVAL || errno == ENOSYS))   /* a file system that cannot: check, then rename */
         rc = lstat(to, &st) == 0 ? (errno = EEXIST, -1) : rename(from, to);
 #endif
+    if (rc != 0 && (errno == EEXIST || errno == ENOTEMPTY))   /* made while we copied: another clone to it */
+        return fail(e, EX_CANTCREAT, "%s appeared while the clone was made (another macvm or program made it); "
+                    "macvm never overwrites: name a new path", to);
     return rc == 0 ? 0 : fail(e, EX_CANTCREAT, "cannot name the clone %s: %s", to, strerror(errno));
 }
 
@@ -1698,6 +1703,10 @@ static int check_run_options(const struct run_options *o, struct error *e)
     if (o->boot_args && strlen(o->boot_args) >= sizeof ((struct vm_spec *)0)->boot_args)
         return fail(e, EX_USAGE, "--boot-args is longer than the %zu bytes NVRAM takes",
                     sizeof ((struct vm_spec *)0)->boot_args - 1);
+    for (const char *p = o->boot_args; p && *p; p++)   /* the kernel reads words; a newline would split the records */
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return fail(e, EX_USAGE, "--boot-args has control characters; give words separated by spaces, "
+                        "e.g. --boot-args \"debug=0x14e -v\"");
     if (o->ephemeral && o->save_on_stop)
         return fail(e, EX_USAGE, "--save-on-stop saves into the disposable clone, which --ephemeral removes: "
                     "use one or the other");
@@ -4000,6 +4009,10 @@ static size_t mac_at(const char *p, const char *start)
     if (hex_group(p, 4, 4) && p[4] == '.' && hex_group(p + 5, 4, 4) && p[9] == '.' && hex_group(p + 10, 4, 4) &&
         !continues_before(start, p, '.', true) && !goes_on(p + 14, '.', true))
         return 14;
+    /* Its maker's half and the card's, as HP and some switches write it: 8A2C11-DEAD01. */
+    if (hex_group(p, 6, 6) && p[6] == '-' && hex_group(p + 7, 6, 6) && !continues_before(start, p, '-', true) &&
+        !goes_on(p + 13, '-', true))
+        return 13;
     /* A 0x pointer joins the x; a UUID's last group follows a dash. */
     if (hex_group(p, 12, 12) && !continues_before(start, p, '-', true) && !joins_right(p + 12))
         return 12;
@@ -4794,8 +4807,9 @@ static void probe_text(struct buf *b, const struct probe *p)
     for (size_t i = 0; i < p->n; i++) {
         const struct probe_result *r = &p->rows[i];
         bool check = r->status < PROBE_AVAILABLE;
-        buf_printf(b, "%-*s %-*s %s\n", check ? 5 : 25, status_names[r->status], check ? 28 : 19, r->name,
-                   r->detail);
+        buf_printf(b, "%-*s %-*s ", check ? 5 : 25, status_names[r->status], check ? 28 : 19, r->name);
+        text_escaped(b, r->detail, strlen(r->detail), false);   /* a path in it stays on its row */
+        buf_add(b, "\n", 1);
     }
 }
 
@@ -5504,7 +5518,7 @@ static void info_problem(struct bundle_info *bi, const char *file, const struct 
     if (bi->n_problems < sizeof bi->problems / sizeof *bi->problems) {
         snprintf(bi->problems[bi->n_problems].file, sizeof bi->problems[0].file, "%s", file);
         snprintf(bi->problems[bi->n_problems].text, sizeof bi->problems[0].text, "%.900s%s", text,
-                 strcmp(file, BUNDLE_CONFIG) == 0 ? "" : restore);
+                 strcmp(file, BUNDLE_CONFIG) == 0 || strcmp(file, BUNDLE_SAVE_FILE) == 0 ? "" : restore);
         bi->n_problems++;
     }
 }
@@ -5598,7 +5612,13 @@ static void bundle_inspect(const char *bundle, const struct host_info *host, str
     bi->memory_origin = value_origin(false, c->set & CONFIG_MEMORY,
                                      default_memory_size(c, host) > compute_memory_size(host), false);
     autofree char *save = path_join(bundle, BUNDLE_SAVE_FILE);
-    bi->saved_state = access(save, F_OK) == 0;
+    bool save_found = stat(save, &st) == 0;
+    if (save_found && !S_ISREG(st.st_mode)) {   /* run refuses it: not "the next run resumes it" */
+        fail(&e, EX_DATAERR, "damaged: %s, not a regular file; move it out of the bundle (the saved state is lost)",
+             file_kind(st.st_mode));
+        info_problem(bi, BUNDLE_SAVE_FILE, &e);
+    }
+    bi->saved_state = save_found && S_ISREG(st.st_mode);
     bi->n_runs = info_runs(bundle, &bi->runs);
     bi->n_leftovers = leftover_clones(bundle, &bi->leftovers);
 }
@@ -6506,7 +6526,13 @@ static int install_into(const char *bundle, const struct install_options *o, con
         return fail(&e, EX_USAGE, "the image's path is longer than the %d bytes macvm takes; move it to a shorter path",
                     VM_PATH_MAX - 1), report("install", &e);
     struct ipsw_info img __attribute__((cleanup(ipsw_free)));   /* freed on every way out, as autofree */
-    if (ipsw_inspect(o->ipsw, &img, &e) || install_preflight(&img, host, &e))
+    int rc = ipsw_inspect(o->ipsw, &img, &e);
+    if (rc && o->latest) {   /* macvm's own download, damaged since: only a new one mends it */
+        char text[sizeof e.text];
+        memcpy(text, e.text, sizeof text);
+        fail(&e, rc, "%.800s; remove it, and 'macvm install --latest' downloads the image again", text);
+    }
+    if (rc || install_preflight(&img, host, &e))
         return report(o->ipsw, &e);
     /* Virtualization loads the image once (bridge_install installs from what
      * it loaded): it says whether this Mac runs the image, and what its VM needs here. */

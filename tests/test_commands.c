@@ -82,3 +82,142 @@ Test(commands, second_ctrl_c_during_work_ends_macvm, .signal = SIGINT)
     macvm_cancel_work(2);
     cr_assert_fail("macvm_cancel_work(2) returned");
 }
+
+/* ---- a hostile user's names, files and timing, command by command ---- */
+
+/* doctor's rows name the bundle's volume and the image: a newline or ESC in
+ * those paths is escaped, so each row stays one line that starts with its status. */
+Test(commands, doctor_rows_stay_one_line_whatever_the_paths_hold, .init = t_tmp_init, .fini = t_tmp_fini)
+{
+    char *odd = t_path_join(t_tmp, "vm\n\x1b[2Jpass  forged.bundle");
+    cr_assert_eq(mkdir(odd, 0755), 0);
+    struct proc_result r = run_fake("doctor", "--ipsw", odd, odd, NULL);
+    cr_expect_eq(r.status, 66, "an image that is a folder: exit %d, want 66\n%s", r.status, r.err);
+    cr_expect(strstr(r.out, "forged") != NULL, "doctor names the path:\n%s", r.out);
+    cr_expect(strchr(r.out, '\x1b') == NULL, "an ESC reached the terminal:\n%s", r.out);
+    for (const char *line = r.out; *line; line = strchr(line, '\n') + 1) {
+        cr_expect(strncmp(line, "pass ", 5) == 0 || strncmp(line, "warn ", 5) == 0 || strncmp(line, "fail ", 5) == 0 ||
+                  strncmp(line, "skip ", 5) == 0, "a row that does not start with its status: %.*s",
+                  (int)strcspn(line, "\n"), line);
+        if (!strchr(line, '\n'))
+            break;
+    }
+    proc_result_free(&r);
+    free(odd);
+}
+
+/* --boot-args with a newline or ESC is refused before anything: it would split
+ * the dry run's and the run's lines, and the kernel reads words. */
+Test(commands, boot_args_with_control_characters_are_refused, .init = t_tmp_init, .fini = t_tmp_fini)
+{
+    char *b = tk_make_bundle(t_tmp, "vm.bundle", NULL);
+    setenv("MACVM_FAKE_FIXTURES", "tests/fixtures/plist", 1);
+    struct proc_result r = run_fake("run", "--dry-run", "--boot-args", "-v\nstart mode          dfu\x1b[2J", b, NULL);
+    cr_expect_eq(r.status, 64, "exit %d, want 64\nout: %s\nerr: %s", r.status, r.out, r.err);
+    cr_expect_eq(r.out_len, 0, "a dry run printed:\n%s", r.out);
+    cr_expect(strstr(r.err, "--boot-args has control characters") && count_lines(r.err) == 1, "%s", r.err);
+    proc_result_free(&r);
+    r = run_fake("run", "--dry-run", "--boot-args", "debug=0x14e -v", b, NULL);
+    cr_expect_eq(r.status, 0, "plain boot-args: exit %d\n%s", r.status, r.err);
+    cr_expect(strstr(r.out, "NVRAM boot-args     set to \"debug=0x14e -v\"\n"), "%s", r.out);
+    proc_result_free(&r);
+    free(b);
+}
+
+/* A folder where .macvm.lock belongs is damage like a FIFO there: run and
+ * clone name it and say to remove it (65), and nothing is copied. */
+Test(commands, lock_file_that_is_a_folder_says_remove_it, .init = t_tmp_init, .fini = t_tmp_fini)
+{
+    char *b = tk_make_bundle(t_tmp, "vm.bundle", NULL), *lock = t_path_join(b, ".macvm.lock");
+    char *copy = t_path_join(t_tmp, "copy.bundle");
+    cr_assert_eq(mkdir(lock, 0755), 0);
+    setenv("MACVM_FAKE_FIXTURES", "tests/fixtures/plist", 1);
+    struct proc_result r = run_fake("run", b, NULL);
+    cr_expect_eq(r.status, 65, "run: exit %d, want 65\n%s", r.status, r.err);
+    cr_expect(strstr(r.err, ".macvm.lock is a folder, not a regular file; remove it") && count_lines(r.err) == 1,
+              "run: %s", r.err);
+    proc_result_free(&r);
+    r = run_fake("clone", b, copy, NULL);
+    cr_expect_eq(r.status, 65, "clone: exit %d, want 65\n%s", r.status, r.err);
+    cr_expect(strstr(r.err, "remove it"), "clone: %s", r.err);
+    cr_expect(access(copy, F_OK) != 0, "the clone was made all the same");
+    proc_result_free(&r);
+    free(b);
+    free(lock);
+    free(copy);
+}
+
+/* A FIFO where SaveFile.vzvmsave belongs: run refuses it, so info says it is
+ * damaged and what to do, not that the next run resumes it. */
+Test(commands, info_says_a_save_file_that_is_a_fifo_is_damaged, .init = t_tmp_init, .fini = t_tmp_fini)
+{
+    char *b = tk_make_bundle(t_tmp, "vm.bundle", NULL), *save = t_path_join(b, "SaveFile.vzvmsave");
+    cr_assert_eq(mkfifo(save, 0644), 0);
+    struct proc_result r = run_macvm("info", b, NULL);
+    cr_expect_eq(r.status, 65, "exit %d, want 65\n%s%s", r.status, r.out, r.err);
+    cr_expect(strstr(r.out, "the next run resumes it") == NULL, "info promises a resume:\n%s", r.out);
+    cr_expect(strstr(r.err, "SaveFile.vzvmsave: damaged: a FIFO") &&
+                  strstr(r.err, "move it out of the bundle (the saved state is lost)") && count_lines(r.err) == 1,
+              "info names the damage and what to do:\n%s", r.err);
+    cr_expect(strstr(r.err, "restore the bundle") == NULL, "a saved state is not restored from a backup:\n%s", r.err);
+    proc_result_free(&r);
+    free(save);
+    free(b);
+}
+
+/* Two clones to one destination: the one that finishes second finds the path
+ * taken.  It says so and what to do, and the first one's clone stays whole. */
+Test(commands, clone_beaten_to_its_destination_says_what_to_do, .init = t_tmp_init, .fini = t_tmp_fini)
+{
+    char *copy = tk_mkdirs(t_tmp, ".dst-clone-abcdef/dst"), *dst = t_path_join(t_tmp, "dst");
+    char *first = t_path_join(dst, "Disk.img");
+    cr_assert_eq(mkdir(dst, 0755), 0);
+    tk_write_text(first, "the first clone's");
+    struct error e = {0};
+    cr_expect_eq(rename_new(copy, dst, &e), EX_CANTCREAT);
+    cr_expect(strstr(e.text, "appeared while the clone was made") && strstr(e.text, "name a new path"), "%s", e.text);
+    cr_expect(access(first, F_OK) == 0 && access(copy, F_OK) == 0, "a folder was lost");
+    free(first);
+    free(dst);
+    free(copy);
+}
+
+/* A finished download in the cache, damaged since (a disk error, a user's
+ * truncation): install --latest reuses it, so it must say to remove it, or
+ * every later install --latest fails the same way. */
+Test(commands, latest_with_a_damaged_cached_image_says_to_remove_it, .init = t_tmp_init, .fini = t_tmp_fini)
+{
+    char *home = t_path_join(t_tmp, "home"), *cache = tk_mkdirs(t_tmp, "home/Library/Caches/macvm");
+    char *cached = t_path_join(cache, "UniversalMac_15.1_24B83_Restore.ipsw"), *b = t_path_join(t_tmp, "New.bundle");
+    tk_write_text(cached, "PK\x03\x04 the first bytes of a download, cut short");
+    setenv("HOME", home, 1);
+    struct proc_result r = run_fake("install", "--latest", b, NULL);
+    cr_expect_eq(r.status, 65, "exit %d, want 65\n%s", r.status, r.err);
+    cr_expect(strstr(r.err, cached) && strstr(r.err, "remove it, and 'macvm install --latest' downloads the image again"),
+              "the cached image is named with what to do:\n%s", r.err);
+    cr_expect(access(b, F_OK) != 0, "a bundle was made");
+    proc_result_free(&r);
+    r = run_fake("install", "--ipsw", cached, b, NULL);
+    cr_expect(strstr(r.err, "downloads the image again") == NULL, "an image the user gave is not macvm's to remove:\n%s",
+              r.err);
+    proc_result_free(&r);
+    free(b);
+    free(cached);
+    free(cache);
+    free(home);
+}
+
+/* A MAC address in the notation that splits it in two halves of six digits
+ * (HP's and some switches' 8A2C11-DEAD01) is redacted like the others; a
+ * UUID, whose groups are 8-4-4-4-12, and a longer chain of such halves are not MACs. */
+Test(commands, feedback_redacts_a_mac_written_in_two_halves)
+{
+    struct redaction r = {0};
+    struct buf b = {0};
+    redact(&b, "port 8A2C11-DEAD01 up; lease 8a2c11-dead01.\n"
+               "uuid 4f2a8c11-de4d-4b01-9c3e-8a2c11dead01 chain 8a2c11-dead01-beef00\n", &r);
+    cr_expect(strstr(b.data, "port <MAC> up; lease <MAC>.\n"), "%s", b.data);
+    cr_expect(strstr(b.data, "4f2a8c11-de4d-4b01-9c3e-8a2c11dead01") && strstr(b.data, "8a2c11-dead01-beef00"),
+              "not MAC addresses, redacted all the same:\n%s", b.data);
+    buf_free(&b);
+}

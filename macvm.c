@@ -5831,7 +5831,7 @@ static int cmd_info(int argc, char **argv)
     rc = print_buf(&out);
     buf_free(&out);
     for (size_t i = 0; i < bi.n_problems; i++)
-        fprintf(stderr, "macvm: %s/%s: %s\n", bundle, bi.problems[i].file, bi.problems[i].text);
+        tell(stderr, "macvm: %s/%s: %s", bundle, bi.problems[i].file, bi.problems[i].text);
     bundle_info_free(&bi);
     return bi.n_problems ? EX_DATAERR : rc;
 }

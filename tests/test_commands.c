@@ -221,3 +221,19 @@ Test(commands, feedback_redacts_a_mac_written_in_two_halves)
               "not MAC addresses, redacted all the same:\n%s", b.data);
     buf_free(&b);
 }
+
+/* info's lines about a damaged file name the bundle escaped: a name with a
+ * newline keeps each problem on one line. */
+Test(commands, info_problems_stay_one_line_whatever_the_name, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = vt_bundle(t_tmp, "VM\nfake: all fine", "apple", 4 * VT_GIB);
+    char *hw = t_path_join(b, "HardwareModel");
+    vt_write_text(hw, "not a property list");
+    struct proc_result r = run_macvm("info", b, NULL);
+    cr_expect_eq(r.status, EX_DATAERR, "exit %d; %s", r.status, r.err);
+    cr_expect_eq(count_lines(r.err), 1, "one line for the one problem:\n%s", r.err);
+    cr_expect(strstr(r.err, "VM\\nfake: all fine/HardwareModel"), "the name escaped:\n%s", r.err);
+    proc_result_free(&r);
+    free(hw);
+    free(b);
+}

@@ -4192,7 +4192,8 @@ static void redaction_add_name(struct redaction *r, const char *name, size_t len
     while (len && !is_word_char(name[len - 1]))
         len--;
     if (len < 3 || len >= sizeof r->names[0] || r->n_names >= sizeof r->names / sizeof *r->names ||
-        memchr(name, '<', len) || memchr(name, '>', len))   /* no name can hide in a placeholder */
+        memchr(name, '<', len) || memchr(name, '>', len) ||   /* no name can hide in a placeholder */
+        memchr(name, '~', len))                                /* or span the ~ a home became */
         return;
     for (size_t i = 0; i < r->n_names; i++)
         if (strlen(r->names[i]) == len && strncasecmp(r->names[i], name, len) == 0)

@@ -4231,6 +4231,16 @@ static void redaction_add_host_prefix(struct redaction *r, const char *name, siz
         r->n_host_prefixes++;
 }
 
+/* Sets the Mac's name to redact: host's first label, unless it is localhost
+ * (also of localhost.localdomain), which names no Mac and is a common word in logs. */
+static void redaction_set_host(struct redaction *r, const char *host)
+{
+    size_t n = strcspn(host, ".");
+    if (n == 9 && strncasecmp(host, "localhost", 9) == 0)
+        n = 0;
+    snprintf(r->host, sizeof r->host, "%.*s", (int)n, host);
+}
+
 /* Fills the redaction for this user, this host, the report's bundle and the
  * report's text (its /Users/NAME paths). */
 static void redaction_for(struct redaction *r, const struct feedback *f, const char *text)
@@ -4255,10 +4265,11 @@ static void redaction_for(struct redaction *r, const struct feedback *f, const c
     }
     for (size_t i = 0; i < r->n_names; i++)
         redaction_add_host_prefix(r, r->names[i], strlen(r->names[i]));
-    if (gethostname(r->host, sizeof r->host) != 0 || strcasecmp(r->host, "localhost") == 0)
-        r->host[0] = 0;
-    r->host[sizeof r->host - 1] = 0;
-    r->host[strcspn(r->host, ".")] = 0;
+    char host[256];
+    if (gethostname(host, sizeof host) == 0) {
+        host[sizeof host - 1] = 0;
+        redaction_set_host(r, host);
+    }
     snprintf(r->home, sizeof r->home, "%s", home_dir());
     for (size_t n = strlen(r->home); n > 1 && r->home[n - 1] == '/'; n--)
         r->home[n - 1] = 0;

@@ -510,6 +510,23 @@ Test(feedback, redacts_every_common_spelling)
     }
 }
 
+/* The Mac's name is redacted without its domain; localhost names no Mac and stays. */
+Test(feedback, redacts_the_host_name_but_never_localhost)
+{
+    static const char *const cases[][3] = {
+        {"Alices-Mac.local", "ssh Alices-Mac.local and Alices-Mac", "ssh <host> and <host>"},
+        {"localhost.localdomain", "bound to localhost:5900", "bound to localhost:5900"},
+        {"LOCALHOST", "bound to localhost:5900", "bound to localhost:5900"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct redaction r = {0};
+        redaction_set_host(&r, cases[i][0]);
+        char *got = tf_redacted(cases[i][1], &r);
+        tk_expect_str(got, cases[i][2], cases[i][0]);
+        free(got);
+    }
+}
+
 /* Inputs the fuzz target found where a second redaction changed the first's output. */
 Test(feedback, redacting_twice_changes_nothing)
 {

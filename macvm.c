@@ -2493,6 +2493,12 @@ static int run_record_write(const struct run_record *r, const struct vm_spec *s,
     autofree char *path = path_join(r->dir, "run.json");
     int rc = write_file_atomic(path, b.data, b.len, true, e);
     buf_free(&b);
+    if (rc != 0) {
+        char why[sizeof e->text];
+        memcpy(why, e->text, sizeof why);
+        fail(e, rc, "%s: %.600s; the log beside it is kept, and 'macvm feedback' reports the %s from it", path, why,
+             r->kind);
+    }
     return rc;
 }
 
@@ -6284,7 +6290,7 @@ static int run_vm(struct vm_spec *spec, const struct host_info *host, const stru
     struct probe probe;
     probe_host(&probe, host);
     if (r.dir && run_record_write(&r, spec, host, &probe, c, argc, argv, &e) != 0)
-        warn("cannot write run.json: %s", e.text);
+        warn("%s", e.text);
     if (r.dir)
         tell(stderr, "macvm: this run's log: %s", r.dir);
     free(r.dir);
@@ -6588,7 +6594,7 @@ static int install_into(const char *bundle, const struct install_options *o, con
         struct probe probe;
         probe_host(&probe, host);
         if (run_record_write(&r, &spec.vm, host, &probe, &c, argc, argv, &e) != 0)
-            warn("cannot write run.json: %s", e.text);
+            warn("%s", e.text);
         tell(stderr, "macvm: this install's record: %s", r.dir);
         free(r.dir);
     }

@@ -991,6 +991,37 @@ Test(run, sigint_while_running_exits_130, .init = vt_init, .fini = t_tmp_fini, .
     free(b);
 }
 
+/* A run.json that cannot be written (here a folder stands in its place)
+ * costs the record, not the run: the warning names the file and what is kept. */
+Test(run, a_record_that_cannot_be_written_is_named, .init = vt_init, .fini = t_tmp_fini, .timeout = 60)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "apple", 4 * VT_GIB);
+    setenv("MACVM_FAKE_RUN_SECONDS", "1", 1);
+    char *spec = vt_spec_file("spec.txt");
+    char *out = t_path_join(t_tmp, "out.txt"), *err = t_path_join(t_tmp, "err.txt");
+    const char *argv[] = {vt_fake(), "run", "--no-log", b, NULL};
+    pid_t pid = vt_spawn_until_the_vm_runs(argv, spec, out, err);
+    char *logs = t_path_join(b, "logs");
+    char *dir = vt_only_run(logs), *json = t_path_join(dir, "run.json");
+    cr_assert_eq(mkdir(json, 0755), 0, "mkdir %s: %s", json, strerror(errno));
+    bool signaled;
+    int status = vt_wait(pid, &signaled);
+    size_t len;
+    char *text = (char *)t_read_file(err, &len);
+    cr_expect(!signaled && status == 0, "exit %d, want 0: the VM ran; stderr: %s", status, text);
+    cr_expect(strstr(text, json) && strstr(text, "'macvm feedback' reports the run"),
+              "the warning should name %s and say what is kept: %s", json, text);
+    cr_expect(strstr(text, "run.json: cannot write run.json") == NULL, "said twice: %s", text);
+    free(text);
+    free(json);
+    free(dir);
+    free(logs);
+    free(err);
+    free(out);
+    free(spec);
+    free(b);
+}
+
 /* SIGTERM (kill, logout) while the VM runs is an interrupt too, not a crash. */
 Test(run, sigterm_while_running_exits_130, .init = vt_init, .fini = t_tmp_fini, .timeout = 60)
 {

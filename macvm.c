@@ -7805,7 +7805,10 @@ static int make_directories(const char *path, struct error *e)
     int rc = strcmp(parent, path) != 0 ? make_directories(parent, e) : 0;
     if (rc || mkdir(path, 0755) == 0 || (errno == EEXIST && is_directory(path)))
         return rc;
-    return fail(e, EX_CANTCREAT, "cannot create %s: %s", path, strerror(errno == EEXIST ? ENOTDIR : errno));
+    if (errno == EEXIST)
+        return fail(e, EX_CANTCREAT, "cannot create the folder %s: a file of that name is in the way; move it aside, "
+                    "then try again", path);
+    return fail(e, EX_CANTCREAT, "cannot create %s: %s", path, strerror(errno));
 }
 
 /* nftw's callback for remove_tree: removes one entry. */

@@ -609,6 +609,38 @@ Test(install, latest_refuses_a_cache_path_too_long_before_downloading, .init = v
     free(spec);
 }
 
+/* A file where the download cache's folder belongs is named, with what to
+ * do, before anything is downloaded; the file stays as it was. */
+Test(install, latest_names_a_file_in_the_way_of_the_cache, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *spec = vt_install_spec();
+    char *home = t_path_join(t_tmp, "home"), *library = t_path_join(home, "Library");
+    char *caches = t_path_join(library, "Caches");
+    vt_mkdir(home);
+    vt_mkdir(library);
+    t_write_file(caches, "notes", 5);
+    char *before = vt_snapshot(caches);
+    setenv("HOME", home, 1);
+    char cwd[4096], source[4200];
+    cr_assert(getcwd(cwd, sizeof cwd));
+    snprintf(source, sizeof source, "%s/%s", cwd, VT_IPSW_14);
+    setenv("MACVM_FAKE_IPSW", source, 1);
+    char *b = t_path_join(t_tmp, "New.bundle");
+    struct proc_result r = run_fake("install", "--latest", "--cpus", "2", b, NULL);
+    cr_expect_eq(r.status, EX_CANTCREAT, "exit %d, want %d; stderr: %s", r.status, EX_CANTCREAT, r.err);
+    cr_expect(strstr(r.err, caches) && strstr(r.err, "in the way; move it aside"),
+              "stderr should name %s and what to do: %s", caches, r.err);
+    cr_expect(strstr(r.out, "downloading") == NULL, "nothing downloaded: %s", r.out);
+    vt_expect_unchanged(caches, before, "the file in the way");
+    vt_expect_nothing_created(b, spec, "a cache that cannot be made");
+    proc_result_free(&r);
+    free(b);
+    free(caches);
+    free(library);
+    free(home);
+    free(spec);
+}
+
 /* A bundle path too long for the bridge is refused before --latest downloads. */
 Test(install, latest_refuses_a_bundle_path_too_long_before_downloading, .init = vt_init, .fini = t_tmp_fini)
 {

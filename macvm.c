@@ -3526,7 +3526,7 @@ static const struct advice_rule advice_rules[] = {
     {NULL, ANY_CODE, "maximum supported number of active virtual machines", ADVICE_TWO_VMS},
     {NULL, ANY_CODE, "restricted device",
      "the VM has a restricted device (the GDB debug stub) but macvm lacks the com.apple.private.virtualization "
-     "entitlement: see 'Debugging the guest' in the README (SIP off, amfi_get_out_of_my_way=1, make sign-private)"},
+     "entitlement.  " SIGN_PRIVATE_HINT},
     {"VZErrorDomain", 2, "hardwareModel",
      "this Mac's macOS is older than the guest's hardware model needs: update the host, or install an older "
      "macOS into a new bundle"},
@@ -4750,6 +4750,14 @@ static const char *const status_names[] = {
     "pass", "warn", "fail", "skip", "available", "missing", "needs-private-entitlement", "failed",
 };
 
+/* What a missing entitlement costs and how to get it, said alike by doctor and the probe. */
+static const char *const no_virtualization_entitlement =
+    "macvm lacks com.apple.security.virtualization: build with 'make' (it signs), or "
+    "'codesign -s - -f --entitlements macvm.entitlements macvm'";
+static const char *const no_private_entitlement =
+    "no com.apple.private.virtualization: --debug-stub, --serial and install --serial-number are refused "
+    "('make sign-private' adds it: README, Debugging the guest); everything else works";
+
 /* What doctor found, in the order each row was first set; run.json keeps a run's. */
 struct probe {
     struct probe_result {
@@ -4996,13 +5004,11 @@ static void doctor_run(struct probe *d, const struct host_info *host, const char
     if (host->available) {
         probe_set(d, "virtualization entitlement", host->has_virtualization_entitlement ? CHECK_PASS : CHECK_FAIL,
                   host->has_virtualization_entitlement ? "macvm is signed with com.apple.security.virtualization"
-                  : "macvm lacks com.apple.security.virtualization: build with 'make' (it signs), or "
-                    "'codesign -s - -f --entitlements macvm.entitlements macvm'");
+                  : no_virtualization_entitlement);
         probe_set(d, "private entitlement", host->has_private_entitlement ? CHECK_PASS : CHECK_WARN,
                   host->has_private_entitlement ? "com.apple.private.virtualization: --debug-stub, --serial and "
                     "install --serial-number are available"
-                  : "no com.apple.private.virtualization: --debug-stub, --serial and install --serial-number are "
-                    "refused (see 'Debugging the guest' in the README); everything else works");
+                  : no_private_entitlement);
     } else {
         probe_set(d, "entitlements", CHECK_SKIP, "not checked off macOS");
     }
@@ -5182,11 +5188,9 @@ static void probe_host(struct probe *p, const struct host_info *host)
     p->n = 0;
     probe_set(p, "entitlement", host->has_virtualization_entitlement ? PROBE_AVAILABLE : PROBE_FAILED, "%s",
               host->has_virtualization_entitlement ? "com.apple.security.virtualization"
-              : "macvm lacks com.apple.security.virtualization: build with 'make' (it signs)");
+              : no_virtualization_entitlement);
     probe_set(p, "private-entitlement", host->has_private_entitlement ? PROBE_AVAILABLE : PROBE_NEEDS_PRIVATE, "%s",
-              host->has_private_entitlement ? "com.apple.private.virtualization"
-              : "no com.apple.private.virtualization: --debug-stub, --serial and install --serial-number are "
-                "refused ('make sign-private', README)");
+              host->has_private_entitlement ? "com.apple.private.virtualization" : no_private_entitlement);
     for (size_t i = 0; i < sizeof probe_features / sizeof *probe_features; i++)
         probe_feature(p, &probe_features[i], host);
 }
@@ -6663,8 +6667,7 @@ static int cmd_install(int argc, char **argv)
                     host.os_version), report("install", &e);
     if (o.serial_number && !host.has_private_entitlement)
         return fail(&e, EX_UNAVAILABLE, "--serial-number (experimental) is a restricted feature: it needs the "
-                    "com.apple.private.virtualization entitlement, which this macvm lacks.  With SIP disabled and "
-                    "boot-args amfi_get_out_of_my_way=1, run 'make sign-private' (README: Debugging the guest)"),
+                    "com.apple.private.virtualization entitlement, which this macvm lacks.  " SIGN_PRIVATE_HINT),
                report("install", &e);
     if (bundle_fits(bundle, &e))   /* before a download, not after */
         return report("install", &e);

@@ -349,15 +349,29 @@ Test(install, refuses_an_image_that_is_not_for_vms, .init = vt_init, .fini = t_t
     free(spec);
 }
 
+/* Returns the absolute path of a fixture (free it): the command may run elsewhere. */
+static char *vt_absolute(const char *fixture)
+{
+    char cwd[4096];
+    cr_assert(getcwd(cwd, sizeof cwd));
+    return t_path_join(cwd, fixture);
+}
+
+/* Makes the fake's bridge_download "download" fixture; returns its absolute path (free it). */
+static char *vt_downloads(const char *fixture)
+{
+    char *source = vt_absolute(fixture);
+    setenv("MACVM_FAKE_IPSW", source, 1);
+    return source;
+}
+
 /* An image whose path is longer than the bridge's field for it is refused
  * by name before anything is made, never handed on cut short. */
 Test(install, refuses_an_image_path_too_long_to_hold, .init = vt_init, .fini = t_tmp_fini)
 {
     char *spec = vt_install_spec();
     char *dir = vt_deep_folder();
-    char cwd[4096], source[4200];
-    cr_assert(getcwd(cwd, sizeof cwd));
-    snprintf(source, sizeof source, "%s/%s", cwd, VT_IPSW_14);
+    char *source = vt_absolute(VT_IPSW_14);
     char *ipsw = t_path_join(dir, "image.ipsw");
     cr_assert_eq(symlink(source, ipsw), 0, "symlink %s: %s", ipsw, strerror(errno));
     char *b = t_path_join(t_tmp, "New.bundle");
@@ -367,6 +381,7 @@ Test(install, refuses_an_image_path_too_long_to_hold, .init = vt_init, .fini = t
     free(ipsw);
     free(dir);
     free(spec);
+    free(source);
 }
 
 Test(install, too_few_cpus_for_the_image, .init = vt_init, .fini = t_tmp_fini)
@@ -516,11 +531,7 @@ Test(install, latest_downloads_then_reuses_the_cache, .init = vt_init, .fini = t
     vt_mkdir(lib);
     vt_mkdir(caches);
     setenv("HOME", home, 1);
-    char cwd[4096];
-    cr_assert(getcwd(cwd, sizeof cwd));
-    char source[4200];
-    snprintf(source, sizeof source, "%s/%s", cwd, VT_IPSW_14);
-    setenv("MACVM_FAKE_IPSW", source, 1);
+    char *source = vt_downloads(VT_IPSW_14);
     char cached[4200];
     snprintf(cached, sizeof cached, "%s/macvm/UniversalMac_15.1_24B83_Restore.ipsw", caches);
 
@@ -561,6 +572,7 @@ Test(install, latest_downloads_then_reuses_the_cache, .init = vt_init, .fini = t
     free(lib);
     free(home);
     free(spec);
+    free(source);
 }
 
 /* --latest with a fresh HOME: the cache folders are made as needed. */
@@ -570,11 +582,7 @@ Test(install, latest_into_a_fresh_home, .init = vt_init, .fini = t_tmp_fini)
     char *home = t_path_join(t_tmp, "home");
     vt_mkdir(home);
     setenv("HOME", home, 1);
-    char cwd[4096];
-    cr_assert(getcwd(cwd, sizeof cwd));
-    char source[4200];
-    snprintf(source, sizeof source, "%s/%s", cwd, VT_IPSW_14);
-    setenv("MACVM_FAKE_IPSW", source, 1);
+    char *source = vt_downloads(VT_IPSW_14);
     char *b = t_path_join(t_tmp, "New.bundle");
     struct proc_result r = run_fake("install", "--latest", "--cpus", "2", b, NULL);
     cr_expect_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
@@ -585,6 +593,7 @@ Test(install, latest_into_a_fresh_home, .init = vt_init, .fini = t_tmp_fini)
     free(b);
     free(home);
     free(spec);
+    free(source);
 }
 
 /* --latest where the cache would give the image a path too long for the
@@ -594,10 +603,7 @@ Test(install, latest_refuses_a_cache_path_too_long_before_downloading, .init = v
     char *spec = vt_install_spec();
     char *home = vt_deep_folder();
     setenv("HOME", home, 1);
-    char cwd[4096], source[4200];
-    cr_assert(getcwd(cwd, sizeof cwd));
-    snprintf(source, sizeof source, "%s/%s", cwd, VT_IPSW_14);
-    setenv("MACVM_FAKE_IPSW", source, 1);
+    char *source = vt_downloads(VT_IPSW_14);
     char *b = t_path_join(t_tmp, "New.bundle");
     vt_install_refused(spec, b, EX_CANTCREAT, "--ipsw", "a download cache path too long", "--latest", "--cpus", "2",
                        NULL);
@@ -607,6 +613,7 @@ Test(install, latest_refuses_a_cache_path_too_long_before_downloading, .init = v
     free(b);
     free(home);
     free(spec);
+    free(source);
 }
 
 /* A file where the download cache's folder belongs is named, with what to
@@ -621,10 +628,7 @@ Test(install, latest_names_a_file_in_the_way_of_the_cache, .init = vt_init, .fin
     t_write_file(caches, "notes", 5);
     char *before = vt_snapshot(caches);
     setenv("HOME", home, 1);
-    char cwd[4096], source[4200];
-    cr_assert(getcwd(cwd, sizeof cwd));
-    snprintf(source, sizeof source, "%s/%s", cwd, VT_IPSW_14);
-    setenv("MACVM_FAKE_IPSW", source, 1);
+    char *source = vt_downloads(VT_IPSW_14);
     char *b = t_path_join(t_tmp, "New.bundle");
     struct proc_result r = run_fake("install", "--latest", "--cpus", "2", b, NULL);
     cr_expect_eq(r.status, EX_CANTCREAT, "exit %d, want %d; stderr: %s", r.status, EX_CANTCREAT, r.err);
@@ -639,6 +643,7 @@ Test(install, latest_names_a_file_in_the_way_of_the_cache, .init = vt_init, .fin
     free(library);
     free(home);
     free(spec);
+    free(source);
 }
 
 /* A bundle path too long for the bridge is refused before --latest downloads. */

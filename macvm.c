@@ -1107,6 +1107,26 @@ static uint64_t allocated_bytes(const struct stat *st)
     return (uint64_t)st->st_blocks * 512;
 }
 
+/* Checks that the folder a new bundle (or clone) goes in is there, is a
+ * folder, and may be written.  Returns 0 or EX_CANTCREAT with what to do. */
+static int bundle_folder_check(const char *path, struct error *e)
+{
+    autofree char *dir = path_dir(path);
+    struct stat st;
+    struct buf quoted = {0};
+    shell_quote(&quoted, dir);
+    int rc = 0;
+    if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
+        rc = fail(e, EX_CANTCREAT, "%s is %s, not a folder; name a path in a folder", dir, file_kind(st.st_mode));
+    else if (!is_directory(dir))
+        rc = fail(e, EX_CANTCREAT, "the folder %s does not exist; create it (mkdir -p %s) or name another path", dir,
+                  quoted.data);
+    else if (access(dir, W_OK) != 0)
+        rc = fail(e, EX_CANTCREAT, "cannot write in %s; name a path in a folder you own", dir);
+    buf_free(&quoted);
+    return rc;
+}
+
 /* Checks that a new bundle can be made at path: nothing there yet, and a
  * folder to make it in that macvm may write.  Checked before a 13 GB download,
  * not after.  Returns 0 or EX_CANTCREAT with what to do. */
@@ -1116,13 +1136,7 @@ static int bundle_can_create(const char *path, struct error *e)
     if (lstat(path, &st) == 0)
         return fail(e, EX_CANTCREAT, "already exists; macvm never touches an existing bundle: name another path, "
                     "e.g. 'macvm install %s-2'", path);
-    autofree char *dir = path_dir(path);
-    if (!is_directory(dir))
-        return fail(e, EX_CANTCREAT, "the folder %s does not exist; create it (mkdir -p %s) or name another path",
-                    dir, dir);
-    if (access(dir, W_OK) != 0)
-        return fail(e, EX_CANTCREAT, "cannot write in %s; name a path in a folder you own", dir);
-    return 0;
+    return bundle_folder_check(path, e);
 }
 
 /* Creates a new bundle: the directory and a sparse Disk.img of disk_size.
@@ -1372,6 +1386,8 @@ static int bundle_clone(const char *src, const char *dst, bool src_locked, uint6
         return fail_prefix(e, src);
     if (lstat(dst, &st) == 0)
         return fail(e, EX_CANTCREAT, "%s already exists; macvm never overwrites: name a new path", dst);
+    if ((rc = bundle_folder_check(dst, e)))
+        return rc;
     autofree char *dst_dir = path_dir(dst);
     autofree char *name = path_base(dst);
     autofree char *dst_real = realpath(dst_dir, NULL);

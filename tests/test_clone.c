@@ -485,3 +485,28 @@ Test(clone, the_lock_file_must_be_a_regular_file, .init = vt_init, .fini = t_tmp
     free(lock);
     free(src);
 }
+
+/* A destination whose folder is missing, or is a file ("file/x"): refused
+ * with 73 naming the folder and what to do, and nothing left beside it. */
+Test(clone, a_destination_folder_that_is_missing_or_a_file_says_what_to_do, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *src = vt_bundle(t_tmp, "Source.bundle", "apple", VT_GIB);
+    char *file = t_path_join(t_tmp, "file"), *missing = t_path_join(t_tmp, "Missing");
+    vt_write_text(file, "precious\n");
+    char *through_file = t_path_join(file, "Copy.bundle"), *in_missing = t_path_join(missing, "Copy.bundle");
+    struct proc_result r = run_macvm("clone", src, through_file, NULL);
+    vt_expect_refusal(&r, EX_CANTCREAT, "not a folder", "a destination through a file");
+    cr_expect(strstr(r.err, file) != NULL, "the file in the way should be named: %s", r.err);
+    proc_result_free(&r);
+    r = run_macvm("clone", src, in_missing, NULL);
+    vt_expect_refusal(&r, EX_CANTCREAT, "mkdir -p", "a destination in a missing folder");
+    cr_expect(strstr(r.err, missing) != NULL, "the missing folder should be named: %s", r.err);
+    proc_result_free(&r);
+    cr_expect(!vt_exists(missing), "%s must not be created", missing);
+    cr_expect_eq(vt_count_entries(t_tmp), 2, "nothing may be left beside the source and the file");
+    free(in_missing);
+    free(through_file);
+    free(missing);
+    free(file);
+    free(src);
+}

@@ -280,6 +280,15 @@ Test(install, refuses_an_existing_path, .init = vt_init, .fini = t_tmp_fini)
     proc_result_free(&r);
     vt_expect_unchanged(file, before, "install onto an existing file");
 
+    char *through_file = t_path_join(file, "VM.bundle");   /* a file where the bundle's folder belongs */
+    before = vt_snapshot(file);
+    r = run_fake("install", "--ipsw", VT_IPSW_14, "--cpus", "2", through_file, NULL);
+    vt_expect_refusal(&r, EX_CANTCREAT, "not a folder", "a path through a file");
+    cr_expect(strstr(r.err, "mkdir -p") == NULL, "mkdir -p cannot make a folder where a file is: %s", r.err);
+    proc_result_free(&r);
+    vt_expect_unchanged(file, before, "install through a file");
+    free(through_file);
+
     char *link = t_path_join(t_tmp, "link");
     cr_assert_eq(symlink("nowhere", link), 0);
     r = run_fake("install", "--ipsw", VT_IPSW_14, "--cpus", "2", link, NULL);

@@ -881,6 +881,8 @@ static char *bundle_operand(const char *command, int argc, char **argv)
 {
     if (argc - optind > 1)
         return usage_error(command, "give at most one bundle"), NULL;
+    if (optind < argc && !*argv[optind])   /* else taken for the current folder */
+        return usage_error(command, "the bundle's path is empty; name a bundle"), NULL;
     return bundle_path(optind < argc ? argv[optind] : NULL);
 }
 
@@ -5940,6 +5942,8 @@ static int cmd_clone(int argc, char **argv)
     if (rc >= 0)
         return rc;
     const char *src = argv[optind], *dst = argv[optind + 1];
+    if (!*src || !*dst)
+        return usage_error("clone", "the %s path is empty; name a bundle", *src ? "destination's" : "source's");
     enum clone_method how = CLONE_NONE;
     struct error e = {0};
     uint64_t ecid = 0;
@@ -6874,6 +6878,8 @@ static int cmd_pvg_log(int argc, char **argv)
             return report("pvg-log", &e);
     } else if (file) {
         source = xstrdup(strcmp(file, "-") == 0 ? "standard input" : file);
+    } else if (optind < argc && !*argv[optind]) {   /* else taken for the current folder */
+        return usage_error("pvg-log", "the bundle's path is empty; name a bundle");
     } else {
         autofree char *bundle = bundle_path(optind < argc ? argv[optind] : NULL);
         if (!(source = run_log(bundle, run, &e)))

@@ -510,3 +510,24 @@ Test(clone, a_destination_folder_that_is_missing_or_a_file_says_what_to_do, .ini
     free(file);
     free(src);
 }
+
+/* An empty path is no bundle: refused as a usage error, nothing made in the
+ * current folder (it would otherwise be taken for "."). */
+Test(clone, an_empty_path_is_refused, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *src = vt_bundle(t_tmp, "Source.bundle", "apple", VT_GIB);
+    struct proc_result r = run_macvm("clone", src, "", NULL);
+    vt_expect_refusal(&r, EX_USAGE, "empty", "an empty destination");
+    proc_result_free(&r);
+    r = run_macvm("clone", "", src, NULL);
+    vt_expect_refusal(&r, EX_USAGE, "empty", "an empty source");
+    proc_result_free(&r);
+    r = run_fake("run", "--dry-run", "", NULL);
+    vt_expect_refusal(&r, EX_USAGE, "empty", "run of an empty path");
+    proc_result_free(&r);
+    r = run_macvm("pvg-log", "", NULL);
+    vt_expect_refusal(&r, EX_USAGE, "empty", "pvg-log of an empty path");
+    proc_result_free(&r);
+    cr_expect_eq(vt_count_entries(t_tmp), 1, "nothing may be created beside the source");
+    free(src);
+}

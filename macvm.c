@@ -901,8 +901,13 @@ static int bundle_found(const char *path, struct error *e)
     static const char *const files[] = {BUNDLE_DISK, BUNDLE_HARDWARE_MODEL, BUNDLE_MACHINE_IDENTIFIER,
                                         BUNDLE_CONFIG, BUNDLE_LOGS};
     struct stat st;
-    if (!is_directory(path))
-        return fail(e, EX_NOINPUT, "no VM bundle here; create one with 'macvm install %s'", path);
+    if (!is_directory(path)) {
+        struct buf install = {0};
+        shell_quote(&install, path);
+        fail(e, EX_NOINPUT, "no VM bundle here; create one with: macvm install %s", install.data);
+        buf_free(&install);
+        return e->code;
+    }
     for (size_t i = 0; i < sizeof files / sizeof *files; i++)
         if (bundle_stat(path, files[i], &st))
             return 0;
@@ -1135,9 +1140,15 @@ static int bundle_folder_check(const char *path, struct error *e)
 static int bundle_can_create(const char *path, struct error *e)
 {
     struct stat st;
-    if (lstat(path, &st) == 0)
-        return fail(e, EX_CANTCREAT, "already exists; macvm never touches an existing bundle: name another path, "
-                    "e.g. 'macvm install %s-2'", path);
+    if (lstat(path, &st) == 0) {
+        struct buf other = {0};
+        shell_quote(&other, path);
+        buf_puts(&other, "-2");   /* '/a b'-2 is the word "/a b-2" */
+        fail(e, EX_CANTCREAT, "already exists; macvm never touches an existing bundle: name another path, "
+             "e.g. macvm install %s", other.data);
+        buf_free(&other);
+        return e->code;
+    }
     return bundle_folder_check(path, e);
 }
 
@@ -6634,7 +6645,10 @@ static int install_into(const char *bundle, const struct install_options *o, con
     c.install_completed = true;
     if (config_save(bundle, &c, &e))
         return report(bundle, &e);
-    tell(stdout, "macvm: installed; boot it with: macvm run %s", bundle);
+    struct buf run = {0};
+    shell_quote(&run, bundle);
+    tell(stdout, "macvm: installed; boot it with: macvm run %s", run.data);
+    buf_free(&run);
     return 0;
 }
 

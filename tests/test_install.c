@@ -259,6 +259,28 @@ Test(install, default_cpus_and_memory_give_way_to_the_image, .init = vt_init, .f
     free(spec);
 }
 
+/* A bundle whose name needs quoting for the shell: every command macvm
+ * suggests for it (boot it, create it, another name) is one to paste as is. */
+Test(install, the_commands_it_suggests_quote_the_bundle_path, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = t_path_join(t_tmp, "My VM.bundle");
+    char want[4096];
+    struct proc_result r = run_fake("info", b, NULL);
+    snprintf(want, sizeof want, "macvm install '%s'", b);
+    vt_expect_refusal(&r, EX_NOINPUT, want, "info of a missing bundle with a space");
+    proc_result_free(&r);
+    r = run_fake("install", "--ipsw", VT_IPSW_14, "--cpus", "2", b, NULL);
+    cr_assert_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
+    snprintf(want, sizeof want, "macvm run '%s'\n", b);
+    cr_expect(strstr(r.out, want) != NULL, "stdout should say how to boot it, quoted: %s", r.out);
+    proc_result_free(&r);
+    r = run_fake("install", "--ipsw", VT_IPSW_14, "--cpus", "2", b, NULL);
+    snprintf(want, sizeof want, "macvm install '%s'-2", b);
+    vt_expect_refusal(&r, EX_CANTCREAT, want, "install onto the bundle again");
+    proc_result_free(&r);
+    free(b);
+}
+
 Test(install, refuses_an_existing_path, .init = vt_init, .fini = t_tmp_fini)
 {
     char *spec = vt_install_spec();

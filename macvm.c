@@ -1641,6 +1641,23 @@ static bool leftover_of_clone(const char *folder)
     return n >= mark && strncmp(folder + n - mark, CLONE_MARK, strlen(CLONE_MARK)) == 0;
 }
 
+/* Warns about each copy a killed clone to bundle's path or a killed
+ * disposable run of it left beside it: a command that makes another such copy
+ * (often after the kill, to retry) names the space the old one still takes. */
+static void warn_leftovers(const char *bundle)
+{
+    char **left;
+    size_t n = leftover_clones(bundle, &left);
+    for (size_t i = 0; i < n; i++) {
+        struct buf rm = {0};
+        shell_quote(&rm, left[i]);
+        warn("%s was killed and left %s, which still takes space: remove it with rm -r %s",
+             leftover_of_clone(left[i]) ? "a clone to this path" : "a disposable run of this bundle", left[i], rm.data);
+        buf_free(&rm);
+    }
+    free_names(left, n);
+}
+
 /* Returns "macOS 15.0", or "the installed macOS" when Config.plist does not say. */
 static const char *installed_name(const struct vm_config *c)
 {
@@ -5978,6 +5995,7 @@ static int cmd_clone(int argc, char **argv)
                    "sees a new Mac: sign in to iCloud again in it", ecid_text(ecid).s);
     rc = print_buf(&b);
     buf_free(&b);
+    warn_leftovers(dst_path);
     return rc;
 }
 
@@ -6356,6 +6374,7 @@ static int run_ephemeral(struct vm_spec *spec, const struct host_info *host, con
     autofree char *tmp = ephemeral_folder(spec->source_bundle);
     struct error e = {0};
     enum clone_method how;
+    warn_leftovers(spec->source_bundle);   /* before this run's own copy exists */
     if (!mkdtemp(tmp))
         return fail(&e, EX_CANTCREAT, "cannot create a folder for the disposable copy: %s", strerror(errno)),
                report(spec->source_bundle, &e);

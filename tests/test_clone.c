@@ -531,3 +531,30 @@ Test(clone, an_empty_path_is_refused, .init = vt_init, .fini = t_tmp_fini)
     cr_expect_eq(vt_count_entries(t_tmp), 1, "nothing may be created beside the source");
     free(src);
 }
+
+/* What a clone killed with kill -9 left (.NAME-clone-XXXXXX, unlocked): the
+ * next clone to that path succeeds, names it with the rm -r that removes it,
+ * and leaves it alone (macvm removes nothing it did not make in this run). */
+Test(clone, names_what_a_killed_clone_to_the_same_path_left, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *src = vt_bundle(t_tmp, "Source.bundle", "apple", VT_GIB);
+    char *left = t_path_join(t_tmp, ".Copy.bundle-clone-Ab12Cd");
+    vt_mkdir(left);
+    char *inner = t_path_join(left, "Copy.bundle"), *part = t_path_join(inner, "Disk.img");
+    vt_mkdir(inner);
+    vt_write_text(part, "half a disk\n");
+    char *dst = t_path_join(t_tmp, "Copy.bundle");
+    struct proc_result r = run_macvm("clone", src, dst, NULL);
+    cr_expect_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
+    char want[4200];
+    snprintf(want, sizeof want, "rm -r %s", left);
+    cr_expect(strstr(r.err, want) != NULL, "stderr should name %s with its rm -r: %s", left, r.err);
+    cr_expect(vt_exists(part), "the leftover is the user's to remove");
+    vt_expect_copy(src, dst);
+    proc_result_free(&r);
+    free(dst);
+    free(part);
+    free(inner);
+    free(left);
+    free(src);
+}

@@ -1240,6 +1240,30 @@ Test(ephemeral, trailing_slash_leaves_the_source_untouched, .init = vt_init, .fi
     free(b);
 }
 
+/* What a disposable run killed with kill -9 left (.NAME-ephemeral-XXXXXX,
+ * unlocked): the next disposable run names it with the rm -r that removes it
+ * (it may hold a whole disk's data), runs, and leaves it alone. */
+Test(ephemeral, names_what_a_killed_run_left, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = vt_ephemeral_source();
+    char *left = t_path_join(t_tmp, ".VM.bundle-ephemeral-Ab12Cd");
+    vt_mkdir(left);
+    char *inner = t_path_join(left, "VM.bundle"), *part = t_path_join(inner, "Disk.img");
+    vt_mkdir(inner);
+    vt_write_text(part, "the guest's changes\n");
+    struct proc_result r = run_fake("run", "--ephemeral", "--no-log", b, NULL);
+    cr_expect_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
+    char want[4200];
+    snprintf(want, sizeof want, "rm -r %s", left);
+    cr_expect(strstr(r.err, want) != NULL, "stderr should name %s with its rm -r: %s", left, r.err);
+    cr_expect(vt_exists(part), "the leftover is the user's to remove");
+    proc_result_free(&r);
+    free(part);
+    free(inner);
+    free(left);
+    free(b);
+}
+
 /* Ctrl-C or SIGTERM while the disposable clone runs: exit 130, the clone
  * removed, the source untouched. */
 static void vt_ephemeral_signal(int sig)

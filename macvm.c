@@ -858,8 +858,8 @@ static char *ephemeral_clone_path(const char *folder, const char *bundle)
 }
 
 /* The bridge takes the bundle's files in fixed fields of VM_PATH_MAX bytes
- * (bridge.h); the longest of them is a file of a disposable run's clone.
- * Checked once, as a run's description is resolved (and for a clone's
+ * (bridge.h); the longest of them is a file of a disposable run's clone,
+ * and the longest name its folder, .NAME-ephemeral-XXXXXX.  Checked once, as a run's description is resolved (and for a clone's
  * destination), so nothing is cut short later; info and feedback read a
  * bundle of any path.  Returns 0, or EX_USAGE with what to do. */
 static int bundle_fits(const char *bundle, struct error *e)
@@ -867,6 +867,12 @@ static int bundle_fits(const char *bundle, struct error *e)
     autofree char *folder = ephemeral_folder(bundle);
     autofree char *clone = ephemeral_clone_path(folder, bundle);
     autofree char *longest = path_join(clone, BUNDLE_SAVE_FILE);
+    autofree char *hidden = path_base(folder), *name = path_base(bundle);
+    size_t added = strlen(hidden) - strlen(name);   /* a file system takes names of NAME_MAX bytes */
+    if (strlen(hidden) > NAME_MAX)
+        return fail(e, EX_USAGE, "the bundle's name is longer than macvm takes (a disposable run's clone of it goes in "
+                    "a folder named .NAME" EPHEMERAL_MARK "XXXXXX, which would be %zu bytes, over %d); rename it to "
+                    "at most %zu bytes", strlen(hidden), NAME_MAX, NAME_MAX - added);
     if (strlen(longest) < VM_PATH_MAX)
         return 0;
     return fail(e, EX_USAGE, "the bundle's path is longer than macvm takes (a disposable run's clone of it would "

@@ -558,3 +558,35 @@ Test(clone, names_what_a_killed_clone_to_the_same_path_left, .init = vt_init, .f
     free(left);
     free(src);
 }
+
+/* A name a file system takes (at most 255 bytes) but whose hidden copy
+ * folder it would not (.NAME-ephemeral-XXXXXX): refused with 64 before
+ * anything is made, saying how long a name may be; the longest that fits works. */
+Test(clone, a_name_too_long_for_its_copy_folder_is_refused_up_front, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *src = vt_bundle(t_tmp, "Source.bundle", "apple", VT_GIB);
+    char name[256];
+    memset(name, 'N', 250);
+    name[250] = 0;
+    char *dst = t_path_join(t_tmp, name);
+    struct proc_result r = run_macvm("clone", src, dst, NULL);
+    vt_expect_refusal(&r, EX_USAGE, "at most 237 bytes", "a 250-byte destination name");
+    proc_result_free(&r);
+    cr_expect_eq(vt_count_entries(t_tmp), 1, "nothing may be created beside the source");
+    cr_assert_eq(rename(src, dst), 0);   /* a bundle named so: no run of it, no disposable run */
+    r = run_fake("run", "--dry-run", dst, NULL);
+    vt_expect_refusal(&r, EX_USAGE, "at most 237 bytes", "a run of a bundle with a 250-byte name");
+    proc_result_free(&r);
+    cr_assert_eq(rename(dst, src), 0);
+    name[237] = 0;   /* the longest that fits */
+    char *fits = t_path_join(t_tmp, name);
+    r = run_macvm("clone", src, fits, NULL);
+    cr_expect_eq(r.status, 0, "a 237-byte name: exit %d; stderr: %s", r.status, r.err);
+    proc_result_free(&r);
+    r = run_fake("run", "--ephemeral", "--no-log", fits, NULL);
+    cr_expect_eq(r.status, 0, "a disposable run of a 237-byte name: exit %d; stderr: %s", r.status, r.err);
+    proc_result_free(&r);
+    free(fits);
+    free(dst);
+    free(src);
+}

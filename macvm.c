@@ -3511,8 +3511,11 @@ static char *run_dir_create(const char *logs_dir, const char *other_dir, time_t 
     localtime_r(&start, &tm);
     strftime(name, sizeof name, "%Y-%m-%dT%H-%M-%S", &tm);
     strcat(name, suffix);
+    struct stat st;
     if (mkdir(logs_dir, 0755) != 0 && errno != EEXIST)
         return fail(e, EX_CANTCREAT, "cannot create %s: %s", logs_dir, strerror(errno)), NULL;
+    if (!is_directory(logs_dir) && lstat(logs_dir, &st) == 0)   /* a file, FIFO or dangling link in the way */
+        return fail(e, EX_CANTCREAT, "%s is %s, not a folder; move it aside", logs_dir, file_kind(st.st_mode)), NULL;
     int err = EEXIST;   /* what is said when every name is taken */
     for (int i = 1; i < 100 && err == EEXIST; i++) {
         char unique[80];

@@ -1264,6 +1264,35 @@ Test(ephemeral, names_what_a_killed_run_left, .init = vt_init, .fini = t_tmp_fin
     free(b);
 }
 
+/* Something other than a folder where the runs' records go (logs/ in the
+ * bundle, NAME.ephemeral-logs beside it): the run goes on without a record,
+ * and the warning names what is in the way and what to do; it is not touched. */
+Test(ephemeral, a_file_where_the_run_records_go_is_named, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "configured", VT_GIB);
+    char *logs = t_path_join(b, "logs"), *elogs = t_path_join(t_tmp, "VM.bundle.ephemeral-logs");
+    vt_write_text(logs, "my notes\n");
+    cr_assert_eq(symlink("nowhere", elogs), 0);
+    const char *cases[][2] = {{NULL, "logs is a regular file, not a folder; move it aside"},
+                              {"--ephemeral", "VM.bundle.ephemeral-logs is a symbolic link, not a folder; move it aside"}};
+    for (int i = 0; i < 2; i++) {
+        struct proc_result r = cases[i][0] ? run_fake("run", "--no-log", cases[i][0], b, NULL)
+                                           : run_fake("run", "--no-log", b, NULL);
+        cr_expect_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
+        cr_expect(strstr(r.err, cases[i][1]) != NULL, "stderr should say \"%s\": %s", cases[i][1], r.err);
+        proc_result_free(&r);
+    }
+    size_t n;
+    char *text = (char *)t_read_file(logs, &n);
+    cr_expect_str_eq(text, "my notes\n", "the file in the way must stay as it was");
+    char target[64] = "";
+    cr_expect(readlink(elogs, target, sizeof target - 1) == 7 && strcmp(target, "nowhere") == 0, "the link must stay");
+    free(text);
+    free(elogs);
+    free(logs);
+    free(b);
+}
+
 /* Ctrl-C or SIGTERM while the disposable clone runs: exit 130, the clone
  * removed, the source untouched. */
 static void vt_ephemeral_signal(int sig)

@@ -314,7 +314,9 @@ bool macvm_cancel_work(unsigned nth)
     return false;
 }
 
-/* Installs on_interrupt for the rest of the command. */
+/* Installs on_interrupt for the rest of the command.  A reader of macvm's
+ * output that goes away (`| head`) makes writes fail instead of killing
+ * macvm half way, which would leave a clone behind or stop a VM hard. */
 static void catch_interrupts(void)
 {
     struct sigaction sa = {0};
@@ -323,6 +325,7 @@ static void catch_interrupts(void)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
 }
 
 /* ========================= The appendix's contract ========================= */
@@ -3297,6 +3300,7 @@ static void capture_supervise(int eof_fd, pid_t parent, char **argv, int out, in
             close(fd);
     signal(SIGINT, SIG_IGN);    /* Ctrl-C and a closed terminal are for the VM; */
     signal(SIGHUP, SIG_IGN);    /* the capture ends after it */
+    signal(SIGPIPE, SIG_DFL);   /* what catch_interrupts ignored, the tool need not */
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);

@@ -1293,6 +1293,36 @@ Test(ephemeral, a_file_where_the_run_records_go_is_named, .init = vt_init, .fini
     free(b);
 }
 
+/* Output to a reader that went away (`macvm run --ephemeral | head -1`):
+ * writes fail, but macvm is not killed half way (SIGPIPE): the run ends as
+ * it would have, its clone removed, and the exit says the output was lost. */
+Test(ephemeral, a_reader_that_goes_away_never_leaves_the_clone, .init = vt_init, .fini = t_tmp_fini, .timeout = 60)
+{
+    setenv("MACVM_FAKE_RUN_SECONDS", "1", 1);
+    char *b = vt_ephemeral_source();
+    char *before = vt_snapshot(b);
+    int fds[2];
+    cr_assert_eq(pipe(fds), 0);
+    close(fds[0]);   /* the reader is gone before macvm writes a line */
+    pid_t pid = fork();
+    cr_assert(pid >= 0, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        signal(SIGPIPE, SIG_DFL);   /* as a shell starts a command */
+        dup2(fds[1], 1);
+        dup2(fds[1], 2);
+        execl(vt_fake(), vt_fake(), "run", "--ephemeral", "--headless", "--no-log", b, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    bool signaled;
+    int status = vt_wait(pid, &signaled);
+    cr_expect(!signaled, "macvm was killed by signal %d half way", status - 128);
+    cr_expect_eq(status, EX_IOERR, "exit %d, want 74 (its output was lost)", status);
+    vt_expect_no_clone("output to a closed pipe");
+    vt_expect_unchanged(b, before, "a run whose output went nowhere");
+    free(b);
+}
+
 /* Ctrl-C or SIGTERM while the disposable clone runs: exit 130, the clone
  * removed, the source untouched. */
 static void vt_ephemeral_signal(int sig)

@@ -1038,7 +1038,7 @@ static bool bundle_in_use(const char *bundle)
  * never outlives its holder. */
 #define BUNDLE_LOCK ".macvm.lock"
 
-enum bundle_use { USE_CLONE_SOURCE, USE_CLONE_DESTINATION, USE_RUN, USE_DISPOSABLE_RUN };
+enum bundle_use { USE_CLONE_SOURCE, USE_CLONE_DESTINATION, USE_RUN, USE_DISPOSABLE_RUN, USE_INSTALL };
 
 /* Takes the lock for use.  Returns 0 with the lock's descriptor in *fd (-1:
  * a read-only bundle, which no VM runs from but a clone or a disposable run
@@ -1082,7 +1082,9 @@ static int bundle_lock(const char *bundle, enum bundle_use use, int *fd, struct 
     }
     char who[64];
     int n = snprintf(who, sizeof who, "%d %s\n", (int)getpid(),
-                     use == USE_RUN || use == USE_DISPOSABLE_RUN ? "running" : "cloning");
+                     use == USE_RUN || use == USE_DISPOSABLE_RUN ? "running"
+                     : use == USE_INSTALL                        ? "installing"
+                                                                 : "cloning");
     if ((st.st_mode & 0200) && pwrite(lock, who, (size_t)n, 0) == n)
         (void)!ftruncate(lock, n);
     *fd = lock;
@@ -1093,6 +1095,23 @@ static void bundle_unlock(int fd)
 {
     if (fd >= 0)
         close(fd);
+}
+
+/* Returns the PID of the macvm that installs into bundle now (it holds the
+ * lock, saying "installing"), or 0: then an incomplete install is one that
+ * stopped, not one under way. */
+static int installer_pid(const char *bundle)
+{
+    autofree char *path = path_join(bundle, BUNDLE_LOCK);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    char who[64] = "", what[16] = "";
+    int pid = 0;
+    if (fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
+        ssize_t n = pread(fd, who, sizeof who - 1, 0);
+        who[n > 0 ? n : 0] = 0;
+    }
+    bundle_unlock(fd);
+    return sscanf(who, "%d %15[a-z]", &pid, what) == 2 && strcmp(what, "installing") == 0 ? pid : 0;
 }
 
 /* Returns true when macvm holds the lock of bundle: a run or a clone is under way. */
@@ -5823,7 +5842,10 @@ static void info_text(struct buf *b, const char *bundle, const struct bundle_inf
                         ? "Installed:          not recorded (Config.plist does not say: made outside macvm)\n"
                         : "Installed:          not recorded (no Config.plist: a bundle made outside macvm)\n");
     }
-    if (!c->install_completed) {
+    int installer = c->install_completed ? 0 : installer_pid(bundle);
+    if (installer) {
+        buf_printf(b, "                    being installed now by macvm (PID %d): wait until it is done\n", installer);
+    } else if (!c->install_completed) {
         buf_puts(b, "                    INCOMPLETE: the install did not finish, so it cannot boot; to retry: ");
         retry_install_command(b, bundle, NULL, bi->disk_logical, c);
         buf_puts(b, "\n");
@@ -6229,6 +6251,9 @@ static int load_for_run(const char *bundle, struct vm_config *c, uint64_t *ecid,
     int rc = bundle_check(bundle, e);
     if (rc || (rc = config_load(bundle, c, e)))
         return rc;
+    int installer = c->install_completed ? 0 : installer_pid(bundle);
+    if (installer)
+        return fail(e, EX_TEMPFAIL, "busy: macvm (PID %d) is installing it; wait until it is done", installer);
     if (!c->install_completed) {
         autofree char *disk = path_join(bundle, BUNDLE_DISK);
         struct buf b = {0};
@@ -6591,7 +6616,7 @@ static struct vm_config install_config(const struct install_options *o, const st
 /* Removes what bundle_create made, after a later step failed. */
 static void bundle_uncreate(const char *bundle)
 {
-    static const char *const made[] = {BUNDLE_CONFIG, BUNDLE_DISK};
+    static const char *const made[] = {BUNDLE_CONFIG, BUNDLE_DISK, BUNDLE_LOCK};
     for (size_t i = 0; i < sizeof made / sizeof *made; i++) {
         autofree char *path = path_join(bundle, made[i]);
         unlink(path);
@@ -6637,7 +6662,9 @@ static int install_into(const char *bundle, const struct install_options *o, con
         return report("install", &e);
     if (bundle_create(bundle, o->disk_size, &e))
         return report(bundle, &e);
-    if (config_save(bundle, &c, &e)) {
+    int lock = -1;   /* while it installs, a run or clone of the bundle is told to wait, not to remove it */
+    if (bundle_lock(bundle, USE_INSTALL, &lock, &e) || config_save(bundle, &c, &e)) {
+        bundle_unlock(lock);
         bundle_uncreate(bundle);
         return report(bundle, &e);
     }
@@ -6672,10 +6699,13 @@ static int install_into(const char *bundle, const struct install_options *o, con
         tell(stderr, "macvm: %s: the install did not complete; the bundle stays, marked incomplete. Retry with: "
              "%s", bundle, b.data);
         buf_free(&b);
+        bundle_unlock(lock);
         return rc;
     }
     c.install_completed = true;
-    if (config_save(bundle, &c, &e))
+    rc = config_save(bundle, &c, &e);
+    bundle_unlock(lock);
+    if (rc)
         return report(bundle, &e);
     struct buf run = {0};
     shell_quote(&run, bundle);

@@ -13,6 +13,7 @@
  *   MACVM_FAKE_RUN_SECONDS=N      the run lasts N seconds; Ctrl-C (SIGINT) ends it as
  *                                 "interrupted", as the real bridge's stop request would
  *   MACVM_FAKE_INSTALL=...        ok (default), fail, interrupt
+ *   MACVM_FAKE_INSTALL_SECONDS=N  the install lasts N seconds (half way); Ctrl-C ends it as interrupted
  *   MACVM_FAKE_UNSUPPORTED=1      no hardware model of the image runs on this host
  *   MACVM_FAKE_MIN_CPUS=N         the CPUs and memory (bytes) Virtualization says the loaded
  *   MACVM_FAKE_MIN_MEMORY=BYTES   image needs (bridge_load_restore_image); by default 0, as
@@ -207,6 +208,8 @@ int bridge_load_restore_image(const char *path, struct restore_image_info *info,
     return BRIDGE_OK;
 }
 
+static int run_until_interrupted(int seconds);
+
 int bridge_install(const struct install_spec *spec, bridge_progress_fn progress, void *ctx, struct bridge_error *err)
 {
     if (strcmp(loaded_image, spec->restore_image) != 0) {
@@ -237,6 +240,8 @@ int bridge_install(const struct install_spec *spec, bridge_progress_fn progress,
     const char *how = env("MACVM_FAKE_INSTALL", "ok");
     for (uint64_t i = 0; i <= 100; i += 25) {
         progress(ctx, i, 100);
+        if (i == 50 && run_until_interrupted(atoi(env("MACVM_FAKE_INSTALL_SECONDS", "0"))))
+            return BRIDGE_INTERRUPTED;
         if (i == 50 && strcmp(how, "ok") != 0)
             break;
     }

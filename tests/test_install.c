@@ -281,6 +281,51 @@ Test(install, the_commands_it_suggests_quote_the_bundle_path, .init = vt_init, .
     free(b);
 }
 
+/* While an install runs, its bundle is incomplete but not abandoned: run
+ * and clone are told to wait (75, naming the installer) instead of being
+ * told to remove it and install again, and info says it is being installed. */
+Test(install, a_bundle_being_installed_is_busy_not_incomplete, .init = vt_init, .fini = t_tmp_fini, .timeout = 60)
+{
+    setenv("MACVM_FAKE_INSTALL_SECONDS", "30", 1);
+    char *b = t_path_join(t_tmp, "New.bundle"), *lock = t_path_join(b, ".macvm.lock");
+    char *out = t_path_join(t_tmp, "out.txt"), *err = t_path_join(t_tmp, "err.txt");
+    const char *argv[] = {vt_fake(), "install", "--ipsw", VT_IPSW_14, "--cpus", "2", b, NULL};
+    pid_t pid = vt_spawn(argv, out, err, -1);
+    bool installing = false;
+    struct timespec tick = {0, 10 * 1000 * 1000};
+    for (int i = 0; i < 2000 && !installing; i++) {   /* until the installer holds the bundle */
+        size_t n;
+        char *who = vt_exists(lock) ? (char *)t_read_file(lock, &n) : NULL;
+        installing = who && strstr(who, "installing");
+        free(who);
+        nanosleep(&tick, NULL);
+    }
+    cr_assert(installing, "the install never took the bundle's lock");
+    char want[64];
+    snprintf(want, sizeof want, "macvm (PID %d) is installing it", (int)pid);
+    struct proc_result r = run_fake("run", "--headless", b, NULL);
+    vt_expect_refusal(&r, EX_TEMPFAIL, want, "a run during the install");
+    cr_expect(strstr(r.err, "rm -r") == NULL, "never advise removing a bundle being installed: %s", r.err);
+    proc_result_free(&r);
+    char *copy = t_path_join(t_tmp, "Copy.bundle");
+    r = run_fake("clone", b, copy, NULL);
+    vt_expect_refusal(&r, EX_TEMPFAIL, want, "a clone during the install");
+    proc_result_free(&r);
+    r = run_fake("info", b, NULL);
+    cr_expect(strstr(r.out, "being installed now") && !strstr(r.out, "INCOMPLETE"), "info: %s", r.out);
+    proc_result_free(&r);
+    kill(pid, SIGINT);   /* an interrupted install is incomplete: then it says so */
+    cr_expect_eq(vt_wait(pid, NULL), 130, "the interrupted install's exit");
+    r = run_fake("run", "--headless", b, NULL);
+    vt_expect_refusal(&r, EX_DATAERR, "did not complete", "a run after the install stopped");
+    proc_result_free(&r);
+    free(copy);
+    free(err);
+    free(out);
+    free(lock);
+    free(b);
+}
+
 Test(install, refuses_an_existing_path, .init = vt_init, .fini = t_tmp_fini)
 {
     char *spec = vt_install_spec();

@@ -902,6 +902,8 @@ static bool bundle_stat(const char *bundle, const char *file, struct stat *st)
     return stat(path, st) == 0;
 }
 
+static bool clone_under_way(const char *bundle);
+
 /* Checks that path is a bundle at all: a folder holding any of a bundle's
  * files.  Reports are made from bundles copied without their large Disk.img,
  * so that one is not required here.  Returns 0, or EX_NOINPUT with what to do. */
@@ -910,6 +912,8 @@ static int bundle_found(const char *path, struct error *e)
     static const char *const files[] = {BUNDLE_DISK, BUNDLE_HARDWARE_MODEL, BUNDLE_MACHINE_IDENTIFIER,
                                         BUNDLE_CONFIG, BUNDLE_LOGS};
     struct stat st;
+    if (!is_directory(path) && clone_under_way(path))   /* not to be made again meanwhile */
+        return fail(e, EX_TEMPFAIL, "not there yet: a clone to this path is under way; wait until it is done");
     if (!is_directory(path)) {
         struct buf install = {0};
         shell_quote(&install, path);
@@ -1177,6 +1181,8 @@ static int bundle_can_create(const char *path, struct error *e)
         buf_free(&other);
         return e->code;
     }
+    if (clone_under_way(path))
+        return fail(e, EX_TEMPFAIL, "a clone to this path is under way; wait until it is done, or name another path");
     return bundle_folder_check(path, e);
 }
 
@@ -1427,6 +1433,9 @@ static int bundle_clone(const char *src, const char *dst, bool src_locked, uint6
         return fail_prefix(e, src);
     if (lstat(dst, &st) == 0)
         return fail(e, EX_CANTCREAT, "%s already exists; macvm never overwrites: name a new path", dst);
+    if (clone_under_way(dst))   /* one of the two copies would be made in vain */
+        return fail(e, EX_TEMPFAIL, "%s: another clone to this path is under way; wait until it is done, or name "
+                    "another path", dst);
     if ((rc = bundle_folder_check(dst, e)))
         return rc;
     autofree char *dst_dir = path_dir(dst);
@@ -1684,6 +1693,25 @@ static void warn_leftovers(const char *bundle)
         buf_free(&rm);
     }
     free_names(left, n);
+}
+
+/* Whether the entry at path is a clone to the bundle called name that a
+ * macvm makes now (.NAME-clone-XXXXXX, locked). */
+static bool is_clone_in_making(const char *path, const char *entry, const void *name)
+{
+    size_t len = strlen(name);
+    return entry[0] == '.' && strncmp(entry + 1, name, len) == 0 && copy_mark(entry + 1 + len) &&
+           leftover_of_clone(path) && bundle_locked(path);
+}
+
+/* Returns true when a macvm is making a clone to bundle's path now. */
+static bool clone_under_way(const char *bundle)
+{
+    autofree char *name = path_base(bundle);
+    char **dirs;
+    size_t n = bundle_neighbours(bundle, is_clone_in_making, name, &dirs);
+    free_names(dirs, n);
+    return n > 0;
 }
 
 /* Returns "macOS 15.0", or "the installed macOS" when Config.plist does not say. */

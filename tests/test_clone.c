@@ -590,3 +590,40 @@ Test(clone, a_name_too_long_for_its_copy_folder_is_refused_up_front, .init = vt_
     free(dst);
     free(src);
 }
+
+/* While a clone to a path is made (its hidden folder locked), the path is
+ * not there yet: info, run, another clone to it and install into it are told
+ * to wait (75), not to create it; once no macvm holds the folder, it is a
+ * leftover again. */
+Test(clone, a_destination_in_the_making_is_busy, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *src = vt_bundle(t_tmp, "Source.bundle", "apple", VT_GIB);
+    char *folder = t_path_join(t_tmp, ".Copy.bundle-clone-Ab12Cd"), *lock = t_path_join(folder, ".macvm.lock");
+    vt_mkdir(folder);
+    vt_write_text(lock, "1 cloning\n");
+    int fd = open(lock, O_RDWR);
+    cr_assert(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0, "cannot lock %s", lock);   /* as a cloner does */
+    char *dst = t_path_join(t_tmp, "Copy.bundle");
+    struct proc_result r = run_macvm("info", dst, NULL);
+    vt_expect_refusal(&r, EX_TEMPFAIL, "under way", "info of a clone in the making");
+    proc_result_free(&r);
+    r = run_fake("run", "--dry-run", dst, NULL);
+    vt_expect_refusal(&r, EX_TEMPFAIL, "under way", "run of a clone in the making");
+    proc_result_free(&r);
+    r = run_macvm("clone", src, dst, NULL);
+    vt_expect_refusal(&r, EX_TEMPFAIL, "under way", "a second clone to the same path");
+    proc_result_free(&r);
+    r = run_fake("install", "--ipsw", "tests/fixtures/ipsw/macOS-14.5-vm.ipsw", "--cpus", "2", dst, NULL);
+    vt_expect_refusal(&r, EX_TEMPFAIL, "under way", "install into a clone in the making");
+    proc_result_free(&r);
+    cr_expect(!vt_exists(dst), "nothing may be made at %s meanwhile", dst);
+    cr_expect_eq(vt_count_entries(t_tmp), 2, "nothing may be made beside the source and the clone's folder");
+    close(fd);   /* the cloner is gone: its folder is a leftover */
+    r = run_macvm("info", dst, NULL);
+    vt_expect_refusal(&r, EX_NOINPUT, "rm -r", "info once the clone is gone");
+    proc_result_free(&r);
+    free(dst);
+    free(lock);
+    free(folder);
+    free(src);
+}

@@ -862,9 +862,10 @@ static char *ephemeral_clone_path(const char *folder, const char *bundle)
 
 /* The bridge takes the bundle's files in fixed fields of VM_PATH_MAX bytes
  * (bridge.h); the longest of them is a file of a disposable run's clone,
- * and the longest name its folder, .NAME-ephemeral-XXXXXX.  Checked once, as a run's description is resolved (and for a clone's
- * destination), so nothing is cut short later; info and feedback read a
- * bundle of any path.  Returns 0, or EX_USAGE with what to do. */
+ * and the longest name its folder, .NAME-ephemeral-XXXXXX.  Checked once,
+ * as a run's description is resolved (and for a clone's destination), so
+ * nothing is cut short later; info and feedback read a bundle of any path.
+ * Returns 0, or EX_USAGE with what to do. */
 static int bundle_fits(const char *bundle, struct error *e)
 {
     autofree char *folder = ephemeral_folder(bundle);
@@ -1118,7 +1119,7 @@ static int installer_pid(const char *bundle)
     return sscanf(who, "%d %15[a-z]", &pid, what) == 2 && strcmp(what, "installing") == 0 ? pid : 0;
 }
 
-/* Returns true when macvm holds the lock of bundle: a run or a clone is under way. */
+/* Returns true when macvm holds the lock of bundle: a run, a clone or an install is under way. */
 static bool bundle_locked(const char *bundle)
 {
     autofree char *path = path_join(bundle, BUNDLE_LOCK);
@@ -1166,9 +1167,10 @@ static int bundle_folder_check(const char *path, struct error *e)
     return rc;
 }
 
-/* Checks that a new bundle can be made at path: nothing there yet, and a
- * folder to make it in that macvm may write.  Checked before a 13 GB download,
- * not after.  Returns 0 or EX_CANTCREAT with what to do. */
+/* Checks that a new bundle can be made at path: nothing there yet (nor a
+ * clone to it under way, EX_TEMPFAIL), and a folder to make it in that macvm
+ * may write.  Checked before a 13 GB download, not after.  Returns 0 or
+ * EX_CANTCREAT with what to do. */
 static int bundle_can_create(const char *path, struct error *e)
 {
     struct stat st;

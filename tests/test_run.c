@@ -1273,8 +1273,10 @@ Test(ephemeral, a_file_where_the_run_records_go_is_named, .init = vt_init, .fini
     char *logs = t_path_join(b, "logs"), *elogs = t_path_join(t_tmp, "VM.bundle.ephemeral-logs");
     vt_write_text(logs, "my notes\n");
     cr_assert_eq(symlink("nowhere", elogs), 0);
-    const char *cases[][2] = {{NULL, "logs is a regular file, not a folder; move it aside"},
-                              {"--ephemeral", "VM.bundle.ephemeral-logs is a symbolic link, not a folder; move it aside"}};
+    const char *cases[][2] = {
+        {NULL, "logs is a regular file, not a folder; move it aside"},
+        {"--ephemeral", "VM.bundle.ephemeral-logs is a symbolic link, not a folder; move it aside"},
+    };
     for (int i = 0; i < 2; i++) {
         struct proc_result r = cases[i][0] ? run_fake("run", "--no-log", cases[i][0], b, NULL)
                                            : run_fake("run", "--no-log", b, NULL);

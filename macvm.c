@@ -667,8 +667,9 @@ static int config_load(const char *bundle, struct vm_config *c, struct error *e)
     if (!root) {
         char text[sizeof e->text];
         memcpy(text, e->text, sizeof text);
-        rc = fail(e, e->code, "Config.plist: %.850s; fix it (plutil -lint shows where) or remove it to use the "
-                  "defaults", text);
+        rc = fail(e, e->code, "Config.plist: %.850s; %s", text, e->code == EX_NOINPUT   /* no file to lint */
+                  ? "move it aside, and macvm uses the defaults"
+                  : "fix it (plutil -lint shows where) or remove it to use the defaults");
     } else if (root->type != PLIST_DICT) {
         rc = fail(e, EX_DATAERR, "Config.plist: its top is %s %s, not a dict; remove it to use the defaults",
                   root->type == PLIST_ARRAY || root->type == PLIST_INTEGER ? "an" : "a", plist_type_name(root->type));

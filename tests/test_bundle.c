@@ -632,3 +632,24 @@ Test(bundle, info_names_leftover_disposable_clones, .init = vt_init, .fini = t_t
     free(other);
     free(b);
 }
+
+/* A Config.plist that is no file to read (a FIFO, a folder, a link to
+ * nothing): named with what it is and told to be moved aside, never sent to
+ * plutil -lint, and never waited on. */
+Test(bundle, a_config_plist_that_is_no_file_is_named, .init = vt_init, .fini = t_tmp_fini, .timeout = 10)
+{
+    const char *kinds[] = {"a FIFO", "a folder", "cannot open"};
+    for (int i = 0; i < 3; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "VM%d.bundle", i);
+        char *b = vt_bundle(t_tmp, name, "configured", VT_GIB), *config = t_path_join(b, "Config.plist");
+        cr_assert_eq(unlink(config), 0);
+        cr_assert_eq(i == 0 ? mkfifo(config, 0644) : i == 1 ? mkdir(config, 0755) : symlink("nowhere", config), 0);
+        struct proc_result r = run_fake("run", "--dry-run", b, NULL);
+        vt_expect_refusal(&r, EX_NOINPUT, kinds[i], name);
+        cr_expect(strstr(r.err, "move it aside") && !strstr(r.err, "plutil"), "%s: %s", kinds[i], r.err);
+        proc_result_free(&r);
+        free(config);
+        free(b);
+    }
+}

@@ -6905,9 +6905,15 @@ static int output_allowed(const char *path, bool force, struct error *e)
     if (lstat(path, &st) == 0 && !force)
         return fail(e, EX_CANTCREAT, "already exists; use --force to replace it, or name another file");
     autofree char *dir = path_dir(path);
+    if (stat(dir, &st) != 0 && errno == ENOENT)
+        return fail(e, EX_CANTCREAT, "the folder %s does not exist; create it (mkdir -p %s) or name a file in "
+                    "another folder", dir, dir);
+    if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
+        return fail(e, EX_CANTCREAT, "%s is %s, not a folder; name a file in a folder", dir, file_kind(st.st_mode));
     autofree char *real = realpath(dir, NULL);
     if (!real)
-        return fail(e, EX_CANTCREAT, "cannot write in %s: %s", dir, strerror(errno));
+        return fail(e, EX_CANTCREAT, "cannot write in %s: %s; name a file in a folder you can write", dir,
+                    strerror(errno));
     static const char *const marks[] = {BUNDLE_DISK, BUNDLE_AUX, BUNDLE_HARDWARE_MODEL, BUNDLE_MACHINE_IDENTIFIER};
     for (;;) {   /* the folder and each one above it */
         for (size_t i = 0; i < sizeof marks / sizeof *marks; i++) {

@@ -1860,6 +1860,34 @@ Test(outputs, o_file_refuses_what_is_not_a_report_s_to_replace, .init = vt_init,
     free(b);
 }
 
+/* -o FILE in a folder that is missing, or under a file, is refused before
+ * anything is read: one line naming that folder and what to do, exit 73. */
+Test(outputs, o_file_in_no_folder_says_which_and_what_to_do, .init = vt_init, .fini = t_tmp_fini, .timeout = 20)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "configured", VT_MIB);
+    char *file = t_path_join(t_tmp, "notes.txt"), *missing = t_path_join(t_tmp, "reports");
+    vt_write_text(file, "mine\n");
+    char *under_file = t_path_join(file, "report.md"), *under_missing = t_path_join(missing, "report.md");
+    struct {
+        const char *target, *says;
+    } cases[] = {
+        {under_file, "notes.txt is a regular file, not a folder; name a file in a folder"},
+        {under_missing, "reports does not exist; create it (mkdir -p "},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct proc_result r = run_macvm("feedback", b, "-o", cases[i].target, NULL);
+        cr_expect_eq(r.status, EX_CANTCREAT, "-o %s: exit %d, want 73; stderr: %s", cases[i].target, r.status, r.err);
+        cr_expect(strstr(r.err, cases[i].says) && count_lines(r.err) == 1, "-o %s: stderr: %s", cases[i].target, r.err);
+        proc_result_free(&r);
+    }
+    cr_expect(!vt_exists(missing), "the missing folder was made");
+    free(under_missing);
+    free(under_file);
+    free(missing);
+    free(file);
+    free(b);
+}
+
 /* Output that cannot be written (a full disk; here a file-size limit) is an
  * error of one line and exit 74, never a silent success. */
 Test(outputs, a_full_standard_output_is_exit_74_with_one_line, .init = vt_init, .fini = t_tmp_fini, .timeout = 20)

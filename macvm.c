@@ -664,7 +664,9 @@ static int config_load(const char *bundle, struct vm_config *c, struct error *e)
     if (!root) {
         char text[sizeof e->text];
         memcpy(text, e->text, sizeof text);
-        rc = fail(e, e->code, "Config.plist: %.850s; fix it (plutil -lint shows where) or remove it to use the "
+        /* A FIFO or folder in its place is a damaged file (65), as info says; only a dangling link is missing. */
+        int code = stat(path, &st) == 0 && !S_ISREG(st.st_mode) ? EX_DATAERR : e->code;
+        rc = fail(e, code, "Config.plist: %.850s; fix it (plutil -lint shows where) or remove it to use the "
                   "defaults", text);
     } else if (root->type != PLIST_DICT) {
         rc = fail(e, EX_DATAERR, "Config.plist: its top is %s %s, not a dict; remove it to use the defaults",

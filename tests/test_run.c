@@ -1787,6 +1787,30 @@ Test(run, a_dangling_config_link_is_refused, .init = vt_init, .fini = t_tmp_fini
     free(b);
 }
 
+/* A FIFO or a folder where Config.plist belongs is a damaged bundle file: every
+ * command that reads it exits 65, as info does, naming it. */
+Test(run, a_config_that_is_no_file_is_damaged_for_every_command, .init = vt_init, .fini = t_tmp_fini, .timeout = 20)
+{
+    for (int i = 0; i < 2; i++) {
+        char *b = vt_bundle(t_tmp, i ? "D.bundle" : "F.bundle", "configured", VT_MIB);
+        char *config = t_path_join(b, "Config.plist");
+        cr_assert(unlink(config) == 0 && (i ? mkdir(config, 0755) : mkfifo(config, 0644)) == 0);
+        struct proc_result r[] = {
+            run_argv((const char *[]){vt_fake(), "run", "--dry-run", b, NULL}),
+            run_macvm("feedback", b, NULL),
+            run_macvm("info", b, NULL),
+        };
+        for (size_t k = 0; k < sizeof r / sizeof *r; k++) {
+            cr_expect_eq(r[k].status, EX_DATAERR, "%s Config.plist, command %zu: exit %d, want 65; stderr: %s",
+                         i ? "a folder" : "a FIFO", k, r[k].status, r[k].err);
+            cr_expect(strstr(r[k].err, "Config.plist") != NULL, "name the file: %s", r[k].err);
+            proc_result_free(&r[k]);
+        }
+        free(config);
+        free(b);
+    }
+}
+
 /* A bundle named with a newline and ESC, a shared folder inside a folder
  * named with a newline: the dry run keeps one line per fact, as many as for
  * plain names, and no raw control character. */

@@ -4249,13 +4249,29 @@ static void redaction_set_host(struct redaction *r, const char *host)
     snprintf(r->host, sizeof r->host, "%.*s", (int)n, host);
 }
 
+/* Reads the ECID a run had (run.json's spec.ecid, as ecid_text writes it).
+ * Returns false when the run recorded none. */
+static bool run_ecid(const struct plist *run, uint64_t *ecid)
+{
+    const char *s = plist_string(plist_dict(run, "spec"), "ecid");
+    char *end;
+    if (!s || strncasecmp(s, "0x", 2) != 0 || !isxdigit((unsigned char)s[2]))
+        return false;
+    errno = 0;
+    *ecid = strtoull(s + 2, &end, 16);
+    return errno == 0 && *end == 0;
+}
+
 /* Fills the redaction for this user, this host, the report's bundle and the
  * report's text (its /Users/NAME paths). */
 static void redaction_for(struct redaction *r, const struct feedback *f, const char *text)
 {
     *r = (struct redaction){0};
+    uint64_t recorded;
     if (f->has_ecid)
         redaction_add_ecid(r, f->ecid);
+    else if (run_ecid(f->run, &recorded))   /* MachineIdentifier missing or damaged: the log still holds it */
+        redaction_add_ecid(r, recorded);
     const char *user = getenv("USER");
     struct passwd *pw = getpwuid(getuid());
     if (user)

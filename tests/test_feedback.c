@@ -386,6 +386,29 @@ Test(feedback, redacts_a_zero_padded_ecid, .init = t_tmp_init, .fini = t_tmp_fin
     tf_redaction(TF_ECID_SMALL, "MachineIdentifier-small");
 }
 
+/* A bundle whose MachineIdentifier is gone or damaged (a copy made without
+ * it, the file the bug broke): the ECID the run recorded is still redacted. */
+Test(feedback, redacts_the_run_s_ecid_without_a_machine_identifier, .init = t_tmp_init, .fini = t_tmp_fini,
+     .timeout = 60)
+{
+    struct tf_env e;
+    char *lines = tf_personal_lines(TF_ECID_BIG);
+    tf_setup(&e, "alice", "VM.bundle", NULL, lines, NULL);
+    char *mi = t_path_join(e.bundle, "MachineIdentifier");
+    for (int damaged = 0; damaged < 2; damaged++) {
+        if (damaged)
+            tk_write_text(mi, "not a property list\n");
+        else
+            cr_assert_eq(unlink(mi), 0);
+        struct proc_result r = tf_feedback_ok(true, e.bundle, NULL, NULL, NULL);
+        tf_expect_redacted(r.out, e.home, TF_ECID_BIG, damaged ? "a damaged MachineIdentifier" : "no MachineIdentifier");
+        proc_result_free(&r);
+    }
+    free(mi);
+    free(lines);
+    tf_env_free(&e);
+}
+
 /* The ECID as Apple's tools often print it: hex digits without 0x
  * (e.g. idevicerestore, system_profiler "ECID: 001122..."). */
 Test(feedback, redacts_the_ecid_in_hex_without_0x, .init = t_tmp_init, .fini = t_tmp_fini, .timeout = 60)

@@ -3719,6 +3719,7 @@ struct feedback {
     char *log_path, *screenshot;            /* where the run keeps them (NULL without a run) */
     struct port_tail console, serial;
     bool has_log, has_screenshot;
+    char log_problem[1024];                 /* why a vz.ndjson that is there cannot be read, or "" */
     struct arena arena;
     const struct plist *run;                /* run.json, or NULL */
     struct vm_config config;
@@ -3806,13 +3807,18 @@ static int feedback_gather(struct feedback *f, const char *bundle, const char *r
         return run_name ? e->code : 0;   /* no run yet: a report on the bundle alone */
     f->run = run_record_read(f->run_dir, &f->arena);
     f->log_path = path_join(f->run_dir, "vz.ndjson");
-    f->has_log = access(f->log_path, R_OK) == 0;
+    struct error log_error = {0};
+    int fd = access(f->log_path, F_OK) == 0 ? open_regular(f->log_path, &log_error) : -1;
+    f->has_log = fd >= 0;
+    if (!f->has_log && log_error.code) {   /* a log there that cannot be read is no "no log": say why */
+        snprintf(f->log_problem, sizeof f->log_problem, "%s", log_error.text);
+        warn("%s: %s; the report leaves out the run's log lines", f->log_path, log_error.text);
+    }
     port_tail_read(&f->console, f->run_dir, "console.log");
     port_tail_read(&f->serial, f->run_dir, "serial.log");
     struct stat st, dir;
     f->screenshot = path_join(f->run_dir, "screen.png");
     f->has_screenshot = lstat(f->screenshot, &st) == 0 && S_ISREG(st.st_mode);
-    int fd = f->has_log ? open_regular(f->log_path, &ignored) : -1;
     if (fd >= 0) {
         struct log_scan s = {.fn = feedback_event, .ctx = f};
         log_scan_fd(&s, fd, &ignored);
@@ -4623,6 +4629,15 @@ static void md_clean(char *field, size_t size, const struct feedback *f)
     buf_free(&t);
 }
 
+/* Says why the report holds no line of the run's log. */
+static void md_no_log(struct buf *b, const struct feedback *f)
+{
+    if (f->log_problem[0])
+        md_printf(b, f, "- the run's log cannot be read: %s\n", f->log_problem);
+    else
+        buf_puts(b, "- no log recorded for this run\n");
+}
+
 /* The PVG negotiation with its verdict, and the PVG lines. */
 static void md_pvg(struct buf *b, const struct feedback *f)
 {
@@ -4633,8 +4648,10 @@ static void md_pvg(struct buf *b, const struct feedback *f)
         md_printf(b, f, "- negotiation at %s", f->pvg.last.timestamp);
         buf_printf(b, ": guest requested %u, host set %u\n- verdict: %s\n", f->pvg.last.guest_version,
                    f->pvg.last.host_version, verdict);
+    } else if (f->has_log) {
+        buf_puts(b, "- no version negotiation in the run's log\n");
     } else {
-        buf_puts(b, f->has_log ? "- no version negotiation in the run's log\n" : "- no log recorded for this run\n");
+        md_no_log(b, f);
     }
     if (f->has_log)
         buf_printf(b, "- renderer resets: %" PRIu64 " device resets, %" PRIu64 " displays destroyed and created again\n",
@@ -4665,8 +4682,10 @@ static void md_errors(struct buf *b, const struct feedback *f)
     buf_puts(b, "\n## Virtualization errors and faults\n\n");
     if (f->n_errors)
         md_lines(b, f, f->errors, f->n_errors, f->more_errors);
+    else if (f->has_log)
+        buf_puts(b, "- none in the run's log\n");
     else
-        buf_puts(b, f->has_log ? "- none in the run's log\n" : "- no log recorded for this run\n");
+        md_no_log(b, f);
 }
 
 /* What the guest printed on its console and serial port, where the run recorded them. */

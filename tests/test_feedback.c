@@ -942,6 +942,36 @@ Test(feedback, run_whose_capture_failed_says_no_log, .init = t_tmp_init, .fini =
     tf_env_free(&e);
 }
 
+/* A vz.ndjson that is there but cannot be read (a FIFO, a folder) is neither
+ * "no log recorded" nor a log with no errors: the report says it cannot be
+ * read and why, and a warning names it; the report is still written. */
+Test(feedback, a_log_that_cannot_be_read_is_said_so, .init = t_tmp_init, .fini = t_tmp_fini, .timeout = 60)
+{
+    struct tf_env e;
+    tf_setup(&e, "alice", "VM.bundle", NULL, "", NULL);
+    char *log = t_path_join(e.run, "vz.ndjson");
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(unlink(log), 0);   /* the log, then the FIFO */
+        cr_assert_eq(i ? mkdir(log, 0755) : mkfifo(log, 0644), 0);
+        const char *kind = i ? "a folder" : "a FIFO";
+        struct proc_result r = tf_feedback_ok(true, e.bundle, NULL, NULL, NULL);
+        char *pvg = tf_section(r.out, "## Paravirtualized graphics"), *errs = tf_section(r.out, "## Virtualization errors");
+        char said[128];
+        snprintf(said, sizeof said, "the run's log cannot be read: is %s, not a regular file", kind);
+        tf_expect_has(pvg, said, kind);
+        tf_expect_has(errs, said, kind);
+        cr_expect(!strstr(errs, "none in the run's log") && !strstr(r.out, "no log recorded"),
+                  "%s: the report misstates the log:\n%s", kind, r.out);
+        cr_expect(strstr(r.err, "vz.ndjson") && count_lines(r.err) == 1, "%s: one warning naming the log: %s", kind,
+                  r.err);
+        free(errs);
+        free(pvg);
+        proc_result_free(&r);
+    }
+    free(log);
+    tf_env_free(&e);
+}
+
 /* A run whose macvm was killed has no run.json: the report says so (not "no
  * run yet") and still looks for the VM's crash reports around the run's
  * folder, since a crash is when a report needs them most. */

@@ -7373,6 +7373,10 @@ static void json_string(struct buf *b, const char *s, size_t n)
             else
                 buf_printf(b, "\\u%04x", c);
             i++;
+        } else if (c == 0x7f || (c == 0xC2 && i + 1 < n && p[i + 1] >= 0x80 && p[i + 1] < 0xA0)) {
+            /* DEL and C1 as escapes too: the terminal escaping of print_buf then finds nothing to change */
+            buf_printf(b, "\\u%04x", c == 0x7f ? c : p[i + 1]);
+            i += c == 0x7f ? 1 : 2;
         } else {
             size_t len = utf8_sequence(p + i, n - i);
             if (len == 0) {

@@ -1941,6 +1941,34 @@ Test(outputs, a_full_standard_output_is_exit_74_with_one_line, .init = vt_init, 
     free(b);
 }
 
+/* DEL and C1 controls in a bundle's name and a Config.plist string leave
+ * --json valid JSON that Python reads back to the very characters. */
+Test(outputs, json_keeps_del_and_c1_valid, .init = vt_init, .fini = t_tmp_fini, .timeout = 20)
+{
+    char *b = vt_bundle(t_tmp, "VM\x7f\xc2\x85.bundle", "configured", VT_MIB);
+    char *config = t_path_join(b, "Config.plist"), *out = t_path_join(t_tmp, "info.json");
+    size_t n;
+    char *plist = (char *)t_read_file(config, &n);
+    char *at = strstr(plist, "<key>InstalledFromIPSW</key>");
+    cr_assert_not_null(at);
+    at = strstr(at, "<string>") + strlen("<string>");
+    char *edited;
+    cr_assert(asprintf(&edited, "%.*sa&#127;b&#133;c%s", (int)(at - plist), plist, strstr(at, "</string>")) > 0);
+    vt_write_text(config, edited);
+    struct proc_result r = run_macvm("info", "--json", b, NULL);
+    cr_expect_eq(r.status, 0, "info --json: exit %d; stderr: %s", r.status, r.err);
+    vt_write_text(out, r.out);
+    char *got = tk_py(out, false, "ascii(d['bundle'][-11:]) + ' ' + ascii(d['installed']['from'])");
+    tk_expect_str(got, "'VM\\x7f\\x85.bundle' 'a\\x7fb\\x85c'", "info --json");
+    free(got);
+    proc_result_free(&r);
+    free(edited);
+    free(plist);
+    free(out);
+    free(config);
+    free(b);
+}
+
 /* Control characters in a bundle's path and its Config.plist strings are
  * shown escaped: they never reach the terminal, and errors stay one line
  * (under --json too). */

@@ -5335,6 +5335,10 @@ static int cmd_ipsw(int argc, char **argv)
     struct error e = {0};
     if (ipsw_inspect(path, &info, &e)) {
         ipsw_free(&info);
+        char text[sizeof e.text];
+        memcpy(text, e.text, sizeof text);
+        fail(&e, e.code, "%.850s; %s", text, e.code == EX_NOINPUT ? "name a restore image (.ipsw) file"
+             : "download the image again ('macvm install --latest' gets Apple's current one)");
         return report(path, &e);
     }
     struct host_info host = {0};

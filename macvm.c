@@ -6904,8 +6904,13 @@ static int cmd_pvg_log(int argc, char **argv)
         if (!(source = run_log(bundle, run, &e)))
             return report(bundle, &e);
     }
-    if (!last && (fd = open_log(file ? file : source, &e)) < 0)
+    if (!last && (fd = open_log(file ? file : source, &e)) < 0) {
+        char text[sizeof e.text];
+        memcpy(text, e.text, sizeof text);
+        fail(&e, e.code, "%.850s; %s", text, file ? "name a log file (log show --style ndjson writes one)"
+             : "read another run with --run NAME ('macvm info' lists them)");
         return report(source, &e);
+    }
     struct log_scan s = {.needle = PVG_NEEDLE, .fn = pvg_print_event, .ctx = &p};
     static char out_buf[1 << 16];   /* a dense log prints a line for every third: fewer, larger writes */
     if (!isatty(STDOUT_FILENO))

@@ -7026,6 +7026,11 @@ static int cmd_feedback(int argc, char **argv)
         tell(stderr, "macvm: wrote %s%s", output, redacted ? " (redacted: ECID, MAC, user, host and home; the report "
              "says what redaction cannot know)" : "");
     } else {
+        char text[sizeof e.text];   /* what write_file_atomic says, and what to do about it here */
+        memcpy(text, e.text, sizeof text);
+        if (strncmp(text, "cannot ", 7) == 0)
+            fail(&e, rc, "%.850s; nothing was written: %s", text, rc == EX_CANTCREAT ? "name another file, in a "
+                 "folder you can write" : "free some space, or name a file on another volume");
         report(output, &e);
     }
     buf_free(&out);

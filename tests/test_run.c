@@ -1912,6 +1912,52 @@ Test(outputs, o_file_in_no_folder_says_which_and_what_to_do, .init = vt_init, .f
     free(b);
 }
 
+/* A report that cannot be written to -o FILE (a full disk; here a file-size
+ * limit, and a name too long for the folder) leaves FILE as it was and no
+ * temporary file, and says what to do. */
+Test(outputs, o_file_that_cannot_be_written_says_what_to_do, .init = vt_init, .fini = t_tmp_fini, .timeout = 20)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "configured", VT_MIB);
+    char *dir = t_path_join(t_tmp, "reports");
+    vt_mkdir(dir);
+    char *kept = t_path_join(dir, "kept.md"), *out = t_path_join(t_tmp, "out.txt"), *err = t_path_join(t_tmp, "err.txt");
+    vt_write_text(kept, "mine\n");
+    const char *bin = t_env_or("MACVM_BIN", "./macvm");
+    pid_t pid = vt_spawn((const char *[]){bin, "feedback", b, "-o", kept, "--force", NULL}, out, err, 512);
+    bool signaled;
+    int status = vt_wait(pid, &signaled);
+    size_t n;
+    char *text = (char *)t_read_file(err, &n), *left = (char *)t_read_file(kept, &n);
+    cr_expect(!signaled && status == EX_IOERR, "a full disk: exit %d, want 74; stderr: %s", status, text);
+    cr_expect(strstr(text, "kept.md: cannot write: ") && strstr(text, "; nothing was written: free some space") &&
+              count_lines(text) == 1, "a full disk: stderr: %s", text);
+    tk_expect_str(left, "mine\n", "the file --force would have replaced");
+    free(left);
+    free(text);
+    char name[251];
+    memset(name, 'x', 250);
+    name[250] = 0;
+    char *longest = t_path_join(dir, name);
+    struct proc_result r = run_macvm("feedback", b, "-o", longest, NULL);
+    cr_expect_eq(r.status, EX_CANTCREAT, "a long name: exit %d, want 73; stderr: %s", r.status, r.err);
+    cr_expect(strstr(r.err, "; nothing was written: name another file") && count_lines(r.err) == 1, "stderr: %s",
+              r.err);
+    proc_result_free(&r);
+    DIR *d = opendir(dir);
+    cr_assert_not_null(d);
+    int entries = 0;
+    for (struct dirent *de; (de = readdir(d));)
+        entries += de->d_name[0] != '.';
+    closedir(d);
+    cr_expect_eq(entries, 1, "%s should hold kept.md alone", dir);
+    free(longest);
+    free(err);
+    free(out);
+    free(kept);
+    free(dir);
+    free(b);
+}
+
 /* Output that cannot be written (a full disk; here a file-size limit) is an
  * error of one line and exit 74, never a silent success. */
 Test(outputs, a_full_standard_output_is_exit_74_with_one_line, .init = vt_init, .fini = t_tmp_fini, .timeout = 20)

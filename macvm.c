@@ -901,6 +901,10 @@ static int bundle_found(const char *path, struct error *e)
     static const char *const files[] = {BUNDLE_DISK, BUNDLE_HARDWARE_MODEL, BUNDLE_MACHINE_IDENTIFIER,
                                         BUNDLE_CONFIG, BUNDLE_LOGS};
     struct stat st;
+    if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode))   /* no place to install either: say what it is */
+        return fail(e, EX_NOINPUT, "not a VM bundle: %s, not a folder; name a bundle folder, such as ~/VM.bundle%s",
+                    file_kind(st.st_mode), S_ISREG(st.st_mode) ? " (a restore image is read with 'macvm ipsw FILE')"
+                                                              : "");
     if (!is_directory(path))
         return fail(e, EX_NOINPUT, "no VM bundle here; create one with 'macvm install %s'", path);
     for (size_t i = 0; i < sizeof files / sizeof *files; i++)

@@ -121,6 +121,14 @@ static int fail_prefix(struct error *e, const char *prefix)
     return fail(e, e->code, "%s: %.900s", prefix, text);
 }
 
+/* Adds what to do to the error in *e, after what is wrong.  Returns its exit code. */
+static int fail_advice(struct error *e, const char *advice)
+{
+    char text[sizeof e->text];
+    memcpy(text, e->text, sizeof text);
+    return fail(e, e->code, "%.850s; %s", text, advice);
+}
+
 static void say(const char *kind, const char *subject, const char *text);
 
 /* Prints "macvm: SUBJECT: text" on stderr, in one line.  Returns the error's exit code. */
@@ -5339,10 +5347,8 @@ static int cmd_ipsw(int argc, char **argv)
     struct error e = {0};
     if (ipsw_inspect(path, &info, &e)) {
         ipsw_free(&info);
-        char text[sizeof e.text];
-        memcpy(text, e.text, sizeof text);
-        fail(&e, e.code, "%.850s; %s", text, e.code == EX_NOINPUT ? "name a restore image (.ipsw) file"
-             : "download the image again ('macvm install --latest' gets Apple's current one)");
+        fail_advice(&e, e.code == EX_NOINPUT ? "name a restore image (.ipsw) file"
+                    : "download the image again ('macvm install --latest' gets Apple's current one)");
         return report(path, &e);
     }
     struct host_info host = {0};
@@ -6909,10 +6915,8 @@ static int cmd_pvg_log(int argc, char **argv)
             return report(bundle, &e);
     }
     if (!last && (fd = open_log(file ? file : source, &e)) < 0) {
-        char text[sizeof e.text];
-        memcpy(text, e.text, sizeof text);
-        fail(&e, e.code, "%.850s; %s", text, file ? "name a log file (log show --style ndjson writes one)"
-             : "read another run with --run NAME ('macvm info' lists them)");
+        fail_advice(&e, file ? "name a log file (log show --style ndjson writes one)"
+                    : "read another run with --run NAME ('macvm info' lists them)");
         return report(source, &e);
     }
     struct log_scan s = {.needle = PVG_NEEDLE, .fn = pvg_print_event, .ctx = &p};
@@ -7030,11 +7034,9 @@ static int cmd_feedback(int argc, char **argv)
         tell(stderr, "macvm: wrote %s%s", output, redacted ? " (redacted: ECID, MAC, user, host and home; the report "
              "says what redaction cannot know)" : "");
     } else {
-        char text[sizeof e.text];   /* what write_file_atomic says, and what to do about it here */
-        memcpy(text, e.text, sizeof text);
-        if (strncmp(text, "cannot ", 7) == 0)
-            fail(&e, rc, "%.850s; nothing was written: %s", text, rc == EX_CANTCREAT ? "name another file, in a "
-                 "folder you can write" : "free some space, or name a file on another volume");
+        if (strncmp(e.text, "cannot ", 7) == 0)   /* write_file_atomic's failures; "already exists" has its advice */
+            fail_advice(&e, rc == EX_CANTCREAT ? "nothing was written: name another file, in a folder you can write"
+                        : "nothing was written: free some space, or name a file on another volume");
         report(output, &e);
     }
     buf_free(&out);

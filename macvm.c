@@ -121,6 +121,14 @@ static int fail_prefix(struct error *e, const char *prefix)
     return fail(e, e->code, "%s: %.900s", prefix, text);
 }
 
+/* Adds what to do to the error in *e, after what is wrong.  Returns its exit code. */
+static int fail_advice(struct error *e, const char *advice)
+{
+    char text[sizeof e->text];
+    memcpy(text, e->text, sizeof text);
+    return fail(e, e->code, "%.850s; %s", text, advice);
+}
+
 static void say(const char *kind, const char *subject, const char *text);
 
 /* Prints "macvm: SUBJECT: text" on stderr, in one line.  Returns the error's exit code. */
@@ -667,8 +675,11 @@ static int config_load(const char *bundle, struct vm_config *c, struct error *e)
     if (!root) {
         char text[sizeof e->text];
         memcpy(text, e->text, sizeof text);
-        rc = fail(e, e->code, "Config.plist: %.850s; %s", text, e->code == EX_NOINPUT   /* no file to lint */
-                  ? "move it aside, and macvm uses the defaults"
+        /* A FIFO or folder in its place is a damaged file (65), as info says; only a dangling link is
+         * missing.  None of them is a file plutil could lint. */
+        bool no_file = e->code == EX_NOINPUT;
+        int code = stat(path, &st) == 0 && !S_ISREG(st.st_mode) ? EX_DATAERR : e->code;
+        rc = fail(e, code, "Config.plist: %.850s; %s", text, no_file ? "move it aside, and macvm uses the defaults"
                   : "fix it (plutil -lint shows where) or remove it to use the defaults");
     } else if (root->type != PLIST_DICT) {
         rc = fail(e, EX_DATAERR, "Config.plist: its top is %s %s, not a dict; remove it to use the defaults",
@@ -914,6 +925,10 @@ static int bundle_found(const char *path, struct error *e)
     static const char *const files[] = {BUNDLE_DISK, BUNDLE_HARDWARE_MODEL, BUNDLE_MACHINE_IDENTIFIER,
                                         BUNDLE_CONFIG, BUNDLE_LOGS};
     struct stat st;
+    if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode))   /* no place to install either: say what it is */
+        return fail(e, EX_NOINPUT, "not a VM bundle: %s, not a folder; name a bundle folder, such as ~/VM.bundle%s",
+                    file_kind(st.st_mode), S_ISREG(st.st_mode) ? " (a restore image is read with 'macvm ipsw FILE')"
+                                                              : "");
     if (!is_directory(path) && clone_under_way(path))   /* not to be made again meanwhile */
         return fail(e, EX_TEMPFAIL, "not there yet: a clone to this path is under way; wait until it is done");
     if (!is_directory(path)) {
@@ -3826,6 +3841,7 @@ struct feedback {
     char *log_path, *screenshot;            /* where the run keeps them (NULL without a run) */
     struct port_tail console, serial;
     bool has_log, has_screenshot;
+    char log_problem[1024];                 /* why a vz.ndjson that is there cannot be read, or "" */
     struct arena arena;
     const struct plist *run;                /* run.json, or NULL */
     struct vm_config config;
@@ -3913,13 +3929,18 @@ static int feedback_gather(struct feedback *f, const char *bundle, const char *r
         return run_name ? e->code : 0;   /* no run yet: a report on the bundle alone */
     f->run = run_record_read(f->run_dir, &f->arena);
     f->log_path = path_join(f->run_dir, "vz.ndjson");
-    f->has_log = access(f->log_path, R_OK) == 0;
+    struct error log_error = {0};
+    int fd = access(f->log_path, F_OK) == 0 ? open_regular(f->log_path, &log_error) : -1;
+    f->has_log = fd >= 0;
+    if (!f->has_log && log_error.code) {   /* a log there that cannot be read is no "no log": say why */
+        snprintf(f->log_problem, sizeof f->log_problem, "%s", log_error.text);
+        warn("%s: %s; the report leaves out the run's log lines", f->log_path, log_error.text);
+    }
     port_tail_read(&f->console, f->run_dir, "console.log");
     port_tail_read(&f->serial, f->run_dir, "serial.log");
     struct stat st, dir;
     f->screenshot = path_join(f->run_dir, "screen.png");
     f->has_screenshot = lstat(f->screenshot, &st) == 0 && S_ISREG(st.st_mode);
-    int fd = f->has_log ? open_regular(f->log_path, &ignored) : -1;
     if (fd >= 0) {
         struct log_scan s = {.fn = feedback_event, .ctx = f};
         log_scan_fd(&s, fd, &ignored);
@@ -4356,13 +4377,29 @@ static void redaction_set_host(struct redaction *r, const char *host)
     snprintf(r->host, sizeof r->host, "%.*s", (int)n, host);
 }
 
+/* Reads the ECID a run had (run.json's spec.ecid, as ecid_text writes it).
+ * Returns false when the run recorded none. */
+static bool run_ecid(const struct plist *run, uint64_t *ecid)
+{
+    const char *s = plist_string(plist_dict(run, "spec"), "ecid");
+    char *end;
+    if (!s || strncasecmp(s, "0x", 2) != 0 || !isxdigit((unsigned char)s[2]))
+        return false;
+    errno = 0;
+    *ecid = strtoull(s + 2, &end, 16);
+    return errno == 0 && *end == 0;
+}
+
 /* Fills the redaction for this user, this host, the report's bundle and the
  * report's text (its /Users/NAME paths). */
 static void redaction_for(struct redaction *r, const struct feedback *f, const char *text)
 {
     *r = (struct redaction){0};
+    uint64_t recorded;
     if (f->has_ecid)
         redaction_add_ecid(r, f->ecid);
+    else if (run_ecid(f->run, &recorded))   /* MachineIdentifier missing or damaged: the log still holds it */
+        redaction_add_ecid(r, recorded);
     const char *user = getenv("USER");
     struct passwd *pw = getpwuid(getuid());
     if (user)
@@ -4714,6 +4751,15 @@ static void md_clean(char *field, size_t size, const struct feedback *f)
     buf_free(&t);
 }
 
+/* Says why the report holds no line of the run's log. */
+static void md_no_log(struct buf *b, const struct feedback *f)
+{
+    if (f->log_problem[0])
+        md_printf(b, f, "- the run's log cannot be read: %s\n", f->log_problem);
+    else
+        buf_puts(b, "- no log recorded for this run\n");
+}
+
 /* The PVG negotiation with its verdict, and the PVG lines. */
 static void md_pvg(struct buf *b, const struct feedback *f)
 {
@@ -4724,8 +4770,10 @@ static void md_pvg(struct buf *b, const struct feedback *f)
         md_printf(b, f, "- negotiation at %s", f->pvg.last.timestamp);
         buf_printf(b, ": guest requested %u, host set %u\n- verdict: %s\n", f->pvg.last.guest_version,
                    f->pvg.last.host_version, verdict);
+    } else if (f->has_log) {
+        buf_puts(b, "- no version negotiation in the run's log\n");
     } else {
-        buf_puts(b, f->has_log ? "- no version negotiation in the run's log\n" : "- no log recorded for this run\n");
+        md_no_log(b, f);
     }
     if (f->has_log)
         buf_printf(b, "- renderer resets: %" PRIu64 " device resets, %" PRIu64 " displays destroyed and created again\n",
@@ -4756,8 +4804,10 @@ static void md_errors(struct buf *b, const struct feedback *f)
     buf_puts(b, "\n## Virtualization errors and faults\n\n");
     if (f->n_errors)
         md_lines(b, f, f->errors, f->n_errors, f->more_errors);
+    else if (f->has_log)
+        buf_puts(b, "- none in the run's log\n");
     else
-        buf_puts(b, f->has_log ? "- none in the run's log\n" : "- no log recorded for this run\n");
+        md_no_log(b, f);
 }
 
 /* What the guest printed on its console and serial port, where the run recorded them. */
@@ -5407,6 +5457,8 @@ static int cmd_ipsw(int argc, char **argv)
     struct error e = {0};
     if (ipsw_inspect(path, &info, &e)) {
         ipsw_free(&info);
+        fail_advice(&e, e.code == EX_NOINPUT ? "name a restore image (.ipsw) file"
+                    : "download the image again ('macvm install --latest' gets Apple's current one)");
         return report(path, &e);
     }
     struct host_info host = {0};
@@ -6992,8 +7044,11 @@ static int cmd_pvg_log(int argc, char **argv)
         if (!(source = run_log(bundle, run, &e)))
             return report(bundle, &e);
     }
-    if (!last && (fd = open_log(file ? file : source, &e)) < 0)
+    if (!last && (fd = open_log(file ? file : source, &e)) < 0) {
+        fail_advice(&e, file ? "name a log file (log show --style ndjson writes one)"
+                    : "read another run with --run NAME ('macvm info' lists them)");
         return report(source, &e);
+    }
     struct log_scan s = {.needle = PVG_NEEDLE, .fn = pvg_print_event, .ctx = &p};
     static char out_buf[1 << 16];   /* a dense log prints a line for every third: fewer, larger writes */
     if (!isatty(STDOUT_FILENO))
@@ -7034,9 +7089,15 @@ static int output_allowed(const char *path, bool force, struct error *e)
     if (lstat(path, &st) == 0 && !force)
         return fail(e, EX_CANTCREAT, "already exists; use --force to replace it, or name another file");
     autofree char *dir = path_dir(path);
+    if (stat(dir, &st) != 0 && errno == ENOENT)
+        return fail(e, EX_CANTCREAT, "the folder %s does not exist; create it (mkdir -p %s) or name a file in "
+                    "another folder", dir, dir);
+    if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
+        return fail(e, EX_CANTCREAT, "%s is %s, not a folder; name a file in a folder", dir, file_kind(st.st_mode));
     autofree char *real = realpath(dir, NULL);
     if (!real)
-        return fail(e, EX_CANTCREAT, "cannot write in %s: %s", dir, strerror(errno));
+        return fail(e, EX_CANTCREAT, "cannot write in %s: %s; name a file in a folder you can write", dir,
+                    strerror(errno));
     static const char *const marks[] = {BUNDLE_DISK, BUNDLE_AUX, BUNDLE_HARDWARE_MODEL, BUNDLE_MACHINE_IDENTIFIER};
     for (;;) {   /* the folder and each one above it */
         for (size_t i = 0; i < sizeof marks / sizeof *marks; i++) {
@@ -7103,6 +7164,9 @@ static int cmd_feedback(int argc, char **argv)
         tell(stderr, "macvm: wrote %s%s", output, redacted ? " (redacted: ECID, MAC, user, host and home; the report "
              "says what redaction cannot know)" : "");
     } else {
+        if (strncmp(e.text, "cannot ", 7) == 0)   /* write_file_atomic's failures; "already exists" has its advice */
+            fail_advice(&e, rc == EX_CANTCREAT ? "nothing was written: name another file, in a folder you can write"
+                        : "nothing was written: free some space, or name a file on another volume");
         report(output, &e);
     }
     buf_free(&out);
@@ -7459,6 +7523,10 @@ static void json_string(struct buf *b, const char *s, size_t n)
             else
                 buf_printf(b, "\\u%04x", c);
             i++;
+        } else if (c == 0x7f || (c == 0xC2 && i + 1 < n && p[i + 1] >= 0x80 && p[i + 1] < 0xA0)) {
+            /* DEL and C1 as escapes too: the terminal escaping of print_buf then finds nothing to change */
+            buf_printf(b, "\\u%04x", c == 0x7f ? c : p[i + 1]);
+            i += c == 0x7f ? 1 : 2;
         } else {
             size_t len = utf8_sequence(p + i, n - i);
             if (len == 0) {

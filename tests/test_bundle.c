@@ -243,11 +243,17 @@ Test(bundle, info_missing_bundle_is_66, .init = vt_init, .fini = t_tmp_fini)
     cr_expect(!vt_exists(b), "info must not create %s", b);
     proc_result_free(&r);
 
-    /* a regular file is not a bundle either */
+    /* a regular file is not a bundle either, nor a place to install one (an image given by mistake) */
     vt_write_text(b, "not a bundle\n");
-    r = run_macvm("info", b, NULL);
-    vt_expect_refusal(&r, EX_NOINPUT, b, "a file instead of a bundle");
-    proc_result_free(&r);
+    const char *const commands[] = {"info", "feedback", "pvg-log"};
+    for (size_t i = 0; i < 3; i++) {
+        r = run_macvm(commands[i], b, NULL);
+        vt_expect_refusal(&r, EX_NOINPUT, b, "a file instead of a bundle");
+        cr_expect(strstr(r.err, "not a VM bundle: a regular file, not a folder") && strstr(r.err, "macvm ipsw FILE") &&
+                  !strstr(r.err, "macvm install"), "%s: say what is there, not to install over it: %s", commands[i],
+                  r.err);
+        proc_result_free(&r);
+    }
     free(b);
 }
 
@@ -646,7 +652,7 @@ Test(bundle, a_config_plist_that_is_no_file_is_named, .init = vt_init, .fini = t
         cr_assert_eq(unlink(config), 0);
         cr_assert_eq(i == 0 ? mkfifo(config, 0644) : i == 1 ? mkdir(config, 0755) : symlink("nowhere", config), 0);
         struct proc_result r = run_fake("run", "--dry-run", b, NULL);
-        vt_expect_refusal(&r, EX_NOINPUT, kinds[i], name);
+        vt_expect_refusal(&r, i < 2 ? EX_DATAERR : EX_NOINPUT, kinds[i], name);   /* damaged, or missing */
         cr_expect(strstr(r.err, "move it aside") && !strstr(r.err, "plutil"), "%s: %s", kinds[i], r.err);
         proc_result_free(&r);
         free(config);

@@ -386,6 +386,29 @@ Test(feedback, redacts_a_zero_padded_ecid, .init = t_tmp_init, .fini = t_tmp_fin
     tf_redaction(TF_ECID_SMALL, "MachineIdentifier-small");
 }
 
+/* A bundle whose MachineIdentifier is gone or damaged (a copy made without
+ * it, the file the bug broke): the ECID the run recorded is still redacted. */
+Test(feedback, redacts_the_run_s_ecid_without_a_machine_identifier, .init = t_tmp_init, .fini = t_tmp_fini,
+     .timeout = 60)
+{
+    struct tf_env e;
+    char *lines = tf_personal_lines(TF_ECID_BIG);
+    tf_setup(&e, "alice", "VM.bundle", NULL, lines, NULL);
+    char *mi = t_path_join(e.bundle, "MachineIdentifier");
+    for (int damaged = 0; damaged < 2; damaged++) {
+        if (damaged)
+            tk_write_text(mi, "not a property list\n");
+        else
+            cr_assert_eq(unlink(mi), 0);
+        struct proc_result r = tf_feedback_ok(true, e.bundle, NULL, NULL, NULL);
+        tf_expect_redacted(r.out, e.home, TF_ECID_BIG, damaged ? "a damaged MachineIdentifier" : "no MachineIdentifier");
+        proc_result_free(&r);
+    }
+    free(mi);
+    free(lines);
+    tf_env_free(&e);
+}
+
 /* The ECID as Apple's tools often print it: hex digits without 0x
  * (e.g. idevicerestore, system_profiler "ECID: 001122..."). */
 Test(feedback, redacts_the_ecid_in_hex_without_0x, .init = t_tmp_init, .fini = t_tmp_fini, .timeout = 60)
@@ -916,6 +939,36 @@ Test(feedback, run_whose_capture_failed_says_no_log, .init = t_tmp_init, .fini =
     free(json);
     free(run);
     free(tool);
+    tf_env_free(&e);
+}
+
+/* A vz.ndjson that is there but cannot be read (a FIFO, a folder) is neither
+ * "no log recorded" nor a log with no errors: the report says it cannot be
+ * read and why, and a warning names it; the report is still written. */
+Test(feedback, a_log_that_cannot_be_read_is_said_so, .init = t_tmp_init, .fini = t_tmp_fini, .timeout = 60)
+{
+    struct tf_env e;
+    tf_setup(&e, "alice", "VM.bundle", NULL, "", NULL);
+    char *log = t_path_join(e.run, "vz.ndjson");
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(unlink(log), 0);   /* the log, then the FIFO */
+        cr_assert_eq(i ? mkdir(log, 0755) : mkfifo(log, 0644), 0);
+        const char *kind = i ? "a folder" : "a FIFO";
+        struct proc_result r = tf_feedback_ok(true, e.bundle, NULL, NULL, NULL);
+        char *pvg = tf_section(r.out, "## Paravirtualized graphics"), *errs = tf_section(r.out, "## Virtualization errors");
+        char said[128];
+        snprintf(said, sizeof said, "the run's log cannot be read: is %s, not a regular file", kind);
+        tf_expect_has(pvg, said, kind);
+        tf_expect_has(errs, said, kind);
+        cr_expect(!strstr(errs, "none in the run's log") && !strstr(r.out, "no log recorded"),
+                  "%s: the report misstates the log:\n%s", kind, r.out);
+        cr_expect(strstr(r.err, "vz.ndjson") && count_lines(r.err) == 1, "%s: one warning naming the log: %s", kind,
+                  r.err);
+        free(errs);
+        free(pvg);
+        proc_result_free(&r);
+    }
+    free(log);
     tf_env_free(&e);
 }
 

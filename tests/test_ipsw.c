@@ -37,6 +37,8 @@ static void t_expect_refused(const struct proc_result *r, const char *path, int 
               what, r->err);
     cr_expect(strncmp(r->err, "macvm: ", 7) == 0, "%s: stderr should start \"macvm: \": %s", what, r->err);
     cr_expect(strstr(r->err, path) != NULL, "%s: stderr should name %s: %s", what, path, r->err);
+    const char *todo = code == T_EX_NOINPUT ? "; name a restore image (.ipsw) file" : "; download the image again";
+    cr_expect(strstr(r->err, todo) != NULL, "%s: stderr should say what to do (%s): %s", what, todo, r->err);
 }
 
 static void t_expect_has(const struct proc_result *r, const char *needle, const char *what)

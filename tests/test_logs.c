@@ -438,11 +438,33 @@ Test(pvg_log, log_file_missing_or_a_directory, .init = t_tmp_init, .fini = t_tmp
     struct proc_result r = run_macvm("pvg-log", "--log", missing, NULL);
     tl_expect_one_line_error(&r, TL_EX_NOINPUT, "missing --log file");
     cr_expect(strstr(r.err, missing) != NULL, "stderr should name the file: %s", r.err);
+    cr_expect(strstr(r.err, "; name a log file") != NULL, "stderr should say what to do: %s", r.err);
     proc_result_free(&r);
     r = run_macvm("pvg-log", "--log", t_tmp, NULL);
     tl_expect_one_line_error(&r, TL_EX_NOINPUT, "--log DIRECTORY");
+    cr_expect(strstr(r.err, "; name a log file") != NULL, "stderr should say what to do: %s", r.err);
     proc_result_free(&r);
     free(missing);
+}
+
+/* A run's vz.ndjson that is a FIFO is named, never waited on, with another run to read. */
+Test(pvg_log, a_run_log_that_is_a_fifo_says_what_to_do, .init = t_tmp_init, .fini = t_tmp_fini, .timeout = 20)
+{
+    char *bundle = t_path_join(t_tmp, "VM.bundle");
+    cr_assert_eq(mkdir(bundle, 0755), 0);
+    char *config = t_path_join(bundle, "Config.plist");
+    const char *doc = "<plist><dict/></plist>";
+    cr_assert_eq(t_write_file(config, doc, strlen(doc)), 0);
+    tl_add_run(bundle, "2020-01-01T00-00-00", "logs/pvg-equal.ndjson");
+    char *log = t_path_join(bundle, "logs/2020-01-01T00-00-00/vz.ndjson");
+    cr_assert(unlink(log) == 0 && mkfifo(log, 0644) == 0);
+    struct proc_result r = run_macvm("pvg-log", bundle, NULL);
+    tl_expect_one_line_error(&r, TL_EX_NOINPUT, "a FIFO vz.ndjson");
+    cr_expect(strstr(r.err, "vz.ndjson: is a FIFO") && strstr(r.err, "--run NAME"), "stderr: %s", r.err);
+    proc_result_free(&r);
+    free(log);
+    free(config);
+    free(bundle);
 }
 
 #ifndef __APPLE__

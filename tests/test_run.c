@@ -1872,6 +1872,30 @@ Test(run, a_dangling_config_link_is_refused, .init = vt_init, .fini = t_tmp_fini
     free(b);
 }
 
+/* A FIFO or a folder where Config.plist belongs is a damaged bundle file: every
+ * command that reads it exits 65, as info does, naming it. */
+Test(run, a_config_that_is_no_file_is_damaged_for_every_command, .init = vt_init, .fini = t_tmp_fini, .timeout = 20)
+{
+    for (int i = 0; i < 2; i++) {
+        char *b = vt_bundle(t_tmp, i ? "D.bundle" : "F.bundle", "configured", VT_MIB);
+        char *config = t_path_join(b, "Config.plist");
+        cr_assert(unlink(config) == 0 && (i ? mkdir(config, 0755) : mkfifo(config, 0644)) == 0);
+        struct proc_result r[] = {
+            run_argv((const char *[]){vt_fake(), "run", "--dry-run", b, NULL}),
+            run_macvm("feedback", b, NULL),
+            run_macvm("info", b, NULL),
+        };
+        for (size_t k = 0; k < sizeof r / sizeof *r; k++) {
+            cr_expect_eq(r[k].status, EX_DATAERR, "%s Config.plist, command %zu: exit %d, want 65; stderr: %s",
+                         i ? "a folder" : "a FIFO", k, r[k].status, r[k].err);
+            cr_expect(strstr(r[k].err, "Config.plist") != NULL, "name the file: %s", r[k].err);
+            proc_result_free(&r[k]);
+        }
+        free(config);
+        free(b);
+    }
+}
+
 /* A bundle named with a newline and ESC, a shared folder inside a folder
  * named with a newline: the dry run keeps one line per fact, as many as for
  * plain names, and no raw control character. */
@@ -1945,6 +1969,80 @@ Test(outputs, o_file_refuses_what_is_not_a_report_s_to_replace, .init = vt_init,
     free(b);
 }
 
+/* -o FILE in a folder that is missing, or under a file, is refused before
+ * anything is read: one line naming that folder and what to do, exit 73. */
+Test(outputs, o_file_in_no_folder_says_which_and_what_to_do, .init = vt_init, .fini = t_tmp_fini, .timeout = 20)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "configured", VT_MIB);
+    char *file = t_path_join(t_tmp, "notes.txt"), *missing = t_path_join(t_tmp, "reports");
+    vt_write_text(file, "mine\n");
+    char *under_file = t_path_join(file, "report.md"), *under_missing = t_path_join(missing, "report.md");
+    struct {
+        const char *target, *says;
+    } cases[] = {
+        {under_file, "notes.txt is a regular file, not a folder; name a file in a folder"},
+        {under_missing, "reports does not exist; create it (mkdir -p "},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct proc_result r = run_macvm("feedback", b, "-o", cases[i].target, NULL);
+        cr_expect_eq(r.status, EX_CANTCREAT, "-o %s: exit %d, want 73; stderr: %s", cases[i].target, r.status, r.err);
+        cr_expect(strstr(r.err, cases[i].says) && count_lines(r.err) == 1, "-o %s: stderr: %s", cases[i].target, r.err);
+        proc_result_free(&r);
+    }
+    cr_expect(!vt_exists(missing), "the missing folder was made");
+    free(under_missing);
+    free(under_file);
+    free(missing);
+    free(file);
+    free(b);
+}
+
+/* A report that cannot be written to -o FILE (a full disk; here a file-size
+ * limit, and a name too long for the folder) leaves FILE as it was and no
+ * temporary file, and says what to do. */
+Test(outputs, o_file_that_cannot_be_written_says_what_to_do, .init = vt_init, .fini = t_tmp_fini, .timeout = 20)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "configured", VT_MIB);
+    char *dir = t_path_join(t_tmp, "reports");
+    vt_mkdir(dir);
+    char *kept = t_path_join(dir, "kept.md"), *out = t_path_join(t_tmp, "out.txt"), *err = t_path_join(t_tmp, "err.txt");
+    vt_write_text(kept, "mine\n");
+    const char *bin = t_env_or("MACVM_BIN", "./macvm");
+    pid_t pid = vt_spawn((const char *[]){bin, "feedback", b, "-o", kept, "--force", NULL}, out, err, 512);
+    bool signaled;
+    int status = vt_wait(pid, &signaled);
+    size_t n;
+    char *text = (char *)t_read_file(err, &n), *left = (char *)t_read_file(kept, &n);
+    cr_expect(!signaled && status == EX_IOERR, "a full disk: exit %d, want 74; stderr: %s", status, text);
+    cr_expect(strstr(text, "kept.md: cannot write: ") && strstr(text, "; nothing was written: free some space") &&
+              count_lines(text) == 1, "a full disk: stderr: %s", text);
+    tk_expect_str(left, "mine\n", "the file --force would have replaced");
+    free(left);
+    free(text);
+    char name[251];
+    memset(name, 'x', 250);
+    name[250] = 0;
+    char *longest = t_path_join(dir, name);
+    struct proc_result r = run_macvm("feedback", b, "-o", longest, NULL);
+    cr_expect_eq(r.status, EX_CANTCREAT, "a long name: exit %d, want 73; stderr: %s", r.status, r.err);
+    cr_expect(strstr(r.err, "; nothing was written: name another file") && count_lines(r.err) == 1, "stderr: %s",
+              r.err);
+    proc_result_free(&r);
+    DIR *d = opendir(dir);
+    cr_assert_not_null(d);
+    int entries = 0;
+    for (struct dirent *de; (de = readdir(d));)
+        entries += de->d_name[0] != '.';
+    closedir(d);
+    cr_expect_eq(entries, 1, "%s should hold kept.md alone", dir);
+    free(longest);
+    free(err);
+    free(out);
+    free(kept);
+    free(dir);
+    free(b);
+}
+
 /* Output that cannot be written (a full disk; here a file-size limit) is an
  * error of one line and exit 74, never a silent success. */
 Test(outputs, a_full_standard_output_is_exit_74_with_one_line, .init = vt_init, .fini = t_tmp_fini, .timeout = 20)
@@ -1971,6 +2069,34 @@ Test(outputs, a_full_standard_output_is_exit_74_with_one_line, .init = vt_init, 
     }
     free(err);
     free(out);
+    free(b);
+}
+
+/* DEL and C1 controls in a bundle's name and a Config.plist string leave
+ * --json valid JSON that Python reads back to the very characters. */
+Test(outputs, json_keeps_del_and_c1_valid, .init = vt_init, .fini = t_tmp_fini, .timeout = 20)
+{
+    char *b = vt_bundle(t_tmp, "VM\x7f\xc2\x85.bundle", "configured", VT_MIB);
+    char *config = t_path_join(b, "Config.plist"), *out = t_path_join(t_tmp, "info.json");
+    size_t n;
+    char *plist = (char *)t_read_file(config, &n);
+    char *at = strstr(plist, "<key>InstalledFromIPSW</key>");
+    cr_assert_not_null(at);
+    at = strstr(at, "<string>") + strlen("<string>");
+    char *edited;
+    cr_assert(asprintf(&edited, "%.*sa&#127;b&#133;c%s", (int)(at - plist), plist, strstr(at, "</string>")) > 0);
+    vt_write_text(config, edited);
+    struct proc_result r = run_macvm("info", "--json", b, NULL);
+    cr_expect_eq(r.status, 0, "info --json: exit %d; stderr: %s", r.status, r.err);
+    vt_write_text(out, r.out);
+    char *got = tk_py(out, false, "ascii(d['bundle'][-11:]) + ' ' + ascii(d['installed']['from'])");
+    tk_expect_str(got, "'VM\\x7f\\x85.bundle' 'a\\x7fb\\x85c'", "info --json");
+    free(got);
+    proc_result_free(&r);
+    free(edited);
+    free(plist);
+    free(out);
+    free(config);
     free(b);
 }
 

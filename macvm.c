@@ -6852,6 +6852,7 @@ static int cmd_install(int argc, char **argv)
         return report("install", &e);
     if (bundle_can_create(bundle, &e))
         return report(bundle, &e);
+    signal(SIGPIPE, SIG_IGN);   /* `| head`: writes fail, the download and install go on (catch_interrupts) */
     autofree char *latest = NULL;
     if (!o.ipsw) {
         int rc = fetch_latest(&latest);

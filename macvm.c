@@ -7125,7 +7125,7 @@ static int cmd_feedback(int argc, char **argv)
     };
     for (int c; (c = next_option("feedback", argc, argv, ":o:h", longs)) != -1;) {
         if (c == 'o' && *optarg)
-            output = optarg;
+            output = strcmp(optarg, "-") == 0 ? NULL : optarg;   /* "-": standard output, as for most tools */
         else if (c == 'r')
             run = optarg;
         else if (c == 'o')

@@ -794,6 +794,24 @@ static int tf_tmp_leftovers(const char *dir)
     return n;
 }
 
+/* -o - is standard output, as for most tools: no file named "-" is made. */
+Test(feedback, o_dash_is_standard_output, .init = t_tmp_init, .fini = t_tmp_fini, .timeout = 60)
+{
+    struct tf_env e;
+    tf_setup(&e, "alice", "VM.bundle", NULL, "", NULL);
+    char fake[PATH_MAX];
+    cr_assert(realpath(t_env_or("MACVM_FAKE_BIN", "build/macvm-fake"), fake), "realpath: %s", strerror(errno));
+    cr_assert_eq(chdir(t_tmp), 0);   /* where a file named "-" would go */
+    struct proc_result r = run_argv((const char *[]){fake, "feedback", "-o", "-", e.bundle, NULL});
+    cr_expect_eq(r.status, 0, "exit %d; stderr: %s", r.status, r.err);
+    tf_expect_has(r.out, "## Host", "-o -: the report on standard output");
+    char *dash = t_path_join(t_tmp, "-");
+    cr_expect(access(dash, F_OK) != 0, "-o - made a file named -");
+    free(dash);
+    proc_result_free(&r);
+    tf_env_free(&e);
+}
+
 Test(feedback, output_file_is_atomic_and_never_clobbered, .init = t_tmp_init, .fini = t_tmp_fini, .timeout = 60)
 {
     struct tf_env e;

@@ -3981,6 +3981,7 @@ static void feedback_free(struct feedback *f)
 struct redaction {
     char ecid[5][24];       /* in each spelling redaction_add_ecid writes */
     bool has_ecid;
+    char serial[16];        /* the VM's serial number (install --serial-number, often the user's Mac's), or "" */
     char names[8][128];     /* longest first: "Alice Liddell" goes before "alice" */
     size_t n_names;
     char host_prefixes[10][128];  /* "Alice-Liddell" of Alice-Liddells-MacBook-Pro.local */
@@ -3991,13 +3992,13 @@ struct redaction {
 
 /* What redaction cannot know, said once in every redacted report. */
 static const char *const redaction_limits =
-    "Redacted: the ECID, MAC addresses, home folders, and the user and host names this Mac's password "
+    "Redacted: the ECID, the VM's serial number, MAC addresses, home folders, and the user and host names this Mac's password "
     "database and settings know; names that appear nowhere there (other people, a renamed Mac, a name "
     "typed into a log) are not known to macvm: read the report before sending it.";
 
 /* What redaction writes.  A pass copies them whole and counts them as the
  * letters they stand for, so redacting a redacted text changes nothing. */
-static const char *const placeholders[] = {"<ECID>", "<MAC>", "<user>", "<host>"};
+static const char *const placeholders[] = {"<ECID>", "<serial>", "<MAC>", "<user>", "<host>"};
 
 /* Returns the length of a placeholder at p, or 0. */
 static size_t placeholder_at(const char *p)
@@ -4276,6 +4277,8 @@ static size_t secret_at(const char *p, const char *text, const struct redaction 
         if (n >= 10 ? strncasecmp(p, r->ecid[i], n) == 0 : word_at(p, text, r->ecid[i]))
             return *with = "<ECID>", n;
     }
+    if (r->serial[0] && word_at(p, text, r->serial))
+        return *with = "<serial>", strlen(r->serial);
     if ((n = host_at(p, text, r)))
         return *with = "<host>", n;
     for (size_t i = 0; i < r->n_names; i++)
@@ -4351,6 +4354,16 @@ static void redaction_add_ecid(struct redaction *r, uint64_t ecid)
         snprintf(r->ecid[i], sizeof r->ecid[i], spellings[i], ecid);
 }
 
+/* Adds the VM's serial number to redact, if s is one (10 letters and digits). */
+static void redaction_add_serial(struct redaction *r, const char *s)
+{
+    size_t n = 0;
+    while (isalnum((unsigned char)s[n]))
+        n++;
+    if (n == 10 && s[n] == 0)
+        memcpy(r->serial, s, n + 1);
+}
+
 /* Adds the start of a host name macOS makes from a name: "Alice Liddell"
  * names the Mac "Alice Liddell's MacBook Pro", host Alice-Liddells-MacBook-Pro. */
 static void redaction_add_host_prefix(struct redaction *r, const char *name, size_t len)
@@ -4390,6 +4403,25 @@ static bool run_ecid(const struct plist *run, uint64_t *ecid)
     return errno == 0 && *end == 0;
 }
 
+/* Returns the serial number an install's recorded command gave
+ * (--serial-number S, =S, or an abbreviation getopt took), or NULL. */
+static const char *run_serial_number(const struct plist *run)
+{
+    const char *kind = plist_string(run, "kind");
+    const struct plist *argv = plist_get(run, "command");
+    for (size_t i = 0; kind && strcmp(kind, "install") == 0 && argv && argv->type == PLIST_ARRAY && i < argv->count;
+         i++) {
+        const struct plist *a = argv->items[i], *next = i + 1 < argv->count ? argv->items[i + 1] : NULL;
+        size_t k = a->type == PLIST_STRING ? strcspn(a->string, "=") : 0;
+        if (k < 3 || k > 15 || strncmp(a->string, "--serial-number", k) != 0)
+            continue;
+        if (a->string[k] == '=')
+            return a->string + k + 1;
+        return next && next->type == PLIST_STRING ? next->string : NULL;
+    }
+    return NULL;
+}
+
 /* Fills the redaction for this user, this host, the report's bundle and the
  * report's text (its /Users/NAME paths). */
 static void redaction_for(struct redaction *r, const struct feedback *f, const char *text)
@@ -4400,6 +4432,12 @@ static void redaction_for(struct redaction *r, const struct feedback *f, const c
         redaction_add_ecid(r, f->ecid);
     else if (run_ecid(f->run, &recorded))   /* MachineIdentifier missing or damaged: the log still holds it */
         redaction_add_ecid(r, recorded);
+    char serial[64];
+    autofree char *id = path_join(f->bundle, BUNDLE_MACHINE_IDENTIFIER);
+    if (machine_identifier_serial(id, serial, sizeof serial))
+        redaction_add_serial(r, serial);
+    else if (run_serial_number(f->run))   /* the install's record, if MachineIdentifier cannot say */
+        redaction_add_serial(r, run_serial_number(f->run));
     const char *user = getenv("USER");
     struct passwd *pw = getpwuid(getuid());
     if (user)
@@ -7162,7 +7200,7 @@ static int cmd_feedback(int argc, char **argv)
         fwrite(out.data, 1, out.len, stdout);
         rc = flush_stdout();
     } else if ((rc = write_file_atomic(output, out.data, out.len, force, &e)) == 0) {
-        tell(stderr, "macvm: wrote %s%s", output, redacted ? " (redacted: ECID, MAC, user, host and home; the report "
+        tell(stderr, "macvm: wrote %s%s", output, redacted ? " (redacted: ECID, serial, MAC, user, host and home; the report "
              "says what redaction cannot know)" : "");
     } else {
         if (strncmp(e.text, "cannot ", 7) == 0)   /* write_file_atomic's failures; "already exists" has its advice */

@@ -668,6 +668,38 @@ static void tf_run_by_hand(const char *bundle, const char *outcome, const char *
     free(run);
 }
 
+/* The VM's serial number (install --serial-number: often the user's own
+ * Mac's) is redacted, from MachineIdentifier or, when that cannot say, from
+ * the install's recorded command; a longer word holding it stays. */
+Test(feedback, redacts_the_vm_s_serial_number, .init = t_tmp_init, .fini = t_tmp_fini, .timeout = 60)
+{
+    static const char log[] = "{\"eventMessage\":\"serial C02XL0ABHT, c02xl0abht; XC02XL0ABHT\","
+                              "\"messageType\":\"Error\",\"subsystem\":\"com.apple.Virtualization\"}\n";
+    for (int i = 0; i < 2; i++) {
+        struct tf_env e;
+        tf_setup(&e, "alice", i == 0 ? "VM.bundle" : "Other.bundle", i == 0 ? "MachineIdentifier-serial" : NULL, NULL,
+                 NULL);
+        char *run = tk_mkdirs(e.bundle, "logs/2026-01-01T10-00-00"), *json = t_path_join(run, "run.json");
+        char *vz = t_path_join(run, "vz.ndjson");
+        tk_write_text(json, i == 0 ? "{\"kind\":\"run\",\"command\":[\"macvm\",\"run\",\"VM.bundle\"],"
+                                     "\"outcome\":{\"result\":\"guest-stopped\"},\"log\":\"vz.ndjson\"}\n"
+                                   : "{\"kind\":\"install\",\"command\":[\"macvm\",\"install\",\"--serial\","
+                                     "\"C02XL0ABHT\",\"VM.bundle\"],\"outcome\":{\"result\":\"error\"},"
+                                     "\"log\":\"vz.ndjson\"}\n");
+        tk_write_text(vz, log);
+        struct proc_result r = tf_feedback_ok(true, e.bundle, NULL, NULL, NULL);
+        const char *what = i == 0 ? "from MachineIdentifier" : "from the install's command";
+        cr_expect(strcasestr(r.out, "C02XL0ABHT ") == NULL && strcasestr(r.out, "C02XL0ABHT,") == NULL,
+                  "%s: the serial number survived:\n%s", what, r.out);
+        tf_expect_has(r.out, "serial <serial>, <serial>; XC02XL0ABHT", what);
+        proc_result_free(&r);
+        free(vz);
+        free(json);
+        free(run);
+        tf_env_free(&e);
+    }
+}
+
 /* The title cuts a long error message at 120 characters: after redacting
  * it, so no half of an ECID that straddled the cut survives. */
 Test(feedback, title_is_redacted_before_it_is_cut, .init = t_tmp_init, .fini = t_tmp_fini, .timeout = 60)

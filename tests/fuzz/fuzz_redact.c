@@ -5,7 +5,7 @@
  * Input: a first byte of flags, then (flag 1) a line of names separated by
  * commas, then (flag 2) 8 bytes of ECID, then the text.  Without the flags
  * the redaction is Alice Liddell's (login alice, ECID 0xa1b2c3d4e5f60718,
- * home /Users/alice, Mac Alices-MacBook-Pro). */
+ * home /Users/alice, Mac Alices-MacBook-Pro, VM serial number C02XL0ABHT). */
 #define MACVM_TEST 1
 #include "../../macvm.c"
 
@@ -20,6 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         redaction_add_name(&r, names[i], strlen(names[i]));
     snprintf(r.host, sizeof r.host, "Alices-MacBook-Pro");
     snprintf(r.home, sizeof r.home, "/Users/alice");
+    redaction_add_serial(&r, "C02XL0ABHT");
     uint8_t flags = size ? data[0] : 0;
     size_t at = size ? 1 : 0;
     if (flags & 1) {

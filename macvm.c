@@ -7580,15 +7580,28 @@ static void json_string(struct buf *b, const char *s, size_t n)
     buf_add(b, "\"", 1);
 }
 
-/* Appends s for a terminal: control characters (C0, DEL, C1) and bytes that
- * are not UTF-8 become escapes ("\n", "\x1b", "\u009b"), so a name or a
- * plist string can neither move the cursor nor begin a line of its own.
+/* Returns the code point of a 3-byte UTF-8 sequence at p if it reorders or
+ * breaks the text around it: a line or paragraph separator (U+2028, U+2029),
+ * a bidirectional embedding or override (U+202A-U+202E) or isolate
+ * (U+2066-U+2069), with which "VM<U+202E>gpj.exe" shows as "VMexe.jpg"; or 0. */
+static unsigned text_reordering(const unsigned char *p)
+{
+    unsigned c = (p[0] & 0x0Fu) << 12 | (p[1] & 0x3Fu) << 6 | (p[2] & 0x3Fu);
+    return (c >= 0x2028 && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069) ? c : 0;
+}
+
+/* Appends s for a terminal: control characters (C0, DEL, C1), characters
+ * that reorder or break a line (text_reordering) and bytes that are not
+ * UTF-8 become escapes ("\n", "\x1b", "\u009b", "\u202e"), so a name or a
+ * plist string can neither move the cursor nor begin a line of its own nor
+ * disguise what comes after it.
  * With lines, newlines stay (for a whole text whose data was escaped already). */
 static void text_escaped(struct buf *b, const char *s, size_t n, bool lines)
 {
     const unsigned char *p = (const unsigned char *)s;
     for (size_t i = 0; i < n;) {
         size_t len = utf8_sequence(p + i, n - i);
+        unsigned reordering = len == 3 ? text_reordering(p + i) : 0;
         if (len == 1 && p[i] == '\n' && lines)
             buf_add(b, "\n", 1);
         else if (len == 1 && p[i] == '\n')
@@ -7599,6 +7612,8 @@ static void text_escaped(struct buf *b, const char *s, size_t n, bool lines)
             buf_printf(b, "\\x%02x", p[i]);
         else if (len == 2 && p[i] == 0xC2 && p[i + 1] < 0xA0)
             buf_printf(b, "\\u%04x", p[i + 1]);
+        else if (reordering)
+            buf_printf(b, "\\u%04x", reordering);
         else if (len == 0)
             buf_printf(b, "\\x%02x", p[i]);
         else

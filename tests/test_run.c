@@ -2100,6 +2100,24 @@ Test(outputs, json_keeps_del_and_c1_valid, .init = vt_init, .fini = t_tmp_fini, 
     free(b);
 }
 
+/* A name with characters that reorder or break a line (a right-to-left
+ * override, a line separator) is shown with them escaped, in text and JSON:
+ * "VM<U+202E>eldnub.x" must not show as "VMx.bundle". */
+Test(outputs, characters_that_reorder_a_line_are_escaped, .init = vt_init, .fini = t_tmp_fini, .timeout = 20)
+{
+    char *b = vt_bundle(t_tmp, "VM\xe2\x80\xae" "eldnub.x\xe2\x80\xa8" "y\xe2\x81\xa6" "z", "configured", VT_MIB);
+    const char *const modes[] = {NULL, "--json"};
+    for (int i = 0; i < 2; i++) {
+        struct proc_result r = modes[i] ? run_macvm("info", modes[i], b, NULL) : run_macvm("info", b, NULL);
+        cr_expect_eq(r.status, 0, "info %s: exit %d; stderr: %s", modes[i] ? modes[i] : "", r.status, r.err);
+        cr_expect(strstr(r.out, "\xe2\x80\xae") == NULL && strstr(r.out, "\xe2\x80\xa8") == NULL &&
+                  strstr(r.out, "\xe2\x81\xa6") == NULL, "a reordering character reached the terminal:\n%s", r.out);
+        cr_expect(strstr(r.out, "VM\\u202eeldnub.x\\u2028y\\u2066z") != NULL, "the name, escaped:\n%s", r.out);
+        proc_result_free(&r);
+    }
+    free(b);
+}
+
 /* Control characters in a bundle's path and its Config.plist strings are
  * shown escaped: they never reach the terminal, and errors stay one line
  * (under --json too). */

@@ -1303,23 +1303,8 @@ Test(ephemeral, a_reader_that_goes_away_never_leaves_the_clone, .init = vt_init,
     setenv("MACVM_FAKE_RUN_SECONDS", "1", 1);
     char *b = vt_ephemeral_source();
     char *before = vt_snapshot(b);
-    int fds[2];
-    cr_assert_eq(pipe(fds), 0);
-    close(fds[0]);   /* the reader is gone before macvm writes a line */
-    pid_t pid = fork();
-    cr_assert(pid >= 0, "fork: %s", strerror(errno));
-    if (pid == 0) {
-        signal(SIGPIPE, SIG_DFL);   /* as a shell starts a command */
-        dup2(fds[1], 1);
-        dup2(fds[1], 2);
-        execl(vt_fake(), vt_fake(), "run", "--ephemeral", "--headless", "--no-log", b, (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    bool signaled;
-    int status = vt_wait(pid, &signaled);
-    cr_expect(!signaled, "macvm was killed by signal %d half way", status - 128);
-    cr_expect_eq(status, EX_IOERR, "exit %d, want 74 (its output was lost)", status);
+    vt_expect_survives_a_closed_reader((const char *[]){vt_fake(), "run", "--ephemeral", "--headless", "--no-log", b,
+                                                        NULL});
     vt_expect_no_clone("output to a closed pipe");
     vt_expect_unchanged(b, before, "a run whose output went nowhere");
     free(b);

@@ -804,6 +804,30 @@ static int vt_wait(pid_t pid, bool *signaled)
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/* Runs argv with its output to a pipe whose reader is gone before it writes a
+ * line (`macvm ... | head -1`), SIGPIPE at its default as a shell starts a
+ * command.  Expects it not killed half way and exit 74: its output was lost. */
+static void vt_expect_survives_a_closed_reader(const char *const argv[])
+{
+    int fds[2];
+    cr_assert_eq(pipe(fds), 0);
+    close(fds[0]);
+    pid_t pid = fork();
+    cr_assert(pid >= 0, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        signal(SIGPIPE, SIG_DFL);
+        dup2(fds[1], 1);
+        dup2(fds[1], 2);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    bool signaled;
+    int status = vt_wait(pid, &signaled);
+    cr_expect(!signaled, "%s was killed by signal %d half way", argv[1], status - 128);
+    cr_expect_eq(status, EX_IOERR, "%s: exit %d, want 74 (its output was lost)", argv[1], status);
+}
+
 /* Polls (every 0.5 ms, at most 60 s) until dir exists and holds an entry.
  * Returns true then; false when pid exited first (its status in *status). */
 static bool vt_wait_for_entry(const char *dir, pid_t pid, int *status, bool *signaled)

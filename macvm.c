@@ -3849,6 +3849,7 @@ struct feedback {
     bool has_hw;
     uint64_t ecid;
     bool has_ecid;
+    char hw_problem[256], ecid_problem[256];   /* why HardwareModel, MachineIdentifier cannot be read */
     struct pvg_watch pvg;                   /* its last negotiation is the one that counts, as in pvg-log */
     char **pvg_lines, **errors;             /* kept lines */
     size_t n_pvg, n_errors, more_pvg, more_errors;
@@ -3923,8 +3924,11 @@ static int feedback_gather(struct feedback *f, const char *bundle, const char *r
         return rc;
     autofree char *hw = path_join(bundle, BUNDLE_HARDWARE_MODEL);
     autofree char *id = path_join(bundle, BUNDLE_MACHINE_IDENTIFIER);
-    f->has_hw = hardware_model_read(hw, &f->hw, &ignored) == 0;
-    f->has_ecid = machine_identifier_read(id, &f->ecid, &ignored) == 0;
+    struct error hw_error = {0}, id_error = {0};
+    if (!(f->has_hw = hardware_model_read(hw, &f->hw, &hw_error) == 0))
+        snprintf(f->hw_problem, sizeof f->hw_problem, "%.200s", hw_error.text);
+    if (!(f->has_ecid = machine_identifier_read(id, &f->ecid, &id_error) == 0))
+        snprintf(f->ecid_problem, sizeof f->ecid_problem, "%.200s", id_error.text);
     if (!(f->run_dir = find_run(bundle, run_name, run_name ? e : &ignored)))
         return run_name ? e->code : 0;   /* no run yet: a report on the bundle alone */
     f->run = run_record_read(f->run_dir, &f->arena);
@@ -4641,9 +4645,13 @@ static void md_guest(struct buf *b, const struct feedback *f)
         buf_puts(b, "- hardware model: ");
         hardware_model_text(b, &f->hw);
         buf_add(b, "\n", 1);
+    } else {
+        md_printf(b, f, "- hardware model: unknown (HardwareModel: %s)\n", f->hw_problem);
     }
     if (f->has_ecid)
         md_item(b, f, "ECID", ecid_text(f->ecid).s);
+    else
+        md_printf(b, f, "- ECID: unknown (MachineIdentifier: %s)\n", f->ecid_problem);
 }
 
 /* Returns a number run.json recorded (at most max), or 0 when it did not. */

@@ -343,6 +343,28 @@ Test(feedback, bundle_without_run, .init = t_tmp_init, .fini = t_tmp_fini)
     tf_env_free(&e);
 }
 
+/* A bundle copied without HardwareModel, or with a damaged MachineIdentifier:
+ * the Guest section says which file could not be read and why, instead of
+ * leaving the line out. */
+Test(feedback, a_guest_file_that_cannot_be_read_is_said_so, .init = t_tmp_init, .fini = t_tmp_fini)
+{
+    struct tf_env e;
+    tf_setup(&e, "alice", "VM.bundle", NULL, NULL, NULL);
+    char *hw = t_path_join(e.bundle, "HardwareModel"), *id = t_path_join(e.bundle, "MachineIdentifier");
+    cr_assert_eq(unlink(hw), 0);
+    tk_write_text(id, "not a plist");
+    struct proc_result r = tf_feedback_ok(true, e.bundle, NULL, NULL, NULL);
+    char *guest = tf_section(r.out, "## Guest");
+    tf_expect_has(guest, "- hardware model: unknown (HardwareModel: cannot open: No such file or directory)",
+                  "a bundle copied without HardwareModel");
+    tf_expect_has(guest, "- ECID: unknown (MachineIdentifier: ", "a damaged MachineIdentifier");
+    free(guest);
+    proc_result_free(&r);
+    free(id);
+    free(hw);
+    tf_env_free(&e);
+}
+
 Test(feedback, made_off_the_mac_keeps_the_recorded_host, .init = t_tmp_init, .fini = t_tmp_fini, .timeout = 60)
 {
     struct tf_env e;

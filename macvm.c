@@ -676,10 +676,11 @@ static int config_load(const char *bundle, struct vm_config *c, struct error *e)
         char text[sizeof e->text];
         memcpy(text, e->text, sizeof text);
         /* A FIFO or folder in its place is a damaged file (65), as info says; only a dangling link is
-         * missing.  None of them is a file plutil could lint. */
-        bool no_file = e->code == EX_NOINPUT;
-        int code = stat(path, &st) == 0 && !S_ISREG(st.st_mode) ? EX_DATAERR : e->code;
+         * missing.  None of them is a file plutil could lint; a file that cannot be opened is one to fix. */
+        bool there = stat(path, &st) == 0, no_file = !there || !S_ISREG(st.st_mode);
+        int code = there && !S_ISREG(st.st_mode) ? EX_DATAERR : e->code;
         rc = fail(e, code, "Config.plist: %.850s; %s", text, no_file ? "move it aside, and macvm uses the defaults"
+                  : e->code == EX_NOINPUT ? "make it readable (ls -l shows its owner and mode)"
                   : "fix it (plutil -lint shows where) or remove it to use the defaults");
     } else if (root->type != PLIST_DICT) {
         rc = fail(e, EX_DATAERR, "Config.plist: its top is %s %s, not a dict; remove it to use the defaults",
@@ -1452,8 +1453,8 @@ static int bundle_clone(const char *src, const char *dst, bool src_locked, uint6
     if (lstat(dst, &st) == 0)
         return fail(e, EX_CANTCREAT, "%s already exists; macvm never overwrites: name a new path", dst);
     if (clone_under_way(dst))   /* one of the two copies would be made in vain */
-        return fail(e, EX_TEMPFAIL, "%s: another clone to this path is under way; wait until it is done, or name "
-                    "another path", dst);
+        return fail(e, EX_TEMPFAIL, "%s: a clone to this path is under way; wait until it is done, or name another "
+                    "path", dst);
     if ((rc = bundle_folder_check(dst, e)))
         return rc;
     autofree char *dst_dir = path_dir(dst);
@@ -2616,8 +2617,8 @@ static int run_record_write(const struct run_record *r, const struct vm_spec *s,
     if (rc != 0) {
         char why[sizeof e->text];
         memcpy(why, e->text, sizeof why);
-        fail(e, rc, "%s: %.600s; the log beside it is kept, and 'macvm feedback' reports the %s from it", path, why,
-             r->kind);
+        fail(e, rc, "%s: %.600s; %s", path, why, r->logged ? "the log beside it is kept, and 'macvm feedback' reports "
+             "from it" : "'macvm feedback' reports it as not recorded");
     }
     return rc;
 }
@@ -4358,14 +4359,13 @@ static void redaction_add_ecid(struct redaction *r, uint64_t ecid)
         snprintf(r->ecid[i], sizeof r->ecid[i], spellings[i], ecid);
 }
 
-/* Adds the VM's serial number to redact, if s is one (10 letters and digits). */
+static bool valid_serial_number(const char *s);
+
+/* Adds the VM's serial number to redact, if s is one. */
 static void redaction_add_serial(struct redaction *r, const char *s)
 {
-    size_t n = 0;
-    while (isalnum((unsigned char)s[n]))
-        n++;
-    if (n == 10 && s[n] == 0)
-        memcpy(r->serial, s, n + 1);
+    if (valid_serial_number(s))
+        snprintf(r->serial, sizeof r->serial, "%.15s", s);
 }
 
 /* Adds the start of a host name macOS makes from a name: "Alice Liddell"
@@ -4426,6 +4426,27 @@ static const char *run_serial_number(const struct plist *run)
     return NULL;
 }
 
+/* Returns the VM's serial number in out: MachineIdentifier's, else the one
+ * the newest install record of the bundle gave; or false. */
+static bool bundle_serial_number(const char *bundle, char *out, size_t size)
+{
+    autofree char *id = path_join(bundle, BUNDLE_MACHINE_IDENTIFIER);
+    if (machine_identifier_serial(id, out, size))
+        return true;
+    char **runs;
+    size_t n = bundle_runs(bundle, &runs);
+    bool found = false;
+    for (size_t i = n; i-- > 0 && !found;) {
+        struct arena a = {0};
+        const char *s = run_serial_number(run_record_read(runs[i], &a));
+        if ((found = s != NULL))
+            snprintf(out, size, "%s", s);
+        arena_free(&a);
+    }
+    free_names(runs, n);
+    return found;
+}
+
 /* Fills the redaction for this user, this host, the report's bundle and the
  * report's text (its /Users/NAME paths). */
 static void redaction_for(struct redaction *r, const struct feedback *f, const char *text)
@@ -4437,11 +4458,8 @@ static void redaction_for(struct redaction *r, const struct feedback *f, const c
     else if (run_ecid(f->run, &recorded))   /* MachineIdentifier missing or damaged: the log still holds it */
         redaction_add_ecid(r, recorded);
     char serial[64];
-    autofree char *id = path_join(f->bundle, BUNDLE_MACHINE_IDENTIFIER);
-    if (machine_identifier_serial(id, serial, sizeof serial))
+    if (bundle_serial_number(f->bundle, serial, sizeof serial))
         redaction_add_serial(r, serial);
-    else if (run_serial_number(f->run))   /* the install's record, if MachineIdentifier cannot say */
-        redaction_add_serial(r, run_serial_number(f->run));
     const char *user = getenv("USER");
     struct passwd *pw = getpwuid(getuid());
     if (user)
@@ -4960,8 +4978,8 @@ static const char *const no_virtualization_entitlement =
     "macvm lacks com.apple.security.virtualization: build with 'make' (it signs), or "
     "'codesign -s - -f --entitlements macvm.entitlements macvm'";
 static const char *const no_private_entitlement =
-    "no com.apple.private.virtualization: --debug-stub, --serial and install --serial-number are refused "
-    "('make sign-private' adds it: README, Debugging the guest); everything else works";
+    "no com.apple.private.virtualization: --debug-stub, --serial and install --serial-number are refused, "
+    "everything else works.  " SIGN_PRIVATE_HINT;
 
 /* What doctor found, in the order each row was first set; run.json keeps a run's. */
 struct probe {
@@ -5503,7 +5521,7 @@ static int cmd_ipsw(int argc, char **argv)
     struct error e = {0};
     if (ipsw_inspect(path, &info, &e)) {
         ipsw_free(&info);
-        fail_advice(&e, e.code == EX_NOINPUT ? "name a restore image (.ipsw) file"
+        fail_advice(&e, e.code == EX_NOINPUT ? "name a restore image (.ipsw) file you can read"
                     : "download the image again ('macvm install --latest' gets Apple's current one)");
         return report(path, &e);
     }
@@ -5722,6 +5740,7 @@ struct bundle_info {
     bool config_damaged;
     struct hardware_model hw;
     bool has_hw, has_ecid, has_disk, has_aux, saved_state;
+    int installer_pid;      /* the macvm installing into it now, or 0 */
     uint64_t ecid, disk_logical, disk_allocated, aux_bytes;
     char serial_number[64]; /* "" when MachineIdentifier carries none */
     unsigned cpu_count;     /* what a run gets without --cpus, */
@@ -5818,6 +5837,7 @@ static void bundle_inspect(const char *bundle, const struct host_info *host, str
         *c = config_defaults();
         bi->config_damaged = true;
     }
+    bi->installer_pid = c->install_completed ? 0 : installer_pid(bundle);
     autofree char *hw = path_join(bundle, BUNDLE_HARDWARE_MODEL);
     if (!(bi->has_hw = hardware_model_read(hw, &bi->hw, &e) == 0))
         info_problem(bi, BUNDLE_HARDWARE_MODEL, &e);
@@ -5920,6 +5940,10 @@ static void info_json(struct buf *b, const char *bundle, const struct bundle_inf
     json_str(&j, "product_version", c->installed_version[0] ? c->installed_version : NULL);
     json_str(&j, "build", c->installed_build[0] ? c->installed_build : NULL);
     json_bool(&j, "completed", c->install_completed);
+    if (bi->installer_pid)
+        json_int(&j, "installing_pid", bi->installer_pid);
+    else
+        json_null(&j, "installing_pid");
     json_close(&j, '}');
     json_bool(&j, "saved_state", bi->saved_state);
     json_open(&j, "runs", '[');
@@ -5971,9 +5995,9 @@ static void info_text(struct buf *b, const char *bundle, const struct bundle_inf
                         ? "Installed:          not recorded (Config.plist does not say: made outside macvm)\n"
                         : "Installed:          not recorded (no Config.plist: a bundle made outside macvm)\n");
     }
-    int installer = c->install_completed ? 0 : installer_pid(bundle);
-    if (installer) {
-        buf_printf(b, "                    being installed now by macvm (PID %d): wait until it is done\n", installer);
+    if (bi->installer_pid) {
+        buf_printf(b, "                    being installed now by macvm (PID %d): wait until it is done\n",
+                   bi->installer_pid);
     } else if (!c->install_completed) {
         buf_puts(b, "                    INCOMPLETE: the install did not finish, so it cannot boot; to retry: ");
         retry_install_command(b, bundle, NULL, bi->disk_logical, c);
@@ -7092,7 +7116,7 @@ static int cmd_pvg_log(int argc, char **argv)
             return report(bundle, &e);
     }
     if (!last && (fd = open_log(file ? file : source, &e)) < 0) {
-        fail_advice(&e, file ? "name a log file (log show --style ndjson writes one)"
+        fail_advice(&e, file ? "name a log file you can read (log show --style ndjson writes one)"
                     : "read another run with --run NAME ('macvm info' lists them)");
         return report(source, &e);
     }
@@ -7136,9 +7160,14 @@ static int output_allowed(const char *path, bool force, struct error *e)
     if (lstat(path, &st) == 0 && !force)
         return fail(e, EX_CANTCREAT, "already exists; use --force to replace it, or name another file");
     autofree char *dir = path_dir(path);
-    if (stat(dir, &st) != 0 && errno == ENOENT)
-        return fail(e, EX_CANTCREAT, "the folder %s does not exist; create it (mkdir -p %s) or name a file in "
-                    "another folder", dir, dir);
+    if (stat(dir, &st) != 0 && errno == ENOENT) {
+        struct buf quoted = {0};
+        shell_quote(&quoted, dir);
+        fail(e, EX_CANTCREAT, "the folder %s does not exist; create it (mkdir -p %s) or name a file in another folder",
+             dir, quoted.data);
+        buf_free(&quoted);
+        return e->code;
+    }
     if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
         return fail(e, EX_CANTCREAT, "%s is %s, not a folder; name a file in a folder", dir, file_kind(st.st_mode));
     autofree char *real = realpath(dir, NULL);
@@ -7588,14 +7617,17 @@ static void json_string(struct buf *b, const char *s, size_t n)
     buf_add(b, "\"", 1);
 }
 
-/* Returns the code point of a 3-byte UTF-8 sequence at p if it reorders or
- * breaks the text around it: a line or paragraph separator (U+2028, U+2029),
- * a bidirectional embedding or override (U+202A-U+202E) or isolate
- * (U+2066-U+2069), with which "VM<U+202E>gpj.exe" shows as "VMexe.jpg"; or 0. */
-static unsigned text_reordering(const unsigned char *p)
+/* Returns the code point of the UTF-8 sequence of len bytes at p if it
+ * reorders or breaks the text around it: a line or paragraph separator
+ * (U+2028, U+2029), a bidirectional mark (U+061C, U+200E, U+200F),
+ * embedding or override (U+202A-U+202E) or isolate (U+2066-U+2069), with
+ * which "VM<U+202E>gpj.exe" shows as "VMexe.jpg"; or 0. */
+static unsigned text_reordering(const unsigned char *p, size_t len)
 {
-    unsigned c = (p[0] & 0x0Fu) << 12 | (p[1] & 0x3Fu) << 6 | (p[2] & 0x3Fu);
-    return (c >= 0x2028 && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069) ? c : 0;
+    unsigned c = len == 2 ? (p[0] & 0x1Fu) << 6 | (p[1] & 0x3Fu)
+               : len == 3 ? (p[0] & 0x0Fu) << 12 | (p[1] & 0x3Fu) << 6 | (p[2] & 0x3Fu) : 0;
+    return c == 0x061C || c == 0x200E || c == 0x200F || (c >= 0x2028 && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069)
+           ? c : 0;
 }
 
 /* Appends s for a terminal: control characters (C0, DEL, C1), characters
@@ -7609,7 +7641,7 @@ static void text_escaped(struct buf *b, const char *s, size_t n, bool lines)
     const unsigned char *p = (const unsigned char *)s;
     for (size_t i = 0; i < n;) {
         size_t len = utf8_sequence(p + i, n - i);
-        unsigned reordering = len == 3 ? text_reordering(p + i) : 0;
+        unsigned reordering = text_reordering(p + i, len);
         if (len == 1 && p[i] == '\n' && lines)
             buf_add(b, "\n", 1);
         else if (len == 1 && p[i] == '\n')
@@ -8065,12 +8097,15 @@ static int make_directories(const char *path, struct error *e)
         return 0;
     autofree char *parent = path_dir(path);
     int rc = strcmp(parent, path) != 0 ? make_directories(parent, e) : 0;
-    if (rc || mkdir(path, 0755) == 0 || (errno == EEXIST && is_directory(path)))
+    if (rc || mkdir(path, 0755) == 0)
         return rc;
-    if (errno == EEXIST)
-        return fail(e, EX_CANTCREAT, "cannot create the folder %s: a file of that name is in the way; move it aside, "
-                    "then try again", path);
-    return fail(e, EX_CANTCREAT, "cannot create %s: %s", path, strerror(errno));
+    int err = errno;   /* is_directory's stat would replace it */
+    if (err == EEXIST && is_directory(path))
+        return 0;
+    if (err == EEXIST)
+        return fail(e, EX_CANTCREAT, "cannot create the folder %s: a file, or a link to nothing, of that name is in "
+                    "the way; move it aside, then try again", path);
+    return fail(e, EX_CANTCREAT, "cannot create %s: %s", path, strerror(err));
 }
 
 /* nftw's callback for remove_tree: removes one entry. */

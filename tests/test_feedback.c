@@ -692,32 +692,39 @@ static void tf_run_by_hand(const char *bundle, const char *outcome, const char *
 
 /* The VM's serial number (install --serial-number: often the user's own
  * Mac's) is redacted, from MachineIdentifier or, when that cannot say, from
- * the install's recorded command; a longer word holding it stays. */
+ * the install's record (in a report on a later run too); a longer word
+ * holding it stays. */
 Test(feedback, redacts_the_vm_s_serial_number, .init = t_tmp_init, .fini = t_tmp_fini, .timeout = 60)
 {
     static const char log[] = "{\"eventMessage\":\"serial C02XL0ABHT, c02xl0abht; XC02XL0ABHT\","
                               "\"messageType\":\"Error\",\"subsystem\":\"com.apple.Virtualization\"}\n";
-    for (int i = 0; i < 2; i++) {
+    static const char install[] = "{\"kind\":\"install\",\"command\":[\"macvm\",\"install\",\"--serial\","
+                                  "\"C02XL0ABHT\",\"VM.bundle\"],\"outcome\":{\"result\":\"error\"},"
+                                  "\"log\":\"vz.ndjson\"}\n";
+    static const char later_run[] = "{\"kind\":\"run\",\"command\":[\"macvm\",\"run\",\"VM.bundle\"],"
+                                    "\"outcome\":{\"result\":\"guest-stopped\"},\"log\":\"vz.ndjson\"}\n";
+    static const char *const names[] = {"VM.bundle", "Installed.bundle", "Run.bundle"};
+    static const char *const what[] = {"from MachineIdentifier", "from the install's command",
+                                       "from the install's command, in a report on a later run"};
+    for (int i = 0; i < 3; i++) {
         struct tf_env e;
-        tf_setup(&e, "alice", i == 0 ? "VM.bundle" : "Other.bundle", i == 0 ? "MachineIdentifier-serial" : NULL, NULL,
-                 NULL);
-        char *run = tk_mkdirs(e.bundle, "logs/2026-01-01T10-00-00"), *json = t_path_join(run, "run.json");
-        char *vz = t_path_join(run, "vz.ndjson");
-        tk_write_text(json, i == 0 ? "{\"kind\":\"run\",\"command\":[\"macvm\",\"run\",\"VM.bundle\"],"
-                                     "\"outcome\":{\"result\":\"guest-stopped\"},\"log\":\"vz.ndjson\"}\n"
-                                   : "{\"kind\":\"install\",\"command\":[\"macvm\",\"install\",\"--serial\","
-                                     "\"C02XL0ABHT\",\"VM.bundle\"],\"outcome\":{\"result\":\"error\"},"
-                                     "\"log\":\"vz.ndjson\"}\n");
-        tk_write_text(vz, log);
+        tf_setup(&e, "alice", names[i], i == 0 ? "MachineIdentifier-serial" : NULL, NULL, NULL);
+        const char *records[][2] = {{"logs/2026-01-01T10-00-00-install", install},
+                                    {"logs/2026-01-02T10-00-00", later_run}};
+        for (int k = 0; k < (i == 1 ? 1 : 2); k++) {
+            char *run = tk_mkdirs(e.bundle, records[k][0]), *json = t_path_join(run, "run.json");
+            char *vz = t_path_join(run, "vz.ndjson");
+            tk_write_text(json, i == 0 ? later_run : records[k][1]);
+            tk_write_text(vz, log);
+            free(vz);
+            free(json);
+            free(run);
+        }
         struct proc_result r = tf_feedback_ok(true, e.bundle, NULL, NULL, NULL);
-        const char *what = i == 0 ? "from MachineIdentifier" : "from the install's command";
         cr_expect(strcasestr(r.out, "C02XL0ABHT ") == NULL && strcasestr(r.out, "C02XL0ABHT,") == NULL,
-                  "%s: the serial number survived:\n%s", what, r.out);
-        tf_expect_has(r.out, "serial <serial>, <serial>; XC02XL0ABHT", what);
+                  "%s: the serial number survived:\n%s", what[i], r.out);
+        tf_expect_has(r.out, "serial <serial>, <serial>; XC02XL0ABHT", what[i]);
         proc_result_free(&r);
-        free(vz);
-        free(json);
-        free(run);
         tf_env_free(&e);
     }
 }

@@ -314,8 +314,14 @@ Test(install, a_bundle_being_installed_is_busy_not_incomplete, .init = vt_init, 
     r = run_fake("info", b, NULL);
     cr_expect(strstr(r.out, "being installed now") && !strstr(r.out, "INCOMPLETE"), "info: %s", r.out);
     proc_result_free(&r);
+    r = run_fake("info", "--json", b, NULL);
+    vt_json_uint(vt_json(r.out), "installed.installing_pid", (uint64_t)pid, r.out);
+    proc_result_free(&r);
     kill(pid, SIGINT);   /* an interrupted install is incomplete: then it says so */
     cr_expect_eq(vt_wait(pid, NULL), 130, "the interrupted install's exit");
+    r = run_fake("info", "--json", b, NULL);
+    vt_json_null(vt_json(r.out), "installed.installing_pid", r.out);
+    proc_result_free(&r);
     r = run_fake("run", "--headless", b, NULL);
     vt_expect_refusal(&r, EX_DATAERR, "did not complete", "a run after the install stopped");
     proc_result_free(&r);
@@ -692,32 +698,40 @@ Test(install, latest_refuses_a_cache_path_too_long_before_downloading, .init = v
     free(source);
 }
 
-/* A file where the download cache's folder belongs is named, with what to
- * do, before anything is downloaded; the file stays as it was. */
+/* A file, or a link to nothing (Caches on a disk not mounted), where the
+ * download cache's folder belongs is named, with what to do, before
+ * anything is downloaded; it stays as it was. */
 Test(install, latest_names_a_file_in_the_way_of_the_cache, .init = vt_init, .fini = t_tmp_fini)
 {
     char *spec = vt_install_spec();
-    char *home = t_path_join(t_tmp, "home"), *library = t_path_join(home, "Library");
-    char *caches = t_path_join(library, "Caches");
-    vt_mkdir(home);
-    vt_mkdir(library);
-    t_write_file(caches, "notes", 5);
-    char *before = vt_snapshot(caches);
-    setenv("HOME", home, 1);
     char *source = vt_downloads(VT_IPSW_14);
-    char *b = t_path_join(t_tmp, "New.bundle");
-    struct proc_result r = run_fake("install", "--latest", "--cpus", "2", b, NULL);
-    cr_expect_eq(r.status, EX_CANTCREAT, "exit %d, want %d; stderr: %s", r.status, EX_CANTCREAT, r.err);
-    cr_expect(strstr(r.err, caches) && strstr(r.err, "in the way; move it aside"),
-              "stderr should name %s and what to do: %s", caches, r.err);
-    cr_expect(strstr(r.out, "downloading") == NULL, "nothing downloaded: %s", r.out);
-    vt_expect_unchanged(caches, before, "the file in the way");
-    vt_expect_nothing_created(b, spec, "a cache that cannot be made");
-    proc_result_free(&r);
-    free(b);
-    free(caches);
-    free(library);
-    free(home);
+    for (int i = 0; i < 2; i++) {
+        char *home = t_path_join(t_tmp, i == 0 ? "home" : "home2"), *library = t_path_join(home, "Library");
+        char *caches = t_path_join(library, "Caches");
+        vt_mkdir(home);
+        vt_mkdir(library);
+        if (i == 0)
+            t_write_file(caches, "notes", 5);
+        else
+            cr_assert_eq(symlink("/nonexistent/Caches", caches), 0);
+        const char *what = i == 0 ? "a file in the way" : "a link to nothing in the way";
+        setenv("HOME", home, 1);
+        char *b = t_path_join(t_tmp, "New.bundle");
+        struct proc_result r = run_fake("install", "--latest", "--cpus", "2", b, NULL);
+        cr_expect_eq(r.status, EX_CANTCREAT, "%s: exit %d, want %d; stderr: %s", what, r.status, EX_CANTCREAT, r.err);
+        cr_expect(strstr(r.err, caches) && strstr(r.err, "in the way; move it aside"),
+                  "%s: stderr should name %s and what to do: %s", what, caches, r.err);
+        cr_expect(strstr(r.out, "downloading") == NULL, "%s: nothing downloaded: %s", what, r.out);
+        struct stat st;
+        cr_expect(lstat(caches, &st) == 0 && (i == 0 ? S_ISREG(st.st_mode) && st.st_size == 5 : S_ISLNK(st.st_mode)),
+                  "%s: touched", what);
+        vt_expect_nothing_created(b, spec, what);
+        proc_result_free(&r);
+        free(b);
+        free(caches);
+        free(library);
+        free(home);
+    }
     free(spec);
     free(source);
 }

@@ -992,7 +992,8 @@ Test(run, sigint_while_running_exits_130, .init = vt_init, .fini = t_tmp_fini, .
 }
 
 /* A run.json that cannot be written (here a folder stands in its place)
- * costs the record, not the run: the warning names the file and what is kept. */
+ * costs the record, not the run: the warning names the file and what
+ * 'macvm feedback' makes of the run (with --no-log, no log to report from). */
 Test(run, a_record_that_cannot_be_written_is_named, .init = vt_init, .fini = t_tmp_fini, .timeout = 60)
 {
     char *b = vt_bundle(t_tmp, "VM.bundle", "apple", 4 * VT_GIB);
@@ -1009,8 +1010,9 @@ Test(run, a_record_that_cannot_be_written_is_named, .init = vt_init, .fini = t_t
     size_t len;
     char *text = (char *)t_read_file(err, &len);
     cr_expect(!signaled && status == 0, "exit %d, want 0: the VM ran; stderr: %s", status, text);
-    cr_expect(strstr(text, json) && strstr(text, "'macvm feedback' reports the run"),
-              "the warning should name %s and say what is kept: %s", json, text);
+    cr_expect(strstr(text, json) && strstr(text, "'macvm feedback' reports it as not recorded"),
+              "the warning should name %s and say what feedback makes of the run: %s", json, text);
+    cr_expect(strstr(text, "log beside it") == NULL, "a log promised with --no-log: %s", text);
     cr_expect(strstr(text, "run.json: cannot write run.json") == NULL, "said twice: %s", text);
     free(text);
     free(json);
@@ -1962,11 +1964,13 @@ Test(outputs, o_file_in_no_folder_says_which_and_what_to_do, .init = vt_init, .f
     char *file = t_path_join(t_tmp, "notes.txt"), *missing = t_path_join(t_tmp, "reports");
     vt_write_text(file, "mine\n");
     char *under_file = t_path_join(file, "report.md"), *under_missing = t_path_join(missing, "report.md");
+    char *spaced = t_path_join(t_tmp, "My reports/report.md");
     struct {
         const char *target, *says;
     } cases[] = {
         {under_file, "notes.txt is a regular file, not a folder; name a file in a folder"},
         {under_missing, "reports does not exist; create it (mkdir -p "},
+        {spaced, "My reports') or name a file in another folder"},   /* the command quoted, to paste */
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         struct proc_result r = run_macvm("feedback", b, "-o", cases[i].target, NULL);
@@ -1975,6 +1979,7 @@ Test(outputs, o_file_in_no_folder_says_which_and_what_to_do, .init = vt_init, .f
         proc_result_free(&r);
     }
     cr_expect(!vt_exists(missing), "the missing folder was made");
+    free(spaced);
     free(under_missing);
     free(under_file);
     free(missing);
@@ -2090,14 +2095,16 @@ Test(outputs, json_keeps_del_and_c1_valid, .init = vt_init, .fini = t_tmp_fini, 
  * "VM<U+202E>eldnub.x" must not show as "VMx.bundle". */
 Test(outputs, characters_that_reorder_a_line_are_escaped, .init = vt_init, .fini = t_tmp_fini, .timeout = 20)
 {
-    char *b = vt_bundle(t_tmp, "VM\xe2\x80\xae" "eldnub.x\xe2\x80\xa8" "y\xe2\x81\xa6" "z", "configured", VT_MIB);
+    char *b = vt_bundle(t_tmp, "VM\xe2\x80\xae" "eldnub.x\xe2\x80\xa8" "y\xe2\x81\xa6" "z\xe2\x80\x8f" "w\xd8\x9c" "v", "configured", VT_MIB);
     const char *const modes[] = {NULL, "--json"};
     for (int i = 0; i < 2; i++) {
         struct proc_result r = modes[i] ? run_macvm("info", modes[i], b, NULL) : run_macvm("info", b, NULL);
         cr_expect_eq(r.status, 0, "info %s: exit %d; stderr: %s", modes[i] ? modes[i] : "", r.status, r.err);
         cr_expect(strstr(r.out, "\xe2\x80\xae") == NULL && strstr(r.out, "\xe2\x80\xa8") == NULL &&
-                  strstr(r.out, "\xe2\x81\xa6") == NULL, "a reordering character reached the terminal:\n%s", r.out);
-        cr_expect(strstr(r.out, "VM\\u202eeldnub.x\\u2028y\\u2066z") != NULL, "the name, escaped:\n%s", r.out);
+                  strstr(r.out, "\xe2\x81\xa6") == NULL && strstr(r.out, "\xe2\x80\x8f") == NULL &&
+                  strstr(r.out, "\xd8\x9c") == NULL, "a reordering character reached the terminal:\n%s", r.out);
+        cr_expect(strstr(r.out, "VM\\u202eeldnub.x\\u2028y\\u2066z\\u200fw\\u061cv") != NULL, "the name, escaped:\n%s",
+                  r.out);
         proc_result_free(&r);
     }
     free(b);

@@ -416,6 +416,7 @@ static void spec_json(struct json *j, const char *key, const struct vm_spec *s);
 static void text_escaped(struct buf *b, const char *s, size_t n, bool lines);
 static void tell(FILE *to, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void buf_text(struct buf *b, const char *s);
+static bool is_utf8(const char *s);
 static void say(const char *kind, const char *subject, const char *text);
 static int flush_stdout(void);
 static void buf_add_cut(struct buf *b, const char *s, size_t max);
@@ -1824,9 +1825,15 @@ static int check_run_options(const struct run_options *o, struct error *e)
         return fail(e, EX_USAGE, "--boot-args is longer than the %zu bytes NVRAM takes",
                     sizeof ((struct vm_spec *)0)->boot_args - 1);
     for (const char *p = o->boot_args; p && *p; p++)   /* the kernel reads words; a newline would split the records */
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f
+            || ((unsigned char)p[0] == 0xC2 && (unsigned char)p[1] >= 0x80 && (unsigned char)p[1] < 0xA0))   /* C1 */
             return fail(e, EX_USAGE, "--boot-args has control characters; give words separated by spaces, "
                         "e.g. --boot-args \"debug=0x14e -v\"");
+    /* The bridge hands NVRAM an NSString, which bytes that are not UTF-8 leave empty: that would clear the
+     * boot-args the run says it sets. */
+    if (o->boot_args && !is_utf8(o->boot_args))
+        return fail(e, EX_USAGE, "--boot-args is not UTF-8 text (bytes from another encoding); give them as UTF-8, "
+                    "e.g. --boot-args \"debug=0x14e -v\"");
     if (o->ephemeral && o->save_on_stop)
         return fail(e, EX_USAGE, "--save-on-stop saves into the disposable clone, which --ephemeral removes: "
                     "use one or the other");
@@ -7550,6 +7557,16 @@ static size_t utf8_sequence(const unsigned char *s, size_t n)
     if (len == 4 && ((s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] >= 0x90)))
         return 0;
     return len;
+}
+
+/* Returns whether the NUL-terminated s is all valid UTF-8. */
+static bool is_utf8(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t n = strlen(s), len; n; p += len, n -= len)
+        if ((len = utf8_sequence(p, n)) == 0)
+            return false;
+    return true;
 }
 
 /* Appends s as a JSON string: quotes, escapes, and U+FFFD for bytes that are not UTF-8. */

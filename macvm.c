@@ -2068,7 +2068,10 @@ static int resolve_inspection(const struct run_options *o, const struct host_inf
                         "own disk and records; share it read-only (%s:ro) or another folder", path, s->source_bundle,
                         path);
         for (unsigned k = 0; k < i; k++)
-            if (strcmp(s->shares[k].name, s->shares[i].name) == 0)
+            if (strcmp(s->shares[k].path, path) == 0)
+                return fail(e, EX_USAGE, "--share %s and --share %s are the same folder, %s: give it once (with :ro "
+                            "to share it read-only)", o->shares[k], o->shares[i], path);
+            else if (strcmp(s->shares[k].name, s->shares[i].name) == 0)
                 return fail(e, EX_USAGE, "two shared folders named %s (%s and %s): the guest shows each by its name; "
                             "share one folder that holds both", s->shares[i].name, s->shares[k].path,
                             s->shares[i].path);

@@ -236,6 +236,15 @@ Test(inspect, shares_that_cannot_be, .init = vt_init, .fini = t_tmp_fini)
     r = run_fake("run", "--dry-run", "--share", same1, "--share", same2, b, NULL);
     vt_expect_refusal(&r, EX_USAGE, "two shared folders named x", "two of one name");
     proc_result_free(&r);
+    /* One folder twice (here once through a link) is not two folders to put in one. */
+    char *link = t_path_join(t_tmp, "link"), *link_ro = t_path_join(t_tmp, "link:ro");
+    cr_assert_eq(symlink(same1, link), 0, "tests: symlink %s: %s", link, strerror(errno));
+    r = run_fake("run", "--dry-run", "--share", same1, "--share", link_ro, b, NULL);
+    vt_expect_refusal(&r, EX_USAGE, "are the same folder", "one folder twice");
+    cr_expect(strstr(r.err, "give it once") != NULL && strstr(r.err, "holds both") == NULL, "the advice: %s", r.err);
+    proc_result_free(&r);
+    free(link);
+    free(link_ro);
     r = run_fake("run", "--dry-run", "--share", one, "--share", two, "--share", same1, "--share", b, "--share", t_tmp,
                  b, NULL);
     vt_expect_refusal(&r, EX_USAGE, "more than 4 --share", "five shares");

@@ -2022,8 +2022,12 @@ static int share_resolve(const char *arg, struct vm_share *sh, struct error *e)
     size_t n = strlen(arg), mode = n > 3 && (!strcmp(arg + n - 3, ":ro") || !strcmp(arg + n - 3, ":rw")) ? 3 : 0;
     autofree char *dir = check_alloc(strndup(arg, n - mode));
     autofree char *real = realpath(dir, NULL);
+    int why = errno;
+    if (!real && mode && is_directory(arg))   /* the folder's own name ends in :ro or :rw */
+        return fail(e, EX_NOINPUT, "--share %s: %s; to share the folder %s, add its mode: --share %s:rw (or :ro)",
+                    dir, strerror(why), arg, arg);
     if (!real)
-        return fail(e, EX_NOINPUT, "--share %s: %s", dir, strerror(errno));
+        return fail(e, EX_NOINPUT, "--share %s: %s", dir, strerror(why));
     if (!is_directory(real) || strcmp(real, "/") == 0)
         return fail(e, EX_USAGE, "--share %s: not a folder that can be shared; share a folder (not a file, not /)", dir);
     autofree char *name = path_base(real);

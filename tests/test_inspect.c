@@ -245,6 +245,17 @@ Test(inspect, shares_that_cannot_be, .init = vt_init, .fini = t_tmp_fini)
     proc_result_free(&r);
     free(link);
     free(link_ro);
+    /* A folder whose own name ends in :ro, given as it is: the error says how to share it. */
+    char *colon = t_path_join(t_tmp, "notes:ro"), *colon_rw = t_path_join(t_tmp, "notes:ro:rw");
+    vt_mkdir(colon);
+    r = run_fake("run", "--dry-run", "--share", colon, b, NULL);
+    vt_expect_refusal(&r, EX_NOINPUT, colon_rw, "a folder named notes:ro");
+    proc_result_free(&r);
+    r = run_fake("run", "--dry-run", "--share", colon_rw, b, NULL);
+    cr_expect_eq(r.status, 0, "notes:ro:rw shared: exit %d; %s", r.status, r.err);
+    proc_result_free(&r);
+    free(colon);
+    free(colon_rw);
     r = run_fake("run", "--dry-run", "--share", one, "--share", two, "--share", same1, "--share", b, "--share", t_tmp,
                  b, NULL);
     vt_expect_refusal(&r, EX_USAGE, "more than 4 --share", "five shares");

@@ -2277,8 +2277,8 @@ static int resolve_vm_spec(const struct run_options *o, const char *bundle, cons
     if (o->save_on_stop && blocker)
         return fail(e, EX_CONFIG, "--save-on-stop: %s", blocker);
     if (o->save_on_stop && s->start_mode != START_NORMAL)
-        return fail(e, EX_USAGE, "--save-on-stop saves only normal starts: the next normal run would resume a %s "
-                    "start", start_mode_name(s->start_mode));
+        return fail(e, EX_USAGE, "--save-on-stop saves only normal starts (the next normal run would resume "
+                    "this --%s one): use one or the other", start_mode_name(s->start_mode));
     s->restore_saved_state = saved;
     if (saved && (rc = check_saved_state(bundle, s, e)))
         return rc;

@@ -2020,6 +2020,8 @@ static const char *panic_path_name(enum vm_panic_path p)
 static int share_resolve(const char *arg, struct vm_share *sh, struct error *e)
 {
     size_t n = strlen(arg), mode = n > 3 && (!strcmp(arg + n - 3, ":ro") || !strcmp(arg + n - 3, ":rw")) ? 3 : 0;
+    if (n == 0)   /* never taken for the current folder */
+        return fail(e, EX_USAGE, "--share: the folder's path is empty; name a folder to share");
     autofree char *dir = check_alloc(strndup(arg, n - mode));
     autofree char *real = realpath(dir, NULL);
     int why = errno;
@@ -7315,6 +7317,8 @@ static int cmd_doctor(int argc, char **argv)
             return c == 'H' ? 0 : EX_USAGE;
         ipsw = optarg;
     }
+    if (ipsw && !*ipsw)   /* else "cannot open", naming no file */
+        return usage_error("doctor", "the --ipsw path is empty; name a restore image (.ipsw) file");
     autofree char *bundle = bundle_operand("doctor", argc, argv);
     if (!bundle)
         return EX_USAGE;

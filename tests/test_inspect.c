@@ -223,6 +223,9 @@ Test(inspect, shares_that_cannot_be, .init = vt_init, .fini = t_tmp_fini)
     struct proc_result r = run_fake("run", "--dry-run", "--share", missing, b, NULL);
     vt_expect_refusal(&r, EX_NOINPUT, missing, "a missing folder");
     proc_result_free(&r);
+    r = run_fake("run", "--dry-run", "--share", "", b, NULL);   /* not the current folder */
+    vt_expect_refusal(&r, EX_USAGE, "--share: the folder's path is empty", "an empty path");
+    proc_result_free(&r);
     char *file = t_path_join(b, "Config.plist");
     r = run_fake("run", "--dry-run", "--share", file, b, NULL);
     vt_expect_refusal(&r, EX_USAGE, "not a folder", "a file");

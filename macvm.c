@@ -2036,6 +2036,9 @@ static int share_resolve(const char *arg, struct vm_share *sh, struct error *e)
     if (!spec_set_path(sh->path, real, NULL) || strlen(name) >= sizeof sh->name)
         return fail(e, EX_USAGE, "--share %s: its path is longer than the %d bytes macvm takes (or its name than "
                     "%zu); share a folder with a shorter path", dir, VM_PATH_MAX - 1, sizeof sh->name - 1);
+    if (!is_utf8(real))   /* the bridge's NSString of it would be empty: no folder, or another one */
+        return fail(e, EX_USAGE, "--share %s: its path is not UTF-8 (a name from another encoding), which "
+                    "Virtualization cannot take; share a folder whose path is UTF-8", dir);
     strcpy(sh->name, name);
     for (const char *p = sh->name; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f)

@@ -268,6 +268,12 @@ Test(inspect, shares_that_cannot_be, .init = vt_init, .fini = t_tmp_fini)
     r = run_fake("run", "--dry-run", "--share", odd, b, NULL);
     vt_expect_refusal(&r, EX_USAGE, "control characters", "a control character in the name");
     proc_result_free(&r);
+    char *latin1 = t_path_join(t_tmp, "caf\xe9");   /* a name from another encoding */
+    vt_mkdir(latin1);
+    r = run_fake("run", "--dry-run", "--share", latin1, b, NULL);
+    vt_expect_refusal(&r, EX_USAGE, "not UTF-8", "a path that is not UTF-8");
+    proc_result_free(&r);
+    free(latin1);
     /* The guest must not write the VM's own files: the bundle, a folder holding it, one inside it. */
     char *logs = t_path_join(b, "logs");
     vt_mkdir(logs);

@@ -7335,7 +7335,11 @@ static int cmd_doctor(int argc, char **argv)
         probe_host(&p, &host);
         if (optind < argc && probe_bundle(&p, &host, bundle, &e) != 0)
             return report(bundle, &e);
-        if (ipsw)
+        struct stat st;   /* Virtualization would wait for ever on a FIFO's writer */
+        if (ipsw && stat(ipsw, &st) == 0 && !S_ISREG(st.st_mode))
+            fail(&e, EX_NOINPUT, "is %s, not a regular file; name a restore image (.ipsw) file",
+                 file_kind(st.st_mode));
+        else if (ipsw)
             probe_image(&p, ipsw);
     } else {
         doctor_run(&p, &host, bundle);

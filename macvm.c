@@ -416,6 +416,7 @@ static void spec_json(struct json *j, const char *key, const struct vm_spec *s);
 static void text_escaped(struct buf *b, const char *s, size_t n, bool lines);
 static void tell(FILE *to, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void buf_text(struct buf *b, const char *s);
+static bool is_utf8(const char *s);
 static void say(const char *kind, const char *subject, const char *text);
 static int flush_stdout(void);
 static void buf_add_cut(struct buf *b, const char *s, size_t max);
@@ -1825,9 +1826,15 @@ static int check_run_options(const struct run_options *o, struct error *e)
         return fail(e, EX_USAGE, "--boot-args is longer than the %zu bytes NVRAM takes",
                     sizeof ((struct vm_spec *)0)->boot_args - 1);
     for (const char *p = o->boot_args; p && *p; p++)   /* the kernel reads words; a newline would split the records */
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f
+            || ((unsigned char)p[0] == 0xC2 && (unsigned char)p[1] >= 0x80 && (unsigned char)p[1] < 0xA0))   /* C1 */
             return fail(e, EX_USAGE, "--boot-args has control characters; give words separated by spaces, "
                         "e.g. --boot-args \"debug=0x14e -v\"");
+    /* The bridge hands NVRAM an NSString, which bytes that are not UTF-8 leave empty: that would clear the
+     * boot-args the run says it sets. */
+    if (o->boot_args && !is_utf8(o->boot_args))
+        return fail(e, EX_USAGE, "--boot-args is not UTF-8 text (bytes from another encoding); give them as UTF-8, "
+                    "e.g. --boot-args \"debug=0x14e -v\"");
     if (o->ephemeral && o->save_on_stop)
         return fail(e, EX_USAGE, "--save-on-stop saves into the disposable clone, which --ephemeral removes: "
                     "use one or the other");
@@ -2014,16 +2021,25 @@ static const char *panic_path_name(enum vm_panic_path p)
 static int share_resolve(const char *arg, struct vm_share *sh, struct error *e)
 {
     size_t n = strlen(arg), mode = n > 3 && (!strcmp(arg + n - 3, ":ro") || !strcmp(arg + n - 3, ":rw")) ? 3 : 0;
+    if (n == 0)   /* never taken for the current folder */
+        return fail(e, EX_USAGE, "--share: the folder's path is empty; name a folder to share");
     autofree char *dir = check_alloc(strndup(arg, n - mode));
     autofree char *real = realpath(dir, NULL);
+    int why = errno;
+    if (!real && mode && is_directory(arg))   /* the folder's own name ends in :ro or :rw */
+        return fail(e, EX_NOINPUT, "--share %s: %s; to share the folder %s, add its mode: --share %s:rw (or :ro)",
+                    dir, strerror(why), arg, arg);
     if (!real)
-        return fail(e, EX_NOINPUT, "--share %s: %s", dir, strerror(errno));
+        return fail(e, EX_NOINPUT, "--share %s: %s", dir, strerror(why));
     if (!is_directory(real) || strcmp(real, "/") == 0)
         return fail(e, EX_USAGE, "--share %s: not a folder that can be shared; share a folder (not a file, not /)", dir);
     autofree char *name = path_base(real);
     if (!spec_set_path(sh->path, real, NULL) || strlen(name) >= sizeof sh->name)
         return fail(e, EX_USAGE, "--share %s: its path is longer than the %d bytes macvm takes (or its name than "
                     "%zu); share a folder with a shorter path", dir, VM_PATH_MAX - 1, sizeof sh->name - 1);
+    if (!is_utf8(real))   /* the bridge's NSString of it would be empty: no folder, or another one */
+        return fail(e, EX_USAGE, "--share %s: its path is not UTF-8 (a name from another encoding), which "
+                    "Virtualization cannot take; share a folder whose path is UTF-8", dir);
     strcpy(sh->name, name);
     for (const char *p = sh->name; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
@@ -2062,7 +2078,10 @@ static int resolve_inspection(const struct run_options *o, const struct host_inf
                         "own disk and records; share it read-only (%s:ro) or another folder", path, s->source_bundle,
                         path);
         for (unsigned k = 0; k < i; k++)
-            if (strcmp(s->shares[k].name, s->shares[i].name) == 0)
+            if (strcmp(s->shares[k].path, path) == 0)
+                return fail(e, EX_USAGE, "--share %s and --share %s are the same folder, %s: give it once (with :ro "
+                            "to share it read-only)", o->shares[k], o->shares[i], path);
+            else if (strcmp(s->shares[k].name, s->shares[i].name) == 0)
                 return fail(e, EX_USAGE, "two shared folders named %s (%s and %s): the guest shows each by its name; "
                             "share one folder that holds both", s->shares[i].name, s->shares[k].path,
                             s->shares[i].path);
@@ -2264,8 +2283,8 @@ static int resolve_vm_spec(const struct run_options *o, const char *bundle, cons
     if (o->save_on_stop && blocker)
         return fail(e, EX_CONFIG, "--save-on-stop: %s", blocker);
     if (o->save_on_stop && s->start_mode != START_NORMAL)
-        return fail(e, EX_USAGE, "--save-on-stop saves only normal starts: the next normal run would resume a %s "
-                    "start", start_mode_name(s->start_mode));
+        return fail(e, EX_USAGE, "--save-on-stop saves only normal starts (the next normal run would resume "
+                    "this --%s one): use one or the other", start_mode_name(s->start_mode));
     s->restore_saved_state = saved;
     if (saved && (rc = check_saved_state(bundle, s, e)))
         return rc;
@@ -7330,6 +7349,8 @@ static int cmd_doctor(int argc, char **argv)
             return c == 'H' ? 0 : EX_USAGE;
         ipsw = optarg;
     }
+    if (ipsw && !*ipsw)   /* else "cannot open", naming no file */
+        return usage_error("doctor", "the --ipsw path is empty; name a restore image (.ipsw) file");
     autofree char *bundle = bundle_operand("doctor", argc, argv);
     if (!bundle)
         return EX_USAGE;
@@ -7343,7 +7364,11 @@ static int cmd_doctor(int argc, char **argv)
         probe_host(&p, &host);
         if (optind < argc && probe_bundle(&p, &host, bundle, &e) != 0)
             return report(bundle, &e);
-        if (ipsw)
+        struct stat st;   /* Virtualization would wait for ever on a FIFO's writer */
+        if (ipsw && stat(ipsw, &st) == 0 && !S_ISREG(st.st_mode))
+            fail(&e, EX_NOINPUT, "is %s, not a regular file; name a restore image (.ipsw) file",
+                 file_kind(st.st_mode));
+        else if (ipsw)
             probe_image(&p, ipsw);
     } else {
         doctor_run(&p, &host, bundle);
@@ -7579,6 +7604,16 @@ static size_t utf8_sequence(const unsigned char *s, size_t n)
     if (len == 4 && ((s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] >= 0x90)))
         return 0;
     return len;
+}
+
+/* Returns whether the NUL-terminated s is all valid UTF-8. */
+static bool is_utf8(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t n = strlen(s), len; n; p += len, n -= len)
+        if ((len = utf8_sequence(p, n)) == 0)
+            return false;
+    return true;
 }
 
 /* Appends s as a JSON string: quotes, escapes, and U+FFFD for bytes that are not UTF-8. */

@@ -195,6 +195,11 @@ Test(doctor, bad_ipsw_is_refused, .init = t_tmp_init, .fini = t_tmp_fini)
     r = run_macvm("doctor", "a.bundle", "b.bundle", NULL);
     cr_expect_eq(r.status, TD_EX_USAGE, "two bundles: exit %d; stderr: %s", r.status, r.err);
     proc_result_free(&r);
+    /* An empty --ipsw names no file to open: a usage error that says so, before the host's checks. */
+    r = run_macvm("doctor", "--ipsw", "", NULL);
+    cr_expect_eq(r.status, TD_EX_USAGE, "empty --ipsw: exit %d; stderr: %s", r.status, r.err);
+    cr_expect(strstr(r.err, "--ipsw path is empty") != NULL && r.out[0] == 0, "stdout: %s; stderr: %s", r.out, r.err);
+    proc_result_free(&r);
     free(bad);
     free(missing);
 }

@@ -223,6 +223,9 @@ Test(inspect, shares_that_cannot_be, .init = vt_init, .fini = t_tmp_fini)
     struct proc_result r = run_fake("run", "--dry-run", "--share", missing, b, NULL);
     vt_expect_refusal(&r, EX_NOINPUT, missing, "a missing folder");
     proc_result_free(&r);
+    r = run_fake("run", "--dry-run", "--share", "", b, NULL);   /* not the current folder */
+    vt_expect_refusal(&r, EX_USAGE, "--share: the folder's path is empty", "an empty path");
+    proc_result_free(&r);
     char *file = t_path_join(b, "Config.plist");
     r = run_fake("run", "--dry-run", "--share", file, b, NULL);
     vt_expect_refusal(&r, EX_USAGE, "not a folder", "a file");
@@ -236,6 +239,26 @@ Test(inspect, shares_that_cannot_be, .init = vt_init, .fini = t_tmp_fini)
     r = run_fake("run", "--dry-run", "--share", same1, "--share", same2, b, NULL);
     vt_expect_refusal(&r, EX_USAGE, "two shared folders named x", "two of one name");
     proc_result_free(&r);
+    /* One folder twice (here once through a link) is not two folders to put in one. */
+    char *link = t_path_join(t_tmp, "link"), *link_ro = t_path_join(t_tmp, "link:ro");
+    cr_assert_eq(symlink(same1, link), 0, "tests: symlink %s: %s", link, strerror(errno));
+    r = run_fake("run", "--dry-run", "--share", same1, "--share", link_ro, b, NULL);
+    vt_expect_refusal(&r, EX_USAGE, "are the same folder", "one folder twice");
+    cr_expect(strstr(r.err, "give it once") != NULL && strstr(r.err, "holds both") == NULL, "the advice: %s", r.err);
+    proc_result_free(&r);
+    free(link);
+    free(link_ro);
+    /* A folder whose own name ends in :ro, given as it is: the error says how to share it. */
+    char *colon = t_path_join(t_tmp, "notes:ro"), *colon_rw = t_path_join(t_tmp, "notes:ro:rw");
+    vt_mkdir(colon);
+    r = run_fake("run", "--dry-run", "--share", colon, b, NULL);
+    vt_expect_refusal(&r, EX_NOINPUT, colon_rw, "a folder named notes:ro");
+    proc_result_free(&r);
+    r = run_fake("run", "--dry-run", "--share", colon_rw, b, NULL);
+    cr_expect_eq(r.status, 0, "notes:ro:rw shared: exit %d; %s", r.status, r.err);
+    proc_result_free(&r);
+    free(colon);
+    free(colon_rw);
     r = run_fake("run", "--dry-run", "--share", one, "--share", two, "--share", same1, "--share", b, "--share", t_tmp,
                  b, NULL);
     vt_expect_refusal(&r, EX_USAGE, "more than 4 --share", "five shares");
@@ -245,6 +268,12 @@ Test(inspect, shares_that_cannot_be, .init = vt_init, .fini = t_tmp_fini)
     r = run_fake("run", "--dry-run", "--share", odd, b, NULL);
     vt_expect_refusal(&r, EX_USAGE, "control characters", "a control character in the name");
     proc_result_free(&r);
+    char *latin1 = t_path_join(t_tmp, "caf\xe9");   /* a name from another encoding */
+    vt_mkdir(latin1);
+    r = run_fake("run", "--dry-run", "--share", latin1, b, NULL);
+    vt_expect_refusal(&r, EX_USAGE, "not UTF-8", "a path that is not UTF-8");
+    proc_result_free(&r);
+    free(latin1);
     /* The guest must not write the VM's own files: the bundle, a folder holding it, one inside it. */
     char *logs = t_path_join(b, "logs");
     vt_mkdir(logs);

@@ -20,6 +20,7 @@
  * The fake bridge answers "present?" from $MACVM_FAKE_MISSING.
  */
 #define TP_EX_UNAVAILABLE 69
+#define TP_EX_NOINPUT 66
 
 static const char *const tp_issue_rows[] = {"install", "window", "recovery", "dfu", "iboot-stage1", "iboot-stage2",
                                             "debug-stub", "debug-stub-port", "boot-args", "save-restore", NULL};
@@ -144,6 +145,18 @@ Test(probe, ipsw_is_loaded, .init = t_tmp_init, .fini = t_tmp_fini)
     tp_expect_row(out, "install", "failed", "does not load");
     free(out);
     free(missing);
+    /* A FIFO or a folder is not handed to Virtualization (which would wait on the FIFO): exit 66, as without --probe. */
+    char *fifo = t_path_join(t_tmp, "fifo.ipsw");
+    cr_assert_eq(mkfifo(fifo, 0600), 0, "tests: mkfifo %s: %s", fifo, strerror(errno));
+    const char *not_files[] = {fifo, t_tmp};
+    for (size_t i = 0; i < 2; i++) {
+        struct proc_result r = run_fake("doctor", "--probe", "--ipsw", not_files[i], NULL);
+        cr_expect_eq(r.status, TP_EX_NOINPUT, "%s: exit %d; stderr: %s", not_files[i], r.status, r.err);
+        cr_expect(strstr(r.err, not_files[i]) && strstr(r.err, "not a regular file"), "stderr: %s", r.err);
+        cr_expect(strstr(r.out, "loads") == NULL, "the image was handed to Virtualization: %s", r.out);
+        proc_result_free(&r);
+    }
+    free(fifo);
     free(img);
 }
 

@@ -454,6 +454,35 @@ Test(run, flags, .init = vt_init, .fini = t_tmp_fini)
     free(b);
 }
 
+/* Boot-args that are not UTF-8 (typed in a Latin-1 terminal) would reach NVRAM
+ * as an empty string, which clears the variable the run says it sets: the dry
+ * run and the run refuse them alike, before the bridge, and record no run.  A
+ * C1 control character (U+0085, a line break to Unicode) is a control character. */
+Test(run, boot_args_not_utf8_refused, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = vt_bundle(t_tmp, "VM.bundle", "configured", 4 * VT_GIB);
+    char *spec = vt_spec_file("spec.txt"), *logs = t_path_join(b, "logs");
+    static const struct { const char *args, *needle; } bad[] = {
+        {"debug=0x14e caf\xe9", "not UTF-8"}, {"a\xc2\x85" "b", "control characters"}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct proc_result r = run_fake("run", "--dry-run", "--boot-args", bad[i].args, b, NULL);
+        vt_expect_refusal(&r, EX_USAGE, bad[i].needle, "dry run");
+        proc_result_free(&r);
+        r = run_fake("run", "--boot-args", bad[i].args, b, NULL);
+        vt_expect_refusal(&r, EX_USAGE, bad[i].needle, "run");
+        proc_result_free(&r);
+        cr_expect(!vt_exists(spec), "the bridge was called for %s", bad[i].needle);
+        cr_expect(!vt_exists(logs), "a refused run left %s", logs);
+    }
+    struct proc_result r = run_fake("run", "--dry-run", "--json", "--boot-args", "caf\xc3\xa9 \xc2\xa0", b, NULL);
+    const struct plist *j = vt_expect_json_ok(&r, "UTF-8 boot-args");
+    vt_json_str(j, "boot_args", "caf\xc3\xa9 \xc2\xa0", r.out);
+    proc_result_free(&r);
+    free(logs);
+    free(spec);
+    free(b);
+}
+
 Test(run, ephemeral_describes_the_clone, .init = vt_init, .fini = t_tmp_fini)
 {
     char *b = vt_bundle(t_tmp, "VM.bundle", "apple", 4 * VT_GIB);

@@ -177,6 +177,7 @@ Test(save, save_on_stop_that_cannot_save_is_refused, .init = vt_init, .fini = t_
     static const char *const recovery[] = {"--save-on-stop", "--recovery", NULL};
     r = ts_dry("14.5", b, recovery);
     vt_expect_refusal(&r, EX_USAGE, "normal starts", "--save-on-stop --recovery");
+    vt_expect_refusal(&r, EX_USAGE, "this --recovery one): use one or the other", "what to do");
     proc_result_free(&r);
     r = ts_dry("13.6", b, save);
     vt_expect_refusal(&r, EX_UNAVAILABLE, "13.6", "host 13.6");

@@ -5536,6 +5536,8 @@ static int cmd_ipsw(int argc, char **argv)
     if (rc >= 0)
         return rc;
     const char *path = argv[optind];
+    if (!*path)
+        return usage_error("ipsw", "the image's path is empty; name a restore image (.ipsw) file");
     struct ipsw_info info;
     struct error e = {0};
     if (ipsw_inspect(path, &info, &e)) {
@@ -6898,7 +6900,10 @@ static int cmd_install(int argc, char **argv)
     struct install_options o = {.disk_size = DEFAULT_DISK_SIZE};
     for (int c; (c = next_option("install", argc, argv, ":h", longs)) != -1;) {
         switch (c) {
-        case 'i': o.ipsw = optarg; break;
+        case 'i':
+            if (!*(o.ipsw = optarg))
+                return usage_error("install", "the --ipsw path is empty; name a restore image (.ipsw) file");
+            break;
         case 'l': o.latest = true; break;
         case 'd':
             if (!parse_size(optarg, &o.disk_size) || o.disk_size < (1ull << 30))
@@ -7099,7 +7104,10 @@ static int cmd_pvg_log(int argc, char **argv)
     struct pvg_printer p = {0};
     for (int c; (c = next_option("pvg-log", argc, argv, ":h", longs)) != -1;) {
         switch (c) {
-        case 'l': file = optarg; break;
+        case 'l':
+            if (!*(file = optarg))
+                return usage_error("pvg-log", "the --log path is empty; name a log file");
+            break;
         case 't': last = optarg; break;
         case 'r': run = optarg; break;
         case 'j': p.json = true; break;

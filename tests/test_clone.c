@@ -528,6 +528,16 @@ Test(clone, an_empty_path_is_refused, .init = vt_init, .fini = t_tmp_fini)
     r = run_macvm("pvg-log", "", NULL);
     vt_expect_refusal(&r, EX_USAGE, "empty", "pvg-log of an empty path");
     proc_result_free(&r);
+    /* and an empty file: named as empty, not as "cannot open" of nothing */
+    r = run_macvm("ipsw", "", NULL);
+    vt_expect_refusal(&r, EX_USAGE, "the image's path is empty", "ipsw of an empty path");
+    proc_result_free(&r);
+    r = run_fake("install", "--ipsw", "", "New.bundle", NULL);
+    vt_expect_refusal(&r, EX_USAGE, "the --ipsw path is empty", "install --ipsw of an empty path");
+    proc_result_free(&r);
+    r = run_macvm("pvg-log", "--log", "", NULL);
+    vt_expect_refusal(&r, EX_USAGE, "the --log path is empty", "pvg-log --log of an empty path");
+    proc_result_free(&r);
     cr_expect_eq(vt_count_entries(t_tmp), 1, "nothing may be created beside the source");
     free(src);
 }

@@ -874,8 +874,8 @@ static char *ephemeral_clone_path(const char *folder, const char *bundle)
     return path_join(folder, name);
 }
 
-/* The bridge takes the bundle's files in fixed fields of VM_PATH_MAX bytes
- * (bridge.h); the longest of them is a file of a disposable run's clone,
+/* The bridge takes the bundle's files as UTF-8 text in fixed fields of
+ * VM_PATH_MAX bytes (bridge.h); the longest of them is a file of a disposable run's clone,
  * and the longest name its folder, .NAME-ephemeral-XXXXXX.  Checked once,
  * as a run's description is resolved (and for a clone's destination), so
  * nothing is cut short later; info and feedback read a bundle of any path.
@@ -887,6 +887,9 @@ static int bundle_fits(const char *bundle, struct error *e)
     autofree char *longest = path_join(clone, BUNDLE_SAVE_FILE);
     autofree char *hidden = path_base(folder), *name = path_base(bundle);
     size_t added = strlen(hidden) - strlen(name);   /* a file system takes names of NAME_MAX bytes */
+    if (!is_utf8(bundle))   /* the bridge's NSString of it would be empty: no file would be found */
+        return fail(e, EX_USAGE, "the bundle's path is not UTF-8 text, which Virtualization needs; rename it (names "
+                    "on a Mac's own disks always are)");
     if (strlen(hidden) > NAME_MAX)
         return fail(e, EX_USAGE, "the bundle's name is longer than macvm takes (a disposable run's clone of it goes in "
                     "a folder named .NAME" EPHEMERAL_MARK "XXXXXX, which would be %zu bytes, over %d); rename it to "

@@ -483,6 +483,29 @@ Test(run, boot_args_not_utf8_refused, .init = vt_init, .fini = t_tmp_fini)
     free(b);
 }
 
+/* A bundle whose path is not UTF-8 (possible on a foreign volume) is refused
+ * up front by run, its dry run and clone: the bridge would get an empty path. */
+Test(run, a_bundle_path_not_utf8_is_refused, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = vt_bundle(t_tmp, "VM\xff.bundle", "configured", 4 * VT_GIB);
+    char *spec = vt_spec_file("spec.txt"), *logs = t_path_join(b, "logs"), *copy = t_path_join(t_tmp, "Copy.bundle");
+    struct proc_result r = run_fake("run", "--dry-run", b, NULL);
+    vt_expect_refusal(&r, EX_USAGE, "not UTF-8", "dry run");
+    proc_result_free(&r);
+    r = run_fake("run", "--headless", b, NULL);
+    vt_expect_refusal(&r, EX_USAGE, "not UTF-8", "run");
+    proc_result_free(&r);
+    r = run_fake("clone", b, copy, NULL);
+    cr_expect_eq(r.status, 0, "clone from it: exit %d; stderr: %s", r.status, r.err);   /* a copy may fix the name */
+    proc_result_free(&r);
+    cr_expect(!vt_exists(spec), "the bridge was called");
+    cr_expect(!vt_exists(logs), "a refused run left %s", logs);
+    free(copy);
+    free(logs);
+    free(spec);
+    free(b);
+}
+
 Test(run, ephemeral_describes_the_clone, .init = vt_init, .fini = t_tmp_fini)
 {
     char *b = vt_bundle(t_tmp, "VM.bundle", "apple", 4 * VT_GIB);

@@ -7483,11 +7483,12 @@ static const struct command commands[] = {
     {"feedback", cmd_feedback, "write a report for Apple's Feedback Assistant",
      "feedback [BUNDLE] [-o FILE] [--force] [--no-redact] [--run NAME]",
      "Writes a report for Apple's Feedback Assistant (area: Virtualization) from the\n"
-     "bundle's newest run.  ECID, MAC addresses, user and host names and home are\n"
-     "redacted.\n"
+     "bundle's newest run.  ECID, serial number, MAC addresses, user and host names\n"
+     "and home are redacted.\n"
      "  -o, --output FILE      write to FILE (atomically) instead of stdout\n"
      "  --force                replace an existing FILE\n"
-     "  --no-redact            keep ECID, MAC addresses, user name and paths\n"
+     "  --no-redact            keep ECID, serial number, MAC addresses, user and host\n"
+     "                         names and paths\n"
      "  --run NAME             report on this run (a folder name under logs/, or under\n"
      "                         NAME.ephemeral-logs/ for a disposable run)\n"},
     {"doctor", cmd_doctor, "check this host (and an image) before running VMs",

@@ -2033,7 +2033,8 @@ static int share_resolve(const char *arg, struct vm_share *sh, struct error *e)
         return fail(e, EX_NOINPUT, "--share %s: %s; to share the folder %s, add its mode: --share %s:rw (or :ro)",
                     dir, strerror(why), arg, arg);
     if (!real)
-        return fail(e, EX_NOINPUT, "--share %s: %s", dir, strerror(why));
+        return fail(e, EX_NOINPUT, "--share %s: %s; name a folder that exists (a relative path is from the current "
+                    "folder)", dir, strerror(why));
     if (!is_directory(real) || strcmp(real, "/") == 0)
         return fail(e, EX_USAGE, "--share %s: not a folder that can be shared; share a folder (not a file, not /)", dir);
     autofree char *name = path_base(real);

@@ -222,6 +222,7 @@ Test(inspect, shares_that_cannot_be, .init = vt_init, .fini = t_tmp_fini)
     char *missing = t_path_join(t_tmp, "nowhere");
     struct proc_result r = run_fake("run", "--dry-run", "--share", missing, b, NULL);
     vt_expect_refusal(&r, EX_NOINPUT, missing, "a missing folder");
+    cr_expect(strstr(r.err, "; name a folder that exists") != NULL, "say what to do: %s", r.err);
     proc_result_free(&r);
     r = run_fake("run", "--dry-run", "--share", "", b, NULL);   /* not the current folder */
     vt_expect_refusal(&r, EX_USAGE, "--share: the folder's path is empty", "an empty path");

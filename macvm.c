@@ -1063,6 +1063,26 @@ static bool bundle_in_use(const char *bundle)
 
 enum bundle_use { USE_CLONE_SOURCE, USE_CLONE_DESTINATION, USE_RUN, USE_DISPOSABLE_RUN, USE_INSTALL };
 
+/* Reads what the holder of the lock open as fd wrote in it: its PID (returned;
+ * 0 when it says none) and what it does, "running", "cloning" or "installing". */
+static int lock_holder(int fd, char what[16])
+{
+    char who[64] = "";
+    ssize_t n = pread(fd, who, sizeof who - 1, 0);
+    who[n > 0 ? n : 0] = 0;
+    int pid = 0;
+    what[0] = 0;
+    return sscanf(who, "%d %15[a-z]", &pid, what) == 2 && pid > 0 ? pid : 0;
+}
+
+/* Fails with EX_TEMPFAIL: the macvm pid (0: unknown) holds the bundle, doing what. */
+static int busy_fail(struct error *e, int pid, const char *what)
+{
+    if (pid)
+        return fail(e, EX_TEMPFAIL, "busy: macvm (PID %d) is %s it; wait until it is done", pid, what);
+    return fail(e, EX_TEMPFAIL, "busy: another macvm is using it; wait until it is done");
+}
+
 /* Takes the lock for use.  Returns 0 with the lock's descriptor in *fd (-1:
  * a read-only bundle, which no VM runs from but a clone or a disposable run
  * may read, without one), EX_TEMPFAIL naming the holder, or another exit code. */
@@ -1091,17 +1111,12 @@ static int bundle_lock(const char *bundle, enum bundle_use use, int *fd, struct 
     }
     if (flock(lock, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
         saved = errno;
-        char who[64] = "";
-        ssize_t n = pread(lock, who, sizeof who - 1, 0);
-        who[n > 0 ? n : 0] = 0;
-        int pid = 0;
-        char what[16] = "";
+        char what[16];
+        int pid = lock_holder(lock, what);
         close(lock);
         if (saved != EWOULDBLOCK)   /* a file system without locks: no worse than before there was one */
             return warn("could not lock %s: %s", bundle, strerror(saved)), 0;
-        if (sscanf(who, "%d %15[a-z]", &pid, what) == 2 && pid > 0)
-            return fail(e, EX_TEMPFAIL, "busy: macvm (PID %d) is %s it; wait until it is done", pid, what);
-        return fail(e, EX_TEMPFAIL, "busy: another macvm is using it; wait until it is done");
+        return busy_fail(e, pid, what);
     }
     char who[64];
     int n = snprintf(who, sizeof who, "%d %s\n", (int)getpid(),
@@ -1120,31 +1135,37 @@ static void bundle_unlock(int fd)
         close(fd);
 }
 
+/* Returns true when macvm holds the lock of bundle: a run, a clone or an
+ * install is under way; *pid and what say whose (lock_holder). */
+static bool bundle_holder(const char *bundle, int *pid, char what[16])
+{
+    autofree char *path = path_join(bundle, BUNDLE_LOCK);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    bool busy = fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    *pid = 0;
+    what[0] = 0;
+    if (busy)
+        *pid = lock_holder(fd, what);
+    bundle_unlock(fd);   /* and the shared lock this test may have taken */
+    return busy;
+}
+
+/* Returns true when macvm holds the lock of bundle. */
+static bool bundle_locked(const char *bundle)
+{
+    int pid;
+    char what[16];
+    return bundle_holder(bundle, &pid, what);
+}
+
 /* Returns the PID of the macvm that installs into bundle now (it holds the
  * lock, saying "installing"), or 0: then an incomplete install is one that
  * stopped, not one under way. */
 static int installer_pid(const char *bundle)
 {
-    autofree char *path = path_join(bundle, BUNDLE_LOCK);
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    char who[64] = "", what[16] = "";
-    int pid = 0;
-    if (fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
-        ssize_t n = pread(fd, who, sizeof who - 1, 0);
-        who[n > 0 ? n : 0] = 0;
-    }
-    bundle_unlock(fd);
-    return sscanf(who, "%d %15[a-z]", &pid, what) == 2 && strcmp(what, "installing") == 0 ? pid : 0;
-}
-
-/* Returns true when macvm holds the lock of bundle: a run, a clone or an install is under way. */
-static bool bundle_locked(const char *bundle)
-{
-    autofree char *path = path_join(bundle, BUNDLE_LOCK);
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    bool busy = fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-    bundle_unlock(fd);   /* and the shared lock this test may have taken */
-    return busy;
+    int pid;
+    char what[16];
+    return bundle_holder(bundle, &pid, what) && strcmp(what, "installing") == 0 ? pid : 0;
 }
 
 /* Gives fd the permissions and times of st, as cp -a would (a copy is made private, then given them). */
@@ -6427,7 +6448,7 @@ static int load_for_run(const char *bundle, struct vm_config *c, uint64_t *ecid,
         return rc;
     int installer = c->install_completed ? 0 : installer_pid(bundle);
     if (installer)
-        return fail(e, EX_TEMPFAIL, "busy: macvm (PID %d) is installing it; wait until it is done", installer);
+        return busy_fail(e, installer, "installing");
     if (!c->install_completed) {
         autofree char *disk = path_join(bundle, BUNDLE_DISK);
         struct buf b = {0};

@@ -927,19 +927,19 @@ static int bundle_found(const char *path, struct error *e)
     static const char *const files[] = {BUNDLE_DISK, BUNDLE_HARDWARE_MODEL, BUNDLE_MACHINE_IDENTIFIER,
                                         BUNDLE_CONFIG, BUNDLE_LOGS};
     struct stat st;
-    if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode))   /* no place to install either: say what it is */
-        return fail(e, EX_NOINPUT, "not a VM bundle: %s, not a folder; name a bundle folder, such as ~/VM.bundle%s",
-                    file_kind(st.st_mode), S_ISREG(st.st_mode) ? " (a restore image is read with 'macvm ipsw FILE')"
-                                                              : "");
-    if (!is_directory(path) && clone_under_way(path))   /* not to be made again meanwhile */
-        return fail(e, EX_TEMPFAIL, "not there yet: a clone to this path is under way; wait until it is done");
-    if (!is_directory(path)) {
+    if (stat(path, &st) != 0) {
+        if (clone_under_way(path))   /* not to be made again meanwhile */
+            return fail(e, EX_TEMPFAIL, "not there yet: a clone to this path is under way; wait until it is done");
         struct buf install = {0};
         shell_quote(&install, path);
         fail(e, EX_NOINPUT, "no VM bundle here; create one with: macvm install %s", install.data);
         buf_free(&install);
         return e->code;
     }
+    if (!S_ISDIR(st.st_mode))   /* no place to install either: say what it is */
+        return fail(e, EX_NOINPUT, "not a VM bundle: %s, not a folder; name a bundle folder, such as ~/VM.bundle%s",
+                    file_kind(st.st_mode), S_ISREG(st.st_mode) ? " (a restore image is read with 'macvm ipsw FILE')"
+                                                              : "");
     for (size_t i = 0; i < sizeof files / sizeof *files; i++)
         if (bundle_stat(path, files[i], &st))
             return 0;

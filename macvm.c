@@ -1654,11 +1654,15 @@ static void spec_set_bundle(struct vm_spec *s, const char *bundle)
     spec_set_path(s->save_file, bundle, BUNDLE_SAVE_FILE);
 }
 
-/* Returns whether a folder's name, after its leading ".NAME", is what a copy
- * adds: -ephemeral- or -clone- and mkdtemp's six characters. */
-static bool copy_mark(const char *rest)
+/* Returns whether entry names a copy's folder of the bundle called name:
+ * ".NAME", then -ephemeral- or -clone- and mkdtemp's six characters. */
+static bool is_copy_of(const char *entry, const char *name)
 {
     static const char *const marks[] = {EPHEMERAL_MARK, CLONE_MARK};
+    size_t len = strlen(name);
+    if (entry[0] != '.' || strncmp(entry + 1, name, len) != 0)
+        return false;
+    const char *rest = entry + 1 + len;
     for (size_t i = 0; i < 2; i++)
         if (strncmp(rest, marks[i], strlen(marks[i])) == 0 && strlen(rest) == strlen(marks[i]) + 6)
             return true;
@@ -1692,12 +1696,11 @@ static size_t bundle_neighbours(const char *bundle, bool (*keep)(const char *pat
     return n;
 }
 
-/* Whether the entry at path is a copy of the bundle called name (".NAME" and
- * copy_mark) that no macvm works on. */
+/* Whether the entry at path is a copy of the bundle called name (is_copy_of)
+ * that no macvm works on. */
 static bool is_leftover_copy(const char *path, const char *entry, const void *name)
 {
-    size_t len = strlen(name);
-    if (entry[0] != '.' || strncmp(entry + 1, name, len) != 0 || !copy_mark(entry + 1 + len))
+    if (!is_copy_of(entry, name))
         return false;
     autofree char *clone = path_join(path, name);
     return !bundle_locked(path) && !bundle_locked(clone) && !bundle_in_use(clone);
@@ -1740,9 +1743,7 @@ static void warn_leftovers(const char *bundle)
  * macvm makes now (.NAME-clone-XXXXXX, locked). */
 static bool is_clone_in_making(const char *path, const char *entry, const void *name)
 {
-    size_t len = strlen(name);
-    return entry[0] == '.' && strncmp(entry + 1, name, len) == 0 && copy_mark(entry + 1 + len) &&
-           leftover_of_clone(path) && bundle_locked(path);
+    return is_copy_of(entry, name) && leftover_of_clone(path) && bundle_locked(path);
 }
 
 /* Returns true when a macvm is making a clone to bundle's path now. */

@@ -2656,10 +2656,9 @@ static int run_record_write(const struct run_record *r, const struct vm_spec *s,
     int rc = write_file_atomic(path, b.data, b.len, true, e);
     buf_free(&b);
     if (rc != 0) {
-        char why[sizeof e->text];
-        memcpy(why, e->text, sizeof why);
-        fail(e, rc, "%s: %.600s; %s", path, why, r->logged ? "the log beside it is kept, and 'macvm feedback' reports "
-             "from it" : "'macvm feedback' reports it as not recorded");
+        fail_prefix(e, path);
+        fail_advice(e, r->logged ? "the log beside it is kept, and 'macvm feedback' reports from it"
+                                 : "'macvm feedback' reports it as not recorded");
     }
     return rc;
 }

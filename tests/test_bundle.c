@@ -257,8 +257,6 @@ Test(bundle, info_missing_bundle_is_66, .init = vt_init, .fini = t_tmp_fini)
     free(b);
 }
 
-/* A bundle whose path is longer than macvm's bundle paths hold is refused by
- * name, never cut short into the path of one of its parent folders. */
 /* A bundle deeper than the bridge's fields can name: info reads it whole
  * (nothing cut short), a run is refused before anything starts, and no clone
  * is made to such a path. */

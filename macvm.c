@@ -928,8 +928,12 @@ static int bundle_found(const char *path, struct error *e)
                                         BUNDLE_CONFIG, BUNDLE_LOGS};
     struct stat st;
     if (stat(path, &st) != 0) {
+        int why = errno;
         if (clone_under_way(path))   /* not to be made again meanwhile */
             return fail(e, EX_TEMPFAIL, "not there yet: a clone to this path is under way; wait until it is done");
+        if (lstat(path, &st) == 0)   /* install would refuse the path as taken: no advice to install */
+            return fail(e, EX_NOINPUT, "not a VM bundle: a symbolic link to nothing (%s); name a bundle folder, such "
+                        "as ~/VM.bundle, or restore what it points to", strerror(why));
         struct buf install = {0};
         shell_quote(&install, path);
         fail(e, EX_NOINPUT, "no VM bundle here; create one with: macvm install %s", install.data);

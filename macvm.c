@@ -930,19 +930,23 @@ static int bundle_found(const char *path, struct error *e)
     static const char *const files[] = {BUNDLE_DISK, BUNDLE_HARDWARE_MODEL, BUNDLE_MACHINE_IDENTIFIER,
                                         BUNDLE_CONFIG, BUNDLE_LOGS};
     struct stat st;
-    if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode))   /* no place to install either: say what it is */
-        return fail(e, EX_NOINPUT, "not a VM bundle: %s, not a folder; name a bundle folder, such as ~/VM.bundle%s",
-                    file_kind(st.st_mode), S_ISREG(st.st_mode) ? " (a restore image is read with 'macvm ipsw FILE')"
-                                                              : "");
-    if (!is_directory(path) && clone_under_way(path))   /* not to be made again meanwhile */
-        return fail(e, EX_TEMPFAIL, "not there yet: a clone to this path is under way; wait until it is done");
-    if (!is_directory(path)) {
+    if (stat(path, &st) != 0) {
+        int why = errno;
+        if (clone_under_way(path))   /* not to be made again meanwhile */
+            return fail(e, EX_TEMPFAIL, "not there yet: a clone to this path is under way; wait until it is done");
+        if (lstat(path, &st) == 0)   /* install would refuse the path as taken: no advice to install */
+            return fail(e, EX_NOINPUT, "not a VM bundle: a symbolic link to nothing (%s); name a bundle folder, such "
+                        "as ~/VM.bundle, or restore what it points to", strerror(why));
         struct buf install = {0};
         shell_quote(&install, path);
         fail(e, EX_NOINPUT, "no VM bundle here; create one with: macvm install %s", install.data);
         buf_free(&install);
         return e->code;
     }
+    if (!S_ISDIR(st.st_mode))   /* no place to install either: say what it is */
+        return fail(e, EX_NOINPUT, "not a VM bundle: %s, not a folder; name a bundle folder, such as ~/VM.bundle%s",
+                    file_kind(st.st_mode), S_ISREG(st.st_mode) ? " (a restore image is read with 'macvm ipsw FILE')"
+                                                              : "");
     for (size_t i = 0; i < sizeof files / sizeof *files; i++)
         if (bundle_stat(path, files[i], &st))
             return 0;
@@ -1066,6 +1070,26 @@ static bool bundle_in_use(const char *bundle)
 
 enum bundle_use { USE_CLONE_SOURCE, USE_CLONE_DESTINATION, USE_RUN, USE_DISPOSABLE_RUN, USE_INSTALL };
 
+/* Reads what the holder of the lock open as fd wrote in it: its PID (returned;
+ * 0 when it says none) and what it does, "running", "cloning" or "installing". */
+static int lock_holder(int fd, char what[16])
+{
+    char who[64] = "";
+    ssize_t n = pread(fd, who, sizeof who - 1, 0);
+    who[n > 0 ? n : 0] = 0;
+    int pid = 0;
+    what[0] = 0;
+    return sscanf(who, "%d %15[a-z]", &pid, what) == 2 && pid > 0 ? pid : 0;
+}
+
+/* Fails with EX_TEMPFAIL: the macvm pid (0: unknown) holds the bundle, doing what. */
+static int busy_fail(struct error *e, int pid, const char *what)
+{
+    if (pid)
+        return fail(e, EX_TEMPFAIL, "busy: macvm (PID %d) is %s it; wait until it is done", pid, what);
+    return fail(e, EX_TEMPFAIL, "busy: another macvm is using it; wait until it is done");
+}
+
 /* Takes the lock for use.  Returns 0 with the lock's descriptor in *fd (-1:
  * a read-only bundle, which no VM runs from but a clone or a disposable run
  * may read, without one), EX_TEMPFAIL naming the holder, or another exit code. */
@@ -1094,17 +1118,12 @@ static int bundle_lock(const char *bundle, enum bundle_use use, int *fd, struct 
     }
     if (flock(lock, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
         saved = errno;
-        char who[64] = "";
-        ssize_t n = pread(lock, who, sizeof who - 1, 0);
-        who[n > 0 ? n : 0] = 0;
-        int pid = 0;
-        char what[16] = "";
+        char what[16];
+        int pid = lock_holder(lock, what);
         close(lock);
         if (saved != EWOULDBLOCK)   /* a file system without locks: no worse than before there was one */
             return warn("could not lock %s: %s", bundle, strerror(saved)), 0;
-        if (sscanf(who, "%d %15[a-z]", &pid, what) == 2 && pid > 0)
-            return fail(e, EX_TEMPFAIL, "busy: macvm (PID %d) is %s it; wait until it is done", pid, what);
-        return fail(e, EX_TEMPFAIL, "busy: another macvm is using it; wait until it is done");
+        return busy_fail(e, pid, what);
     }
     char who[64];
     int n = snprintf(who, sizeof who, "%d %s\n", (int)getpid(),
@@ -1123,31 +1142,37 @@ static void bundle_unlock(int fd)
         close(fd);
 }
 
+/* Returns true when macvm holds the lock of bundle: a run, a clone or an
+ * install is under way; *pid and what say whose (lock_holder). */
+static bool bundle_holder(const char *bundle, int *pid, char what[16])
+{
+    autofree char *path = path_join(bundle, BUNDLE_LOCK);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    bool busy = fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    *pid = 0;
+    what[0] = 0;
+    if (busy)
+        *pid = lock_holder(fd, what);
+    bundle_unlock(fd);   /* and the shared lock this test may have taken */
+    return busy;
+}
+
+/* Returns true when macvm holds the lock of bundle. */
+static bool bundle_locked(const char *bundle)
+{
+    int pid;
+    char what[16];
+    return bundle_holder(bundle, &pid, what);
+}
+
 /* Returns the PID of the macvm that installs into bundle now (it holds the
  * lock, saying "installing"), or 0: then an incomplete install is one that
  * stopped, not one under way. */
 static int installer_pid(const char *bundle)
 {
-    autofree char *path = path_join(bundle, BUNDLE_LOCK);
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    char who[64] = "", what[16] = "";
-    int pid = 0;
-    if (fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
-        ssize_t n = pread(fd, who, sizeof who - 1, 0);
-        who[n > 0 ? n : 0] = 0;
-    }
-    bundle_unlock(fd);
-    return sscanf(who, "%d %15[a-z]", &pid, what) == 2 && strcmp(what, "installing") == 0 ? pid : 0;
-}
-
-/* Returns true when macvm holds the lock of bundle: a run, a clone or an install is under way. */
-static bool bundle_locked(const char *bundle)
-{
-    autofree char *path = path_join(bundle, BUNDLE_LOCK);
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    bool busy = fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-    bundle_unlock(fd);   /* and the shared lock this test may have taken */
-    return busy;
+    int pid;
+    char what[16];
+    return bundle_holder(bundle, &pid, what) && strcmp(what, "installing") == 0 ? pid : 0;
 }
 
 /* Gives fd the permissions and times of st, as cp -a would (a copy is made private, then given them). */
@@ -1636,11 +1661,15 @@ static void spec_set_bundle(struct vm_spec *s, const char *bundle)
     spec_set_path(s->save_file, bundle, BUNDLE_SAVE_FILE);
 }
 
-/* Returns whether a folder's name, after its leading ".NAME", is what a copy
- * adds: -ephemeral- or -clone- and mkdtemp's six characters. */
-static bool copy_mark(const char *rest)
+/* Returns whether entry names a copy's folder of the bundle called name:
+ * ".NAME", then -ephemeral- or -clone- and mkdtemp's six characters. */
+static bool is_copy_of(const char *entry, const char *name)
 {
     static const char *const marks[] = {EPHEMERAL_MARK, CLONE_MARK};
+    size_t len = strlen(name);
+    if (entry[0] != '.' || strncmp(entry + 1, name, len) != 0)
+        return false;
+    const char *rest = entry + 1 + len;
     for (size_t i = 0; i < 2; i++)
         if (strncmp(rest, marks[i], strlen(marks[i])) == 0 && strlen(rest) == strlen(marks[i]) + 6)
             return true;
@@ -1674,12 +1703,11 @@ static size_t bundle_neighbours(const char *bundle, bool (*keep)(const char *pat
     return n;
 }
 
-/* Whether the entry at path is a copy of the bundle called name (".NAME" and
- * copy_mark) that no macvm works on. */
+/* Whether the entry at path is a copy of the bundle called name (is_copy_of)
+ * that no macvm works on. */
 static bool is_leftover_copy(const char *path, const char *entry, const void *name)
 {
-    size_t len = strlen(name);
-    if (entry[0] != '.' || strncmp(entry + 1, name, len) != 0 || !copy_mark(entry + 1 + len))
+    if (!is_copy_of(entry, name))
         return false;
     autofree char *clone = path_join(path, name);
     return !bundle_locked(path) && !bundle_locked(clone) && !bundle_in_use(clone);
@@ -1722,9 +1750,7 @@ static void warn_leftovers(const char *bundle)
  * macvm makes now (.NAME-clone-XXXXXX, locked). */
 static bool is_clone_in_making(const char *path, const char *entry, const void *name)
 {
-    size_t len = strlen(name);
-    return entry[0] == '.' && strncmp(entry + 1, name, len) == 0 && copy_mark(entry + 1 + len) &&
-           leftover_of_clone(path) && bundle_locked(path);
+    return is_copy_of(entry, name) && leftover_of_clone(path) && bundle_locked(path);
 }
 
 /* Returns true when a macvm is making a clone to bundle's path now. */
@@ -2638,10 +2664,9 @@ static int run_record_write(const struct run_record *r, const struct vm_spec *s,
     int rc = write_file_atomic(path, b.data, b.len, true, e);
     buf_free(&b);
     if (rc != 0) {
-        char why[sizeof e->text];
-        memcpy(why, e->text, sizeof why);
-        fail(e, rc, "%s: %.600s; %s", path, why, r->logged ? "the log beside it is kept, and 'macvm feedback' reports "
-             "from it" : "'macvm feedback' reports it as not recorded");
+        fail_prefix(e, path);
+        fail_advice(e, r->logged ? "the log beside it is kept, and 'macvm feedback' reports from it"
+                                 : "'macvm feedback' reports it as not recorded");
     }
     return rc;
 }
@@ -6431,7 +6456,7 @@ static int load_for_run(const char *bundle, struct vm_config *c, uint64_t *ecid,
         return rc;
     int installer = c->install_completed ? 0 : installer_pid(bundle);
     if (installer)
-        return fail(e, EX_TEMPFAIL, "busy: macvm (PID %d) is installing it; wait until it is done", installer);
+        return busy_fail(e, installer, "installing");
     if (!c->install_completed) {
         autofree char *disk = path_join(bundle, BUNDLE_DISK);
         struct buf b = {0};

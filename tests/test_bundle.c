@@ -257,8 +257,29 @@ Test(bundle, info_missing_bundle_is_66, .init = vt_init, .fini = t_tmp_fini)
     free(b);
 }
 
-/* A bundle whose path is longer than macvm's bundle paths hold is refused by
- * name, never cut short into the path of one of its parent folders. */
+/* A link to nothing where the bundle should be: named as such, not "create
+ * one with macvm install", which would refuse the path as taken. */
+Test(bundle, a_link_to_nothing_is_no_place_to_install, .init = vt_init, .fini = t_tmp_fini)
+{
+    char *b = t_path_join(t_tmp, "Gone.bundle");
+    cr_assert_eq(symlink("nowhere", b), 0, "symlink %s: %s", b, strerror(errno));
+    struct proc_result r = run_fake("install", "--ipsw", "tests/fixtures/ipsw/macOS-14.5-vm.ipsw", b, NULL);
+    vt_expect_refusal(&r, EX_CANTCREAT, "already exists", "install over a link");   /* what the advice would meet */
+    proc_result_free(&r);
+    const char *const commands[] = {"info", "feedback", "pvg-log", "run"};
+    for (size_t i = 0; i < 4; i++) {
+        r = run_fake(commands[i], b, NULL);
+        vt_expect_refusal(&r, EX_NOINPUT, "not a VM bundle: a symbolic link to nothing", commands[i]);
+        cr_expect(strstr(r.err, b) && !strstr(r.err, "macvm install"), "%s: name the link, and no install over "
+                  "it: %s", commands[i], r.err);
+        proc_result_free(&r);
+    }
+    char *target = t_path_join(t_tmp, "nowhere");
+    cr_expect(!vt_exists(target), "nothing may be made where the link points");
+    free(target);
+    free(b);
+}
+
 /* A bundle deeper than the bridge's fields can name: info reads it whole
  * (nothing cut short), a run is refused before anything starts, and no clone
  * is made to such a path. */

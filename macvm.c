@@ -3207,6 +3207,7 @@ static bool pvg_watch_event(struct pvg_watch *w, const struct log_event *ev, str
     return true;
 }
 
+/* Returns whether the renderer reset in a loop. */
 static bool pvg_reset_loop(const struct pvg_watch *w)
 {
     return w->resets >= PVG_RESET_LOOP || w->display_cycles >= PVG_RESET_LOOP;

@@ -7566,17 +7566,6 @@ static bool asks_help(const char *arg)
     return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
 }
 
-/* macvm help [COMMAND] */
-static int cmd_help(int argc, char **argv)
-{
-    if (argc < 2)
-        return print_help(stdout);
-    const struct command *c = find_command(asks_help(argv[1]) ? "help" : argv[1]);
-    struct error e = {0};
-    if (!c)
-        return fail(&e, EX_USAGE, "no command '%.500s'; 'macvm help' lists them", argv[1]), report("help", &e);
-    return print_command_help(c, stdout);
-}
 
 /* What users of tart or Apple's sample type, and macvm's way to do it. */
 static const char *const habits[][2] = {
@@ -7598,6 +7587,15 @@ static int not_a_command(const char *name)
     struct error e = {0};
     /* reported (escaped): a name with control characters stays one line */
     return fail(&e, EX_USAGE, "'%.500s' is not a command; %s", name, instead), report(NULL, &e);
+}
+
+/* macvm help [COMMAND] */
+static int cmd_help(int argc, char **argv)
+{
+    if (argc < 2)
+        return print_help(stdout);
+    const struct command *c = find_command(asks_help(argv[1]) ? "help" : argv[1]);
+    return c ? print_command_help(c, stdout) : not_a_command(argv[1]);
 }
 
 /* =============================== 9. main ================================ */

@@ -13,13 +13,14 @@ Test(commands, other_tools_habits_get_a_hint)
         {"stop", "Ctrl-C"},
         {"set", "plutil -replace"},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        struct proc_result r = run_macvm(cases[i].typed, NULL);
-        cr_expect_eq(r.status, 64, "macvm %s: exit %d, want 64", cases[i].typed, r.status);
-        cr_expect_eq(r.out_len, 0, "macvm %s printed on stdout: %s", cases[i].typed, r.out);
-        cr_expect_eq(count_lines(r.err), 1, "macvm %s: one line, got:\n%s", cases[i].typed, r.err);
-        cr_expect(strstr(r.err, "is not a command") && strstr(r.err, cases[i].hint),
-                  "macvm %s should point to \"%s\": %s", cases[i].typed, cases[i].hint, r.err);
+    for (size_t i = 0; i < 2 * sizeof cases / sizeof *cases; i++) {   /* typed as a command, then after help */
+        const char *typed = cases[i / 2].typed, *how = i % 2 ? "macvm help" : "macvm";
+        struct proc_result r = i % 2 ? run_macvm("help", typed, NULL) : run_macvm(typed, NULL);
+        cr_expect_eq(r.status, 64, "%s %s: exit %d, want 64", how, typed, r.status);
+        cr_expect_eq(r.out_len, 0, "%s %s printed on stdout: %s", how, typed, r.out);
+        cr_expect_eq(count_lines(r.err), 1, "%s %s: one line, got:\n%s", how, typed, r.err);
+        cr_expect(strstr(r.err, "is not a command") && strstr(r.err, cases[i / 2].hint),
+                  "%s %s should point to \"%s\": %s", how, typed, cases[i / 2].hint, r.err);
         proc_result_free(&r);
     }
 }

@@ -6811,11 +6811,8 @@ static int install_into(const char *bundle, const struct install_options *o, con
                     VM_PATH_MAX - 1), report("install", &e);
     struct ipsw_info img __attribute__((cleanup(ipsw_free)));   /* freed on every way out, as autofree */
     int rc = ipsw_inspect(o->ipsw, &img, &e);
-    if (rc && o->latest) {   /* macvm's own download, damaged since: only a new one mends it */
-        char text[sizeof e.text];
-        memcpy(text, e.text, sizeof text);
-        fail(&e, rc, "%.800s; remove it, and 'macvm install --latest' downloads the image again", text);
-    }
+    if (rc && o->latest)   /* macvm's own download, damaged since: only a new one mends it */
+        fail_advice(&e, "remove it, and 'macvm install --latest' downloads the image again");
     if (rc || install_preflight(&img, host, &e))
         return report(o->ipsw, &e);
     /* Virtualization loads the image once (bridge_install installs from what

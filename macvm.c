@@ -4445,25 +4445,31 @@ static const char *run_serial_number(const struct plist *run)
     return NULL;
 }
 
-/* Returns the VM's serial number in out: MachineIdentifier's, else the one
- * the newest install record of the bundle gave; or false. */
-static bool bundle_serial_number(const char *bundle, char *out, size_t size)
+/* What the bundle's run records say of the VM's identity, for when
+ * MachineIdentifier cannot say: the ECID a run recorded and the serial
+ * number an install gave, each from the newest record that has it. */
+struct recorded_identity {
+    bool has_ecid;
+    uint64_t ecid;
+    char serial[64];   /* "" when no install gave one */
+};
+
+static void recorded_identity(const char *bundle, struct recorded_identity *id)
 {
-    autofree char *id = path_join(bundle, BUNDLE_MACHINE_IDENTIFIER);
-    if (machine_identifier_serial(id, out, size))
-        return true;
+    *id = (struct recorded_identity){0};
     char **runs;
     size_t n = bundle_runs(bundle, &runs);
-    bool found = false;
-    for (size_t i = n; i-- > 0 && !found;) {
+    for (size_t i = n; i-- > 0 && !(id->has_ecid && id->serial[0]);) {
         struct arena a = {0};
-        const char *s = run_serial_number(run_record_read(runs[i], &a));
-        if ((found = s != NULL))
-            snprintf(out, size, "%s", s);
+        const struct plist *run = run_record_read(runs[i], &a);
+        const char *serial = run_serial_number(run);
+        if (!id->has_ecid)
+            id->has_ecid = run_ecid(run, &id->ecid);
+        if (!id->serial[0] && serial)
+            snprintf(id->serial, sizeof id->serial, "%s", serial);
         arena_free(&a);
     }
     free_names(runs, n);
-    return found;
 }
 
 /* Fills the redaction for this user, this host, the report's bundle and the
@@ -4471,14 +4477,18 @@ static bool bundle_serial_number(const char *bundle, char *out, size_t size)
 static void redaction_for(struct redaction *r, const struct feedback *f, const char *text)
 {
     *r = (struct redaction){0};
-    uint64_t recorded;
+    struct recorded_identity recorded;
+    recorded_identity(f->bundle, &recorded);
+    uint64_t ecid;
     if (f->has_ecid)
         redaction_add_ecid(r, f->ecid);
-    else if (run_ecid(f->run, &recorded))   /* MachineIdentifier missing or damaged: the log still holds it */
-        redaction_add_ecid(r, recorded);
+    else if (run_ecid(f->run, &ecid))   /* MachineIdentifier missing or damaged: the log still holds it */
+        redaction_add_ecid(r, ecid);
+    else if (recorded.has_ecid)   /* a run killed before it recorded one: an earlier run's */
+        redaction_add_ecid(r, recorded.ecid);
     char serial[64];
-    if (bundle_serial_number(f->bundle, serial, sizeof serial))
-        redaction_add_serial(r, serial);
+    autofree char *id = path_join(f->bundle, BUNDLE_MACHINE_IDENTIFIER);
+    redaction_add_serial(r, machine_identifier_serial(id, serial, sizeof serial) ? serial : recorded.serial);
     const char *user = getenv("USER");
     struct passwd *pw = getpwuid(getuid());
     if (user)

@@ -7299,8 +7299,9 @@ static int probe_bundle(struct probe *p, const struct host_info *host, const cha
     int rc = load_for_run(bundle, &c, &ecid, e);
     if (rc)
         return rc;
-    if (resolve_vm_spec(&o, bundle, &c, ecid, host, &spec, e) != 0) {   /* what `run` would refuse */
-        probe_set(p, "configuration", PROBE_FAILED, "macvm would not run %s: %s", bundle, e->text);
+    struct error refused = {0};   /* the row's failure, not the bundle's: doctor goes on */
+    if (resolve_vm_spec(&o, bundle, &c, ecid, host, &spec, &refused) != 0) {   /* what `run` would refuse */
+        probe_set(p, "configuration", PROBE_FAILED, "macvm would not run %s: %s", bundle, refused.text);
         return 0;
     }
     bool saves = false;

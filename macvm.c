@@ -5538,6 +5538,14 @@ static int parse_flag_option(const char *command, const char *flag, int n, const
     return n < 0 || argc - optind == n ? -1 : usage_error(command, "%s", give);
 }
 
+/* Adds what to do to the error of a restore image that cannot be read
+ * (ipsw_inspect's): name another file, or download it again.  Returns its exit code. */
+static int ipsw_advice(struct error *e)
+{
+    return fail_advice(e, e->code == EX_NOINPUT ? "name a restore image (.ipsw) file you can read"
+                       : "download the image again ('macvm install --latest' gets Apple's current one)");
+}
+
 /* macvm ipsw FILE [--json] */
 static int cmd_ipsw(int argc, char **argv)
 {
@@ -5552,9 +5560,7 @@ static int cmd_ipsw(int argc, char **argv)
     struct error e = {0};
     if (ipsw_inspect(path, &info, &e)) {
         ipsw_free(&info);
-        fail_advice(&e, e.code == EX_NOINPUT ? "name a restore image (.ipsw) file you can read"
-                    : "download the image again ('macvm install --latest' gets Apple's current one)");
-        return report(path, &e);
+        return ipsw_advice(&e), report(path, &e);
     }
     struct host_info host = {0};
     bool on_mac = bridge_host_info(&host) == BRIDGE_OK && host.available;
@@ -6823,6 +6829,8 @@ static int install_into(const char *bundle, const struct install_options *o, con
     int rc = ipsw_inspect(o->ipsw, &img, &e);
     if (rc && o->latest)   /* macvm's own download, damaged since: only a new one mends it */
         fail_advice(&e, "remove it, and 'macvm install --latest' downloads the image again");
+    else if (rc)
+        ipsw_advice(&e);
     if (rc || install_preflight(&img, host, &e))
         return report(o->ipsw, &e);
     /* Virtualization loads the image once (bridge_install installs from what
@@ -7382,8 +7390,7 @@ static int cmd_doctor(int argc, char **argv)
             return report(bundle, &e);
         struct stat st;   /* Virtualization would wait for ever on a FIFO's writer */
         if (ipsw && stat(ipsw, &st) == 0 && !S_ISREG(st.st_mode))
-            fail(&e, EX_NOINPUT, "is %s, not a regular file; name a restore image (.ipsw) file",
-                 file_kind(st.st_mode));
+            fail(&e, EX_NOINPUT, "is %s, not a regular file", file_kind(st.st_mode));
         else if (ipsw)
             probe_image(&p, ipsw);
     } else {
@@ -7400,7 +7407,7 @@ static int cmd_doctor(int argc, char **argv)
     int rc = print_buf(&b);
     buf_free(&b);
     if (e.code)   /* bad input outranks what the host lacks */
-        return report(ipsw, &e);
+        return ipsw_advice(&e), report(ipsw, &e);
     return rc ? rc : doctor_exit(&p);
 }
 

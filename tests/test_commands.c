@@ -200,7 +200,16 @@ Test(commands, latest_with_a_damaged_cached_image_says_to_remove_it, .init = t_t
     r = run_fake("install", "--ipsw", cached, b, NULL);
     cr_expect(strstr(r.err, "downloads the image again") == NULL, "an image the user gave is not macvm's to remove:\n%s",
               r.err);
+    cr_expect(strstr(r.err, "; download the image again ('macvm install --latest'"), "what to do, as ipsw says:\n%s",
+              r.err);
     proc_result_free(&r);
+    char *missing = t_path_join(t_tmp, "missing.ipsw");
+    r = run_fake("install", "--ipsw", missing, b, NULL);
+    cr_expect(r.status == 66 && strstr(r.err, "; name a restore image (.ipsw) file you can read"),
+              "a missing image: exit %d, what to do as ipsw says:\n%s", r.status, r.err);
+    cr_expect(access(b, F_OK) != 0, "a bundle was made");
+    proc_result_free(&r);
+    free(missing);
     free(b);
     free(cached);
     free(cache);

@@ -1174,11 +1174,15 @@ static int bundle_folder_check(const char *path, struct error *e)
     struct buf quoted = {0};
     shell_quote(&quoted, dir);
     int rc = 0;
-    if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
+    bool there = stat(dir, &st) == 0;
+    int why = errno;
+    if (there && !S_ISDIR(st.st_mode))
         rc = fail(e, EX_CANTCREAT, "%s is %s, not a folder; name a path in a folder", dir, file_kind(st.st_mode));
-    else if (!is_directory(dir))
+    else if (!there && why == ENOENT)
         rc = fail(e, EX_CANTCREAT, "the folder %s does not exist; create it (mkdir -p %s) or name another path", dir,
                   quoted.data);
+    else if (!there)   /* a file where a folder of its path belongs, or no search right: mkdir -p fails too */
+        rc = fail(e, EX_CANTCREAT, "cannot write in %s: %s; name a path in a folder you own", dir, strerror(why));
     else if (access(dir, W_OK) != 0)
         rc = fail(e, EX_CANTCREAT, "cannot write in %s; name a path in a folder you own", dir);
     buf_free(&quoted);

@@ -246,3 +246,20 @@ Test(commands, info_problems_stay_one_line_whatever_the_name, .init = vt_init, .
     free(hw);
     free(b);
 }
+
+/* A folder that cannot be reached because a file stands where one of its
+ * folders belongs: mkdir -p could not make it, so neither the check of a new
+ * bundle's folder nor feedback -o's suggests it; both say why. */
+Test(commands, a_folder_under_a_file_is_not_told_to_be_made, .init = t_tmp_init, .fini = t_tmp_fini)
+{
+    char *file = t_path_join(t_tmp, "file"), *deep = t_path_join(t_tmp, "file/sub/New.bundle");
+    tk_write_text(file, "a file\n");
+    struct error e = {0};
+    cr_expect_eq(bundle_folder_check(deep, &e), EX_CANTCREAT);
+    cr_expect(strstr(e.text, "mkdir -p") == NULL && strstr(e.text, strerror(ENOTDIR)), "a new bundle: %s", e.text);
+    e = (struct error){0};
+    cr_expect_eq(output_allowed(deep, false, &e), EX_CANTCREAT);
+    cr_expect(strstr(e.text, "mkdir -p") == NULL && strstr(e.text, strerror(ENOTDIR)), "feedback -o: %s", e.text);
+    free(deep);
+    free(file);
+}

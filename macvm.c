@@ -1202,11 +1202,15 @@ static int bundle_folder_check(const char *path, struct error *e)
     struct buf quoted = {0};
     shell_quote(&quoted, dir);
     int rc = 0;
-    if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
+    bool there = stat(dir, &st) == 0;
+    int why = errno;
+    if (there && !S_ISDIR(st.st_mode))
         rc = fail(e, EX_CANTCREAT, "%s is %s, not a folder; name a path in a folder", dir, file_kind(st.st_mode));
-    else if (!is_directory(dir))
+    else if (!there && why == ENOENT)
         rc = fail(e, EX_CANTCREAT, "the folder %s does not exist; create it (mkdir -p %s) or name another path", dir,
                   quoted.data);
+    else if (!there)   /* a file where a folder of its path belongs, or no search right: mkdir -p fails too */
+        rc = fail(e, EX_CANTCREAT, "cannot write in %s: %s; name a path in a folder you own", dir, strerror(why));
     else if (access(dir, W_OK) != 0)
         rc = fail(e, EX_CANTCREAT, "cannot write in %s; name a path in a folder you own", dir);
     buf_free(&quoted);
@@ -4475,25 +4479,31 @@ static const char *run_serial_number(const struct plist *run)
     return NULL;
 }
 
-/* Returns the VM's serial number in out: MachineIdentifier's, else the one
- * the newest install record of the bundle gave; or false. */
-static bool bundle_serial_number(const char *bundle, char *out, size_t size)
+/* What the bundle's run records say of the VM's identity, for when
+ * MachineIdentifier cannot say: the ECID a run recorded and the serial
+ * number an install gave, each from the newest record that has it. */
+struct recorded_identity {
+    bool has_ecid;
+    uint64_t ecid;
+    char serial[64];   /* "" when no install gave one */
+};
+
+static void recorded_identity(const char *bundle, struct recorded_identity *id)
 {
-    autofree char *id = path_join(bundle, BUNDLE_MACHINE_IDENTIFIER);
-    if (machine_identifier_serial(id, out, size))
-        return true;
+    *id = (struct recorded_identity){0};
     char **runs;
     size_t n = bundle_runs(bundle, &runs);
-    bool found = false;
-    for (size_t i = n; i-- > 0 && !found;) {
+    for (size_t i = n; i-- > 0 && !(id->has_ecid && id->serial[0]);) {
         struct arena a = {0};
-        const char *s = run_serial_number(run_record_read(runs[i], &a));
-        if ((found = s != NULL))
-            snprintf(out, size, "%s", s);
+        const struct plist *run = run_record_read(runs[i], &a);
+        const char *serial = run_serial_number(run);
+        if (!id->has_ecid)
+            id->has_ecid = run_ecid(run, &id->ecid);
+        if (!id->serial[0] && serial)
+            snprintf(id->serial, sizeof id->serial, "%s", serial);
         arena_free(&a);
     }
     free_names(runs, n);
-    return found;
 }
 
 /* Fills the redaction for this user, this host, the report's bundle and the
@@ -4501,14 +4511,18 @@ static bool bundle_serial_number(const char *bundle, char *out, size_t size)
 static void redaction_for(struct redaction *r, const struct feedback *f, const char *text)
 {
     *r = (struct redaction){0};
-    uint64_t recorded;
+    struct recorded_identity recorded;
+    recorded_identity(f->bundle, &recorded);
+    uint64_t ecid;
     if (f->has_ecid)
         redaction_add_ecid(r, f->ecid);
-    else if (run_ecid(f->run, &recorded))   /* MachineIdentifier missing or damaged: the log still holds it */
-        redaction_add_ecid(r, recorded);
+    else if (run_ecid(f->run, &ecid))   /* MachineIdentifier missing or damaged: the log still holds it */
+        redaction_add_ecid(r, ecid);
+    else if (recorded.has_ecid)   /* a run killed before it recorded one: an earlier run's */
+        redaction_add_ecid(r, recorded.ecid);
     char serial[64];
-    if (bundle_serial_number(f->bundle, serial, sizeof serial))
-        redaction_add_serial(r, serial);
+    autofree char *id = path_join(f->bundle, BUNDLE_MACHINE_IDENTIFIER);
+    redaction_add_serial(r, machine_identifier_serial(id, serial, sizeof serial) ? serial : recorded.serial);
     const char *user = getenv("USER");
     struct passwd *pw = getpwuid(getuid());
     if (user)
@@ -5558,6 +5572,14 @@ static int parse_flag_option(const char *command, const char *flag, int n, const
     return n < 0 || argc - optind == n ? -1 : usage_error(command, "%s", give);
 }
 
+/* Adds what to do to the error of a restore image that cannot be read
+ * (ipsw_inspect's): name another file, or download it again.  Returns its exit code. */
+static int ipsw_advice(struct error *e)
+{
+    return fail_advice(e, e->code == EX_NOINPUT ? "name a restore image (.ipsw) file you can read"
+                       : "download the image again ('macvm install --latest' gets Apple's current one)");
+}
+
 /* macvm ipsw FILE [--json] */
 static int cmd_ipsw(int argc, char **argv)
 {
@@ -5572,9 +5594,7 @@ static int cmd_ipsw(int argc, char **argv)
     struct error e = {0};
     if (ipsw_inspect(path, &info, &e)) {
         ipsw_free(&info);
-        fail_advice(&e, e.code == EX_NOINPUT ? "name a restore image (.ipsw) file you can read"
-                    : "download the image again ('macvm install --latest' gets Apple's current one)");
-        return report(path, &e);
+        return ipsw_advice(&e), report(path, &e);
     }
     struct host_info host = {0};
     bool on_mac = bridge_host_info(&host) == BRIDGE_OK && host.available;
@@ -6841,11 +6861,10 @@ static int install_into(const char *bundle, const struct install_options *o, con
                     VM_PATH_MAX - 1), report("install", &e);
     struct ipsw_info img __attribute__((cleanup(ipsw_free)));   /* freed on every way out, as autofree */
     int rc = ipsw_inspect(o->ipsw, &img, &e);
-    if (rc && o->latest) {   /* macvm's own download, damaged since: only a new one mends it */
-        char text[sizeof e.text];
-        memcpy(text, e.text, sizeof text);
-        fail(&e, rc, "%.800s; remove it, and 'macvm install --latest' downloads the image again", text);
-    }
+    if (rc && o->latest)   /* macvm's own download, damaged since: only a new one mends it */
+        fail_advice(&e, "remove it, and 'macvm install --latest' downloads the image again");
+    else if (rc)
+        ipsw_advice(&e);
     if (rc || install_preflight(&img, host, &e))
         return report(o->ipsw, &e);
     /* Virtualization loads the image once (bridge_install installs from what
@@ -7322,8 +7341,9 @@ static int probe_bundle(struct probe *p, const struct host_info *host, const cha
     int rc = load_for_run(bundle, &c, &ecid, e);
     if (rc)
         return rc;
-    if (resolve_vm_spec(&o, bundle, &c, ecid, host, &spec, e) != 0) {   /* what `run` would refuse */
-        probe_set(p, "configuration", PROBE_FAILED, "macvm would not run %s: %s", bundle, e->text);
+    struct error refused = {0};   /* the row's failure, not the bundle's: doctor goes on */
+    if (resolve_vm_spec(&o, bundle, &c, ecid, host, &spec, &refused) != 0) {   /* what `run` would refuse */
+        probe_set(p, "configuration", PROBE_FAILED, "macvm would not run %s: %s", bundle, refused.text);
         return 0;
     }
     bool saves = false;
@@ -7404,8 +7424,7 @@ static int cmd_doctor(int argc, char **argv)
             return report(bundle, &e);
         struct stat st;   /* Virtualization would wait for ever on a FIFO's writer */
         if (ipsw && stat(ipsw, &st) == 0 && !S_ISREG(st.st_mode))
-            fail(&e, EX_NOINPUT, "is %s, not a regular file; name a restore image (.ipsw) file",
-                 file_kind(st.st_mode));
+            fail(&e, EX_NOINPUT, "is %s, not a regular file", file_kind(st.st_mode));
         else if (ipsw)
             probe_image(&p, ipsw);
     } else {
@@ -7422,7 +7441,7 @@ static int cmd_doctor(int argc, char **argv)
     int rc = print_buf(&b);
     buf_free(&b);
     if (e.code)   /* bad input outranks what the host lacks */
-        return report(ipsw, &e);
+        return ipsw_advice(&e), report(ipsw, &e);
     return rc ? rc : doctor_exit(&p);
 }
 

@@ -201,7 +201,16 @@ Test(commands, latest_with_a_damaged_cached_image_says_to_remove_it, .init = t_t
     r = run_fake("install", "--ipsw", cached, b, NULL);
     cr_expect(strstr(r.err, "downloads the image again") == NULL, "an image the user gave is not macvm's to remove:\n%s",
               r.err);
+    cr_expect(strstr(r.err, "; download the image again ('macvm install --latest'"), "what to do, as ipsw says:\n%s",
+              r.err);
     proc_result_free(&r);
+    char *missing = t_path_join(t_tmp, "missing.ipsw");
+    r = run_fake("install", "--ipsw", missing, b, NULL);
+    cr_expect(r.status == 66 && strstr(r.err, "; name a restore image (.ipsw) file you can read"),
+              "a missing image: exit %d, what to do as ipsw says:\n%s", r.status, r.err);
+    cr_expect(access(b, F_OK) != 0, "a bundle was made");
+    proc_result_free(&r);
+    free(missing);
     free(b);
     free(cached);
     free(cache);
@@ -237,4 +246,21 @@ Test(commands, info_problems_stay_one_line_whatever_the_name, .init = vt_init, .
     proc_result_free(&r);
     free(hw);
     free(b);
+}
+
+/* A folder that cannot be reached because a file stands where one of its
+ * folders belongs: mkdir -p could not make it, so neither the check of a new
+ * bundle's folder nor feedback -o's suggests it; both say why. */
+Test(commands, a_folder_under_a_file_is_not_told_to_be_made, .init = t_tmp_init, .fini = t_tmp_fini)
+{
+    char *file = t_path_join(t_tmp, "file"), *deep = t_path_join(t_tmp, "file/sub/New.bundle");
+    tk_write_text(file, "a file\n");
+    struct error e = {0};
+    cr_expect_eq(bundle_folder_check(deep, &e), EX_CANTCREAT);
+    cr_expect(strstr(e.text, "mkdir -p") == NULL && strstr(e.text, strerror(ENOTDIR)), "a new bundle: %s", e.text);
+    e = (struct error){0};
+    cr_expect_eq(output_allowed(deep, false, &e), EX_CANTCREAT);
+    cr_expect(strstr(e.text, "mkdir -p") == NULL && strstr(e.text, strerror(ENOTDIR)), "feedback -o: %s", e.text);
+    free(deep);
+    free(file);
 }

@@ -187,10 +187,12 @@ Test(doctor, bad_ipsw_is_refused, .init = t_tmp_init, .fini = t_tmp_fini)
     cr_expect_eq(r.status, TD_EX_NOINPUT, "missing image: exit %d; stderr: %s", r.status, r.err);
     cr_expect_eq(count_lines(r.err), 1, "stderr: %s", r.err);
     cr_expect(strstr(r.err, missing) != NULL, "stderr should name the image: %s", r.err);
+    cr_expect(strstr(r.err, "; name a restore image (.ipsw) file you can read") != NULL, "as ipsw says: %s", r.err);
     proc_result_free(&r);
     r = run_macvm("doctor", "--ipsw", bad, NULL);
     cr_expect_eq(r.status, TD_EX_DATAERR, "damaged image: exit %d; stderr: %s", r.status, r.err);
     cr_expect_eq(count_lines(r.err), 1, "stderr: %s", r.err);
+    cr_expect(strstr(r.err, "; download the image again") != NULL, "as ipsw says: %s", r.err);
     proc_result_free(&r);
     r = run_macvm("doctor", "a.bundle", "b.bundle", NULL);
     cr_expect_eq(r.status, TD_EX_USAGE, "two bundles: exit %d; stderr: %s", r.status, r.err);

@@ -431,6 +431,34 @@ Test(feedback, redacts_the_run_s_ecid_without_a_machine_identifier, .init = t_tm
     tf_env_free(&e);
 }
 
+/* A run killed with -9 writes no run.json; with MachineIdentifier gone too,
+ * the ECID an earlier run of the bundle recorded is redacted from its log,
+ * as the serial number an earlier install gave is. */
+Test(feedback, redacts_an_earlier_run_s_ecid_from_a_killed_run, .init = t_tmp_init, .fini = t_tmp_fini,
+     .timeout = 60)
+{
+    struct tf_env e;
+    char *lines = tf_personal_lines(TF_ECID_BIG);
+    tf_setup(&e, "alice", "VM.bundle", NULL, lines, NULL);
+    char *log = t_path_join(e.run, "vz.ndjson"), *killed = tk_mkdirs(e.bundle, "logs/2099-01-01T10-00-00");
+    char *killed_log = t_path_join(killed, "vz.ndjson"), *mi = t_path_join(e.bundle, "MachineIdentifier");
+    size_t n;
+    char *text = (char *)t_read_file(log, &n);
+    tk_write_text(killed_log, text);
+    cr_assert_eq(unlink(mi), 0);
+    struct proc_result r = tf_feedback_ok(true, e.bundle, NULL, NULL, NULL);
+    tf_expect_has(r.out, "2099-01-01T10-00-00", "the report on the killed run");
+    tf_expect_redacted(r.out, e.home, TF_ECID_BIG, "a killed run without MachineIdentifier");
+    proc_result_free(&r);
+    free(text);
+    free(mi);
+    free(killed_log);
+    free(killed);
+    free(log);
+    free(lines);
+    tf_env_free(&e);
+}
+
 /* The ECID as Apple's tools often print it: hex digits without 0x
  * (e.g. idevicerestore, system_profiler "ECID: 001122..."). */
 Test(feedback, redacts_the_ecid_in_hex_without_0x, .init = t_tmp_init, .fini = t_tmp_fini, .timeout = 60)

@@ -237,6 +237,24 @@ Test(probe, a_bundle_is_validated, .init = vt_init, .fini = t_tmp_fini)
     proc_result_free(&r);
     unsetenv("MACVM_FAKE_INVALID");
 
+    /* A configuration macvm itself would not run is the row's failure alone: exit 69 as for any failed
+     * row, and no second line on stderr under another subject (here the image's). */
+    char *saved = t_path_join(configured, "SaveFile.vzvmsave"), *img = fixture("ipsw/macOS-14.5-vm.ipsw");
+    tk_write_text(saved, "state");
+    setenv("MACVM_FAKE_OS", "13.6", 1);
+    r = run_fake("doctor", "--probe", "--json", "--ipsw", img, configured, NULL);
+    unsetenv("MACVM_FAKE_OS");
+    cr_expect_eq(r.status, TP_EX_UNAVAILABLE, "a failed row: exit %d; %s", r.status, r.err);
+    cr_expect(strstr(r.err, img) == NULL, "the bundle's refusal is said as the image's: %s", r.err);
+    out = tk_save(t_tmp, "probe.json", r.out, r.out_len);
+    tp_expect_row(out, "configuration", "failed", "only macOS 14 or later can restore");
+    tp_expect_row(out, "install", "available", "loads");
+    free(out);
+    proc_result_free(&r);
+    unlink(saved);
+    free(img);
+    free(saved);
+
     char *none = t_path_join(t_tmp, "None.bundle");
     r = run_fake("doctor", "--probe", none, NULL);
     cr_expect_eq(r.status, 66, "not a bundle: exit %d; %s", r.status, r.err);
